@@ -1,0 +1,232 @@
+// One schema for every option: flags, HOOKHUB_* environment variables and a JSON/YAML file.
+// Precedence: flag > env > file > default. A bad value is a ConfigError naming the option.
+import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { parseDuration, parseSize } from './core/units.js';
+
+type Kind = 'string' | 'int' | 'bool' | 'duration' | 'size' | 'list' | 'url' | 'enum';
+
+interface OptionSpec {
+  kind: Kind;
+  help: string;
+  default?: string;
+  values?: readonly string[];
+}
+
+/** The catalogue: option name (kebab-case, as on the command line) → kind, help and default. */
+export const OPTIONS = {
+  port: { kind: 'int', default: '8080', help: 'TCP port to listen on (0 picks a free one)' },
+  host: { kind: 'string', default: '127.0.0.1', help: 'address to bind; 0.0.0.0 exposes the server' },
+  store: { kind: 'enum', values: ['memory', 'sqlite', 'redis'], default: 'sqlite', help: 'where state lives' },
+  'data-dir': { kind: 'string', default: './data', help: 'directory of the sqlite store' },
+  'redis-url': { kind: 'url', default: 'redis://127.0.0.1:6379', help: 'Redis for --store redis (DB number honoured)' },
+  'redis-prefix': { kind: 'string', default: 'hookhub:', help: 'prefix of every Redis key and channel' },
+  'redis-wait': { kind: 'bool', default: '0', help: 'wait for Redis at start instead of exiting' },
+  'api-key': { kind: 'string', help: 'Bearer key guarding /dispatch, /api, /web, /rest (open when unset)' },
+  'admin-password': { kind: 'string', help: 'password of the /admin console (console off when unset)' },
+  'signing-secret': { kind: 'string', help: 'whsec_… key signing outgoing webhooks (Standard Webhooks)' },
+  'cb-url': { kind: 'url', help: 'base URL of the application callbacks (<cb-url>/<action>)' },
+  'cb-single-url': { kind: 'url', help: 'one callback URL, the action in the body' },
+  'cb-secret': { kind: 'string', help: 'secret sent to the application with every callback' },
+  'cb-timeout': { kind: 'duration', default: '5s', help: 'application callback timeout' },
+  'allow-private-targets': { kind: 'bool', default: '0', help: 'allow outgoing requests to loopback/private addresses' },
+  'retry-schedule': { kind: 'list', help: 'delays between attempts, e.g. 0s,5s,5m (default: Standard Webhooks schedule with jitter)' },
+  'delivery-timeout': { kind: 'duration', default: '15s', help: 'timeout of one webhook attempt' },
+  'delivery-concurrency': { kind: 'int', default: '64', help: 'webhook attempts in flight' },
+  retention: { kind: 'duration', default: '7d', help: 'how long finished deliveries stay in the log' },
+  'history-size': { kind: 'int', default: '100', help: 'messages kept per topic' },
+  'public-url': { kind: 'url', help: 'how clients reach this server (WebSub Link headers)' },
+  'max-body': { kind: 'size', default: '1mb', help: 'largest request body' },
+  'max-frame': { kind: 'size', default: '64kb', help: 'largest WebSocket frame' },
+  'max-connections': { kind: 'int', default: '10000', help: 'open /stream, /sse and /ws connections' },
+  'max-queue-depth': { kind: 'int', default: '1000000', help: 'pending webhook deliveries before /dispatch answers 503' },
+  'subscriber-buffer': { kind: 'size', default: '1mb', help: 'bytes queued for one slow consumer before it is dropped' },
+  heartbeat: { kind: 'duration', default: '15s', help: 'keep-alive interval on /stream and /sse' },
+  'stream-key': { kind: 'string', help: 'key required on /stream and /sse (?key= or Bearer)' },
+  'websub-allow': { kind: 'list', help: 'topic patterns the hub accepts (* wildcard); all when unset' },
+  'websub-require-https': { kind: 'bool', default: '0', help: 'refuse hub.secret over http callbacks' },
+  'lease-min': { kind: 'duration', default: '60s', help: 'shortest WebSub lease' },
+  'lease-max': { kind: 'duration', default: '30d', help: 'longest WebSub lease' },
+  'lease-default': { kind: 'duration', default: '10d', help: 'WebSub lease when none is asked' },
+  'log-level': { kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', help: 'log level' },
+} as const satisfies Record<string, OptionSpec>;
+
+export type OptionName = keyof typeof OPTIONS;
+
+export class ConfigError extends Error {
+  constructor(readonly option: string, reason: string) {
+    super(`invalid configuration: ${option}: ${reason}`);
+  }
+}
+
+const boolText = z.union([z.boolean(), z.string()]).transform((v, ctx) => {
+  if (typeof v === 'boolean') return v;
+  const s = v.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(s)) return true;
+  if (['0', 'false', 'no', 'off', ''].includes(s)) return false;
+  ctx.addIssue({ code: 'custom', message: `expected 1/0 or true/false, got "${v}"` });
+  return z.NEVER;
+});
+const intText = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  const n = typeof v === 'number' ? v : /^\s*-?\d+\s*$/.test(v) ? Number(v) : NaN;
+  if (!Number.isSafeInteger(n) || n < 0) {
+    ctx.addIssue({ code: 'custom', message: `expected a whole number, got "${v}"` });
+    return z.NEVER;
+  }
+  return n;
+});
+const durationText = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  const ms = parseDuration(v);
+  if (ms === undefined) {
+    ctx.addIssue({ code: 'custom', message: `expected a duration like 500ms, 15s, 5m, 2h, 10d; got "${v}"` });
+    return z.NEVER;
+  }
+  return ms;
+});
+const sizeText = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  const bytes = parseSize(v);
+  if (bytes === undefined || bytes === 0) {
+    ctx.addIssue({ code: 'custom', message: `expected a size like 65536, 64kb, 1mb; got "${v}"` });
+    return z.NEVER;
+  }
+  return bytes;
+});
+const listText = z.union([z.array(z.union([z.string(), z.number()])), z.string()]).transform((v) =>
+  (Array.isArray(v) ? v.map(String) : v.split(',')).map((s) => s.trim()).filter((s) => s.length > 0),
+);
+const urlText = z.string().refine((v) => URL.canParse(v), { message: 'expected an absolute URL' });
+const text = z.union([z.string(), z.number()]).transform(String);
+
+function fieldFor(spec: OptionSpec): z.ZodType {
+  switch (spec.kind) {
+    case 'bool': return boolText;
+    case 'int': return intText;
+    case 'duration': return durationText;
+    case 'size': return sizeText;
+    case 'list': return listText;
+    case 'url': return urlText;
+    case 'enum': return z.enum(spec.values as [string, ...string[]]);
+    case 'string': return text;
+  }
+}
+
+const retrySchedule = z.array(z.string()).transform((items, ctx) => {
+  const delays = items.map((s) => parseDuration(s));
+  if (delays.length === 0 || delays.some((d) => d === undefined)) {
+    ctx.addIssue({ code: 'custom', message: `expected a comma list of durations like 0s,5s,5m` });
+    return z.NEVER;
+  }
+  return delays as number[];
+});
+
+const schema = z.object({
+  port: intText.refine((n) => n <= 65535, 'port must be 0–65535'),
+  host: text,
+  store: z.enum(['memory', 'sqlite', 'redis']),
+  dataDir: text,
+  redisUrl: urlText,
+  redisPrefix: text,
+  redisWait: boolText,
+  apiKey: text.optional(),
+  adminPassword: text.optional(),
+  signingSecret: text.optional(),
+  cbUrl: urlText.optional(),
+  cbSingleUrl: urlText.optional(),
+  cbSecret: text.optional(),
+  cbTimeout: durationText,
+  allowPrivateTargets: boolText,
+  retrySchedule: listText.pipe(retrySchedule).optional(),
+  deliveryTimeout: durationText,
+  deliveryConcurrency: intText.refine((n) => n >= 1, 'must be at least 1'),
+  retention: durationText,
+  historySize: intText,
+  publicUrl: urlText.optional(),
+  maxBody: sizeText,
+  maxFrame: sizeText,
+  maxConnections: intText,
+  maxQueueDepth: intText,
+  subscriberBuffer: sizeText,
+  heartbeat: durationText.refine((ms) => ms >= 100, 'must be at least 100ms'),
+  streamKey: text.optional(),
+  websubAllow: listText.optional(),
+  websubRequireHttps: boolText,
+  leaseMin: durationText,
+  leaseMax: durationText,
+  leaseDefault: durationText,
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+});
+
+export type Config = z.output<typeof schema>;
+type RawConfig = Partial<Record<OptionName, unknown>>;
+
+export const camel = (name: string): string => name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+export const envName = (name: string): string => `HOOKHUB_${name.replace(/-/g, '_').toUpperCase()}`;
+const optionByKey = new Map<string, OptionName>(
+  (Object.keys(OPTIONS) as OptionName[]).flatMap((name) => [[name, name], [camel(name), name]] as const),
+);
+
+/** Reads a JSON or YAML file of options (keys kebab-case or camelCase). Unknown keys are errors. */
+export function readConfigFile(path: string): RawConfig {
+  let parsed: unknown;
+  try {
+    const body = readFileSync(path, 'utf8');
+    parsed = extname(path).toLowerCase() === '.json' ? JSON.parse(body) : parseYaml(body);
+  } catch (err) {
+    throw new ConfigError('--config', `cannot read ${path}: ${(err as Error).message}`);
+  }
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError('--config', `${path} must hold an object of options`);
+  const raw: RawConfig = {};
+  for (const [key, value] of Object.entries(parsed)) {
+    const name = optionByKey.get(key);
+    if (!name) throw new ConfigError('--config', `unknown option "${key}" in ${path}`);
+    raw[name] = value;
+  }
+  return raw;
+}
+
+export function readEnv(env: NodeJS.ProcessEnv): RawConfig {
+  const raw: RawConfig = {};
+  for (const name of Object.keys(OPTIONS) as OptionName[]) {
+    const value = env[envName(name)];
+    if (value !== undefined) raw[name] = value;
+  }
+  return raw;
+}
+
+/** Merges the layers (later wins), applies defaults and validates. Throws ConfigError. */
+export function resolveConfig(...layers: RawConfig[]): Config {
+  const merged: Record<string, unknown> = {};
+  for (const name of Object.keys(OPTIONS) as OptionName[]) {
+    const spec: OptionSpec = OPTIONS[name];
+    let value: unknown = spec.default;
+    for (const layer of layers) if (layer[name] !== undefined) value = layer[name];
+    if (value !== undefined) merged[camel(name)] = value;
+  }
+  const result = schema.safeParse(merged);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const key = String(issue?.path[0] ?? '');
+    const name = [...optionByKey].find(([k]) => k === key)?.[1] ?? key;
+    throw new ConfigError(`--${name}`, issue?.message ?? 'invalid value');
+  }
+  return checkCombinations(result.data);
+}
+
+function checkCombinations(config: Config): Config {
+  if (config.leaseMin > config.leaseMax) throw new ConfigError('--lease-min', 'must not exceed --lease-max');
+  if (config.leaseDefault < config.leaseMin || config.leaseDefault > config.leaseMax) {
+    throw new ConfigError('--lease-default', 'must lie within --lease-min and --lease-max');
+  }
+  if (config.signingSecret?.startsWith('whsec_') && Buffer.from(config.signingSecret.slice(6), 'base64').length === 0) {
+    throw new ConfigError('--signing-secret', 'whsec_ must be followed by a base64 key');
+  }
+  return config;
+}
+
+/** Config for tests and embedding: defaults plus the given overrides (camelCase). */
+export function testConfig(overrides: Partial<Config> = {}): Config {
+  return { ...resolveConfig({ store: 'memory', port: 0, 'log-level': 'silent' }), ...overrides };
+}

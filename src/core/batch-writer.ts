@@ -1,0 +1,76 @@
+// Per-consumer output queue: chunks pushed during one event-loop turn leave in one write.
+// A consumer whose socket stops draining is dropped once it holds more than `limit` bytes.
+
+export interface ByteSink {
+  write(chunk: Buffer): boolean;
+  readonly writableLength: number;
+  readonly destroyed: boolean;
+}
+
+const dirty = new Set<BatchWriter>();
+let scheduled = false;
+
+function flushAll(): void {
+  scheduled = false;
+  const writers = [...dirty];
+  dirty.clear();
+  for (const w of writers) w.flush();
+}
+
+export class BatchWriter {
+  private queue: Buffer[] = [];
+  private queuedBytes = 0;
+  private queuedItems = 0;
+  private closed = false;
+  /** Time of the last write, so heartbeats are sent only on idle connections. */
+  lastWrite = Date.now();
+
+  constructor(
+    private readonly sink: ByteSink,
+    private readonly limit: number,
+    private readonly onOverflow: (reason: string) => void,
+    private readonly onFlushed: (items: number) => void = () => {},
+  ) {}
+
+  /** Queues a chunk; `counts` says whether it is a message (for delivery metrics) or a control line. */
+  push(chunk: Buffer, counts = true): void {
+    if (this.closed) return;
+    if (this.sink.destroyed) return this.close();
+    if (this.sink.writableLength + this.queuedBytes + chunk.length > this.limit) {
+      this.close();
+      this.onOverflow(`slow consumer: more than ${this.limit} bytes waiting`);
+      return;
+    }
+    this.queue.push(chunk);
+    this.queuedBytes += chunk.length;
+    if (counts) this.queuedItems++;
+    dirty.add(this);
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(flushAll);
+    }
+  }
+
+  flush(): void {
+    if (this.queue.length === 0 || this.closed) return;
+    const chunk = this.queue.length === 1 ? (this.queue[0] as Buffer) : Buffer.concat(this.queue, this.queuedBytes);
+    const items = this.queuedItems;
+    this.queue = [];
+    this.queuedBytes = 0;
+    this.queuedItems = 0;
+    this.lastWrite = Date.now();
+    if (!this.sink.destroyed) this.sink.write(chunk);
+    if (items > 0) this.onFlushed(items);
+  }
+
+  close(): void {
+    this.closed = true;
+    this.queue = [];
+    this.queuedBytes = 0;
+    dirty.delete(this);
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+}

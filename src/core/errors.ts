@@ -1,0 +1,28 @@
+// One catalogue of expected errors, each with its HTTP status. Handlers throw these; the server maps them.
+
+export const ERRORS = {
+  bad_request: 400,
+  bad_topic: 400,
+  bad_url: 400,
+  bad_offset: 400,
+  forbidden_target: 400,
+  unauthorized: 401,
+  not_found: 404,
+  too_large: 413,
+  unsupported_media: 415,
+  too_many_connections: 503,
+  queue_full: 503,
+  unavailable: 503,
+} as const;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class HookhubError extends Error {
+  readonly status: number;
+  constructor(readonly code: ErrorCode, message: string) {
+    super(message);
+    this.status = ERRORS[code];
+  }
+}
+
+export const isHookhubError = (err: unknown): err is HookhubError => err instanceof HookhubError;

@@ -1,0 +1,36 @@
+// Live fan-out: topic → subscribers. Delivery is a synchronous hand-off; subscribers queue and write later.
+import type { Message } from './message.js';
+
+export interface Subscriber {
+  deliver(m: Message): void;
+}
+
+export class Fanout {
+  private readonly byTopic = new Map<string, Set<Subscriber>>();
+
+  add(topic: string, s: Subscriber): void {
+    let set = this.byTopic.get(topic);
+    if (!set) this.byTopic.set(topic, (set = new Set()));
+    set.add(s);
+  }
+
+  remove(topic: string, s: Subscriber): void {
+    const set = this.byTopic.get(topic);
+    if (!set) return;
+    set.delete(s);
+    if (set.size === 0) this.byTopic.delete(topic);
+  }
+
+  publish(m: Message): void {
+    const set = this.byTopic.get(m.topic);
+    if (set) for (const s of set) s.deliver(m);
+  }
+
+  count(topic: string): number {
+    return this.byTopic.get(topic)?.size ?? 0;
+  }
+
+  topics(): string[] {
+    return [...this.byTopic.keys()];
+  }
+}

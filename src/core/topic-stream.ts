@@ -1,0 +1,68 @@
+// One consumer's view of one or more topics: replays history from a position, then goes live
+// without a gap or a duplicate (live messages wait while history is read; offsets dedupe the overlap).
+import type { Subscriber } from './fanout.js';
+import type { Message } from './message.js';
+
+/** Offsets a consumer missed that history no longer holds: reported, never silent. */
+export interface Gap {
+  topic: string;
+  from: number;
+  to: number;
+}
+
+export interface StreamOutput {
+  /** `positions` holds, per topic, the offset of the last message sent (this one included). */
+  message(m: Message, positions: ReadonlyMap<string, number>): void;
+  gap(g: Gap, positions: ReadonlyMap<string, number>): void;
+  overflow(reason: string): void;
+}
+
+export class TopicStream implements Subscriber {
+  readonly positions = new Map<string, number>();
+  private pending: Message[] | null = [];
+  private closed = false;
+
+  constructor(private readonly out: StreamOutput, private readonly maxPending: number) {}
+
+  deliver(m: Message): void {
+    if (this.closed) return;
+    if (this.pending) {
+      this.pending.push(m);
+      if (this.pending.length > this.maxPending) {
+        this.close();
+        this.out.overflow(`more than ${this.maxPending} messages arrived while history was replayed`);
+      }
+      return;
+    }
+    this.emit(m);
+  }
+
+  /** Sends a message unless this consumer already has it. */
+  emit(m: Message): void {
+    const last = this.positions.get(m.topic);
+    if (last !== undefined && m.offset <= last) return;
+    this.positions.set(m.topic, m.offset);
+    this.out.message(m, this.positions);
+  }
+
+  gap(g: Gap): void {
+    this.positions.set(g.topic, g.to);
+    this.out.gap(g, this.positions);
+  }
+
+  /** Ends the replay: messages that arrived meanwhile are sent, in order, minus those replayed. */
+  goLive(): void {
+    const pending = this.pending ?? [];
+    this.pending = null;
+    for (const m of pending) if (!this.closed) this.emit(m);
+  }
+
+  close(): void {
+    this.closed = true;
+    this.pending = null;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+}

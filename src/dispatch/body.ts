@@ -1,0 +1,123 @@
+// /dispatch bodies: form-urlencoded, multipart or JSON. Fields starting with "_" are control fields;
+// the rest is the payload, kept in the encoding it arrived in (form bytes untouched, JSON re-serialized
+// without the control fields, multipart re-encoded with its files).
+import busboy from 'busboy';
+import { HookhubError } from '../core/errors.js';
+
+export type ControlValue = string | number | boolean | Record<string, unknown> | unknown[] | null;
+
+export interface DispatchBody {
+  control: Map<string, ControlValue>;
+  payload: { contentType: string; body: Buffer; empty: boolean };
+}
+
+const FORM = 'application/x-www-form-urlencoded';
+const JSON_TYPE = 'application/json';
+const EMPTY = { contentType: FORM, body: Buffer.alloc(0), empty: true };
+
+const mediaType = (contentType: string | undefined): string => (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+
+export async function parseDispatchBody(contentType: string | undefined, raw: Buffer | undefined): Promise<DispatchBody> {
+  const body = raw ?? Buffer.alloc(0);
+  const type = mediaType(contentType);
+  if (body.length === 0) return { control: new Map(), payload: EMPTY };
+  if (type === FORM || type === '') return parseForm(body);
+  if (type === JSON_TYPE || type.endsWith('+json')) return parseJson(body);
+  if (type === 'multipart/form-data') return parseMultipart(contentType as string, body);
+  throw new HookhubError('unsupported_media', `unsupported content type "${type}": send form-urlencoded, multipart or JSON`);
+}
+
+function parseForm(body: Buffer): DispatchBody {
+  const control = new Map<string, ControlValue>();
+  const kept: string[] = [];
+  for (const pair of body.toString('latin1').split('&')) {
+    if (pair === '') continue;
+    const rawKey = pair.split('=', 1)[0] as string;
+    const key = decodeFormComponent(rawKey);
+    if (key.startsWith('_')) {
+      if (!control.has(key)) control.set(key, new URLSearchParams(pair).get(key) ?? '');
+    } else kept.push(pair);
+  }
+  const payload = Buffer.from(kept.join('&'), 'latin1');
+  return { control, payload: { contentType: FORM, body: payload, empty: kept.length === 0 } };
+}
+
+function decodeFormComponent(s: string): string {
+  try {
+    return decodeURIComponent(s.replace(/\+/g, ' '));
+  } catch {
+    throw new HookhubError('bad_request', 'malformed form encoding');
+  }
+}
+
+function parseJson(body: Buffer): DispatchBody {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw new HookhubError('bad_request', `malformed JSON body: ${(err as Error).message}`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new HookhubError('bad_request', 'JSON body must be an object');
+  }
+  const control = new Map<string, ControlValue>();
+  const payload: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(parsed)) {
+    if (key.startsWith('_')) control.set(key, value as ControlValue);
+    else payload[key] = value;
+  }
+  const empty = Object.keys(payload).length === 0;
+  return { control, payload: { contentType: JSON_TYPE, body: Buffer.from(JSON.stringify(payload)), empty } };
+}
+
+async function parseMultipart(contentType: string, body: Buffer): Promise<DispatchBody> {
+  const control = new Map<string, ControlValue>();
+  const form = new FormData();
+  let parts = 0;
+  await new Promise<void>((resolve, reject) => {
+    let parser: busboy.Busboy;
+    try {
+      parser = busboy({ headers: { 'content-type': contentType }, defParamCharset: 'utf8' });
+    } catch (err) {
+      reject(new HookhubError('bad_request', `malformed multipart body: ${(err as Error).message}`));
+      return;
+    }
+    parser.on('field', (name, value) => {
+      if (name.startsWith('_')) {
+        if (!control.has(name)) control.set(name, value);
+      } else {
+        form.append(name, value);
+        parts++;
+      }
+    });
+    parser.on('file', (name, file, info) => {
+      const chunks: Buffer[] = [];
+      file.on('data', (c: Buffer) => chunks.push(c));
+      file.on('end', () => {
+        form.append(name, new Blob([Buffer.concat(chunks)], { type: info.mimeType }), info.filename);
+        parts++;
+      });
+    });
+    parser.on('error', (err: Error) => reject(new HookhubError('bad_request', `malformed multipart body: ${err.message}`)));
+    parser.on('close', () => resolve());
+    parser.end(body);
+  });
+  if (parts === 0) return { control, payload: EMPTY };
+  const encoded = new Response(form);
+  return {
+    control,
+    payload: {
+      contentType: encoded.headers.get('content-type') ?? 'multipart/form-data',
+      body: Buffer.from(await encoded.arrayBuffer()),
+      empty: false,
+    },
+  };
+}
+
+/** A control field as text, or undefined; objects are refused with a clear error. */
+export function controlText(body: DispatchBody, name: string): string | undefined {
+  const value = body.control.get(name);
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'object') throw new HookhubError('bad_request', `${name} must be text`);
+  return String(value);
+}

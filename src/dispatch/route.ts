@@ -1,0 +1,30 @@
+// POST /dispatch — the Hookah entry point: `_topic` publishes the payload to a topic, `_url` queues a webhook.
+import type { FastifyInstance } from 'fastify';
+import { HookhubError } from '../core/errors.js';
+import type { Topics } from '../core/topics.js';
+import { controlText, parseDispatchBody, type DispatchBody } from './body.js';
+
+/** Queues an outgoing webhook for a parsed /dispatch body; answers the delivery id. */
+export type QueueWebhook = (body: DispatchBody, headers: Record<string, string | string[] | undefined>) => Promise<{ id: string }>;
+
+export interface DispatchRouteDeps {
+  topics: Topics;
+  queueWebhook?: QueueWebhook;
+}
+
+export function dispatchRoute(app: FastifyInstance, deps: DispatchRouteDeps): void {
+  app.post('/dispatch', async (req, reply) => {
+    const body = await parseDispatchBody(req.headers['content-type'], req.body as Buffer | undefined);
+    const topic = controlText(body, '_topic');
+    const url = controlText(body, '_url');
+    if (topic === undefined && url === undefined) throw new HookhubError('bad_request', '_url or _topic is required');
+    if (topic !== undefined && url !== undefined) throw new HookhubError('bad_request', 'give _url or _topic, not both');
+    if (topic !== undefined) {
+      const m = await deps.topics.publish(topic, { contentType: body.payload.contentType, body: body.payload.body });
+      return reply.code(202).send({ id: m.id, offset: m.offset });
+    }
+    if (!deps.queueWebhook) throw new HookhubError('unavailable', 'the webhook dispatcher is not running');
+    const { id } = await deps.queueWebhook(body, req.headers);
+    return reply.code(202).send({ id });
+  });
+}

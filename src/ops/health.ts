@@ -1,0 +1,21 @@
+// Liveness, readiness and Prometheus metrics.
+import type { FastifyInstance } from 'fastify';
+import type { Metrics } from '../core/metrics.js';
+import type { Store } from '../store/interface.js';
+
+export function opsRoutes(app: FastifyInstance, deps: { store: Store; metrics: Metrics }): void {
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (req, reply) => {
+    try {
+      await deps.store.ping();
+      return { status: 'ready', store: deps.store.kind };
+    } catch (err) {
+      req.log.warn({ err }, 'store not ready');
+      return reply.code(503).send({ status: 'unavailable', store: deps.store.kind, error: (err as Error).message });
+    }
+  });
+  app.get('/metrics', async (_req, reply) => {
+    reply.header('content-type', deps.metrics.registry.contentType);
+    return deps.metrics.registry.metrics();
+  });
+}

@@ -1,0 +1,12 @@
+// Everything in process: the zero-setup store for tests and ephemeral use.
+import type { Store, StoreOptions } from './interface.js';
+import { MemoryTopicLog } from './memory-topic-log.js';
+
+export function createMemoryStore(options: StoreOptions): Store {
+  return {
+    kind: 'memory',
+    topics: new MemoryTopicLog(options.historySize),
+    ping: async () => {},
+    close: async () => {},
+  };
+}

@@ -1,0 +1,117 @@
+// Topic log on disk: offsets and history survive restarts and kill -9 (WAL; committed before append resolves).
+import { randomUUID } from 'node:crypto';
+import type { Database, Statement } from 'better-sqlite3';
+import type { Message, NewMessage } from '../core/message.js';
+import type { TopicBounds, TopicInfo, TopicLog } from './interface.js';
+import { migrate } from './sqlite-schema.js';
+
+const SCHEMA = [
+  `CREATE TABLE topics (
+     name TEXT PRIMARY KEY,
+     last_offset INTEGER NOT NULL,
+     history_size INTEGER
+   );
+   CREATE TABLE messages (
+     topic TEXT NOT NULL,
+     offset INTEGER NOT NULL,
+     id TEXT NOT NULL,
+     time INTEGER NOT NULL,
+     content_type TEXT NOT NULL,
+     body BLOB NOT NULL,
+     PRIMARY KEY (topic, offset)
+   ) WITHOUT ROWID;`,
+];
+
+interface MessageRow {
+  offset: number;
+  id: string;
+  time: number;
+  content_type: string;
+  body: Buffer;
+}
+
+export class SqliteTopicLog implements TopicLog {
+  private readonly listeners: Array<(m: Message) => void> = [];
+  private readonly bump: Statement;
+  private readonly insert: Statement;
+  private readonly trim: Statement;
+  private readonly select: Statement;
+  private readonly head: Statement;
+  private readonly oldest: Statement;
+  private readonly commit: (topic: string, input: NewMessage) => Message;
+
+  constructor(private readonly db: Database, private readonly defaultHistorySize: number) {
+    migrate(db, 'topics', SCHEMA);
+    this.bump = db.prepare(
+      `INSERT INTO topics (name, last_offset) VALUES (?, 1)
+       ON CONFLICT(name) DO UPDATE SET last_offset = last_offset + 1
+       RETURNING last_offset, history_size`,
+    );
+    this.insert = db.prepare('INSERT INTO messages (topic, offset, id, time, content_type, body) VALUES (?, ?, ?, ?, ?, ?)');
+    this.trim = db.prepare('DELETE FROM messages WHERE topic = ? AND offset <= ?');
+    this.select = db.prepare('SELECT offset, id, time, content_type, body FROM messages WHERE topic = ? AND offset > ? ORDER BY offset LIMIT ?');
+    this.head = db.prepare('SELECT last_offset FROM topics WHERE name = ?').pluck();
+    this.oldest = db.prepare('SELECT MIN(offset) FROM messages WHERE topic = ?').pluck();
+    this.commit = db.transaction((topic: string, input: NewMessage): Message => {
+      const row = this.bump.get(topic) as { last_offset: number; history_size: number | null };
+      const m: Message = {
+        topic,
+        offset: row.last_offset,
+        id: input.id ?? randomUUID(),
+        time: Date.now(),
+        contentType: input.contentType,
+        body: input.body,
+      };
+      const size = row.history_size ?? this.defaultHistorySize;
+      if (size > 0) this.insert.run(topic, m.offset, m.id, m.time, m.contentType, m.body);
+      // Keep the newest `size` messages; an index range delete of (usually) one row.
+      if (m.offset > size) this.trim.run(topic, m.offset - size);
+      return m;
+    });
+  }
+
+  async append(topic: string, input: NewMessage): Promise<Message> {
+    const m = this.commit(topic, input);
+    for (const fn of this.listeners) fn(m);
+    return m;
+  }
+
+  async read(topic: string, since: number, limit: number): Promise<Message[]> {
+    return (this.select.all(topic, since, limit) as MessageRow[]).map((r) => ({
+      topic,
+      offset: r.offset,
+      id: r.id,
+      time: r.time,
+      contentType: r.content_type,
+      body: r.body,
+    }));
+  }
+
+  async bounds(topic: string): Promise<TopicBounds> {
+    const last = (this.head.get(topic) as number | undefined) ?? 0;
+    const first = (this.oldest.get(topic) as number | null | undefined) ?? last + 1;
+    return { first, last };
+  }
+
+  onAppend(fn: (m: Message) => void): void {
+    this.listeners.push(fn);
+  }
+
+  async setHistorySize(topic: string, size: number | null): Promise<void> {
+    this.db.transaction(() => {
+      this.db.prepare('INSERT INTO topics (name, last_offset, history_size) VALUES (?, 0, ?) ON CONFLICT(name) DO UPDATE SET history_size = excluded.history_size')
+        .run(topic, size);
+      const last = this.head.get(topic) as number;
+      this.trim.run(topic, last - (size ?? this.defaultHistorySize));
+    })();
+  }
+
+  async list(): Promise<TopicInfo[]> {
+    const rows = this.db.prepare(
+      `SELECT t.name AS topic, t.last_offset AS last, t.history_size AS size,
+              (SELECT COUNT(*) FROM messages m WHERE m.topic = t.name) AS kept
+       FROM topics t ORDER BY t.name`,
+    ).all() as Array<{ topic: string; last: number; size: number | null; kept: number }>;
+    return rows.map((r) => ({ topic: r.topic, last: r.last, kept: r.kept, historySize: r.size ?? this.defaultHistorySize }));
+  }
+}

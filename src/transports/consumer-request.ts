@@ -1,0 +1,19 @@
+// What /stream and /sse consumers ask for: the topics (repeatable ?topic=) and where to resume.
+import { HookhubError } from '../core/errors.js';
+import { checkTopicName } from '../core/topic-name.js';
+
+export const MAX_TOPICS_PER_CONNECTION = 64;
+
+export function topicsFromQuery(query: unknown): string[] {
+  const raw = (query as Record<string, unknown> | undefined)?.topic;
+  const list = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
+  if (list.length === 0) throw new HookhubError('bad_topic', 'topic is required (?topic=name, repeatable)');
+  if (list.length > MAX_TOPICS_PER_CONNECTION) throw new HookhubError('bad_topic', `at most ${MAX_TOPICS_PER_CONNECTION} topics per connection`);
+  return [...new Set(list.map((t) => checkTopicName(t)))];
+}
+
+export function queryString(query: unknown, key: string): string | undefined {
+  const raw = (query as Record<string, unknown> | undefined)?.[key];
+  const value = Array.isArray(raw) ? raw[raw.length - 1] : raw;
+  return typeof value === 'string' ? value : undefined;
+}
