@@ -7,6 +7,9 @@ export interface ByteSink {
   readonly destroyed: boolean;
 }
 
+/** A queue this large is written at once instead of waiting for the end of the turn. */
+const EAGER_FLUSH_BYTES = 64 * 1024;
+
 const dirty = new Set<BatchWriter>();
 let scheduled = false;
 
@@ -44,6 +47,10 @@ export class BatchWriter {
     this.queue.push(chunk);
     this.queuedBytes += chunk.length;
     if (counts) this.queuedItems++;
+    if (this.queuedBytes >= EAGER_FLUSH_BYTES) {
+      this.flush();
+      return;
+    }
     dirty.add(this);
     if (!scheduled) {
       scheduled = true;
@@ -55,6 +62,7 @@ export class BatchWriter {
     if (this.queue.length === 0 || this.closed) return;
     const chunk = this.queue.length === 1 ? (this.queue[0] as Buffer) : Buffer.concat(this.queue, this.queuedBytes);
     const items = this.queuedItems;
+    dirty.delete(this);
     this.queue = [];
     this.queuedBytes = 0;
     this.queuedItems = 0;
