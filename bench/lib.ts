@@ -1,0 +1,74 @@
+// Shared pieces of the benchmarks: child servers, CPU accounting, percentiles.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const root = fileURLToPath(new URL('..', import.meta.url));
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+export function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return ticks / 100;
+}
+
+/** Resident memory of a process in bytes. */
+export function rssBytes(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
+  return Number(/(\d+)/.exec(line ?? '')?.[1] ?? 0) * 1024;
+}
+
+export interface ChildServer {
+  proc: ChildProcess;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** A free TCP port on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+/** Starts `hookhub serve` (through tsx) with the given env; resolves once /healthz answers. */
+export async function startHookhub(env: Record<string, string>): Promise<ChildServer> {
+  const port = await freePort();
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve'], {
+    cwd: root,
+    env: { ...process.env, HOOKHUB_PORT: String(port), HOOKHUB_LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    if (proc.exitCode !== null) throw new Error(`hookhub exited ${proc.exitCode}`);
+    const up = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
+    if (up) break;
+    if (i > 200) throw new Error('hookhub did not start in 20 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    proc,
+    url,
+    stop: () => new Promise((resolve) => {
+      if (proc.exitCode !== null) return resolve();
+      proc.on('exit', () => resolve());
+      proc.kill('SIGTERM');
+    }),
+  };
+}
+
+export const fmt = (n: number, digits = 0): string => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
+
+/** True when this module is the script node was started with (run alone rather than imported). */
+export const isMain = (moduleUrl: string): boolean =>
+  process.argv[1] !== undefined && fileURLToPath(moduleUrl).replace(/\.ts$/, '') === resolve(process.argv[1]).replace(/\.ts$/, '');
