@@ -1,5 +1,8 @@
 // The store hides where state lives. Small interfaces, one per job; Store bundles them.
 import type { Message, NewMessage } from '../core/message.js';
+import type { Subscriptions } from './subscriptions.js';
+
+export type { Subscriptions } from './subscriptions.js';
 
 /** Offsets a topic holds: `first` is the oldest kept (last + 1 when none is kept), `last` the newest (0: never published). */
 export interface TopicBounds {
@@ -31,6 +34,8 @@ export interface TopicLog {
 export interface Store {
   readonly kind: 'memory' | 'sqlite' | 'redis';
   readonly topics: TopicLog;
+  /** WebSub subscriptions (see subscriptions.ts). */
+  readonly subscriptions: Subscriptions;
   /** Resolves when the backing store answers (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Store, StoreOptions } from './interface.js';
 import { SqliteTopicLog } from './sqlite-topic-log.js';
+import { SqliteSubscriptions } from './sqlite-subscriptions.js';
 
 export interface SqliteStoreOptions extends StoreOptions {
   dataDir: string;
@@ -25,6 +26,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   return {
     kind: 'sqlite',
     topics: new SqliteTopicLog(db, options.historySize),
+    subscriptions: new SqliteSubscriptions(db),
     ping: async () => {
       db.prepare('SELECT 1').get();
     },
