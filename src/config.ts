@@ -50,6 +50,7 @@ export const OPTIONS = {
   'lease-min': { kind: 'duration', default: '60s', help: 'shortest WebSub lease' },
   'lease-max': { kind: 'duration', default: '30d', help: 'longest WebSub lease' },
   'lease-default': { kind: 'duration', default: '10d', help: 'WebSub lease when none is asked' },
+  'websub-fetch-retry': { kind: 'list', default: '0s,2s,10s', help: 'delays of the attempts to fetch a published WebSub topic URL' },
   'log-level': { kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', help: 'log level' },
 } as const satisfies Record<string, OptionSpec>;
 
@@ -155,6 +156,7 @@ const schema = z.object({
   leaseMin: durationText,
   leaseMax: durationText,
   leaseDefault: durationText,
+  websubFetchRetry: listText.pipe(retrySchedule),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
 });
 

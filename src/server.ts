@@ -14,6 +14,8 @@ import { createStore } from './store/create.js';
 import type { Store } from './store/interface.js';
 import { sseTransport } from './transports/sse.js';
 import { streamTransport } from './transports/stream.js';
+import { WebSubHub } from './websub/hub.js';
+import { subscriptionsApi, websubRoutes } from './websub/routes.js';
 
 export interface Hookhub {
   app: FastifyInstance;
@@ -39,6 +41,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   const topics = new Topics(store.topics, metrics);
   const connections = new Connections(config.maxConnections, metrics);
 
+  let hub: Hookhub; // assigned at the end; publicUrl() reads it lazily
   const app = Fastify({
     ...(options.logger
       ? { loggerInstance: options.logger }
@@ -76,6 +79,25 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     ...(config.streamKey !== undefined ? { streamKey: config.streamKey } : {}),
   };
 
+  // Read lazily: the listening address is known only after listen().
+  const publicUrl = (): string => config.publicUrl ?? hub.url;
+  const websub = new WebSubHub({
+    subscriptions: store.subscriptions,
+    topics,
+    log: app.log,
+    registry: metrics.registry,
+    allowPrivate: config.allowPrivateTargets,
+    requireHttps: config.websubRequireHttps,
+    ...(config.websubAllow !== undefined ? { allow: config.websubAllow } : {}),
+    leaseMinMs: config.leaseMin,
+    leaseMaxMs: config.leaseMax,
+    leaseDefaultMs: config.leaseDefault,
+    timeoutMs: config.deliveryTimeout,
+    maxBody: config.maxBody,
+    fetchSchedule: config.websubFetchRetry,
+    publicUrl,
+  });
+
   await app.register(async (consumers) => {
     streamTransport(consumers, streaming);
     sseTransport(consumers, streaming);
@@ -84,13 +106,24 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     producers.addHook('onRequest', requireKey(config.apiKey));
     dispatchRoute(producers, { topics });
     topicsApi(producers, { topics });
+    subscriptionsApi(producers, websub);
   });
+  // /hub stays open, as WebSub expects (narrowed by --websub-allow).
+  await app.register(async (hubContext) => {
+    websubRoutes(hubContext, websub, {
+      allowPrivate: config.allowPrivateTargets,
+      requireHttps: config.websubRequireHttps,
+      maxBody: config.maxBody,
+    });
+  });
+  await websub.start();
   opsRoutes(app, { store, metrics });
 
   app.addHook('preClose', async () => connections.shutdownAll());
+  app.addHook('onClose', async () => websub.close());
   app.addHook('onClose', async () => store.close());
 
-  const hub: Hookhub = {
+  hub = {
     app,
     config,
     store,

@@ -102,7 +102,7 @@ export class MemorySubscriptions implements Subscriptions {
   async prune(before: number): Promise<number> {
     let n = 0;
     for (const row of [...this.byId.values()]) {
-      if (row.state === 'active' && (row.expiresAt ?? 0) <= before && (await this.remove(row.id))) n++;
+      if (row.state === 'active' && row.intent === null && (row.expiresAt ?? 0) <= before && (await this.remove(row.id))) n++;
     }
     return n;
   }

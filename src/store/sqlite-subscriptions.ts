@@ -151,7 +151,7 @@ export class SqliteSubscriptions implements Subscriptions {
   }
 
   async prune(before: number): Promise<number> {
-    return this.db.prepare(`DELETE FROM websub_subscriptions WHERE state = 'active' AND expires_at <= ?`).run(before).changes;
+    return this.db.prepare(`DELETE FROM websub_subscriptions WHERE state = 'active' AND expires_at <= ? AND intent IS NULL`).run(before).changes;
   }
 
   async count(): Promise<number> {

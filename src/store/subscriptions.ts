@@ -63,7 +63,7 @@ export interface Subscriptions {
   /** Active rows of a topic whose lease has not ended at `now`. */
   activeFor(topic: string, now: number): Promise<Subscription[]>;
   recordDelivery(id: string, result: DeliveryResult): Promise<void>;
-  /** Deletes active rows whose lease ended at or before `before`; returns how many. */
+  /** Deletes active rows whose lease ended at or before `before` (unless a renewal awaits verification); returns how many. */
   prune(before: number): Promise<number>;
   count(): Promise<number>;
 }
