@@ -1,7 +1,7 @@
 // W3C WebSub hub requirements that need no delivery: verification of intent, leases, aliases,
 // unknown parameters, resubscription, unsubscription, listing, publish pings feeding the topic.
 import { describe, expect, it } from 'vitest';
-import { startHub } from '../helpers/server.js';
+import { startHub, stopHub, tempDir } from '../helpers/server.js';
 import { NdjsonClient } from '../helpers/stream-client.js';
 import { until } from '../helpers/wait.js';
 import { hubPost, listSubscriptions, Publisher, Subscriber, subscribeActive } from '../helpers/websub.js';
@@ -191,5 +191,27 @@ describe('WebSub hub: publish ping', () => {
     }
     expect(publisher.fetches.map((f) => f.url).sort()).toEqual(['/a', '/b', '/c', '/d']);
     stream.close();
+  });
+});
+
+describe('WebSub hub: restart', () => {
+  it('resumes a verification left pending by a stopped server (sqlite)', async () => {
+    const dataDir = tempDir();
+    const first = await startHub({ store: 'sqlite', dataDir });
+    const sub = await Subscriber.start();
+    let answering = false;
+    sub.receiver.respond = (req, res) => {
+      if (!answering) return; // hangs: the hub stops while waiting
+      res.end(new URL(req.url, 'http://x').searchParams.get('hub.challenge'));
+    };
+    expect((await hubPost(first, { 'hub.mode': 'subscribe', 'hub.callback': `${sub.url}/cb`, 'hub.topic': 'news' })).status).toBe(202);
+    await sub.receiver.waitFor(1);
+    await stopHub(first);
+
+    answering = true;
+    const second = await startHub({ store: 'sqlite', dataDir });
+    await sub.receiver.waitFor(2);
+    const row = await until(async () => (await listSubscriptions(second, 'news')).find((s) => s.state === 'active'), 'active after restart');
+    expect(row.callback).toBe(`${sub.url}/cb`);
   });
 });
