@@ -4,6 +4,7 @@ import type { Config } from './config.js';
 import { isHookhubError } from './core/errors.js';
 import { createMetrics, type Metrics } from './core/metrics.js';
 import { Topics } from './core/topics.js';
+import { createDispatcher, deliveryRoutes, queueFromDispatch } from './dispatch/plugin.js';
 import { dispatchRoute } from './dispatch/route.js';
 import { topicsApi } from './api/topics.js';
 import { requireKey } from './http/auth.js';
@@ -12,6 +13,7 @@ import { logRequests } from './http/request-log.js';
 import { opsRoutes } from './ops/health.js';
 import { createStore } from './store/create.js';
 import type { Store } from './store/interface.js';
+import type { WebhookQueue } from './core/webhooks.js';
 import { sseTransport } from './transports/sse.js';
 import { streamTransport } from './transports/stream.js';
 import { WebSubHub } from './websub/hub.js';
@@ -24,6 +26,8 @@ export interface Hookhub {
   topics: Topics;
   metrics: Metrics;
   connections: Connections;
+  /** The durable outgoing webhook queue (dispatcher); other parts deliver through it. */
+  webhooks: WebhookQueue;
   /** Base URL once listening (startServer). */
   url: string;
   close(): Promise<void>;
@@ -69,6 +73,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   });
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route for ${req.method} ${req.url.split('?')[0]}` }));
   logRequests(app);
+  const dispatcher = createDispatcher(config, { store: store.deliveries, metrics, log: app.log });
 
   const streaming = {
     topics,
@@ -97,6 +102,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     fetchSchedule: config.websubFetchRetry,
     publicUrl,
   });
+  websub.useQueue(dispatcher);
 
   await app.register(async (consumers) => {
     streamTransport(consumers, streaming);
@@ -104,7 +110,8 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   });
   await app.register(async (producers) => {
     producers.addHook('onRequest', requireKey(config.apiKey));
-    dispatchRoute(producers, { topics });
+    dispatchRoute(producers, { topics, queueWebhook: queueFromDispatch(dispatcher) });
+    deliveryRoutes(producers, dispatcher);
     topicsApi(producers, { topics });
     subscriptionsApi(producers, websub);
   });
@@ -120,7 +127,10 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   opsRoutes(app, { store, metrics });
 
   app.addHook('preClose', async () => connections.shutdownAll());
-  app.addHook('onClose', async () => websub.close());
+  // WebSub stops verifying and fetching before the queue it feeds stops.
+  app.addHook('preClose', async () => websub.close());
+  // Stop claiming, let attempts in flight finish (bounded), release the rest — before the store closes.
+  app.addHook('preClose', async () => dispatcher.stop());
   app.addHook('onClose', async () => store.close());
 
   hub = {
@@ -130,9 +140,11 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     topics,
     metrics,
     connections,
+    webhooks: dispatcher,
     url: '',
     close: () => app.close(),
   };
+  await dispatcher.start();
   return hub;
 }
 

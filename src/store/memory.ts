@@ -1,5 +1,6 @@
 // Everything in process: the zero-setup store for tests and ephemeral use.
 import type { Store, StoreOptions } from './interface.js';
+import { MemoryDeliveryQueue } from './memory-delivery-queue.js';
 import { MemoryTopicLog } from './memory-topic-log.js';
 import { MemorySubscriptions } from './memory-subscriptions.js';
 
@@ -8,6 +9,7 @@ export function createMemoryStore(options: StoreOptions): Store {
     kind: 'memory',
     topics: new MemoryTopicLog(options.historySize),
     subscriptions: new MemorySubscriptions(),
+    deliveries: new MemoryDeliveryQueue(),
     ping: async () => {},
     close: async () => {},
   };

@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Store, StoreOptions } from './interface.js';
+import { SqliteDeliveryQueue } from './sqlite-delivery-queue.js';
 import { SqliteTopicLog } from './sqlite-topic-log.js';
 import { SqliteSubscriptions } from './sqlite-subscriptions.js';
 
@@ -27,6 +28,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     kind: 'sqlite',
     topics: new SqliteTopicLog(db, options.historySize),
     subscriptions: new SqliteSubscriptions(db),
+    deliveries: new SqliteDeliveryQueue(db),
     ping: async () => {
       db.prepare('SELECT 1').get();
     },
