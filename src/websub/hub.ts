@@ -7,6 +7,7 @@ import type { Agent } from 'undici';
 import type { Message } from '../core/message.js';
 import { createOutgoingAgent } from '../core/target-guard.js';
 import type { Topics } from '../core/topics.js';
+import { redactUrl } from '../http/request-log.js';
 import type { AttemptEvent, WebhookQueue } from '../core/webhooks.js';
 import type { Subscription, Subscriptions } from '../store/subscriptions.js';
 import { createWebSubMetrics, type WebSubMetrics } from './metrics.js';
@@ -120,7 +121,7 @@ export class WebSubHub {
     };
     const sub = await this.o.subscriptions.request(req.callback, req.topic, intent);
     if (sub) this.scheduleVerification(sub.id);
-    else this.o.log.info({ callback: req.callback, topic: req.topic }, 'websub unsubscribe for no subscription: nothing to do');
+    else this.o.log.info({ callback: redactUrl(req.callback), topic: req.topic }, 'websub unsubscribe for no subscription: nothing to do');
     return { status: 202 };
   }
 
@@ -160,7 +161,7 @@ export class WebSubHub {
       detail = err instanceof BodyTooLarge ? 'challenge reply too large' : (err as Error).message;
     }
     this.metrics.verifications.labels(intent.mode, outcome).inc();
-    const fields = { subscription: id, callback: sub.callback, topic: sub.topic, mode: intent.mode, outcome, detail };
+    const fields = { subscription: id, callback: redactUrl(sub.callback), topic: sub.topic, mode: intent.mode, outcome, detail };
     if (outcome !== 'verified') {
       await this.o.subscriptions.dropIntent(id, intent.token);
       this.o.log.info(fields, 'websub verification of intent failed');
@@ -177,9 +178,9 @@ export class WebSubHub {
     try {
       const params = { 'hub.mode': 'denied', 'hub.topic': topic, 'hub.reason': reason };
       const res = await httpGet(withHubParams(callback, params), this.getOptions(MAX_CHALLENGE_REPLY));
-      this.o.log.info({ callback, topic, reason, status: res.status }, 'websub subscription denied');
+      this.o.log.info({ callback: redactUrl(callback), topic, reason, status: res.status }, 'websub subscription denied');
     } catch (err) {
-      this.o.log.warn({ callback, topic, reason, err: (err as Error).message }, 'websub denial notice failed');
+      this.o.log.warn({ callback: redactUrl(callback), topic, reason, err: (err as Error).message }, 'websub denial notice failed');
     }
   }
 

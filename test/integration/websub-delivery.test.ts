@@ -160,6 +160,25 @@ describe('WebSub delivery from every producer', () => {
   });
 });
 
+describe('WebSub publish fetch failure', () => {
+  it('delivers nothing when the topic fetch fails; the next good publish arrives alone', async () => {
+    const hub = await startHub({ ...fast, websubFetchRetry: [0, 50, 50] });
+    const publisher = await Publisher.start();
+    const sub = await Subscriber.start();
+    await subscribeActive(hub, `${sub.url}/cb`, publisher.topic());
+    publisher.status = 502;
+    publisher.body = Buffer.from('error page');
+    await ping(hub, publisher.topic());
+    await until(() => publisher.fetches.length >= 3, 'three fetch attempts');
+    publisher.status = 200;
+    publisher.body = Buffer.from('good');
+    await ping(hub, publisher.topic());
+    await sub.waitNotifications(1);
+    expect(publisher.fetches).toHaveLength(4);
+    expect(sub.notifications.map((n) => n.body.toString())).toEqual(['good']);
+  });
+});
+
 describe('WebSub delivery outcomes', () => {
   it('a 410 from the callback ends the subscription', async () => {
     const hub = await startHub(fast);
@@ -223,6 +242,25 @@ describe('WebSub persistence and leases', () => {
     expect(n!.headers['x-hub-signature']).toBe(hmac('persisted', n!.body));
     expect(n!.headers.link).toBe(`<${second.url}/hub>; rel="hub", <${publisher.topic()}>; rel="self"`);
     expect(sub.gets).toHaveLength(1); // not verified again
+  });
+
+  it('a delivery pending retry survives a restart (sqlite)', async () => {
+    const dataDir = tempDir();
+    const first = await startHub({ store: 'sqlite', dataDir, retrySchedule: [0, 1000, 1000] });
+    const sub = await Subscriber.start();
+    sub.postStatus = 503;
+    await subscribeActive(first, `${sub.url}/cb`, 'news');
+    await publishRaw(first, 'news', 'text/plain', 'keep me');
+    await sub.waitNotifications(1);
+    await until(async () => (await listSubscriptions(first))[0]?.lastDelivery?.status === 503, 'first attempt recorded');
+    await stopHub(first);
+    expect(sub.notifications).toHaveLength(1); // the retry is due 1 s later: it belongs to the next process
+
+    sub.postStatus = 200;
+    const second = await startHub({ store: 'sqlite', dataDir, retrySchedule: [0, 1000, 1000] });
+    const got = await sub.waitNotifications(2);
+    expect(got.map((n) => n.body.toString())).toEqual(['keep me', 'keep me']);
+    await until(async () => (await listSubscriptions(second))[0]?.lastDelivery?.ok === true, 'success recorded after restart');
   });
 
   it('an expired lease stops deliveries, shows as expired, then is pruned', async () => {
