@@ -7,7 +7,6 @@ import type { Registry } from 'prom-client';
 import type { Agent } from 'undici';
 import { createOutgoingAgent, checkTargetUrl } from '../core/target-guard.js';
 import type { AttemptEvent, OutgoingWebhook, WebhookQueue } from '../core/webhooks.js';
-import { redactUrl } from '../http/request-log.js';
 import { deliveryHost } from '../store/delivery-target.js';
 import type { AttemptOutcome, DeliveryAttempt, DeliveryQueue, DeliveryRecord, NewDelivery } from '../store/interface.js';
 import { sendAttempt, type AttemptResponse } from './attempt.js';
@@ -50,6 +49,12 @@ interface HostSlots {
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** A target URL as logged: no query string or credentials, which may carry secrets. */
+function logUrl(url: string): string {
+  const u = new URL(url);
+  return `${u.origin}${u.pathname}${u.search ? '?…' : ''}`;
+}
 
 export class WebhookDispatcher implements WebhookQueue {
   readonly schedule: RetrySchedule;
@@ -338,7 +343,7 @@ export class WebhookDispatcher implements WebhookQueue {
     this.options.log.info(
       {
         delivery: r.id,
-        url: redactUrl(r.url),
+        url: logUrl(r.url),
         method: r.method,
         attempt: attemptNo,
         status: attempt.status,
