@@ -35,6 +35,7 @@ export const OPTIONS = {
   'retry-schedule': { kind: 'list', help: 'delays between attempts, e.g. 0s,5s,5m (default: Standard Webhooks schedule with jitter)' },
   'delivery-timeout': { kind: 'duration', default: '15s', help: 'timeout of one webhook attempt' },
   'delivery-concurrency': { kind: 'int', default: '64', help: 'webhook attempts in flight' },
+  'delivery-per-host': { kind: 'int', default: '0', help: 'webhook attempts in flight to one host:port (0: a quarter of --delivery-concurrency, at least 8)' },
   retention: { kind: 'duration', default: '7d', help: 'how long finished deliveries stay in the log' },
   'history-size': { kind: 'int', default: '100', help: 'messages kept per topic' },
   'public-url': { kind: 'url', help: 'how clients reach this server (WebSub Link headers)' },
@@ -50,6 +51,7 @@ export const OPTIONS = {
   'lease-min': { kind: 'duration', default: '60s', help: 'shortest WebSub lease' },
   'lease-max': { kind: 'duration', default: '30d', help: 'longest WebSub lease' },
   'lease-default': { kind: 'duration', default: '10d', help: 'WebSub lease when none is asked' },
+  'websub-fetch-retry': { kind: 'list', default: '0s,2s,10s', help: 'delays of the attempts to fetch a published WebSub topic URL' },
   'log-level': { kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', help: 'log level' },
 } as const satisfies Record<string, OptionSpec>;
 
@@ -140,6 +142,7 @@ const schema = z.object({
   retrySchedule: listText.pipe(retrySchedule).optional(),
   deliveryTimeout: durationText,
   deliveryConcurrency: intText.refine((n) => n >= 1, 'must be at least 1'),
+  deliveryPerHost: intText,
   retention: durationText,
   historySize: intText,
   publicUrl: urlText.optional(),
@@ -155,6 +158,7 @@ const schema = z.object({
   leaseMin: durationText,
   leaseMax: durationText,
   leaseDefault: durationText,
+  websubFetchRetry: listText.pipe(retrySchedule),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
 });
 

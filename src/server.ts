@@ -4,6 +4,7 @@ import type { Config } from './config.js';
 import { isHookhubError } from './core/errors.js';
 import { createMetrics, type Metrics } from './core/metrics.js';
 import { Topics } from './core/topics.js';
+import { createDispatcher, deliveryRoutes, queueFromDispatch } from './dispatch/plugin.js';
 import { dispatchRoute } from './dispatch/route.js';
 import { topicsApi } from './api/topics.js';
 import { requireKey } from './http/auth.js';
@@ -12,8 +13,11 @@ import { logRequests } from './http/request-log.js';
 import { opsRoutes } from './ops/health.js';
 import { createStore } from './store/create.js';
 import type { Store } from './store/interface.js';
+import type { WebhookQueue } from './core/webhooks.js';
 import { sseTransport } from './transports/sse.js';
 import { streamTransport } from './transports/stream.js';
+import { WebSubHub } from './websub/hub.js';
+import { subscriptionsApi, websubRoutes } from './websub/routes.js';
 
 export interface Hookhub {
   app: FastifyInstance;
@@ -22,6 +26,8 @@ export interface Hookhub {
   topics: Topics;
   metrics: Metrics;
   connections: Connections;
+  /** The durable outgoing webhook queue (dispatcher); other parts deliver through it. */
+  webhooks: WebhookQueue;
   /** Base URL once listening (startServer). */
   url: string;
   close(): Promise<void>;
@@ -39,6 +45,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   const topics = new Topics(store.topics, metrics);
   const connections = new Connections(config.maxConnections, metrics);
 
+  let hub: Hookhub; // assigned at the end; publicUrl() reads it lazily
   const app = Fastify({
     ...(options.logger
       ? { loggerInstance: options.logger }
@@ -66,6 +73,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   });
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route for ${req.method} ${req.url.split('?')[0]}` }));
   logRequests(app);
+  const dispatcher = createDispatcher(config, { store: store.deliveries, metrics, log: app.log });
 
   const streaming = {
     topics,
@@ -76,30 +84,67 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     ...(config.streamKey !== undefined ? { streamKey: config.streamKey } : {}),
   };
 
+  // Read lazily: the listening address is known only after listen().
+  const publicUrl = (): string => config.publicUrl ?? hub.url;
+  const websub = new WebSubHub({
+    subscriptions: store.subscriptions,
+    topics,
+    log: app.log,
+    registry: metrics.registry,
+    allowPrivate: config.allowPrivateTargets,
+    requireHttps: config.websubRequireHttps,
+    ...(config.websubAllow !== undefined ? { allow: config.websubAllow } : {}),
+    leaseMinMs: config.leaseMin,
+    leaseMaxMs: config.leaseMax,
+    leaseDefaultMs: config.leaseDefault,
+    timeoutMs: config.deliveryTimeout,
+    maxBody: config.maxBody,
+    fetchSchedule: config.websubFetchRetry,
+    publicUrl,
+  });
+  websub.useQueue(dispatcher);
+
   await app.register(async (consumers) => {
     streamTransport(consumers, streaming);
     sseTransport(consumers, streaming);
   });
   await app.register(async (producers) => {
     producers.addHook('onRequest', requireKey(config.apiKey));
-    dispatchRoute(producers, { topics });
+    dispatchRoute(producers, { topics, queueWebhook: queueFromDispatch(dispatcher) });
+    deliveryRoutes(producers, dispatcher);
     topicsApi(producers, { topics });
+    subscriptionsApi(producers, websub);
   });
+  // /hub stays open, as WebSub expects (narrowed by --websub-allow).
+  await app.register(async (hubContext) => {
+    websubRoutes(hubContext, websub, {
+      allowPrivate: config.allowPrivateTargets,
+      requireHttps: config.websubRequireHttps,
+      maxBody: config.maxBody,
+    });
+  });
+  await websub.start();
   opsRoutes(app, { store, metrics });
 
   app.addHook('preClose', async () => connections.shutdownAll());
+  // WebSub stops verifying and fetching before the queue it feeds stops.
+  app.addHook('preClose', async () => websub.close());
+  // Stop claiming, let attempts in flight finish (bounded), release the rest — before the store closes.
+  app.addHook('preClose', async () => dispatcher.stop());
   app.addHook('onClose', async () => store.close());
 
-  const hub: Hookhub = {
+  hub = {
     app,
     config,
     store,
     topics,
     metrics,
     connections,
+    webhooks: dispatcher,
     url: '',
     close: () => app.close(),
   };
+  await dispatcher.start();
   return hub;
 }
 

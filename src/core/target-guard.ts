@@ -41,7 +41,8 @@ export function checkTargetUrl(raw: string, allowPrivate: boolean, what = 'URL')
   }
   if (!url.hostname) throw new HookhubError('bad_url', `${what} has no host`);
   if (!allowPrivate) {
-    const host = url.hostname.replace(/^\[|\]$/g, '');
+    // "localhost." is localhost: a trailing dot must not slip past the name check.
+    const host = url.hostname.replace(/^\[|\]$/g, '').replace(/\.+$/, '').toLowerCase();
     if (host === 'localhost' || host.endsWith('.localhost') || (isIP(host) !== 0 && isPrivateAddress(host))) {
       throw new HookhubError('forbidden_target', `${what} points to a private or loopback address (${host}); start with --allow-private-targets to allow it`);
     }

@@ -1,11 +1,15 @@
 // Everything in process: the zero-setup store for tests and ephemeral use.
 import type { Store, StoreOptions } from './interface.js';
+import { MemoryDeliveryQueue } from './memory-delivery-queue.js';
 import { MemoryTopicLog } from './memory-topic-log.js';
+import { MemorySubscriptions } from './memory-subscriptions.js';
 
 export function createMemoryStore(options: StoreOptions): Store {
   return {
     kind: 'memory',
     topics: new MemoryTopicLog(options.historySize),
+    subscriptions: new MemorySubscriptions(),
+    deliveries: new MemoryDeliveryQueue(),
     ping: async () => {},
     close: async () => {},
   };

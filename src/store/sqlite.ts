@@ -3,7 +3,9 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Store, StoreOptions } from './interface.js';
+import { SqliteDeliveryQueue } from './sqlite-delivery-queue.js';
 import { SqliteTopicLog } from './sqlite-topic-log.js';
+import { SqliteSubscriptions } from './sqlite-subscriptions.js';
 
 export interface SqliteStoreOptions extends StoreOptions {
   dataDir: string;
@@ -25,6 +27,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   return {
     kind: 'sqlite',
     topics: new SqliteTopicLog(db, options.historySize),
+    subscriptions: new SqliteSubscriptions(db),
+    deliveries: new SqliteDeliveryQueue(db),
     ping: async () => {
       db.prepare('SELECT 1').get();
     },

@@ -1,0 +1,100 @@
+// /dispatch with `_url`: the control fields of a parsed body, checked, become one OutgoingWebhook.
+// Every refusal is a 400 naming the field; nothing is queued for a refused request.
+import { HookhubError } from '../core/errors.js';
+import { parseDuration } from '../core/units.js';
+import type { OutgoingWebhook } from '../core/webhooks.js';
+import { controlText, type DispatchBody } from './body.js';
+import { signingKey } from './signing.js';
+
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+/** Headers the dispatcher owns or that would break the request framing. */
+const RESERVED_HEADERS = new Set([
+  'host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'expect',
+  'proxy-connection', 'proxy-authorization', 'webhook-id', 'webhook-timestamp', 'webhook-signature',
+]);
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+export const MAX_TIMEOUT_MS = 300_000;
+const MAX_KEY_LENGTH = 255;
+
+function parseHeaders(body: DispatchBody): Record<string, string> | undefined {
+  let value = body.control.get('_headers');
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value === 'string') {
+    try {
+      value = JSON.parse(value) as DispatchBody['control'] extends Map<string, infer V> ? V : never;
+    } catch {
+      throw new HookhubError('bad_request', '_headers must be a JSON object of header names to values (not valid JSON)');
+    }
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new HookhubError('bad_request', '_headers must be a JSON object of header names to values');
+  }
+  const headers: Record<string, string> = {};
+  for (const [name, v] of Object.entries(value)) {
+    if (!TOKEN.test(name)) throw new HookhubError('bad_request', `_headers: invalid header name ${JSON.stringify(name)}`);
+    if (RESERVED_HEADERS.has(name.toLowerCase())) throw new HookhubError('bad_request', `_headers may not set ${name}`);
+    if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
+      throw new HookhubError('bad_request', `_headers: the value of ${name} must be text`);
+    }
+    const text = String(v);
+    if (/[\r\n\0]/.test(text)) throw new HookhubError('bad_request', `_headers: the value of ${name} contains a line break`);
+    headers[name.toLowerCase()] = text;
+  }
+  return headers;
+}
+
+function parseTimeout(body: DispatchBody): number | undefined {
+  const raw = body.control.get('_timeout');
+  if (raw === undefined || raw === null || raw === '') return undefined;
+  const ms = typeof raw === 'number' || typeof raw === 'string' ? parseDuration(raw) : undefined;
+  if (ms === undefined || ms <= 0 || ms > MAX_TIMEOUT_MS) {
+    throw new HookhubError('bad_request', `_timeout must be a duration between 1ms and 5m (a bare number is seconds), got ${JSON.stringify(raw)}`);
+  }
+  return ms;
+}
+
+/** The webhook a /dispatch `_url` body asks for (URL checks happen in the dispatcher's enqueue). */
+export function webhookFromDispatch(body: DispatchBody, headers: Record<string, string | string[] | undefined>): OutgoingWebhook {
+  const url = controlText(body, '_url') as string;
+  const method = (controlText(body, '_method') ?? (body.payload.empty ? 'GET' : 'POST')).toUpperCase();
+  if (!METHODS.has(method)) throw new HookhubError('bad_request', `_method must be one of ${[...METHODS].join(', ')}`);
+
+  let target = url;
+  let payload = body.payload;
+  if ((method === 'GET' || method === 'HEAD') && !payload.empty) {
+    // A GET carries no body: form fields go into the query string; other payloads cannot be sent.
+    if (payload.contentType !== 'application/x-www-form-urlencoded') {
+      throw new HookhubError('bad_request', `_method ${method} cannot carry a ${payload.contentType.split(';')[0]} payload`);
+    }
+    if (URL.canParse(url)) {
+      const u = new URL(url);
+      u.search = u.search ? `${u.search}&${payload.body.toString('latin1')}` : `?${payload.body.toString('latin1')}`;
+      target = u.toString();
+    }
+    payload = { ...payload, body: Buffer.alloc(0), empty: true };
+  }
+
+  const w: OutgoingWebhook = { url: target, method, body: payload.body };
+  if (!payload.empty) w.contentType = payload.contentType;
+  const extra = parseHeaders(body);
+  if (extra) w.headers = extra;
+  const timeoutMs = parseTimeout(body);
+  if (timeoutMs !== undefined) w.timeoutMs = timeoutMs;
+  const secret = controlText(body, '_secret');
+  if (secret !== undefined) {
+    if (secret === '') throw new HookhubError('bad_request', '_secret is empty');
+    signingKey(secret);
+    w.secret = secret;
+  }
+  const errback = controlText(body, '_errback');
+  if (errback !== undefined && errback !== '') w.errback = errback;
+  const callback = controlText(body, '_callback');
+  if (callback !== undefined && callback !== '') w.callback = callback;
+  const headerKey = headers['idempotency-key'];
+  const key = (Array.isArray(headerKey) ? headerKey[0] : headerKey) ?? controlText(body, '_idempotency_key');
+  if (key !== undefined && key !== '') {
+    if (key.length > MAX_KEY_LENGTH) throw new HookhubError('bad_request', `the idempotency key is longer than ${MAX_KEY_LENGTH} characters`);
+    w.idempotencyKey = key;
+  }
+  return w;
+}

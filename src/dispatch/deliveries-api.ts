@@ -1,0 +1,78 @@
+// The delivery log: list, one delivery with its attempts, and resend (one more attempt, same id).
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { HookhubError } from '../core/errors.js';
+import type { DeliveryRecord } from '../store/interface.js';
+import type { WebhookDispatcher } from './dispatcher.js';
+
+const MAX_LIMIT = 1000;
+
+const listQuery = z.object({
+  status: z.enum(['pending', 'delivering', 'succeeded', 'failed'], { message: 'status must be pending, delivering, succeeded or failed' }).optional(),
+  target: z.string().min(1, 'target must not be empty').optional(),
+  limit: z.string().regex(/^\d{1,6}$/, 'limit must be a whole number').default('50').transform(Number)
+    .refine((n) => n >= 1 && n <= MAX_LIMIT, `limit must be 1–${MAX_LIMIT}`),
+  cursor: z.string().regex(/^\d{1,15}$/, 'cursor must be a next_cursor from a previous page').transform(Number).optional(),
+});
+
+function parse<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new HookhubError('bad_request', result.error.issues[0]?.message ?? 'bad query');
+  return result.data;
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** The public shape of a delivery: never its secret or body. */
+export function deliveryJson(d: DeliveryRecord): Record<string, unknown> {
+  const json: Record<string, unknown> = {
+    id: d.id,
+    url: d.url,
+    method: d.method,
+    status: d.status,
+    created_at: iso(d.createdAt),
+    updated_at: iso(d.updatedAt),
+    attempts: d.attempts,
+    max_attempts: d.maxAttempts,
+    signed: d.secret !== null,
+  };
+  if (d.status === 'pending') json.next_attempt_at = iso(d.nextAt);
+  if (d.contentType !== undefined) json.content_type = d.contentType;
+  json.body_bytes = d.body.length;
+  if (d.errback !== undefined) json.errback = d.errback;
+  if (d.callback !== undefined) json.callback = d.callback;
+  if (d.origin !== undefined) json.origin = d.origin;
+  if (d.idempotencyKey !== undefined) json.idempotency_key = d.idempotencyKey;
+  return json;
+}
+
+export function deliveriesApi(app: FastifyInstance, deps: { dispatcher: WebhookDispatcher }): void {
+  const store = deps.dispatcher.store;
+
+  app.get('/api/deliveries', async (req) => {
+    const q = parse(listQuery, req.query);
+    const page = await store.list({
+      limit: q.limit,
+      ...(q.status !== undefined ? { status: q.status } : {}),
+      ...(q.target !== undefined ? { target: q.target } : {}),
+      ...(q.cursor !== undefined ? { before: q.cursor } : {}),
+    });
+    const out: { deliveries: Record<string, unknown>[]; next_cursor?: string } = { deliveries: page.map(deliveryJson) };
+    const last = page[page.length - 1];
+    if (page.length === q.limit && last) out.next_cursor = String(last.seq);
+    return out;
+  });
+
+  app.get<{ Params: { id: string } }>('/api/deliveries/:id', async (req) => {
+    const d = await store.get(req.params.id);
+    if (!d) throw new HookhubError('not_found', `no delivery ${req.params.id}`);
+    return deliveryJson(d);
+  });
+
+  app.post<{ Params: { id: string } }>('/api/deliveries/:id/retry', async (req, reply) => {
+    const result = await deps.dispatcher.retry(req.params.id);
+    if (result === 'not_found') throw new HookhubError('not_found', `no delivery ${req.params.id}`);
+    if (result === 'in_flight') return reply.code(409).send({ error: 'an attempt of this delivery is in flight; retry when it is done' });
+    return reply.code(202).send({ id: req.params.id });
+  });
+}

@@ -1,0 +1,425 @@
+// The webhook dispatcher: a durable queue (store.deliveries) worked by a pool of attempts over undici.
+// Workers are woken on enqueue and sleep until the next due time; claims carry a renewed lease;
+// a per-host limit keeps one slow host from taking every slot.
+import { randomUUID } from 'node:crypto';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Registry } from 'prom-client';
+import type { Agent } from 'undici';
+import { createOutgoingAgent, checkTargetUrl } from '../core/target-guard.js';
+import type { AttemptEvent, OutgoingWebhook, WebhookQueue } from '../core/webhooks.js';
+import { deliveryHost } from '../store/delivery-target.js';
+import type { AttemptOutcome, DeliveryAttempt, DeliveryQueue, DeliveryRecord, NewDelivery } from '../store/interface.js';
+import { sendAttempt, type AttemptResponse } from './attempt.js';
+import { createDispatchMetrics, type AttemptOutcomeLabel, type DispatchMetrics } from './metrics.js';
+import { delayBefore, isRetryableStatus, retryAfterMs, retrySchedule, type RetrySchedule } from './retry-schedule.js';
+import { sign, signingKey } from './signing.js';
+
+export const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
+/** Response bytes kept in the attempt log. */
+const EXCERPT_BYTES = 1024;
+/** Response body bytes forwarded to a _callback. */
+export const CALLBACK_BODY_BYTES = 64 * 1024;
+const LEASE_MS = 10_000;
+const RENEW_EVERY_MS = 3_000;
+/** A woken worker with nothing due sleeps at most this long before looking again (other nodes' work). */
+const MAX_SLEEP_MS = 10_000;
+const USER_AGENT = 'Hookhub-Webhooks/0.1';
+
+export interface DispatcherOptions {
+  store: DeliveryQueue;
+  registry: Registry;
+  log: FastifyBaseLogger;
+  allowPrivateTargets: boolean;
+  signingSecret?: string;
+  /** --retry-schedule in ms; the default Standard Webhooks schedule (with jitter) when absent. */
+  schedule?: readonly number[];
+  timeoutMs: number;
+  concurrency: number;
+  /** Attempts in flight to one host:port at most. */
+  perHost?: number;
+  maxQueueDepth: number;
+  retentionMs: number;
+  /** How long stop() waits for attempts in flight. */
+  drainMs?: number;
+}
+
+interface HostSlots {
+  running: number;
+  waiting: DeliveryRecord[];
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** A target URL as logged: no query string or credentials, which may carry secrets. */
+function logUrl(url: string): string {
+  const u = new URL(url);
+  return `${u.origin}${u.pathname}${u.search ? '?…' : ''}`;
+}
+
+export class WebhookDispatcher implements WebhookQueue {
+  readonly schedule: RetrySchedule;
+  readonly metrics: DispatchMetrics;
+  readonly perHost: number;
+  private readonly agent: Agent;
+  private readonly listeners: Array<(e: AttemptEvent) => void> = [];
+  private readonly hosts = new Map<string, HostSlots>();
+  /** Deliveries this process holds (running or waiting for a host slot). */
+  private readonly held = new Set<string>();
+  private readonly running = new Map<string, Promise<void>>();
+  private readonly abort = new AbortController();
+  private running_count = 0;
+  private waiting_count = 0;
+  private started = false;
+  private stopping = false;
+  private pumping = false;
+  private pumpAgain = false;
+  private wakeQueued = false;
+  private lastClaimEmpty = false;
+  private timer: NodeJS.Timeout | undefined;
+  private renewTimer: NodeJS.Timeout | undefined;
+  private pruneTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: DispatcherOptions) {
+    this.schedule = retrySchedule(options.schedule);
+    this.perHost = Math.max(1, Math.min(options.concurrency, options.perHost ?? Math.max(8, Math.ceil(options.concurrency / 4))));
+    this.agent = createOutgoingAgent({ allowPrivate: options.allowPrivateTargets, connections: this.perHost });
+    this.metrics = createDispatchMetrics(options.registry, () => options.store.depth());
+  }
+
+  get store(): DeliveryQueue {
+    return this.options.store;
+  }
+
+  /** Hands back claims a crashed process left, then starts working the queue. */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    const recovered = await this.store.recover(Date.now());
+    if (recovered > 0) this.options.log.warn({ recovered }, 'webhook deliveries claimed by a previous process are pending again');
+    this.renewTimer = setInterval(() => void this.renewLeases(), RENEW_EVERY_MS).unref();
+    const pruneEvery = Math.max(1000, Math.min(this.options.retentionMs / 10, 3_600_000));
+    this.pruneTimer = setInterval(() => void this.prune(), pruneEvery).unref();
+    void this.prune();
+    this.wake();
+  }
+
+  /** Stops claiming, lets attempts in flight finish up to the drain deadline, gives the rest back. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    clearTimeout(this.timer);
+    clearInterval(this.renewTimer);
+    clearInterval(this.pruneTimer);
+    const waiting: string[] = [];
+    for (const slots of this.hosts.values()) waiting.push(...slots.waiting.splice(0).map((r) => r.id));
+    this.waiting_count = 0;
+    for (const id of waiting) this.held.delete(id);
+    const inFlight = [...this.running.values()];
+    let deadline: NodeJS.Timeout | undefined;
+    const drained = await Promise.race([
+      Promise.allSettled(inFlight).then(() => true),
+      new Promise<boolean>((resolve) => (deadline = setTimeout(() => resolve(false), this.options.drainMs ?? 10_000))),
+    ]);
+    clearTimeout(deadline);
+    if (!drained) {
+      // Abandoned attempts are released, not recorded: the next process tries them again.
+      this.abort.abort();
+      await Promise.allSettled([...this.running.values()]);
+    }
+    try {
+      await this.store.release([...waiting, ...this.held]);
+    } catch (err) {
+      this.options.log.error({ err }, 'could not release webhook claims');
+    }
+    await this.agent.close().catch(() => {});
+  }
+
+  onAttempt(fn: (e: AttemptEvent) => void): void {
+    this.listeners.push(fn);
+  }
+
+  /** Validates and commits a delivery; resolves once it is durable. Throws HookhubError (bad_url, forbidden_target, queue_full). */
+  async enqueue(w: OutgoingWebhook): Promise<{ id: string; created: boolean }> {
+    const url = checkTargetUrl(w.url, this.options.allowPrivateTargets, 'target URL').toString();
+    if (typeof w.secret === 'string') signingKey(w.secret);
+    const headers = { ...(w.headers ?? {}) };
+    const d: NewDelivery = {
+      id: randomUUID(),
+      url,
+      method: (w.method ?? 'POST').toUpperCase(),
+      headers,
+      body: w.body,
+      maxAttempts: this.schedule.delays.length,
+      nextAt: Date.now() + delayBefore(this.schedule, 0),
+    };
+    if (w.contentType !== undefined) d.contentType = w.contentType;
+    if (w.secret !== undefined) d.secret = w.secret;
+    if (w.timeoutMs !== undefined) d.timeoutMs = w.timeoutMs;
+    if (w.errback !== undefined) d.errback = checkTargetUrl(w.errback, this.options.allowPrivateTargets, '_errback').toString();
+    if (w.callback !== undefined) d.callback = checkTargetUrl(w.callback, this.options.allowPrivateTargets, '_callback').toString();
+    if (w.origin !== undefined) d.origin = w.origin;
+    if (w.idempotencyKey !== undefined) d.idempotencyKey = w.idempotencyKey;
+    const result = await this.store.enqueue(d, { maxDepth: this.options.maxQueueDepth, idempotencyWindowMs: IDEMPOTENCY_WINDOW_MS });
+    if (result.created) this.wake();
+    return result;
+  }
+
+  /** One more attempt of a delivery (same id), due now. */
+  async retry(id: string): Promise<'queued' | 'in_flight' | 'not_found'> {
+    const result = await this.store.retry(id, Date.now());
+    if (result === 'queued') this.wake();
+    return result;
+  }
+
+  // ---- the worker pool ----
+
+  private wake(): void {
+    if (this.stopping || !this.started || this.wakeQueued) return;
+    this.wakeQueued = true;
+    setImmediate(() => {
+      this.wakeQueued = false;
+      void this.pump();
+    });
+  }
+
+  private async pump(): Promise<void> {
+    if (this.stopping) return;
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    let failed = false;
+    try {
+      do {
+        this.pumpAgain = false;
+        await this.fill();
+      } while (this.pumpAgain && !this.stopping);
+      await this.arm();
+    } catch (err) {
+      failed = true;
+      this.options.log.error({ err }, 'webhook queue: claiming failed; trying again in 1 s');
+    } finally {
+      this.pumping = false;
+    }
+    if (failed) this.sleep(1000);
+  }
+
+  private get free(): number {
+    return this.options.concurrency - this.running_count - this.waiting_count;
+  }
+
+  private async fill(): Promise<void> {
+    while (this.free > 0 && !this.stopping) {
+      const limit = Math.min(this.free, 512);
+      const skipHosts = [...this.hosts].filter(([, s]) => s.running + s.waiting.length >= this.perHost).map(([h]) => h);
+      const batch = await this.store.claim({ now: Date.now(), limit, leaseMs: LEASE_MS, perHost: this.perHost, skipHosts });
+      this.lastClaimEmpty = batch.length === 0;
+      for (const r of batch) this.admit(r);
+      if (batch.length < limit) return;
+    }
+  }
+
+  /** Sleeps until the next due delivery (bounded); attempts finishing wake the pool anyway. */
+  private async arm(): Promise<void> {
+    if (this.stopping) return;
+    if (this.free <= 0) return clearTimeout(this.timer);
+    const next = await this.store.nextDueAt();
+    const now = Date.now();
+    let delay = next === undefined ? MAX_SLEEP_MS : Math.min(Math.max(next - now, 0), MAX_SLEEP_MS);
+    // Something is due but could not be claimed (its host is full, or another node holds it): no hot loop.
+    if (delay === 0 && this.lastClaimEmpty) delay = 1000;
+    this.sleep(delay);
+  }
+
+  private sleep(ms: number): void {
+    clearTimeout(this.timer);
+    if (this.stopping) return;
+    this.timer = setTimeout(() => this.wake(), ms).unref();
+  }
+
+  private slots(host: string): HostSlots {
+    let s = this.hosts.get(host);
+    if (!s) this.hosts.set(host, (s = { running: 0, waiting: [] }));
+    return s;
+  }
+
+  private admit(r: DeliveryRecord): void {
+    if (this.held.has(r.id)) return; // already ours (a lease renewed late): never run twice
+    this.held.add(r.id);
+    const s = this.slots(deliveryHost(r.url));
+    if (s.running < this.perHost) this.run(r, s);
+    else {
+      s.waiting.push(r);
+      this.waiting_count++;
+    }
+  }
+
+  private run(r: DeliveryRecord, s: HostSlots): void {
+    s.running++;
+    this.running_count++;
+    const done = this.attempt(r)
+      .catch((err: unknown) => this.options.log.error({ err, delivery: r.id }, 'webhook attempt failed unexpectedly'))
+      .finally(() => {
+        this.running.delete(r.id);
+        s.running--;
+        this.running_count--;
+        const next = this.stopping ? undefined : s.waiting.shift();
+        if (next) {
+          this.waiting_count--;
+          this.run(next, s);
+        } else if (s.running === 0 && s.waiting.length === 0) this.hosts.delete(deliveryHost(r.url));
+        this.wake();
+      });
+    this.running.set(r.id, done);
+  }
+
+  private async renewLeases(): Promise<void> {
+    if (this.held.size === 0 || this.stopping) return;
+    try {
+      await this.store.renew([...this.held], Date.now() + LEASE_MS);
+    } catch (err) {
+      this.options.log.error({ err }, 'could not renew webhook leases');
+    }
+  }
+
+  private async prune(): Promise<void> {
+    try {
+      const pruned = await this.store.prune(Date.now() - this.options.retentionMs);
+      if (pruned > 0) this.options.log.info({ pruned }, 'pruned finished webhook deliveries');
+    } catch (err) {
+      this.options.log.error({ err }, 'pruning webhook deliveries failed');
+    }
+  }
+
+  // ---- one attempt ----
+
+  private requestHeaders(r: DeliveryRecord, timestamp: number, body: Buffer): Record<string, string> {
+    const headers: Record<string, string> = { 'user-agent': USER_AGENT };
+    for (const [k, v] of Object.entries(r.headers)) headers[k.toLowerCase()] = v;
+    if (r.contentType !== undefined && body.length > 0 && headers['content-type'] === undefined) headers['content-type'] = r.contentType;
+    headers['webhook-id'] = r.id;
+    headers['webhook-timestamp'] = String(timestamp);
+    const secret = r.secret === undefined ? this.options.signingSecret : r.secret;
+    if (secret) headers['webhook-signature'] = sign(signingKey(secret), r.id, timestamp, body);
+    else delete headers['webhook-signature'];
+    return headers;
+  }
+
+  private async attempt(r: DeliveryRecord): Promise<void> {
+    const startedAt = Date.now();
+    const withBody = r.method !== 'GET' && r.method !== 'HEAD';
+    const body = withBody ? r.body : Buffer.alloc(0);
+    const timestamp = Math.floor(startedAt / 1000);
+    const res = await sendAttempt(this.agent, {
+      url: r.url,
+      method: r.method,
+      headers: this.requestHeaders(r, timestamp, body),
+      body,
+      timeoutMs: r.timeoutMs ?? this.options.timeoutMs,
+      keepBytes: r.callback ? CALLBACK_BODY_BYTES : EXCERPT_BYTES,
+      signal: this.abort.signal,
+    });
+    if (this.abort.signal.aborted) return; // shutdown deadline passed: released by stop(), not recorded
+    const attemptNo = r.attempts.length + 1;
+    const { attempt, label, retry, retryAfter } = describe(res, startedAt);
+    let outcome: AttemptOutcome;
+    if (label === 'success') outcome = { attempt, status: 'succeeded' };
+    else if (retry && attemptNo < r.maxAttempts) {
+      const wait = Math.max(delayBefore(this.schedule, attemptNo), retryAfter ?? 0);
+      outcome = { attempt, status: 'pending', nextAt: Date.now() + wait };
+    } else outcome = { attempt, status: 'failed' };
+
+    const followUp = outcome.status === 'succeeded' && r.callback ? this.callbackReport(r, res)
+      : outcome.status === 'failed' && r.errback ? this.errbackReport(r, attempt) : undefined;
+    await this.store.finish(r.id, outcome, followUp);
+    this.held.delete(r.id);
+    if (followUp) this.wake();
+
+    this.metrics.attempts.labels(label).inc();
+    this.metrics.attemptDuration.observe(attempt.duration_ms / 1000);
+    if (outcome.status !== 'pending') this.metrics.deliveries.labels(outcome.status).inc();
+    if (outcome.status === 'succeeded') this.metrics.latency.observe((Date.now() - r.createdAt) / 1000);
+    this.options.log.info(
+      {
+        delivery: r.id,
+        url: logUrl(r.url),
+        method: r.method,
+        attempt: attemptNo,
+        status: attempt.status,
+        ms: attempt.duration_ms,
+        outcome: label,
+        ...(attempt.error ? { error: attempt.error } : {}),
+        next: outcome.status === 'pending' ? new Date(outcome.nextAt ?? Date.now()).toISOString() : outcome.status,
+        ...(r.origin ? { origin: r.origin.kind } : {}),
+      },
+      'webhook attempt',
+    );
+    const event: AttemptEvent = { deliveryId: r.id, ok: label === 'success', final: outcome.status !== 'pending' };
+    if (r.origin) event.origin = r.origin;
+    if (attempt.status !== null) event.status = attempt.status;
+    if (attempt.error) event.error = attempt.error;
+    for (const fn of this.listeners) {
+      try {
+        fn(event);
+      } catch (err) {
+        this.options.log.error({ err }, 'webhook attempt listener failed');
+      }
+    }
+  }
+
+  private report(r: DeliveryRecord, kind: 'errback' | 'callback', url: string, json: unknown): NewDelivery {
+    const d: NewDelivery = {
+      id: randomUUID(),
+      url,
+      method: 'POST',
+      headers: {},
+      contentType: 'application/json',
+      body: Buffer.from(JSON.stringify(json)),
+      maxAttempts: this.schedule.delays.length,
+      nextAt: Date.now(),
+      origin: { kind, ref: r.id },
+    };
+    if (r.secret !== undefined) d.secret = r.secret;
+    return d;
+  }
+
+  private errbackReport(r: DeliveryRecord, last: DeliveryAttempt): NewDelivery {
+    const attempts = [...r.attempts, last].map((a) => ({ at: a.at, status: a.status, error: a.error }));
+    return this.report(r, 'errback', r.errback as string, { id: r.id, url: r.url, status: 'failed', attempts });
+  }
+
+  private callbackReport(r: DeliveryRecord, res: AttemptResponse): NewDelivery | undefined {
+    if (res.kind !== 'response') return undefined;
+    const response: Record<string, unknown> = { status: res.status, headers: res.headers };
+    try {
+      response.body = utf8.decode(res.body);
+    } catch {
+      response.body = res.body.toString('base64');
+      response.encoding = 'base64';
+    }
+    if (res.truncated) response.truncated = true;
+    return this.report(r, 'callback', r.callback as string, { id: r.id, url: r.url, response });
+  }
+}
+
+/** The attempt as logged, and what it means for the delivery. */
+function describe(res: AttemptResponse, startedAt: number): {
+  attempt: DeliveryAttempt; label: AttemptOutcomeLabel; retry: boolean; retryAfter?: number;
+} {
+  const at = new Date(startedAt).toISOString();
+  if (res.kind === 'error') {
+    return {
+      attempt: { at, status: null, duration_ms: res.durationMs, error: res.error },
+      label: res.timeout ? 'timeout' : res.refused ? 'refused' : 'network_error',
+      retry: !res.refused,
+    };
+  }
+  const attempt: DeliveryAttempt = { at, status: res.status, duration_ms: res.durationMs, error: null };
+  if (res.body.length > 0) attempt.response = res.body.subarray(0, EXCERPT_BYTES).toString('utf8');
+  if (res.status >= 200 && res.status < 300) return { attempt, label: 'success', retry: false };
+  const retry = isRetryableStatus(res.status);
+  attempt.error = `HTTP ${res.status}${retry ? '' : ' (final)'}`;
+  const retryAfter = retry ? retryAfterMs(res.headers['retry-after'], Date.now()) : undefined;
+  return { attempt, label: retry ? 'http_retry' : 'http_final', retry, ...(retryAfter !== undefined ? { retryAfter } : {}) };
+}

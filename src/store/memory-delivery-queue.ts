@@ -1,0 +1,149 @@
+// In-process webhook queue and delivery log: the default for tests and ephemeral use.
+import { HookhubError } from '../core/errors.js';
+import type {
+  AttemptOutcome, ClaimRequest, DeliveryLimits, DeliveryQuery, DeliveryQueue, DeliveryRecord, NewDelivery,
+} from './interface.js';
+import { deliveryHost, matchesTarget } from './delivery-target.js';
+
+const copy = (r: DeliveryRecord): DeliveryRecord => ({ ...r, headers: { ...r.headers }, attempts: [...r.attempts] });
+const unfinished = (r: DeliveryRecord): boolean => r.status === 'pending' || r.status === 'delivering';
+
+export class MemoryDeliveryQueue implements DeliveryQueue {
+  private readonly records = new Map<string, DeliveryRecord>();
+  private readonly keys = new Map<string, { id: string; at: number }>();
+  private seq = 0;
+  private unfinishedCount = 0;
+
+  async enqueue(d: NewDelivery, limits: DeliveryLimits): Promise<{ id: string; created: boolean }> {
+    const now = Date.now();
+    if (d.idempotencyKey !== undefined) {
+      const seen = this.keys.get(d.idempotencyKey);
+      if (seen && seen.at > now - limits.idempotencyWindowMs && this.records.has(seen.id)) return { id: seen.id, created: false };
+    }
+    if (this.unfinishedCount >= limits.maxDepth) throw new HookhubError('queue_full', `webhook queue is full (${limits.maxDepth} deliveries waiting)`);
+    this.insert(d, now);
+    if (d.idempotencyKey !== undefined) this.keys.set(d.idempotencyKey, { id: d.id, at: now });
+    return { id: d.id, created: true };
+  }
+
+  private insert(d: NewDelivery, now: number): void {
+    this.records.set(d.id, { ...d, seq: ++this.seq, status: 'pending', attempts: [], createdAt: now, updatedAt: now });
+    this.unfinishedCount++;
+  }
+
+  async claim(req: ClaimRequest): Promise<DeliveryRecord[]> {
+    const skip = new Set(req.skipHosts);
+    const due: DeliveryRecord[] = [];
+    for (const r of this.records.values()) {
+      const claimable = (r.status === 'pending' && r.nextAt <= req.now) || (r.status === 'delivering' && (r.leaseUntil ?? 0) <= req.now);
+      if (claimable && !skip.has(deliveryHost(r.url))) due.push(r);
+    }
+    due.sort((a, b) => a.nextAt - b.nextAt || a.seq - b.seq);
+    const perHost = new Map<string, number>();
+    const out: DeliveryRecord[] = [];
+    for (const r of due) {
+      if (out.length >= req.limit) break;
+      const host = deliveryHost(r.url);
+      const n = perHost.get(host) ?? 0;
+      if (n >= req.perHost) continue;
+      perHost.set(host, n + 1);
+      r.status = 'delivering';
+      r.leaseUntil = req.now + req.leaseMs;
+      out.push(copy(r));
+    }
+    return out;
+  }
+
+  async finish(id: string, outcome: AttemptOutcome, followUp?: NewDelivery): Promise<void> {
+    const r = this.records.get(id);
+    if (r) {
+      const wasUnfinished = unfinished(r);
+      r.attempts.push(outcome.attempt);
+      r.status = outcome.status;
+      r.updatedAt = Date.now();
+      delete r.leaseUntil;
+      if (outcome.status === 'pending') r.nextAt = outcome.nextAt ?? Date.now();
+      if (wasUnfinished && !unfinished(r)) this.unfinishedCount--;
+    }
+    if (followUp) this.insert(followUp, Date.now());
+  }
+
+  async renew(ids: readonly string[], leaseUntil: number): Promise<void> {
+    for (const id of ids) {
+      const r = this.records.get(id);
+      if (r?.status === 'delivering') r.leaseUntil = leaseUntil;
+    }
+  }
+
+  async release(ids: readonly string[]): Promise<void> {
+    const now = Date.now();
+    for (const id of ids) {
+      const r = this.records.get(id);
+      if (r?.status !== 'delivering') continue;
+      r.status = 'pending';
+      r.nextAt = Math.min(r.nextAt, now);
+      delete r.leaseUntil;
+    }
+  }
+
+  async recover(): Promise<number> {
+    const ids = [...this.records.values()].filter((r) => r.status === 'delivering').map((r) => r.id);
+    await this.release(ids);
+    return ids.length;
+  }
+
+  async nextDueAt(): Promise<number | undefined> {
+    let next: number | undefined;
+    for (const r of this.records.values()) {
+      const at = r.status === 'pending' ? r.nextAt : r.status === 'delivering' ? r.leaseUntil : undefined;
+      if (at !== undefined && (next === undefined || at < next)) next = at;
+    }
+    return next;
+  }
+
+  async get(id: string): Promise<DeliveryRecord | undefined> {
+    const r = this.records.get(id);
+    return r && copy(r);
+  }
+
+  async list(q: DeliveryQuery): Promise<DeliveryRecord[]> {
+    const out: DeliveryRecord[] = [];
+    const all = [...this.records.values()].sort((a, b) => b.seq - a.seq);
+    for (const r of all) {
+      if (out.length >= q.limit) break;
+      if (q.before !== undefined && r.seq >= q.before) continue;
+      if (q.status !== undefined && r.status !== q.status) continue;
+      if (q.target !== undefined && !matchesTarget(r.url, q.target)) continue;
+      out.push(copy(r));
+    }
+    return out;
+  }
+
+  async retry(id: string, now: number): Promise<'queued' | 'in_flight' | 'not_found'> {
+    const r = this.records.get(id);
+    if (!r) return 'not_found';
+    if (r.status === 'delivering') return 'in_flight';
+    if (!unfinished(r)) this.unfinishedCount++;
+    r.status = 'pending';
+    r.nextAt = now;
+    r.maxAttempts = Math.max(r.maxAttempts, r.attempts.length + 1);
+    r.updatedAt = now;
+    return 'queued';
+  }
+
+  async depth(): Promise<number> {
+    return this.unfinishedCount;
+  }
+
+  async prune(before: number): Promise<number> {
+    let n = 0;
+    for (const [id, r] of this.records) {
+      if (!unfinished(r) && r.updatedAt < before) {
+        this.records.delete(id);
+        n++;
+      }
+    }
+    for (const [key, seen] of this.keys) if (!this.records.has(seen.id)) this.keys.delete(key);
+    return n;
+  }
+}

@@ -1,0 +1,330 @@
+// Webhook queue and delivery log on disk. A delivery is committed before enqueue resolves; claims carry a
+// lease; a process killed mid-attempt leaves claims that recover() (at start) or the lease's end hands back.
+// Writes from one event-loop turn are grouped into one transaction (group commit).
+import type { Database, Statement } from 'better-sqlite3';
+import { HookhubError } from '../core/errors.js';
+import { deliveryHost } from './delivery-target.js';
+import type {
+  AttemptOutcome, ClaimRequest, DeliveryAttempt, DeliveryLimits, DeliveryQuery, DeliveryQueue, DeliveryRecord, DeliveryStatus, NewDelivery,
+} from './interface.js';
+import { migrate } from './sqlite-schema.js';
+
+const SCHEMA = [
+  `CREATE TABLE deliveries (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     id TEXT NOT NULL UNIQUE,
+     url TEXT NOT NULL,
+     host TEXT NOT NULL,
+     method TEXT NOT NULL,
+     headers TEXT NOT NULL,
+     content_type TEXT,
+     body BLOB NOT NULL,
+     secret_mode INTEGER NOT NULL,
+     secret TEXT,
+     timeout_ms INTEGER,
+     errback TEXT,
+     callback TEXT,
+     origin_kind TEXT,
+     origin_ref TEXT,
+     idempotency_key TEXT,
+     max_attempts INTEGER NOT NULL,
+     status TEXT NOT NULL,
+     attempts TEXT NOT NULL DEFAULT '[]',
+     next_at INTEGER NOT NULL,
+     lease_until INTEGER,
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL
+   );
+   CREATE INDEX deliveries_due ON deliveries (status, next_at);
+   CREATE INDEX deliveries_by_status ON deliveries (status, seq);
+   CREATE INDEX deliveries_key ON deliveries (idempotency_key, created_at) WHERE idempotency_key IS NOT NULL;
+   CREATE INDEX deliveries_finished ON deliveries (updated_at) WHERE status IN ('succeeded', 'failed');`,
+];
+
+/** Rows scanned per claim before the per-host cap is applied (bounds the claim's cost on deep queues). */
+const CLAIM_SCAN = 10_000;
+
+interface Row {
+  seq: number;
+  id: string;
+  url: string;
+  method: string;
+  headers: string;
+  content_type: string | null;
+  body: Buffer;
+  secret_mode: number;
+  secret: string | null;
+  timeout_ms: number | null;
+  errback: string | null;
+  callback: string | null;
+  origin_kind: string | null;
+  origin_ref: string | null;
+  idempotency_key: string | null;
+  max_attempts: number;
+  status: DeliveryStatus;
+  attempts: string;
+  next_at: number;
+  lease_until: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+const SECRET_DEFAULT = 0;
+const SECRET_NONE = 1;
+const SECRET_OWN = 2;
+
+function fromRow(r: Row): DeliveryRecord {
+  const d: DeliveryRecord = {
+    seq: r.seq,
+    id: r.id,
+    url: r.url,
+    method: r.method,
+    headers: JSON.parse(r.headers) as Record<string, string>,
+    body: r.body,
+    maxAttempts: r.max_attempts,
+    nextAt: r.next_at,
+    status: r.status,
+    attempts: JSON.parse(r.attempts) as DeliveryAttempt[],
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+  if (r.content_type !== null) d.contentType = r.content_type;
+  if (r.secret_mode === SECRET_NONE) d.secret = null;
+  else if (r.secret_mode === SECRET_OWN && r.secret !== null) d.secret = r.secret;
+  if (r.timeout_ms !== null) d.timeoutMs = r.timeout_ms;
+  if (r.errback !== null) d.errback = r.errback;
+  if (r.callback !== null) d.callback = r.callback;
+  if (r.origin_kind !== null && r.origin_ref !== null) d.origin = { kind: r.origin_kind, ref: r.origin_ref };
+  if (r.idempotency_key !== null) d.idempotencyKey = r.idempotency_key;
+  if (r.lease_until !== null) d.leaseUntil = r.lease_until;
+  return d;
+}
+
+type Job = { run: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void };
+
+export class SqliteDeliveryQueue implements DeliveryQueue {
+  private readonly insertStmt: Statement;
+  private readonly byKey: Statement;
+  private readonly byId: Statement;
+  private readonly finishStmt: Statement;
+  private readonly claimIds: Statement;
+  private readonly claimOne: Statement;
+  private readonly releaseOne: Statement;
+  private readonly minDue: Statement;
+  private readonly minLease: Statement;
+  private unfinished: number;
+  private jobs: Job[] = [];
+  private flushScheduled = false;
+
+  constructor(private readonly db: Database) {
+    migrate(db, 'deliveries', SCHEMA);
+    this.insertStmt = db.prepare(
+      `INSERT INTO deliveries (id, url, host, method, headers, content_type, body, secret_mode, secret, timeout_ms, errback, callback,
+         origin_kind, origin_ref, idempotency_key, max_attempts, status, next_at, created_at, updated_at)
+       VALUES (@id, @url, @host, @method, @headers, @contentType, @body, @secretMode, @secret, @timeoutMs, @errback, @callback,
+         @originKind, @originRef, @idempotencyKey, @maxAttempts, 'pending', @nextAt, @now, @now)`,
+    );
+    this.byKey = db.prepare('SELECT id FROM deliveries WHERE idempotency_key = ? AND created_at > ? ORDER BY created_at LIMIT 1').pluck();
+    this.byId = db.prepare('SELECT * FROM deliveries WHERE id = ?');
+    this.finishStmt = db.prepare(
+      `UPDATE deliveries SET status = @status, attempts = json_insert(attempts, '$[#]', json(@attempt)), next_at = @nextAt,
+         lease_until = NULL, updated_at = @now WHERE id = @id`,
+    );
+    this.claimIds = db.prepare(
+      `WITH due AS (
+         SELECT * FROM (SELECT seq, host, next_at AS at FROM deliveries
+           WHERE status = 'pending' AND next_at <= @now AND host NOT IN (SELECT value FROM json_each(@skip))
+           ORDER BY next_at LIMIT ${CLAIM_SCAN})
+         UNION ALL
+         SELECT * FROM (SELECT seq, host, lease_until AS at FROM deliveries
+           WHERE status = 'delivering' AND lease_until <= @now AND host NOT IN (SELECT value FROM json_each(@skip))
+           LIMIT ${CLAIM_SCAN})
+       ), ranked AS (
+         SELECT seq, at, ROW_NUMBER() OVER (PARTITION BY host ORDER BY at, seq) AS rn FROM due
+       )
+       SELECT seq FROM ranked WHERE rn <= @perHost ORDER BY at, seq LIMIT @limit`,
+    ).pluck();
+    this.claimOne = db.prepare(`UPDATE deliveries SET status = 'delivering', lease_until = ? WHERE seq = ? RETURNING *`);
+    this.releaseOne = db.prepare(
+      `UPDATE deliveries SET status = 'pending', lease_until = NULL, next_at = MIN(next_at, ?) WHERE id = ? AND status = 'delivering'`,
+    );
+    this.minDue = db.prepare(`SELECT MIN(next_at) FROM deliveries WHERE status = 'pending'`).pluck();
+    this.minLease = db.prepare(`SELECT MIN(lease_until) FROM deliveries WHERE status = 'delivering'`).pluck();
+    this.unfinished = db.prepare(`SELECT COUNT(*) FROM deliveries WHERE status IN ('pending', 'delivering')`).pluck().get() as number;
+  }
+
+  /** Runs `run` inside the next grouped transaction; resolves once it is committed. */
+  private grouped<T>(run: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.jobs.push({ run, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const jobs = this.jobs;
+    this.jobs = [];
+    const results: Array<{ ok: boolean; value: unknown }> = [];
+    const before = this.unfinished;
+    try {
+      this.db.transaction(() => {
+        for (const job of jobs) {
+          try {
+            results.push({ ok: true, value: job.run() });
+          } catch (err) {
+            // Expected refusals (queue_full) write nothing before throwing; the rest of the group commits.
+            if (!(err instanceof HookhubError)) throw err;
+            results.push({ ok: false, value: err });
+          }
+        }
+      })();
+    } catch (err) {
+      this.unfinished = before;
+      for (const job of jobs) job.reject(err);
+      return;
+    }
+    jobs.forEach((job, i) => {
+      const r = results[i] as { ok: boolean; value: unknown };
+      if (r.ok) job.resolve(r.value);
+      else job.reject(r.value);
+    });
+  }
+
+  private insert(d: NewDelivery, now: number): void {
+    this.insertStmt.run({
+      id: d.id,
+      url: d.url,
+      host: deliveryHost(d.url),
+      method: d.method,
+      headers: JSON.stringify(d.headers),
+      contentType: d.contentType ?? null,
+      body: d.body,
+      secretMode: d.secret === undefined ? SECRET_DEFAULT : d.secret === null ? SECRET_NONE : SECRET_OWN,
+      secret: typeof d.secret === 'string' ? d.secret : null,
+      timeoutMs: d.timeoutMs ?? null,
+      errback: d.errback ?? null,
+      callback: d.callback ?? null,
+      originKind: d.origin?.kind ?? null,
+      originRef: d.origin?.ref ?? null,
+      idempotencyKey: d.idempotencyKey ?? null,
+      maxAttempts: d.maxAttempts,
+      nextAt: d.nextAt,
+      now,
+    });
+    this.unfinished++;
+  }
+
+  enqueue(d: NewDelivery, limits: DeliveryLimits): Promise<{ id: string; created: boolean }> {
+    return this.grouped(() => {
+      const now = Date.now();
+      if (d.idempotencyKey !== undefined) {
+        const id = this.byKey.get(d.idempotencyKey, now - limits.idempotencyWindowMs) as string | undefined;
+        if (id !== undefined) return { id, created: false };
+      }
+      if (this.unfinished >= limits.maxDepth) throw new HookhubError('queue_full', `webhook queue is full (${limits.maxDepth} deliveries waiting)`);
+      this.insert(d, now);
+      return { id: d.id, created: true };
+    });
+  }
+
+  async claim(req: ClaimRequest): Promise<DeliveryRecord[]> {
+    return this.db.transaction(() => {
+      const seqs = this.claimIds.all({ now: req.now, skip: JSON.stringify(req.skipHosts), perHost: req.perHost, limit: req.limit }) as number[];
+      const lease = req.now + req.leaseMs;
+      return seqs.map((seq) => fromRow(this.claimOne.get(lease, seq) as Row));
+    })();
+  }
+
+  finish(id: string, outcome: AttemptOutcome, followUp?: NewDelivery): Promise<void> {
+    return this.grouped(() => {
+      const now = Date.now();
+      const prev = this.byId.get(id) as Row | undefined;
+      if (prev) {
+        this.finishStmt.run({ id, status: outcome.status, attempt: JSON.stringify(outcome.attempt), nextAt: outcome.nextAt ?? prev.next_at, now });
+        const was = prev.status === 'pending' || prev.status === 'delivering';
+        if (was && outcome.status !== 'pending') this.unfinished--;
+      }
+      if (followUp) this.insert(followUp, now);
+    });
+  }
+
+  async renew(ids: readonly string[], leaseUntil: number): Promise<void> {
+    const stmt = this.db.prepare(`UPDATE deliveries SET lease_until = ? WHERE id = ? AND status = 'delivering'`);
+    this.db.transaction(() => {
+      for (const id of ids) stmt.run(leaseUntil, id);
+    })();
+  }
+
+  async release(ids: readonly string[]): Promise<void> {
+    const now = Date.now();
+    this.db.transaction(() => {
+      for (const id of ids) this.releaseOne.run(now, id);
+    })();
+  }
+
+  async recover(now: number): Promise<number> {
+    return this.db.prepare(`UPDATE deliveries SET status = 'pending', lease_until = NULL, next_at = MIN(next_at, ?) WHERE status = 'delivering'`)
+      .run(now).changes;
+  }
+
+  async nextDueAt(): Promise<number | undefined> {
+    const due = this.minDue.get() as number | null;
+    const lease = this.minLease.get() as number | null;
+    if (due === null) return lease ?? undefined;
+    return lease === null ? due : Math.min(due, lease);
+  }
+
+  async get(id: string): Promise<DeliveryRecord | undefined> {
+    const row = this.byId.get(id) as Row | undefined;
+    return row && fromRow(row);
+  }
+
+  async list(q: DeliveryQuery): Promise<DeliveryRecord[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (q.before !== undefined) {
+      where.push('seq < ?');
+      params.push(q.before);
+    }
+    if (q.status !== undefined) {
+      where.push('status = ?');
+      params.push(q.status);
+    }
+    if (q.target !== undefined) {
+      if (q.target.includes('://')) {
+        where.push(`url LIKE ? ESCAPE '\\'`);
+        params.push(`${q.target.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+      } else {
+        where.push('host = ?');
+        params.push(q.target.toLowerCase());
+      }
+    }
+    const sql = `SELECT * FROM deliveries ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`;
+    return (this.db.prepare(sql).all(...params, q.limit) as Row[]).map(fromRow);
+  }
+
+  async retry(id: string, now: number): Promise<'queued' | 'in_flight' | 'not_found'> {
+    return this.db.transaction(() => {
+      const row = this.byId.get(id) as Row | undefined;
+      if (!row) return 'not_found' as const;
+      if (row.status === 'delivering') return 'in_flight' as const;
+      const attempts = (JSON.parse(row.attempts) as unknown[]).length;
+      this.db.prepare(`UPDATE deliveries SET status = 'pending', next_at = ?, max_attempts = MAX(max_attempts, ?), updated_at = ? WHERE id = ?`)
+        .run(now, attempts + 1, now, id);
+      if (row.status !== 'pending') this.unfinished++;
+      return 'queued' as const;
+    })();
+  }
+
+  async depth(): Promise<number> {
+    return this.unfinished;
+  }
+
+  async prune(before: number): Promise<number> {
+    return this.db.prepare(`DELETE FROM deliveries WHERE status IN ('succeeded', 'failed') AND updated_at < ?`).run(before).changes;
+  }
+}

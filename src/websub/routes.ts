@@ -1,0 +1,87 @@
+// POST /hub (and its aliases /subscribe, /publish) and GET /api/subscriptions.
+// Hub errors answer 4xx with a plain-text reason, as WebSub subscribers and publishers expect.
+import type { FastifyInstance } from 'fastify';
+import { HookhubError, isHookhubError } from '../core/errors.js';
+import type { Subscription } from '../store/subscriptions.js';
+import type { WebSubHub } from './hub.js';
+import { formParams, parseHubRequest, type RequestRules } from './request.js';
+
+export const HUB_PATHS = ['/hub', '/subscribe', '/publish'] as const;
+
+/** Registers the hub routes; call inside their own (open) context: it sets a plain-text error handler. */
+export function websubRoutes(app: FastifyInstance, hub: WebSubHub, rules: RequestRules & { maxBody: number }): void {
+  app.setErrorHandler((err, req, reply) => {
+    let status = isHookhubError(err) ? err.status : ((err as { statusCode?: number }).statusCode ?? 500);
+    let reason = status === 413 ? `body larger than ${rules.maxBody} bytes` : (err as Error).message;
+    if (status >= 500) {
+      req.log.error({ err }, 'hub request failed');
+      status = 500;
+      reason = 'internal error';
+    }
+    return reply.code(status).type('text/plain; charset=utf-8').send(`${reason}\n`);
+  });
+
+  for (const path of HUB_PATHS) {
+    app.post(path, async (req, reply) => {
+      const request = parseHubRequest(formParams(req.headers['content-type'], req.body as Buffer | undefined), rules);
+      const answer = await hub.handle(request);
+      if (answer.status !== 202) return reply.code(answer.status).type('text/plain; charset=utf-8').send(`${answer.reason}\n`);
+      return reply.code(202).type('text/plain; charset=utf-8').send('');
+    });
+  }
+}
+
+export interface SubscriptionJson {
+  id: string;
+  callback: string;
+  topic: string;
+  state: 'pending' | 'active' | 'expired';
+  leaseSeconds: number;
+  leaseExpiresAt: string | null;
+  createdAt: string;
+  signed: boolean;
+  /** A request awaiting verification of intent. */
+  pendingRequest: 'subscribe' | 'unsubscribe' | null;
+  lastDelivery: {
+    at: string;
+    deliveryId: string;
+    ok: boolean;
+    final: boolean;
+    status?: number;
+    error?: string;
+  } | null;
+}
+
+export function subscriptionJson(s: Subscription, now = Date.now()): SubscriptionJson {
+  const expired = s.state === 'active' && s.expiresAt !== null && s.expiresAt <= now;
+  return {
+    id: s.id,
+    callback: s.callback,
+    topic: s.topic,
+    state: expired ? 'expired' : s.state,
+    leaseSeconds: s.leaseSeconds,
+    leaseExpiresAt: s.expiresAt === null ? null : new Date(s.expiresAt).toISOString(),
+    createdAt: new Date(s.createdAt).toISOString(),
+    signed: s.secret !== null,
+    pendingRequest: s.intent?.mode ?? null,
+    lastDelivery: s.lastDelivery ? { ...s.lastDelivery, at: new Date(s.lastDelivery.at).toISOString() } : null,
+  };
+}
+
+/** GET /api/subscriptions?topic= and /api/subscriptions/:id — register inside the api-key context. */
+export function subscriptionsApi(app: FastifyInstance, hub: WebSubHub): void {
+  app.get('/api/subscriptions', async (req) => {
+    const query = req.query as Record<string, unknown>;
+    const topic = query.topic;
+    if (topic !== undefined && typeof topic !== 'string') throw new HookhubError('bad_request', 'give one topic');
+    const rows = await hub.subscriptions.list(topic === '' ? undefined : topic);
+    const now = Date.now();
+    return { subscriptions: rows.map((s) => subscriptionJson(s, now)) };
+  });
+
+  app.get<{ Params: { id: string } }>('/api/subscriptions/:id', async (req) => {
+    const row = await hub.subscriptions.get(req.params.id);
+    if (!row) throw new HookhubError('not_found', `no subscription ${req.params.id}`);
+    return subscriptionJson(row);
+  });
+}

@@ -1,0 +1,105 @@
+// The worker pool on its own: per-host limit, no hot loop while idle, shutdown with a drain deadline.
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebhookDispatcher, type DispatcherOptions } from '../../../src/dispatch/dispatcher.js';
+import { MemoryDeliveryQueue } from '../../../src/store/memory-delivery-queue.js';
+import { Receiver } from '../../helpers/receiver.js';
+import { sleep, until } from '../../helpers/wait.js';
+
+const running: WebhookDispatcher[] = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((d) => d.stop()));
+});
+
+function dispatcher(over: Partial<DispatcherOptions> = {}): { d: WebhookDispatcher; store: MemoryDeliveryQueue; calls: { claim: number; nextDueAt: number } } {
+  const store = new MemoryDeliveryQueue();
+  const calls = { claim: 0, nextDueAt: 0 };
+  const claim = store.claim.bind(store);
+  const nextDueAt = store.nextDueAt.bind(store);
+  store.claim = (req) => (calls.claim++, claim(req));
+  store.nextDueAt = () => (calls.nextDueAt++, nextDueAt());
+  const d = new WebhookDispatcher({
+    store,
+    registry: new Registry(),
+    log: pino({ level: 'silent' }),
+    allowPrivateTargets: true,
+    timeoutMs: 5000,
+    concurrency: 4,
+    perHost: 2,
+    maxQueueDepth: 10_000,
+    retentionMs: 3_600_000,
+    schedule: [0, 50],
+    ...over,
+  });
+  running.push(d);
+  return { d, store, calls };
+}
+
+describe('webhook dispatcher', () => {
+  it('a slow host gets at most its per-host slots; other hosts keep flowing', async () => {
+    const { d } = dispatcher();
+    const release: Array<() => void> = [];
+    const slow = await Receiver.start((_req, res) => {
+      release.push(() => res.end());
+    });
+    const fast = await Receiver.start();
+    await d.start();
+    for (let i = 0; i < 10; i++) await d.enqueue({ url: slow.url, body: Buffer.from(String(i)) });
+    await slow.waitFor(2);
+    for (let i = 0; i < 6; i++) await d.enqueue({ url: fast.url, body: Buffer.from(String(i)) });
+    await fast.waitFor(6);
+    expect(slow.received).toHaveLength(2);
+    while (slow.received.length < 10) {
+      release.splice(0).forEach((fn) => fn());
+      await until(() => release.length > 0 || slow.received.length >= 10, 'next slow request');
+    }
+    release.splice(0).forEach((fn) => fn());
+    expect(slow.received.map((r) => r.body.toString()).sort()).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+  });
+
+  it('sleeps until the next due time instead of polling the store', async () => {
+    const { d, calls } = dispatcher({ schedule: [300] });
+    const rx = await Receiver.start();
+    await d.start();
+    await d.enqueue({ url: rx.url, body: Buffer.from('x') });
+    const before = { ...calls };
+    await rx.waitFor(1);
+    // Woken once by the enqueue and once by the timer at the due time (and once after the attempt).
+    expect(calls.claim - before.claim).toBeLessThanOrEqual(4);
+    const idle = { ...calls };
+    await sleep(500);
+    expect(calls.claim - idle.claim).toBeLessThanOrEqual(1);
+    expect(calls.nextDueAt - idle.nextDueAt).toBeLessThanOrEqual(1);
+  });
+
+  it('stop waits for attempts in flight up to the deadline, then releases the claim unrecorded', async () => {
+    const { d, store } = dispatcher({ drainMs: 200 });
+    const rx = await Receiver.start(() => {});
+    await d.start();
+    const { id } = await d.enqueue({ url: rx.url, body: Buffer.from('x') });
+    await rx.waitFor(1);
+    expect((await store.get(id))!.status).toBe('delivering');
+    const t0 = Date.now();
+    await d.stop();
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(190);
+    const r = await store.get(id);
+    expect(r!.status).toBe('pending');
+    expect(r!.attempts).toEqual([]);
+    expect(await store.depth()).toBe(1);
+  });
+
+  it('does not claim after stop; a restarted dispatcher delivers what was left', async () => {
+    const { d, store } = dispatcher();
+    const rx = await Receiver.start();
+    await d.stop();
+    await store.enqueue({ id: 'left', url: rx.url, method: 'POST', headers: {}, body: Buffer.from('x'), maxAttempts: 1, nextAt: Date.now() }, { maxDepth: 10, idempotencyWindowMs: 1 });
+    await sleep(100);
+    expect(rx.received).toHaveLength(0);
+    const next = new WebhookDispatcher({ store, registry: new Registry(), log: pino({ level: 'silent' }), allowPrivateTargets: true, timeoutMs: 1000, concurrency: 2, maxQueueDepth: 10, retentionMs: 1000 });
+    running.push(next);
+    await next.start();
+    await rx.waitFor(1);
+    expect(rx.received[0]!.headers['webhook-id']).toBe('left');
+  });
+});

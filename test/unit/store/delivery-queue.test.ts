@@ -1,0 +1,136 @@
+// One contract for every DeliveryQueue implementation (memory; sqlite on disk).
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { HookhubError } from '../../../src/core/errors.js';
+import type { DeliveryQueue, NewDelivery } from '../../../src/store/interface.js';
+import { MemoryDeliveryQueue } from '../../../src/store/memory-delivery-queue.js';
+import { SqliteDeliveryQueue } from '../../../src/store/sqlite-delivery-queue.js';
+import { openSqlite } from '../../../src/store/sqlite.js';
+import { tempDir } from '../../helpers/server.js';
+
+const LIMITS = { maxDepth: 1000, idempotencyWindowMs: 24 * 3600_000 };
+const attempt = (status: number | null) => ({ at: new Date().toISOString(), status, duration_ms: 1, error: status === 200 ? null : 'x' });
+
+function delivery(over: Partial<NewDelivery> = {}): NewDelivery {
+  return { id: randomUUID(), url: 'http://a.example/hook', method: 'POST', headers: {}, body: Buffer.from('x=1'), contentType: 'application/x-www-form-urlencoded', maxAttempts: 3, nextAt: Date.now(), ...over };
+}
+
+const factories: Array<[string, () => { q: DeliveryQueue; reopen?: () => DeliveryQueue }]> = [
+  ['memory', () => ({ q: new MemoryDeliveryQueue() })],
+  ['sqlite', () => {
+    const dir = tempDir();
+    const db = openSqlite(dir);
+    return { q: new SqliteDeliveryQueue(db), reopen: () => { db.close(); return new SqliteDeliveryQueue(openSqlite(dir)); } };
+  }],
+];
+
+describe.each(factories)('DeliveryQueue contract: %s', (_name, make) => {
+  it('keeps every field of a delivery, and claims it once until finished', async () => {
+    const { q } = make();
+    const d = delivery({ headers: { 'x-a': '1' }, secret: 'whsec_AAAA', timeoutMs: 500, errback: 'http://e.example/', callback: 'http://c.example/', origin: { kind: 'websub', ref: 's1' }, idempotencyKey: 'k' });
+    expect(await q.enqueue(d, LIMITS)).toEqual({ id: d.id, created: true });
+    const got = await q.get(d.id);
+    expect(got).toMatchObject({ id: d.id, url: d.url, method: 'POST', headers: { 'x-a': '1' }, secret: 'whsec_AAAA', timeoutMs: 500, errback: d.errback, callback: d.callback, origin: d.origin, idempotencyKey: 'k', status: 'pending', attempts: [], maxAttempts: 3 });
+    expect(got!.body.equals(d.body)).toBe(true);
+    const now = Date.now();
+    const claimed = await q.claim({ now, limit: 10, leaseMs: 1000, perHost: 10, skipHosts: [] });
+    expect(claimed.map((c) => c.id)).toEqual([d.id]);
+    expect(claimed[0]!.status).toBe('delivering');
+    expect(await q.claim({ now, limit: 10, leaseMs: 1000, perHost: 10, skipHosts: [] })).toEqual([]);
+    await q.finish(d.id, { attempt: attempt(200), status: 'succeeded' });
+    const done = await q.get(d.id);
+    expect(done!.status).toBe('succeeded');
+    expect(done!.attempts).toHaveLength(1);
+    expect(await q.depth()).toBe(0);
+  });
+
+  it('null secret stays null (unsigned) and absent stays absent (default key)', async () => {
+    const { q } = make();
+    const a = delivery({ secret: null });
+    const b = delivery();
+    await q.enqueue(a, LIMITS);
+    await q.enqueue(b, LIMITS);
+    expect((await q.get(a.id))!.secret).toBeNull();
+    expect((await q.get(b.id))!.secret).toBeUndefined();
+  });
+
+  it('answers the first id for a repeated idempotency key and refuses past maxDepth', async () => {
+    const { q } = make();
+    const first = delivery({ idempotencyKey: 'same' });
+    await q.enqueue(first, LIMITS);
+    expect(await q.enqueue(delivery({ idempotencyKey: 'same' }), LIMITS)).toEqual({ id: first.id, created: false });
+    expect(await q.depth()).toBe(1);
+    await expect(q.enqueue(delivery(), { ...LIMITS, maxDepth: 1 })).rejects.toBeInstanceOf(HookhubError);
+    expect(await q.depth()).toBe(1);
+    // Outside the window the key is new again.
+    expect((await q.enqueue(delivery({ idempotencyKey: 'same' }), { ...LIMITS, idempotencyWindowMs: -1 })).created).toBe(true);
+  });
+
+  it('claims due deliveries oldest first, at most perHost per host, skipping full hosts', async () => {
+    const { q } = make();
+    const now = Date.now();
+    const slow = Array.from({ length: 5 }, (_, i) => delivery({ url: 'http://slow.example/', nextAt: now - 100 + i }));
+    const fast = Array.from({ length: 3 }, (_, i) => delivery({ url: 'http://fast.example:8080/', nextAt: now - 50 + i }));
+    const later = delivery({ nextAt: now + 60_000 });
+    for (const d of [...slow, ...fast, later]) await q.enqueue(d, LIMITS);
+    const claimed = await q.claim({ now, limit: 10, leaseMs: 1000, perHost: 2, skipHosts: [] });
+    expect(claimed.map((c) => c.id)).toEqual([slow[0]!.id, slow[1]!.id, fast[0]!.id, fast[1]!.id]);
+    const next = await q.claim({ now, limit: 10, leaseMs: 1000, perHost: 2, skipHosts: ['slow.example'] });
+    expect(next.map((c) => c.id)).toEqual([fast[2]!.id]);
+    expect(await q.nextDueAt()).toBe(slow[2]!.nextAt);
+  });
+
+  it('reclaims a delivery whose lease lapsed; renew extends it; release and recover hand claims back', async () => {
+    const { q } = make();
+    const d = delivery();
+    await q.enqueue(d, LIMITS);
+    const t0 = Date.now();
+    expect(await q.claim({ now: t0, limit: 1, leaseMs: 100, perHost: 1, skipHosts: [] })).toHaveLength(1);
+    await q.renew([d.id], t0 + 1000);
+    expect(await q.claim({ now: t0 + 500, limit: 1, leaseMs: 100, perHost: 1, skipHosts: [] })).toHaveLength(0);
+    expect(await q.claim({ now: t0 + 1001, limit: 1, leaseMs: 100, perHost: 1, skipHosts: [] })).toHaveLength(1);
+    await q.release([d.id]);
+    expect((await q.get(d.id))!.status).toBe('pending');
+    expect(await q.claim({ now: Date.now(), limit: 1, leaseMs: 60_000, perHost: 1, skipHosts: [] })).toHaveLength(1);
+    expect(await q.recover(Date.now())).toBe(1);
+    expect((await q.get(d.id))!.status).toBe('pending');
+  });
+
+  it('survives a reopen (sqlite) with its attempts, and retry grants exactly one more attempt', async () => {
+    const made = make();
+    let q = made.q;
+    const d = delivery({ maxAttempts: 1 });
+    await q.enqueue(d, LIMITS);
+    await q.claim({ now: Date.now(), limit: 1, leaseMs: 1000, perHost: 1, skipHosts: [] });
+    await q.finish(d.id, { attempt: attempt(500), status: 'failed' });
+    if (made.reopen) q = made.reopen();
+    expect((await q.get(d.id))!.attempts.map((a) => a.status)).toEqual([500]);
+    expect(await q.retry(d.id, Date.now())).toBe('queued');
+    expect(await q.depth()).toBe(1);
+    const r = await q.get(d.id);
+    expect(r).toMatchObject({ status: 'pending', maxAttempts: 2 });
+    expect(await q.retry('nope', Date.now())).toBe('not_found');
+    await q.claim({ now: Date.now(), limit: 1, leaseMs: 1000, perHost: 1, skipHosts: [] });
+    expect(await q.retry(d.id, Date.now())).toBe('in_flight');
+  });
+
+  it('finish enqueues a follow-up in the same commit; lists newest first with filters and cursor; prunes finished', async () => {
+    const { q } = make();
+    const ds = Array.from({ length: 5 }, (_, i) => delivery({ url: i % 2 ? 'http://odd.example/p' : 'http://even.example/q' }));
+    for (const d of ds) await q.enqueue(d, LIMITS);
+    await q.claim({ now: Date.now(), limit: 10, leaseMs: 1000, perHost: 10, skipHosts: [] });
+    const report = delivery({ url: 'http://errback.example/' });
+    await q.finish(ds[0]!.id, { attempt: attempt(410), status: 'failed' }, report);
+    expect((await q.get(report.id))!.status).toBe('pending');
+    const page1 = await q.list({ limit: 3 });
+    expect(page1.map((d) => d.id)).toEqual([report.id, ds[4]!.id, ds[3]!.id]);
+    const page2 = await q.list({ limit: 3, before: page1[2]!.seq });
+    expect(page2.map((d) => d.id)).toEqual([ds[2]!.id, ds[1]!.id, ds[0]!.id]);
+    expect((await q.list({ limit: 10, status: 'failed' })).map((d) => d.id)).toEqual([ds[0]!.id]);
+    expect((await q.list({ limit: 10, target: 'odd.example' })).map((d) => d.id)).toEqual([ds[3]!.id, ds[1]!.id]);
+    expect((await q.list({ limit: 10, target: 'http://even.example/' })).map((d) => d.id)).toEqual([ds[4]!.id, ds[2]!.id, ds[0]!.id]);
+    expect(await q.prune(Date.now() + 1)).toBe(1);
+    expect(await q.get(ds[0]!.id)).toBeUndefined();
+    expect(await q.get(ds[1]!.id)).toBeDefined();
+  });
+});
