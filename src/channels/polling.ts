@@ -16,6 +16,9 @@ export interface PollerOptions {
   log: FastifyBaseLogger;
 }
 
+/** Shortest time between two long-poll requests. */
+const MIN_PERSISTENT_GAP_MS = 100;
+
 interface Running {
   stopped: boolean;
   timer?: NodeJS.Timeout;
@@ -49,9 +52,11 @@ export class ChannelPoller implements Poller {
       run.timer.unref();
     };
     const tick = (): void => {
+      const started = Date.now();
       void this.poll(ch, run).then((ok) => {
         if (mode === 'once') return this.forget(ch, run);
-        next(mode === 'persistent' && ok ? 0 : pause);
+        // Long polling: ask again at once — but not in a hot loop against a server that answers instantly.
+        next(mode === 'persistent' && ok ? Math.max(0, MIN_PERSISTENT_GAP_MS - (Date.now() - started)) : pause);
       });
     };
     next(0);
