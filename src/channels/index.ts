@@ -2,7 +2,6 @@
 // session factory the /ws transports drive. server.ts registers these; transports never import channels/.
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { Gauge } from 'prom-client';
-import type { Config } from '../config.js';
 import type { Metrics } from '../core/metrics.js';
 import { createOutgoingAgent } from '../core/target-guard.js';
 import type { Topics } from '../core/topics.js';
@@ -13,8 +12,19 @@ import { ChannelPoller } from './polling.js';
 import { channelsRest } from './rest.js';
 import { ChannelSession, type FrameSession } from './session.js';
 
+/** The server options channels use (a subset of the server's Config). */
+export interface ChannelsConfig {
+  cbUrl?: string | undefined;
+  cbSingleUrl?: string | undefined;
+  cbSecret?: string | undefined;
+  cbTimeout: number;
+  apiKey?: string | undefined;
+  allowPrivateTargets: boolean;
+  maxBody: number;
+}
+
 export interface ChannelsDeps {
-  config: Config;
+  config: ChannelsConfig;
   topics: Topics;
   store: ChannelStore;
   metrics: Metrics;
