@@ -132,6 +132,8 @@ export interface ChannelHubDeps {
   log: FastifyBaseLogger;
 }
 
+const CLOSE_POLICY = 1008;
+
 type Origin = { conn: Conn } | { cookie?: string };
 
 const asList = (v: unknown): string[] =>
@@ -236,6 +238,14 @@ export class ChannelHub {
     for (const ch of [...user.channels]) this.leave(ch, user, undefined, 'notify');
     this.users.delete(user.name);
     this.notify('disconnect', { name: user.name });
+  }
+
+  /** Disconnects every connection of a user (admin "kick"). Returns false when no such user is connected. */
+  kick(name: string, reason = 'kicked'): boolean {
+    const user = this.users.get(name);
+    if (!user) return false;
+    for (const conn of [...user.conns]) conn.sink.close(CLOSE_POLICY, reason);
+    return true;
   }
 
   closeAll(code: number, reason: string): void {

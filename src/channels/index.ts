@@ -80,7 +80,8 @@ export async function createChannels(deps: ChannelsDeps): Promise<Channels> {
     routes: (app) => channelsRest(app, { hub, apiKey: config.apiKey, version: '0.1.0' }),
     close: async () => {
       poller.stopAll();
-      await Promise.all([appAgent.close(), pollAgent.close()]);
+      // In-flight callbacks belong to connections that are closing: do not wait out their timeout.
+      await Promise.all([appAgent.destroy(), pollAgent.destroy()]);
     },
   };
 }

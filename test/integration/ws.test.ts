@@ -151,6 +151,17 @@ describe('users, presence, history, state and messages', () => {
     expect(hub.channels.hub.users.has('ann')).toBe(false);
   });
 
+  it('kick closes every connection of a user with 1008', async () => {
+    const hub = await startHub();
+    const c1 = await HookboxClient.connect(hub.url, { payload: { name: 'troll' } });
+    const c2 = await HookboxClient.connect(hub.url, { payload: { name: 'troll' } });
+    expect(hub.channels.hub.kick('troll')).toBe(true);
+    expect((await c1.closed()).code).toBe(1008);
+    expect((await c2.closed()).reason).toBe('kicked');
+    await until(() => !hub.channels.hub.users.has('troll'), 'user gone');
+    expect(hub.channels.hub.kick('troll')).toBe(false);
+  });
+
   it('presence join/leave frames go to the other subscribers of presenceful channels only', async () => {
     const hub = await startHub();
     await rest(hub.url, 'create_channel', { channel_name: 'quiet' });
