@@ -369,8 +369,8 @@ export class ChannelHub {
   }
 
   /** A browser's SUBSCRIBE (conn set) or the application's (REST / auto_subscribe). */
-  async subscribe(name: string, user: User, conn: Conn | undefined, auth: boolean): Promise<void> {
-    const ch = await this.ensureChannel(name, conn ? { conn } : {});
+  async subscribe(name: string, user: User, conn: Conn | undefined, auth: boolean, askCreate = true): Promise<void> {
+    const ch = await this.ensureChannel(name, conn ? { conn } : {}, askCreate);
     const perConn = conn !== undefined && user.options.per_connection_subscriptions;
     if (ch.isMember(user, perConn ? conn : undefined)) {
       // Already in: confirm to the asking connection only (no callback, no presence event).
@@ -541,14 +541,19 @@ export class ChannelHub {
 
   // ---- private messages and state ----------------------------------------------------------
 
-  async message(sender: User | string, recipientName: string, payload: unknown, conn: Conn | undefined): Promise<void> {
+  /**
+   * A private message. From a browser (conn set) the app is asked when the sender's moderated_message
+   * is on; from REST only with send_hook (`askApp`).
+   */
+  async message(sender: User | string, recipientName: string, payload: unknown, conn: Conn | undefined, askApp = false): Promise<void> {
     const recipient = this.users.get(recipientName);
     if (!recipient) throw new ChannelError(`no such user: ${recipientName}`);
     const senderName = typeof sender === 'string' ? sender : sender.name;
     const senderUser = typeof sender === 'string' ? this.users.get(sender) : sender;
     let body = payload;
-    if (conn && senderUser?.options.moderated_message && this.deps.callbacks.enabled) {
-      const result = await this.callback('message', { sender: senderName, recipient: recipientName, payload: JSON.stringify(payload ?? null) }, { conn });
+    const ask = conn ? senderUser?.options.moderated_message === true : askApp;
+    if (ask && this.deps.callbacks.enabled) {
+      const result = await this.callback('message', { sender: senderName, recipient: recipientName, payload: JSON.stringify(payload ?? null) }, conn ? { conn } : {});
       if (!result.ok) throw new ChannelError(result.msg);
       body = rewritten(result.options, payload);
     }

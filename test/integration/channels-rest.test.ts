@@ -97,6 +97,31 @@ describe('REST methods', () => {
     expect(await form(hub.url, '/rest/unsubscribe', { channel_name: 'room', name: 'ann' })).toEqual([false, { msg: 'not subscribed to room' }]);
   });
 
+  it('send_hook=1 asks the app on subscribe, unsubscribe and message; without it the app is not called', async () => {
+    const app = await ChannelsApp.start((call) => {
+      if (call.action === 'connect') return [true, { name: nameFromPayload(call) }];
+      if (call.action === 'subscribe' && call.fields.channel_name === 'vip') return [false, { msg: 'not on the list' }];
+      if (call.action === 'message') return [true, { override_payload: 'checked' }];
+      return [true, {}];
+    });
+    const hub = await startHub({ cbUrl: app.url });
+    const c = await HookboxClient.connect(hub.url, { payload: { name: 'ann' } });
+    expect(await form(hub.url, '/rest/subscribe', { channel_name: 'vip', name: 'ann' })).toEqual([true, {}]);
+    expect(await form(hub.url, '/rest/unsubscribe', { channel_name: 'vip', name: 'ann' })).toEqual([true, {}]);
+    expect(await form(hub.url, '/rest/message', { sender_name: 'sys', recipient_name: 'ann', payload: '"plain"' })).toEqual([true, {}]);
+    await until(() => app.of('destroy_channel').length === 1, 'destroy_channel notice');
+    expect(app.calls.map((x) => x.action)).toEqual(['connect', 'destroy_channel']);
+    expect(await form(hub.url, '/rest/subscribe', { channel_name: 'vip', name: 'ann', send_hook: '1' })).toEqual([false, { msg: 'not on the list' }]);
+    expect(await form(hub.url, '/rest/subscribe', { channel_name: 'open', name: 'ann', send_hook: '1' })).toEqual([true, {}]);
+    expect(await form(hub.url, '/rest/unsubscribe', { channel_name: 'open', name: 'ann', send_hook: '1' })).toEqual([true, {}]);
+    expect(await form(hub.url, '/rest/message', { sender_name: 'sys', recipient_name: 'ann', payload: '"plain"', send_hook: '1' })).toEqual([true, {}]);
+    await c.frame('MESSAGE', () => true, 2);
+    expect(c.all('MESSAGE').map((f) => f[2].payload)).toEqual(['plain', 'checked']);
+    expect(app.of('subscribe').map((x) => x.fields.channel_name)).toEqual(['vip', 'open']);
+    expect(app.of('unsubscribe').map((x) => x.fields)).toMatchObject([{ channel_name: 'open', user: 'ann' }]);
+    expect(app.of('message')[0]!.fields).toMatchObject({ sender: 'sys', recipient: 'ann', payload: '"plain"' });
+  });
+
   it('message from any sender name to a connected recipient', async () => {
     const hub = await startHub();
     const c = await HookboxClient.connect(hub.url, { payload: { name: 'ann' } });
