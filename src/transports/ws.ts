@@ -141,6 +141,13 @@ export async function wsTransport(app: FastifyInstance, deps: WsDeps): Promise<v
     const log: FastifyBaseLogger = req.log;
     let release = (): void => {};
     let session: TransportSession | undefined;
+    /** The connection is gone for us (closed, or dropped while its socket still drains). */
+    const detach = (): void => {
+      sinks.delete(sink);
+      release();
+      session?.closed();
+      session = undefined;
+    };
     const sink: WsSink = new WsSink(
       ws,
       deps.bufferLimit,
@@ -148,6 +155,7 @@ export async function wsTransport(app: FastifyInstance, deps: WsDeps): Promise<v
         deps.metrics.dropped.labels('ws', 'slow').inc();
         log.warn({ transport: 'ws', reason }, 'consumer dropped');
         sink.close(CLOSE_POLICY, reason);
+        detach();
       },
       (n) => deps.metrics.delivered.labels('ws').inc(n),
     );
@@ -169,10 +177,7 @@ export async function wsTransport(app: FastifyInstance, deps: WsDeps): Promise<v
     });
     ws.on('error', (err) => log.debug({ err }, 'websocket error'));
     ws.on('close', (code) => {
-      sinks.delete(sink);
-      release();
-      session?.closed();
-      session = undefined;
+      detach();
       log.debug({ transport: 'ws', code }, 'websocket closed');
     });
   };
