@@ -29,6 +29,8 @@ export interface AppCallbacksOptions {
   dispatcher: Dispatcher;
   /** Largest answer read. */
   maxAnswer?: number;
+  /** Told of every finished call (metrics). */
+  onCall?: (record: CallbackRecord) => void;
 }
 
 const ALLOWED_ANSWER = 1024 * 1024;
@@ -56,8 +58,10 @@ export class AppCallbacks {
   async call(action: CallbackAction, fields: Record<string, string>, cookie?: string): Promise<CallbackResult> {
     const started = Date.now();
     const result = await this.attempt(action, fields, cookie, started);
-    this.recent.push({ action, at: started, ms: Date.now() - started, ok: result.ok, ...(result.ok ? {} : { msg: result.msg }) });
+    const record: CallbackRecord = { action, at: started, ms: Date.now() - started, ok: result.ok, ...(result.ok ? {} : { msg: result.msg }) };
+    this.recent.push(record);
     if (this.recent.length > 100) this.recent.shift();
+    this.options.onCall?.(record);
     return result;
   }
 

@@ -69,3 +69,13 @@ describe('client frames', () => {
     expect(parseClientFrame('[3, "X", {}, 5]')).toMatchObject({ ok: false, id: 3 });
   });
 });
+
+describe('PUBLISH frames', () => {
+  it('are encoded once per message and shared; other producers appear with user null', async () => {
+    const { publishTail } = await import('../../../src/channels/protocol.js');
+    const m = { topic: 'room', offset: 1, id: 'm1', time: 0, contentType: 'application/x-www-form-urlencoded', body: Buffer.from('a=1') };
+    const first = publishTail(m);
+    expect(publishTail(m)).toBe(first);
+    expect(first.toString()).toBe(',"PUBLISH",{"channel_name":"room","user":null,"payload":{"a":"1"}}]');
+  });
+});
