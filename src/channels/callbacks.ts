@@ -8,7 +8,8 @@ export type CallbackAction =
   | 'connect' | 'disconnect' | 'create_channel' | 'destroy_channel'
   | 'subscribe' | 'unsubscribe' | 'publish' | 'message';
 
-export type CallbackResult = { ok: true; options: Record<string, unknown> } | { ok: false; msg: string };
+/** `refused`: the application answered [false, …]; otherwise the call itself failed (network, timeout, garbage). */
+export type CallbackResult = { ok: true; options: Record<string, unknown> } | { ok: false; msg: string; refused?: true };
 
 export interface CallbackRecord {
   action: CallbackAction;
@@ -153,7 +154,7 @@ export function parseAnswer(action: string, text: string): CallbackResult {
   const options = details as Record<string, unknown>;
   if (!parsed[0]) {
     const msg = options.msg ?? options.error;
-    return { ok: false, msg: typeof msg === 'string' && msg !== '' ? msg : 'Unauthorized' };
+    return { ok: false, msg: typeof msg === 'string' && msg !== '' ? msg : 'Unauthorized', refused: true };
   }
   return { ok: true, options };
 }

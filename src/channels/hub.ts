@@ -99,6 +99,7 @@ export class Channel implements Subscriber {
 
   record(kind: HistoryKind, user: string | null, time: number, payload?: unknown): void {
     if (this.options.history_size <= 0) return;
+    if (kind !== 'PUBLISH' && this.options.history_publish_only) return;
     const args: HistoryEntry[1] = { user, datetime: new Date(time).toISOString() };
     if (kind === 'PUBLISH') args.payload = payload;
     this.history.push([kind, args]);
@@ -334,7 +335,7 @@ export class ChannelHub {
     await this.deps.store.put({ name: ch.name, options: { ...ch.options }, state: ch.state });
   }
 
-  /** Removes a channel: members are told UNSUBSCRIBE, the application destroy_channel. */
+  /** Removes a channel at once (REST destroy_channel): members are told UNSUBSCRIBE; the app is not asked. */
   destroy(ch: Channel): void {
     if (ch.destroyed) return;
     for (const user of [...ch.members.keys()]) {
@@ -348,11 +349,28 @@ export class ChannelHub {
     this.deps.topics.fanout.remove(ch.name, ch);
     this.poller?.stop(ch);
     if (ch.options.persistent) this.deps.store.delete(ch.name).catch((err: unknown) => this.deps.log.error({ err }, 'channel delete failed'));
-    this.notify('destroy_channel', { channel_name: ch.name });
   }
 
+  /** REST destroy_channel: with send_hook the application may refuse. */
+  async destroyFromApp(ch: Channel, sendHook: boolean): Promise<void> {
+    if (sendHook && this.deps.callbacks.enabled) {
+      const result = await this.deps.callbacks.call('destroy_channel', { channel_name: ch.name });
+      if (!result.ok) throw new ChannelError(result.msg);
+    }
+    this.destroy(ch);
+  }
+
+  /**
+   * An empty, non-persistent channel goes away — once the application agrees: its destroy_channel
+   * answer [false, …] keeps the channel (Hookbox); a failed call destroys it anyway.
+   */
   private maybeDestroy(ch: Channel): void {
-    if (ch.members.size === 0 && !ch.options.persistent && !ch.destroyed) this.destroy(ch);
+    if (ch.members.size > 0 || ch.options.persistent || ch.destroyed) return;
+    if (!this.deps.callbacks.enabled) return this.destroy(ch);
+    void this.deps.callbacks.call('destroy_channel', { channel_name: ch.name }).then((r) => {
+      if ((!r.ok && r.refused) || ch.members.size > 0 || ch.options.persistent) return;
+      this.destroy(ch);
+    });
   }
 
   // ---- subscriptions -----------------------------------------------------------------------

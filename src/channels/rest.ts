@@ -112,7 +112,7 @@ const methods: Record<string, Method> = {
     return {};
   },
   async destroy_channel(f, deps) {
-    deps.hub.destroy(channelOf(deps, f));
+    await deps.hub.destroyFromApp(channelOf(deps, f), flag(f, 'send_hook'));
     return {};
   },
   async get_channel_info(f, deps) {

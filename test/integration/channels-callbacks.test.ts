@@ -88,7 +88,7 @@ describe('application callbacks', () => {
     expect((await c.error(c.send('SUBSCRIBE', { channel_name: 'nope' })))[2].msg).toBe('no such room');
     expect((await c.error(c.send('SUBSCRIBE', { channel_name: 'club' })))[2].msg).toBe('members only');
     expect(c.all('SUBSCRIBE')).toHaveLength(0);
-    expect(hub.channels.hub.channels.has('club')).toBe(false);
+    await until(() => !hub.channels.hub.channels.has('club'), 'empty channel destroyed');
   });
 
   it('publish: fields channel_name, user, payload (JSON text); override_payload rewrites it', async () => {
@@ -147,6 +147,28 @@ describe('application callbacks', () => {
     c.close();
     await until(() => app.of('disconnect').length === 1, 'disconnect callback');
     expect(app.of('disconnect')[0]!.fields).toMatchObject({ action: 'disconnect', name: 'zed' });
+  });
+
+  it('destroy_channel refused keeps the empty channel (with its history)', async () => {
+    const { app, hub } = await setup((call) => {
+      if (call.action === 'connect') return [true, { name: 'q' }];
+      if (call.action === 'create_channel') return [true, { history_size: 5 }];
+      if (call.action === 'destroy_channel') return [false, { msg: 'keep it' }];
+      return [true, {}];
+    });
+    const c = await HookboxClient.connect(hub.url, {});
+    c.send('SUBSCRIBE', { channel_name: 'kept' });
+    await c.frame('SUBSCRIBE');
+    c.send('PUBLISH', { channel_name: 'kept', payload: 'remember me' });
+    await c.frame('PUBLISH');
+    c.send('UNSUBSCRIBE', { channel_name: 'kept' });
+    await c.frame('UNSUBSCRIBE');
+    await until(() => app.of('destroy_channel').length === 1, 'destroy_channel asked');
+    const ch = hub.channels.hub.channels.get('kept');
+    expect(ch?.currentHistory().map((e) => e[0])).toEqual(['SUBSCRIBE', 'PUBLISH', 'UNSUBSCRIBE']);
+    c.send('SUBSCRIBE', { channel_name: 'kept' });
+    const again = await c.frame('SUBSCRIBE', () => true, 2);
+    expect(again[2].history.map((e: [string, { payload?: unknown }]) => e[1].payload ?? e[0])).toEqual(['SUBSCRIBE', 'remember me', 'UNSUBSCRIBE']);
   });
 
   it('unsubscribe refused is an ERROR and the user stays', async () => {

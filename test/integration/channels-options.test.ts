@@ -123,6 +123,18 @@ describe('channel options', () => {
     expect(info.history.map((e: [string, { user: string }]) => [e[0], e[1].user])).toEqual([['SUBSCRIBE', 'a']]);
   });
 
+  it('history_publish_only keeps joins and leaves out of history', async () => {
+    const hub = await startHub();
+    await rest(hub.url, 'create_channel', { channel_name: 'po', history_size: 5, history_publish_only: true, persistent: true });
+    const a = await joined(hub.url, 'a', 'po');
+    a.send('PUBLISH', { channel_name: 'po', payload: 'kept' });
+    await a.frame('PUBLISH');
+    a.close();
+    await until(() => !hub.channels.hub.users.has('a'), 'a gone');
+    const [, info] = await rest(hub.url, 'get_channel_info', { channel_name: 'po' });
+    expect(info.history.map((e: [string, { payload?: unknown }]) => [e[0], e[1].payload])).toEqual([['PUBLISH', 'kept']]);
+  });
+
   it('a channel is destroyed when its last user leaves unless persistent', async () => {
     const hub = await startHub();
     await rest(hub.url, 'create_channel', { channel_name: 'keep', persistent: true });

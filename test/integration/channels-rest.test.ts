@@ -140,7 +140,7 @@ describe('REST methods', () => {
     expect(info).toEqual({
       name: 'c',
       options: {
-        reflective: true, history_size: 2, history_duration: 0, presenceful: true, moderated: true,
+        reflective: true, history_size: 2, history_duration: 0, history_publish_only: false, presenceful: true, moderated: true,
         moderated_publish: true, moderated_subscribe: true, moderated_unsubscribe: true, anonymous: false,
         polling: { url: '', interval: 5, mode: 'simple', form: {}, originator: '' },
         server_presenceful: false, persistent: false,
@@ -155,10 +155,13 @@ describe('REST methods', () => {
     expect(await form(hub.url, '/rest/set_channel_options', { channel_name: 'c', presenceful: '"maybe"' })).toEqual([false, { msg: 'option presenceful must be a boolean' }]);
     expect(await form(hub.url, '/rest/set_channel_options', { channel_name: 'nope', anonymous: 'true' })).toEqual([false, { msg: 'no such channel: nope' }]);
     const c = await joined(hub.url, 'zed', 'c');
+    app.decide = (call) => (call.action === 'destroy_channel' ? [false, { msg: 'not yet' }] : [true, { name: 'zed' }]);
+    expect(await form(hub.url, '/rest/destroy_channel', { channel_name: 'c', send_hook: '1' })).toEqual([false, { msg: 'not yet' }]);
+    expect(hub.channels.hub.channels.has('c')).toBe(true);
     expect(await form(hub.url, '/rest/destroy_channel', { channel_name: 'c' })).toEqual([true, {}]);
     expect((await c.frame('UNSUBSCRIBE'))[2]).toEqual({ channel_name: 'c', user: 'zed' });
     expect(hub.channels.hub.channels.has('c')).toBe(false);
-    await until(() => app.of('destroy_channel').length === 1, 'destroy_channel callback');
+    expect(app.of('destroy_channel')).toHaveLength(1);
     expect(await form(hub.url, '/rest/get_channel_info', { channel_name: 'c' })).toEqual([false, { msg: 'no such channel: c' }]);
   });
 

@@ -45,15 +45,16 @@ describe('channel options', () => {
 describe('callback answers', () => {
   it('reads [true, {...}] and [false, {msg}] (and Hookbox\'s older error key)', () => {
     expect(parseAnswer('connect', '[true, {"name": "a"}]')).toEqual({ ok: true, options: { name: 'a' } });
-    expect(parseAnswer('connect', '[false, {"msg": "no"}]')).toEqual({ ok: false, msg: 'no' });
-    expect(parseAnswer('connect', '[false, {"error": "old"}]')).toEqual({ ok: false, msg: 'old' });
-    expect(parseAnswer('connect', '[false, {}]')).toEqual({ ok: false, msg: 'Unauthorized' });
+    expect(parseAnswer('connect', '[false, {"msg": "no"}]')).toEqual({ ok: false, msg: 'no', refused: true });
+    expect(parseAnswer('connect', '[false, {"error": "old"}]')).toEqual({ ok: false, msg: 'old', refused: true });
+    expect(parseAnswer('connect', '[false, {}]')).toEqual({ ok: false, msg: 'Unauthorized', refused: true });
   });
 
   it('calls anything else a malformed answer', () => {
     for (const text of ['', 'nope', '{}', '[true]', '["yes", {}]', '[true, []]', '[true, {}, 3]']) {
       const r = parseAnswer('publish', text);
       expect(r.ok).toBe(false);
+      expect(r.ok ? undefined : r.refused).toBeUndefined();
       expect(r.ok ? '' : r.msg).toMatch(/application callback publish answered (malformed JSON|an invalid reply)/);
     }
   });
