@@ -310,8 +310,9 @@ export class ChannelHub {
     return ch;
   }
 
-  async setChannelOptions(ch: Channel, input: Record<string, unknown>): Promise<void> {
-    const changes = applyChannelOptions(ch.options, input, true);
+  /** `strict` refuses unknown keys (REST); polling answers may carry others, which are ignored. */
+  async setChannelOptions(ch: Channel, input: Record<string, unknown>, strict = true): Promise<void> {
+    const changes = applyChannelOptions(ch.options, input, strict);
     this.checkPolling(changes.options);
     const wasPersistent = ch.options.persistent;
     const pollingChanged = JSON.stringify(ch.options.polling) !== JSON.stringify(changes.options.polling);

@@ -199,6 +199,19 @@ describe('channel options', () => {
     expect(long[0]!.body.toString()).toBe('since=1');
   });
 
+  it('polling answers shaped like callback replies publish their payload and set options (Hookbox)', async () => {
+    const source = await Receiver.start((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify([true, { payload: { price: 42 }, history_size: 3 }]));
+    });
+    const hub = await startHub();
+    const a = await joined(hub.url, 'a', 'quotes');
+    await rest(hub.url, 'set_channel_options', { channel_name: 'quotes', polling: { url: source.url, interval: 60, mode: 'once' } });
+    expect((await a.frame('PUBLISH'))[2]).toEqual({ channel_name: 'quotes', user: null, payload: { price: 42 } });
+    expect(hub.channels.hub.channels.get('quotes')?.options.history_size).toBe(3);
+    expect(source.received[0]!.method).toBe('POST');
+  });
+
   it('polling URLs obey the SSRF guard', async () => {
     const hub = await startHub({ allowPrivateTargets: false });
     await rest(hub.url, 'create_channel', { channel_name: 'x' });
