@@ -9,7 +9,10 @@ export type CallbackAction =
   | 'subscribe' | 'unsubscribe' | 'publish' | 'message';
 
 /** `refused`: the application answered [false, …]; otherwise the call itself failed (network, timeout, garbage). */
-export type CallbackResult = { ok: true; options: Record<string, unknown> } | { ok: false; msg: string; refused?: true };
+export type CallbackResult = ({ ok: true; options: Record<string, unknown> } | { ok: false; msg: string; refused?: true }) & {
+  /** Set-Cookie headers of the answer: passed back to the browser in a SET_COOKIE frame (Hookbox). */
+  setCookie?: string[];
+};
 
 export interface CallbackRecord {
   action: CallbackAction;
@@ -88,7 +91,10 @@ export class AppCallbacks {
       if (res.statusCode !== 200) {
         return { ok: false, msg: `application callback ${action} answered HTTP ${res.statusCode}` };
       }
-      return parseAnswer(action, text);
+      const result = parseAnswer(action, text);
+      const setCookie = res.headers['set-cookie'];
+      if (setCookie !== undefined) result.setCookie = Array.isArray(setCookie) ? setCookie : [setCookie];
+      return result;
     } catch (err) {
       if (controller.signal.aborted) return timedOut;
       return { ok: false, msg: `application callback ${action} failed: ${(err as Error).message}` };

@@ -183,11 +183,7 @@ export class ChannelHub {
     let name: string;
     let answer: Record<string, unknown> = {};
     if (this.deps.callbacks.enabled) {
-      const result = await this.deps.callbacks.call(
-        'connect',
-        { conn_id: conn.id, payload: JSON.stringify(args.payload ?? null) },
-        conn.cookie,
-      );
+      const result = await this.callback('connect', { conn_id: conn.id, payload: JSON.stringify(args.payload ?? null) }, { conn });
       if (!result.ok) {
         if (conn.state === 'connecting') conn.state = 'initial';
         throw new ChannelError(result.msg);
@@ -204,6 +200,8 @@ export class ChannelHub {
     if (conn.state !== 'connecting') return; // closed meanwhile
     let user = this.users.get(name);
     if (!user) this.users.set(name, (user = new User(name)));
+    // The rest of the connect answer may carry user options (Hookbox); other keys are ignored.
+    user.options = applyUserOptions(user.options, answer, false);
     user.conns.add(conn);
     conn.user = user;
     conn.state = 'connected';
@@ -238,7 +236,7 @@ export class ChannelHub {
     if (user.conns.size > 0) return;
     for (const ch of [...user.channels]) this.leave(ch, user, undefined, 'notify');
     this.users.delete(user.name);
-    this.notify('disconnect', { name: user.name });
+    this.notify('disconnect', { name: user.name }, conn.cookie);
   }
 
   /** Disconnects every connection of a user (admin "kick"). Returns false when no such user is connected. */
@@ -273,7 +271,7 @@ export class ChannelHub {
     const creation = (async () => {
       let options = defaultChannelOptions();
       if (askApp && this.deps.callbacks.enabled) {
-        const result = await this.deps.callbacks.call('create_channel', { channel_name: name }, cookieOf(origin));
+        const result = await this.callback('create_channel', { channel_name: name }, origin);
         if (!result.ok) throw new ChannelError(result.msg);
         const changes = applyChannelOptions(options, result.options, false);
         options = changes.options;
@@ -565,18 +563,23 @@ export class ChannelHub {
    * is on; from REST only with send_hook (`askApp`).
    */
   async message(sender: User | string, recipientName: string, payload: unknown, conn: Conn | undefined, askApp = false): Promise<void> {
-    const recipient = this.users.get(recipientName);
-    if (!recipient) throw new ChannelError(`no such user: ${recipientName}`);
     const senderName = typeof sender === 'string' ? sender : sender.name;
     const senderUser = typeof sender === 'string' ? this.users.get(sender) : sender;
     let body = payload;
-    const ask = conn ? senderUser?.options.moderated_message === true : askApp;
-    if (ask && this.deps.callbacks.enabled) {
-      const result = await this.callback('message', { sender: senderName, recipient: recipientName, payload: JSON.stringify(payload ?? null) }, conn ? { conn } : {});
+    let to = recipientName;
+    const ask = (conn ? senderUser?.options.moderated_message === true : askApp) && this.deps.callbacks.enabled;
+    if (!ask && !this.users.has(to)) throw new ChannelError(`no such user: ${to}`);
+    if (ask) {
+      const fields = { sender: senderName, recipient: to, recipient_exists: String(this.users.has(to)), payload: JSON.stringify(payload ?? null) };
+      const result = await this.callback('message', fields, conn ? { conn } : {});
       if (!result.ok) throw new ChannelError(result.msg);
       body = rewritten(result.options, payload);
+      if (typeof result.options.override_recipient_name === 'string') to = result.options.override_recipient_name;
+      if (senderUser) await this.autoSubscribe(senderUser, result.options, conn ? { conn } : {});
     }
-    const frameTail = tail('MESSAGE', { sender: senderName, recipient: recipientName, payload: body ?? null });
+    const recipient = this.users.get(to);
+    if (!recipient) throw new ChannelError(`no such user: ${to}`);
+    const frameTail = tail('MESSAGE', { sender: senderName, recipient: to, payload: body ?? null });
     const targets = new Set(recipient.conns);
     if (senderUser?.options.reflective) for (const c of senderUser.conns) targets.add(c);
     for (const c of targets) c.send(frameTail);
@@ -613,15 +616,18 @@ export class ChannelHub {
 
   // ---- callbacks ---------------------------------------------------------------------------
 
-  private callback(action: CallbackAction, fields: Record<string, string>, origin: Origin): Promise<CallbackResult> {
-    if (!this.deps.callbacks.enabled) return Promise.resolve({ ok: true, options: {} });
-    return this.deps.callbacks.call(action, fields, cookieOf(origin));
+  /** Asks the application on behalf of a connection; Set-Cookie in its answer goes back as SET_COOKIE frames. */
+  private async callback(action: CallbackAction, fields: Record<string, string>, origin: Origin): Promise<CallbackResult> {
+    if (!this.deps.callbacks.enabled) return { ok: true, options: {} };
+    const result = await this.deps.callbacks.call(action, fields, cookieOf(origin));
+    if ('conn' in origin && result.setCookie) for (const cookie of result.setCookie) origin.conn.frame('SET_COOKIE', { cookie });
+    return result;
   }
 
   /** A callback that only informs the application; its answer changes nothing. */
-  private notify(action: CallbackAction, fields: Record<string, string>): void {
+  private notify(action: CallbackAction, fields: Record<string, string>, cookie?: string): void {
     if (!this.deps.callbacks.enabled) return;
-    void this.deps.callbacks.call(action, fields).then((r) => {
+    void this.deps.callbacks.call(action, fields, cookie).then((r) => {
       if (!r.ok) this.deps.log.debug({ action, msg: r.msg }, 'application callback refused or failed');
     });
   }

@@ -198,6 +198,39 @@ describe('application callbacks', () => {
     expect((await a.error(a.send('MESSAGE', { name: 'nobody', payload: 1 })))[2].msg).toMatch(/no such user/);
   });
 
+  it('Set-Cookie in a callback answer reaches the browser as a SET_COOKIE frame (Hookbox)', async () => {
+    const { hub } = await setup((call) =>
+      call.action === 'connect'
+        ? { raw: JSON.stringify([true, { name: 'cookie-monster' }]), setCookie: ['session=new; Path=/', 'seen=1'] }
+        : [true, {}]);
+    const c = await HookboxClient.connect(hub.url, {});
+    expect(c.frames.map((f) => f[1])).toEqual(['SET_COOKIE', 'SET_COOKIE', 'CONNECTED']);
+    expect(c.all('SET_COOKIE').map((f) => f[2])).toEqual([{ cookie: 'session=new; Path=/' }, { cookie: 'seen=1' }]);
+  });
+
+  it('the connect answer may set user options; message gets recipient_exists and may redirect (override_recipient_name)', async () => {
+    const { app, hub } = await setup((call) => {
+      if (call.action === 'connect') return [true, { name: nameFromPayload(call), reflective: false }];
+      if (call.action === 'message') return [true, { override_recipient_name: 'desk' }];
+      return [true, {}];
+    });
+    const a = await HookboxClient.connect(hub.url, { payload: { name: 'a' } });
+    const desk = await HookboxClient.connect(hub.url, { payload: { name: 'desk' } });
+    expect(hub.channels.hub.users.get('a')?.options.reflective).toBe(false);
+    a.send('MESSAGE', { name: 'offline-person', payload: 'help' });
+    expect((await desk.frame('MESSAGE'))[2]).toEqual({ sender: 'a', recipient: 'desk', payload: 'help' });
+    expect(app.of('message')[0]!.fields).toMatchObject({ recipient: 'offline-person', recipient_exists: 'false' });
+    expect(a.all('MESSAGE')).toHaveLength(0);
+  });
+
+  it('disconnect carries the last connection\'s cookie', async () => {
+    const { app, hub } = await setup(allow);
+    const c = await HookboxClient.connect(hub.url, { cookie: 'sid=42', payload: { name: 'leaver' } });
+    c.close();
+    await until(() => app.of('disconnect').length === 1, 'disconnect');
+    expect(app.of('disconnect')[0]!.headers.cookie).toBe('sid=42');
+  });
+
   it('--cb-single-url: every action goes to one URL with action in the body', async () => {
     const app = await ChannelsApp.start(allow);
     const hub = await startHub({ cbSingleUrl: `${app.url}/hook.php` });
