@@ -199,9 +199,16 @@ export class ChannelHub {
     }
     if (conn.state !== 'connecting') return; // closed meanwhile
     let user = this.users.get(name);
-    if (!user) this.users.set(name, (user = new User(name)));
     // The rest of the connect answer may carry user options (Hookbox); other keys are ignored.
-    user.options = applyUserOptions(user.options, answer, false);
+    let options: UserOptions;
+    try {
+      options = applyUserOptions(user?.options ?? defaultUserOptions(), answer, false);
+    } catch (err) {
+      conn.state = 'initial';
+      throw err;
+    }
+    if (!user) this.users.set(name, (user = new User(name)));
+    user.options = options;
     user.conns.add(conn);
     conn.user = user;
     conn.state = 'connected';
@@ -275,6 +282,7 @@ export class ChannelHub {
         if (!result.ok) throw new ChannelError(result.msg);
         const changes = applyChannelOptions(options, result.options, false);
         options = changes.options;
+        this.checkPolling(options);
         const again = this.channels.get(name);
         if (again) return again;
         const ch = this.create(name, options);
@@ -324,7 +332,7 @@ export class ChannelHub {
     }
     if (wasPersistent && !ch.options.persistent) await this.deps.store.delete(ch.name);
     await this.persist(ch);
-    if (ch.members.size === 0 && !ch.options.persistent && wasPersistent) this.destroy(ch);
+    if (wasPersistent) this.maybeDestroy(ch);
   }
 
   checkPolling: (options: ChannelOptions) => void = () => {};
