@@ -44,9 +44,14 @@ export class Conn {
 
   constructor(readonly sink: FrameSink, readonly headerCookie: string | undefined, readonly transport: string) {}
 
+  /** Puts this connection's frame number in front of a shared, already encoded frame tail. */
   send(t: FrameTail): void {
     if (this.state === 'closed') return;
-    this.sink.send(Buffer.concat([Buffer.from(`[${++this.frameId}`), t]));
+    const id = `[${++this.frameId}`;
+    const frame = Buffer.allocUnsafe(id.length + t.length);
+    frame.write(id, 0, 'latin1');
+    t.copy(frame, id.length);
+    this.sink.send(frame);
   }
 
   frame(name: string, args: unknown): void {
