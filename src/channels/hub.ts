@@ -259,10 +259,6 @@ export class ChannelHub {
     return true;
   }
 
-  closeAll(code: number, reason: string): void {
-    for (const conn of [...this.conns]) conn.sink.close(code, reason);
-  }
-
   // ---- channels ----------------------------------------------------------------------------
 
   private create(name: string, options: ChannelOptions): Channel {
