@@ -18,6 +18,9 @@ import { sseTransport } from './transports/sse.js';
 import { streamTransport } from './transports/stream.js';
 import { WebSubHub } from './websub/hub.js';
 import { subscriptionsApi, websubRoutes } from './websub/routes.js';
+import { createChannels, type Channels } from './channels/index.js';
+import { wsTransport } from './transports/ws.js';
+import { wsFallback } from './transports/ws-fallback.js';
 
 export interface Hookhub {
   app: FastifyInstance;
@@ -28,6 +31,7 @@ export interface Hookhub {
   connections: Connections;
   /** The durable outgoing webhook queue (dispatcher); other parts deliver through it. */
   webhooks: WebhookQueue;
+  channels: Channels;
   /** Base URL once listening (startServer). */
   url: string;
   close(): Promise<void>;
@@ -124,6 +128,22 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     });
   });
   await websub.start();
+  // Browser channels: /ws, its HTTP fallback and the Hookbox REST API (own token check, own context).
+  const channels = await createChannels({ config, topics, store: store.channels, metrics, log: app.log });
+  const wsDeps = {
+    sessions: channels.sessions,
+    connections,
+    metrics,
+    maxFrame: config.maxFrame,
+    bufferLimit: config.subscriberBuffer,
+    heartbeatMs: config.heartbeat,
+  };
+  await app.register(async (browsers) => {
+    await wsTransport(browsers, wsDeps);
+    wsFallback(browsers, wsDeps);
+    channels.routes(browsers);
+  });
+  app.addHook('onClose', async () => channels.close());
   opsRoutes(app, { store, metrics });
 
   app.addHook('preClose', async () => connections.shutdownAll());
@@ -141,6 +161,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     metrics,
     connections,
     webhooks: dispatcher,
+    channels,
     url: '',
     close: () => app.close(),
   };

@@ -1,7 +1,7 @@
 // One log line per request, with secrets stripped from the URL.
 import type { FastifyInstance } from 'fastify';
 
-const SECRET_PARAMS = /([?&](?:key|security_token|secret|hub\.secret|api_key)=)[^&]*/gi;
+const SECRET_PARAMS = /([?&](?:key|security_token|secret|hub\.secret|api_key|session)=)[^&]*/gi;
 
 export const redactUrl = (url: string): string => url.replace(SECRET_PARAMS, '$1[redacted]');
 

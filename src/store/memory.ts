@@ -1,6 +1,7 @@
 // Everything in process: the zero-setup store for tests and ephemeral use.
 import type { Store, StoreOptions } from './interface.js';
 import { MemoryDeliveryQueue } from './memory-delivery-queue.js';
+import { MemoryChannelStore } from './memory-channels.js';
 import { MemoryTopicLog } from './memory-topic-log.js';
 import { MemorySubscriptions } from './memory-subscriptions.js';
 
@@ -10,6 +11,7 @@ export function createMemoryStore(options: StoreOptions): Store {
     topics: new MemoryTopicLog(options.historySize),
     subscriptions: new MemorySubscriptions(),
     deliveries: new MemoryDeliveryQueue(),
+    channels: new MemoryChannelStore(),
     ping: async () => {},
     close: async () => {},
   };

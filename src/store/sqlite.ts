@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Store, StoreOptions } from './interface.js';
 import { SqliteDeliveryQueue } from './sqlite-delivery-queue.js';
+import { SqliteChannelStore } from './sqlite-channels.js';
 import { SqliteTopicLog } from './sqlite-topic-log.js';
 import { SqliteSubscriptions } from './sqlite-subscriptions.js';
 
@@ -29,6 +30,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     topics: new SqliteTopicLog(db, options.historySize),
     subscriptions: new SqliteSubscriptions(db),
     deliveries: new SqliteDeliveryQueue(db),
+    channels: new SqliteChannelStore(db),
     ping: async () => {
       db.prepare('SELECT 1').get();
     },
