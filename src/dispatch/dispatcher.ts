@@ -2,6 +2,7 @@
 // Workers are woken on enqueue and sleep until the next due time; claims carry a renewed lease;
 // a per-host limit keeps one slow host from taking every slot.
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Agent } from 'undici';
@@ -46,6 +47,8 @@ export interface DispatcherOptions {
 interface HostSlots {
   running: number;
   waiting: DeliveryRecord[];
+  /** Enqueued by this process, inserted already claimed, not committed yet. */
+  reserved: number;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -69,6 +72,7 @@ export class WebhookDispatcher implements WebhookQueue {
   private readonly abort = new AbortController();
   private running_count = 0;
   private waiting_count = 0;
+  private reserved_count = 0;
   private started = false;
   private stopping = false;
   private pumping = false;
@@ -81,9 +85,11 @@ export class WebhookDispatcher implements WebhookQueue {
 
   constructor(private readonly options: DispatcherOptions) {
     this.schedule = retrySchedule(options.schedule);
-    this.perHost = Math.max(1, Math.min(options.concurrency, options.perHost ?? Math.max(8, Math.ceil(options.concurrency / 4))));
+    this.perHost = Math.max(1, Math.min(options.concurrency, options.perHost ?? Math.max(8, Math.ceil(options.concurrency / 2))));
     this.agent = createOutgoingAgent({ allowPrivate: options.allowPrivateTargets, connections: this.perHost });
     this.metrics = createDispatchMetrics(options.registry, () => options.store.depth());
+    // Every attempt in flight listens for the shutdown abort.
+    setMaxListeners(0, this.abort.signal);
   }
 
   get store(): DeliveryQueue {
@@ -143,6 +149,8 @@ export class WebhookDispatcher implements WebhookQueue {
     const url = checkTargetUrl(w.url, this.options.allowPrivateTargets, 'target URL').toString();
     if (typeof w.secret === 'string') signingKey(w.secret);
     const headers = { ...(w.headers ?? {}) };
+    const now = Date.now();
+    const firstDelay = delayBefore(this.schedule, 0);
     const d: NewDelivery = {
       id: randomUUID(),
       url,
@@ -150,7 +158,7 @@ export class WebhookDispatcher implements WebhookQueue {
       headers,
       body: w.body,
       maxAttempts: this.schedule.delays.length,
-      nextAt: Date.now() + delayBefore(this.schedule, 0),
+      nextAt: now + firstDelay,
     };
     if (w.contentType !== undefined) d.contentType = w.contentType;
     if (w.secret !== undefined) d.secret = w.secret;
@@ -159,9 +167,38 @@ export class WebhookDispatcher implements WebhookQueue {
     if (w.callback !== undefined) d.callback = checkTargetUrl(w.callback, this.options.allowPrivateTargets, '_callback').toString();
     if (w.origin !== undefined) d.origin = w.origin;
     if (w.idempotencyKey !== undefined) d.idempotencyKey = w.idempotencyKey;
-    const result = await this.store.enqueue(d, { maxDepth: this.options.maxQueueDepth, idempotencyWindowMs: IDEMPOTENCY_WINDOW_MS });
-    if (result.created) this.wake();
+    // Fast path: due now and a slot is free — insert it already claimed by us and run it, no claim query.
+    const host = deliveryHost(url);
+    const canRun = this.running_count + this.reserved_count < this.options.concurrency;
+    const slots = firstDelay === 0 && this.started && !this.stopping && canRun ? this.slots(host) : undefined;
+    const fast = slots !== undefined && slots.running + slots.waiting.length + slots.reserved < this.perHost;
+    if (fast) {
+      d.claimUntil = now + LEASE_MS;
+      slots.reserved++;
+      this.reserved_count++;
+    }
+    let result: { id: string; created: boolean };
+    try {
+      result = await this.store.enqueue(d, { maxDepth: this.options.maxQueueDepth, idempotencyWindowMs: IDEMPOTENCY_WINDOW_MS });
+    } finally {
+      if (fast) {
+        slots.reserved--;
+        this.reserved_count--;
+      }
+    }
+    if (fast && result.created) {
+      const { claimUntil, ...rest } = d;
+      const record: DeliveryRecord = { ...rest, seq: 0, status: 'delivering', attempts: [], createdAt: now, updatedAt: now, leaseUntil: claimUntil as number };
+      if (this.stopping) await this.store.release([record.id]);
+      else this.admit(record);
+    } else if (result.created) this.wake();
+    else if (fast) this.forgetIdle(host);
     return result;
+  }
+
+  private forgetIdle(host: string): void {
+    const s = this.hosts.get(host);
+    if (s && s.running === 0 && s.waiting.length === 0 && s.reserved === 0) this.hosts.delete(host);
   }
 
   /** One more attempt of a delivery (same id), due now. */
@@ -205,14 +242,24 @@ export class WebhookDispatcher implements WebhookQueue {
     if (failed) this.sleep(1000);
   }
 
+  /**
+   * Room for claimed deliveries: the pool holds up to twice its concurrency (running + claimed and
+   * waiting for a slot), so that finishing attempts start the next one without a store round trip.
+   */
   private get free(): number {
-    return this.options.concurrency - this.running_count - this.waiting_count;
+    return 2 * this.options.concurrency - this.running_count - this.waiting_count - this.reserved_count;
+  }
+
+  /** Claims in batches (a quarter of the pool at least) unless the pool is idle. */
+  private get worthClaiming(): boolean {
+    const batch = Math.max(1, Math.floor(this.options.concurrency / 4));
+    return this.free >= batch || (this.free > 0 && this.running_count + this.waiting_count === 0);
   }
 
   private async fill(): Promise<void> {
-    while (this.free > 0 && !this.stopping) {
+    while (this.worthClaiming && !this.stopping) {
       const limit = Math.min(this.free, 512);
-      const skipHosts = [...this.hosts].filter(([, s]) => s.running + s.waiting.length >= this.perHost).map(([h]) => h);
+      const skipHosts = [...this.hosts].filter(([, s]) => s.running + s.waiting.length + s.reserved >= 2 * this.perHost).map(([h]) => h);
       const batch = await this.store.claim({ now: Date.now(), limit, leaseMs: LEASE_MS, perHost: this.perHost, skipHosts });
       this.lastClaimEmpty = batch.length === 0;
       for (const r of batch) this.admit(r);
@@ -223,7 +270,7 @@ export class WebhookDispatcher implements WebhookQueue {
   /** Sleeps until the next due delivery (bounded); attempts finishing wake the pool anyway. */
   private async arm(): Promise<void> {
     if (this.stopping) return;
-    if (this.free <= 0) return clearTimeout(this.timer);
+    if (!this.worthClaiming) return clearTimeout(this.timer);
     const next = await this.store.nextDueAt();
     const now = Date.now();
     let delay = next === undefined ? MAX_SLEEP_MS : Math.min(Math.max(next - now, 0), MAX_SLEEP_MS);
@@ -240,7 +287,7 @@ export class WebhookDispatcher implements WebhookQueue {
 
   private slots(host: string): HostSlots {
     let s = this.hosts.get(host);
-    if (!s) this.hosts.set(host, (s = { running: 0, waiting: [] }));
+    if (!s) this.hosts.set(host, (s = { running: 0, waiting: [], reserved: 0 }));
     return s;
   }
 
@@ -248,10 +295,27 @@ export class WebhookDispatcher implements WebhookQueue {
     if (this.held.has(r.id)) return; // already ours (a lease renewed late): never run twice
     this.held.add(r.id);
     const s = this.slots(deliveryHost(r.url));
-    if (s.running < this.perHost) this.run(r, s);
-    else {
-      s.waiting.push(r);
-      this.waiting_count++;
+    s.waiting.push(r);
+    this.waiting_count++;
+    this.startWaiting(s);
+  }
+
+  /** Starts waiting deliveries while the pool and their host have room; `preferred` host first. */
+  private startWaiting(preferred?: HostSlots): void {
+    while (!this.stopping && this.running_count < this.options.concurrency) {
+      let pick = preferred && preferred.waiting.length > 0 && preferred.running < this.perHost ? preferred : undefined;
+      if (!pick) {
+        for (const s of this.hosts.values()) {
+          if (s.waiting.length > 0 && s.running < this.perHost) {
+            pick = s;
+            break;
+          }
+        }
+      }
+      if (!pick) return;
+      const r = pick.waiting.shift() as DeliveryRecord;
+      this.waiting_count--;
+      this.run(r, pick);
     }
   }
 
@@ -264,11 +328,8 @@ export class WebhookDispatcher implements WebhookQueue {
         this.running.delete(r.id);
         s.running--;
         this.running_count--;
-        const next = this.stopping ? undefined : s.waiting.shift();
-        if (next) {
-          this.waiting_count--;
-          this.run(next, s);
-        } else if (s.running === 0 && s.waiting.length === 0) this.hosts.delete(deliveryHost(r.url));
+        this.startWaiting(s);
+        this.forgetIdle(deliveryHost(r.url));
         this.wake();
       });
     this.running.set(r.id, done);

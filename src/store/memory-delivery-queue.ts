@@ -27,7 +27,10 @@ export class MemoryDeliveryQueue implements DeliveryQueue {
   }
 
   private insert(d: NewDelivery, now: number): void {
-    this.records.set(d.id, { ...d, seq: ++this.seq, status: 'pending', attempts: [], createdAt: now, updatedAt: now });
+    const { claimUntil, ...rest } = d;
+    const r: DeliveryRecord = { ...rest, seq: ++this.seq, status: claimUntil === undefined ? 'pending' : 'delivering', attempts: [], createdAt: now, updatedAt: now };
+    if (claimUntil !== undefined) r.leaseUntil = claimUntil;
+    this.records.set(d.id, r);
     this.unfinishedCount++;
   }
 

@@ -114,6 +114,17 @@ describe.each(factories)('DeliveryQueue contract: %s', (_name, make) => {
     expect(await q.retry(d.id, Date.now())).toBe('in_flight');
   });
 
+  it('a delivery inserted already claimed (claimUntil) is not claimable until its lease lapses', async () => {
+    const { q } = make();
+    const now = Date.now();
+    const d = delivery({ claimUntil: now + 1000 });
+    await q.enqueue(d, LIMITS);
+    expect((await q.get(d.id))).toMatchObject({ status: 'delivering', leaseUntil: now + 1000 });
+    expect(await q.claim({ now, limit: 5, leaseMs: 1000, perHost: 5, skipHosts: [] })).toEqual([]);
+    expect((await q.claim({ now: now + 1000, limit: 5, leaseMs: 1000, perHost: 5, skipHosts: [] })).map((r) => r.id)).toEqual([d.id]);
+    expect(await q.depth()).toBe(1);
+  });
+
   it('finish enqueues a follow-up in the same commit; lists newest first with filters and cursor; prunes finished', async () => {
     const { q } = make();
     const ds = Array.from({ length: 5 }, (_, i) => delivery({ url: i % 2 ? 'http://odd.example/p' : 'http://even.example/q' }));
