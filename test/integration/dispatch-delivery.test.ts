@@ -58,6 +58,16 @@ describe('dispatch: what the target receives', () => {
     expect(req!.headers['webhook-id']).toBe(json.id);
   });
 
+  it('_method GET with form fields sends them in the query string', async () => {
+    const hub = await startHub();
+    const rx = await Receiver.start();
+    await dispatchForm(hub.url, `_url=${encodeURIComponent(rx.url + '/q?k=1')}&_method=GET&a=1&b=x+y`);
+    const [req] = await rx.waitFor(1);
+    expect(req!.method).toBe('GET');
+    expect(req!.url).toBe('/q?k=1&a=1&b=x+y');
+    expect(req!.body.length).toBe(0);
+  });
+
   it('a multipart payload is forwarded as multipart with its files', async () => {
     const hub = await startHub();
     const rx = await Receiver.start();
