@@ -48,6 +48,9 @@ export async function sendAttempt(agent: Dispatcher, req: AttemptRequest): Promi
       headers: req.headers,
       body: req.body && req.body.length > 0 ? req.body : null,
       signal: controller.signal,
+      // Our own timer bounds the whole attempt; undici's must not fire first.
+      headersTimeout: req.timeoutMs + 1000,
+      bodyTimeout: req.timeoutMs + 1000,
     });
     const chunks: Buffer[] = [];
     let kept = 0;
