@@ -184,15 +184,14 @@ export class WebhookDispatcher implements WebhookQueue {
       if (fast) {
         slots.reserved--;
         this.reserved_count--;
+        this.forgetIdle(host);
       }
     }
     if (fast && result.created) {
       const { claimUntil, ...rest } = d;
       const record: DeliveryRecord = { ...rest, seq: 0, status: 'delivering', attempts: [], createdAt: now, updatedAt: now, leaseUntil: claimUntil as number };
-      if (this.stopping) await this.store.release([record.id]);
-      else this.admit(record);
+      this.admit(record);
     } else if (result.created) this.wake();
-    else if (fast) this.forgetIdle(host);
     return result;
   }
 
@@ -293,6 +292,11 @@ export class WebhookDispatcher implements WebhookQueue {
 
   private admit(r: DeliveryRecord): void {
     if (this.held.has(r.id)) return; // already ours (a lease renewed late): never run twice
+    if (this.stopping) {
+      // Claimed while shutting down: give it back at once.
+      this.store.release([r.id]).catch((err: unknown) => this.options.log.error({ err }, 'could not release a webhook claim'));
+      return;
+    }
     this.held.add(r.id);
     const s = this.slots(deliveryHost(r.url));
     s.waiting.push(r);
