@@ -108,3 +108,46 @@ it('1,000 accepted deliveries survive kill -9 and all arrive after a restart', a
   expect([...accepted].filter((id) => !received.has(id))).toEqual([]);
   expect(received.size).toBe(TOTAL);
 }, 90_000);
+
+it('deliveries claimed by a killed process (attempts in flight) are attempted again after the restart', async () => {
+  const dataDir = tempDir();
+  const hubPort = await freePort();
+  let answering = false;
+  const seen = new Map<string, number>();
+  const rx = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const id = String(req.headers['webhook-id']);
+      seen.set(id, (seen.get(id) ?? 0) + 1);
+      if (answering) res.end('ok'); // before the crash: hang, so the deliveries stay claimed
+    });
+  });
+  servers.push(rx);
+  await new Promise<void>((r) => rx.listen(0, '127.0.0.1', r));
+  const target = `http://127.0.0.1:${(rx.address() as AddressInfo).port}/`;
+
+  const first = await serve(hubPort, dataDir);
+  const ids: string[] = [];
+  for (let i = 0; i < 20; i++) {
+    const res = await fetch(`http://127.0.0.1:${hubPort}/dispatch`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ _url: target, i }),
+    });
+    ids.push(((await res.json()) as { id: string }).id);
+  }
+  await until(() => seen.size === 20, 'all 20 attempts in flight');
+  const inFlight = (await (await fetch(`http://127.0.0.1:${hubPort}/api/deliveries?status=delivering`)).json()) as { deliveries: unknown[] };
+  expect(inFlight.deliveries).toHaveLength(20);
+  killGroup(first);
+  await until(() => first.exitCode !== null || first.signalCode !== null, 'killed server to exit');
+  rx.closeAllConnections();
+
+  answering = true;
+  await serve(hubPort, dataDir);
+  await until(async () => {
+    const list = (await (await fetch(`http://127.0.0.1:${hubPort}/api/deliveries?status=succeeded`)).json()) as { deliveries: Array<{ id: string }> };
+    return list.deliveries.length === 20;
+  }, 'all 20 succeeded after the restart', 20_000, 100);
+  for (const id of ids) expect(seen.get(id)).toBe(2);
+}, 60_000);
