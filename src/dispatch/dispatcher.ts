@@ -2,7 +2,6 @@
 // Workers are woken on enqueue and sleep until the next due time; claims carry a renewed lease;
 // a per-host limit keeps one slow host from taking every slot.
 import { randomUUID } from 'node:crypto';
-import { setMaxListeners } from 'node:events';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Agent } from 'undici';
@@ -69,7 +68,9 @@ export class WebhookDispatcher implements WebhookQueue {
   /** Deliveries this process holds (running or waiting for a host slot). */
   private readonly held = new Set<string>();
   private readonly running = new Map<string, Promise<void>>();
-  private readonly abort = new AbortController();
+  /** Attempts in flight, aborted when the shutdown deadline passes. */
+  private readonly controllers = new Set<AbortController>();
+  private abandoned = false;
   private running_count = 0;
   private waiting_count = 0;
   private reserved_count = 0;
@@ -88,8 +89,6 @@ export class WebhookDispatcher implements WebhookQueue {
     this.perHost = Math.max(1, Math.min(options.concurrency, options.perHost ?? Math.max(8, Math.ceil(options.concurrency / 2))));
     this.agent = createOutgoingAgent({ allowPrivate: options.allowPrivateTargets, connections: this.perHost });
     this.metrics = createDispatchMetrics(options.registry, () => options.store.depth());
-    // Every attempt in flight listens for the shutdown abort.
-    setMaxListeners(0, this.abort.signal);
   }
 
   get store(): DeliveryQueue {
@@ -129,7 +128,8 @@ export class WebhookDispatcher implements WebhookQueue {
     clearTimeout(deadline);
     if (!drained) {
       // Abandoned attempts are released, not recorded: the next process tries them again.
-      this.abort.abort();
+      this.abandoned = true;
+      for (const c of this.controllers) c.abort(new Error('attempt abandoned (shutdown)'));
       await Promise.allSettled([...this.running.values()]);
     }
     try {
@@ -376,6 +376,8 @@ export class WebhookDispatcher implements WebhookQueue {
     const withBody = r.method !== 'GET' && r.method !== 'HEAD';
     const body = withBody ? r.body : Buffer.alloc(0);
     const timestamp = Math.floor(startedAt / 1000);
+    const controller = new AbortController();
+    this.controllers.add(controller);
     const res = await sendAttempt(this.agent, {
       url: r.url,
       method: r.method,
@@ -383,9 +385,9 @@ export class WebhookDispatcher implements WebhookQueue {
       body,
       timeoutMs: r.timeoutMs ?? this.options.timeoutMs,
       keepBytes: r.callback ? CALLBACK_BODY_BYTES : EXCERPT_BYTES,
-      signal: this.abort.signal,
-    });
-    if (this.abort.signal.aborted) return; // shutdown deadline passed: released by stop(), not recorded
+      controller,
+    }).finally(() => this.controllers.delete(controller));
+    if (this.abandoned) return; // shutdown deadline passed: released by stop(), not recorded
     const attemptNo = r.attempts.length + 1;
     const { attempt, label, retry, retryAfter } = describe(res, startedAt);
     let outcome: AttemptOutcome;

@@ -286,6 +286,22 @@ describe('dispatch: reports, idempotency, resend', () => {
     expect(rb).toMatchObject({ id: b.json.id, response: { status: 200, body: Buffer.from([0xff, 0xfe, 0x00]).toString('base64'), encoding: 'base64' } });
   });
 
+  it('_callback forwards at most 64 KiB of a large response body, marked truncated; the log keeps 1 KiB', async () => {
+    const hub = await startHub();
+    const big = await Receiver.start((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('y'.repeat(200_000));
+    });
+    const callback = await Receiver.start();
+    const { json } = await dispatchJson(hub.url, { _url: big.url, _callback: callback.url, q: 1 });
+    const [report] = await callback.waitFor(1);
+    const body = JSON.parse(report!.body.toString()) as { response: { body: string; truncated?: boolean } };
+    expect(body.response.body).toBe('y'.repeat(64 * 1024));
+    expect(body.response.truncated).toBe(true);
+    const d = await waitForStatus(hub.url, json.id!, 'succeeded');
+    expect(d.attempts[0]!.response).toBe('y'.repeat(1024));
+  });
+
   it('an Idempotency-Key (header or _idempotency_key) repeated answers the first id and queues nothing', async () => {
     const hub = await startHub();
     const rx = await Receiver.start();
