@@ -16,6 +16,8 @@ export interface DispatchBenchOptions {
   /** Concurrent /dispatch requests from the load generator, and concurrent requests of the bare loop. */
   concurrency?: number;
   store?: 'sqlite' | 'memory';
+  /** Skip the bare undici baseline (for profiling the server alone). */
+  skipBaseline?: boolean;
   /** --delivery-per-host (default: the server's default). */
   perHost?: number;
 }
@@ -23,7 +25,11 @@ export interface DispatchBenchOptions {
 export interface DispatchBenchResults {
   deliveries: number;
   store: string;
-  hookhub: { deliveriesPerSecond: number; enqueueP50Ms: number; enqueueP99Ms: number; deliveredP50Ms: number; deliveredP99Ms: number; seconds: number };
+  hookhub: {
+    deliveriesPerSecond: number; enqueueP50Ms: number; enqueueP99Ms: number; deliveredP50Ms: number; deliveredP99Ms: number; seconds: number;
+    /** Event-loop utilization of the server's thread while measured (1 = saturated). */
+    serverLoopUtilization: number;
+  };
   bareUndici: { requestsPerSecond: number; seconds: number };
   ratio: number;
   goals: { deliveriesPerSecond: number; ratio: number; met: boolean };
@@ -116,9 +122,12 @@ export async function runDispatchBench(opts: DispatchBenchOptions = {}): Promise
     const hub = await startServer(config);
     type Done = { enqueue: number[]; delivered: number[]; seconds: number };
     let measured: Done;
+    let utilization: number;
     try {
       await ask<Done>(worker, { type: 'load', hubUrl: hub.url, target, from: 0, count: warm, concurrency }, 'done');
+      const elu = performance.eventLoopUtilization();
       measured = await ask<Done>(worker, { type: 'load', hubUrl: hub.url, target, from: warm, count: total, concurrency }, 'done');
+      utilization = Math.round(performance.eventLoopUtilization(elu).utilization * 100) / 100;
     } finally {
       await hub.close();
     }
@@ -144,7 +153,7 @@ export async function runDispatchBench(opts: DispatchBenchOptions = {}): Promise
       return (performance.now() - started) / 1000;
     };
     await bare(0, warm);
-    const bareSeconds = await bare(warm, total);
+    const bareSeconds = opts.skipBaseline ? Infinity : await bare(warm, total);
     await agent.close();
 
     const perSecond = Math.round(total / measured.seconds);
@@ -160,6 +169,7 @@ export async function runDispatchBench(opts: DispatchBenchOptions = {}): Promise
         deliveredP50Ms: quantile(measured.delivered, 0.5),
         deliveredP99Ms: quantile(measured.delivered, 0.99),
         seconds: Math.round(measured.seconds * 100) / 100,
+        serverLoopUtilization: utilization,
       },
       bareUndici: { requestsPerSecond: barePerSecond, seconds: Math.round(bareSeconds * 100) / 100 },
       ratio,

@@ -9,7 +9,7 @@ import type {
 } from './interface.js';
 import { migrate } from './sqlite-schema.js';
 
-const SCHEMA = [
+export const DELIVERIES_SCHEMA = [
   `CREATE TABLE deliveries (
      seq INTEGER PRIMARY KEY AUTOINCREMENT,
      id TEXT NOT NULL UNIQUE,
@@ -39,6 +39,10 @@ const SCHEMA = [
    CREATE INDEX deliveries_by_status ON deliveries (status, seq);
    CREATE INDEX deliveries_key ON deliveries (idempotency_key, created_at) WHERE idempotency_key IS NOT NULL;
    CREATE INDEX deliveries_finished ON deliveries (updated_at) WHERE status IN ('succeeded', 'failed');`,
+  // Claims look only at pending rows by due time and at claimed rows by lease end: two small partial indexes.
+  `DROP INDEX deliveries_due;
+   CREATE INDEX deliveries_due ON deliveries (next_at) WHERE status = 'pending';
+   CREATE INDEX deliveries_lease ON deliveries (lease_until) WHERE status = 'delivering';`,
 ];
 
 /**
@@ -121,7 +125,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
   private flushScheduled = false;
 
   constructor(private readonly db: Database) {
-    migrate(db, 'deliveries', SCHEMA);
+    migrate(db, 'deliveries', DELIVERIES_SCHEMA);
     this.insertStmt = db.prepare(
       `INSERT INTO deliveries (id, url, host, method, headers, content_type, body, secret_mode, secret, timeout_ms, errback, callback,
          origin_kind, origin_ref, idempotency_key, max_attempts, status, next_at, lease_until, created_at, updated_at)
@@ -137,13 +141,13 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     );
     this.claimIds = db.prepare(
       `WITH due AS (
-         SELECT * FROM (SELECT seq, host, next_at AS at FROM deliveries
+         SELECT * FROM (SELECT seq, host, next_at AS at FROM deliveries INDEXED BY deliveries_due
            WHERE status = 'pending' AND next_at <= @now AND host NOT IN (SELECT value FROM json_each(@skip))
            ORDER BY next_at LIMIT @scan)
          UNION ALL
-         SELECT * FROM (SELECT seq, host, lease_until AS at FROM deliveries
+         SELECT * FROM (SELECT seq, host, lease_until AS at FROM deliveries INDEXED BY deliveries_lease
            WHERE status = 'delivering' AND lease_until <= @now AND host NOT IN (SELECT value FROM json_each(@skip))
-           LIMIT @scan)
+           ORDER BY lease_until LIMIT @scan)
        ), ranked AS (
          SELECT seq, at, ROW_NUMBER() OVER (PARTITION BY host ORDER BY at, seq) AS rn FROM due
        )
@@ -153,8 +157,8 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     this.releaseOne = db.prepare(
       `UPDATE deliveries SET status = 'pending', lease_until = NULL, next_at = MIN(next_at, ?) WHERE id = ? AND status = 'delivering'`,
     );
-    this.minDue = db.prepare(`SELECT MIN(next_at) FROM deliveries WHERE status = 'pending'`).pluck();
-    this.minLease = db.prepare(`SELECT MIN(lease_until) FROM deliveries WHERE status = 'delivering'`).pluck();
+    this.minDue = db.prepare(`SELECT MIN(next_at) FROM deliveries INDEXED BY deliveries_due WHERE status = 'pending'`).pluck();
+    this.minLease = db.prepare(`SELECT MIN(lease_until) FROM deliveries INDEXED BY deliveries_lease WHERE status = 'delivering'`).pluck();
     this.unfinished = db.prepare(`SELECT COUNT(*) FROM deliveries WHERE status IN ('pending', 'delivering')`).pluck().get() as number;
   }
 

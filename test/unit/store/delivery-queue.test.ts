@@ -145,3 +145,19 @@ describe.each(factories)('DeliveryQueue contract: %s', (_name, make) => {
     expect(await q.get(ds[1]!.id)).toBeDefined();
   });
 });
+
+describe('SqliteDeliveryQueue schema', () => {
+  it('upgrades a first-version database in place and keeps its deliveries', async () => {
+    const dir = tempDir();
+    const db = openSqlite(dir);
+    const { migrate } = await import('../../../src/store/sqlite-schema.js');
+    const { DELIVERIES_SCHEMA } = await import('../../../src/store/sqlite-delivery-queue.js');
+    migrate(db, 'deliveries', DELIVERIES_SCHEMA.slice(0, 1));
+    db.prepare(`INSERT INTO deliveries (id, url, host, method, headers, body, secret_mode, max_attempts, status, next_at, created_at, updated_at)
+      VALUES ('old', 'http://a.example/', 'a.example', 'POST', '{}', x'', 0, 3, 'pending', 0, 0, 0)`).run();
+    const q = new SqliteDeliveryQueue(db);
+    expect(db.prepare(`SELECT version FROM schema_versions WHERE part = 'deliveries'`).pluck().get()).toBe(DELIVERIES_SCHEMA.length);
+    expect((await q.claim({ now: Date.now(), limit: 5, leaseMs: 1000, perHost: 5, skipHosts: [] })).map((r) => r.id)).toEqual(['old']);
+    expect(await q.nextDueAt()).toBeGreaterThan(Date.now());
+  });
+});
