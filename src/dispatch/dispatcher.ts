@@ -146,7 +146,9 @@ export class WebhookDispatcher implements WebhookQueue {
 
   /** Validates and commits a delivery; resolves once it is durable. Throws HookhubError (bad_url, forbidden_target, queue_full). */
   async enqueue(w: OutgoingWebhook): Promise<{ id: string; created: boolean }> {
-    const url = checkTargetUrl(w.url, this.options.allowPrivateTargets, 'target URL').toString();
+    // URLs are checked here and kept as given (the log and the reports echo them verbatim).
+    checkTargetUrl(w.url, this.options.allowPrivateTargets, '_url');
+    const url = w.url;
     if (typeof w.secret === 'string') signingKey(w.secret);
     const headers = { ...(w.headers ?? {}) };
     const now = Date.now();
@@ -163,8 +165,14 @@ export class WebhookDispatcher implements WebhookQueue {
     if (w.contentType !== undefined) d.contentType = w.contentType;
     if (w.secret !== undefined) d.secret = w.secret;
     if (w.timeoutMs !== undefined) d.timeoutMs = w.timeoutMs;
-    if (w.errback !== undefined) d.errback = checkTargetUrl(w.errback, this.options.allowPrivateTargets, '_errback').toString();
-    if (w.callback !== undefined) d.callback = checkTargetUrl(w.callback, this.options.allowPrivateTargets, '_callback').toString();
+    if (w.errback !== undefined) {
+      checkTargetUrl(w.errback, this.options.allowPrivateTargets, '_errback');
+      d.errback = w.errback;
+    }
+    if (w.callback !== undefined) {
+      checkTargetUrl(w.callback, this.options.allowPrivateTargets, '_callback');
+      d.callback = w.callback;
+    }
     if (w.origin !== undefined) d.origin = w.origin;
     if (w.idempotencyKey !== undefined) d.idempotencyKey = w.idempotencyKey;
     // Fast path: due now and a slot is free — insert it already claimed by us and run it, no claim query.
