@@ -71,9 +71,9 @@ export class WebhookDispatcher implements WebhookQueue {
   /** Attempts in flight, aborted when the shutdown deadline passes. */
   private readonly controllers = new Set<AbortController>();
   private abandoned = false;
-  private running_count = 0;
-  private waiting_count = 0;
-  private reserved_count = 0;
+  private runningCount = 0;
+  private waitingCount = 0;
+  private reservedCount = 0;
   private started = false;
   private stopping = false;
   private pumping = false;
@@ -117,7 +117,7 @@ export class WebhookDispatcher implements WebhookQueue {
     clearInterval(this.pruneTimer);
     const waiting: string[] = [];
     for (const slots of this.hosts.values()) waiting.push(...slots.waiting.splice(0).map((r) => r.id));
-    this.waiting_count = 0;
+    this.waitingCount = 0;
     for (const id of waiting) this.held.delete(id);
     const inFlight = [...this.running.values()];
     let deadline: NodeJS.Timeout | undefined;
@@ -177,13 +177,13 @@ export class WebhookDispatcher implements WebhookQueue {
     if (w.idempotencyKey !== undefined) d.idempotencyKey = w.idempotencyKey;
     // Fast path: due now and a slot is free — insert it already claimed by us and run it, no claim query.
     const host = deliveryHost(url);
-    const canRun = this.running_count + this.reserved_count < this.options.concurrency;
+    const canRun = this.runningCount + this.reservedCount < this.options.concurrency;
     const slots = firstDelay === 0 && this.started && !this.stopping && canRun ? this.slots(host) : undefined;
     const fast = slots !== undefined && slots.running + slots.waiting.length + slots.reserved < this.perHost;
     if (fast) {
       d.claimUntil = now + LEASE_MS;
       slots.reserved++;
-      this.reserved_count++;
+      this.reservedCount++;
     }
     let result: { id: string; created: boolean };
     try {
@@ -191,7 +191,7 @@ export class WebhookDispatcher implements WebhookQueue {
     } finally {
       if (fast) {
         slots.reserved--;
-        this.reserved_count--;
+        this.reservedCount--;
         this.forgetIdle(host);
       }
     }
@@ -254,13 +254,13 @@ export class WebhookDispatcher implements WebhookQueue {
    * waiting for a slot), so that finishing attempts start the next one without a store round trip.
    */
   private get free(): number {
-    return 2 * this.options.concurrency - this.running_count - this.waiting_count - this.reserved_count;
+    return 2 * this.options.concurrency - this.runningCount - this.waitingCount - this.reservedCount;
   }
 
   /** Claims in batches (a quarter of the pool at least) unless the pool is idle. */
   private get worthClaiming(): boolean {
     const batch = Math.max(1, Math.floor(this.options.concurrency / 4));
-    return this.free >= batch || (this.free > 0 && this.running_count + this.waiting_count === 0);
+    return this.free >= batch || (this.free > 0 && this.runningCount + this.waitingCount === 0);
   }
 
   private async fill(): Promise<void> {
@@ -308,13 +308,13 @@ export class WebhookDispatcher implements WebhookQueue {
     this.held.add(r.id);
     const s = this.slots(deliveryHost(r.url));
     s.waiting.push(r);
-    this.waiting_count++;
+    this.waitingCount++;
     this.startWaiting(s);
   }
 
   /** Starts waiting deliveries while the pool and their host have room; `preferred` host first. */
   private startWaiting(preferred?: HostSlots): void {
-    while (!this.stopping && this.running_count < this.options.concurrency) {
+    while (!this.stopping && this.runningCount < this.options.concurrency) {
       let pick = preferred && preferred.waiting.length > 0 && preferred.running < this.perHost ? preferred : undefined;
       if (!pick) {
         for (const s of this.hosts.values()) {
@@ -326,20 +326,20 @@ export class WebhookDispatcher implements WebhookQueue {
       }
       if (!pick) return;
       const r = pick.waiting.shift() as DeliveryRecord;
-      this.waiting_count--;
+      this.waitingCount--;
       this.run(r, pick);
     }
   }
 
   private run(r: DeliveryRecord, s: HostSlots): void {
     s.running++;
-    this.running_count++;
+    this.runningCount++;
     const done = this.attempt(r)
       .catch((err: unknown) => this.options.log.error({ err, delivery: r.id }, 'webhook attempt failed unexpectedly'))
       .finally(() => {
         this.running.delete(r.id);
         s.running--;
-        this.running_count--;
+        this.runningCount--;
         this.startWaiting(s);
         this.forgetIdle(deliveryHost(r.url));
         this.wake();
