@@ -35,7 +35,7 @@ export const OPTIONS = {
   'retry-schedule': { kind: 'list', help: 'delays between attempts, e.g. 0s,5s,5m (default: Standard Webhooks schedule with jitter)' },
   'delivery-timeout': { kind: 'duration', default: '15s', help: 'timeout of one webhook attempt' },
   'delivery-concurrency': { kind: 'int', default: '64', help: 'webhook attempts in flight' },
-  'delivery-per-host': { kind: 'int', default: '0', help: 'webhook attempts in flight to one host:port (0: a quarter of --delivery-concurrency, at least 8)' },
+  'delivery-per-host': { kind: 'int', default: '0', help: 'webhook attempts in flight to one host:port (0: half of --delivery-concurrency, at least 8)' },
   retention: { kind: 'duration', default: '7d', help: 'how long finished deliveries stay in the log' },
   'history-size': { kind: 'int', default: '100', help: 'messages kept per topic' },
   'public-url': { kind: 'url', help: 'how clients reach this server (WebSub Link headers)' },

@@ -13,7 +13,7 @@ for (const [net, prefix] of [
   ['224.0.0.0', 4], ['240.0.0.0', 4],
 ] as const) blocked.addSubnet(net, prefix, 'ipv4');
 for (const [net, prefix] of [
-  ['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['64:ff9b::', 96], ['2001:db8::', 32],
+  ['::', 96], ['fc00::', 7], ['fec0::', 10], ['2002::', 16], ['fe80::', 10], ['ff00::', 8], ['64:ff9b::', 96], ['2001:db8::', 32],
 ] as const) blocked.addSubnet(net, prefix, 'ipv6');
 
 /** True for loopback, private, link-local (cloud metadata), CGNAT, multicast and reserved addresses. */
@@ -55,6 +55,11 @@ export const guardedLookup: LookupFunction = (hostname, options, callback) => {
   dnsLookup(hostname, { ...(options as LookupOptions), all: true }, (err, addresses) => {
     if (err) return callback(err, '', 4);
     const list = addresses as LookupAddress[];
+    if (list.length === 0) {
+      const none = new Error(`${hostname} has no address`) as NodeJS.ErrnoException;
+      none.code = 'ENOTFOUND';
+      return callback(none, '', 4);
+    }
     const bad = list.find((a) => isPrivateAddress(a.address));
     if (bad) {
       const refusal = new Error(`refused: ${hostname} resolves to private address ${bad.address}`) as NodeJS.ErrnoException;

@@ -9,7 +9,8 @@ export interface AttemptRequest {
   timeoutMs: number;
   /** Bytes of the response body kept (the rest is dropped). */
   keepBytes: number;
-  signal?: AbortSignal;
+  /** Aborting it abandons the attempt (shutdown); the attempt's own timeout aborts it too. */
+  controller?: AbortController;
 }
 
 export type AttemptResponse =
@@ -33,14 +34,12 @@ function flatHeaders(headers: Record<string, string | string[] | undefined>): Re
 export async function sendAttempt(agent: Dispatcher, req: AttemptRequest): Promise<AttemptResponse> {
   const started = performance.now();
   const elapsed = (): number => Math.round(performance.now() - started);
-  const controller = new AbortController();
+  const controller = req.controller ?? new AbortController();
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
     controller.abort(new Error(`timed out after ${req.timeoutMs} ms`));
   }, req.timeoutMs);
-  const onOuterAbort = (): void => controller.abort(new Error('attempt abandoned (shutdown)'));
-  req.signal?.addEventListener('abort', onOuterAbort, { once: true });
   try {
     const res = await request(req.url, {
       dispatcher: agent,
@@ -48,28 +47,42 @@ export async function sendAttempt(agent: Dispatcher, req: AttemptRequest): Promi
       headers: req.headers,
       body: req.body && req.body.length > 0 ? req.body : null,
       signal: controller.signal,
+      // Our own timer bounds the whole attempt; undici's must not fire first.
+      headersTimeout: req.timeoutMs + 1000,
+      bodyTimeout: req.timeoutMs + 1000,
     });
-    const chunks: Buffer[] = [];
-    let kept = 0;
-    let truncated = false;
-    for await (const chunk of res.body as AsyncIterable<Buffer>) {
-      const room = req.keepBytes - kept;
-      if (chunk.length > room) {
-        chunks.push(chunk.subarray(0, room));
-        kept += room;
-        truncated = true;
-        break; // leaving the loop destroys the body; the connection is not reused
-      }
-      chunks.push(chunk);
-      kept += chunk.length;
-    }
-    return { kind: 'response', status: res.statusCode, headers: flatHeaders(res.headers), body: Buffer.concat(chunks), truncated, durationMs: elapsed() };
+    const { body, truncated } = await readCapped(res.body, req.keepBytes);
+    return { kind: 'response', status: res.statusCode, headers: flatHeaders(res.headers), body, truncated, durationMs: elapsed() };
   } catch (err) {
     if (timedOut) return { kind: 'error', error: `timeout: no complete answer within ${req.timeoutMs} ms`, timeout: true, refused: false, durationMs: elapsed() };
     const { text, code } = errorText(err);
     return { kind: 'error', error: text, timeout: false, refused: code === 'EPRIVATETARGET', durationMs: elapsed() };
   } finally {
     clearTimeout(timer);
-    req.signal?.removeEventListener('abort', onOuterAbort);
   }
+}
+
+/** Reads a response body keeping at most `keep` bytes; past that the body is destroyed (connection not reused). */
+function readCapped(body: Dispatcher.ResponseData['body'], keep: number): Promise<{ body: Buffer; truncated: boolean }> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let kept = 0;
+    const onData = (chunk: Buffer): void => {
+      const room = keep - kept;
+      if (chunk.length <= room) {
+        chunks.push(chunk);
+        kept += chunk.length;
+        return;
+      }
+      chunks.push(chunk.subarray(0, room));
+      kept += room;
+      body.off('data', onData);
+      body.off('error', reject);
+      body.destroy();
+      resolve({ body: Buffer.concat(chunks), truncated: true });
+    };
+    body.on('data', onData);
+    body.once('error', reject);
+    body.once('end', () => resolve({ body: Buffer.concat(chunks), truncated: false }));
+  });
 }

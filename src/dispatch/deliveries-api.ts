@@ -34,7 +34,6 @@ export function deliveryJson(d: DeliveryRecord): Record<string, unknown> {
     updated_at: iso(d.updatedAt),
     attempts: d.attempts,
     max_attempts: d.maxAttempts,
-    signed: d.secret !== null,
   };
   if (d.status === 'pending') json.next_attempt_at = iso(d.nextAt);
   if (d.contentType !== undefined) json.content_type = d.contentType;

@@ -46,6 +46,8 @@ export interface DispatcherOptions {
 interface HostSlots {
   running: number;
   waiting: DeliveryRecord[];
+  /** Enqueued by this process, inserted already claimed, not committed yet. */
+  reserved: number;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -66,9 +68,12 @@ export class WebhookDispatcher implements WebhookQueue {
   /** Deliveries this process holds (running or waiting for a host slot). */
   private readonly held = new Set<string>();
   private readonly running = new Map<string, Promise<void>>();
-  private readonly abort = new AbortController();
-  private running_count = 0;
-  private waiting_count = 0;
+  /** Attempts in flight, aborted when the shutdown deadline passes. */
+  private readonly controllers = new Set<AbortController>();
+  private abandoned = false;
+  private runningCount = 0;
+  private waitingCount = 0;
+  private reservedCount = 0;
   private started = false;
   private stopping = false;
   private pumping = false;
@@ -81,7 +86,7 @@ export class WebhookDispatcher implements WebhookQueue {
 
   constructor(private readonly options: DispatcherOptions) {
     this.schedule = retrySchedule(options.schedule);
-    this.perHost = Math.max(1, Math.min(options.concurrency, options.perHost ?? Math.max(8, Math.ceil(options.concurrency / 4))));
+    this.perHost = Math.max(1, Math.min(options.concurrency, options.perHost ?? Math.max(8, Math.ceil(options.concurrency / 2))));
     this.agent = createOutgoingAgent({ allowPrivate: options.allowPrivateTargets, connections: this.perHost });
     this.metrics = createDispatchMetrics(options.registry, () => options.store.depth());
   }
@@ -112,7 +117,7 @@ export class WebhookDispatcher implements WebhookQueue {
     clearInterval(this.pruneTimer);
     const waiting: string[] = [];
     for (const slots of this.hosts.values()) waiting.push(...slots.waiting.splice(0).map((r) => r.id));
-    this.waiting_count = 0;
+    this.waitingCount = 0;
     for (const id of waiting) this.held.delete(id);
     const inFlight = [...this.running.values()];
     let deadline: NodeJS.Timeout | undefined;
@@ -123,7 +128,8 @@ export class WebhookDispatcher implements WebhookQueue {
     clearTimeout(deadline);
     if (!drained) {
       // Abandoned attempts are released, not recorded: the next process tries them again.
-      this.abort.abort();
+      this.abandoned = true;
+      for (const c of this.controllers) c.abort(new Error('attempt abandoned (shutdown)'));
       await Promise.allSettled([...this.running.values()]);
     }
     try {
@@ -140,9 +146,13 @@ export class WebhookDispatcher implements WebhookQueue {
 
   /** Validates and commits a delivery; resolves once it is durable. Throws HookhubError (bad_url, forbidden_target, queue_full). */
   async enqueue(w: OutgoingWebhook): Promise<{ id: string; created: boolean }> {
-    const url = checkTargetUrl(w.url, this.options.allowPrivateTargets, 'target URL').toString();
+    // URLs are checked here and kept as given (the log and the reports echo them verbatim).
+    checkTargetUrl(w.url, this.options.allowPrivateTargets, '_url');
+    const url = w.url;
     if (typeof w.secret === 'string') signingKey(w.secret);
     const headers = { ...(w.headers ?? {}) };
+    const now = Date.now();
+    const firstDelay = delayBefore(this.schedule, 0);
     const d: NewDelivery = {
       id: randomUUID(),
       url,
@@ -150,18 +160,52 @@ export class WebhookDispatcher implements WebhookQueue {
       headers,
       body: w.body,
       maxAttempts: this.schedule.delays.length,
-      nextAt: Date.now() + delayBefore(this.schedule, 0),
+      nextAt: now + firstDelay,
     };
     if (w.contentType !== undefined) d.contentType = w.contentType;
     if (w.secret !== undefined) d.secret = w.secret;
     if (w.timeoutMs !== undefined) d.timeoutMs = w.timeoutMs;
-    if (w.errback !== undefined) d.errback = checkTargetUrl(w.errback, this.options.allowPrivateTargets, '_errback').toString();
-    if (w.callback !== undefined) d.callback = checkTargetUrl(w.callback, this.options.allowPrivateTargets, '_callback').toString();
+    if (w.errback !== undefined) {
+      checkTargetUrl(w.errback, this.options.allowPrivateTargets, '_errback');
+      d.errback = w.errback;
+    }
+    if (w.callback !== undefined) {
+      checkTargetUrl(w.callback, this.options.allowPrivateTargets, '_callback');
+      d.callback = w.callback;
+    }
     if (w.origin !== undefined) d.origin = w.origin;
     if (w.idempotencyKey !== undefined) d.idempotencyKey = w.idempotencyKey;
-    const result = await this.store.enqueue(d, { maxDepth: this.options.maxQueueDepth, idempotencyWindowMs: IDEMPOTENCY_WINDOW_MS });
-    if (result.created) this.wake();
+    // Fast path: due now and a slot is free — insert it already claimed by us and run it, no claim query.
+    const host = deliveryHost(url);
+    const canRun = this.runningCount + this.reservedCount < this.options.concurrency;
+    const slots = firstDelay === 0 && this.started && !this.stopping && canRun ? this.slots(host) : undefined;
+    const fast = slots !== undefined && slots.running + slots.waiting.length + slots.reserved < this.perHost;
+    if (fast) {
+      d.claimUntil = now + LEASE_MS;
+      slots.reserved++;
+      this.reservedCount++;
+    }
+    let result: { id: string; created: boolean };
+    try {
+      result = await this.store.enqueue(d, { maxDepth: this.options.maxQueueDepth, idempotencyWindowMs: IDEMPOTENCY_WINDOW_MS });
+    } finally {
+      if (fast) {
+        slots.reserved--;
+        this.reservedCount--;
+        this.forgetIdle(host);
+      }
+    }
+    if (fast && result.created) {
+      const { claimUntil, ...rest } = d;
+      const record: DeliveryRecord = { ...rest, seq: 0, status: 'delivering', attempts: [], createdAt: now, updatedAt: now, leaseUntil: claimUntil as number };
+      this.admit(record);
+    } else if (result.created) this.wake();
     return result;
+  }
+
+  private forgetIdle(host: string): void {
+    const s = this.hosts.get(host);
+    if (s && s.running === 0 && s.waiting.length === 0 && s.reserved === 0) this.hosts.delete(host);
   }
 
   /** One more attempt of a delivery (same id), due now. */
@@ -205,14 +249,24 @@ export class WebhookDispatcher implements WebhookQueue {
     if (failed) this.sleep(1000);
   }
 
+  /**
+   * Room for claimed deliveries: the pool holds up to twice its concurrency (running + claimed and
+   * waiting for a slot), so that finishing attempts start the next one without a store round trip.
+   */
   private get free(): number {
-    return this.options.concurrency - this.running_count - this.waiting_count;
+    return 2 * this.options.concurrency - this.runningCount - this.waitingCount - this.reservedCount;
+  }
+
+  /** Claims in batches (a quarter of the pool at least) unless the pool is idle. */
+  private get worthClaiming(): boolean {
+    const batch = Math.max(1, Math.floor(this.options.concurrency / 4));
+    return this.free >= batch || (this.free > 0 && this.runningCount + this.waitingCount === 0);
   }
 
   private async fill(): Promise<void> {
-    while (this.free > 0 && !this.stopping) {
+    while (this.worthClaiming && !this.stopping) {
       const limit = Math.min(this.free, 512);
-      const skipHosts = [...this.hosts].filter(([, s]) => s.running + s.waiting.length >= this.perHost).map(([h]) => h);
+      const skipHosts = [...this.hosts].filter(([, s]) => s.running + s.waiting.length + s.reserved >= 2 * this.perHost).map(([h]) => h);
       const batch = await this.store.claim({ now: Date.now(), limit, leaseMs: LEASE_MS, perHost: this.perHost, skipHosts });
       this.lastClaimEmpty = batch.length === 0;
       for (const r of batch) this.admit(r);
@@ -223,7 +277,7 @@ export class WebhookDispatcher implements WebhookQueue {
   /** Sleeps until the next due delivery (bounded); attempts finishing wake the pool anyway. */
   private async arm(): Promise<void> {
     if (this.stopping) return;
-    if (this.free <= 0) return clearTimeout(this.timer);
+    if (!this.worthClaiming) return clearTimeout(this.timer);
     const next = await this.store.nextDueAt();
     const now = Date.now();
     let delay = next === undefined ? MAX_SLEEP_MS : Math.min(Math.max(next - now, 0), MAX_SLEEP_MS);
@@ -240,35 +294,54 @@ export class WebhookDispatcher implements WebhookQueue {
 
   private slots(host: string): HostSlots {
     let s = this.hosts.get(host);
-    if (!s) this.hosts.set(host, (s = { running: 0, waiting: [] }));
+    if (!s) this.hosts.set(host, (s = { running: 0, waiting: [], reserved: 0 }));
     return s;
   }
 
   private admit(r: DeliveryRecord): void {
     if (this.held.has(r.id)) return; // already ours (a lease renewed late): never run twice
+    if (this.stopping) {
+      // Claimed while shutting down: give it back at once.
+      this.store.release([r.id]).catch((err: unknown) => this.options.log.error({ err }, 'could not release a webhook claim'));
+      return;
+    }
     this.held.add(r.id);
     const s = this.slots(deliveryHost(r.url));
-    if (s.running < this.perHost) this.run(r, s);
-    else {
-      s.waiting.push(r);
-      this.waiting_count++;
+    s.waiting.push(r);
+    this.waitingCount++;
+    this.startWaiting(s);
+  }
+
+  /** Starts waiting deliveries while the pool and their host have room; `preferred` host first. */
+  private startWaiting(preferred?: HostSlots): void {
+    while (!this.stopping && this.runningCount < this.options.concurrency) {
+      let pick = preferred && preferred.waiting.length > 0 && preferred.running < this.perHost ? preferred : undefined;
+      if (!pick) {
+        for (const s of this.hosts.values()) {
+          if (s.waiting.length > 0 && s.running < this.perHost) {
+            pick = s;
+            break;
+          }
+        }
+      }
+      if (!pick) return;
+      const r = pick.waiting.shift() as DeliveryRecord;
+      this.waitingCount--;
+      this.run(r, pick);
     }
   }
 
   private run(r: DeliveryRecord, s: HostSlots): void {
     s.running++;
-    this.running_count++;
+    this.runningCount++;
     const done = this.attempt(r)
       .catch((err: unknown) => this.options.log.error({ err, delivery: r.id }, 'webhook attempt failed unexpectedly'))
       .finally(() => {
         this.running.delete(r.id);
         s.running--;
-        this.running_count--;
-        const next = this.stopping ? undefined : s.waiting.shift();
-        if (next) {
-          this.waiting_count--;
-          this.run(next, s);
-        } else if (s.running === 0 && s.waiting.length === 0) this.hosts.delete(deliveryHost(r.url));
+        this.runningCount--;
+        this.startWaiting(s);
+        this.forgetIdle(deliveryHost(r.url));
         this.wake();
       });
     this.running.set(r.id, done);
@@ -311,6 +384,8 @@ export class WebhookDispatcher implements WebhookQueue {
     const withBody = r.method !== 'GET' && r.method !== 'HEAD';
     const body = withBody ? r.body : Buffer.alloc(0);
     const timestamp = Math.floor(startedAt / 1000);
+    const controller = new AbortController();
+    this.controllers.add(controller);
     const res = await sendAttempt(this.agent, {
       url: r.url,
       method: r.method,
@@ -318,9 +393,9 @@ export class WebhookDispatcher implements WebhookQueue {
       body,
       timeoutMs: r.timeoutMs ?? this.options.timeoutMs,
       keepBytes: r.callback ? CALLBACK_BODY_BYTES : EXCERPT_BYTES,
-      signal: this.abort.signal,
-    });
-    if (this.abort.signal.aborted) return; // shutdown deadline passed: released by stop(), not recorded
+      controller,
+    }).finally(() => this.controllers.delete(controller));
+    if (this.abandoned) return; // shutdown deadline passed: released by stop(), not recorded
     const attemptNo = r.attempts.length + 1;
     const { attempt, label, retry, retryAfter } = describe(res, startedAt);
     let outcome: AttemptOutcome;

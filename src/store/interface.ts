@@ -96,6 +96,8 @@ export interface NewDelivery {
   maxAttempts: number;
   /** When the first attempt is due (ms since the epoch). */
   nextAt: number;
+  /** Inserted already claimed (status delivering) by the enqueuing worker, leased until then. */
+  claimUntil?: number;
 }
 
 export interface DeliveryRecord extends NewDelivery {

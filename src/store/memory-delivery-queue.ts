@@ -11,8 +11,9 @@ const unfinished = (r: DeliveryRecord): boolean => r.status === 'pending' || r.s
 export class MemoryDeliveryQueue implements DeliveryQueue {
   private readonly records = new Map<string, DeliveryRecord>();
   private readonly keys = new Map<string, { id: string; at: number }>();
+  /** Pending and delivering records: what claims and due times look at. */
+  private readonly live = new Map<string, DeliveryRecord>();
   private seq = 0;
-  private unfinishedCount = 0;
 
   async enqueue(d: NewDelivery, limits: DeliveryLimits): Promise<{ id: string; created: boolean }> {
     const now = Date.now();
@@ -20,21 +21,24 @@ export class MemoryDeliveryQueue implements DeliveryQueue {
       const seen = this.keys.get(d.idempotencyKey);
       if (seen && seen.at > now - limits.idempotencyWindowMs && this.records.has(seen.id)) return { id: seen.id, created: false };
     }
-    if (this.unfinishedCount >= limits.maxDepth) throw new HookhubError('queue_full', `webhook queue is full (${limits.maxDepth} deliveries waiting)`);
+    if (this.live.size >= limits.maxDepth) throw new HookhubError('queue_full', `webhook queue is full (${limits.maxDepth} deliveries waiting)`);
     this.insert(d, now);
     if (d.idempotencyKey !== undefined) this.keys.set(d.idempotencyKey, { id: d.id, at: now });
     return { id: d.id, created: true };
   }
 
   private insert(d: NewDelivery, now: number): void {
-    this.records.set(d.id, { ...d, seq: ++this.seq, status: 'pending', attempts: [], createdAt: now, updatedAt: now });
-    this.unfinishedCount++;
+    const { claimUntil, ...rest } = d;
+    const r: DeliveryRecord = { ...rest, seq: ++this.seq, status: claimUntil === undefined ? 'pending' : 'delivering', attempts: [], createdAt: now, updatedAt: now };
+    if (claimUntil !== undefined) r.leaseUntil = claimUntil;
+    this.records.set(d.id, r);
+    this.live.set(d.id, r);
   }
 
   async claim(req: ClaimRequest): Promise<DeliveryRecord[]> {
     const skip = new Set(req.skipHosts);
     const due: DeliveryRecord[] = [];
-    for (const r of this.records.values()) {
+    for (const r of this.live.values()) {
       const claimable = (r.status === 'pending' && r.nextAt <= req.now) || (r.status === 'delivering' && (r.leaseUntil ?? 0) <= req.now);
       if (claimable && !skip.has(deliveryHost(r.url))) due.push(r);
     }
@@ -63,7 +67,7 @@ export class MemoryDeliveryQueue implements DeliveryQueue {
       r.updatedAt = Date.now();
       delete r.leaseUntil;
       if (outcome.status === 'pending') r.nextAt = outcome.nextAt ?? Date.now();
-      if (wasUnfinished && !unfinished(r)) this.unfinishedCount--;
+      if (wasUnfinished && !unfinished(r)) this.live.delete(id);
     }
     if (followUp) this.insert(followUp, Date.now());
   }
@@ -87,14 +91,14 @@ export class MemoryDeliveryQueue implements DeliveryQueue {
   }
 
   async recover(): Promise<number> {
-    const ids = [...this.records.values()].filter((r) => r.status === 'delivering').map((r) => r.id);
+    const ids = [...this.live.values()].filter((r) => r.status === 'delivering').map((r) => r.id);
     await this.release(ids);
     return ids.length;
   }
 
   async nextDueAt(): Promise<number | undefined> {
     let next: number | undefined;
-    for (const r of this.records.values()) {
+    for (const r of this.live.values()) {
       const at = r.status === 'pending' ? r.nextAt : r.status === 'delivering' ? r.leaseUntil : undefined;
       if (at !== undefined && (next === undefined || at < next)) next = at;
     }
@@ -123,7 +127,7 @@ export class MemoryDeliveryQueue implements DeliveryQueue {
     const r = this.records.get(id);
     if (!r) return 'not_found';
     if (r.status === 'delivering') return 'in_flight';
-    if (!unfinished(r)) this.unfinishedCount++;
+    this.live.set(id, r);
     r.status = 'pending';
     r.nextAt = now;
     r.maxAttempts = Math.max(r.maxAttempts, r.attempts.length + 1);
@@ -132,7 +136,7 @@ export class MemoryDeliveryQueue implements DeliveryQueue {
   }
 
   async depth(): Promise<number> {
-    return this.unfinishedCount;
+    return this.live.size;
   }
 
   async prune(before: number): Promise<number> {

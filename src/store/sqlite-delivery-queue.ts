@@ -9,7 +9,7 @@ import type {
 } from './interface.js';
 import { migrate } from './sqlite-schema.js';
 
-const SCHEMA = [
+export const DELIVERIES_SCHEMA = [
   `CREATE TABLE deliveries (
      seq INTEGER PRIMARY KEY AUTOINCREMENT,
      id TEXT NOT NULL UNIQUE,
@@ -39,10 +39,17 @@ const SCHEMA = [
    CREATE INDEX deliveries_by_status ON deliveries (status, seq);
    CREATE INDEX deliveries_key ON deliveries (idempotency_key, created_at) WHERE idempotency_key IS NOT NULL;
    CREATE INDEX deliveries_finished ON deliveries (updated_at) WHERE status IN ('succeeded', 'failed');`,
+  // Claims look only at pending rows by due time and at claimed rows by lease end: two small partial indexes.
+  `DROP INDEX deliveries_due;
+   CREATE INDEX deliveries_due ON deliveries (next_at) WHERE status = 'pending';
+   CREATE INDEX deliveries_lease ON deliveries (lease_until) WHERE status = 'delivering';`,
 ];
 
-/** Rows scanned per claim before the per-host cap is applied (bounds the claim's cost on deep queues). */
-const CLAIM_SCAN = 10_000;
+/**
+ * Due rows scanned per claim, per row asked for, before the per-host cap applies: bounds a claim's cost on a
+ * deep queue. Full hosts are skipped before the scan, so a busy host cannot hide the others for long.
+ */
+const CLAIM_SCAN_FACTOR = 4;
 
 interface Row {
   seq: number;
@@ -106,6 +113,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
   private readonly insertStmt: Statement;
   private readonly byKey: Statement;
   private readonly byId: Statement;
+  private readonly statusOf: Statement;
   private readonly finishStmt: Statement;
   private readonly claimIds: Statement;
   private readonly claimOne: Statement;
@@ -117,28 +125,29 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
   private flushScheduled = false;
 
   constructor(private readonly db: Database) {
-    migrate(db, 'deliveries', SCHEMA);
+    migrate(db, 'deliveries', DELIVERIES_SCHEMA);
     this.insertStmt = db.prepare(
       `INSERT INTO deliveries (id, url, host, method, headers, content_type, body, secret_mode, secret, timeout_ms, errback, callback,
-         origin_kind, origin_ref, idempotency_key, max_attempts, status, next_at, created_at, updated_at)
+         origin_kind, origin_ref, idempotency_key, max_attempts, status, next_at, lease_until, created_at, updated_at)
        VALUES (@id, @url, @host, @method, @headers, @contentType, @body, @secretMode, @secret, @timeoutMs, @errback, @callback,
-         @originKind, @originRef, @idempotencyKey, @maxAttempts, 'pending', @nextAt, @now, @now)`,
+         @originKind, @originRef, @idempotencyKey, @maxAttempts, @status, @nextAt, @leaseUntil, @now, @now)`,
     );
     this.byKey = db.prepare('SELECT id FROM deliveries WHERE idempotency_key = ? AND created_at > ? ORDER BY created_at LIMIT 1').pluck();
     this.byId = db.prepare('SELECT * FROM deliveries WHERE id = ?');
+    this.statusOf = db.prepare('SELECT status, next_at FROM deliveries WHERE id = ?');
     this.finishStmt = db.prepare(
       `UPDATE deliveries SET status = @status, attempts = json_insert(attempts, '$[#]', json(@attempt)), next_at = @nextAt,
          lease_until = NULL, updated_at = @now WHERE id = @id`,
     );
     this.claimIds = db.prepare(
       `WITH due AS (
-         SELECT * FROM (SELECT seq, host, next_at AS at FROM deliveries
+         SELECT * FROM (SELECT seq, host, next_at AS at FROM deliveries INDEXED BY deliveries_due
            WHERE status = 'pending' AND next_at <= @now AND host NOT IN (SELECT value FROM json_each(@skip))
-           ORDER BY next_at LIMIT ${CLAIM_SCAN})
+           ORDER BY next_at LIMIT @scan)
          UNION ALL
-         SELECT * FROM (SELECT seq, host, lease_until AS at FROM deliveries
+         SELECT * FROM (SELECT seq, host, lease_until AS at FROM deliveries INDEXED BY deliveries_lease
            WHERE status = 'delivering' AND lease_until <= @now AND host NOT IN (SELECT value FROM json_each(@skip))
-           LIMIT ${CLAIM_SCAN})
+           ORDER BY lease_until LIMIT @scan)
        ), ranked AS (
          SELECT seq, at, ROW_NUMBER() OVER (PARTITION BY host ORDER BY at, seq) AS rn FROM due
        )
@@ -148,8 +157,8 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     this.releaseOne = db.prepare(
       `UPDATE deliveries SET status = 'pending', lease_until = NULL, next_at = MIN(next_at, ?) WHERE id = ? AND status = 'delivering'`,
     );
-    this.minDue = db.prepare(`SELECT MIN(next_at) FROM deliveries WHERE status = 'pending'`).pluck();
-    this.minLease = db.prepare(`SELECT MIN(lease_until) FROM deliveries WHERE status = 'delivering'`).pluck();
+    this.minDue = db.prepare(`SELECT MIN(next_at) FROM deliveries INDEXED BY deliveries_due WHERE status = 'pending'`).pluck();
+    this.minLease = db.prepare(`SELECT MIN(lease_until) FROM deliveries INDEXED BY deliveries_lease WHERE status = 'delivering'`).pluck();
     this.unfinished = db.prepare(`SELECT COUNT(*) FROM deliveries WHERE status IN ('pending', 'delivering')`).pluck().get() as number;
   }
 
@@ -213,6 +222,8 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
       idempotencyKey: d.idempotencyKey ?? null,
       maxAttempts: d.maxAttempts,
       nextAt: d.nextAt,
+      status: d.claimUntil === undefined ? 'pending' : 'delivering',
+      leaseUntil: d.claimUntil ?? null,
       now,
     });
     this.unfinished++;
@@ -231,18 +242,20 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     });
   }
 
-  async claim(req: ClaimRequest): Promise<DeliveryRecord[]> {
-    return this.db.transaction(() => {
-      const seqs = this.claimIds.all({ now: req.now, skip: JSON.stringify(req.skipHosts), perHost: req.perHost, limit: req.limit }) as number[];
+  /** Claims share the grouped commit with the enqueues and finishes of the same turn. */
+  claim(req: ClaimRequest): Promise<DeliveryRecord[]> {
+    return this.grouped(() => {
+      const scan = Math.max(64, req.limit * CLAIM_SCAN_FACTOR);
+      const seqs = this.claimIds.all({ now: req.now, skip: JSON.stringify(req.skipHosts), perHost: req.perHost, limit: req.limit, scan }) as number[];
       const lease = req.now + req.leaseMs;
       return seqs.map((seq) => fromRow(this.claimOne.get(lease, seq) as Row));
-    })();
+    });
   }
 
   finish(id: string, outcome: AttemptOutcome, followUp?: NewDelivery): Promise<void> {
     return this.grouped(() => {
       const now = Date.now();
-      const prev = this.byId.get(id) as Row | undefined;
+      const prev = this.statusOf.get(id) as Pick<Row, 'status' | 'next_at'> | undefined;
       if (prev) {
         this.finishStmt.run({ id, status: outcome.status, attempt: JSON.stringify(outcome.attempt), nextAt: outcome.nextAt ?? prev.next_at, now });
         const was = prev.status === 'pending' || prev.status === 'delivering';

@@ -58,6 +58,16 @@ describe('dispatch: what the target receives', () => {
     expect(req!.headers['webhook-id']).toBe(json.id);
   });
 
+  it('_method GET with form fields sends them in the query string', async () => {
+    const hub = await startHub();
+    const rx = await Receiver.start();
+    await dispatchForm(hub.url, `_url=${encodeURIComponent(rx.url + '/q?k=1')}&_method=GET&a=1&b=x+y`);
+    const [req] = await rx.waitFor(1);
+    expect(req!.method).toBe('GET');
+    expect(req!.url).toBe('/q?k=1&a=1&b=x+y');
+    expect(req!.body.length).toBe(0);
+  });
+
   it('a multipart payload is forwarded as multipart with its files', async () => {
     const hub = await startHub();
     const rx = await Receiver.start();
@@ -244,7 +254,7 @@ describe('dispatch: reports, idempotency, resend', () => {
     expect(report!.url).toBe('/failed');
     expect(report!.headers['content-type']).toBe('application/json');
     const body = JSON.parse(report!.body.toString()) as { id: string; url: string; status: string; attempts: Array<Record<string, unknown>> };
-    expect(body).toMatchObject({ id: json.id, url: target.url + '/', status: 'failed' });
+    expect(body).toMatchObject({ id: json.id, url: target.url, status: 'failed' });
     expect(body.attempts).toHaveLength(2);
     for (const a of body.attempts) {
       expect(Object.keys(a).sort()).toEqual(['at', 'error', 'status']);
@@ -270,10 +280,26 @@ describe('dispatch: reports, idempotency, resend', () => {
     const b = await dispatchJson(hub.url, { _url: binary.url, _callback: `${callback.url}/cb`, q: 2 });
     await callback.waitFor(2);
     const [ra, rb] = callback.received.map((r) => JSON.parse(r.body.toString()) as { id: string; url: string; response: Record<string, unknown> });
-    expect(ra).toMatchObject({ id: a.json.id, url: text.url + '/', response: { status: 201, body: 'héllo' } });
+    expect(ra).toMatchObject({ id: a.json.id, url: text.url, response: { status: 201, body: 'héllo' } });
     expect((ra!.response.headers as Record<string, string>)['x-answer']).toBe('yes');
     expect(ra!.response.encoding).toBeUndefined();
     expect(rb).toMatchObject({ id: b.json.id, response: { status: 200, body: Buffer.from([0xff, 0xfe, 0x00]).toString('base64'), encoding: 'base64' } });
+  });
+
+  it('_callback forwards at most 64 KiB of a large response body, marked truncated; the log keeps 1 KiB', async () => {
+    const hub = await startHub();
+    const big = await Receiver.start((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('y'.repeat(200_000));
+    });
+    const callback = await Receiver.start();
+    const { json } = await dispatchJson(hub.url, { _url: big.url, _callback: callback.url, q: 1 });
+    const [report] = await callback.waitFor(1);
+    const body = JSON.parse(report!.body.toString()) as { response: { body: string; truncated?: boolean } };
+    expect(body.response.body).toBe('y'.repeat(64 * 1024));
+    expect(body.response.truncated).toBe(true);
+    const d = await waitForStatus(hub.url, json.id!, 'succeeded');
+    expect(d.attempts[0]!.response).toBe('y'.repeat(1024));
   });
 
   it('an Idempotency-Key (header or _idempotency_key) repeated answers the first id and queues nothing', async () => {

@@ -42,7 +42,7 @@ describe('dispatch: bad input', () => {
     const rx = await Receiver.start();
     const res = await dispatchJson(hub.url, { _url: rx.url, a: 1 });
     expect(res.status).toBe(400);
-    expect(res.json.error).toMatch(/private or loopback address \(127\.0\.0\.1\).*--allow-private-targets/);
+    expect(res.json.error).toMatch(/_url points to a private or loopback address \(127\.0\.0\.1\).*--allow-private-targets/);
     await expectNothingQueued(hub, rx);
   });
 

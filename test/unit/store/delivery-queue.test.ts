@@ -114,6 +114,17 @@ describe.each(factories)('DeliveryQueue contract: %s', (_name, make) => {
     expect(await q.retry(d.id, Date.now())).toBe('in_flight');
   });
 
+  it('a delivery inserted already claimed (claimUntil) is not claimable until its lease lapses', async () => {
+    const { q } = make();
+    const now = Date.now();
+    const d = delivery({ claimUntil: now + 1000 });
+    await q.enqueue(d, LIMITS);
+    expect((await q.get(d.id))).toMatchObject({ status: 'delivering', leaseUntil: now + 1000 });
+    expect(await q.claim({ now, limit: 5, leaseMs: 1000, perHost: 5, skipHosts: [] })).toEqual([]);
+    expect((await q.claim({ now: now + 1000, limit: 5, leaseMs: 1000, perHost: 5, skipHosts: [] })).map((r) => r.id)).toEqual([d.id]);
+    expect(await q.depth()).toBe(1);
+  });
+
   it('finish enqueues a follow-up in the same commit; lists newest first with filters and cursor; prunes finished', async () => {
     const { q } = make();
     const ds = Array.from({ length: 5 }, (_, i) => delivery({ url: i % 2 ? 'http://odd.example/p' : 'http://even.example/q' }));
@@ -132,5 +143,21 @@ describe.each(factories)('DeliveryQueue contract: %s', (_name, make) => {
     expect(await q.prune(Date.now() + 1)).toBe(1);
     expect(await q.get(ds[0]!.id)).toBeUndefined();
     expect(await q.get(ds[1]!.id)).toBeDefined();
+  });
+});
+
+describe('SqliteDeliveryQueue schema', () => {
+  it('upgrades a first-version database in place and keeps its deliveries', async () => {
+    const dir = tempDir();
+    const db = openSqlite(dir);
+    const { migrate } = await import('../../../src/store/sqlite-schema.js');
+    const { DELIVERIES_SCHEMA } = await import('../../../src/store/sqlite-delivery-queue.js');
+    migrate(db, 'deliveries', DELIVERIES_SCHEMA.slice(0, 1));
+    db.prepare(`INSERT INTO deliveries (id, url, host, method, headers, body, secret_mode, max_attempts, status, next_at, created_at, updated_at)
+      VALUES ('old', 'http://a.example/', 'a.example', 'POST', '{}', x'', 0, 3, 'pending', 0, 0, 0)`).run();
+    const q = new SqliteDeliveryQueue(db);
+    expect(db.prepare(`SELECT version FROM schema_versions WHERE part = 'deliveries'`).pluck().get()).toBe(DELIVERIES_SCHEMA.length);
+    expect((await q.claim({ now: Date.now(), limit: 5, leaseMs: 1000, perHost: 5, skipHosts: [] })).map((r) => r.id)).toEqual(['old']);
+    expect(await q.nextDueAt()).toBeGreaterThan(Date.now());
   });
 });

@@ -1,0 +1,193 @@
+// Dispatcher benchmark: durable deliveries per second through Hookhub (sqlite store) to a local receiver,
+// enqueue→delivered latency, and the same requests sent by a bare undici loop for comparison.
+// Run alone: npx tsx bench/dispatch.ts [deliveries]   (bounded: 5,000 deliveries by default)
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { Agent, request } from 'undici';
+import { resolveConfig } from '../src/config.js';
+import { startServer } from '../src/server.js';
+
+export interface DispatchBenchOptions {
+  /** Deliveries measured (after a warm-up of a tenth of them). */
+  deliveries?: number;
+  /** Concurrent /dispatch requests from the load generator, and concurrent requests of the bare loop. */
+  concurrency?: number;
+  store?: 'sqlite' | 'memory';
+  /** Skip the bare undici baseline (for profiling the server alone). */
+  skipBaseline?: boolean;
+  /** --delivery-per-host (default: the server's default). */
+  perHost?: number;
+}
+
+export interface DispatchBenchResults {
+  deliveries: number;
+  store: string;
+  hookhub: {
+    deliveriesPerSecond: number; enqueueP50Ms: number; enqueueP99Ms: number; deliveredP50Ms: number; deliveredP99Ms: number; seconds: number;
+    /** Event-loop utilization of the server's thread while measured (1 = saturated). */
+    serverLoopUtilization: number;
+  };
+  bareUndici: { requestsPerSecond: number; seconds: number };
+  ratio: number;
+  goals: { deliveriesPerSecond: number; ratio: number; met: boolean };
+}
+
+// The receiver and the load generator share a worker thread (one clock for send and arrival times),
+// so that the server under test has the main thread to itself.
+const PEER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const http = require('node:http');
+(async () => {
+  const { Agent, request } = await import(workerData.undici);
+  let sent = new Map(), accepted = new Map(), arrived = new Map(), expected = 0, done = null;
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const n = Number(new URLSearchParams(Buffer.concat(chunks).toString()).get('n'));
+      if (!arrived.has(n)) arrived.set(n, performance.now());
+      res.end('ok');
+      if (done && arrived.size >= expected) { const d = done; done = null; d(); }
+    });
+  });
+  server.keepAliveTimeout = 30000;
+  server.listen(0, '127.0.0.1', () => parentPort.postMessage({ type: 'ready', port: server.address().port }));
+  parentPort.on('message', async (m) => {
+    if (m.type === 'reset') { sent = new Map(); accepted = new Map(); arrived = new Map(); parentPort.postMessage({ type: 'reset' }); return; }
+    if (m.type !== 'load') return;
+    expected = m.from + m.count;
+    const all = new Promise((r) => (done = r));
+    const agent = new Agent({ connections: m.concurrency });
+    let next = m.from;
+    await Promise.all(Array.from({ length: m.concurrency }, async () => {
+      while (next < m.from + m.count) {
+        const n = next++;
+        sent.set(n, performance.now());
+        const res = await request(m.hubUrl + '/dispatch', { dispatcher: agent, method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: '_url=' + encodeURIComponent(m.target) + '&n=' + n + '&event=order.created&amount=42' });
+        await res.body.text();
+        if (res.statusCode !== 202) throw new Error('dispatch answered ' + res.statusCode);
+        accepted.set(n, performance.now());
+      }
+    }));
+    if (arrived.size < expected) await all;
+    await agent.close();
+    const enqueue = [], delivered = [];
+    let first = Infinity, last = 0;
+    for (let n = m.from; n < m.from + m.count; n++) {
+      enqueue.push(accepted.get(n) - sent.get(n));
+      delivered.push(arrived.get(n) - sent.get(n));
+      first = Math.min(first, sent.get(n)); last = Math.max(last, arrived.get(n));
+    }
+    parentPort.postMessage({ type: 'done', enqueue, delivered, seconds: (last - first) / 1000 });
+  });
+})();
+`;
+
+const quantile = (values: number[], q: number): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return Math.round((sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0) * 100) / 100;
+};
+
+function ask<T>(worker: Worker, message: unknown, type: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (m: { type: string }): void => {
+      if (m.type !== type) return;
+      worker.off('message', onMessage);
+      worker.off('error', reject);
+      resolve(m as T);
+    };
+    worker.on('message', onMessage);
+    worker.once('error', reject);
+    if (message !== undefined) worker.postMessage(message);
+  });
+}
+
+export async function runDispatchBench(opts: DispatchBenchOptions = {}): Promise<DispatchBenchResults> {
+  const total = opts.deliveries ?? 5000;
+  const concurrency = opts.concurrency ?? 64;
+  const store = opts.store ?? 'sqlite';
+  const warm = Math.max(50, Math.floor(total / 10));
+  const dataDir = mkdtempSync(join(tmpdir(), 'hookhub-bench-'));
+  const worker = new Worker(PEER, { eval: true, workerData: { undici: import.meta.resolve('undici') } });
+  try {
+    const { port } = await ask<{ port: number }>(worker, undefined, 'ready');
+    const target = `http://127.0.0.1:${port}/hook`;
+    const config = resolveConfig({ port: 0, store, 'data-dir': dataDir, 'log-level': 'silent', 'allow-private-targets': true, 'retry-schedule': '0s,1s,5s',
+      ...(opts.perHost !== undefined ? { 'delivery-per-host': opts.perHost } : {}) });
+    const hub = await startServer(config);
+    type Done = { enqueue: number[]; delivered: number[]; seconds: number };
+    let measured: Done;
+    let utilization: number;
+    try {
+      await ask<Done>(worker, { type: 'load', hubUrl: hub.url, target, from: 0, count: warm, concurrency }, 'done');
+      const elu = performance.eventLoopUtilization();
+      measured = await ask<Done>(worker, { type: 'load', hubUrl: hub.url, target, from: warm, count: total, concurrency }, 'done');
+      utilization = Math.round(performance.eventLoopUtilization(elu).utilization * 100) / 100;
+    } finally {
+      await hub.close();
+    }
+
+    // The same requests, sent straight to the receiver by a bare undici loop.
+    await ask(worker, { type: 'reset' }, 'reset');
+    const agent = new Agent({ connections: concurrency });
+    const bare = async (from: number, count: number): Promise<number> => {
+      const started = performance.now();
+      let next = from;
+      await Promise.all(Array.from({ length: concurrency }, async () => {
+        while (next < from + count) {
+          const n = next++;
+          const res = await request(target, {
+            dispatcher: agent,
+            method: 'POST',
+            headers: { 'content-type': 'application/x-www-form-urlencoded', 'webhook-id': String(n), 'webhook-timestamp': '0' },
+            body: `n=${n}&event=order.created&amount=42`,
+          });
+          await res.body.text();
+        }
+      }));
+      return (performance.now() - started) / 1000;
+    };
+    await bare(0, warm);
+    const bareSeconds = opts.skipBaseline ? Infinity : await bare(warm, total);
+    await agent.close();
+
+    const perSecond = Math.round(total / measured.seconds);
+    const barePerSecond = Math.round(total / bareSeconds);
+    const ratio = Math.round((perSecond / barePerSecond) * 100) / 100;
+    return {
+      deliveries: total,
+      store,
+      hookhub: {
+        deliveriesPerSecond: perSecond,
+        enqueueP50Ms: quantile(measured.enqueue, 0.5),
+        enqueueP99Ms: quantile(measured.enqueue, 0.99),
+        deliveredP50Ms: quantile(measured.delivered, 0.5),
+        deliveredP99Ms: quantile(measured.delivered, 0.99),
+        seconds: Math.round(measured.seconds * 100) / 100,
+        serverLoopUtilization: utilization,
+      },
+      bareUndici: { requestsPerSecond: barePerSecond, seconds: Math.round(bareSeconds * 100) / 100 },
+      ratio,
+      goals: { deliveriesPerSecond: 3000, ratio: 0.8, met: perSecond >= 3000 && ratio >= 0.8 },
+    };
+  } finally {
+    await worker.terminate();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const n = process.argv[2] ? Number(process.argv[2]) : undefined;
+  runDispatchBench(n ? { deliveries: n } : {}).then(
+    (r) => console.log(JSON.stringify(r, null, 2)),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}
