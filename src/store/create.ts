@@ -2,6 +2,7 @@
 import type { Config } from '../config.js';
 import type { Store } from './interface.js';
 import { createMemoryStore } from './memory.js';
+import { createRedisStore } from './redis.js';
 import { createSqliteStore } from './sqlite.js';
 
 export async function createStore(config: Config): Promise<Store> {
@@ -12,6 +13,6 @@ export async function createStore(config: Config): Promise<Store> {
     case 'sqlite':
       return createSqliteStore({ ...options, dataDir: config.dataDir });
     case 'redis':
-      throw new Error('--store redis is not available yet in this build');
+      return createRedisStore({ ...options, url: config.redisUrl, prefix: config.redisPrefix, wait: config.redisWait });
   }
 }

@@ -157,7 +157,10 @@ export interface DeliveryQueue {
   renew(ids: readonly string[], leaseUntil: number): Promise<void>;
   /** Gives claims back unattempted (shutdown): pending again, due now. */
   release(ids: readonly string[]): Promise<void>;
-  /** At start on a single-node store: claims left by a previous (crashed) process become pending. */
+  /**
+   * At start on a single-node store: claims left by a previous (crashed) process become pending.
+   * On a shared store (redis) only claims whose lease ended by `now` (other nodes' claims are alive).
+   */
   recover(now: number): Promise<number>;
   /** Earliest time a delivery becomes claimable (due time or lease end); undefined when none is unfinished. */
   nextDueAt(): Promise<number | undefined>;

@@ -5,6 +5,8 @@ import type { ChannelStore } from '../../../src/store/interface.js';
 import { MemoryChannelStore } from '../../../src/store/memory-channels.js';
 import { SqliteChannelStore } from '../../../src/store/sqlite-channels.js';
 import { openSqlite } from '../../../src/store/sqlite.js';
+import { RedisChannelStore } from '../../../src/store/redis-channels.js';
+import { redisPrefix, testRedis } from '../../helpers/redis.js';
 
 function contract(name: string, make: () => ChannelStore) {
   describe(`${name} channel store`, () => {
@@ -27,6 +29,7 @@ function contract(name: string, make: () => ChannelStore) {
 
 contract('memory', () => new MemoryChannelStore());
 contract('sqlite', () => new SqliteChannelStore(openSqlite(tempDir())));
+contract('redis', () => new RedisChannelStore(testRedis(), redisPrefix()));
 
 describe('sqlite channel store on disk', () => {
   it('keeps records across reopening', async () => {

@@ -5,6 +5,7 @@ import type { Store } from '../../../src/store/interface.js';
 import { createMemoryStore } from '../../../src/store/memory.js';
 import { createSqliteStore } from '../../../src/store/sqlite.js';
 import { tempDir } from '../../helpers/server.js';
+import { openRedisStore } from '../../helpers/redis.js';
 
 const msg = (text: string) => ({ contentType: 'text/plain', body: Buffer.from(text) });
 
@@ -68,6 +69,7 @@ function topicLogContract(name: string, open: (historySize: number) => Promise<S
 
 topicLogContract('memory', async (historySize) => createMemoryStore({ historySize }));
 topicLogContract('sqlite', async (historySize) => createSqliteStore({ historySize, dataDir: tempDir() }));
+topicLogContract('redis', (historySize) => openRedisStore(historySize));
 
 describe('sqlite topic log on disk', () => {
   it('keeps offsets, history and bytes across reopen', async () => {

@@ -5,6 +5,8 @@ import { MemorySubscriptions } from '../../../src/store/memory-subscriptions.js'
 import { SqliteSubscriptions } from '../../../src/store/sqlite-subscriptions.js';
 import type { SubscriptionIntent, Subscriptions } from '../../../src/store/subscriptions.js';
 import { tempDir } from '../../helpers/server.js';
+import { RedisSubscriptions } from '../../../src/store/redis-subscriptions.js';
+import { redisPrefix, testRedis } from '../../helpers/redis.js';
 
 const intent = (mode: 'subscribe' | 'unsubscribe', token: string, extra: Partial<SubscriptionIntent> = {}): SubscriptionIntent => ({
   mode,
@@ -94,6 +96,7 @@ function contract(name: string, factory: () => Subscriptions): void {
 
 contract('memory', () => new MemorySubscriptions());
 contract('sqlite', () => new SqliteSubscriptions(openSqlite(tempDir())));
+contract('redis', () => new RedisSubscriptions(testRedis(), redisPrefix()));
 
 describe('sqlite subscriptions on disk', () => {
   it('survive reopening the database, intents included', async () => {

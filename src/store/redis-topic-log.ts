@@ -1,0 +1,271 @@
+// Topic log shared by every node. One Lua script assigns the offset (HINCRBY), keeps the message in
+// the topic's stream (trimmed to its history size) and PUBLISHes it on the prefix's one pub/sub
+// channel — so the publish order is the offset order. Every node (the publishing one included) hands
+// messages to its listeners from that channel, per topic in offset order; a hole (a missed pub/sub
+// message, e.g. across a reconnect) is filled from history first.
+//
+// Keys: <p>topic:<name> hash {last, size}, <p>history:<name> stream (ids "<offset>-0"),
+// <p>topics set of names; channel <p>messages.
+// Wire/stream entry: "<offset>\n<header JSON {topic,id,time,contentType}>\n<body bytes>".
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Message, NewMessage } from '../core/message.js';
+import type { TopicBounds, TopicInfo, TopicLog } from './interface.js';
+import { defineScript, type Script } from './redis.js';
+
+const APPEND = `
+local off = redis.call('HINCRBY', KEYS[1], 'last', 1)
+local size = tonumber(redis.call('HGET', KEYS[1], 'size') or ARGV[3])
+redis.call('SADD', KEYS[3], ARGV[4])
+local entry = string.format('%.0f', off) .. '\\n' .. ARGV[1] .. '\\n' .. ARGV[2]
+if size > 0 then redis.call('XADD', KEYS[2], string.format('%.0f', off) .. '-0', 'm', entry) end
+if off > size then redis.call('XTRIM', KEYS[2], 'MINID', string.format('%.0f', off - size + 1) .. '-0') end
+redis.call('PUBLISH', ARGV[5], entry)
+return off`;
+
+const SET_SIZE = `
+if ARGV[1] == '' then redis.call('HDEL', KEYS[1], 'size') else redis.call('HSET', KEYS[1], 'size', ARGV[1]) end
+redis.call('HSETNX', KEYS[1], 'last', 0)
+redis.call('SADD', KEYS[3], ARGV[3])
+local last = tonumber(redis.call('HGET', KEYS[1], 'last'))
+local keep = tonumber(redis.call('HGET', KEYS[1], 'size') or ARGV[2])
+if last > keep then redis.call('XTRIM', KEYS[2], 'MINID', string.format('%.0f', last - keep + 1) .. '-0') end
+return last`;
+
+const BOUNDS = `
+local last = tonumber(redis.call('HGET', KEYS[1], 'last') or '0')
+local head = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)
+if head[1] then return {last, head[1][1]} end
+return {last}`;
+
+interface Header {
+  topic: string;
+  id: string;
+  time: number;
+  contentType: string;
+}
+
+const NL = 0x0a;
+
+/** Parses one stream entry / pub/sub payload. */
+export function decodeEntry(entry: Buffer): Message {
+  const a = entry.indexOf(NL);
+  const b = entry.indexOf(NL, a + 1);
+  if (a < 0 || b < 0) throw new Error('malformed topic log entry');
+  const offset = Number(entry.subarray(0, a).toString('latin1'));
+  const h = JSON.parse(entry.subarray(a + 1, b).toString('utf8')) as Header;
+  return { topic: h.topic, offset, id: h.id, time: h.time, contentType: h.contentType, body: entry.subarray(b + 1) };
+}
+
+/** Per topic on this node: the last offset handed to listeners, and what waits behind a hole. */
+interface Feed {
+  topic: string;
+  /** False until the first message of the topic arrives here: then `delivered` starts just before it. */
+  known: boolean;
+  delivered: number;
+  queue: Message[];
+  pumping: boolean;
+  waiters: Array<{ offset: number; resolve: () => void }>;
+}
+
+/** How long append waits for its own message to come back over pub/sub before taking the local copy. */
+const ECHO_WAIT_MS = 1000;
+const FILL_PAGE = 1000;
+
+export class RedisTopicLog implements TopicLog {
+  private readonly listeners: Array<(m: Message) => void> = [];
+  private readonly feeds = new Map<string, Feed>();
+  private readonly appendScript: Script;
+  private readonly setSizeScript: Script;
+  private readonly boundsScript: Script;
+  private readonly channel: string;
+  private readonly topicsKey: string;
+  private connectedOnce = false;
+  private closed = false;
+
+  constructor(
+    private readonly client: Redis,
+    private readonly subscriber: Redis,
+    private readonly prefix: string,
+    private readonly defaultHistorySize: number,
+  ) {
+    this.channel = `${prefix}messages`;
+    this.topicsKey = `${prefix}topics`;
+    this.appendScript = defineScript(client, 'hookhubTopicAppend', 3, APPEND);
+    this.setSizeScript = defineScript(client, 'hookhubTopicSetSize', 3, SET_SIZE);
+    this.boundsScript = defineScript(client, 'hookhubTopicBounds', 2, BOUNDS);
+  }
+
+  private metaKey(topic: string): string {
+    return `${this.prefix}topic:${topic}`;
+  }
+
+  private historyKey(topic: string): string {
+    return `${this.prefix}history:${topic}`;
+  }
+
+  /** Subscribes to the message channel; resolves once the subscription is live. */
+  async start(): Promise<void> {
+    this.subscriber.on('messageBuffer', (channel: Buffer, payload: Buffer) => {
+      if (channel.toString() !== this.channel) return;
+      this.receive(decodeEntry(payload));
+    });
+    // After a reconnect (ioredis resubscribes first) messages published meanwhile come from history.
+    this.subscriber.on('ready', () => {
+      if (this.connectedOnce) for (const feed of this.feeds.values()) this.catchUp(feed);
+    });
+    await this.subscriber.subscribe(this.channel);
+    this.connectedOnce = true;
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const feed of this.feeds.values()) for (const w of feed.waiters.splice(0)) w.resolve();
+  }
+
+  private feed(topic: string): Feed {
+    let feed = this.feeds.get(topic);
+    if (!feed) {
+      feed = { topic, known: false, delivered: 0, queue: [], pumping: false, waiters: [] };
+      this.feeds.set(topic, feed);
+    }
+    return feed;
+  }
+
+  private know(feed: Feed, offset: number): void {
+    if (feed.known) return;
+    feed.known = true;
+    feed.delivered = offset - 1;
+  }
+
+  private receive(m: Message): void {
+    const feed = this.feed(m.topic);
+    this.know(feed, m.offset);
+    if (!feed.pumping && feed.queue.length === 0 && m.offset <= feed.delivered + 1) {
+      if (m.offset === feed.delivered + 1) this.deliver(feed, m);
+      return;
+    }
+    feed.queue.push(m);
+    void this.pump(feed);
+  }
+
+  private deliver(feed: Feed, m: Message): void {
+    feed.delivered = m.offset;
+    for (const fn of this.listeners) fn(m);
+    if (feed.waiters.length > 0) {
+      const ready = feed.waiters.filter((w) => w.offset <= feed.delivered);
+      feed.waiters = feed.waiters.filter((w) => w.offset > feed.delivered);
+      for (const w of ready) w.resolve();
+    }
+  }
+
+  /** Delivers queued messages in offset order, reading holes from history first. */
+  private async pump(feed: Feed): Promise<void> {
+    if (feed.pumping) return;
+    feed.pumping = true;
+    try {
+      while (feed.queue.length > 0 && !this.closed) {
+        feed.queue.sort((x, y) => x.offset - y.offset);
+        const next = feed.queue[0] as Message;
+        if (next.offset > feed.delivered + 1) {
+          let missing: Message[] = [];
+          try {
+            missing = await this.read(feed.topic, feed.delivered, Math.min(next.offset - feed.delivered - 1, FILL_PAGE));
+          } catch {
+            // Redis unreachable: what history holds is read on the next message or reconnect.
+          }
+          for (const m of missing) if (m.offset > feed.delivered && m.offset < next.offset) this.deliver(feed, m);
+          // History may no longer hold the whole hole (trimmed): the stream goes on after it.
+          if (missing.length === FILL_PAGE) continue;
+        }
+        feed.queue.shift();
+        if (next.offset > feed.delivered) this.deliver(feed, next);
+      }
+    } finally {
+      feed.pumping = false;
+    }
+  }
+
+  /** Reads what this node may have missed on a topic (after a reconnect, or a lost echo). */
+  private catchUp(feed: Feed, own?: Message): void {
+    if (own) this.know(feed, own.offset);
+    if (!feed.known) return;
+    void this.read(feed.topic, feed.delivered, FILL_PAGE).then(
+      (missed) => {
+        feed.queue.push(...missed);
+        if (own) feed.queue.push(own);
+        void this.pump(feed);
+      },
+      () => {
+        if (own) {
+          feed.queue.push(own);
+          void this.pump(feed);
+        }
+      },
+    );
+  }
+
+  async append(topic: string, input: NewMessage): Promise<Message> {
+    const header: Header = { topic, id: input.id ?? randomUUID(), time: Date.now(), contentType: input.contentType };
+    const offset = Number(await this.appendScript.run(
+      [this.metaKey(topic), this.historyKey(topic), this.topicsKey],
+      [JSON.stringify(header), input.body, this.defaultHistorySize, topic, this.channel],
+    ));
+    const m: Message = { topic, offset, id: header.id, time: header.time, contentType: header.contentType, body: input.body };
+    // Listeners get it from pub/sub, like every other node; resolve once they have.
+    const feed = this.feed(topic);
+    if ((!feed.known || feed.delivered < offset) && !this.closed) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => this.catchUp(feed, m), ECHO_WAIT_MS);
+        feed.waiters.push({ offset, resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        } });
+      });
+    }
+    return m;
+  }
+
+  async read(topic: string, since: number, limit: number): Promise<Message[]> {
+    if (limit <= 0) return [];
+    const start = `${Math.max(0, Math.floor(since)) + 1}-0`;
+    const entries = await this.client.xrangeBuffer(this.historyKey(topic), start, '+', 'COUNT', limit);
+    return entries.map(([, fields]) => decodeEntry(fields[1] as Buffer));
+  }
+
+  async bounds(topic: string): Promise<TopicBounds> {
+    const [last, head] = (await this.boundsScript.run([this.metaKey(topic), this.historyKey(topic)], [])) as [number, string | null];
+    const first = head ? Number(head.split('-')[0]) : last + 1;
+    return { first, last };
+  }
+
+  onAppend(fn: (m: Message) => void): void {
+    this.listeners.push(fn);
+  }
+
+  async setHistorySize(topic: string, size: number | null): Promise<void> {
+    await this.setSizeScript.run(
+      [this.metaKey(topic), this.historyKey(topic), this.topicsKey],
+      [size === null ? '' : String(size), this.defaultHistorySize, topic],
+    );
+  }
+
+  async list(): Promise<TopicInfo[]> {
+    const names = (await this.client.smembers(this.topicsKey)).sort();
+    if (names.length === 0) return [];
+    const pipeline = this.client.pipeline();
+    for (const name of names) {
+      pipeline.hmget(this.metaKey(name), 'last', 'size');
+      pipeline.xlen(this.historyKey(name));
+    }
+    const results = (await pipeline.exec()) ?? [];
+    return names.map((topic, i) => {
+      const [err1, meta] = results[2 * i] ?? [null, null];
+      const [err2, kept] = results[2 * i + 1] ?? [null, 0];
+      if (err1) throw err1;
+      if (err2) throw err2;
+      const [last, size] = meta as [string | null, string | null];
+      return { topic, last: Number(last ?? 0), kept: Number(kept), historySize: size === null ? this.defaultHistorySize : Number(size) };
+    });
+  }
+}
