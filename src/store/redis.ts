@@ -134,10 +134,12 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
       }
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('Redis did not answer PING within 1 s')), 1000);
+        timer = setTimeout(() => reject(new Error('no answer within 1 s')), 1000);
       });
       try {
         await Promise.race([client.ping(), timeout]);
+      } catch (err) {
+        throw new Error(`Redis did not answer PING: ${(err as Error).message}`);
       } finally {
         clearTimeout(timer);
       }

@@ -2,8 +2,9 @@
 // its own random key prefix; the keys under the prefixes a test file used are deleted after it (SCAN + DEL,
 // never FLUSHDB).
 import { randomUUID } from 'node:crypto';
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
-import { afterAll } from 'vitest';
+import { afterAll, afterEach } from 'vitest';
 import type { Store } from '../../src/store/interface.js';
 import { createRedisStore } from '../../src/store/redis.js';
 
@@ -54,3 +55,79 @@ afterAll(async () => {
   await client?.quit();
   client = undefined;
 });
+
+/**
+ * A TCP proxy in front of the shared Redis: a node connected through it can lose Redis (cut) and get
+ * it back (restore) without the shared server being touched.
+ */
+export class RedisProxy {
+  private readonly sockets = new Set<Socket>();
+  private server: Server | undefined;
+
+  private constructor(readonly port: number) {}
+
+  static async start(port = 0): Promise<RedisProxy> {
+    const proxy = new RedisProxy(port);
+    await proxy.listen();
+    return proxy;
+  }
+
+  /** A port nothing listens on yet (the proxy can be started there later). */
+  static async freePort(): Promise<number> {
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const { port } = probe.address() as AddressInfo;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    return port;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  private async listen(): Promise<void> {
+    const target = new URL(REDIS_URL);
+    const server = createServer((client) => {
+      const upstream = connect(Number(target.port || 6379), target.hostname);
+      for (const s of [client, upstream]) {
+        this.sockets.add(s);
+        s.on('error', () => s.destroy());
+        s.on('close', () => {
+          this.sockets.delete(s);
+          client.destroy();
+          upstream.destroy();
+        });
+      }
+      client.pipe(upstream);
+      upstream.pipe(client);
+    });
+    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
+    (this as { port: number }).port = (server.address() as AddressInfo).port;
+    this.server = server;
+  }
+
+  /** Drops every connection and stops accepting. */
+  async cut(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    for (const s of this.sockets) s.destroy();
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  async restore(): Promise<void> {
+    if (!this.server) await this.listen();
+  }
+}
+
+const proxies = new Set<RedisProxy>();
+afterEach(async () => {
+  for (const p of proxies) await p.cut();
+  proxies.clear();
+});
+
+/** A proxy cut after the test. */
+export async function redisProxy(port = 0): Promise<RedisProxy> {
+  const p = await RedisProxy.start(port);
+  proxies.add(p);
+  return p;
+}
