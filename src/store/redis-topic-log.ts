@@ -111,8 +111,17 @@ export class RedisTopicLog implements TopicLog {
       this.receive(decodeEntry(payload));
     });
     // After a reconnect (ioredis resubscribes first) messages published meanwhile come from history.
+    // Subscribing again (a no-op when ioredis already did) orders the history reads after the subscription.
     this.subscriber.on('ready', () => {
-      if (this.connectedOnce) for (const feed of this.feeds.values()) this.catchUp(feed);
+      if (!this.connectedOnce || this.closed) return;
+      void this.subscriber.subscribe(this.channel).then(
+        () => {
+          for (const feed of this.feeds.values()) this.catchUp(feed);
+        },
+        () => {
+          // Lost again: the next 'ready' catches up.
+        },
+      );
     });
     await this.subscriber.subscribe(this.channel);
     this.connectedOnce = true;
