@@ -21,7 +21,7 @@ function el(tag, attrs, ...children) {
 }
 
 function show(container, ...nodes) {
-  container.replaceChildren(...nodes);
+  container.replaceChildren(...nodes.filter((n) => n !== null && n !== undefined && n !== false));
 }
 
 function table(headers, rows, empty) {
@@ -166,7 +166,7 @@ async function loadUsers() {
       el('td', {}, u.name),
       el('td', {}, u.connections.map((c) => badge(c.transport, 'muted'))),
       el('td', {}, u.channels.join(', ')),
-      el('td', {}, el('button', { type: 'button', class: 'danger', onclick: () => kick(u.name) }, 'Kick'))))),
+      el('td', {}, el('button', { type: 'button', class: 'danger', onclick: () => kick(u.name) }, 'Kick')))),
   'No connected users.'));
 }
 
@@ -218,7 +218,7 @@ async function loadSubscriptions() {
   show($('subscriptions-list'), table(['topic', 'callback', 'state', 'lease ends', 'last delivery'], subscriptions.map((s) =>
     el('tr', {}, el('td', {}, s.topic), el('td', { class: 'url' }, s.callback), el('td', {}, badge(s.state), s.pendingRequest ? badge(`${s.pendingRequest}?`, 'muted') : null),
       el('td', {}, time(s.leaseExpiresAt)),
-      el('td', {}, s.lastDelivery ? `${time(s.lastDelivery.at)} — ${s.lastDelivery.ok ? 'ok' : (s.lastDelivery.error ?? s.lastDelivery.status)}` : '—')))),
+      el('td', {}, s.lastDelivery ? `${time(s.lastDelivery.at)} — ${s.lastDelivery.ok ? 'ok' : (s.lastDelivery.error ?? s.lastDelivery.status)}` : '—'))),
   'No WebSub subscriptions.'));
 }
 
@@ -228,7 +228,7 @@ async function loadCallbacks() {
     enabled ? null : el('p', { class: 'muted' }, 'No application configured (--cb-url / --cb-single-url): every action is allowed.'),
     table(['time', 'action', 'outcome', 'ms', 'message'], callbacks.map((c) =>
       el('tr', {}, el('td', {}, time(c.at)), el('td', {}, c.action), el('td', {}, badge(c.ok ? 'ok' : 'refused', c.ok ? 'succeeded' : 'failed')),
-        el('td', { class: 'num' }, c.ms), el('td', {}, c.msg ?? '')))), 'No callbacks yet.'));
+        el('td', { class: 'num' }, c.ms), el('td', {}, c.msg ?? ''))), 'No callbacks yet.'));
 }
 
 // ---- publish --------------------------------------------------------------------------------
