@@ -94,7 +94,7 @@ describe('admin console: access', () => {
   it('refuses state-changing requests from a foreign origin (CSRF); same origin and no Origin pass', async () => {
     const hub = await startAdmin();
     const host = new URL(hub.url).host;
-    const refused = [
+    const refused: Array<Record<string, string>> = [
       { origin: 'http://evil.example' },
       { origin: `http://${host}.evil.example` },
       { origin: 'null' },
