@@ -151,6 +151,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     await app.register(async (adminContext) => {
       await adminConsole(adminContext, {
         password: adminPassword,
+        publicUrl: config.publicUrl,
         storeKind: store.kind,
         topics,
         connections,

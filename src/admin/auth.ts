@@ -18,24 +18,28 @@ export function basicPassword(header: string | undefined): string | undefined {
 
 /**
  * True when the request may change state: no Origin (non-browser clients) or an Origin whose
- * host:port is this request's Host; a browser's `Sec-Fetch-Site: cross-site|same-site` is refused too.
+ * host:port is this request's Host (or one of `trusted`, e.g. --public-url behind a proxy);
+ * a browser's `Sec-Fetch-Site: cross-site|same-site` is refused too.
  */
-export function sameOrigin(req: FastifyRequest): boolean {
+export function sameOrigin(req: FastifyRequest, trusted: readonly string[] = []): boolean {
   const site = req.headers['sec-fetch-site'];
   if (typeof site === 'string' && site !== 'same-origin' && site !== 'none') return false;
   const origin = req.headers.origin;
   if (origin === undefined) return true;
-  const host = req.headers.host;
-  if (!host || origin === 'null') return false;
+  if (origin === 'null') return false;
+  let parsed: URL;
   try {
-    return new URL(origin).host.toLowerCase() === host.toLowerCase();
+    parsed = new URL(origin);
   } catch {
     return false;
   }
+  if (trusted.includes(parsed.origin)) return true;
+  const host = req.headers.host;
+  return host !== undefined && parsed.host.toLowerCase() === host.toLowerCase();
 }
 
 /** onRequest hook for the admin context. The password is never logged or echoed. */
-export function requireAdmin(password: string) {
+export function requireAdmin(password: string, trustedOrigins: readonly string[] = []) {
   return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
     if (!secretEquals(basicPassword(req.headers.authorization), password)) {
       await reply
@@ -45,7 +49,7 @@ export function requireAdmin(password: string) {
         .send({ error: 'admin password required' });
       return reply;
     }
-    if (req.method !== 'GET' && req.method !== 'HEAD' && !sameOrigin(req)) {
+    if (req.method !== 'GET' && req.method !== 'HEAD' && !sameOrigin(req, trustedOrigins)) {
       await reply.code(403).send({ error: 'cross-origin request refused: the Origin does not match this server' });
       return reply;
     }

@@ -41,10 +41,11 @@ const PAGE_HEADERS = {
 };
 
 /** Registers the console in `app`, which must be its own context (its auth hook covers only it). */
-export async function adminConsole(app: FastifyInstance, options: AdminDeps & { password: string }): Promise<void> {
-  const { password, ...deps } = options;
+export async function adminConsole(app: FastifyInstance, options: AdminDeps & { password: string; publicUrl?: string | undefined }): Promise<void> {
+  const { password, publicUrl, ...deps } = options;
   const files = loadPage();
-  app.addHook('onRequest', requireAdmin(password));
+  // Behind a proxy the browser's Origin is the public address, not the Host the proxy forwards.
+  app.addHook('onRequest', requireAdmin(password, publicUrl !== undefined ? [new URL(publicUrl).origin] : []));
 
   const serve = (name: PageFile) => async (_req: unknown, reply: FastifyReply) =>
     reply.headers(PAGE_HEADERS).type(PAGE_FILES[name]).send(files[name]);

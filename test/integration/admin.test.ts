@@ -6,7 +6,7 @@ import { ChannelsApp, nameFromPayload, type Call } from '../helpers/channels-app
 import { dispatchJson } from '../helpers/dispatch.js';
 import { call, type JsonResponse } from '../helpers/http.js';
 import { Receiver } from '../helpers/receiver.js';
-import { startHub } from '../helpers/server.js';
+import { startHub, tempDir } from '../helpers/server.js';
 import { NdjsonClient } from '../helpers/stream-client.js';
 import { until } from '../helpers/wait.js';
 import { Subscriber, subscribeActive } from '../helpers/websub.js';
@@ -117,6 +117,14 @@ describe('admin console: access', () => {
     expect((await post(hub, '/admin/api/publish', { topic: 'csrf', body: 'ok' })).status).toBe(202);
     expect((await get(hub, '/admin/api/topics/csrf')).body.last).toBe(2);
   });
+
+  it('accepts the --public-url origin (behind a proxy) and nothing else foreign', async () => {
+    const hub = await startAdmin({ publicUrl: 'https://hooks.example.com/base' });
+    const proxied = await post(hub, '/admin/api/publish', { topic: 'p', body: 'x' }, { origin: 'https://hooks.example.com' });
+    expect(proxied.status).toBe(202);
+    expect((await post(hub, '/admin/api/publish', { topic: 'p', body: 'x' }, { origin: 'http://hooks.example.com' })).status).toBe(403);
+    expect((await post(hub, '/admin/api/publish', { topic: 'p', body: 'x' }, { origin: 'https://evil.example' })).status).toBe(403);
+  });
 });
 
 describe('admin console: data', () => {
@@ -165,6 +173,18 @@ describe('admin console: data', () => {
     expect((await get(hub, '/admin/api/overview')).body.messagesPublished).toBe(5);
     consumer.close();
     await until(async () => (await get(hub, '/admin/api/overview')).body.connections.total === 0, 'the consumer gone from the overview');
+  });
+
+  it('works on the sqlite store too, and with URL-like topic names', async () => {
+    const hub = await startAdmin({ store: 'sqlite', dataDir: tempDir() });
+    const topic = 'https://example.com/feeds/a?x=1';
+    expect((await post(hub, '/admin/api/publish', { topic, body: 'one' })).status).toBe(202);
+    expect((await publishRest(hub, 'plain', '{"k":2}')).status).toBe(202);
+    expect((await get(hub, '/admin/api/overview')).body).toMatchObject({ store: 'sqlite', topics: 2, messagesPublished: 2 });
+    expect((await get(hub, '/admin/api/topics')).body.topics.map((t: Json) => t.topic)).toEqual([topic, 'plain']);
+    const detail = await get(hub, `/admin/api/topics/${encodeURIComponent(topic)}`);
+    expect(detail.status).toBe(200);
+    expect(detail.body).toMatchObject({ topic, last: 1, messages: [{ topic, offset: 1, data: 'one' }] });
   });
 
   it('channels and users: lists WebSocket users and channels, edits channel options, kicks a user', async () => {
