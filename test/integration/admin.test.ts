@@ -333,8 +333,8 @@ describe('admin console: data', () => {
     expect(topic.body.messages[0]).toMatchObject({ data: 'extra!', contentType: 'text/plain; charset=utf-8' });
   });
 
-  it('bad inputs get a clear 400 (or 415) and change nothing', async () => {
-    const hub = await startAdmin();
+  it('bad inputs get a clear 400 (or 413, 415) and change nothing', async () => {
+    const hub = await startAdmin({ maxBody: 4096 });
     const cases: Array<[unknown, number, RegExp]> = [
       [{ body: 'x' }, 400, /topic is required/],
       [{ topic: '', body: 'x' }, 400, /topic is required/],
@@ -357,6 +357,9 @@ describe('admin console: data', () => {
     const form = await post(hub, '/admin/api/publish', 'topic=t&body=x', { 'content-type': 'application/x-www-form-urlencoded' });
     expect(form.status).toBe(415);
     expect(form.body.error).toMatch(/application\/json/);
+    const big = await post(hub, '/admin/api/publish', { topic: 't', body: 'x'.repeat(5000) });
+    expect(big.status).toBe(413);
+    expect(big.body.error).toMatch(/larger than 4096 bytes/);
     const empty = await post(hub, '/admin/api/publish');
     expect(empty.status).toBe(400);
     expect((await get(hub, '/admin/api/topics/t?limit=0')).status).toBe(400);
