@@ -29,13 +29,15 @@ const eventually = (probe: () => Promise<string>, expected: string | RegExp, wha
   }, what, 10_000, 50);
 
 describe('admin console in Chromium', () => {
-  it('overview, publish from the form, the message in the topic history, kick a user', async () => {
+  it('overview, publish from the form, the message in the topic history, channel options editor, kick a user', async () => {
     const hub = await startHub({ adminPassword: PASSWORD });
     for (const n of [1, 2]) {
       const res = await fetch(`${hub.url}/api/topics/warmup/publish`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ n }) });
       expect(res.status).toBe(202);
     }
     const dora = await HookboxClient.connect(hub.url, { payload: { name: 'dora' } });
+    dora.send('SUBSCRIBE', { channel_name: 'lobby' });
+    await dora.frame('SUBSCRIBE');
 
     // Without credentials the browser gets the 401 challenge, not the page (headless Chromium fails the navigation).
     const anonymous = await browser.newContext();
@@ -76,6 +78,19 @@ describe('admin console in Chromium', () => {
     // The overview keeps itself up to date (every 2 s).
     await page.click('button[data-tab="overview"]');
     await eventually(() => stat(page, 'published'), '3', 'overview refreshed to 3 messages');
+
+    // Edit a channel's options in the JSON editor.
+    await page.click('button[data-tab="channels"]');
+    await page.click('#channels-list tbody tr');
+    await eventually(() => page.inputValue('#channel-options'), /"history_size": 0/, 'options editor');
+    const options = JSON.parse(await page.inputValue('#channel-options')) as Record<string, unknown>;
+    await page.fill('#channel-options', JSON.stringify({ ...options, history_size: 7 }, null, 2));
+    await page.click('#channel-save');
+    await eventually(() => text(page, '#channel-detail .status'), 'saved', 'options saved');
+    expect(hub.channels.hub.channels.get('lobby')?.options.history_size).toBe(7);
+    await page.fill('#channel-options', '{"history_size": "lots"}');
+    await page.click('#channel-save');
+    await eventually(() => text(page, '#channel-detail .status'), /history_size must be a number/, 'refusal shown');
 
     // Kick the WebSocket user from the users tab.
     await page.click('button[data-tab="users"]');
