@@ -2,6 +2,7 @@
 // server CPU. Hookhub (/sse and /stream) side by side with nginx+nchan (eventsource) when installed.
 import { Agent, request as httpRequest } from 'node:http';
 import { Pool } from 'undici';
+import WebSocket from 'ws';
 import { cpuSeconds, fmt, isMain, percentile, rssBytes, startHookhub, type ChildServer } from './lib.js';
 import { nchanAvailable, startNchan } from './nchan.js';
 
@@ -31,6 +32,8 @@ interface Target {
   publishPath: string;
   separator: string;
   base: string;
+  /** WebSocket targets: the frames to send once open (Hookbox CONNECT + SUBSCRIBE), if any. */
+  websocket?: { hello: string[] };
 }
 
 const now = (): number => performance.timeOrigin + performance.now();
@@ -43,25 +46,26 @@ async function measure(target: Target, opts: FanoutOptions): Promise<FanoutResul
   let timed = false;
   const sockets: Array<() => void> = [];
 
-  await Promise.all(Array.from({ length: opts.subscribers }, (_, i) => new Promise<void>((resolve, reject) => {
+  const onEvent = (i: number, part: string, sawWarm: { v: boolean }): void => {
+    const at = part.indexOf('ts:');
+    if (at < 0) {
+      if (!sawWarm.v && part.includes('warm')) { sawWarm.v = true; warm++; }
+      return;
+    }
+    if (!timed) return;
+    counts[i]!++;
+    latencies.push(now() - Number.parseFloat(part.slice(at + 3)));
+  };
+  const openHttp = (i: number): Promise<void> => new Promise<void>((resolve, reject) => {
     const req = httpRequest(`${target.base}${target.subscribePath}`, { agent, headers: { accept: 'text/event-stream' } }, (res) => {
       let rest = '';
-      let sawWarm = false;
+      const sawWarm = { v: false };
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
         rest += chunk;
         const parts = rest.split(target.separator);
         rest = parts.pop() ?? '';
-        for (const part of parts) {
-          const at = part.indexOf('ts:');
-          if (at < 0) {
-            if (!sawWarm && part.includes('warm')) { sawWarm = true; warm++; }
-            continue;
-          }
-          if (!timed) continue;
-          counts[i]!++;
-          latencies.push(now() - Number.parseFloat(part.slice(at + 3)));
-        }
+        for (const part of parts) onEvent(i, part, sawWarm);
       });
       res.on('error', () => {});
       resolve();
@@ -69,7 +73,23 @@ async function measure(target: Target, opts: FanoutOptions): Promise<FanoutResul
     req.on('error', reject);
     sockets.push(() => req.destroy());
     req.end();
-  })));
+  });
+  const openWs = (i: number, hello: string[]): Promise<void> => new Promise<void>((resolve, reject) => {
+    const ws = new WebSocket(`${target.base.replace(/^http/, 'ws')}${target.subscribePath}`, { perMessageDeflate: false });
+    const sawWarm = { v: false };
+    ws.on('open', () => {
+      for (const frame of hello) ws.send(frame);
+      resolve();
+    });
+    ws.on('message', (data) => onEvent(i, data.toString(), sawWarm));
+    ws.on('error', reject);
+    sockets.push(() => ws.terminate());
+  });
+  // Open in batches so the listen backlog is not the thing measured.
+  for (let i = 0; i < opts.subscribers; i += 100) {
+    await Promise.all(Array.from({ length: Math.min(100, opts.subscribers - i) }, (_, k) =>
+      target.websocket ? openWs(i + k, target.websocket.hello) : openHttp(i + k)));
+  }
 
   const pool = new Pool(target.base, { connections: opts.publishConcurrency, pipelining: 1 });
   const publish = async (body: string): Promise<void> => {
@@ -127,6 +147,8 @@ export async function runFanoutBench(opts: FanoutOptions): Promise<FanoutResult[
     const pid = hub.proc.pid as number;
     results.push(await measure({ name: 'hookhub /sse', pid, base: hub.url, subscribePath: '/sse?topic=bench', publishPath: '/api/topics/bench/publish', separator: '\n\n' }, opts));
     results.push(await measure({ name: 'hookhub /stream', pid, base: hub.url, subscribePath: '/stream?topic=bench2', publishPath: '/api/topics/bench2/publish', separator: '\n' }, opts));
+    const hello = [JSON.stringify([1, 'CONNECT', { cookie: '' }]), JSON.stringify([2, 'SUBSCRIBE', { channel_name: 'bench3' }])];
+    results.push(await measure({ name: 'hookhub /ws (Hookbox)', pid, base: hub.url, subscribePath: '/ws', publishPath: '/api/topics/bench3/publish', separator: '', websocket: { hello } }, opts));
   } finally {
     await hub.stop();
   }
@@ -134,6 +156,7 @@ export async function runFanoutBench(opts: FanoutOptions): Promise<FanoutResult[
     const nchan = await startNchan(18000 + Math.floor(Math.random() * 1000));
     try {
       results.push(await measure({ name: 'nginx+nchan eventsource', pid: nchan.workerPid(), base: nchan.url, subscribePath: '/sub/bench', publishPath: '/pub/bench', separator: '\n\n' }, opts));
+      results.push(await measure({ name: 'nginx+nchan websocket', pid: nchan.workerPid(), base: nchan.url, subscribePath: '/ws/bench2', publishPath: '/pub/bench2', separator: '', websocket: { hello: [] } }, opts));
     } finally {
       await nchan.stop();
     }
@@ -142,8 +165,9 @@ export async function runFanoutBench(opts: FanoutOptions): Promise<FanoutResult[
 }
 
 export function fanoutTable(results: FanoutResult[]): string {
-  const nchan = results.find((r) => r.target.startsWith('nginx'));
   const rows = results.map((r) => {
+    const ws = r.target.includes('ws') || r.target.includes('websocket');
+    const nchan = results.find((n) => n.target.startsWith('nginx') && (n.target.includes('websocket') === ws));
     const ratio = nchan && r !== nchan ? ` (${fmt(r.deliveriesPerSec / nchan.deliveriesPerSec, 2)}× nchan)` : '';
     const cpuRatio = nchan && r !== nchan ? ` (${fmt(r.serverCpuSec / nchan.serverCpuSec, 2)}×)` : '';
     return `| ${r.target} | ${r.subscribers} | ${r.messages} | ${r.deliveries} | ${fmt(r.deliveriesPerSec)}${ratio} | ${fmt(r.p50ms, 1)} | ${fmt(r.p99ms, 1)} | ${fmt(r.serverCpuSec, 2)}${cpuRatio} | ${fmt(r.rssMiB, 0)} |`;

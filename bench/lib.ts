@@ -1,6 +1,6 @@
 // Shared pieces of the benchmarks: child servers, CPU accounting, percentiles.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,10 +40,11 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** Starts `hookhub serve` (through tsx) with the given env; resolves once /healthz answers. */
+/** Starts `hookhub serve` (compiled dist/ when built — as in production — else through tsx); resolves once /healthz answers. */
 export async function startHookhub(env: Record<string, string>): Promise<ChildServer> {
   const port = await freePort();
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve'], {
+  const compiled = existsSync(`${root}/dist/cli.js`);
+  const proc = spawn(process.execPath, compiled ? ['dist/cli.js', 'serve'] : ['--import', 'tsx', 'src/cli.ts', 'serve'], {
     cwd: root,
     env: { ...process.env, HOOKHUB_PORT: String(port), HOOKHUB_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'inherit', 'inherit'],

@@ -31,6 +31,7 @@ http {
     listen 127.0.0.1:${port};
     location ~ /pub/(\\w+)$ { nchan_publisher; nchan_channel_id $1; nchan_message_buffer_length 100; }
     location ~ /sub/(\\w+)$ { nchan_subscriber eventsource; nchan_channel_id $1; }
+    location ~ /ws/(\\w+)$ { nchan_subscriber websocket; nchan_channel_id $1; }
   }
 }`);
   const proc = spawn('/usr/sbin/nginx', ['-c', conf, '-p', dir], { stdio: 'inherit' });

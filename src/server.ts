@@ -21,6 +21,7 @@ import { subscriptionsApi, websubRoutes } from './websub/routes.js';
 import { createChannels, type Channels } from './channels/index.js';
 import { wsTransport } from './transports/ws.js';
 import { wsFallback } from './transports/ws-fallback.js';
+import { adminConsole } from './admin/plugin.js';
 
 export interface Hookhub {
   app: FastifyInstance;
@@ -144,6 +145,24 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     channels.routes(browsers);
   });
   app.addHook('onClose', async () => channels.close());
+  // The /admin console: own context and own auth (Basic, --admin-password); absent (404) when unset.
+  const adminPassword = config.adminPassword;
+  if (adminPassword !== undefined) {
+    await app.register(async (adminContext) => {
+      await adminConsole(adminContext, {
+        password: adminPassword,
+        publicUrl: config.publicUrl,
+        storeKind: store.kind,
+        topics,
+        connections,
+        metrics,
+        deliveries: dispatcher,
+        subscriptions: store.subscriptions,
+        channels,
+        startedAt: Date.now(),
+      });
+    });
+  }
   opsRoutes(app, { store, metrics });
 
   app.addHook('preClose', async () => connections.shutdownAll());

@@ -1,10 +1,28 @@
-// Per-consumer output queue: chunks pushed during one event-loop turn leave in one write.
-// A consumer whose socket stops draining is dropped once it holds more than `limit` bytes.
+// Per-consumer output queue: chunks pushed during one event-loop turn leave in one batch (one write
+// for a byte stream, one corked burst of frames for a WebSocket). A consumer whose socket stops
+// draining is dropped once it holds more than `limit` bytes — the publisher never waits for it.
 
-export interface ByteSink {
-  write(chunk: Buffer): boolean;
-  readonly writableLength: number;
-  readonly destroyed: boolean;
+/** Where a batch goes: a byte stream (HTTP response) or a message socket (WebSocket). */
+export interface BatchSink {
+  /** Bytes written but not yet taken by the kernel. */
+  readonly backlog: number;
+  readonly gone: boolean;
+  writeBatch(chunks: Buffer[], bytes: number): void;
+}
+
+/** A writable byte stream (an HTTP response) as a sink: a batch is one write. */
+export function streamSink(stream: { write(chunk: Buffer): boolean; readonly writableLength: number; readonly destroyed: boolean }): BatchSink {
+  return {
+    get backlog() {
+      return stream.writableLength;
+    },
+    get gone() {
+      return stream.destroyed;
+    },
+    writeBatch: (chunks, bytes) => {
+      stream.write(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, bytes));
+    },
+  };
 }
 
 /** A queue this large is written at once instead of waiting for the end of the turn. */
@@ -29,7 +47,7 @@ export class BatchWriter {
   lastWrite = Date.now();
 
   constructor(
-    private readonly sink: ByteSink,
+    private readonly sink: BatchSink,
     private readonly limit: number,
     private readonly onOverflow: (reason: string) => void,
     private readonly onFlushed: (items: number) => void = () => {},
@@ -38,8 +56,8 @@ export class BatchWriter {
   /** Queues a chunk; `counts` says whether it is a message (for delivery metrics) or a control line. */
   push(chunk: Buffer, counts = true): void {
     if (this.closed) return;
-    if (this.sink.destroyed) return this.close();
-    if (this.sink.writableLength + this.queuedBytes + chunk.length > this.limit) {
+    if (this.sink.gone) return this.close();
+    if (this.sink.backlog + this.queuedBytes + chunk.length > this.limit) {
       this.close();
       this.onOverflow(`slow consumer: more than ${this.limit} bytes waiting`);
       return;
@@ -60,14 +78,15 @@ export class BatchWriter {
 
   flush(): void {
     if (this.queue.length === 0 || this.closed) return;
-    const chunk = this.queue.length === 1 ? (this.queue[0] as Buffer) : Buffer.concat(this.queue, this.queuedBytes);
+    const chunks = this.queue;
+    const bytes = this.queuedBytes;
     const items = this.queuedItems;
     dirty.delete(this);
     this.queue = [];
     this.queuedBytes = 0;
     this.queuedItems = 0;
     this.lastWrite = Date.now();
-    if (!this.sink.destroyed) this.sink.write(chunk);
+    if (!this.sink.gone) this.sink.writeBatch(chunks, bytes);
     if (items > 0) this.onFlushed(items);
   }
 

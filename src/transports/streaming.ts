@@ -1,7 +1,7 @@
 // A long-lived chunked HTTP response fed by topics: headers at once, batched writes, heartbeats on
 // idle, dropped when it cannot keep up, ended cleanly on shutdown. /stream and /sse differ only in encoding.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { BatchWriter } from '../core/batch-writer.js';
+import { BatchWriter, streamSink } from '../core/batch-writer.js';
 import type { Message } from '../core/message.js';
 import type { Gap, TopicStream } from '../core/topic-stream.js';
 import type { Topics } from '../core/topics.js';
@@ -60,7 +60,7 @@ export async function serveStream(
   };
 
   const writer = new BatchWriter(
-    res,
+    streamSink(res),
     deps.bufferLimit,
     (reason) => {
       deps.metrics.dropped.labels(encoding.transport, 'slow').inc();

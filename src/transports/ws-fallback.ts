@@ -5,7 +5,7 @@
 // A frame over --max-frame ends the session (close event, code 1009), as on /ws.
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { BatchWriter } from '../core/batch-writer.js';
+import { BatchWriter, streamSink } from '../core/batch-writer.js';
 import { HookhubError } from '../core/errors.js';
 import { CLOSE_GOING_AWAY, CLOSE_POLICY, CLOSE_TOO_BIG, type SessionFactory, type SessionSink, type TransportSession, type WsDeps } from './ws.js';
 
@@ -45,7 +45,7 @@ export function wsFallback(app: FastifyInstance, deps: WsDeps & { sessions: Sess
     };
 
     const writer = new BatchWriter(
-      res,
+      streamSink(res),
       deps.bufferLimit,
       (reason) => {
         deps.metrics.dropped.labels('ws-sse', 'slow').inc();

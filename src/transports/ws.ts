@@ -6,6 +6,7 @@
 import websocket from '@fastify/websocket';
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
+import { BatchWriter, type BatchSink } from '../core/batch-writer.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Connections } from '../http/connections.js';
 
@@ -38,67 +39,44 @@ export const CLOSE_POLICY = 1008;
 export const CLOSE_TOO_BIG = 1009;
 export const CLOSE_TRY_LATER = 1013;
 
-const dirty = new Set<WsSink>();
-let scheduled = false;
-
-function flushAll(): void {
-  scheduled = false;
-  const sinks = [...dirty];
-  dirty.clear();
-  for (const s of sinks) s.flush();
-}
-
 interface Corkable {
   cork(): void;
   uncork(): void;
 }
 
+/** A WebSocket as a batch sink: the turn's frames go out corked, in one syscall. */
+function frameSink(ws: WebSocket): BatchSink {
+  return {
+    get backlog() {
+      return ws.bufferedAmount;
+    },
+    get gone() {
+      return ws.readyState !== ws.OPEN;
+    },
+    writeBatch: (frames) => {
+      const socket = (ws as unknown as { _socket?: Corkable })._socket;
+      socket?.cork();
+      for (const f of frames) ws.send(f, { binary: false });
+      socket?.uncork();
+    },
+  };
+}
+
 class WsSink implements SessionSink {
-  private queue: Buffer[] = [];
-  private queuedBytes = 0;
-  private closed = false;
+  private readonly writer: BatchWriter;
   alive = true;
-  lastWrite = Date.now();
 
   constructor(
     private readonly ws: WebSocket,
-    private readonly limit: number,
-    private readonly onSlow: (reason: string) => void,
-    private readonly onFlushed: (n: number) => void,
-  ) {}
-
-  send(frame: Buffer): void {
-    if (this.closed) return;
-    if (this.ws.readyState !== this.ws.OPEN) return;
-    if (this.ws.bufferedAmount + this.queuedBytes + frame.length > this.limit) {
-      this.closed = true;
-      this.queue = [];
-      this.queuedBytes = 0;
-      dirty.delete(this);
-      this.onSlow(`slow consumer: more than ${this.limit} bytes waiting`);
-      return;
-    }
-    this.queue.push(frame);
-    this.queuedBytes += frame.length;
-    dirty.add(this);
-    if (!scheduled) {
-      scheduled = true;
-      setImmediate(flushAll);
-    }
+    limit: number,
+    onSlow: (reason: string) => void,
+    onFlushed: (n: number) => void,
+  ) {
+    this.writer = new BatchWriter(frameSink(ws), limit, onSlow, onFlushed);
   }
 
-  flush(): void {
-    if (this.queue.length === 0 || this.closed || this.ws.readyState !== this.ws.OPEN) return;
-    const frames = this.queue;
-    this.queue = [];
-    this.queuedBytes = 0;
-    this.lastWrite = Date.now();
-    // One syscall for the turn's frames: ws writes header + data per frame into the corked socket.
-    const socket = (this.ws as unknown as { _socket?: Corkable })._socket;
-    socket?.cork();
-    for (const f of frames) this.ws.send(f, { binary: false });
-    socket?.uncork();
-    this.onFlushed(frames.length);
+  send(frame: Buffer): void {
+    this.writer.push(frame);
   }
 
   /** Keep-alive: a connection that did not answer the last ping is gone. */
@@ -112,9 +90,7 @@ class WsSink implements SessionSink {
   }
 
   close(code: number, reason: string): void {
-    this.closed = true;
-    this.queue = [];
-    dirty.delete(this);
+    this.writer.close();
     if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(code, reason.slice(0, 120));
     // A peer that no longer reads never answers the close frame.
     setTimeout(() => this.ws.terminate(), 2000).unref();

@@ -1,0 +1,260 @@
+// The console's JSON endpoints (/admin/api/*). They read and act through the parts' public objects:
+// the topic core, the connection registry, the dispatcher's queue and log, WebSub subscriptions and
+// the channel hub. Register inside the admin context (Basic auth + same-origin hook).
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { HookhubError } from '../core/errors.js';
+import { toJson } from '../core/message.js';
+import type { Metrics } from '../core/metrics.js';
+import { checkTopicName } from '../core/topic-name.js';
+import type { Topics } from '../core/topics.js';
+import type { Connections } from '../http/connections.js';
+import type { DeliveryQueue, Subscriptions } from '../store/interface.js';
+import type { Channels } from '../channels/index.js';
+import type { Channel, User } from '../channels/hub.js';
+import { ChannelError } from '../channels/options.js';
+import { deliveryJson } from '../dispatch/deliveries-api.js';
+import { subscriptionJson } from '../websub/routes.js';
+
+/** What the console reads and acts on; server.ts passes the running parts in. */
+export interface AdminDeps {
+  storeKind: string;
+  topics: Topics;
+  connections: Connections;
+  metrics: Metrics;
+  /** The dispatcher: its queue/log and resend. */
+  deliveries: { readonly store: DeliveryQueue; retry(id: string): Promise<'queued' | 'in_flight' | 'not_found'> };
+  subscriptions: Subscriptions;
+  channels: Pick<Channels, 'hub' | 'callbacks'>;
+  /** When the server started (ms since the epoch). */
+  startedAt: number;
+}
+
+const MAX_LIMIT = 1000;
+
+const limitParam = (fallback: string) =>
+  z.string().regex(/^\d{1,6}$/, 'limit must be a whole number').default(fallback).transform(Number)
+    .refine((n) => n >= 1 && n <= MAX_LIMIT, `limit must be 1–${MAX_LIMIT}`);
+
+const topicQuery = z.object({ limit: limitParam('50') });
+
+const deliveriesQuery = z.object({
+  status: z.enum(['pending', 'delivering', 'succeeded', 'failed', ''], { message: 'status must be pending, delivering, succeeded or failed' }).optional(),
+  target: z.string().optional(),
+  limit: limitParam('50'),
+});
+
+const publishBody = z.object({
+  topic: z.string({ message: 'topic is required' }).min(1, 'topic is required'),
+  contentType: z.string().min(1, 'contentType must not be empty').max(256, 'contentType too long')
+    .regex(/^[^\r\n]*$/, 'contentType must be one line').default('text/plain; charset=utf-8'),
+  body: z.string({ message: 'body must be a string' }),
+  encoding: z.enum(['utf8', 'base64'], { message: 'encoding must be utf8 or base64' }).default('utf8'),
+}).strict();
+
+const optionsBody = z.record(z.string(), z.unknown(), { message: 'options must be a JSON object' });
+
+function parse<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new HookhubError('bad_request', result.error.issues[0]?.message ?? 'bad input');
+  return result.data;
+}
+
+/** A POST body as JSON: must be application/json and parse; an empty body is undefined. */
+function jsonBody(req: FastifyRequest): unknown {
+  const raw = req.body as Buffer | undefined;
+  if (!raw || raw.length === 0) return undefined;
+  const type = req.headers['content-type'] ?? '';
+  if (!/^application\/json\b/i.test(type)) throw new HookhubError('unsupported_media', 'send application/json');
+  try {
+    return JSON.parse(raw.toString('utf8')) as unknown;
+  } catch {
+    throw new HookhubError('bad_request', 'body is not valid JSON');
+  }
+}
+
+async function counterValue(metric: { get(): Promise<{ values: Array<{ value: number }> }> }): Promise<number> {
+  const { values } = await metric.get();
+  return values.reduce((sum, v) => sum + v.value, 0);
+}
+
+function userJson(user: User): Record<string, unknown> {
+  return {
+    name: user.name,
+    connections: [...user.conns].map((c) => ({ id: c.id, transport: c.transport })),
+    channels: [...user.channels].map((c) => c.name),
+    options: user.options,
+  };
+}
+
+function channelSummary(ch: Channel): Record<string, unknown> {
+  let connections = 0;
+  for (const _ of ch.connections()) connections++;
+  return {
+    name: ch.name,
+    users: ch.members.size,
+    connections,
+    historyEntries: ch.history.length,
+    persistent: ch.options.persistent,
+    presenceful: ch.options.presenceful,
+    polling: ch.options.polling.url !== '' ? ch.options.polling.url : null,
+  };
+}
+
+export function adminApi(app: FastifyInstance, deps: AdminDeps): void {
+  const { hub, callbacks } = deps.channels;
+
+  app.addHook('onSend', async (_req, reply) => {
+    reply.header('cache-control', 'no-store');
+  });
+
+  app.get('/admin/api/overview', async () => {
+    const [topics, queueDepth, subscriptions, published, connections] = await Promise.all([
+      deps.topics.list(),
+      deps.deliveries.store.depth(),
+      deps.subscriptions.count(),
+      counterValue(deps.metrics.published),
+      deps.metrics.connections.get(),
+    ]);
+    const byTransport: Record<string, number> = {};
+    for (const v of connections.values) {
+      const transport = v.labels.transport;
+      if (typeof transport === 'string' && v.value > 0) byTransport[transport] = v.value;
+    }
+    return {
+      uptime: Math.round((Date.now() - deps.startedAt) / 1000),
+      startedAt: new Date(deps.startedAt).toISOString(),
+      store: deps.storeKind,
+      connections: { total: deps.connections.size, byTransport },
+      topics: topics.length,
+      messagesPublished: published,
+      queueDepth,
+      subscriptions,
+      channels: hub.channels.size,
+      users: hub.users.size,
+      channelConnections: hub.connectionCount,
+      callbacksEnabled: callbacks.enabled,
+    };
+  });
+
+  // ---- topics ------------------------------------------------------------------------------
+
+  app.get('/admin/api/topics', async () => {
+    const listed = await deps.topics.list();
+    const rows = new Map(listed.map((t) => [t.topic, { ...t, consumers: deps.topics.fanout.count(t.topic) }]));
+    // Topics with live consumers but nothing published yet.
+    for (const topic of deps.topics.fanout.topics()) {
+      if (!rows.has(topic)) rows.set(topic, { topic, last: 0, kept: 0, historySize: 0, consumers: deps.topics.fanout.count(topic) });
+    }
+    const topics = [...rows.values()].sort((a, b) => a.topic.localeCompare(b.topic));
+    return { topics };
+  });
+
+  app.get<{ Params: { topic: string } }>('/admin/api/topics/:topic', async (req) => {
+    const topic = checkTopicName(req.params.topic);
+    const { limit } = parse(topicQuery, req.query);
+    const bounds = await deps.topics.bounds(topic);
+    const since = Math.max(0, bounds.last - limit);
+    const [messages, subs] = await Promise.all([deps.topics.history(topic, since, limit), deps.subscriptions.list(topic)]);
+    const now = Date.now();
+    return {
+      topic,
+      first: bounds.first,
+      last: bounds.last,
+      consumers: { live: deps.topics.fanout.count(topic), websub: subs.map((s) => subscriptionJson(s, now)) },
+      channel: hub.channels.has(topic),
+      messages: messages.map(toJson),
+    };
+  });
+
+  app.post('/admin/api/publish', async (req, reply) => {
+    const input = parse(publishBody, jsonBody(req) ?? {});
+    const topic = checkTopicName(input.topic);
+    if (input.encoding === 'base64' && !/^[A-Za-z0-9+/]*={0,2}$/.test(input.body)) throw new HookhubError('bad_request', 'body is not valid base64');
+    // The request itself is bounded by --max-body; the decoded payload is never larger.
+    const body = Buffer.from(input.body, input.encoding);
+    const m = await deps.topics.publish(topic, { contentType: input.contentType, body });
+    req.log.info({ topic, offset: m.offset, part: 'admin' }, 'admin published');
+    return reply.code(202).send({ id: m.id, offset: m.offset, topic });
+  });
+
+  // ---- browser channels and users ----------------------------------------------------------
+
+  const channelOf = (name: string): Channel => {
+    const ch = hub.channels.get(name);
+    if (!ch) throw new HookhubError('not_found', `no channel ${name}`);
+    return ch;
+  };
+
+  app.get('/admin/api/channels', async () => ({
+    channels: [...hub.channels.values()].map(channelSummary).sort((a, b) => String(a.name).localeCompare(String(b.name))),
+  }));
+
+  app.get<{ Params: { name: string } }>('/admin/api/channels/:name', async (req) => {
+    const ch = channelOf(req.params.name);
+    const members = [...ch.members.entries()].map(([user, conns]) => ({
+      name: user.name,
+      connections: [...(conns ?? user.conns)].map((c) => c.id),
+    }));
+    return { ...ch.info(), summary: channelSummary(ch), members };
+  });
+
+  app.post<{ Params: { name: string } }>('/admin/api/channels/:name/options', async (req) => {
+    const ch = channelOf(req.params.name);
+    const input = parse(optionsBody, jsonBody(req));
+    try {
+      await hub.setChannelOptions(ch, input, true);
+    } catch (err) {
+      if (err instanceof ChannelError) throw new HookhubError('bad_request', err.message);
+      throw err;
+    }
+    req.log.info({ channel: ch.name, part: 'admin' }, 'admin changed channel options');
+    return { name: ch.name, options: ch.options };
+  });
+
+  app.get('/admin/api/users', async () => ({
+    users: [...hub.users.values()].map(userJson).sort((a, b) => String(a.name).localeCompare(String(b.name))),
+  }));
+
+  app.post<{ Params: { name: string } }>('/admin/api/users/:name/kick', async (req) => {
+    if (!hub.kick(req.params.name, 'kicked by admin')) throw new HookhubError('not_found', `no connected user ${req.params.name}`);
+    req.log.info({ user: req.params.name, part: 'admin' }, 'admin kicked user');
+    return { kicked: req.params.name };
+  });
+
+  app.get('/admin/api/callbacks', async () => ({
+    enabled: callbacks.enabled,
+    callbacks: callbacks.recent.slice().reverse().map((r) => ({ ...r, at: new Date(r.at).toISOString() })),
+  }));
+
+  // ---- webhooks and WebSub ---------------------------------------------------------------------
+
+  app.get('/admin/api/deliveries', async (req) => {
+    const q = parse(deliveriesQuery, req.query);
+    const page = await deps.deliveries.store.list({
+      limit: q.limit,
+      ...(q.status ? { status: q.status } : {}),
+      ...(q.target ? { target: q.target } : {}),
+    });
+    return { deliveries: page.map(deliveryJson) };
+  });
+
+  app.get<{ Params: { id: string } }>('/admin/api/deliveries/:id', async (req) => {
+    const d = await deps.deliveries.store.get(req.params.id);
+    if (!d) throw new HookhubError('not_found', `no delivery ${req.params.id}`);
+    return deliveryJson(d);
+  });
+
+  app.post<{ Params: { id: string } }>('/admin/api/deliveries/:id/retry', async (req, reply) => {
+    const result = await deps.deliveries.retry(req.params.id);
+    if (result === 'not_found') throw new HookhubError('not_found', `no delivery ${req.params.id}`);
+    if (result === 'in_flight') return reply.code(409).send({ error: 'an attempt of this delivery is in flight; retry when it is done' });
+    req.log.info({ delivery: req.params.id, part: 'admin' }, 'admin resent delivery');
+    return reply.code(202).send({ id: req.params.id });
+  });
+
+  app.get('/admin/api/subscriptions', async () => {
+    const now = Date.now();
+    return { subscriptions: (await deps.subscriptions.list()).map((s) => subscriptionJson(s, now)) };
+  });
+}

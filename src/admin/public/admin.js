@@ -1,0 +1,286 @@
+// Hookhub admin console: plain DOM, no framework. Every value is rendered as text (never innerHTML).
+'use strict';
+
+const $ = (id) => document.getElementById(id);
+
+/** Builds an element: el('td', {class: 'x', onclick: fn}, 'text', child, …). Strings become text nodes. */
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key.startsWith('on')) node.addEventListener(key.slice(2), value);
+    else if (key === 'class') node.className = value;
+    else if (key === 'dataset') Object.assign(node.dataset, value);
+    else node.setAttribute(key, value === true ? '' : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === undefined || child === null || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+function show(container, ...nodes) {
+  container.replaceChildren(...nodes.filter((n) => n !== null && n !== undefined && n !== false));
+}
+
+function table(headers, rows, empty) {
+  if (rows.length === 0) return el('p', { class: 'empty' }, empty || 'Nothing here yet.');
+  return el('table', {},
+    el('thead', {}, el('tr', {}, headers.map((h) => el('th', {}, h)))),
+    el('tbody', {}, rows));
+}
+
+const pretty = (v) => (typeof v === 'string' ? v : JSON.stringify(v, null, 2));
+const time = (iso) => (iso ? new Date(iso).toLocaleString() : '');
+const badge = (text, kind) => el('span', { class: `badge ${kind || text}` }, text);
+
+function notice(text, kind) {
+  const n = $('notice');
+  n.textContent = text;
+  n.className = kind || 'error';
+  n.hidden = !text;
+}
+
+async function api(path, options) {
+  const init = { headers: { accept: 'application/json' }, credentials: 'same-origin', ...options };
+  if (options && options.json !== undefined) {
+    init.method = init.method || 'POST';
+    init.headers = { ...init.headers, 'content-type': 'application/json' };
+    init.body = JSON.stringify(options.json);
+    delete init.json;
+  }
+  const res = await fetch(`/admin/api/${path}`, init);
+  const text = await res.text();
+  let body;
+  try { body = text ? JSON.parse(text) : {}; } catch { body = { error: text }; }
+  if (res.status === 401) throw new Error('not signed in: reload the page to enter the admin password');
+  if (!res.ok) throw new Error(body.error || `HTTP ${res.status}`);
+  return body;
+}
+
+// ---- overview -------------------------------------------------------------------------------
+
+function duration(s) {
+  const d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
+  return d > 0 ? `${d}d ${h}h` : h > 0 ? `${h}h ${m}m` : `${m}m ${s % 60}s`;
+}
+
+async function loadOverview() {
+  const o = await api('overview');
+  const cards = [
+    ['uptime', 'Uptime', duration(o.uptime)],
+    ['store', 'Store', o.store],
+    ['connections', 'Connections', o.connections.total],
+    ['topics', 'Topics', o.topics],
+    ['published', 'Messages published', o.messagesPublished],
+    ['queue', 'Webhook queue depth', o.queueDepth],
+    ['subscriptions', 'WebSub subscriptions', o.subscriptions],
+    ['channels', 'Channels', o.channels],
+    ['users', 'Channel users', o.users],
+  ];
+  show($('overview-cards'), ...cards.map(([key, label, value]) =>
+    el('div', { class: 'card', dataset: { stat: key } }, el('div', { class: 'value' }, value), el('div', { class: 'label' }, label))));
+  const transports = Object.entries(o.connections.byTransport);
+  show($('overview-transports'), table(['transport', 'open'], transports.map(([t, n]) => el('tr', {}, el('td', {}, t), el('td', { class: 'num' }, n))), 'No open consumer connections.'));
+}
+
+// ---- topics ---------------------------------------------------------------------------------
+
+async function loadTopics() {
+  const { topics } = await api('topics');
+  show($('topics-list'), table(['topic', 'last offset', 'kept', 'history size', 'live consumers'], topics.map((t) =>
+    el('tr', { class: 'clickable', dataset: { topic: t.topic }, onclick: () => openTopic(t.topic) },
+      el('td', {}, el('a', { href: '#topics', onclick: (e) => { e.preventDefault(); openTopic(t.topic); } }, t.topic)),
+      el('td', { class: 'num' }, t.last), el('td', { class: 'num' }, t.kept), el('td', { class: 'num' }, t.historySize),
+      el('td', { class: 'num' }, t.consumers))), 'No topics yet: publish a message.'));
+}
+
+async function openTopic(topic) {
+  const t = await api(`topics/${encodeURIComponent(topic)}?limit=50`);
+  const detail = $('topic-detail');
+  const subs = t.consumers.websub;
+  show(detail,
+    el('h3', {}, 'Topic ', el('code', {}, t.topic)),
+    el('p', {}, `offsets ${t.first}–${t.last} · ${t.consumers.live} live consumer(s) (stream, SSE, channel) · ${subs.length} WebSub subscription(s)`,
+      t.channel ? ' · also a browser channel' : ''),
+    subs.length ? table(['callback', 'state', 'lease ends'], subs.map((s) => el('tr', {}, el('td', {}, s.callback), el('td', {}, badge(s.state)), el('td', {}, time(s.leaseExpiresAt))))) : null,
+    el('h4', {}, 'History (newest first)'),
+    table(['offset', 'time', 'content type', 'data'], t.messages.slice().reverse().map((m) =>
+      el('tr', { class: 'message' }, el('td', { class: 'num' }, m.offset), el('td', {}, time(m.time)), el('td', {}, m.contentType),
+        el('td', {}, el('pre', {}, pretty(m.data)), m.encoding ? badge(m.encoding, 'muted') : null))), 'No messages kept.'));
+  detail.hidden = false;
+  detail.scrollIntoView({ block: 'nearest' });
+}
+
+// ---- channels -------------------------------------------------------------------------------
+
+async function loadChannels() {
+  const { channels } = await api('channels');
+  show($('channels-list'), table(['channel', 'users', 'connections', 'history', 'flags'], channels.map((c) =>
+    el('tr', { class: 'clickable', onclick: () => openChannel(c.name) },
+      el('td', {}, el('a', { href: '#channels', onclick: (e) => { e.preventDefault(); openChannel(c.name); } }, c.name)),
+      el('td', { class: 'num' }, c.users), el('td', { class: 'num' }, c.connections), el('td', { class: 'num' }, c.historyEntries),
+      el('td', {}, c.persistent ? badge('persistent', 'muted') : null, c.presenceful ? badge('presence', 'muted') : null, c.polling ? badge('polling', 'muted') : null))),
+  'No browser channels.'));
+}
+
+async function openChannel(name) {
+  const c = await api(`channels/${encodeURIComponent(name)}`);
+  const detail = $('channel-detail');
+  const editor = el('textarea', { id: 'channel-options', rows: 16, spellcheck: 'false' }, JSON.stringify(c.options, null, 2));
+  const status = el('span', { class: 'status', role: 'status' });
+  const save = async () => {
+    let options;
+    try { options = JSON.parse(editor.value); } catch { status.textContent = 'not valid JSON'; status.className = 'status error'; return; }
+    try {
+      await api(`channels/${encodeURIComponent(name)}/options`, { json: options });
+      status.textContent = 'saved';
+      status.className = 'status ok';
+      loadChannels().catch(() => {});
+    } catch (err) {
+      status.textContent = err.message;
+      status.className = 'status error';
+    }
+  };
+  show(detail,
+    el('h3', {}, 'Channel ', el('code', {}, c.name)),
+    el('h4', {}, 'Members'),
+    table(['user', 'connections'], c.members.map((m) => el('tr', {}, el('td', {}, m.name), el('td', { class: 'num' }, m.connections.length))), 'No subscribers.'),
+    el('h4', {}, 'State'), el('pre', {}, pretty(c.state)),
+    el('h4', {}, 'History'),
+    table(['kind', 'user', 'time', 'payload'], c.history.slice().reverse().map(([kind, a]) =>
+      el('tr', {}, el('td', {}, kind), el('td', {}, a.user ?? '—'), el('td', {}, time(a.datetime)), el('td', {}, 'payload' in a ? el('pre', {}, pretty(a.payload)) : ''))), 'No history (history_size 0?).'),
+    el('h4', {}, 'Options'),
+    editor,
+    el('div', { class: 'actions' }, el('button', { type: 'button', id: 'channel-save', onclick: save }, 'Save options'), status));
+  detail.hidden = false;
+}
+
+// ---- users ----------------------------------------------------------------------------------
+
+async function loadUsers() {
+  const { users } = await api('users');
+  show($('users-list'), table(['user', 'connections', 'channels', ''], users.map((u) =>
+    el('tr', {},
+      el('td', {}, u.name),
+      el('td', {}, u.connections.map((c) => badge(c.transport, 'muted'))),
+      el('td', {}, u.channels.join(', ')),
+      el('td', {}, el('button', { type: 'button', class: 'danger', onclick: () => kick(u.name) }, 'Kick')))),
+  'No connected users.'));
+}
+
+async function kick(name) {
+  if (!confirm(`Disconnect every connection of ${name}?`)) return;
+  try {
+    await api(`users/${encodeURIComponent(name)}/kick`, { method: 'POST' });
+    notice(`${name} kicked`, 'ok');
+  } catch (err) {
+    notice(err.message);
+  }
+  await loadUsers();
+}
+
+// ---- deliveries -----------------------------------------------------------------------------
+
+async function loadDeliveries() {
+  const status = $('delivery-status').value;
+  const { deliveries } = await api(`deliveries?limit=100${status ? `&status=${encodeURIComponent(status)}` : ''}`);
+  show($('deliveries-list'), table(['created', 'url', 'status', 'attempts', 'last attempt', ''], deliveries.map((d) => {
+    const last = d.attempts[d.attempts.length - 1];
+    const attempts = el('details', {}, el('summary', {}, `${d.attempts.length} / ${d.max_attempts}`),
+      el('ol', {}, d.attempts.map((a) => el('li', {}, `${time(a.at)} — ${a.status ?? 'no answer'} in ${a.duration_ms} ms`, a.error ? ` — ${a.error}` : '',
+        a.response ? el('pre', {}, a.response) : null))));
+    return el('tr', { dataset: { id: d.id } },
+      el('td', {}, time(d.created_at)),
+      el('td', { class: 'url' }, `${d.method} ${d.url}`, el('div', { class: 'muted' }, d.id)),
+      el('td', {}, badge(d.status)),
+      el('td', {}, attempts),
+      el('td', {}, last ? `${last.status ?? last.error ?? ''}` : '—'),
+      el('td', {}, el('button', { type: 'button', onclick: () => resend(d.id) }, 'Resend')));
+  }), 'No deliveries.'));
+}
+
+async function resend(id) {
+  try {
+    await api(`deliveries/${encodeURIComponent(id)}/retry`, { method: 'POST' });
+    notice(`delivery ${id} queued again`, 'ok');
+  } catch (err) {
+    notice(err.message);
+  }
+  await loadDeliveries();
+}
+
+// ---- WebSub and callbacks -------------------------------------------------------------------
+
+async function loadSubscriptions() {
+  const { subscriptions } = await api('subscriptions');
+  show($('subscriptions-list'), table(['topic', 'callback', 'state', 'lease ends', 'last delivery'], subscriptions.map((s) =>
+    el('tr', {}, el('td', {}, s.topic), el('td', { class: 'url' }, s.callback), el('td', {}, badge(s.state), s.pendingRequest ? badge(`${s.pendingRequest}?`, 'muted') : null),
+      el('td', {}, time(s.leaseExpiresAt)),
+      el('td', {}, s.lastDelivery ? `${time(s.lastDelivery.at)} — ${s.lastDelivery.ok ? 'ok' : (s.lastDelivery.error ?? s.lastDelivery.status)}` : '—'))),
+  'No WebSub subscriptions.'));
+}
+
+async function loadCallbacks() {
+  const { enabled, callbacks } = await api('callbacks');
+  show($('callbacks-list'),
+    enabled ? null : el('p', { class: 'muted' }, 'No application configured (--cb-url / --cb-single-url): every action is allowed.'),
+    table(['time', 'action', 'outcome', 'ms', 'message'], callbacks.map((c) =>
+      el('tr', {}, el('td', {}, time(c.at)), el('td', {}, c.action), el('td', {}, badge(c.ok ? 'ok' : 'refused', c.ok ? 'succeeded' : 'failed')),
+        el('td', { class: 'num' }, c.ms), el('td', {}, c.msg ?? ''))), 'No callbacks yet.'));
+}
+
+// ---- publish --------------------------------------------------------------------------------
+
+async function publish(event) {
+  event.preventDefault();
+  const result = $('publish-result');
+  const topic = $('publish-topic').value;
+  try {
+    const r = await api('publish', { json: { topic, contentType: $('publish-type').value, body: $('publish-body').value } });
+    show(result, `Published to ${r.topic} at offset ${r.offset}. `,
+      el('a', { href: '#topics', id: 'publish-view', onclick: () => { select('topics'); openTopic(r.topic).catch((e) => notice(e.message)); } }, 'View topic history'));
+    result.className = 'ok';
+  } catch (err) {
+    show(result, err.message);
+    result.className = 'error';
+  }
+}
+
+// ---- tabs -----------------------------------------------------------------------------------
+
+const loaders = {
+  overview: loadOverview,
+  topics: loadTopics,
+  channels: loadChannels,
+  users: loadUsers,
+  deliveries: loadDeliveries,
+  subscriptions: loadSubscriptions,
+  callbacks: loadCallbacks,
+  publish: async () => {},
+};
+
+let current = 'overview';
+
+function refresh(tab) {
+  return loaders[tab]().then(() => { if ($('notice').className === 'error') notice(''); }, (err) => notice(err.message));
+}
+
+function select(tab) {
+  if (!(tab in loaders)) tab = 'overview';
+  current = tab;
+  for (const button of document.querySelectorAll('#tabs button')) button.classList.toggle('active', button.dataset.tab === tab);
+  for (const name of Object.keys(loaders)) $(name).hidden = name !== tab;
+  if (location.hash !== `#${tab}`) history.replaceState(null, '', `#${tab}`);
+  return refresh(tab);
+}
+
+document.addEventListener('DOMContentLoaded', () => {
+  for (const button of document.querySelectorAll('#tabs button')) button.addEventListener('click', () => select(button.dataset.tab));
+  for (const button of document.querySelectorAll('button[data-refresh]')) button.addEventListener('click', () => refresh(button.dataset.refresh));
+  $('delivery-status').addEventListener('change', () => refresh('deliveries'));
+  $('publish-form').addEventListener('submit', publish);
+  select(location.hash.slice(1) || 'overview');
+  setInterval(() => { if (current === 'overview' && !document.hidden) refresh('overview'); }, 2000);
+});

@@ -1,0 +1,105 @@
+// The /admin console in Debian's Chromium against a real Hookhub: sign in with Basic credentials,
+// read the live overview, publish from the form and find the message in the topic's history, kick a user.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { startHub } from '../helpers/server.js';
+import { until } from '../helpers/wait.js';
+import { HookboxClient } from '../helpers/ws-client.js';
+
+const PASSWORD = 'e2e-admin-password';
+
+let browser: Browser;
+beforeAll(async () => {
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+const text = (page: Page, selector: string) => page.textContent(selector).then((t) => t?.trim() ?? '');
+const stat = (page: Page, key: string) => text(page, `.card[data-stat="${key}"] .value`);
+/** Polls the page until `probe` returns the expected value (the page refreshes on its own). */
+const eventually = (probe: () => Promise<string>, expected: string | RegExp, what: string) =>
+  until(async () => {
+    const value = await probe().catch(() => '');
+    return typeof expected === 'string' ? value === expected : expected.test(value);
+  }, what, 10_000, 50);
+
+describe('admin console in Chromium', () => {
+  it('overview, publish from the form, the message in the topic history, channel options editor, kick a user', async () => {
+    const hub = await startHub({ adminPassword: PASSWORD });
+    for (const n of [1, 2]) {
+      const res = await fetch(`${hub.url}/api/topics/warmup/publish`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ n }) });
+      expect(res.status).toBe(202);
+    }
+    const dora = await HookboxClient.connect(hub.url, { payload: { name: 'dora' } });
+    dora.send('SUBSCRIBE', { channel_name: 'lobby' });
+    await dora.frame('SUBSCRIBE');
+
+    // Without credentials the browser gets the 401 challenge, not the page (headless Chromium fails the navigation).
+    const anonymous = await browser.newContext();
+    await expect((await anonymous.newPage()).goto(`${hub.url}/admin`)).rejects.toThrow(/ERR_INVALID_AUTH_CREDENTIALS/);
+    await anonymous.close();
+
+    const context = await browser.newContext({ httpCredentials: { username: 'admin', password: PASSWORD }, viewport: { width: 1100, height: 900 } });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (err) => errors.push(err.message));
+    page.on('dialog', (dialog) => void dialog.accept());
+    expect((await page.goto(`${hub.url}/admin`))?.status()).toBe(200);
+
+    await eventually(() => stat(page, 'published'), '2', 'overview: 2 messages published');
+    expect(await stat(page, 'topics')).toBe('1');
+    expect(await stat(page, 'users')).toBe('1');
+    expect(await stat(page, 'connections')).toBe('1');
+    expect(await stat(page, 'store')).toBe('memory');
+
+    // Publish from the form; the page links to the topic's history, which shows the message.
+    await page.click('button[data-tab="publish"]');
+    await page.fill('#publish-topic', 'e2e-news');
+    await page.fill('#publish-type', 'application/json');
+    await page.fill('#publish-body', '{"headline": "<b>from the browser</b>"}');
+    await page.click('#publish-submit');
+    await eventually(() => text(page, '#publish-result'), /^Published to e2e-news at offset 1\./, 'publish result');
+    await page.click('#publish-view');
+    await eventually(() => text(page, '#topic-detail h3'), 'Topic e2e-news', 'topic detail');
+    expect(await text(page, '#topic-detail')).not.toMatch(/null|undefined/);
+    await eventually(() => text(page, '#topic-detail tr.message'), /"headline": "<b>from the browser<\/b>"/, 'the message in the history');
+    // Rendered as text, not markup.
+    expect(await page.$$eval('#topic-detail b', (els) => els.length)).toBe(0);
+    await eventually(() => text(page, '#topics-list'), /e2e-news/, 'topic listed');
+    const history = (await (await fetch(`${hub.url}/api/topics/e2e-news/history`)).json()) as { messages: Array<{ data: unknown }> };
+    expect(history.messages.map((m) => m.data)).toEqual([{ headline: '<b>from the browser</b>' }]);
+    await page.screenshot({ path: '/tmp/admin.png', fullPage: true });
+
+    // The overview keeps itself up to date (every 2 s).
+    await page.click('button[data-tab="overview"]');
+    await eventually(() => stat(page, 'published'), '3', 'overview refreshed to 3 messages');
+
+    // Edit a channel's options in the JSON editor.
+    await page.click('button[data-tab="channels"]');
+    await page.click('#channels-list tbody tr');
+    await eventually(() => page.inputValue('#channel-options'), /"history_size": 0/, 'options editor');
+    const options = JSON.parse(await page.inputValue('#channel-options')) as Record<string, unknown>;
+    await page.fill('#channel-options', JSON.stringify({ ...options, history_size: 7 }, null, 2));
+    await page.click('#channel-save');
+    await eventually(() => text(page, '#channel-detail .status'), 'saved', 'options saved');
+    expect(hub.channels.hub.channels.get('lobby')?.options.history_size).toBe(7);
+    await page.fill('#channel-options', '{"history_size": "lots"}');
+    await page.click('#channel-save');
+    await eventually(() => text(page, '#channel-detail .status'), /history_size must be a number/, 'refusal shown');
+
+    // Kick the WebSocket user from the users tab.
+    await page.click('button[data-tab="users"]');
+    await eventually(() => text(page, '#users-list'), /dora/, 'dora listed');
+    await page.click('#users-list button.danger');
+    expect((await dora.closed()).code).toBe(1008);
+    await eventually(() => text(page, '#users-list'), 'No connected users.', 'dora gone');
+    await page.screenshot({ path: '/tmp/admin-users.png' });
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+});
