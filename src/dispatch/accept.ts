@@ -3,7 +3,7 @@
 import { HookhubError } from '../core/errors.js';
 import { parseDuration } from '../core/units.js';
 import type { OutgoingWebhook } from '../core/webhooks.js';
-import { controlText, type DispatchBody } from './body.js';
+import { controlText, type ControlValue, type DispatchBody } from './body.js';
 import { signingKey } from './signing.js';
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
@@ -21,7 +21,7 @@ function parseHeaders(body: DispatchBody): Record<string, string> | undefined {
   if (value === undefined || value === null || value === '') return undefined;
   if (typeof value === 'string') {
     try {
-      value = JSON.parse(value) as DispatchBody['control'] extends Map<string, infer V> ? V : never;
+      value = JSON.parse(value) as ControlValue;
     } catch {
       throw new HookhubError('bad_request', '_headers must be a JSON object of header names to values (not valid JSON)');
     }

@@ -78,6 +78,8 @@ function readCapped(body: Dispatcher.ResponseData['body'], keep: number): Promis
       kept += room;
       body.off('data', onData);
       body.off('error', reject);
+      // Destroying an undici body emits an AbortError: expected here, and must not go unhandled.
+      body.on('error', () => {});
       body.destroy();
       resolve({ body: Buffer.concat(chunks), truncated: true });
     };

@@ -71,7 +71,7 @@ export function deliveriesApi(app: FastifyInstance, deps: { dispatcher: WebhookD
   app.post<{ Params: { id: string } }>('/api/deliveries/:id/retry', async (req, reply) => {
     const result = await deps.dispatcher.retry(req.params.id);
     if (result === 'not_found') throw new HookhubError('not_found', `no delivery ${req.params.id}`);
-    if (result === 'in_flight') return reply.code(409).send({ error: 'an attempt of this delivery is in flight; retry when it is done' });
+    if (result === 'in_flight') return reply.code(409).send({ error: 'an attempt of this delivery is in flight on another node; retry when it is done' });
     return reply.code(202).send({ id: req.params.id });
   });
 }

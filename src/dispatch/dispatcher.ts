@@ -71,6 +71,8 @@ export class WebhookDispatcher implements WebhookQueue {
   /** Attempts in flight, aborted when the shutdown deadline passes. */
   private readonly controllers = new Set<AbortController>();
   private abandoned = false;
+  /** Resends asked while an attempt of the delivery was in flight here. */
+  private readonly resends = new Set<string>();
   private runningCount = 0;
   private waitingCount = 0;
   private reservedCount = 0;
@@ -212,6 +214,11 @@ export class WebhookDispatcher implements WebhookQueue {
   async retry(id: string): Promise<'queued' | 'in_flight' | 'not_found'> {
     const result = await this.store.retry(id, Date.now());
     if (result === 'queued') this.wake();
+    if (result === 'in_flight' && this.held.has(id)) {
+      // Ours and in flight: one more attempt once this one is recorded.
+      this.resends.add(id);
+      return 'queued';
+    }
     return result;
   }
 
@@ -409,7 +416,8 @@ export class WebhookDispatcher implements WebhookQueue {
       : outcome.status === 'failed' && r.errback ? this.errbackReport(r, attempt) : undefined;
     await this.store.finish(r.id, outcome, followUp);
     this.held.delete(r.id);
-    if (followUp) this.wake();
+    if (this.resends.delete(r.id) && outcome.status !== 'pending') await this.store.retry(r.id, Date.now());
+    if (followUp || outcome.status !== 'succeeded') this.wake();
 
     this.metrics.attempts.labels(label).inc();
     this.metrics.attemptDuration.observe(attempt.duration_ms / 1000);

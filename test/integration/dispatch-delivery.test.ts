@@ -6,6 +6,7 @@ import { Webhook } from 'standardwebhooks';
 import { startHub } from '../helpers/server.js';
 import { Receiver } from '../helpers/receiver.js';
 import { dispatchForm, dispatchJson, getDelivery, waitForStatus } from '../helpers/dispatch.js';
+import { until } from '../helpers/wait.js';
 
 const SECRET = 'whsec_' + Buffer.from('a very secret signing key!').toString('base64');
 const headersOf = (h: Record<string, unknown>) => h as Record<string, string>;
@@ -342,6 +343,28 @@ describe('dispatch: reports, idempotency, resend', () => {
     const again = await waitForStatus(hub.url, json.id!, 'failed');
     expect(again.attempts.map((a) => a.status)).toEqual([500, 200, 503]);
     expect((await fetch(`${hub.url}/api/deliveries/nope/retry`, { method: 'POST' })).status).toBe(404);
+    expect((await getDelivery(hub.url, 'nope')).status).toBe(404);
+  });
+
+  it('a resend asked while an attempt is in flight follows that attempt', async () => {
+    const hub = await startHub({ retrySchedule: [0] });
+    let release: (() => void) | undefined;
+    const rx = await Receiver.start((_req, res) => {
+      release = () => res.end('done');
+    });
+    const { json } = await dispatchJson(hub.url, { _url: rx.url, a: 1 });
+    await rx.waitFor(1);
+    const res = await fetch(`${hub.url}/api/deliveries/${json.id}/retry`, { method: 'POST' });
+    expect(res.status).toBe(202);
+    release!();
+    await rx.waitFor(2);
+    release!();
+    const d = await until(async () => {
+      const r = await getDelivery(hub.url, json.id!);
+      return r.json.status === 'succeeded' && r.json.attempts.length === 2 ? r.json : undefined;
+    }, 'two recorded attempts');
+    expect(d.attempts.map((a) => a.status)).toEqual([200, 200]);
+    expect(rx.received.map((r) => r.headers['webhook-id'])).toEqual([json.id, json.id]);
     expect((await getDelivery(hub.url, 'nope')).status).toBe(404);
   });
 });
