@@ -54,6 +54,9 @@ export function decodeEntry(entry: Buffer): Message {
   if (a < 0 || b < 0) throw new Error('malformed topic log entry');
   const offset = Number(entry.subarray(0, a).toString('latin1'));
   const h = JSON.parse(entry.subarray(a + 1, b).toString('utf8')) as Header;
+  if (!Number.isSafeInteger(offset) || offset < 1 || typeof h?.topic !== 'string' || typeof h.id !== 'string') {
+    throw new Error('malformed topic log entry');
+  }
   return { topic: h.topic, offset, id: h.id, time: h.time, contentType: h.contentType, body: entry.subarray(b + 1) };
 }
 
@@ -81,6 +84,9 @@ export class RedisTopicLog implements TopicLog {
   private readonly channel: string;
   private readonly topicsKey: string;
   private connectedOnce = false;
+  /** Pub/sub payloads on our channel that were not topic log entries. */
+  malformed = 0;
+  lastMalformed: Error | undefined;
   private closed = false;
 
   constructor(
@@ -108,7 +114,16 @@ export class RedisTopicLog implements TopicLog {
   async start(): Promise<void> {
     this.subscriber.on('messageBuffer', (channel: Buffer, payload: Buffer) => {
       if (channel.toString() !== this.channel) return;
-      this.receive(decodeEntry(payload));
+      let m: Message;
+      try {
+        m = decodeEntry(payload);
+      } catch (err) {
+        // Not ours (someone else PUBLISHed on the channel): counted, never fatal.
+        this.malformed++;
+        this.lastMalformed = err as Error;
+        return;
+      }
+      this.receive(m);
     });
     // After a reconnect (ioredis resubscribes first) messages published meanwhile come from history.
     // Subscribing again (a no-op when ioredis already did) orders the history reads after the subscription.

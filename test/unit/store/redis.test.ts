@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { Message } from '../../../src/core/message.js';
 import type { Store } from '../../../src/store/interface.js';
 import { createRedisStore } from '../../../src/store/redis.js';
+import type { RedisTopicLog } from '../../../src/store/redis-topic-log.js';
 import { REDIS_URL, RedisProxy, keysUnder, openRedisStore, redisPrefix, redisProxy, testRedis } from '../../helpers/redis.js';
 import { until } from '../../helpers/wait.js';
 
@@ -126,6 +127,18 @@ describe('redis store: several nodes', () => {
     await store.topics.append('t', msg('3'));
     expect(seen.map((m) => [m.offset, m.body.toString()])).toEqual([[1, '1'], [2, '2'], [3, '3']]);
     expect(seen[1]!.id).toBe('lost');
+    await store.close();
+  });
+
+  it('ignores payloads on its channel that are not log entries', async () => {
+    const prefix = redisPrefix();
+    const store = await openRedisStore(100, prefix);
+    const seen = record(store);
+    await testRedis().publish(`${prefix}messages`, 'garbage');
+    await testRedis().publish(`${prefix}messages`, 'x\n{}\nbody');
+    await store.topics.append('t', msg('ok'));
+    expect(seen.map((m) => m.body.toString())).toEqual(['ok']);
+    expect((store.topics as RedisTopicLog).malformed).toBe(2);
     await store.close();
   });
 
