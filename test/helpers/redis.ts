@@ -62,6 +62,8 @@ afterAll(async () => {
  */
 export class RedisProxy {
   private readonly sockets = new Set<Socket>();
+  /** Client-side sockets in the order they were accepted. */
+  readonly accepted: Socket[] = [];
   private server: Server | undefined;
 
   private constructor(readonly port: number) {}
@@ -88,6 +90,7 @@ export class RedisProxy {
   private async listen(): Promise<void> {
     const target = new URL(REDIS_URL);
     const server = createServer((client) => {
+      this.accepted.push(client);
       const upstream = connect(Number(target.port || 6379), target.hostname);
       for (const s of [client, upstream]) {
         this.sockets.add(s);
@@ -112,6 +115,15 @@ export class RedisProxy {
     this.server = undefined;
     for (const s of this.sockets) s.destroy();
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** Stops accepting and drops only the `index`-th connection accepted (the others keep working). */
+  drop(index: number): void {
+    const server = this.server;
+    this.server = undefined;
+    this.accepted[index]?.destroy();
+    // Not waiting for close(): its callback comes only once the other connections end too.
+    server?.close();
   }
 
   async restore(): Promise<void> {

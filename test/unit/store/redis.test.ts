@@ -130,6 +130,23 @@ describe('redis store: several nodes', () => {
     await store.close();
   });
 
+  it('append still reaches local listeners (from history) when the pub/sub connection is down', async () => {
+    const proxy = await redisProxy();
+    const store = await createRedisStore({ url: proxy.url, prefix: redisPrefix(), historySize: 100 });
+    const seen = record(store);
+    await store.topics.append('t', msg('1'));
+    proxy.drop(1); // the subscriber connection (opened second); commands still work
+    await until(() => store.ping().then(() => false, (e: Error) => /subscriber/.test(e.message)), 'ping to report the subscriber down');
+    const m = await store.topics.append('t', msg('2'));
+    expect(m.offset).toBe(2);
+    expect(seen.map((x) => x.offset)).toEqual([1, 2]);
+    await proxy.restore();
+    await until(() => store.ping().then(() => true, () => false), 'the subscriber reconnected');
+    await store.topics.append('t', msg('3'));
+    expect(seen.map((x) => x.offset)).toEqual([1, 2, 3]);
+    await store.close();
+  });
+
   it('ignores payloads on its channel that are not log entries', async () => {
     const prefix = redisPrefix();
     const store = await openRedisStore(100, prefix);
