@@ -198,9 +198,11 @@ export class RedisTopicLog implements TopicLog {
           } catch {
             // Redis unreachable: what history holds is read on the next message or reconnect.
           }
+          const before = feed.delivered;
           for (const m of missing) if (m.offset > feed.delivered && m.offset < next.offset) this.deliver(feed, m);
-          // History may no longer hold the whole hole (trimmed): the stream goes on after it.
-          if (missing.length === FILL_PAGE) continue;
+          // A full page that got us further: read on. Otherwise history no longer holds the rest of the
+          // hole (trimmed) and the stream goes on after it.
+          if (missing.length === FILL_PAGE && feed.delivered > before && feed.delivered < next.offset - 1) continue;
         }
         feed.queue.shift();
         if (next.offset > feed.delivered) this.deliver(feed, next);
