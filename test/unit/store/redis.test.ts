@@ -130,6 +130,21 @@ describe('redis store: several nodes', () => {
     await store.close();
   });
 
+  it('a hole history no longer holds is skipped after what it still has (no hang)', async () => {
+    const prefix = redisPrefix();
+    const store = await openRedisStore(2, prefix);
+    const seen = record(store);
+    await store.topics.append('t', msg('1'));
+    const redis = testRedis();
+    for (let i = 0; i < 3; i++) {
+      const off = await redis.hincrby(`${prefix}topic:t`, 'last', 1);
+      await redis.xadd(`${prefix}history:t`, 'MAXLEN', '2', `${off}-0`, 'm', `${off}\n${JSON.stringify({ topic: 't', id: `raw${off}`, time: 1, contentType: 'text/plain' })}\n${off}`);
+    }
+    await store.topics.append('t', msg('5'));
+    expect(seen.map((m) => m.offset)).toEqual([1, 4, 5]);
+    await store.close();
+  });
+
   it('append still reaches local listeners (from history) when the pub/sub connection is down', async () => {
     const proxy = await redisProxy();
     const store = await createRedisStore({ url: proxy.url, prefix: redisPrefix(), historySize: 100 });
