@@ -87,6 +87,9 @@ export class RedisTopicLog implements TopicLog {
   /** Pub/sub payloads on our channel that were not topic log entries. */
   malformed = 0;
   lastMalformed: Error | undefined;
+  /** History reads (hole filling, catching up) that failed; retried on the next message or reconnect. */
+  readErrors = 0;
+  lastReadError: Error | undefined;
   private closed = false;
 
   constructor(
@@ -133,13 +136,17 @@ export class RedisTopicLog implements TopicLog {
         () => {
           for (const feed of this.feeds.values()) this.catchUp(feed);
         },
-        () => {
-          // Lost again: the next 'ready' catches up.
-        },
+        // Lost again: the next 'ready' catches up.
+        (err: unknown) => this.noteReadError(err),
       );
     });
     await this.subscriber.subscribe(this.channel);
     this.connectedOnce = true;
+  }
+
+  private noteReadError(err: unknown): void {
+    this.readErrors++;
+    this.lastReadError = err as Error;
   }
 
   close(): void {
@@ -195,8 +202,9 @@ export class RedisTopicLog implements TopicLog {
           let missing: Message[] = [];
           try {
             missing = await this.read(feed.topic, feed.delivered, Math.min(next.offset - feed.delivered - 1, FILL_PAGE));
-          } catch {
+          } catch (err) {
             // Redis unreachable: what history holds is read on the next message or reconnect.
+            this.noteReadError(err);
           }
           const before = feed.delivered;
           for (const m of missing) if (m.offset > feed.delivered && m.offset < next.offset) this.deliver(feed, m);
@@ -222,7 +230,8 @@ export class RedisTopicLog implements TopicLog {
         if (own) feed.queue.push(own);
         void this.pump(feed);
       },
-      () => {
+      (err: unknown) => {
+        this.noteReadError(err);
         if (own) {
           feed.queue.push(own);
           void this.pump(feed);
