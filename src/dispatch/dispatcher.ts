@@ -44,6 +44,7 @@ export interface DispatcherOptions {
 }
 
 interface HostSlots {
+  host: string;
   running: number;
   waiting: DeliveryRecord[];
   /** Enqueued by this process, inserted already claimed, not committed yet. */
@@ -71,6 +72,9 @@ export class WebhookDispatcher implements WebhookQueue {
   /** Attempts in flight, aborted when the shutdown deadline passes. */
   private readonly controllers = new Set<AbortController>();
   private abandoned = false;
+  private get logAttempts(): boolean {
+    return ['trace', 'debug', 'info'].includes(this.options.log.level);
+  }
   /** Resends asked while an attempt of the delivery was in flight here. */
   private readonly resends = new Set<string>();
   private runningCount = 0;
@@ -301,7 +305,7 @@ export class WebhookDispatcher implements WebhookQueue {
 
   private slots(host: string): HostSlots {
     let s = this.hosts.get(host);
-    if (!s) this.hosts.set(host, (s = { running: 0, waiting: [], reserved: 0 }));
+    if (!s) this.hosts.set(host, (s = { host, running: 0, waiting: [], reserved: 0 }));
     return s;
   }
 
@@ -348,7 +352,7 @@ export class WebhookDispatcher implements WebhookQueue {
         s.running--;
         this.runningCount--;
         this.startWaiting(s);
-        this.forgetIdle(deliveryHost(r.url));
+        this.forgetIdle(s.host);
         this.wake();
       });
     this.running.set(r.id, done);
@@ -417,27 +421,28 @@ export class WebhookDispatcher implements WebhookQueue {
     await this.store.finish(r.id, outcome, followUp);
     this.held.delete(r.id);
     if (this.resends.delete(r.id) && outcome.status !== 'pending') await this.store.retry(r.id, Date.now());
-    if (followUp || outcome.status !== 'succeeded') this.wake();
 
     this.metrics.attempts.labels(label).inc();
     this.metrics.attemptDuration.observe(attempt.duration_ms / 1000);
     if (outcome.status !== 'pending') this.metrics.deliveries.labels(outcome.status).inc();
     if (outcome.status === 'succeeded') this.metrics.latency.observe((Date.now() - r.createdAt) / 1000);
-    this.options.log.info(
-      {
-        delivery: r.id,
-        url: logUrl(r.url),
-        method: r.method,
-        attempt: attemptNo,
-        status: attempt.status,
-        ms: attempt.duration_ms,
-        outcome: label,
-        ...(attempt.error ? { error: attempt.error } : {}),
-        next: outcome.status === 'pending' ? new Date(outcome.nextAt ?? Date.now()).toISOString() : outcome.status,
-        ...(r.origin ? { origin: r.origin.kind } : {}),
-      },
-      'webhook attempt',
-    );
+    if (this.logAttempts) {
+      this.options.log.info(
+        {
+          delivery: r.id,
+          url: logUrl(r.url),
+          method: r.method,
+          attempt: attemptNo,
+          status: attempt.status,
+          ms: attempt.duration_ms,
+          outcome: label,
+          ...(attempt.error ? { error: attempt.error } : {}),
+          next: outcome.status === 'pending' ? new Date(outcome.nextAt ?? Date.now()).toISOString() : outcome.status,
+          ...(r.origin ? { origin: r.origin.kind } : {}),
+        },
+        'webhook attempt',
+      );
+    }
     const event: AttemptEvent = { deliveryId: r.id, ok: label === 'success', final: outcome.status !== 'pending' };
     if (r.origin) event.origin = r.origin;
     if (attempt.status !== null) event.status = attempt.status;

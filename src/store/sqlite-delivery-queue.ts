@@ -43,6 +43,9 @@ export const DELIVERIES_SCHEMA = [
   `DROP INDEX deliveries_due;
    CREATE INDEX deliveries_due ON deliveries (next_at) WHERE status = 'pending';
    CREATE INDEX deliveries_lease ON deliveries (lease_until) WHERE status = 'delivering';`,
+  // Fewer index writes per status change: the log lists by seq (the rowid); only failed ones need an index.
+  `DROP INDEX deliveries_by_status;
+   CREATE INDEX deliveries_failed ON deliveries (seq) WHERE status = 'failed';`,
 ];
 
 /**
@@ -76,6 +79,7 @@ interface Row {
   updated_at: number;
 }
 
+const STATUSES = new Set<string>(['pending', 'delivering', 'succeeded', 'failed']);
 const SECRET_DEFAULT = 0;
 const SECRET_NONE = 1;
 const SECRET_OWN = 2;
@@ -113,10 +117,10 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
   private readonly insertStmt: Statement;
   private readonly byKey: Statement;
   private readonly byId: Statement;
-  private readonly statusOf: Statement;
-  private readonly finishStmt: Statement;
+  private readonly finishUnfinished: Statement;
+  private readonly finishAny: Statement;
   private readonly claimIds: Statement;
-  private readonly claimOne: Statement;
+  private readonly claimRows: Statement;
   private readonly releaseOne: Statement;
   private readonly minDue: Statement;
   private readonly minLease: Statement;
@@ -134,11 +138,10 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     );
     this.byKey = db.prepare('SELECT id FROM deliveries WHERE idempotency_key = ? AND created_at > ? ORDER BY created_at LIMIT 1').pluck();
     this.byId = db.prepare('SELECT * FROM deliveries WHERE id = ?');
-    this.statusOf = db.prepare('SELECT status, next_at FROM deliveries WHERE id = ?');
-    this.finishStmt = db.prepare(
-      `UPDATE deliveries SET status = @status, attempts = json_insert(attempts, '$[#]', json(@attempt)), next_at = @nextAt,
-         lease_until = NULL, updated_at = @now WHERE id = @id`,
-    );
+    const finishSet = `UPDATE deliveries SET status = @status, attempts = json_insert(attempts, '$[#]', json(@attempt)),
+         next_at = COALESCE(@nextAt, next_at), lease_until = NULL, updated_at = @now WHERE id = @id`;
+    this.finishUnfinished = db.prepare(`${finishSet} AND status IN ('pending', 'delivering')`);
+    this.finishAny = db.prepare(finishSet);
     this.claimIds = db.prepare(
       `WITH due AS (
          SELECT * FROM (SELECT seq, host, next_at AS at FROM deliveries INDEXED BY deliveries_due
@@ -153,7 +156,9 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
        )
        SELECT seq FROM ranked WHERE rn <= @perHost ORDER BY at, seq LIMIT @limit`,
     ).pluck();
-    this.claimOne = db.prepare(`UPDATE deliveries SET status = 'delivering', lease_until = ? WHERE seq = ? RETURNING *`);
+    this.claimRows = db.prepare(
+      `UPDATE deliveries SET status = 'delivering', lease_until = ? WHERE seq IN (SELECT value FROM json_each(?)) RETURNING *`,
+    );
     this.releaseOne = db.prepare(
       `UPDATE deliveries SET status = 'pending', lease_until = NULL, next_at = MIN(next_at, ?) WHERE id = ? AND status = 'delivering'`,
     );
@@ -247,19 +252,21 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     return this.grouped(() => {
       const scan = Math.max(64, req.limit * CLAIM_SCAN_FACTOR);
       const seqs = this.claimIds.all({ now: req.now, skip: JSON.stringify(req.skipHosts), perHost: req.perHost, limit: req.limit, scan }) as number[];
-      const lease = req.now + req.leaseMs;
-      return seqs.map((seq) => fromRow(this.claimOne.get(lease, seq) as Row));
+      if (seqs.length === 0) return [];
+      const rows = this.claimRows.all(req.now + req.leaseMs, JSON.stringify(seqs)) as Row[];
+      const order = new Map(seqs.map((seq, i) => [seq, i]));
+      return rows.sort((a, b) => (order.get(a.seq) ?? 0) - (order.get(b.seq) ?? 0)).map(fromRow);
     });
   }
 
   finish(id: string, outcome: AttemptOutcome, followUp?: NewDelivery): Promise<void> {
     return this.grouped(() => {
       const now = Date.now();
-      const prev = this.statusOf.get(id) as Pick<Row, 'status' | 'next_at'> | undefined;
-      if (prev) {
-        this.finishStmt.run({ id, status: outcome.status, attempt: JSON.stringify(outcome.attempt), nextAt: outcome.nextAt ?? prev.next_at, now });
-        const was = prev.status === 'pending' || prev.status === 'delivering';
-        if (was && outcome.status !== 'pending') this.unfinished--;
+      const params = { id, status: outcome.status, attempt: JSON.stringify(outcome.attempt), nextAt: outcome.nextAt ?? null, now };
+      if (this.finishUnfinished.run(params).changes === 1) {
+        if (outcome.status !== 'pending') this.unfinished--;
+      } else if (this.finishAny.run(params).changes === 1 && outcome.status === 'pending') {
+        this.unfinished++; // finished meanwhile (e.g. by another worker) and pending again
       }
       if (followUp) this.insert(followUp, now);
     });
@@ -304,8 +311,9 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
       params.push(q.before);
     }
     if (q.status !== undefined) {
-      where.push('status = ?');
-      params.push(q.status);
+      // A literal (from a closed set), so that the partial indexes on status apply.
+      if (!STATUSES.has(q.status)) return [];
+      where.push(`status = '${q.status}'`);
     }
     if (q.target !== undefined) {
       if (q.target.includes('://')) {
@@ -316,7 +324,9 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
         params.push(q.target.toLowerCase());
       }
     }
-    const sql = `SELECT * FROM deliveries ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`;
+    // Unfinished deliveries are few: read them through their partial index rather than the whole log.
+    const index = q.status === 'pending' ? 'INDEXED BY deliveries_due' : q.status === 'delivering' ? 'INDEXED BY deliveries_lease' : '';
+    const sql = `SELECT * FROM deliveries ${index} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`;
     return (this.db.prepare(sql).all(...params, q.limit) as Row[]).map(fromRow);
   }
 
