@@ -9,7 +9,8 @@ export interface OutgoingWebhook {
   body: Buffer;
   contentType?: string;
   /**
-   * Standard Webhooks signing key: undefined uses --signing-secret, null sends unsigned
+   * Standard Webhooks signing key: undefined uses --signing-secret, null sends no Standard Webhooks
+   * headers at all
    * (WebSub signs with X-Hub-Signature itself).
    */
   secret?: string | null;

@@ -19,10 +19,11 @@ export const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
 const EXCERPT_BYTES = 1024;
 /** Response body bytes forwarded to a _callback. */
 export const CALLBACK_BODY_BYTES = 64 * 1024;
-const LEASE_MS = 10_000;
-const RENEW_EVERY_MS = 3_000;
+// A dead node's claims lapse within LEASE_MS and are seen within MAX_SLEEP_MS: taken over in < 10 s.
+const LEASE_MS = 6_000;
+const RENEW_EVERY_MS = 2_000;
 /** A woken worker with nothing due sleeps at most this long before looking again (other nodes' work). */
-const MAX_SLEEP_MS = 10_000;
+const MAX_SLEEP_MS = 3_000;
 const USER_AGENT = 'Hookhub-Webhooks/0.1';
 
 export interface DispatcherOptions {
@@ -86,6 +87,7 @@ export class WebhookDispatcher implements WebhookQueue {
   private pumpAgain = false;
   private wakeQueued = false;
   private lastClaimEmpty = false;
+  private lastClaimAt = 0;
   private timer: NodeJS.Timeout | undefined;
   private renewTimer: NodeJS.Timeout | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
@@ -278,7 +280,8 @@ export class WebhookDispatcher implements WebhookQueue {
     while (this.worthClaiming && !this.stopping) {
       const limit = Math.min(this.free, 512);
       const skipHosts = [...this.hosts].filter(([, s]) => s.running + s.waiting.length + s.reserved >= 2 * this.perHost).map(([h]) => h);
-      const batch = await this.store.claim({ now: Date.now(), limit, leaseMs: LEASE_MS, perHost: this.perHost, skipHosts });
+      this.lastClaimAt = Date.now();
+      const batch = await this.store.claim({ now: this.lastClaimAt, limit, leaseMs: LEASE_MS, perHost: this.perHost, skipHosts });
       this.lastClaimEmpty = batch.length === 0;
       for (const r of batch) this.admit(r);
       if (batch.length < limit) return;
@@ -292,8 +295,9 @@ export class WebhookDispatcher implements WebhookQueue {
     const next = await this.store.nextDueAt();
     const now = Date.now();
     let delay = next === undefined ? MAX_SLEEP_MS : Math.min(Math.max(next - now, 0), MAX_SLEEP_MS);
-    // Something is due but could not be claimed (its host is full, or another node holds it): no hot loop.
-    if (delay === 0 && this.lastClaimEmpty) delay = 1000;
+    // Something was already due when the last claim came back empty (its host is full, or another node
+    // holds it): no hot loop. What became due after that claim is claimed at once.
+    if (delay === 0 && this.lastClaimEmpty && next !== undefined && next <= this.lastClaimAt) delay = 1000;
     this.sleep(delay);
   }
 
@@ -382,6 +386,12 @@ export class WebhookDispatcher implements WebhookQueue {
     const headers: Record<string, string> = { 'user-agent': USER_AGENT };
     for (const [k, v] of Object.entries(r.headers)) headers[k.toLowerCase()] = v;
     if (r.contentType !== undefined && body.length > 0 && headers['content-type'] === undefined) headers['content-type'] = r.contentType;
+    // secret null: the queuing part signs in its own scheme (WebSub's X-Hub-Signature), so no
+    // Standard Webhooks headers at all; otherwise webhook-id/timestamp always, the signature when a key applies.
+    if (r.secret === null) {
+      for (const name of ['webhook-id', 'webhook-timestamp', 'webhook-signature']) delete headers[name];
+      return headers;
+    }
     headers['webhook-id'] = r.id;
     headers['webhook-timestamp'] = String(timestamp);
     const secret = r.secret === undefined ? this.options.signingSecret : r.secret;

@@ -37,6 +37,8 @@ describe('websub.rocks hub tests', () => {
     expect(n!.headers.link).toBe(`<${hub.url}/hub>; rel="hub", <${publisher.topic()}>; rel="self"`);
     expect(n!.headers['x-hub-signature']).toBeUndefined();
     expect(n!.headers['webhook-signature']).toBeUndefined();
+    expect(n!.headers['webhook-id']).toBeUndefined(); // signed only with hub.secret, no Standard Webhooks headers
+    expect(n!.headers['webhook-timestamp']).toBeUndefined();
   });
 
   it('101: subscriber with a secret — every delivery carries X-Hub-Signature sha256 of the body', async () => {
