@@ -255,7 +255,11 @@ export class ChannelHub {
   kick(name: string, reason = 'kicked'): boolean {
     const user = this.users.get(name);
     if (!user) return false;
-    for (const conn of [...user.conns]) conn.sink.close(CLOSE_POLICY, reason);
+    // The user is gone at once (leave events, disconnect callback), not when each close handshake ends.
+    for (const conn of [...user.conns]) {
+      conn.sink.close(CLOSE_POLICY, reason);
+      this.closed(conn);
+    }
     return true;
   }
 
