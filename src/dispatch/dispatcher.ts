@@ -88,7 +88,18 @@ export class WebhookDispatcher implements WebhookQueue {
   private wakeQueued = false;
   private lastClaimEmpty = false;
   private lastClaimAt = 0;
+  /**
+   * False once a claim came back empty, until something may have become claimable: a timer (due times,
+   * leases, other nodes), new or resent work for a host with room, or a host that was skipped getting room.
+   * An empty claim with a full host skipped scans that host's whole backlog; repeating it on every finished
+   * attempt cost as much as the deliveries themselves.
+   */
+  private mayClaim = true;
+  /** Hosts skipped (full) by the last claim. */
+  private lastSkip = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
+  /** When the timer fires (0: none pending). */
+  private timerAt = 0;
   private renewTimer: NodeJS.Timeout | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
 
@@ -207,7 +218,10 @@ export class WebhookDispatcher implements WebhookQueue {
       const { claimUntil, ...rest } = d;
       const record: DeliveryRecord = { ...rest, seq: 0, status: 'delivering', attempts: [], createdAt: now, updatedAt: now, leaseUntil: claimUntil as number };
       this.admit(record);
-    } else if (result.created) this.wake();
+    } else if (result.created) {
+      if (!this.isFull(host)) this.mayClaim = true;
+      this.wake();
+    }
     return result;
   }
 
@@ -219,7 +233,10 @@ export class WebhookDispatcher implements WebhookQueue {
   /** One more attempt of a delivery (same id), due now. */
   async retry(id: string): Promise<'queued' | 'in_flight' | 'not_found'> {
     const result = await this.store.retry(id, Date.now());
-    if (result === 'queued') this.wake();
+    if (result === 'queued') {
+      this.mayClaim = true;
+      this.wake();
+    }
     if (result === 'in_flight' && this.held.has(id)) {
       // Ours and in flight: one more attempt once this one is recorded.
       this.resends.add(id);
@@ -248,13 +265,19 @@ export class WebhookDispatcher implements WebhookQueue {
     this.pumping = true;
     let failed = false;
     try {
+      let claimed = false;
       do {
         this.pumpAgain = false;
-        await this.fill();
+        if (this.mayClaim) {
+          claimed = true;
+          await this.fill();
+        }
       } while (this.pumpAgain && !this.stopping);
-      await this.arm();
+      // No claim this time: the timer armed after the last claim stands unless something is due sooner.
+      await this.arm(!claimed);
     } catch (err) {
       failed = true;
+      this.mayClaim = true;
       this.options.log.error({ err }, 'webhook queue: claiming failed; trying again in 1 s');
     } finally {
       this.pumping = false;
@@ -279,32 +302,56 @@ export class WebhookDispatcher implements WebhookQueue {
   private async fill(): Promise<void> {
     while (this.worthClaiming && !this.stopping) {
       const limit = Math.min(this.free, 512);
-      const skipHosts = [...this.hosts].filter(([, s]) => s.running + s.waiting.length + s.reserved >= 2 * this.perHost).map(([h]) => h);
+      const skipHosts: string[] = [];
+      for (const [h, s] of this.hosts) if (this.heldFor(s) >= 2 * this.perHost) skipHosts.push(h);
       this.lastClaimAt = Date.now();
+      this.lastSkip = new Set(skipHosts);
       const batch = await this.store.claim({ now: this.lastClaimAt, limit, leaseMs: LEASE_MS, perHost: this.perHost, skipHosts });
       this.lastClaimEmpty = batch.length === 0;
+      if (batch.length === 0) this.mayClaim = false;
       for (const r of batch) this.admit(r);
       if (batch.length < limit) return;
     }
   }
 
   /** Sleeps until the next due delivery (bounded); attempts finishing wake the pool anyway. */
-  private async arm(): Promise<void> {
+  private async arm(keepEarlier = false): Promise<void> {
     if (this.stopping) return;
-    if (!this.worthClaiming) return clearTimeout(this.timer);
+    if (!this.worthClaiming) {
+      clearTimeout(this.timer);
+      this.timerAt = 0;
+      return;
+    }
     const next = await this.store.nextDueAt();
     const now = Date.now();
     let delay = next === undefined ? MAX_SLEEP_MS : Math.min(Math.max(next - now, 0), MAX_SLEEP_MS);
     // Something was already due when the last claim came back empty (its host is full, or another node
     // holds it): no hot loop. What became due after that claim is claimed at once.
     if (delay === 0 && this.lastClaimEmpty && next !== undefined && next <= this.lastClaimAt) delay = 1000;
+    if (keepEarlier && this.timerAt !== 0 && this.timerAt <= now + delay) return;
     this.sleep(delay);
   }
 
   private sleep(ms: number): void {
     clearTimeout(this.timer);
+    this.timerAt = 0;
     if (this.stopping) return;
-    this.timer = setTimeout(() => this.wake(), ms).unref();
+    this.timerAt = Date.now() + ms;
+    this.timer = setTimeout(() => {
+      this.timerAt = 0;
+      this.mayClaim = true;
+      this.wake();
+    }, ms).unref();
+  }
+
+  private heldFor(s: HostSlots): number {
+    return s.running + s.waiting.length + s.reserved;
+  }
+
+  /** A host the next claim would skip. */
+  private isFull(host: string): boolean {
+    const s = this.hosts.get(host);
+    return s !== undefined && this.heldFor(s) >= 2 * this.perHost;
   }
 
   private slots(host: string): HostSlots {
@@ -355,6 +402,8 @@ export class WebhookDispatcher implements WebhookQueue {
         this.running.delete(r.id);
         s.running--;
         this.runningCount--;
+        // A host the last (empty) claim skipped has room again: its backlog may be claimable now.
+        if (!this.mayClaim && this.lastSkip.has(s.host) && this.heldFor(s) < 2 * this.perHost) this.mayClaim = true;
         this.startWaiting(s);
         this.forgetIdle(s.host);
         this.wake();
@@ -430,7 +479,12 @@ export class WebhookDispatcher implements WebhookQueue {
       : outcome.status === 'failed' && r.errback ? this.errbackReport(r, attempt) : undefined;
     await this.store.finish(r.id, outcome, followUp);
     this.held.delete(r.id);
-    if (this.resends.delete(r.id) && outcome.status !== 'pending') await this.store.retry(r.id, Date.now());
+    // A retry or a report was queued: claimable (now or at its due time).
+    if (outcome.status === 'pending' || followUp) this.mayClaim = true;
+    if (this.resends.delete(r.id) && outcome.status !== 'pending') {
+      await this.store.retry(r.id, Date.now());
+      this.mayClaim = true;
+    }
 
     this.metrics.attempts.labels(label).inc();
     this.metrics.attemptDuration.observe(attempt.duration_ms / 1000);
