@@ -70,8 +70,8 @@ export class WebhookDispatcher implements WebhookQueue {
   /** Deliveries this process holds (running or waiting for a host slot). */
   private readonly held = new Set<string>();
   private readonly running = new Map<string, Promise<void>>();
-  /** Attempts in flight, aborted when the shutdown deadline passes. */
-  private readonly controllers = new Set<AbortController>();
+  /** Abort functions of the attempts in flight, called when the shutdown deadline passes. */
+  private readonly aborts = new Set<(reason: Error) => void>();
   private abandoned = false;
   private get logAttempts(): boolean {
     return ['trace', 'debug', 'info'].includes(this.options.log.level);
@@ -148,7 +148,7 @@ export class WebhookDispatcher implements WebhookQueue {
     if (!drained) {
       // Abandoned attempts are released, not recorded: the next process tries them again.
       this.abandoned = true;
-      for (const c of this.controllers) c.abort(new Error('attempt abandoned (shutdown)'));
+      for (const abort of [...this.aborts]) abort(new Error('attempt abandoned (shutdown)'));
       await Promise.allSettled([...this.running.values()]);
     }
     try {
@@ -454,8 +454,6 @@ export class WebhookDispatcher implements WebhookQueue {
     const withBody = r.method !== 'GET' && r.method !== 'HEAD';
     const body = withBody ? r.body : Buffer.alloc(0);
     const timestamp = Math.floor(startedAt / 1000);
-    const controller = new AbortController();
-    this.controllers.add(controller);
     const res = await sendAttempt(this.agent, {
       url: r.url,
       method: r.method,
@@ -463,8 +461,8 @@ export class WebhookDispatcher implements WebhookQueue {
       body,
       timeoutMs: r.timeoutMs ?? this.options.timeoutMs,
       keepBytes: r.callback ? CALLBACK_BODY_BYTES : EXCERPT_BYTES,
-      controller,
-    }).finally(() => this.controllers.delete(controller));
+      aborts: this.aborts,
+    });
     if (this.abandoned) return; // shutdown deadline passed: released by stop(), not recorded
     const attemptNo = r.attempts.length + 1;
     const { attempt, label, retry, retryAfter } = describe(res, startedAt);
