@@ -78,6 +78,8 @@ export class WebhookDispatcher implements WebhookQueue {
   }
   /** Resends asked while an attempt of the delivery was in flight here. */
   private readonly resends = new Set<string>();
+  private readonly attemptCounters = new Map<string, { inc(): void }>();
+  private readonly deliveryCounters = new Map<string, { inc(): void }>();
   private runningCount = 0;
   private waitingCount = 0;
   private reservedCount = 0;
@@ -322,13 +324,16 @@ export class WebhookDispatcher implements WebhookQueue {
       this.timerAt = 0;
       return;
     }
+    // No claim since the timer was armed: whatever could be due sooner (new work for a host with room, a
+    // retry, a report, a full host with room again) allows a claim and re-arms it. Other nodes' work and
+    // lapsed leases wait for the timer, at most MAX_SLEEP_MS, as on an idle node.
+    if (keepEarlier && this.timerAt !== 0) return;
     const next = await this.store.nextDueAt();
     const now = Date.now();
     let delay = next === undefined ? MAX_SLEEP_MS : Math.min(Math.max(next - now, 0), MAX_SLEEP_MS);
     // Something was already due when the last claim came back empty (its host is full, or another node
     // holds it): no hot loop. What became due after that claim is claimed at once.
     if (delay === 0 && this.lastClaimEmpty && next !== undefined && next <= this.lastClaimAt) delay = 1000;
-    if (keepEarlier && this.timerAt !== 0 && this.timerAt <= now + delay) return;
     this.sleep(delay);
   }
 
@@ -411,6 +416,13 @@ export class WebhookDispatcher implements WebhookQueue {
     this.running.set(r.id, done);
   }
 
+  /** A counter's child for one label value, looked up once. */
+  private counter(cache: Map<string, { inc(): void }>, metric: { labels(value: string): { inc(): void } }, value: string): { inc(): void } {
+    let child = cache.get(value);
+    if (!child) cache.set(value, (child = metric.labels(value)));
+    return child;
+  }
+
   private async renewLeases(): Promise<void> {
     if (this.held.size === 0 || this.stopping) return;
     try {
@@ -484,9 +496,9 @@ export class WebhookDispatcher implements WebhookQueue {
       this.mayClaim = true;
     }
 
-    this.metrics.attempts.labels(label).inc();
+    this.counter(this.attemptCounters, this.metrics.attempts, label).inc();
     this.metrics.attemptDuration.observe(attempt.duration_ms / 1000);
-    if (outcome.status !== 'pending') this.metrics.deliveries.labels(outcome.status).inc();
+    if (outcome.status !== 'pending') this.counter(this.deliveryCounters, this.metrics.deliveries, outcome.status).inc();
     if (outcome.status === 'succeeded') this.metrics.latency.observe((Date.now() - r.createdAt) / 1000);
     if (this.logAttempts) {
       this.options.log.info(
