@@ -97,7 +97,7 @@ export class WebhookDispatcher implements WebhookQueue {
    * attempt cost as much as the deliveries themselves.
    */
   private mayClaim = true;
-  /** Hosts skipped (full) by the last claim. */
+  /** Hosts skipped (full) by the last claim, or given work since while full: a claim is due when one has room. */
   private lastSkip = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   /** When the timer fires (0: none pending). */
@@ -221,7 +221,9 @@ export class WebhookDispatcher implements WebhookQueue {
       const record: DeliveryRecord = { ...rest, seq: 0, status: 'delivering', attempts: [], createdAt: now, updatedAt: now, leaseUntil: claimUntil as number };
       this.admit(record);
     } else if (result.created) {
-      if (!this.isFull(host)) this.mayClaim = true;
+      // For a full host it waits until the host has room (then a claim is made), as its backlog does.
+      if (this.isFull(host)) this.lastSkip.add(host);
+      else this.mayClaim = true;
       this.wake();
     }
     return result;
