@@ -1,7 +1,7 @@
 // Dispatcher benchmark: durable deliveries per second through Hookhub (sqlite store) to a local receiver,
 // enqueue→delivered latency, and the same requests sent by a bare undici loop for comparison.
 // Run alone: npx tsx bench/dispatch.ts [deliveries]   (bounded: 5,000 deliveries by default)
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -29,6 +29,11 @@ export interface DispatchBenchResults {
     deliveriesPerSecond: number; enqueueP50Ms: number; enqueueP99Ms: number; deliveredP50Ms: number; deliveredP99Ms: number; seconds: number;
     /** Event-loop utilization of the server's thread while measured (1 = saturated). */
     serverLoopUtilization: number;
+    /**
+     * CPU time of the server's thread per delivery while measured (Linux; null elsewhere), in µs: the cost of a
+     * delivery whatever else runs on the machine (wall-clock rates vary with the load of other processes).
+     */
+    serverCpuUsPerDelivery: number | null;
   };
   bareUndici: { requestsPerSecond: number; seconds: number };
   ratio: number;
@@ -88,6 +93,18 @@ const http = require('node:http');
 })();
 `;
 
+/** CPU time (ms) of this process's main thread so far, from /proc (Linux); undefined elsewhere. */
+function mainThreadCpuMs(): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 of stat (11 and 12 after the command name), in clock ticks (100/s).
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
+}
+
 const quantile = (values: number[], q: number): number => {
   const sorted = [...values].sort((a, b) => a - b);
   return Math.round((sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0) * 100) / 100;
@@ -123,11 +140,15 @@ export async function runDispatchBench(opts: DispatchBenchOptions = {}): Promise
     type Done = { enqueue: number[]; delivered: number[]; seconds: number };
     let measured: Done;
     let utilization: number;
+    let cpuMs: number | undefined;
     try {
       await ask<Done>(worker, { type: 'load', hubUrl: hub.url, target, from: 0, count: warm, concurrency }, 'done');
       const elu = performance.eventLoopUtilization();
+      const cpuBefore = mainThreadCpuMs();
       measured = await ask<Done>(worker, { type: 'load', hubUrl: hub.url, target, from: warm, count: total, concurrency }, 'done');
       utilization = Math.round(performance.eventLoopUtilization(elu).utilization * 100) / 100;
+      const cpuAfter = mainThreadCpuMs();
+      cpuMs = cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore;
     } finally {
       await hub.close();
     }
@@ -170,6 +191,7 @@ export async function runDispatchBench(opts: DispatchBenchOptions = {}): Promise
         deliveredP99Ms: quantile(measured.delivered, 0.99),
         seconds: Math.round(measured.seconds * 100) / 100,
         serverLoopUtilization: utilization,
+        serverCpuUsPerDelivery: cpuMs === undefined ? null : Math.round((cpuMs * 1000) / total),
       },
       bareUndici: { requestsPerSecond: barePerSecond, seconds: Math.round(bareSeconds * 100) / 100 },
       ratio,

@@ -1,5 +1,7 @@
 // One HTTP attempt over undici: bounded in time, the response body read up to a cap. Outcomes are values.
-import { request, type Dispatcher } from 'undici';
+// Sent through the dispatcher's handler interface: no response stream, promise wrapper or AbortSignal per
+// attempt (those cost more than the request itself at a few thousand attempts a second).
+import { util, type Dispatcher } from 'undici';
 
 export interface AttemptRequest {
   url: string;
@@ -9,8 +11,8 @@ export interface AttemptRequest {
   timeoutMs: number;
   /** Bytes of the response body kept (the rest is dropped). */
   keepBytes: number;
-  /** Aborting it abandons the attempt (shutdown); the attempt's own timeout aborts it too. */
-  controller?: AbortController;
+  /** While in flight, the attempt's abort function is in this set: calling it abandons the attempt (shutdown). */
+  aborts?: Set<(reason: Error) => void>;
 }
 
 export type AttemptResponse =
@@ -27,64 +29,127 @@ function errorText(err: unknown): { text: string; code?: string } {
 
 function flatHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(headers)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
+  for (const k in headers) {
+    const v = headers[k];
+    if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
+  }
   return out;
 }
 
-export async function sendAttempt(agent: Dispatcher, req: AttemptRequest): Promise<AttemptResponse> {
-  const started = performance.now();
-  const elapsed = (): number => Math.round(performance.now() - started);
-  const controller = req.controller ?? new AbortController();
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    controller.abort(new Error(`timed out after ${req.timeoutMs} ms`));
-  }, req.timeoutMs);
-  try {
-    const res = await request(req.url, {
-      dispatcher: agent,
-      method: req.method as Dispatcher.HttpMethod,
-      headers: req.headers,
-      body: req.body && req.body.length > 0 ? req.body : null,
-      signal: controller.signal,
-      // Our own timer bounds the whole attempt; undici's must not fire first.
-      headersTimeout: req.timeoutMs + 1000,
-      bodyTimeout: req.timeoutMs + 1000,
-    });
-    const { body, truncated } = await readCapped(res.body, req.keepBytes);
-    return { kind: 'response', status: res.statusCode, headers: flatHeaders(res.headers), body, truncated, durationMs: elapsed() };
-  } catch (err) {
-    if (timedOut) return { kind: 'error', error: `timeout: no complete answer within ${req.timeoutMs} ms`, timeout: true, refused: false, durationMs: elapsed() };
+/** Receives one response; settles once with its outcome (complete, truncated, timed out or failed). */
+class AttemptHandler implements Dispatcher.DispatchHandler {
+  private readonly started = performance.now();
+  private readonly timer: NodeJS.Timeout;
+  private abortFn: ((reason: Error) => void) | undefined;
+  /** Why the attempt is to be aborted (timeout or shutdown), once it is. */
+  private reason: Error | undefined;
+  private timedOut = false;
+  private settled = false;
+  private status = 0;
+  private headers: Record<string, string> = {};
+  private chunks: Buffer[] = [];
+  private kept = 0;
+  readonly abort = (reason: Error): void => {
+    if (this.settled || this.reason) return;
+    this.reason = reason;
+    this.abortFn?.(reason);
+  };
+
+  constructor(
+    private readonly req: AttemptRequest,
+    private readonly resolve: (r: AttemptResponse) => void,
+  ) {
+    this.timer = setTimeout(() => {
+      if (this.settled || this.reason) return;
+      this.timedOut = true;
+      this.abort(new Error(`timed out after ${req.timeoutMs} ms`));
+    }, req.timeoutMs);
+    req.aborts?.add(this.abort);
+  }
+
+  private elapsed(): number {
+    return Math.round(performance.now() - this.started);
+  }
+
+  private settle(r: AttemptResponse): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.req.aborts?.delete(this.abort);
+    this.resolve(r);
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    this.abortFn = abort;
+    // Aborted while queued: undici can only abort a request once it is dispatched.
+    if (this.reason) abort(this.reason);
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[]): boolean {
+    if (statusCode < 200) return true; // informational (100, 103): the answer follows
+    this.status = statusCode;
+    this.headers = flatHeaders(util.parseHeaders(rawHeaders) as Record<string, string | string[] | undefined>);
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.settled) return true;
+    const room = this.req.keepBytes - this.kept;
+    if (chunk.length <= room) {
+      this.chunks.push(chunk);
+      this.kept += chunk.length;
+      return true;
+    }
+    // Past the cap: keep what fits and drop the connection (not reused) rather than read the rest.
+    this.chunks.push(chunk.subarray(0, room));
+    this.kept += room;
+    this.respond(true);
+    this.abortFn?.(new Error('response body past the kept bytes'));
+    return true;
+  }
+
+  onComplete(): void {
+    this.respond(false);
+  }
+
+  onError(err: Error): void {
+    if (this.settled) return;
+    if (this.timedOut) {
+      this.settle({ kind: 'error', error: `timeout: no complete answer within ${this.req.timeoutMs} ms`, timeout: true, refused: false, durationMs: this.elapsed() });
+      return;
+    }
     const { text, code } = errorText(err);
-    return { kind: 'error', error: text, timeout: false, refused: code === 'EPRIVATETARGET', durationMs: elapsed() };
-  } finally {
-    clearTimeout(timer);
+    this.settle({ kind: 'error', error: text, timeout: false, refused: code === 'EPRIVATETARGET', durationMs: this.elapsed() });
+  }
+
+  private respond(truncated: boolean): void {
+    const body = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks);
+    this.settle({ kind: 'response', status: this.status, headers: this.headers, body, truncated, durationMs: this.elapsed() });
   }
 }
 
-/** Reads a response body keeping at most `keep` bytes; past that the body is destroyed (connection not reused). */
-function readCapped(body: Dispatcher.ResponseData['body'], keep: number): Promise<{ body: Buffer; truncated: boolean }> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let kept = 0;
-    const onData = (chunk: Buffer): void => {
-      const room = keep - kept;
-      if (chunk.length <= room) {
-        chunks.push(chunk);
-        kept += chunk.length;
-        return;
-      }
-      chunks.push(chunk.subarray(0, room));
-      kept += room;
-      body.off('data', onData);
-      body.off('error', reject);
-      // Destroying an undici body emits an AbortError: expected here, and must not go unhandled.
-      body.on('error', () => {});
-      body.destroy();
-      resolve({ body: Buffer.concat(chunks), truncated: true });
-    };
-    body.on('data', onData);
-    body.once('error', reject);
-    body.once('end', () => resolve({ body: Buffer.concat(chunks), truncated: false }));
+export function sendAttempt(agent: Dispatcher, req: AttemptRequest): Promise<AttemptResponse> {
+  return new Promise((resolve) => {
+    const handler = new AttemptHandler(req, resolve);
+    let url: URL;
+    try {
+      url = new URL(req.url);
+    } catch (err) {
+      handler.onError(err as Error);
+      return;
+    }
+    agent.dispatch(
+      {
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
+        method: req.method as Dispatcher.HttpMethod,
+        headers: req.headers,
+        body: req.body && req.body.length > 0 ? req.body : null,
+        // Our own timer bounds the whole attempt; undici's must not fire first.
+        headersTimeout: req.timeoutMs + 1000,
+        bodyTimeout: req.timeoutMs + 1000,
+      },
+      handler,
+    );
   });
 }

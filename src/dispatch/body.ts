@@ -32,14 +32,31 @@ function parseForm(body: Buffer): DispatchBody {
   const kept: string[] = [];
   for (const pair of body.toString('latin1').split('&')) {
     if (pair === '') continue;
-    const rawKey = pair.split('=', 1)[0] as string;
-    const key = decodeFormComponent(rawKey);
+    const eq = pair.indexOf('=');
+    const rawKey = eq === -1 ? pair : pair.slice(0, eq);
+    const key = isPlain(rawKey) ? rawKey : decodeFormComponent(rawKey);
     if (key.startsWith('_')) {
-      if (!control.has(key)) control.set(key, new URLSearchParams(pair).get(key) ?? '');
+      if (!control.has(key)) control.set(key, eq === -1 ? '' : formValue(pair, key, pair.slice(eq + 1)));
     } else kept.push(pair);
   }
   const payload = Buffer.from(kept.join('&'), 'latin1');
   return { control, payload: { contentType: FORM, body: payload, empty: kept.length === 0 } };
+}
+
+/** Without '%' or '+' a form component decodes to itself. */
+const isPlain = (s: string): boolean => !s.includes('%') && !s.includes('+');
+
+/**
+ * A control field's value as URLSearchParams decodes it; decodeURIComponent gives the same text whenever it
+ * accepts the input (and is much cheaper); malformed escapes are left to URLSearchParams' lenient decoding.
+ */
+function formValue(pair: string, key: string, raw: string): string {
+  if (isPlain(raw)) return raw;
+  try {
+    return decodeURIComponent(raw.replace(/\+/g, ' '));
+  } catch {
+    return new URLSearchParams(pair).get(key) ?? '';
+  }
 }
 
 function decodeFormComponent(s: string): string {

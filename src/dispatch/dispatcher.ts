@@ -70,14 +70,16 @@ export class WebhookDispatcher implements WebhookQueue {
   /** Deliveries this process holds (running or waiting for a host slot). */
   private readonly held = new Set<string>();
   private readonly running = new Map<string, Promise<void>>();
-  /** Attempts in flight, aborted when the shutdown deadline passes. */
-  private readonly controllers = new Set<AbortController>();
+  /** Abort functions of the attempts in flight, called when the shutdown deadline passes. */
+  private readonly aborts = new Set<(reason: Error) => void>();
   private abandoned = false;
   private get logAttempts(): boolean {
     return ['trace', 'debug', 'info'].includes(this.options.log.level);
   }
   /** Resends asked while an attempt of the delivery was in flight here. */
   private readonly resends = new Set<string>();
+  private readonly attemptCounters = new Map<string, { inc(): void }>();
+  private readonly deliveryCounters = new Map<string, { inc(): void }>();
   private runningCount = 0;
   private waitingCount = 0;
   private reservedCount = 0;
@@ -88,7 +90,18 @@ export class WebhookDispatcher implements WebhookQueue {
   private wakeQueued = false;
   private lastClaimEmpty = false;
   private lastClaimAt = 0;
+  /**
+   * False once a claim came back empty, until something may have become claimable: a timer (due times,
+   * leases, other nodes), new or resent work for a host with room, or a host that was skipped getting room.
+   * An empty claim with a full host skipped scans that host's whole backlog; repeating it on every finished
+   * attempt cost as much as the deliveries themselves.
+   */
+  private mayClaim = true;
+  /** Hosts skipped (full) by the last claim, or given work since while full: a claim is due when one has room. */
+  private lastSkip = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
+  /** When the timer fires (0: none pending). */
+  private timerAt = 0;
   private renewTimer: NodeJS.Timeout | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
 
@@ -137,7 +150,7 @@ export class WebhookDispatcher implements WebhookQueue {
     if (!drained) {
       // Abandoned attempts are released, not recorded: the next process tries them again.
       this.abandoned = true;
-      for (const c of this.controllers) c.abort(new Error('attempt abandoned (shutdown)'));
+      for (const abort of [...this.aborts]) abort(new Error('attempt abandoned (shutdown)'));
       await Promise.allSettled([...this.running.values()]);
     }
     try {
@@ -207,7 +220,12 @@ export class WebhookDispatcher implements WebhookQueue {
       const { claimUntil, ...rest } = d;
       const record: DeliveryRecord = { ...rest, seq: 0, status: 'delivering', attempts: [], createdAt: now, updatedAt: now, leaseUntil: claimUntil as number };
       this.admit(record);
-    } else if (result.created) this.wake();
+    } else if (result.created) {
+      // For a full host it waits until the host has room (then a claim is made), as its backlog does.
+      if (this.isFull(host)) this.lastSkip.add(host);
+      else this.mayClaim = true;
+      this.wake();
+    }
     return result;
   }
 
@@ -219,7 +237,10 @@ export class WebhookDispatcher implements WebhookQueue {
   /** One more attempt of a delivery (same id), due now. */
   async retry(id: string): Promise<'queued' | 'in_flight' | 'not_found'> {
     const result = await this.store.retry(id, Date.now());
-    if (result === 'queued') this.wake();
+    if (result === 'queued') {
+      this.mayClaim = true;
+      this.wake();
+    }
     if (result === 'in_flight' && this.held.has(id)) {
       // Ours and in flight: one more attempt once this one is recorded.
       this.resends.add(id);
@@ -248,13 +269,19 @@ export class WebhookDispatcher implements WebhookQueue {
     this.pumping = true;
     let failed = false;
     try {
+      let claimed = false;
       do {
         this.pumpAgain = false;
-        await this.fill();
+        if (this.mayClaim) {
+          claimed = true;
+          await this.fill();
+        }
       } while (this.pumpAgain && !this.stopping);
-      await this.arm();
+      // No claim this time: the timer armed after the last claim stands unless something is due sooner.
+      await this.arm(!claimed);
     } catch (err) {
       failed = true;
+      this.mayClaim = true;
       this.options.log.error({ err }, 'webhook queue: claiming failed; trying again in 1 s');
     } finally {
       this.pumping = false;
@@ -279,19 +306,30 @@ export class WebhookDispatcher implements WebhookQueue {
   private async fill(): Promise<void> {
     while (this.worthClaiming && !this.stopping) {
       const limit = Math.min(this.free, 512);
-      const skipHosts = [...this.hosts].filter(([, s]) => s.running + s.waiting.length + s.reserved >= 2 * this.perHost).map(([h]) => h);
+      const skipHosts: string[] = [];
+      for (const [h, s] of this.hosts) if (this.heldFor(s) >= 2 * this.perHost) skipHosts.push(h);
       this.lastClaimAt = Date.now();
+      this.lastSkip = new Set(skipHosts);
       const batch = await this.store.claim({ now: this.lastClaimAt, limit, leaseMs: LEASE_MS, perHost: this.perHost, skipHosts });
       this.lastClaimEmpty = batch.length === 0;
+      if (batch.length === 0) this.mayClaim = false;
       for (const r of batch) this.admit(r);
       if (batch.length < limit) return;
     }
   }
 
   /** Sleeps until the next due delivery (bounded); attempts finishing wake the pool anyway. */
-  private async arm(): Promise<void> {
+  private async arm(keepEarlier = false): Promise<void> {
     if (this.stopping) return;
-    if (!this.worthClaiming) return clearTimeout(this.timer);
+    if (!this.worthClaiming) {
+      clearTimeout(this.timer);
+      this.timerAt = 0;
+      return;
+    }
+    // No claim since the timer was armed: whatever could be due sooner (new work for a host with room, a
+    // retry, a report, a full host with room again) allows a claim and re-arms it. Other nodes' work and
+    // lapsed leases wait for the timer, at most MAX_SLEEP_MS, as on an idle node.
+    if (keepEarlier && this.timerAt !== 0) return;
     const next = await this.store.nextDueAt();
     const now = Date.now();
     let delay = next === undefined ? MAX_SLEEP_MS : Math.min(Math.max(next - now, 0), MAX_SLEEP_MS);
@@ -303,8 +341,24 @@ export class WebhookDispatcher implements WebhookQueue {
 
   private sleep(ms: number): void {
     clearTimeout(this.timer);
+    this.timerAt = 0;
     if (this.stopping) return;
-    this.timer = setTimeout(() => this.wake(), ms).unref();
+    this.timerAt = Date.now() + ms;
+    this.timer = setTimeout(() => {
+      this.timerAt = 0;
+      this.mayClaim = true;
+      this.wake();
+    }, ms).unref();
+  }
+
+  private heldFor(s: HostSlots): number {
+    return s.running + s.waiting.length + s.reserved;
+  }
+
+  /** A host the next claim would skip. */
+  private isFull(host: string): boolean {
+    const s = this.hosts.get(host);
+    return s !== undefined && this.heldFor(s) >= 2 * this.perHost;
   }
 
   private slots(host: string): HostSlots {
@@ -355,11 +409,20 @@ export class WebhookDispatcher implements WebhookQueue {
         this.running.delete(r.id);
         s.running--;
         this.runningCount--;
+        // A host the last (empty) claim skipped has room again: its backlog may be claimable now.
+        if (!this.mayClaim && this.lastSkip.has(s.host) && this.heldFor(s) < 2 * this.perHost) this.mayClaim = true;
         this.startWaiting(s);
         this.forgetIdle(s.host);
         this.wake();
       });
     this.running.set(r.id, done);
+  }
+
+  /** A counter's child for one label value, looked up once. */
+  private counter(cache: Map<string, { inc(): void }>, metric: { labels(value: string): { inc(): void } }, value: string): { inc(): void } {
+    let child = cache.get(value);
+    if (!child) cache.set(value, (child = metric.labels(value)));
+    return child;
   }
 
   private async renewLeases(): Promise<void> {
@@ -405,8 +468,6 @@ export class WebhookDispatcher implements WebhookQueue {
     const withBody = r.method !== 'GET' && r.method !== 'HEAD';
     const body = withBody ? r.body : Buffer.alloc(0);
     const timestamp = Math.floor(startedAt / 1000);
-    const controller = new AbortController();
-    this.controllers.add(controller);
     const res = await sendAttempt(this.agent, {
       url: r.url,
       method: r.method,
@@ -414,8 +475,8 @@ export class WebhookDispatcher implements WebhookQueue {
       body,
       timeoutMs: r.timeoutMs ?? this.options.timeoutMs,
       keepBytes: r.callback ? CALLBACK_BODY_BYTES : EXCERPT_BYTES,
-      controller,
-    }).finally(() => this.controllers.delete(controller));
+      aborts: this.aborts,
+    });
     if (this.abandoned) return; // shutdown deadline passed: released by stop(), not recorded
     const attemptNo = r.attempts.length + 1;
     const { attempt, label, retry, retryAfter } = describe(res, startedAt);
@@ -430,11 +491,16 @@ export class WebhookDispatcher implements WebhookQueue {
       : outcome.status === 'failed' && r.errback ? this.errbackReport(r, attempt) : undefined;
     await this.store.finish(r.id, outcome, followUp);
     this.held.delete(r.id);
-    if (this.resends.delete(r.id) && outcome.status !== 'pending') await this.store.retry(r.id, Date.now());
+    // A retry or a report was queued: claimable (now or at its due time).
+    if (outcome.status === 'pending' || followUp) this.mayClaim = true;
+    if (this.resends.delete(r.id) && outcome.status !== 'pending') {
+      await this.store.retry(r.id, Date.now());
+      this.mayClaim = true;
+    }
 
-    this.metrics.attempts.labels(label).inc();
+    this.counter(this.attemptCounters, this.metrics.attempts, label).inc();
     this.metrics.attemptDuration.observe(attempt.duration_ms / 1000);
-    if (outcome.status !== 'pending') this.metrics.deliveries.labels(outcome.status).inc();
+    if (outcome.status !== 'pending') this.counter(this.deliveryCounters, this.metrics.deliveries, outcome.status).inc();
     if (outcome.status === 'succeeded') this.metrics.latency.observe((Date.now() - r.createdAt) / 1000);
     if (this.logAttempts) {
       this.options.log.info(

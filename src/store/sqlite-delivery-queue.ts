@@ -46,6 +46,9 @@ export const DELIVERIES_SCHEMA = [
   // Fewer index writes per status change: the log lists by seq (the rowid); only failed ones need an index.
   `DROP INDEX deliveries_by_status;
    CREATE INDEX deliveries_failed ON deliveries (seq) WHERE status = 'failed';`,
+  // Pending rows by host: a claim finds in a few index probes whether anything outside the skipped (full)
+  // hosts is pending at all, and claims a lone host's backlog without scanning and ranking a window.
+  `CREATE INDEX deliveries_pending_host ON deliveries (host, next_at) WHERE status = 'pending';`,
 ];
 
 /**
@@ -83,6 +86,21 @@ const STATUSES = new Set<string>(['pending', 'delivering', 'succeeded', 'failed'
 const SECRET_DEFAULT = 0;
 const SECRET_NONE = 1;
 const SECRET_OWN = 2;
+
+/** The columns of a Row, in order: read as arrays (`raw()`), which better-sqlite3 builds far faster than objects. */
+const ROW_COLUMNS = `seq, id, url, method, headers, content_type, body, secret_mode, secret, timeout_ms, errback, callback, origin_kind,
+  origin_ref, idempotency_key, max_attempts, status, attempts, next_at, lease_until, created_at, updated_at`;
+
+function rowOf(v: unknown[]): Row {
+  return {
+    seq: v[0] as number, id: v[1] as string, url: v[2] as string, method: v[3] as string, headers: v[4] as string,
+    content_type: v[5] as string | null, body: v[6] as Buffer, secret_mode: v[7] as number, secret: v[8] as string | null,
+    timeout_ms: v[9] as number | null, errback: v[10] as string | null, callback: v[11] as string | null,
+    origin_kind: v[12] as string | null, origin_ref: v[13] as string | null, idempotency_key: v[14] as string | null,
+    max_attempts: v[15] as number, status: v[16] as DeliveryStatus, attempts: v[17] as string, next_at: v[18] as number,
+    lease_until: v[19] as number | null, created_at: v[20] as number, updated_at: v[21] as number,
+  };
+}
 
 function fromRow(r: Row): DeliveryRecord {
   const d: DeliveryRecord = {
@@ -124,6 +142,9 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
   private readonly releaseOne: Statement;
   private readonly minDue: Statement;
   private readonly minLease: Statement;
+  private readonly firstPendingHost: Statement;
+  private readonly nextPendingHost: Statement;
+  private readonly dueOfHost: Statement;
   private unfinished: number;
   private jobs: Job[] = [];
   private flushScheduled = false;
@@ -133,13 +154,13 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     this.insertStmt = db.prepare(
       `INSERT INTO deliveries (id, url, host, method, headers, content_type, body, secret_mode, secret, timeout_ms, errback, callback,
          origin_kind, origin_ref, idempotency_key, max_attempts, status, next_at, lease_until, created_at, updated_at)
-       VALUES (@id, @url, @host, @method, @headers, @contentType, @body, @secretMode, @secret, @timeoutMs, @errback, @callback,
-         @originKind, @originRef, @idempotencyKey, @maxAttempts, @status, @nextAt, @leaseUntil, @now, @now)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.byKey = db.prepare('SELECT id FROM deliveries WHERE idempotency_key = ? AND created_at > ? ORDER BY created_at LIMIT 1').pluck();
     this.byId = db.prepare('SELECT * FROM deliveries WHERE id = ?');
-    const finishSet = `UPDATE deliveries SET status = @status, attempts = json_insert(attempts, '$[#]', json(@attempt)),
-         next_at = COALESCE(@nextAt, next_at), lease_until = NULL, updated_at = @now WHERE id = @id`;
+    // Positional parameters throughout the hot statements: binding an object by names costs more than the insert.
+    const finishSet = `UPDATE deliveries SET status = ?, attempts = json_insert(attempts, '$[#]', json(?)),
+         next_at = COALESCE(?, next_at), lease_until = NULL, updated_at = ? WHERE id = ?`;
     this.finishUnfinished = db.prepare(`${finishSet} AND status IN ('pending', 'delivering')`);
     this.finishAny = db.prepare(finishSet);
     this.claimIds = db.prepare(
@@ -157,13 +178,23 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
        SELECT seq FROM ranked WHERE rn <= @perHost ORDER BY at, seq LIMIT @limit`,
     ).pluck();
     this.claimRows = db.prepare(
-      `UPDATE deliveries SET status = 'delivering', lease_until = ? WHERE seq IN (SELECT value FROM json_each(?)) RETURNING *`,
-    );
+      `UPDATE deliveries SET status = 'delivering', lease_until = ? WHERE seq IN (SELECT value FROM json_each(?)) RETURNING ${ROW_COLUMNS}`,
+    ).raw();
     this.releaseOne = db.prepare(
       `UPDATE deliveries SET status = 'pending', lease_until = NULL, next_at = MIN(next_at, ?) WHERE id = ? AND status = 'delivering'`,
     );
     this.minDue = db.prepare(`SELECT MIN(next_at) FROM deliveries INDEXED BY deliveries_due WHERE status = 'pending'`).pluck();
     this.minLease = db.prepare(`SELECT MIN(lease_until) FROM deliveries INDEXED BY deliveries_lease WHERE status = 'delivering'`).pluck();
+    this.firstPendingHost = db.prepare(
+      `SELECT host FROM deliveries INDEXED BY deliveries_pending_host WHERE status = 'pending' ORDER BY host LIMIT 1`,
+    ).pluck();
+    this.nextPendingHost = db.prepare(
+      `SELECT host FROM deliveries INDEXED BY deliveries_pending_host WHERE status = 'pending' AND host > ? ORDER BY host LIMIT 1`,
+    ).pluck();
+    this.dueOfHost = db.prepare(
+      `SELECT seq FROM deliveries INDEXED BY deliveries_pending_host WHERE status = 'pending' AND host = ? AND next_at <= ?
+       ORDER BY next_at, seq LIMIT ?`,
+    ).pluck();
     this.unfinished = db.prepare(`SELECT COUNT(*) FROM deliveries WHERE status IN ('pending', 'delivering')`).pluck().get() as number;
   }
 
@@ -209,28 +240,29 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
   }
 
   private insert(d: NewDelivery, now: number): void {
-    this.insertStmt.run({
-      id: d.id,
-      url: d.url,
-      host: deliveryHost(d.url),
-      method: d.method,
-      headers: JSON.stringify(d.headers),
-      contentType: d.contentType ?? null,
-      body: d.body,
-      secretMode: d.secret === undefined ? SECRET_DEFAULT : d.secret === null ? SECRET_NONE : SECRET_OWN,
-      secret: typeof d.secret === 'string' ? d.secret : null,
-      timeoutMs: d.timeoutMs ?? null,
-      errback: d.errback ?? null,
-      callback: d.callback ?? null,
-      originKind: d.origin?.kind ?? null,
-      originRef: d.origin?.ref ?? null,
-      idempotencyKey: d.idempotencyKey ?? null,
-      maxAttempts: d.maxAttempts,
-      nextAt: d.nextAt,
-      status: d.claimUntil === undefined ? 'pending' : 'delivering',
-      leaseUntil: d.claimUntil ?? null,
+    this.insertStmt.run(
+      d.id,
+      d.url,
+      deliveryHost(d.url),
+      d.method,
+      JSON.stringify(d.headers),
+      d.contentType ?? null,
+      d.body,
+      d.secret === undefined ? SECRET_DEFAULT : d.secret === null ? SECRET_NONE : SECRET_OWN,
+      typeof d.secret === 'string' ? d.secret : null,
+      d.timeoutMs ?? null,
+      d.errback ?? null,
+      d.callback ?? null,
+      d.origin?.kind ?? null,
+      d.origin?.ref ?? null,
+      d.idempotencyKey ?? null,
+      d.maxAttempts,
+      d.claimUntil === undefined ? 'pending' : 'delivering',
+      d.nextAt,
+      d.claimUntil ?? null,
       now,
-    });
+      now,
+    );
     this.unfinished++;
   }
 
@@ -251,21 +283,41 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
   claim(req: ClaimRequest): Promise<DeliveryRecord[]> {
     return this.grouped(() => {
       const scan = Math.max(64, req.limit * CLAIM_SCAN_FACTOR);
-      const seqs = this.claimIds.all({ now: req.now, skip: JSON.stringify(req.skipHosts), perHost: req.perHost, limit: req.limit, scan }) as number[];
+      const seqs = this.claimSimple(req, scan)
+        ?? (this.claimIds.all({ now: req.now, skip: JSON.stringify(req.skipHosts), perHost: req.perHost, limit: req.limit, scan }) as number[]);
       if (seqs.length === 0) return [];
-      const rows = this.claimRows.all(req.now + req.leaseMs, JSON.stringify(seqs)) as Row[];
+      const rows = (this.claimRows.all(req.now + req.leaseMs, JSON.stringify(seqs)) as unknown[][]).map(rowOf);
       const order = new Map(seqs.map((seq, i) => [seq, i]));
       return rows.sort((a, b) => (order.get(a.seq) ?? 0) - (order.get(b.seq) ?? 0)).map(fromRow);
     });
   }
 
+  /**
+   * The claim's answer when no lease has lapsed and at most one host outside `skipHosts` has pending rows
+   * (a few index probes): nothing, or that host's oldest due rows. Undefined: run the general claim. Same
+   * rows as the general claim, without scanning a full host's backlog or ranking a window.
+   */
+  private claimSimple(req: ClaimRequest, scan: number): number[] | undefined {
+    const lease = this.minLease.get() as number | null;
+    if (lease !== null && lease <= req.now) return undefined;
+    const skip = new Set(req.skipHosts);
+    let only: string | undefined;
+    for (let host = this.firstPendingHost.get() as string | undefined; host !== undefined; host = this.nextPendingHost.get(host) as string | undefined) {
+      if (skip.has(host)) continue;
+      if (only !== undefined) return undefined;
+      only = host;
+    }
+    if (only === undefined) return [];
+    return this.dueOfHost.all(only, req.now, Math.min(req.limit, req.perHost, scan)) as number[];
+  }
+
   finish(id: string, outcome: AttemptOutcome, followUp?: NewDelivery): Promise<void> {
     return this.grouped(() => {
       const now = Date.now();
-      const params = { id, status: outcome.status, attempt: JSON.stringify(outcome.attempt), nextAt: outcome.nextAt ?? null, now };
-      if (this.finishUnfinished.run(params).changes === 1) {
+      const params = [outcome.status, JSON.stringify(outcome.attempt), outcome.nextAt ?? null, now, id];
+      if (this.finishUnfinished.run(...params).changes === 1) {
         if (outcome.status !== 'pending') this.unfinished--;
-      } else if (this.finishAny.run(params).changes === 1 && outcome.status === 'pending') {
+      } else if (this.finishAny.run(...params).changes === 1 && outcome.status === 'pending') {
         this.unfinished++; // finished meanwhile (e.g. by another worker) and pending again
       }
       if (followUp) this.insert(followUp, now);

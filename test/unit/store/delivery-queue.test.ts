@@ -86,6 +86,25 @@ describe.each(factories)('DeliveryQueue contract: %s', (_name, make) => {
     expect(await q.nextDueAt()).toBe(slow[2]!.nextAt);
   });
 
+  it('claims a lone host past a full one: oldest due first, at most limit and perHost, nothing when only the full host waits', async () => {
+    const { q } = make();
+    const now = Date.now();
+    const full = Array.from({ length: 4 }, (_, i) => delivery({ url: 'http://full.example/', nextAt: now - 200 + i }));
+    const lone = Array.from({ length: 5 }, (_, i) => delivery({ url: 'http://Lone.example/x', nextAt: now - 100 + i }));
+    const notDue = delivery({ url: 'http://lone.example/', nextAt: now + 60_000 });
+    for (const d of [notDue, ...lone.slice().reverse(), ...full]) await q.enqueue(d, LIMITS);
+    const skip = ['full.example'];
+    const ids = async (limit: number, perHost: number, skipHosts: string[], at = now) =>
+      (await q.claim({ now: at, limit, leaseMs: 1000, perHost, skipHosts })).map((r) => r.id);
+    expect(await ids(2, 3, skip)).toEqual([lone[0]!.id, lone[1]!.id]);
+    expect(await ids(10, 2, skip)).toEqual([lone[2]!.id, lone[3]!.id]);
+    expect(await ids(10, 10, skip)).toEqual([lone[4]!.id]);
+    expect(await ids(10, 10, skip)).toEqual([]);
+    // Lapsed leases are claimed again, at most perHost of the host; the full host's backlog stays put.
+    expect(await ids(10, 3, skip, now + 1001)).toHaveLength(3);
+    expect(await ids(2, 5, [])).toEqual([full[0]!.id, full[1]!.id]);
+  });
+
   it('reclaims a delivery whose lease lapsed; renew extends it; release and recover hand claims back', async () => {
     const { q } = make();
     const d = delivery();
