@@ -4,6 +4,7 @@ import type { Config } from './config.js';
 import { isHookhubError } from './core/errors.js';
 import { createMetrics, type Metrics } from './core/metrics.js';
 import { Topics } from './core/topics.js';
+import { clientRoute } from './channels/client-route.js';
 import { dispatchRoute } from './dispatch/route.js';
 import { topicsApi } from './api/topics.js';
 import { requireKey } from './http/auth.js';
@@ -86,6 +87,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     topicsApi(producers, { topics });
   });
   opsRoutes(app, { store, metrics });
+  clientRoute(app);
 
   app.addHook('preClose', async () => connections.shutdownAll());
   app.addHook('onClose', async () => store.close());
