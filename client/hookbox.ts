@@ -100,14 +100,14 @@ export interface EventSourceLike {
   addEventListener(type: string, listener: (ev: MessageEventLike) => void): void;
   close(): void;
 }
-export type EventSourceConstructor = new (url: string, init?: { withCredentials?: boolean }) => EventSourceLike;
+export type EventSourceConstructor = new (url: string) => EventSourceLike;
 
 interface FetchResponseLike {
   ok: boolean;
   status: number;
-  text(): Promise<string>;
+  type?: string;
 }
-export type FetchLike = (url: string, init: { method: string; headers: Record<string, string>; body: string; credentials?: string; keepalive?: boolean }) => Promise<FetchResponseLike>;
+export type FetchLike = (url: string, init: { method: string; mode?: string; headers: Record<string, string>; body: string }) => Promise<FetchResponseLike>;
 
 interface BrowserGlobals {
   WebSocket?: WebSocketConstructor;
@@ -242,10 +242,13 @@ function openFallback(ES: EventSourceConstructor, fetchFn: FetchLike, base: stri
   let session: string | undefined;
   let opened = false;
   let done = false;
-  // Frames go out one POST at a time, in order; those written before the session id is known wait.
+  // Frames go out in order, one POST at a time; what was written meanwhile (or before the session id
+  // was known) goes in the next POST, as a JSON array of frames when there are several.
   let queue: string[] = [];
   let sending = false;
-  const source = new ES(`${base}/ws/sse`, { withCredentials: true });
+  // No credentials: the session id is the key, and CONNECT carries the cookie (a cross-origin stream
+  // with credentials would need the server to name the page's origin).
+  const source = new ES(`${base}/ws/sse`);
   const finish = (info: { code?: number; reason?: string }): void => {
     if (done) return;
     done = true;
@@ -261,15 +264,17 @@ function openFallback(ES: EventSourceConstructor, fetchFn: FetchLike, base: stri
     sending = true;
     try {
       while (queue.length > 0 && !done) {
-        const text = queue.shift()!;
+        const batch = queue;
+        queue = [];
         const res = await fetchFn(`${base}/ws/send?session=${encodeURIComponent(session)}`, {
           method: 'POST',
-          // text/plain keeps the request "simple" (no CORS preflight); the body is the frame's JSON.
+          // A "simple" request (text/plain, no-cors): no preflight from a page on another origin. Its
+          // answer is then opaque; a session that ended shows on the event stream instead.
+          mode: 'no-cors',
           headers: { 'content-type': 'text/plain;charset=UTF-8' },
-          body: text,
-          credentials: 'include',
+          body: batch.length === 1 ? batch[0]! : `[${batch.join(',')}]`,
         });
-        if (!res.ok) throw new Error(`POST /ws/send answered ${res.status}`);
+        if (res.type !== 'opaque' && !res.ok) throw new Error(`POST /ws/send answered ${res.status}`);
       }
     } catch (err) {
       finish({ reason: (err as Error).message });
@@ -278,22 +283,32 @@ function openFallback(ES: EventSourceConstructor, fetchFn: FetchLike, base: stri
     }
   };
   const onData = (data: unknown): void => {
-    if (done) return;
+    if (done || typeof data !== 'string') return;
     if (session === undefined) {
-      const id = sessionIdOf(data);
-      if (id !== undefined && !(typeof data === 'string' && data.trimStart().startsWith('['))) {
-        session = id;
-        opened = true;
-        clearTimeout(timer);
-        on.open();
-        void pump();
-        return;
-      }
+      // The first event names the session: {"session": "<id>"}.
+      const id = data.trimStart().startsWith('[') ? undefined : sessionIdOf(data);
+      if (id === undefined) return finish({ reason: 'fallback stream did not start with a session id' });
+      session = id;
+      opened = true;
+      clearTimeout(timer);
+      on.open();
+      void pump();
+      return;
     }
-    if (typeof data === 'string') on.frame(data);
+    on.frame(data);
   };
-  source.addEventListener('session', (ev) => onData(ev.data));
   source.onmessage = (ev) => onData(ev.data);
+  // The server's farewell: `event: close` with {code, reason}.
+  source.addEventListener('close', (ev) => {
+    let info: { code?: number; reason?: string } = { reason: 'closed by server' };
+    try {
+      const parsed = JSON.parse(String(ev.data)) as { code?: unknown; reason?: unknown };
+      info = { ...(typeof parsed.code === 'number' ? { code: parsed.code } : {}), reason: typeof parsed.reason === 'string' ? parsed.reason : 'closed by server' };
+    } catch {
+      // no details
+    }
+    finish(info);
+  });
   // EventSource would reconnect by itself into a new, empty session: the client reconnects instead.
   source.onerror = () => finish({ reason: 'event stream failed' });
   return {
