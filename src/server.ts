@@ -15,6 +15,9 @@ import { createStore } from './store/create.js';
 import type { Store } from './store/interface.js';
 import { sseTransport } from './transports/sse.js';
 import { streamTransport } from './transports/stream.js';
+import { createChannels, type Channels } from './channels/index.js';
+import { wsTransport } from './transports/ws.js';
+import { wsFallback } from './transports/ws-fallback.js';
 
 export interface Hookhub {
   app: FastifyInstance;
@@ -23,6 +26,7 @@ export interface Hookhub {
   topics: Topics;
   metrics: Metrics;
   connections: Connections;
+  channels: Channels;
   /** Base URL once listening (startServer). */
   url: string;
   close(): Promise<void>;
@@ -86,6 +90,22 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     dispatchRoute(producers, { topics });
     topicsApi(producers, { topics });
   });
+  // Browser channels: /ws, its HTTP fallback and the Hookbox REST API (own token check, own context).
+  const channels = await createChannels({ config, topics, store: store.channels, metrics, log: app.log });
+  const wsDeps = {
+    sessions: channels.sessions,
+    connections,
+    metrics,
+    maxFrame: config.maxFrame,
+    bufferLimit: config.subscriberBuffer,
+    heartbeatMs: config.heartbeat,
+  };
+  await app.register(async (browsers) => {
+    await wsTransport(browsers, wsDeps);
+    wsFallback(browsers, wsDeps);
+    channels.routes(browsers);
+  });
+  app.addHook('onClose', async () => channels.close());
   opsRoutes(app, { store, metrics });
   clientRoute(app);
 
@@ -99,6 +119,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     topics,
     metrics,
     connections,
+    channels,
     url: '',
     close: () => app.close(),
   };

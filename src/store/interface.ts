@@ -28,9 +28,24 @@ export interface TopicLog {
   list(): Promise<TopicInfo[]>;
 }
 
+/** A browser channel's lasting settings: options (JSON, Hookbox names) and state keys. */
+export interface ChannelRecord {
+  name: string;
+  options: Record<string, unknown>;
+  state: Record<string, unknown>;
+}
+
+/** Channels that outlive their subscribers (option `persistent`): kept across restarts. */
+export interface ChannelStore {
+  put(record: ChannelRecord): Promise<void>;
+  delete(name: string): Promise<void>;
+  list(): Promise<ChannelRecord[]>;
+}
+
 export interface Store {
   readonly kind: 'memory' | 'sqlite' | 'redis';
   readonly topics: TopicLog;
+  readonly channels: ChannelStore;
   /** Resolves when the backing store answers (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Store, StoreOptions } from './interface.js';
+import { SqliteChannelStore } from './sqlite-channels.js';
 import { SqliteTopicLog } from './sqlite-topic-log.js';
 
 export interface SqliteStoreOptions extends StoreOptions {
@@ -25,6 +26,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   return {
     kind: 'sqlite',
     topics: new SqliteTopicLog(db, options.historySize),
+    channels: new SqliteChannelStore(db),
     ping: async () => {
       db.prepare('SELECT 1').get();
     },

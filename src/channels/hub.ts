@@ -1,0 +1,616 @@
+// Hookbox's model on the topic core: users (one per name, several connections), channels (a channel
+// IS a topic: publishes go through topics.publish, subscribers receive through the core fan-out),
+// presence, history, state, private messages, and the application callbacks that authorize them.
+import { randomUUID } from 'node:crypto';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Subscriber } from '../core/fanout.js';
+import type { Message } from '../core/message.js';
+import type { Topics } from '../core/topics.js';
+import { checkTopicName } from '../core/topic-name.js';
+import { isHookhubError } from '../core/errors.js';
+import type { ChannelStore } from '../store/interface.js';
+import type { AppCallbacks, CallbackAction, CallbackResult } from './callbacks.js';
+import {
+  applyChannelOptions,
+  applyUserOptions,
+  ChannelError,
+  defaultChannelOptions,
+  defaultUserOptions,
+  type ChannelOptions,
+  type HistoryEntry,
+  type HistoryKind,
+  type UserOptions,
+} from './options.js';
+import { pendingPublishes, publishInfo, publishTail, tail, type FrameTail } from './protocol.js';
+
+/** Where a connection's frames go (a WebSocket or the HTTP fallback); batching and limits are its job. */
+export interface FrameSink {
+  send(frame: Buffer): void;
+  close(code: number, reason: string): void;
+}
+
+export interface Poller {
+  start(channel: Channel): void;
+  stop(channel: Channel): void;
+}
+
+export class Conn {
+  readonly id = randomUUID().replace(/-/g, '');
+  state: 'initial' | 'connecting' | 'connected' | 'closed' = 'initial';
+  user: User | undefined;
+  /** Cookie for callbacks: CONNECT's cookie, else the Cookie header of the upgrade request. */
+  cookie: string | undefined;
+  private frameId = 0;
+
+  constructor(readonly sink: FrameSink, readonly headerCookie: string | undefined, readonly transport: string) {}
+
+  send(t: FrameTail): void {
+    if (this.state === 'closed') return;
+    this.sink.send(Buffer.concat([Buffer.from(`[${++this.frameId}`), t]));
+  }
+
+  frame(name: string, args: unknown): void {
+    this.send(tail(name, args));
+  }
+
+  error(id: unknown, msg: string): void {
+    this.frame('ERROR', { id: id ?? null, reference_id: id ?? null, msg });
+  }
+}
+
+export class User {
+  readonly conns = new Set<Conn>();
+  readonly channels = new Set<Channel>();
+  options: UserOptions = defaultUserOptions();
+  constructor(readonly name: string) {}
+}
+
+export class Channel implements Subscriber {
+  history: HistoryEntry[] = [];
+  state: Record<string, unknown> = {};
+  /** Member users; a Set holds the connections subscribed when the user subscribes per connection. */
+  readonly members = new Map<User, Set<Conn> | null>();
+  destroyed = false;
+
+  constructor(readonly name: string, public options: ChannelOptions, private readonly hub: ChannelHub) {}
+
+  deliver(m: Message): void {
+    this.hub.delivered(this, m);
+  }
+
+  *connections(): Iterable<Conn> {
+    for (const [user, conns] of this.members) yield* conns ?? user.conns;
+  }
+
+  connectionsOf(user: User): Iterable<Conn> {
+    const conns = this.members.get(user);
+    return conns ?? user.conns;
+  }
+
+  isMember(user: User, conn: Conn | undefined): boolean {
+    const conns = this.members.get(user);
+    if (conns === undefined) return false;
+    return conns === null || conn === undefined || conns.has(conn);
+  }
+
+  presence(): string[] {
+    return [...this.members.keys()].map((u) => u.name);
+  }
+
+  record(kind: HistoryKind, user: string | null, time: number, payload?: unknown): void {
+    if (this.options.history_size <= 0) return;
+    const args: HistoryEntry[1] = { user, datetime: new Date(time).toISOString() };
+    if (kind === 'PUBLISH') args.payload = payload;
+    this.history.push([kind, args]);
+    this.prune();
+  }
+
+  prune(): void {
+    const size = this.options.history_size;
+    if (this.history.length > size) this.history.splice(0, this.history.length - size);
+    if (this.options.history_duration > 0 && this.history.length > 0) {
+      const oldest = Date.now() - this.options.history_duration * 1000;
+      const keep = this.history.findIndex(([, a]) => Date.parse(a.datetime) >= oldest);
+      this.history.splice(0, keep < 0 ? this.history.length : keep);
+    }
+  }
+
+  currentHistory(): HistoryEntry[] {
+    this.prune();
+    return this.history.slice();
+  }
+
+  info(): Record<string, unknown> {
+    return { name: this.name, options: this.options, history: this.currentHistory(), presence: this.presence(), state: this.state };
+  }
+}
+
+export interface ChannelHubDeps {
+  topics: Topics;
+  store: ChannelStore;
+  callbacks: AppCallbacks;
+  log: FastifyBaseLogger;
+}
+
+type Origin = { conn: Conn } | { cookie?: string };
+
+const asList = (v: unknown): string[] =>
+  Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : [];
+
+export class ChannelHub {
+  readonly channels = new Map<string, Channel>();
+  readonly users = new Map<string, User>();
+  private readonly creating = new Map<string, Promise<Channel>>();
+  private readonly conns = new Set<Conn>();
+  poller: Poller | undefined;
+  private guestCounter = 0;
+
+  constructor(private readonly deps: ChannelHubDeps) {}
+
+  get connectionCount(): number {
+    return this.conns.size;
+  }
+
+  /** Loads persistent channels from the store. */
+  async load(): Promise<void> {
+    for (const record of await this.deps.store.list()) {
+      try {
+        const { options } = applyChannelOptions(defaultChannelOptions(), record.options, false);
+        const ch = this.create(record.name, options);
+        ch.state = { ...record.state };
+      } catch (err) {
+        this.deps.log.warn({ err, channel: record.name }, 'stored channel skipped');
+      }
+    }
+  }
+
+  // ---- connections -------------------------------------------------------------------------
+
+  open(sink: FrameSink, headerCookie: string | undefined, transport: string): Conn {
+    const conn = new Conn(sink, headerCookie, transport);
+    this.conns.add(conn);
+    return conn;
+  }
+
+  async connect(conn: Conn, args: Record<string, unknown>): Promise<void> {
+    if (conn.state !== 'initial') throw new ChannelError('already connected');
+    const given = typeof args.cookie === 'string' ? args.cookie : typeof args.cookie_string === 'string' ? args.cookie_string : '';
+    conn.cookie = given !== '' ? given : conn.headerCookie;
+    conn.state = 'connecting';
+    let name: string;
+    let answer: Record<string, unknown> = {};
+    if (this.deps.callbacks.enabled) {
+      const result = await this.deps.callbacks.call(
+        'connect',
+        { conn_id: conn.id, payload: JSON.stringify(args.payload ?? null) },
+        conn.cookie,
+      );
+      if (!result.ok) {
+        if (conn.state === 'connecting') conn.state = 'initial';
+        throw new ChannelError(result.msg);
+      }
+      answer = result.options;
+      if (typeof answer.name !== 'string' || answer.name === '') {
+        if (conn.state === 'connecting') conn.state = 'initial';
+        throw new ChannelError('application callback connect answered no name');
+      }
+      name = answer.name;
+    } else {
+      name = this.defaultName(args.payload);
+    }
+    if (conn.state !== 'connecting') return; // closed meanwhile
+    let user = this.users.get(name);
+    if (!user) this.users.set(name, (user = new User(name)));
+    user.conns.add(conn);
+    conn.user = user;
+    conn.state = 'connected';
+    conn.frame('CONNECTED', { name });
+    // A new connection of a user already in channels learns about them.
+    for (const ch of user.channels) if (ch.members.get(user) === null) conn.frame('SUBSCRIBE', this.subscribeArgs(ch, user));
+    await this.autoSubscribe(user, answer, { conn });
+  }
+
+  /** Without an application: CONNECT's payload {name} (or a string payload) names the user, else a guest name. */
+  private defaultName(payload: unknown): string {
+    const given = typeof payload === 'string' ? payload : typeof payload === 'object' && payload !== null ? (payload as { name?: unknown }).name : undefined;
+    if (typeof given === 'string' && given !== '' && given.length <= 256) return given;
+    return `guest-${++this.guestCounter}-${randomUUID().slice(0, 8)}`;
+  }
+
+  /** The connection went away: leaves what it alone held, and the user once it was the last one. */
+  closed(conn: Conn): void {
+    const wasConnected = conn.state === 'connected';
+    conn.state = 'closed';
+    this.conns.delete(conn);
+    const user = conn.user;
+    if (!user || !wasConnected) return;
+    user.conns.delete(conn);
+    for (const ch of [...user.channels]) {
+      const conns = ch.members.get(user);
+      if (conns) {
+        conns.delete(conn);
+        if (conns.size === 0) this.leave(ch, user, undefined, 'notify');
+      }
+    }
+    if (user.conns.size > 0) return;
+    for (const ch of [...user.channels]) this.leave(ch, user, undefined, 'notify');
+    this.users.delete(user.name);
+    this.notify('disconnect', { name: user.name });
+  }
+
+  closeAll(code: number, reason: string): void {
+    for (const conn of [...this.conns]) conn.sink.close(code, reason);
+  }
+
+  // ---- channels ----------------------------------------------------------------------------
+
+  private create(name: string, options: ChannelOptions): Channel {
+    const ch = new Channel(name, options, this);
+    this.channels.set(name, ch);
+    this.deps.topics.fanout.add(name, ch);
+    if (options.polling.url) this.poller?.start(ch);
+    return ch;
+  }
+
+  /** The channel, created on first use: the application's create_channel answer gives its options. */
+  async ensureChannel(name: string, origin: Origin, askApp = true): Promise<Channel> {
+    const existing = this.channels.get(name);
+    if (existing) return existing;
+    checkName(name);
+    const pending = this.creating.get(name);
+    if (pending) return pending;
+    const creation = (async () => {
+      let options = defaultChannelOptions();
+      if (askApp && this.deps.callbacks.enabled) {
+        const result = await this.deps.callbacks.call('create_channel', { channel_name: name }, cookieOf(origin));
+        if (!result.ok) throw new ChannelError(result.msg);
+        const changes = applyChannelOptions(options, result.options, false);
+        options = changes.options;
+        const again = this.channels.get(name);
+        if (again) return again;
+        const ch = this.create(name, options);
+        if (changes.history) ch.history = changes.history;
+        if (changes.state) ch.state = changes.state;
+        ch.prune();
+        await this.persist(ch);
+        return ch;
+      }
+      return this.channels.get(name) ?? this.create(name, options);
+    })();
+    this.creating.set(name, creation);
+    try {
+      return await creation;
+    } finally {
+      this.creating.delete(name);
+    }
+  }
+
+  /** REST create_channel: fails when it exists. */
+  async createChannel(name: string, input: Record<string, unknown>): Promise<Channel> {
+    checkName(name);
+    if (this.channels.has(name) || this.creating.has(name)) throw new ChannelError(`channel ${name} already exists`);
+    const changes = applyChannelOptions(defaultChannelOptions(), input, true);
+    this.checkPolling(changes.options);
+    const ch = this.create(name, changes.options);
+    if (changes.history) ch.history = changes.history;
+    if (changes.state) ch.state = changes.state;
+    ch.prune();
+    await this.persist(ch);
+    return ch;
+  }
+
+  async setChannelOptions(ch: Channel, input: Record<string, unknown>): Promise<void> {
+    const changes = applyChannelOptions(ch.options, input, true);
+    this.checkPolling(changes.options);
+    const wasPersistent = ch.options.persistent;
+    const pollingChanged = JSON.stringify(ch.options.polling) !== JSON.stringify(changes.options.polling);
+    ch.options = changes.options;
+    if (changes.history) ch.history = changes.history;
+    ch.prune();
+    if (changes.state) this.replaceState(ch, changes.state);
+    if (pollingChanged) {
+      this.poller?.stop(ch);
+      if (ch.options.polling.url) this.poller?.start(ch);
+    }
+    if (wasPersistent && !ch.options.persistent) await this.deps.store.delete(ch.name);
+    await this.persist(ch);
+    if (ch.members.size === 0 && !ch.options.persistent && wasPersistent) this.destroy(ch);
+  }
+
+  checkPolling: (options: ChannelOptions) => void = () => {};
+
+  private async persist(ch: Channel): Promise<void> {
+    if (!ch.options.persistent || ch.destroyed) return;
+    await this.deps.store.put({ name: ch.name, options: { ...ch.options }, state: ch.state });
+  }
+
+  /** Removes a channel: members are told UNSUBSCRIBE, the application destroy_channel. */
+  destroy(ch: Channel): void {
+    if (ch.destroyed) return;
+    for (const user of [...ch.members.keys()]) {
+      const leaveTail = tail('UNSUBSCRIBE', { channel_name: ch.name, user: user.name });
+      for (const conn of ch.connectionsOf(user)) conn.send(leaveTail);
+      user.channels.delete(ch);
+    }
+    ch.members.clear();
+    ch.destroyed = true;
+    this.channels.delete(ch.name);
+    this.deps.topics.fanout.remove(ch.name, ch);
+    this.poller?.stop(ch);
+    if (ch.options.persistent) this.deps.store.delete(ch.name).catch((err: unknown) => this.deps.log.error({ err }, 'channel delete failed'));
+    this.notify('destroy_channel', { channel_name: ch.name });
+  }
+
+  private maybeDestroy(ch: Channel): void {
+    if (ch.members.size === 0 && !ch.options.persistent && !ch.destroyed) this.destroy(ch);
+  }
+
+  // ---- subscriptions -----------------------------------------------------------------------
+
+  subscribeArgs(ch: Channel, user: User): Record<string, unknown> {
+    return {
+      channel_name: ch.name,
+      user: user.name,
+      history: ch.currentHistory(),
+      history_size: ch.options.history_size,
+      state: ch.state,
+      presence: ch.options.presenceful ? ch.presence() : [],
+    };
+  }
+
+  /** A browser's SUBSCRIBE (conn set) or the application's (REST / auto_subscribe). */
+  async subscribe(name: string, user: User, conn: Conn | undefined, auth: boolean): Promise<void> {
+    const ch = await this.ensureChannel(name, conn ? { conn } : {});
+    const perConn = conn !== undefined && user.options.per_connection_subscriptions;
+    if (ch.isMember(user, perConn ? conn : undefined)) {
+      // Already in: confirm to the asking connection only (no callback, no presence event).
+      if (conn) conn.frame('SUBSCRIBE', this.subscribeArgs(ch, user));
+      return;
+    }
+    const firstJoin = !ch.members.has(user);
+    let answer: Record<string, unknown> = {};
+    if (firstJoin) {
+      const ask = auth && ch.options.moderated_subscribe;
+      if (ask || ch.options.server_presenceful) {
+        const result = await this.callback('subscribe', { channel_name: name, user: user.name }, conn ? { conn } : {});
+        if (ask && !result.ok) {
+          this.maybeDestroy(ch);
+          throw new ChannelError(result.msg);
+        }
+        if (result.ok) answer = result.options;
+      }
+      if (ch.destroyed) throw new ChannelError(`channel ${name} was destroyed`);
+      if (conn && conn.state !== 'connected') return;
+      if (!this.users.has(user.name) || user.conns.size === 0) return;
+    }
+    this.join(ch, user, perConn ? conn : undefined);
+    await this.autoSubscribe(user, answer, conn ? { conn } : {});
+  }
+
+  private join(ch: Channel, user: User, conn: Conn | undefined): void {
+    const existing = ch.members.get(user);
+    const args = this.subscribeArgs(ch, user);
+    if (existing !== undefined) {
+      // Another connection of a per-connection user: only that connection hears of it.
+      if (existing && conn) {
+        existing.add(conn);
+        args.presence = ch.options.presenceful ? ch.presence() : [];
+        conn.frame('SUBSCRIBE', args);
+      }
+      return;
+    }
+    // History is taken before the join; presence includes the new member.
+    ch.members.set(user, conn ? new Set([conn]) : null);
+    user.channels.add(ch);
+    if (ch.options.presenceful) args.presence = ch.presence();
+    const own = tail('SUBSCRIBE', args);
+    for (const c of ch.connectionsOf(user)) c.send(own);
+    const time = Date.now();
+    ch.record('SUBSCRIBE', user.name, time);
+    if (ch.options.presenceful) {
+      const event = tail('SUBSCRIBE', { channel_name: ch.name, user: user.name });
+      for (const [other, conns] of ch.members) {
+        if (other === user) continue;
+        for (const c of conns ?? other.conns) c.send(event);
+      }
+    }
+  }
+
+  async unsubscribe(name: string, user: User, conn: Conn | undefined, auth: boolean): Promise<void> {
+    const ch = this.channels.get(name);
+    const perConn = conn !== undefined && user.options.per_connection_subscriptions;
+    if (!ch || !ch.isMember(user, perConn ? conn : undefined)) throw new ChannelError(`not subscribed to ${name}`);
+    const conns = ch.members.get(user);
+    if (conns && conn && conns.size > 1) {
+      conns.delete(conn);
+      conn.frame('UNSUBSCRIBE', { channel_name: name, user: user.name });
+      return;
+    }
+    let answer: Record<string, unknown> = {};
+    const ask = auth && ch.options.moderated_unsubscribe;
+    if (ask || ch.options.server_presenceful) {
+      const result = await this.callback('unsubscribe', { channel_name: name, user: user.name }, conn ? { conn } : {});
+      if (ask && !result.ok) throw new ChannelError(result.msg);
+      if (result.ok) answer = result.options;
+    }
+    if (!ch.members.has(user)) return;
+    this.leave(ch, user, conn, 'done');
+    await this.autoSubscribe(user, answer, conn ? { conn } : {});
+  }
+
+  /** Removes a member and tells everyone concerned; `notify` also tells the application (disconnects). */
+  private leave(ch: Channel, user: User, _conn: Conn | undefined, mode: 'notify' | 'done'): void {
+    if (!ch.members.has(user)) return;
+    const event = tail('UNSUBSCRIBE', { channel_name: ch.name, user: user.name });
+    for (const c of ch.connectionsOf(user)) c.send(event);
+    ch.members.delete(user);
+    user.channels.delete(ch);
+    ch.record('UNSUBSCRIBE', user.name, Date.now());
+    if (ch.options.presenceful) for (const c of ch.connections()) c.send(event);
+    if (mode === 'notify' && (ch.options.moderated_unsubscribe || ch.options.server_presenceful)) {
+      this.notify('unsubscribe', { channel_name: ch.name, user: user.name });
+    }
+    this.maybeDestroy(ch);
+  }
+
+  private async autoSubscribe(user: User, answer: Record<string, unknown>, origin: Origin): Promise<void> {
+    const conn = 'conn' in origin ? origin.conn : undefined;
+    for (const name of asList(answer.auto_subscribe)) {
+      await this.subscribe(name, user, undefined, false).catch((err: unknown) => conn?.error(null, `auto_subscribe ${name}: ${messageOf(err)}`));
+    }
+    for (const name of asList(answer.auto_unsubscribe)) {
+      const ch = this.channels.get(name);
+      if (ch?.members.has(user)) this.leave(ch, user, undefined, 'done');
+    }
+  }
+
+  // ---- publishing --------------------------------------------------------------------------
+
+  /** A browser's PUBLISH: only to a channel it is subscribed to; the application may rewrite or narrow it. */
+  async publishFromConn(conn: Conn, name: string, payload: unknown): Promise<void> {
+    const user = conn.user as User;
+    const ch = this.channels.get(name);
+    const perConn = user.options.per_connection_subscriptions;
+    if (!ch || !ch.isMember(user, perConn ? conn : undefined)) throw new ChannelError(`not subscribed to ${name}`);
+    let body = payload;
+    if (ch.options.moderated_publish && this.deps.callbacks.enabled) {
+      const result = await this.callback('publish', { channel_name: name, user: user.name, payload: JSON.stringify(payload ?? null) }, { conn });
+      if (!result.ok) throw new ChannelError(result.msg);
+      body = rewritten(result.options, payload);
+      if (result.options.only_to_sender === true || result.options.only_to_sender === 1) {
+        conn.frame('PUBLISH', { channel_name: name, user: ch.options.anonymous ? null : user.name, payload: body });
+        await this.autoSubscribe(user, result.options, { conn });
+        return;
+      }
+      await this.publish(ch, body, ch.options.anonymous ? null : user.name, ch.options.reflective ? undefined : conn);
+      await this.autoSubscribe(user, result.options, { conn });
+      return;
+    }
+    await this.publish(ch, body, ch.options.anonymous ? null : user.name, ch.options.reflective ? undefined : conn);
+  }
+
+  /** The application's publish (REST, polling): `sendHook` asks the publish callback first. */
+  async publishFromApp(name: string, payload: unknown, originator: string | null, sendHook: boolean): Promise<void> {
+    const ch = await this.ensureChannel(name, {}, false);
+    let body = payload;
+    if (sendHook && this.deps.callbacks.enabled) {
+      const result = await this.callback('publish', { channel_name: name, user: originator ?? '', payload: JSON.stringify(payload ?? null) }, {});
+      if (!result.ok) throw new ChannelError(result.msg);
+      body = rewritten(result.options, payload);
+    }
+    await this.publish(ch, body, ch.options.anonymous ? null : originator);
+  }
+
+  private readonly omitted = new Map<string, Conn>();
+
+  /** Commits through the topic core; every consumer of the topic gets it, channel subscribers as PUBLISH. */
+  private async publish(ch: Channel, payload: unknown, user: string | null, omit?: Conn): Promise<void> {
+    const id = randomUUID();
+    const value = payload === undefined ? null : payload;
+    pendingPublishes.set(id, { user, payload: value });
+    if (omit) this.omitted.set(id, omit);
+    try {
+      await this.deps.topics.publish(ch.name, { contentType: 'application/json', body: Buffer.from(JSON.stringify(value)), id });
+    } finally {
+      pendingPublishes.delete(id);
+      this.omitted.delete(id);
+    }
+  }
+
+  /** Fan-out hot path: one encoded frame per message, handed to each subscribed connection. */
+  delivered(ch: Channel, m: Message): void {
+    const info = publishInfo(m);
+    ch.record('PUBLISH', ch.options.anonymous ? null : info.user, m.time, info.payload);
+    if (ch.members.size === 0) return;
+    const frameTail = publishTail(m);
+    const omit = this.omitted.get(m.id);
+    for (const [user, conns] of ch.members) {
+      for (const c of conns ?? user.conns) if (c !== omit) c.send(frameTail);
+    }
+  }
+
+  // ---- private messages and state ----------------------------------------------------------
+
+  async message(sender: User | string, recipientName: string, payload: unknown, conn: Conn | undefined): Promise<void> {
+    const recipient = this.users.get(recipientName);
+    if (!recipient) throw new ChannelError(`no such user: ${recipientName}`);
+    const senderName = typeof sender === 'string' ? sender : sender.name;
+    const senderUser = typeof sender === 'string' ? this.users.get(sender) : sender;
+    let body = payload;
+    if (conn && senderUser?.options.moderated_message && this.deps.callbacks.enabled) {
+      const result = await this.callback('message', { sender: senderName, recipient: recipientName, payload: JSON.stringify(payload ?? null) }, { conn });
+      if (!result.ok) throw new ChannelError(result.msg);
+      body = rewritten(result.options, payload);
+    }
+    const frameTail = tail('MESSAGE', { sender: senderName, recipient: recipientName, payload: body ?? null });
+    const targets = new Set(recipient.conns);
+    if (senderUser?.options.reflective) for (const c of senderUser.conns) targets.add(c);
+    for (const c of targets) c.send(frameTail);
+  }
+
+  async updateState(ch: Channel, updates: Record<string, unknown>, deletes: string[]): Promise<void> {
+    Object.assign(ch.state, updates);
+    const gone = deletes.filter((k) => k in ch.state);
+    for (const k of gone) delete ch.state[k];
+    const frameTail = tail('STATE_UPDATE', { channel_name: ch.name, updates, deletes: gone });
+    for (const c of ch.connections()) c.send(frameTail);
+    await this.persist(ch);
+  }
+
+  private replaceState(ch: Channel, next: Record<string, unknown>): void {
+    const deletes = Object.keys(ch.state).filter((k) => !(k in next));
+    ch.state = { ...next };
+    const frameTail = tail('STATE_UPDATE', { channel_name: ch.name, updates: next, deletes });
+    for (const c of ch.connections()) c.send(frameTail);
+  }
+
+  setUserOptions(user: User, input: Record<string, unknown>): void {
+    user.options = applyUserOptions(user.options, input, true);
+  }
+
+  userInfo(user: User): Record<string, unknown> {
+    return {
+      name: user.name,
+      channels: [...user.channels].map((c) => c.name),
+      connections: [...user.conns].map((c) => c.id),
+      options: user.options,
+    };
+  }
+
+  // ---- callbacks ---------------------------------------------------------------------------
+
+  private callback(action: CallbackAction, fields: Record<string, string>, origin: Origin): Promise<CallbackResult> {
+    if (!this.deps.callbacks.enabled) return Promise.resolve({ ok: true, options: {} });
+    return this.deps.callbacks.call(action, fields, cookieOf(origin));
+  }
+
+  /** A callback that only informs the application; its answer changes nothing. */
+  private notify(action: CallbackAction, fields: Record<string, string>): void {
+    if (!this.deps.callbacks.enabled) return;
+    void this.deps.callbacks.call(action, fields).then((r) => {
+      if (!r.ok) this.deps.log.debug({ action, msg: r.msg }, 'application callback refused or failed');
+    });
+  }
+}
+
+function cookieOf(origin: Origin): string | undefined {
+  return 'conn' in origin ? origin.conn.cookie : origin.cookie;
+}
+
+function rewritten(options: Record<string, unknown>, payload: unknown): unknown {
+  if ('override_payload' in options) return options.override_payload;
+  if ('payload' in options) return options.payload;
+  return payload;
+}
+
+function checkName(name: string): void {
+  try {
+    checkTopicName(name);
+  } catch (err) {
+    throw new ChannelError(isHookhubError(err) ? err.message.replace(/^topic/, 'channel_name') : 'bad channel_name');
+  }
+}
+
+export function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

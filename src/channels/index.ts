@@ -1,0 +1,76 @@
+// Browser channels, assembled: the hub, its application callbacks and poller, the REST API and the
+// session factory the /ws transports drive. server.ts registers these; transports never import channels/.
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import { Gauge } from 'prom-client';
+import type { Config } from '../config.js';
+import type { Metrics } from '../core/metrics.js';
+import { createOutgoingAgent } from '../core/target-guard.js';
+import type { Topics } from '../core/topics.js';
+import type { ChannelStore } from '../store/interface.js';
+import { AppCallbacks } from './callbacks.js';
+import { ChannelHub, type FrameSink } from './hub.js';
+import { ChannelPoller } from './polling.js';
+import { channelsRest } from './rest.js';
+import { ChannelSession, type FrameSession } from './session.js';
+
+export interface ChannelsDeps {
+  config: Config;
+  topics: Topics;
+  store: ChannelStore;
+  metrics: Metrics;
+  log: FastifyBaseLogger;
+}
+
+/** Application callbacks in flight at once; further ones wait (within their timeout). */
+export const CALLBACK_CONCURRENCY = 64;
+
+export interface Channels {
+  hub: ChannelHub;
+  callbacks: AppCallbacks;
+  /** The session factory handed to the /ws transports. */
+  sessions: { open(sink: FrameSink, info: { cookie: string | undefined; transport: string }): FrameSession & { id: string } };
+  /** Registers /web/<method> and /rest/<method> in the given (own) context. */
+  routes(app: FastifyInstance): void;
+  close(): Promise<void>;
+}
+
+export async function createChannels(deps: ChannelsDeps): Promise<Channels> {
+  const { config } = deps;
+  // The application is configured by the operator: its callbacks may live on loopback.
+  const appAgent = createOutgoingAgent({ allowPrivate: true, connections: CALLBACK_CONCURRENCY });
+  const pollAgent = createOutgoingAgent({ allowPrivate: config.allowPrivateTargets });
+  const callbacks = new AppCallbacks({
+    ...(config.cbUrl !== undefined ? { cbUrl: config.cbUrl } : {}),
+    ...(config.cbSingleUrl !== undefined ? { cbSingleUrl: config.cbSingleUrl } : {}),
+    ...(config.cbSecret !== undefined ? { secret: config.cbSecret } : {}),
+    timeoutMs: config.cbTimeout,
+    concurrency: CALLBACK_CONCURRENCY,
+    dispatcher: appAgent,
+  });
+  const hub = new ChannelHub({ topics: deps.topics, store: deps.store, callbacks, log: deps.log });
+  const poller = new ChannelPoller(hub, {
+    dispatcher: pollAgent,
+    timeoutMs: Math.max(config.cbTimeout, 30_000),
+    maxBody: config.maxBody,
+    allowPrivate: config.allowPrivateTargets,
+    log: deps.log,
+  });
+  hub.poller = poller;
+  hub.checkPolling = (options) => poller.check(options);
+  await hub.load();
+
+  const registry = deps.metrics.registry;
+  new Gauge({ name: 'hookhub_channels', help: 'Browser channels', registers: [registry], collect() { this.set(hub.channels.size); } });
+  new Gauge({ name: 'hookhub_channel_users', help: 'Connected channel users', registers: [registry], collect() { this.set(hub.users.size); } });
+
+  return {
+    hub,
+    callbacks,
+    sessions: { open: (sink, info) => new ChannelSession(hub, sink, info, deps.log) },
+    routes: (app) => channelsRest(app, { hub, apiKey: config.apiKey, version: '0.1.0' }),
+    close: async () => {
+      poller.stopAll();
+      await Promise.all([appAgent.close(), pollAgent.close()]);
+    },
+  };
+}

@@ -1,0 +1,115 @@
+// Channel option `polling {url, interval, mode}`: the hub fetches the URL and publishes each answer
+// to the channel. simple: every `interval` seconds; persistent: again as soon as an answer came
+// (long polling), `interval` after a failure; once: a single fetch. Outgoing requests obey the SSRF guard.
+import type { FastifyBaseLogger } from 'fastify';
+import type { Dispatcher } from 'undici';
+import { request } from 'undici';
+import { checkTargetUrl } from '../core/target-guard.js';
+import type { Channel, ChannelHub, Poller } from './hub.js';
+import { ChannelError, type ChannelOptions } from './options.js';
+
+export interface PollerOptions {
+  dispatcher: Dispatcher;
+  timeoutMs: number;
+  maxBody: number;
+  allowPrivate: boolean;
+  log: FastifyBaseLogger;
+}
+
+interface Running {
+  stopped: boolean;
+  timer?: NodeJS.Timeout;
+  abort: AbortController;
+}
+
+export class ChannelPoller implements Poller {
+  private readonly running = new Map<Channel, Running>();
+
+  constructor(private readonly hub: ChannelHub, private readonly options: PollerOptions) {}
+
+  /** Refuses polling URLs the SSRF guard forbids. */
+  check(options: ChannelOptions): void {
+    if (!options.polling.url) return;
+    try {
+      checkTargetUrl(options.polling.url, this.options.allowPrivate, 'polling.url');
+    } catch (err) {
+      throw new ChannelError((err as Error).message);
+    }
+  }
+
+  start(ch: Channel): void {
+    this.stop(ch);
+    const run: Running = { stopped: false, abort: new AbortController() };
+    this.running.set(ch, run);
+    const { mode, interval } = ch.options.polling;
+    const pause = interval * 1000;
+    const next = (ms: number): void => {
+      if (run.stopped) return;
+      run.timer = setTimeout(tick, ms);
+      run.timer.unref();
+    };
+    const tick = (): void => {
+      void this.poll(ch, run).then((ok) => {
+        if (mode === 'once') return this.forget(ch, run);
+        next(mode === 'persistent' && ok ? 0 : pause);
+      });
+    };
+    next(0);
+  }
+
+  stop(ch: Channel): void {
+    const run = this.running.get(ch);
+    if (!run) return;
+    run.stopped = true;
+    clearTimeout(run.timer);
+    run.abort.abort();
+    this.running.delete(ch);
+  }
+
+  stopAll(): void {
+    for (const ch of [...this.running.keys()]) this.stop(ch);
+  }
+
+  private forget(ch: Channel, run: Running): void {
+    if (this.running.get(ch) === run) this.running.delete(ch);
+  }
+
+  /** One fetch; publishes a non-empty 2xx answer (JSON when it parses, else text). */
+  private async poll(ch: Channel, run: Running): Promise<boolean> {
+    const { url, form, originator } = ch.options.polling;
+    const timer = setTimeout(() => run.abort.abort(), this.options.timeoutMs);
+    try {
+      const hasForm = Object.keys(form).length > 0;
+      const res = await request(url, {
+        method: hasForm ? 'POST' : 'GET',
+        ...(hasForm ? { body: new URLSearchParams(form).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } } : {}),
+        dispatcher: this.options.dispatcher,
+        signal: run.abort.signal,
+      });
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of res.body) {
+        size += (chunk as Buffer).length;
+        if (size > this.options.maxBody) throw new Error(`answer larger than ${this.options.maxBody} bytes`);
+        chunks.push(chunk as Buffer);
+      }
+      if (res.statusCode < 200 || res.statusCode >= 300) throw new Error(`HTTP ${res.statusCode}`);
+      const text = Buffer.concat(chunks).toString('utf8');
+      if (text.trim() === '' || run.stopped || ch.destroyed) return true;
+      let payload: unknown = text;
+      try {
+        payload = JSON.parse(text);
+      } catch {
+        // not JSON: published as text
+      }
+      await this.hub.publishFromApp(ch.name, payload, originator || null, false);
+      return true;
+    } catch (err) {
+      if (!run.stopped) this.options.log.warn({ channel: ch.name, err: (err as Error).message }, 'channel polling failed');
+      if (run.abort.signal.aborted && !run.stopped) run.abort = new AbortController();
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

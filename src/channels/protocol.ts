@@ -1,0 +1,70 @@
+// Hookbox's frames: JSON arrays [id, NAME, args]. Server frames carry a per-connection frame number
+// (as Hookbox's RTJP did); everything after the id — `,"NAME",{args}]` — is encoded once and shared
+// by every connection that receives it, so fan-out never re-encodes per subscriber.
+import { defineWire } from '../core/frames.js';
+import { payloadData, type Message } from '../core/message.js';
+
+/** The shared part of a server frame: `,"NAME",{...}]`. */
+export type FrameTail = Buffer;
+
+export function tail(name: string, args: unknown): FrameTail {
+  return Buffer.from(`,${JSON.stringify(name)},${JSON.stringify(args)}]`);
+}
+
+/** Who published a message and its payload, when a channel producer knows better than the bytes. */
+export interface PublishInfo {
+  user: string | null;
+  payload: unknown;
+}
+
+/**
+ * Messages published through the channels (browsers, REST, polling) register their user and payload
+ * under their message id until the publish resolves; fan-out runs in between. A message from any
+ * other producer (/dispatch _topic, /api/topics, WebSub) appears with user = null and payload = its
+ * JSON data (parsed JSON, form fields as an object, text, or base64 text).
+ */
+export const pendingPublishes = new Map<string, PublishInfo>();
+const infoCache = new WeakMap<Message, PublishInfo>();
+
+export function publishInfo(m: Message): PublishInfo {
+  let info = infoCache.get(m);
+  if (!info) {
+    info = pendingPublishes.get(m.id) ?? { user: null, payload: payloadData(m.contentType, m.body).data };
+    infoCache.set(m, info);
+  }
+  return info;
+}
+
+/** The PUBLISH frame tail of a topic message, encoded once per message. */
+export const publishTail = defineWire('hookbox', (m) => {
+  const info = publishInfo(m);
+  return tail('PUBLISH', { channel_name: m.topic, user: info.user, payload: info.payload });
+});
+
+export interface ClientFrame {
+  id: unknown;
+  name: string;
+  args: Record<string, unknown>;
+}
+
+export type ParsedFrame = { ok: true; frame: ClientFrame } | { ok: false; id: unknown; msg: string };
+
+/** Parses one client frame; anything malformed is reported, never thrown. */
+export function parseClientFrame(text: string): ParsedFrame {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { ok: false, id: null, msg: 'malformed frame: not JSON' };
+  }
+  if (!Array.isArray(value)) return { ok: false, id: null, msg: 'malformed frame: expected a JSON array [id, NAME, args]' };
+  const id: unknown = value[0] ?? null;
+  if (value.length < 2 || value.length > 3 || typeof value[1] !== 'string') {
+    return { ok: false, id, msg: 'malformed frame: expected [id, NAME, args]' };
+  }
+  const args: unknown = value[2] ?? {};
+  if (typeof args !== 'object' || args === null || Array.isArray(args)) {
+    return { ok: false, id, msg: 'malformed frame: args must be an object' };
+  }
+  return { ok: true, frame: { id, name: value[1], args: args as Record<string, unknown> } };
+}

@@ -1,0 +1,221 @@
+// Hookbox's REST API for the web application: /web/<method> and /rest/<method>, GET or POST,
+// form or JSON. Answers are always HTTP 200 [true, {...}] / [false, {"msg": ...}] (a bad token
+// included); an unknown method is a 404. The token is `security_token` (Hookbox's `secret` too)
+// or `Authorization: Bearer <api-key>`; without --api-key the API is open.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isHookhubError } from '../core/errors.js';
+import { bearerToken, secretEquals } from '../http/auth.js';
+import type { Channel, ChannelHub, User } from './hub.js';
+import { CHANNEL_OPTION_KEYS, ChannelError, fromText, USER_OPTION_KEYS } from './options.js';
+
+export interface ChannelsRestDeps {
+  hub: ChannelHub;
+  apiKey: string | undefined;
+  version: string;
+}
+
+interface Fields {
+  get(name: string): unknown;
+  /** A JSON value: as is in JSON bodies, parsed from JSON text in forms and query strings. */
+  json(name: string): unknown;
+  has(name: string): boolean;
+  keys(): string[];
+}
+
+type Method = (f: Fields, deps: ChannelsRestDeps) => Promise<Record<string, unknown>>;
+
+const text = (f: Fields, name: string, required = true): string | undefined => {
+  const v = f.get(name);
+  if (v === undefined || v === null || v === '') {
+    if (required) throw new ChannelError(`${name} required`);
+    return undefined;
+  }
+  if (typeof v !== 'string' && typeof v !== 'number') throw new ChannelError(`${name} must be text`);
+  return String(v);
+};
+
+const flag = (f: Fields, name: string): boolean => {
+  const v = f.get(name);
+  return v === true || v === 1 || v === '1' || v === 'true';
+};
+
+function channelOf(deps: ChannelsRestDeps, f: Fields): Channel {
+  const name = text(f, 'channel_name') as string;
+  const ch = deps.hub.channels.get(name);
+  if (!ch) throw new ChannelError(`no such channel: ${name}`);
+  return ch;
+}
+
+function userOf(deps: ChannelsRestDeps, f: Fields, field: string): User {
+  const name = text(f, field) as string;
+  const user = deps.hub.users.get(name);
+  if (!user) throw new ChannelError(`no such user: ${name}`);
+  return user;
+}
+
+function payloadOf(f: Fields): unknown {
+  if (!f.has('payload')) return null;
+  return f.json('payload');
+}
+
+function optionsOf(f: Fields, keys: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const nested = f.get('options');
+  if (nested !== undefined) {
+    const value = typeof nested === 'string' ? fromTextStrict(nested, 'options') : nested;
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ChannelError('options must be an object');
+    Object.assign(out, value);
+  }
+  for (const key of f.keys()) if (keys.includes(key)) out[key] = f.json(key);
+  return out;
+}
+
+function fromTextStrict(raw: string, name: string): unknown {
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    throw new ChannelError(`${name} must be JSON text`);
+  }
+}
+
+const IGNORED = new Set(['security_token', 'secret', 'channel_name', 'user_name', 'options']);
+
+const methods: Record<string, Method> = {
+  async publish(f, { hub }) {
+    await hub.publishFromApp(text(f, 'channel_name') as string, payloadOf(f), text(f, 'originator', false) ?? null, flag(f, 'send_hook'));
+    return {};
+  },
+  async publish_multi(f, { hub }) {
+    const raw = f.get('channel_names');
+    const names = (Array.isArray(raw) ? raw.map(String) : String(raw ?? '').split(',')).map((s) => s.trim()).filter(Boolean);
+    if (names.length === 0) throw new ChannelError('channel_names required');
+    const payload = payloadOf(f);
+    const originator = text(f, 'originator', false) ?? null;
+    for (const name of names) await hub.publishFromApp(name, payload, originator, flag(f, 'send_hook'));
+    return {};
+  },
+  async subscribe(f, deps) {
+    await deps.hub.subscribe(text(f, 'channel_name') as string, userOf(deps, f, 'name'), undefined, false);
+    return {};
+  },
+  async unsubscribe(f, deps) {
+    await deps.hub.unsubscribe(text(f, 'channel_name') as string, userOf(deps, f, 'name'), undefined, false);
+    return {};
+  },
+  async message(f, { hub }) {
+    await hub.message(text(f, 'sender_name') as string, text(f, 'recipient_name') as string, payloadOf(f), undefined);
+    return {};
+  },
+  async create_channel(f, { hub }) {
+    const options = optionsOf(f, CHANNEL_OPTION_KEYS);
+    await hub.createChannel(text(f, 'channel_name') as string, options);
+    return {};
+  },
+  async destroy_channel(f, deps) {
+    deps.hub.destroy(channelOf(deps, f));
+    return {};
+  },
+  async get_channel_info(f, deps) {
+    return channelOf(deps, f).info();
+  },
+  async set_channel_options(f, deps) {
+    const ch = channelOf(deps, f);
+    const unknown = f.keys().filter((k) => !IGNORED.has(k) && !CHANNEL_OPTION_KEYS.includes(k));
+    if (unknown.length > 0) throw new ChannelError(`unknown channel option ${unknown[0]}`);
+    await deps.hub.setChannelOptions(ch, optionsOf(f, CHANNEL_OPTION_KEYS));
+    return {};
+  },
+  async state_set_key(f, deps) {
+    const ch = channelOf(deps, f);
+    const key = text(f, 'key') as string;
+    if (!f.has('val')) throw new ChannelError('val required');
+    await deps.hub.updateState(ch, { [key]: f.json('val') }, []);
+    return {};
+  },
+  async state_delete_key(f, deps) {
+    const ch = channelOf(deps, f);
+    await deps.hub.updateState(ch, {}, [text(f, 'key') as string]);
+    return {};
+  },
+  async get_user_info(f, deps) {
+    return deps.hub.userInfo(userOf(deps, f, 'user_name'));
+  },
+  async set_user_options(f, deps) {
+    const user = userOf(deps, f, 'user_name');
+    const unknown = f.keys().filter((k) => !IGNORED.has(k) && !USER_OPTION_KEYS.includes(k));
+    if (unknown.length > 0) throw new ChannelError(`unknown user option ${unknown[0]}`);
+    deps.hub.setUserOptions(user, optionsOf(f, USER_OPTION_KEYS));
+    return {};
+  },
+  async get_server_info(_f, { hub, version }) {
+    return {
+      version,
+      channels: [...hub.channels.keys()],
+      users: [...hub.users.keys()],
+      connections: hub.connectionCount,
+    };
+  },
+};
+
+function readFields(req: FastifyRequest): Fields {
+  const values = new Map<string, unknown>();
+  const jsonKeys = new Set<string>();
+  for (const [k, v] of Object.entries((req.query ?? {}) as Record<string, unknown>)) values.set(k, Array.isArray(v) ? v[v.length - 1] : v);
+  const body = req.body;
+  if (Buffer.isBuffer(body) && body.length > 0) {
+    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (type === 'application/json' || type.endsWith('+json')) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(body.toString('utf8'));
+      } catch {
+        throw new ChannelError('malformed JSON body');
+      }
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ChannelError('JSON body must be an object');
+      for (const [k, v] of Object.entries(parsed)) {
+        values.set(k, v);
+        jsonKeys.add(k);
+      }
+    } else {
+      for (const [k, v] of new URLSearchParams(body.toString('utf8'))) values.set(k, v);
+    }
+  }
+  return {
+    get: (name) => values.get(name),
+    has: (name) => values.has(name),
+    keys: () => [...values.keys()],
+    json: (name) => {
+      const v = values.get(name);
+      if (jsonKeys.has(name)) return v;
+      if (typeof v !== 'string') return v;
+      if (name === 'payload' || name === 'val') return fromTextStrict(v, name);
+      return fromText(v);
+    },
+  };
+}
+
+export function channelsRest(app: FastifyInstance, deps: ChannelsRestDeps): void {
+  const handler = async (req: FastifyRequest<{ Params: { method: string } }>, reply: FastifyReply) => {
+    const method = methods[req.params.method];
+    if (!method || !Object.hasOwn(methods, req.params.method)) {
+      return reply.code(404).send([false, { msg: `unknown method ${req.params.method.slice(0, 64)}` }]);
+    }
+    try {
+      const fields = readFields(req);
+      if (deps.apiKey !== undefined) {
+        const given = bearerToken(req) ?? asString(fields.get('security_token')) ?? asString(fields.get('secret'));
+        if (!secretEquals(given, deps.apiKey)) return reply.send([false, { msg: 'invalid security token' }]);
+      }
+      return reply.send([true, await method(fields, deps)]);
+    } catch (err) {
+      if (err instanceof ChannelError || isHookhubError(err)) return reply.send([false, { msg: (err as Error).message }]);
+      req.log.error({ err }, 'channel REST call failed');
+      return reply.code(500).send([false, { msg: 'internal error' }]);
+    }
+  };
+  for (const prefix of ['/web', '/rest']) {
+    app.route({ method: ['GET', 'POST'], url: `${prefix}/:method`, handler });
+  }
+}
+
+const asString = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);

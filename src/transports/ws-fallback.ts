@@ -1,0 +1,110 @@
+// HTTP fallback for browsers without WebSocket, same sessions and frames as /ws:
+//   GET /ws/sse  — Server-Sent Events; the first event's data is {"session": "<id>"}, every later
+//                  event's data is one server frame [id, NAME, args].
+//   POST /ws/send?session=<id> (or header X-Session-Id) — body: one frame, or a JSON array of frames.
+// A frame over --max-frame ends the session (close event, code 1009), as on /ws.
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { BatchWriter } from '../core/batch-writer.js';
+import { HookhubError } from '../core/errors.js';
+import { CLOSE_GOING_AWAY, CLOSE_POLICY, CLOSE_TOO_BIG, type SessionFactory, type SessionSink, type TransportSession, type WsDeps } from './ws.js';
+
+const DATA = Buffer.from('data: ');
+const END = Buffer.from('\n\n');
+const HEARTBEAT = Buffer.from(': heartbeat\n\n');
+
+interface FallbackSession {
+  session: TransportSession;
+  sink: SessionSink;
+}
+
+export function wsFallback(app: FastifyInstance, deps: WsDeps & { sessions: SessionFactory }): void {
+  const open = new Map<string, FallbackSession>();
+
+  app.get('/ws/sse', async (req: FastifyRequest, reply: FastifyReply) => {
+    const res = reply.raw;
+    const id = randomUUID().replace(/-/g, '');
+    let finished = false;
+    let release = (): void => {};
+    let heartbeat: NodeJS.Timeout | undefined;
+    let session: TransportSession | undefined;
+
+    const finish = (code: number, reason: string, farewell: boolean): void => {
+      if (finished) return;
+      finished = true;
+      clearInterval(heartbeat);
+      writer.flush();
+      writer.close();
+      open.delete(id);
+      release();
+      if (farewell && !res.destroyed && res.writableLength === 0) {
+        res.end(`event: close\ndata: ${JSON.stringify({ code, reason })}\n\n`);
+      } else if (!res.writableEnded) res.destroy();
+      session?.closed();
+      session = undefined;
+    };
+
+    const writer = new BatchWriter(
+      res,
+      deps.bufferLimit,
+      (reason) => {
+        deps.metrics.dropped.labels('ws-sse', 'slow').inc();
+        req.log.warn({ transport: 'ws-sse', reason }, 'consumer dropped');
+        finish(CLOSE_POLICY, reason, false);
+      },
+      (n) => deps.metrics.delivered.labels('ws-sse').inc(n),
+    );
+
+    release = deps.connections.admit({ transport: 'ws-sse', shutdown: () => finish(CLOSE_GOING_AWAY, 'server shutting down', true) });
+    const sink: SessionSink = {
+      send: (frame) => writer.push(Buffer.concat([DATA, frame, END])),
+      close: (code, reason) => finish(code, reason, true),
+    };
+    reply.hijack();
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+      'access-control-allow-origin': '*',
+    });
+    res.write(`retry: 2000\ndata: ${JSON.stringify({ session: id })}\n\n`);
+    res.on('close', () => finish(1006, 'client closed', false));
+    const cookie = req.headers.cookie;
+    session = deps.sessions.open(sink, { cookie: typeof cookie === 'string' ? cookie : undefined, transport: 'ws-sse' });
+    open.set(id, { session, sink });
+    heartbeat = setInterval(() => {
+      if (Date.now() - writer.lastWrite >= deps.heartbeatMs * 0.9) writer.push(HEARTBEAT, false);
+    }, deps.heartbeatMs);
+  });
+
+  app.post('/ws/send', async (req, reply) => {
+    const query = req.query as Record<string, unknown>;
+    const header = req.headers['x-session-id'];
+    const id = typeof query.session === 'string' ? query.session : typeof header === 'string' ? header : undefined;
+    if (!id) throw new HookhubError('bad_request', 'session required (?session=<id> from the first /ws/sse event)');
+    const entry = open.get(id);
+    if (!entry) throw new HookhubError('not_found', 'no such session (it ended, or the id is wrong)');
+    const body = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
+    for (const frame of splitFrames(body)) {
+      if (Buffer.byteLength(frame) > deps.maxFrame) {
+        entry.sink.close(CLOSE_TOO_BIG, `frame larger than ${deps.maxFrame} bytes`);
+        throw new HookhubError('too_large', `frame larger than ${deps.maxFrame} bytes`);
+      }
+      entry.session.receive(frame);
+    }
+    return reply.code(202).send({ ok: true });
+  });
+}
+
+/** A JSON array of frames is split into frames; anything else is one frame (bad ones get ERROR frames). */
+function splitFrames(body: string): string[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return [body];
+  }
+  if (Array.isArray(parsed) && parsed.length > 0 && parsed.every((f) => Array.isArray(f))) return parsed.map((f) => JSON.stringify(f));
+  return [body];
+}

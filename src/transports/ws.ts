@@ -1,0 +1,179 @@
+// WebSocket at /ws: text frames in, text frames out. The transport knows nothing of what the frames
+// mean — a session factory (browser channels) is handed in. Outgoing frames are queued per connection
+// and written once per event-loop turn with the socket corked; a connection holding more than
+// --subscriber-buffer bytes is dropped (never waited for). Ping/pong keeps it alive; frames over
+// --max-frame close it with 1009 (ws's maxPayload); shutdown closes with 1001.
+import websocket from '@fastify/websocket';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { WebSocket } from 'ws';
+import type { Metrics } from '../core/metrics.js';
+import type { Connections } from '../http/connections.js';
+
+/** What a transport hands a session: where its frames go. */
+export interface SessionSink {
+  send(frame: Buffer): void;
+  close(code: number, reason: string): void;
+}
+
+export interface TransportSession {
+  receive(text: string): void;
+  closed(): void;
+}
+
+export interface SessionFactory {
+  open(sink: SessionSink, info: { cookie: string | undefined; transport: string }): TransportSession;
+}
+
+export interface WsDeps {
+  sessions: SessionFactory;
+  connections: Connections;
+  metrics: Metrics;
+  maxFrame: number;
+  bufferLimit: number;
+  heartbeatMs: number;
+}
+
+export const CLOSE_GOING_AWAY = 1001;
+export const CLOSE_POLICY = 1008;
+export const CLOSE_TOO_BIG = 1009;
+export const CLOSE_TRY_LATER = 1013;
+
+const dirty = new Set<WsSink>();
+let scheduled = false;
+
+function flushAll(): void {
+  scheduled = false;
+  const sinks = [...dirty];
+  dirty.clear();
+  for (const s of sinks) s.flush();
+}
+
+interface Corkable {
+  cork(): void;
+  uncork(): void;
+}
+
+class WsSink implements SessionSink {
+  private queue: Buffer[] = [];
+  private queuedBytes = 0;
+  private closed = false;
+  alive = true;
+  lastWrite = Date.now();
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly limit: number,
+    private readonly onSlow: (reason: string) => void,
+    private readonly onFlushed: (n: number) => void,
+  ) {}
+
+  send(frame: Buffer): void {
+    if (this.closed) return;
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    if (this.ws.bufferedAmount + this.queuedBytes + frame.length > this.limit) {
+      this.closed = true;
+      this.queue = [];
+      this.queuedBytes = 0;
+      dirty.delete(this);
+      this.onSlow(`slow consumer: more than ${this.limit} bytes waiting`);
+      return;
+    }
+    this.queue.push(frame);
+    this.queuedBytes += frame.length;
+    dirty.add(this);
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(flushAll);
+    }
+  }
+
+  flush(): void {
+    if (this.queue.length === 0 || this.closed || this.ws.readyState !== this.ws.OPEN) return;
+    const frames = this.queue;
+    this.queue = [];
+    this.queuedBytes = 0;
+    this.lastWrite = Date.now();
+    // One syscall for the turn's frames: ws writes header + data per frame into the corked socket.
+    const socket = (this.ws as unknown as { _socket?: Corkable })._socket;
+    socket?.cork();
+    for (const f of frames) this.ws.send(f, { binary: false });
+    socket?.uncork();
+    this.onFlushed(frames.length);
+  }
+
+  /** Keep-alive: a connection that did not answer the last ping is gone. */
+  ping(): void {
+    if (!this.alive) {
+      this.ws.terminate();
+      return;
+    }
+    this.alive = false;
+    if (this.ws.readyState === this.ws.OPEN) this.ws.ping();
+  }
+
+  close(code: number, reason: string): void {
+    this.closed = true;
+    this.queue = [];
+    dirty.delete(this);
+    if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(code, reason.slice(0, 120));
+    // A peer that no longer reads never answers the close frame.
+    setTimeout(() => this.ws.terminate(), 2000).unref();
+  }
+}
+
+export async function wsTransport(app: FastifyInstance, deps: WsDeps): Promise<void> {
+  const sinks = new Set<WsSink>();
+  await app.register(websocket, {
+    options: { maxPayload: deps.maxFrame, perMessageDeflate: false },
+    preClose: async function closeClients(this: FastifyInstance) {
+      for (const s of [...sinks]) s.close(CLOSE_GOING_AWAY, 'server shutting down');
+      await new Promise<void>((resolve) => this.websocketServer.close(() => resolve()));
+    },
+  });
+
+  const keepAlive = setInterval(() => {
+    for (const s of sinks) s.ping();
+  }, deps.heartbeatMs);
+  keepAlive.unref();
+  app.addHook('onClose', async () => clearInterval(keepAlive));
+
+  app.get('/ws', { websocket: true }, (ws, req) => {
+    const log: FastifyBaseLogger = req.log;
+    let release = (): void => {};
+    let session: TransportSession | undefined;
+    const sink: WsSink = new WsSink(
+      ws,
+      deps.bufferLimit,
+      (reason) => {
+        deps.metrics.dropped.labels('ws', 'slow').inc();
+        log.warn({ transport: 'ws', reason }, 'consumer dropped');
+        sink.close(CLOSE_POLICY, reason);
+      },
+      (n) => deps.metrics.delivered.labels('ws').inc(n),
+    );
+    try {
+      release = deps.connections.admit({ transport: 'ws', shutdown: () => sink.close(CLOSE_GOING_AWAY, 'server shutting down') });
+    } catch (err) {
+      ws.close(CLOSE_TRY_LATER, (err as Error).message.slice(0, 120));
+      return;
+    }
+    sinks.add(sink);
+    const cookie = req.headers.cookie;
+    session = deps.sessions.open(sink, { cookie: typeof cookie === 'string' ? cookie : undefined, transport: 'ws' });
+    ws.on('pong', () => (sink.alive = true));
+    ws.on('message', (data, isBinary) => {
+      sink.alive = true;
+      const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
+      if (isBinary && text.length === 0) return;
+      session?.receive(text);
+    });
+    ws.on('error', (err) => log.debug({ err }, 'websocket error'));
+    ws.on('close', (code) => {
+      sinks.delete(sink);
+      release();
+      session?.closed();
+      session = undefined;
+      log.debug({ transport: 'ws', code }, 'websocket closed');
+    });
+  });
+}
