@@ -1,0 +1,30 @@
+// Debian's Chromium driven by playwright-core (never a downloaded browser), closed after each file.
+import { afterAll } from 'vitest';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+
+export const CHROMIUM = process.env.HOOKHUB_CHROMIUM ?? '/usr/bin/chromium';
+
+let browser: Browser | undefined;
+afterAll(async () => {
+  await browser?.close();
+  browser = undefined;
+});
+
+export async function launch(): Promise<Browser> {
+  browser ??= await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  return browser;
+}
+
+/** A fresh browser profile (own cookies) with one page; page errors are collected, console too. */
+export async function newPage(): Promise<{ context: BrowserContext; page: Page; errors: string[]; console: string[] }> {
+  const context = await (await launch()).newContext();
+  const page = await context.newPage();
+  const errors: string[] = [];
+  const console: string[] = [];
+  page.on('pageerror', (err) => errors.push(err.message));
+  page.on('console', (msg) => console.push(`${msg.type()}: ${msg.text()}`));
+  return { context, page, errors, console };
+}

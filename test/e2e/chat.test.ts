@@ -1,0 +1,96 @@
+// The chat example (examples/chat) in Chromium against a real Hookhub: two people see each other's
+// messages and presence, one of them over the HTTP fallback; history for late comers, reflection,
+// the application's rewrite and refusal of publishes, private messages, leaving.
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { startChatApp } from '../../examples/chat/server.mjs';
+import { startHub } from '../helpers/server.js';
+import { newPage } from './browser.js';
+
+const SECRET = 'e2e-chat-secret';
+
+async function chatSetup() {
+  const app = await startChatApp({ port: 0, secret: SECRET });
+  const hub = await startHub({ cbUrl: `${app.url}/hookbox`, cbSecret: SECRET });
+  app.setHubUrl(hub.url);
+  return { app, hub };
+}
+
+/** Opens the chat page in a fresh browser profile and enters as `name`. */
+async function enter(url: string, name: string, options: { noWebSocket?: boolean } = {}) {
+  const p = await newPage();
+  if (options.noWebSocket) await p.page.addInitScript(() => Object.defineProperty(window, 'WebSocket', { value: undefined }));
+  await p.page.goto(url);
+  await p.page.fill('#name', name);
+  await p.page.click('#enter');
+  await expect.poll(() => p.page.textContent('#status'), { timeout: 10_000 }).toMatch(new RegExp(`^connected as ${name} `));
+  return p;
+}
+
+const lines = (page: Page, kind?: string) => page.$$eval(`#messages li${kind ? `[data-kind="${kind}"]` : ''}`, (els) => els.map((e) => e.textContent));
+const presence = (page: Page) => page.$$eval('#presence li', (els) => els.map((e) => e.textContent));
+
+async function say(page: Page, text: string): Promise<void> {
+  await page.fill('#text', text);
+  await page.click('#send');
+}
+
+describe('chat example in Chromium', () => {
+  it('two people see each other: presence, messages (WebSocket and HTTP fallback), history, private messages', async () => {
+    const { app } = await chatSetup();
+    const alice = await enter(app.url, 'alice');
+    expect(await alice.page.textContent('#status')).toBe('connected as alice (websocket)');
+    const bob = await enter(app.url, 'bob', { noWebSocket: true });
+    expect(await bob.page.textContent('#status')).toBe('connected as bob (sse)');
+
+    // Presence, both ways; alice sees bob join.
+    await expect.poll(() => presence(alice.page)).toEqual(['alice (you)', 'bob']);
+    await expect.poll(() => presence(bob.page)).toEqual(['alice', 'bob (you)']);
+    expect(await lines(alice.page, 'presence')).toEqual(['bob joined']);
+
+    // A message reaches both (reflection: the sender sees it too).
+    await say(alice.page, 'hello from alice');
+    await expect.poll(() => lines(bob.page, 'publish')).toEqual(['alice: hello from alice']);
+    await expect.poll(() => lines(alice.page, 'publish')).toEqual(['alice: hello from alice']);
+
+    // The application rewrites (trims) what bob says over the fallback, and refuses an empty message.
+    await say(bob.page, '   hi alice   ');
+    await expect.poll(() => lines(alice.page, 'publish')).toEqual(['alice: hello from alice', 'bob: hi alice']);
+    await expect.poll(() => lines(bob.page, 'publish')).toEqual(['alice: hello from alice', 'bob: hi alice']);
+    await say(bob.page, '    ');
+    await expect.poll(() => lines(bob.page, 'error')).toEqual(['error: empty message']);
+
+    // Private messages reach the recipient, and the sender's own connections.
+    await say(alice.page, '/msg bob psst');
+    await expect.poll(() => lines(bob.page, 'private')).toEqual(['(private) alice → you: psst']);
+    await expect.poll(() => lines(alice.page, 'private')).toEqual(['(private) you → bob: psst']);
+
+    // A late comer gets the history first, then live messages.
+    const carol = await enter(app.url, 'carol');
+    await expect.poll(() => lines(carol.page, 'publish')).toEqual(['alice: hello from alice', 'bob: hi alice']);
+    expect(await lines(carol.page, 'history')).toEqual(['alice joined', 'bob joined']);
+    await expect.poll(() => presence(carol.page)).toEqual(['alice', 'bob', 'carol (you)']);
+
+    // Leaving: bob's page goes away; the others see him leave.
+    await bob.context.close();
+    await expect.poll(() => presence(alice.page), { timeout: 10_000 }).toEqual(['alice (you)', 'carol']);
+    await expect.poll(() => lines(carol.page, 'presence')).toEqual(['bob left']);
+
+    // The application saw the whole story through its callbacks.
+    const actions = new Set(app.calls.map((c) => c.action));
+    for (const a of ['connect', 'create_channel', 'subscribe', 'publish', 'message', 'disconnect']) expect(actions).toContain(a);
+    expect(app.calls.filter((c) => c.action === 'create_channel')).toHaveLength(1);
+    expect(alice.errors).toEqual([]);
+    expect(carol.errors).toEqual([]);
+  });
+
+  it('without a name the application refuses the connection and the page says why', async () => {
+    const { app } = await chatSetup();
+    const p = await newPage();
+    await p.page.goto(app.url);
+    // Skip the form: connect with no chat_user cookie.
+    await p.page.evaluate(() => (window as unknown as { start(): void }).start());
+    await expect.poll(() => lines(p.page, 'error')).toEqual(['error: pick a name first (chat_user cookie)']);
+    await expect.poll(() => p.page.textContent('#status')).toBe('disconnected');
+  });
+});
