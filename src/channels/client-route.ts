@@ -22,7 +22,7 @@ export function clientRoute(app: FastifyInstance, options: { file?: string } = {
         .send('hookbox.js is not built: run `npm run build:client` (npm install runs it) and reload\n');
     }
     return reply
-      .header('content-type', 'application/javascript; charset=utf-8')
+      .header('content-type', 'application/javascript')
       .header('cache-control', 'no-cache')
       .header('access-control-allow-origin', '*')
       .send(script);

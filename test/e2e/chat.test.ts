@@ -19,7 +19,7 @@ async function chatSetup() {
 /** Opens the chat page in a fresh browser profile and enters as `name`. */
 async function enter(url: string, name: string, options: { noWebSocket?: boolean } = {}) {
   const p = await newPage();
-  if (options.noWebSocket) await p.page.addInitScript(() => Object.defineProperty(window, 'WebSocket', { value: undefined }));
+  if (options.noWebSocket) await p.page.addInitScript(() => Object.defineProperty(globalThis, 'WebSocket', { value: undefined }));
   await p.page.goto(url);
   await p.page.fill('#name', name);
   await p.page.click('#enter');
@@ -89,7 +89,7 @@ describe('chat example in Chromium', () => {
     const p = await newPage();
     await p.page.goto(app.url);
     // Skip the form: connect with no chat_user cookie.
-    await p.page.evaluate(() => (window as unknown as { start(): void }).start());
+    await p.page.evaluate(() => (globalThis as unknown as { start(): void }).start());
     await expect.poll(() => lines(p.page, 'error')).toEqual(['error: pick a name first (chat_user cookie)']);
     await expect.poll(() => p.page.textContent('#status')).toBe('disconnected');
   });

@@ -13,7 +13,7 @@ interface GraphPage {
   live: Array<{ t: number; value: number }>;
   points: Array<{ t: number; value: number }>;
 }
-const state = (page: Page) => page.evaluate(() => ({ live: (window as unknown as GraphPage).live, points: (window as unknown as GraphPage).points }));
+const state = (page: Page) => page.evaluate(() => ({ live: (globalThis as unknown as GraphPage).live, points: (globalThis as unknown as GraphPage).points }));
 
 describe('graph example in Chromium', () => {
   it('viewers receive the points the hub polls from the application', async () => {
@@ -52,7 +52,7 @@ describe('graph example in Chromium', () => {
     expect(run).toEqual(all.slice(at, at + run.length));
 
     // Browsers may not publish on this channel: the application's publish callback refuses.
-    await second.page.evaluate(() => (window as unknown as { conn: { publish(c: string, p: unknown): void } }).conn.publish('graph', 1));
+    await second.page.evaluate(() => (globalThis as unknown as { conn: { publish(c: string, p: unknown): void } }).conn.publish('graph', 1));
     await expect.poll(() => second.page.textContent('#status')).toBe('error: this channel is fed by polling only');
     expect(first.errors).toEqual([]);
   });
