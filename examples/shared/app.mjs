@@ -127,7 +127,7 @@ export async function runExample(name, start) {
     const tsx = join(ROOT, 'node_modules/tsx/dist/cli.mjs');
     const cli = existsSync(tsx) ? [tsx, join(ROOT, 'src/cli.ts')] : [join(ROOT, 'dist/cli.js')];
     const args = [...cli, 'serve', '--store', 'memory', '--port', new URL(hubUrl).port, '--cb-url', `${app.url}/hookbox`, '--cb-secret', secret, '--allow-private-targets'];
-    console.log(`starting Hookhub: node ${args.slice(cli.length - 1).join(' ')}`);
+    console.log(`starting Hookhub: hookhub ${args.slice(cli.length).join(' ')}`);
     hub = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'], cwd: ROOT });
     hub.on('exit', (code) => {
       if (code !== null && code !== 0) {
