@@ -514,6 +514,7 @@ export class Connection {
   private nextId = 0;
   private attempt = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
+  private handshakeTimer: ReturnType<typeof setTimeout> | null = null;
   private stopped = false;
   private everConnected = false;
   private websocketWorked = false;
@@ -556,6 +557,7 @@ export class Connection {
     this.stopped = true;
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
+    this.clearHandshakeTimer();
     const transport = this.current;
     this.current = null;
     const wasConnected = this.connected;
@@ -618,12 +620,19 @@ export class Connection {
         const args: Record<string, unknown> = { cookie: this.cookie };
         if (this.options.payload !== undefined) args.payload = this.options.payload;
         this.sendFrame('CONNECT', args);
+        // A server that takes the transport but never answers CONNECT: give up and try again.
+        this.clearHandshakeTimer();
+        this.handshakeTimer = setTimeout(() => {
+          this.handshakeTimer = null;
+          if (this.current === transport && !this.connected) transport.close();
+        }, timeout);
       },
       frame: (text) => {
         if (this.current === transport) this.receive(text);
       },
       closed: (info) => {
         if (this.current !== transport) return;
+        this.clearHandshakeTimer();
         this.current = null;
         const wasConnected = this.connected;
         this.connected = false;
@@ -647,6 +656,11 @@ export class Connection {
       return;
     }
     this.current = transport;
+  }
+
+  private clearHandshakeTimer(): void {
+    if (this.handshakeTimer !== null) clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = null;
   }
 
   private scheduleReconnect(info: { code?: number; reason?: string }, notify = true): void {
@@ -738,6 +752,7 @@ export class Connection {
   }
 
   private onConnected(args: Record<string, unknown>): void {
+    this.clearHandshakeTimer();
     this.connected = true;
     this.everConnected = true;
     this.username = typeof args.name === 'string' ? args.name : null;

@@ -30,8 +30,8 @@ export class FakeHub {
   readonly attempts: number[] = [];
   /** When false, upgrades are refused (the socket is destroyed), as if the server were down. */
   accepting = true;
-  /** CONNECT answers: a name, or an error message. */
-  connectAnswer: (cookie: string) => { name: string } | { msg: string } = (cookie) => ({ name: /user=([^;]+)/.exec(cookie)?.[1] ?? 'anon' });
+  /** CONNECT answers: a name, an error message, or null for no answer at all. */
+  connectAnswer: (cookie: string) => { name: string } | { msg: string } | null = (cookie) => ({ name: /user=([^;]+)/.exec(cookie)?.[1] ?? 'anon' });
   /** SUBSCRIBE refusals by channel name. */
   refuseSubscribe = new Set<string>();
   readonly channels = new Map<string, Channel>();
@@ -107,6 +107,7 @@ export class FakeHub {
     const user = this.users.get(ws);
     if (name === 'CONNECT') {
       const answer = this.connectAnswer(String(args.cookie ?? ''));
+      if (answer === null) return;
       if ('msg' in answer) return this.send(ws, [null, 'ERROR', { id, msg: answer.msg }]);
       this.users.set(ws, answer.name);
       return this.send(ws, [null, 'CONNECTED', { name: answer.name }]);

@@ -286,6 +286,17 @@ describe('client against a WebSocket server', () => {
     expect(hub.attempts.length).toBe(attempts);
   });
 
+  it('gives up on a server that never answers CONNECT, and tries again', async () => {
+    const hub = await FakeHub.start();
+    hub.connectAnswer = () => null;
+    const { log } = client(hub.url, 'user=alice', { openTimeout: 150 });
+    await until(() => hub.framesNamed('CONNECT').length >= 2, 'a second CONNECT on a new connection');
+    expect(new Set(hub.received.filter(([, f]) => f[1] === 'CONNECT').map(([n]) => n)).size).toBeGreaterThanOrEqual(2);
+    expect(log.opens).toBe(0);
+    hub.connectAnswer = () => ({ name: 'alice' });
+    await until(() => log.opens === 1, 'open once the server answers');
+  });
+
   it('says once when the first connection cannot be made, and keeps trying', async () => {
     const hub = await FakeHub.start();
     hub.accepting = false;
