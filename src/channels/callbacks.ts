@@ -8,7 +8,11 @@ export type CallbackAction =
   | 'connect' | 'disconnect' | 'create_channel' | 'destroy_channel'
   | 'subscribe' | 'unsubscribe' | 'publish' | 'message';
 
-export type CallbackResult = { ok: true; options: Record<string, unknown> } | { ok: false; msg: string };
+/** `refused`: the application answered [false, …]; otherwise the call itself failed (network, timeout, garbage). */
+export type CallbackResult = ({ ok: true; options: Record<string, unknown> } | { ok: false; msg: string; refused?: true }) & {
+  /** Set-Cookie headers of the answer: passed back to the browser in a SET_COOKIE frame (Hookbox). */
+  setCookie?: string[];
+};
 
 export interface CallbackRecord {
   action: CallbackAction;
@@ -29,6 +33,8 @@ export interface AppCallbacksOptions {
   dispatcher: Dispatcher;
   /** Largest answer read. */
   maxAnswer?: number;
+  /** Told of every finished call (metrics). */
+  onCall?: (record: CallbackRecord) => void;
 }
 
 const ALLOWED_ANSWER = 1024 * 1024;
@@ -56,8 +62,10 @@ export class AppCallbacks {
   async call(action: CallbackAction, fields: Record<string, string>, cookie?: string): Promise<CallbackResult> {
     const started = Date.now();
     const result = await this.attempt(action, fields, cookie, started);
-    this.recent.push({ action, at: started, ms: Date.now() - started, ok: result.ok, ...(result.ok ? {} : { msg: result.msg }) });
+    const record: CallbackRecord = { action, at: started, ms: Date.now() - started, ok: result.ok, ...(result.ok ? {} : { msg: result.msg }) };
+    this.recent.push(record);
     if (this.recent.length > 100) this.recent.shift();
+    this.options.onCall?.(record);
     return result;
   }
 
@@ -83,7 +91,10 @@ export class AppCallbacks {
       if (res.statusCode !== 200) {
         return { ok: false, msg: `application callback ${action} answered HTTP ${res.statusCode}` };
       }
-      return parseAnswer(action, text);
+      const result = parseAnswer(action, text);
+      const setCookie = res.headers['set-cookie'];
+      if (setCookie !== undefined) result.setCookie = Array.isArray(setCookie) ? setCookie : [setCookie];
+      return result;
     } catch (err) {
       if (controller.signal.aborted) return timedOut;
       return { ok: false, msg: `application callback ${action} failed: ${(err as Error).message}` };
@@ -149,7 +160,7 @@ export function parseAnswer(action: string, text: string): CallbackResult {
   const options = details as Record<string, unknown>;
   if (!parsed[0]) {
     const msg = options.msg ?? options.error;
-    return { ok: false, msg: typeof msg === 'string' && msg !== '' ? msg : 'Unauthorized' };
+    return { ok: false, msg: typeof msg === 'string' && msg !== '' ? msg : 'Unauthorized', refused: true };
   }
   return { ok: true, options };
 }

@@ -99,6 +99,7 @@ export class Channel implements Subscriber {
 
   record(kind: HistoryKind, user: string | null, time: number, payload?: unknown): void {
     if (this.options.history_size <= 0) return;
+    if (kind !== 'PUBLISH' && this.options.history_publish_only) return;
     const args: HistoryEntry[1] = { user, datetime: new Date(time).toISOString() };
     if (kind === 'PUBLISH') args.payload = payload;
     this.history.push([kind, args]);
@@ -131,6 +132,8 @@ export interface ChannelHubDeps {
   callbacks: AppCallbacks;
   log: FastifyBaseLogger;
 }
+
+const CLOSE_POLICY = 1008;
 
 type Origin = { conn: Conn } | { cookie?: string };
 
@@ -180,11 +183,7 @@ export class ChannelHub {
     let name: string;
     let answer: Record<string, unknown> = {};
     if (this.deps.callbacks.enabled) {
-      const result = await this.deps.callbacks.call(
-        'connect',
-        { conn_id: conn.id, payload: JSON.stringify(args.payload ?? null) },
-        conn.cookie,
-      );
+      const result = await this.callback('connect', { conn_id: conn.id, payload: JSON.stringify(args.payload ?? null) }, { conn });
       if (!result.ok) {
         if (conn.state === 'connecting') conn.state = 'initial';
         throw new ChannelError(result.msg);
@@ -201,6 +200,8 @@ export class ChannelHub {
     if (conn.state !== 'connecting') return; // closed meanwhile
     let user = this.users.get(name);
     if (!user) this.users.set(name, (user = new User(name)));
+    // The rest of the connect answer may carry user options (Hookbox); other keys are ignored.
+    user.options = applyUserOptions(user.options, answer, false);
     user.conns.add(conn);
     conn.user = user;
     conn.state = 'connected';
@@ -235,7 +236,15 @@ export class ChannelHub {
     if (user.conns.size > 0) return;
     for (const ch of [...user.channels]) this.leave(ch, user, undefined, 'notify');
     this.users.delete(user.name);
-    this.notify('disconnect', { name: user.name });
+    this.notify('disconnect', { name: user.name }, conn.cookie);
+  }
+
+  /** Disconnects every connection of a user (admin "kick"). Returns false when no such user is connected. */
+  kick(name: string, reason = 'kicked'): boolean {
+    const user = this.users.get(name);
+    if (!user) return false;
+    for (const conn of [...user.conns]) conn.sink.close(CLOSE_POLICY, reason);
+    return true;
   }
 
   closeAll(code: number, reason: string): void {
@@ -262,7 +271,7 @@ export class ChannelHub {
     const creation = (async () => {
       let options = defaultChannelOptions();
       if (askApp && this.deps.callbacks.enabled) {
-        const result = await this.deps.callbacks.call('create_channel', { channel_name: name }, cookieOf(origin));
+        const result = await this.callback('create_channel', { channel_name: name }, origin);
         if (!result.ok) throw new ChannelError(result.msg);
         const changes = applyChannelOptions(options, result.options, false);
         options = changes.options;
@@ -299,8 +308,9 @@ export class ChannelHub {
     return ch;
   }
 
-  async setChannelOptions(ch: Channel, input: Record<string, unknown>): Promise<void> {
-    const changes = applyChannelOptions(ch.options, input, true);
+  /** `strict` refuses unknown keys (REST); polling answers may carry others, which are ignored. */
+  async setChannelOptions(ch: Channel, input: Record<string, unknown>, strict = true): Promise<void> {
+    const changes = applyChannelOptions(ch.options, input, strict);
     this.checkPolling(changes.options);
     const wasPersistent = ch.options.persistent;
     const pollingChanged = JSON.stringify(ch.options.polling) !== JSON.stringify(changes.options.polling);
@@ -324,7 +334,7 @@ export class ChannelHub {
     await this.deps.store.put({ name: ch.name, options: { ...ch.options }, state: ch.state });
   }
 
-  /** Removes a channel: members are told UNSUBSCRIBE, the application destroy_channel. */
+  /** Removes a channel at once (REST destroy_channel): members are told UNSUBSCRIBE; the app is not asked. */
   destroy(ch: Channel): void {
     if (ch.destroyed) return;
     for (const user of [...ch.members.keys()]) {
@@ -338,11 +348,28 @@ export class ChannelHub {
     this.deps.topics.fanout.remove(ch.name, ch);
     this.poller?.stop(ch);
     if (ch.options.persistent) this.deps.store.delete(ch.name).catch((err: unknown) => this.deps.log.error({ err }, 'channel delete failed'));
-    this.notify('destroy_channel', { channel_name: ch.name });
   }
 
+  /** REST destroy_channel: with send_hook the application may refuse. */
+  async destroyFromApp(ch: Channel, sendHook: boolean): Promise<void> {
+    if (sendHook && this.deps.callbacks.enabled) {
+      const result = await this.deps.callbacks.call('destroy_channel', { channel_name: ch.name });
+      if (!result.ok) throw new ChannelError(result.msg);
+    }
+    this.destroy(ch);
+  }
+
+  /**
+   * An empty, non-persistent channel goes away — once the application agrees: its destroy_channel
+   * answer [false, …] keeps the channel (Hookbox); a failed call destroys it anyway.
+   */
   private maybeDestroy(ch: Channel): void {
-    if (ch.members.size === 0 && !ch.options.persistent && !ch.destroyed) this.destroy(ch);
+    if (ch.members.size > 0 || ch.options.persistent || ch.destroyed) return;
+    if (!this.deps.callbacks.enabled) return this.destroy(ch);
+    void this.deps.callbacks.call('destroy_channel', { channel_name: ch.name }).then((r) => {
+      if ((!r.ok && r.refused) || ch.members.size > 0 || ch.options.persistent) return;
+      this.destroy(ch);
+    });
   }
 
   // ---- subscriptions -----------------------------------------------------------------------
@@ -359,8 +386,8 @@ export class ChannelHub {
   }
 
   /** A browser's SUBSCRIBE (conn set) or the application's (REST / auto_subscribe). */
-  async subscribe(name: string, user: User, conn: Conn | undefined, auth: boolean): Promise<void> {
-    const ch = await this.ensureChannel(name, conn ? { conn } : {});
+  async subscribe(name: string, user: User, conn: Conn | undefined, auth: boolean, askCreate = true): Promise<void> {
+    const ch = await this.ensureChannel(name, conn ? { conn } : {}, askCreate);
     const perConn = conn !== undefined && user.options.per_connection_subscriptions;
     if (ch.isMember(user, perConn ? conn : undefined)) {
       // Already in: confirm to the asking connection only (no callback, no presence event).
@@ -531,18 +558,28 @@ export class ChannelHub {
 
   // ---- private messages and state ----------------------------------------------------------
 
-  async message(sender: User | string, recipientName: string, payload: unknown, conn: Conn | undefined): Promise<void> {
-    const recipient = this.users.get(recipientName);
-    if (!recipient) throw new ChannelError(`no such user: ${recipientName}`);
+  /**
+   * A private message. From a browser (conn set) the app is asked when the sender's moderated_message
+   * is on; from REST only with send_hook (`askApp`).
+   */
+  async message(sender: User | string, recipientName: string, payload: unknown, conn: Conn | undefined, askApp = false): Promise<void> {
     const senderName = typeof sender === 'string' ? sender : sender.name;
     const senderUser = typeof sender === 'string' ? this.users.get(sender) : sender;
     let body = payload;
-    if (conn && senderUser?.options.moderated_message && this.deps.callbacks.enabled) {
-      const result = await this.callback('message', { sender: senderName, recipient: recipientName, payload: JSON.stringify(payload ?? null) }, { conn });
+    let to = recipientName;
+    const ask = (conn ? senderUser?.options.moderated_message === true : askApp) && this.deps.callbacks.enabled;
+    if (!ask && !this.users.has(to)) throw new ChannelError(`no such user: ${to}`);
+    if (ask) {
+      const fields = { sender: senderName, recipient: to, recipient_exists: String(this.users.has(to)), payload: JSON.stringify(payload ?? null) };
+      const result = await this.callback('message', fields, conn ? { conn } : {});
       if (!result.ok) throw new ChannelError(result.msg);
       body = rewritten(result.options, payload);
+      if (typeof result.options.override_recipient_name === 'string') to = result.options.override_recipient_name;
+      if (senderUser) await this.autoSubscribe(senderUser, result.options, conn ? { conn } : {});
     }
-    const frameTail = tail('MESSAGE', { sender: senderName, recipient: recipientName, payload: body ?? null });
+    const recipient = this.users.get(to);
+    if (!recipient) throw new ChannelError(`no such user: ${to}`);
+    const frameTail = tail('MESSAGE', { sender: senderName, recipient: to, payload: body ?? null });
     const targets = new Set(recipient.conns);
     if (senderUser?.options.reflective) for (const c of senderUser.conns) targets.add(c);
     for (const c of targets) c.send(frameTail);
@@ -579,15 +616,18 @@ export class ChannelHub {
 
   // ---- callbacks ---------------------------------------------------------------------------
 
-  private callback(action: CallbackAction, fields: Record<string, string>, origin: Origin): Promise<CallbackResult> {
-    if (!this.deps.callbacks.enabled) return Promise.resolve({ ok: true, options: {} });
-    return this.deps.callbacks.call(action, fields, cookieOf(origin));
+  /** Asks the application on behalf of a connection; Set-Cookie in its answer goes back as SET_COOKIE frames. */
+  private async callback(action: CallbackAction, fields: Record<string, string>, origin: Origin): Promise<CallbackResult> {
+    if (!this.deps.callbacks.enabled) return { ok: true, options: {} };
+    const result = await this.deps.callbacks.call(action, fields, cookieOf(origin));
+    if ('conn' in origin && result.setCookie) for (const cookie of result.setCookie) origin.conn.frame('SET_COOKIE', { cookie });
+    return result;
   }
 
   /** A callback that only informs the application; its answer changes nothing. */
-  private notify(action: CallbackAction, fields: Record<string, string>): void {
+  private notify(action: CallbackAction, fields: Record<string, string>, cookie?: string): void {
     if (!this.deps.callbacks.enabled) return;
-    void this.deps.callbacks.call(action, fields).then((r) => {
+    void this.deps.callbacks.call(action, fields, cookie).then((r) => {
       if (!r.ok) this.deps.log.debug({ action, msg: r.msg }, 'application callback refused or failed');
     });
   }

@@ -1,8 +1,7 @@
 // Browser channels, assembled: the hub, its application callbacks and poller, the REST API and the
 // session factory the /ws transports drive. server.ts registers these; transports never import channels/.
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
-import { Gauge } from 'prom-client';
-import type { Config } from '../config.js';
+import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Metrics } from '../core/metrics.js';
 import { createOutgoingAgent } from '../core/target-guard.js';
 import type { Topics } from '../core/topics.js';
@@ -13,8 +12,19 @@ import { ChannelPoller } from './polling.js';
 import { channelsRest } from './rest.js';
 import { ChannelSession, type FrameSession } from './session.js';
 
+/** The server options channels use (a subset of the server's Config). */
+export interface ChannelsConfig {
+  cbUrl?: string | undefined;
+  cbSingleUrl?: string | undefined;
+  cbSecret?: string | undefined;
+  cbTimeout: number;
+  apiKey?: string | undefined;
+  allowPrivateTargets: boolean;
+  maxBody: number;
+}
+
 export interface ChannelsDeps {
-  config: Config;
+  config: ChannelsConfig;
   topics: Topics;
   store: ChannelStore;
   metrics: Metrics;
@@ -39,7 +49,25 @@ export async function createChannels(deps: ChannelsDeps): Promise<Channels> {
   // The application is configured by the operator: its callbacks may live on loopback.
   const appAgent = createOutgoingAgent({ allowPrivate: true, connections: CALLBACK_CONCURRENCY });
   const pollAgent = createOutgoingAgent({ allowPrivate: config.allowPrivateTargets });
+  const registry = deps.metrics.registry;
+  const callbackCalls = new Counter({
+    name: 'hookhub_channel_callbacks_total',
+    help: 'Application callbacks by action and outcome',
+    labelNames: ['action', 'outcome'] as const,
+    registers: [registry],
+  });
+  const callbackSeconds = new Histogram({
+    name: 'hookhub_channel_callback_seconds',
+    help: 'Application callback duration',
+    labelNames: ['action'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
   const callbacks = new AppCallbacks({
+    onCall: (r) => {
+      callbackCalls.labels(r.action, r.ok ? 'ok' : 'refused_or_failed').inc();
+      callbackSeconds.labels(r.action).observe(r.ms / 1000);
+    },
     ...(config.cbUrl !== undefined ? { cbUrl: config.cbUrl } : {}),
     ...(config.cbSingleUrl !== undefined ? { cbSingleUrl: config.cbSingleUrl } : {}),
     ...(config.cbSecret !== undefined ? { secret: config.cbSecret } : {}),
@@ -59,7 +87,6 @@ export async function createChannels(deps: ChannelsDeps): Promise<Channels> {
   hub.checkPolling = (options) => poller.check(options);
   await hub.load();
 
-  const registry = deps.metrics.registry;
   new Gauge({ name: 'hookhub_channels', help: 'Browser channels', registers: [registry], collect() { this.set(hub.channels.size); } });
   new Gauge({ name: 'hookhub_channel_users', help: 'Connected channel users', registers: [registry], collect() { this.set(hub.users.size); } });
 
@@ -70,7 +97,8 @@ export async function createChannels(deps: ChannelsDeps): Promise<Channels> {
     routes: (app) => channelsRest(app, { hub, apiKey: config.apiKey, version: '0.1.0' }),
     close: async () => {
       poller.stopAll();
-      await Promise.all([appAgent.close(), pollAgent.close()]);
+      // In-flight callbacks belong to connections that are closing: do not wait out their timeout.
+      await Promise.all([appAgent.destroy(), pollAgent.destroy()]);
     },
   };
 }

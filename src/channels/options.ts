@@ -19,6 +19,8 @@ export interface ChannelOptions {
   history_size: number;
   /** Seconds a history entry is kept (0: no limit). */
   history_duration: number;
+  /** Only PUBLISH entries go into history (no SUBSCRIBE/UNSUBSCRIBE). */
+  history_publish_only: boolean;
   presenceful: boolean;
   moderated: boolean;
   moderated_publish: boolean;
@@ -44,6 +46,7 @@ export const defaultChannelOptions = (): ChannelOptions => ({
   reflective: true,
   history_size: 0,
   history_duration: 0,
+  history_publish_only: false,
   presenceful: false,
   moderated: true,
   moderated_publish: true,
@@ -78,7 +81,7 @@ export type HistoryEntry = [HistoryKind, { user: string | null; payload?: unknow
 
 const BOOLEAN_KEYS = [
   'reflective', 'presenceful', 'moderated', 'moderated_publish', 'moderated_subscribe', 'moderated_unsubscribe',
-  'anonymous', 'server_presenceful', 'persistent',
+  'anonymous', 'server_presenceful', 'persistent', 'history_publish_only',
 ] as const;
 
 /** A form field's JSON text as a value; bare words that are not JSON stay text. */

@@ -8,6 +8,9 @@ import { checkTargetUrl } from '../core/target-guard.js';
 import type { Channel, ChannelHub, Poller } from './hub.js';
 import { ChannelError, type ChannelOptions } from './options.js';
 
+const isReply = (v: unknown): v is [boolean, Record<string, unknown>] =>
+  Array.isArray(v) && v.length === 2 && typeof v[0] === 'boolean' && typeof v[1] === 'object' && v[1] !== null && !Array.isArray(v[1]);
+
 export interface PollerOptions {
   dispatcher: Dispatcher;
   timeoutMs: number;
@@ -15,6 +18,9 @@ export interface PollerOptions {
   allowPrivate: boolean;
   log: FastifyBaseLogger;
 }
+
+/** Shortest time between two long-poll requests. */
+const MIN_PERSISTENT_GAP_MS = 100;
 
 interface Running {
   stopped: boolean;
@@ -49,9 +55,11 @@ export class ChannelPoller implements Poller {
       run.timer.unref();
     };
     const tick = (): void => {
+      const started = Date.now();
       void this.poll(ch, run).then((ok) => {
         if (mode === 'once') return this.forget(ch, run);
-        next(mode === 'persistent' && ok ? 0 : pause);
+        // Long polling: ask again at once — but not in a hot loop against a server that answers instantly.
+        next(mode === 'persistent' && ok ? Math.max(0, MIN_PERSISTENT_GAP_MS - (Date.now() - started)) : pause);
       });
     };
     next(0);
@@ -74,15 +82,19 @@ export class ChannelPoller implements Poller {
     if (this.running.get(ch) === run) this.running.delete(ch);
   }
 
-  /** One fetch; publishes a non-empty 2xx answer (JSON when it parses, else text). */
+  /**
+   * One fetch; publishes a non-empty 2xx answer (JSON when it parses, else text). simple: GET.
+   * persistent/once: a form POST (Hookbox), and an answer shaped like a callback reply,
+   * [true, {payload, ...options}], publishes `payload` and applies the other keys as channel options.
+   */
   private async poll(ch: Channel, run: Running): Promise<boolean> {
-    const { url, form, originator } = ch.options.polling;
+    const { url, form, originator, mode } = ch.options.polling;
     const timer = setTimeout(() => run.abort.abort(), this.options.timeoutMs);
     try {
-      const hasForm = Object.keys(form).length > 0;
+      const post = mode !== 'simple' || Object.keys(form).length > 0;
       const res = await request(url, {
-        method: hasForm ? 'POST' : 'GET',
-        ...(hasForm ? { body: new URLSearchParams(form).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } } : {}),
+        method: post ? 'POST' : 'GET',
+        ...(post ? { body: new URLSearchParams(form).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } } : {}),
         dispatcher: this.options.dispatcher,
         signal: run.abort.signal,
       });
@@ -101,6 +113,13 @@ export class ChannelPoller implements Poller {
         payload = JSON.parse(text);
       } catch {
         // not JSON: published as text
+      }
+      if (mode !== 'simple' && isReply(payload)) {
+        if (!payload[0]) throw new Error(`polling answer refused: ${JSON.stringify(payload[1]).slice(0, 200)}`);
+        const { payload: inner, ...options } = payload[1];
+        if (Object.keys(options).length > 0) await this.hub.setChannelOptions(ch, options, false);
+        if (inner === undefined) return true;
+        payload = inner;
       }
       await this.hub.publishFromApp(ch.name, payload, originator || null, false);
       return true;

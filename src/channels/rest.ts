@@ -78,7 +78,7 @@ function fromTextStrict(raw: string, name: string): unknown {
   }
 }
 
-const IGNORED = new Set(['security_token', 'secret', 'channel_name', 'user_name', 'options']);
+const IGNORED = new Set(['security_token', 'secret', 'channel_name', 'user_name', 'options', 'send_hook']);
 
 const methods: Record<string, Method> = {
   async publish(f, { hub }) {
@@ -95,15 +95,15 @@ const methods: Record<string, Method> = {
     return {};
   },
   async subscribe(f, deps) {
-    await deps.hub.subscribe(text(f, 'channel_name') as string, userOf(deps, f, 'name'), undefined, false);
+    await deps.hub.subscribe(text(f, 'channel_name') as string, userOf(deps, f, 'name'), undefined, flag(f, 'send_hook'), flag(f, 'send_hook'));
     return {};
   },
   async unsubscribe(f, deps) {
-    await deps.hub.unsubscribe(text(f, 'channel_name') as string, userOf(deps, f, 'name'), undefined, false);
+    await deps.hub.unsubscribe(text(f, 'channel_name') as string, userOf(deps, f, 'name'), undefined, flag(f, 'send_hook'));
     return {};
   },
   async message(f, { hub }) {
-    await hub.message(text(f, 'sender_name') as string, text(f, 'recipient_name') as string, payloadOf(f), undefined);
+    await hub.message(text(f, 'sender_name') as string, text(f, 'recipient_name') as string, payloadOf(f), undefined, flag(f, 'send_hook'));
     return {};
   },
   async create_channel(f, { hub }) {
@@ -112,7 +112,7 @@ const methods: Record<string, Method> = {
     return {};
   },
   async destroy_channel(f, deps) {
-    deps.hub.destroy(channelOf(deps, f));
+    await deps.hub.destroyFromApp(channelOf(deps, f), flag(f, 'send_hook'));
     return {};
   },
   async get_channel_info(f, deps) {

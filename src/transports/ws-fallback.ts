@@ -78,7 +78,17 @@ export function wsFallback(app: FastifyInstance, deps: WsDeps & { sessions: Sess
     }, deps.heartbeatMs);
   });
 
+  // Browsers on the application's origin POST cross-origin: answer the preflight.
+  app.options('/ws/send', async (_req, reply) =>
+    reply.code(204).headers({
+      'access-control-allow-origin': '*',
+      'access-control-allow-methods': 'POST',
+      'access-control-allow-headers': 'content-type, x-session-id',
+      'access-control-max-age': '600',
+    }).send());
+
   app.post('/ws/send', async (req, reply) => {
+    reply.header('access-control-allow-origin', '*');
     const query = req.query as Record<string, unknown>;
     const header = req.headers['x-session-id'];
     const id = typeof query.session === 'string' ? query.session : typeof header === 'string' ? header : undefined;

@@ -4,7 +4,7 @@
 // --subscriber-buffer bytes is dropped (never waited for). Ping/pong keeps it alive; frames over
 // --max-frame close it with 1009 (ws's maxPayload); shutdown closes with 1001.
 import websocket from '@fastify/websocket';
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { Metrics } from '../core/metrics.js';
 import type { Connections } from '../http/connections.js';
@@ -137,10 +137,17 @@ export async function wsTransport(app: FastifyInstance, deps: WsDeps): Promise<v
   keepAlive.unref();
   app.addHook('onClose', async () => clearInterval(keepAlive));
 
-  app.get('/ws', { websocket: true }, (ws, req) => {
+  const onSocket = (ws: WebSocket, req: FastifyRequest): void => {
     const log: FastifyBaseLogger = req.log;
     let release = (): void => {};
     let session: TransportSession | undefined;
+    /** The connection is gone for us (closed, or dropped while its socket still drains). */
+    const detach = (): void => {
+      sinks.delete(sink);
+      release();
+      session?.closed();
+      session = undefined;
+    };
     const sink: WsSink = new WsSink(
       ws,
       deps.bufferLimit,
@@ -148,6 +155,7 @@ export async function wsTransport(app: FastifyInstance, deps: WsDeps): Promise<v
         deps.metrics.dropped.labels('ws', 'slow').inc();
         log.warn({ transport: 'ws', reason }, 'consumer dropped');
         sink.close(CLOSE_POLICY, reason);
+        detach();
       },
       (n) => deps.metrics.delivered.labels('ws').inc(n),
     );
@@ -169,11 +177,17 @@ export async function wsTransport(app: FastifyInstance, deps: WsDeps): Promise<v
     });
     ws.on('error', (err) => log.debug({ err }, 'websocket error'));
     ws.on('close', (code) => {
-      sinks.delete(sink);
-      release();
-      session?.closed();
-      session = undefined;
+      detach();
       log.debug({ transport: 'ws', code }, 'websocket closed');
     });
+  };
+
+  app.route({
+    method: 'GET',
+    url: '/ws',
+    // A plain GET (no upgrade) learns what to do instead.
+    handler: async (_req, reply) =>
+      reply.code(426).header('upgrade', 'websocket').send({ error: 'WebSocket upgrade required (browsers without WebSocket: GET /ws/sse)' }),
+    wsHandler: onSocket,
   });
 }

@@ -9,8 +9,8 @@ export interface Call {
   headers: IncomingHttpHeaders;
 }
 
-/** What the app answers: a value is sent as JSON; a string is sent as is; `delay` waits first. */
-export type Decide = (call: Call) => unknown | { raw: string; status?: number; delayMs?: number };
+/** What the app answers: a value is sent as JSON; `{raw, status?, delayMs?, setCookie?}` is sent as told. */
+export type Decide = (call: Call) => unknown | { raw: string; status?: number; delayMs?: number; setCookie?: string[] };
 
 export class ChannelsApp {
   readonly calls: Call[] = [];
@@ -26,13 +26,13 @@ export class ChannelsApp {
       const action = fields.action ?? path.split('/').pop() ?? '';
       const call: Call = { action, path, fields, headers: req.headers };
       self!.calls.push(call);
-      const answer = self!.decide(call) as { raw?: string; status?: number; delayMs?: number } | unknown;
+      const answer = self!.decide(call) as { raw?: string; status?: number; delayMs?: number; setCookie?: string[] } | unknown;
       const special = typeof answer === 'object' && answer !== null && !Array.isArray(answer) && ('raw' in answer || 'delayMs' in answer)
-        ? (answer as { raw?: string; status?: number; delayMs?: number })
+        ? (answer as { raw?: string; status?: number; delayMs?: number; setCookie?: string[] })
         : undefined;
       if (special?.delayMs) await new Promise((r) => setTimeout(r, special.delayMs));
       if (res.destroyed) return;
-      res.writeHead(special?.status ?? 200, { 'content-type': 'application/json' });
+      res.writeHead(special?.status ?? 200, { 'content-type': 'application/json', ...(special?.setCookie ? { 'set-cookie': special.setCookie } : {}) });
       res.end(special ? special.raw ?? '[true, {}]' : JSON.stringify(answer));
     });
     self = new ChannelsApp(receiver);

@@ -88,7 +88,7 @@ describe('application callbacks', () => {
     expect((await c.error(c.send('SUBSCRIBE', { channel_name: 'nope' })))[2].msg).toBe('no such room');
     expect((await c.error(c.send('SUBSCRIBE', { channel_name: 'club' })))[2].msg).toBe('members only');
     expect(c.all('SUBSCRIBE')).toHaveLength(0);
-    expect(hub.channels.hub.channels.has('club')).toBe(false);
+    await until(() => !hub.channels.hub.channels.has('club'), 'empty channel destroyed');
   });
 
   it('publish: fields channel_name, user, payload (JSON text); override_payload rewrites it', async () => {
@@ -149,6 +149,28 @@ describe('application callbacks', () => {
     expect(app.of('disconnect')[0]!.fields).toMatchObject({ action: 'disconnect', name: 'zed' });
   });
 
+  it('destroy_channel refused keeps the empty channel (with its history)', async () => {
+    const { app, hub } = await setup((call) => {
+      if (call.action === 'connect') return [true, { name: 'q' }];
+      if (call.action === 'create_channel') return [true, { history_size: 5 }];
+      if (call.action === 'destroy_channel') return [false, { msg: 'keep it' }];
+      return [true, {}];
+    });
+    const c = await HookboxClient.connect(hub.url, {});
+    c.send('SUBSCRIBE', { channel_name: 'kept' });
+    await c.frame('SUBSCRIBE');
+    c.send('PUBLISH', { channel_name: 'kept', payload: 'remember me' });
+    await c.frame('PUBLISH');
+    c.send('UNSUBSCRIBE', { channel_name: 'kept' });
+    await c.frame('UNSUBSCRIBE');
+    await until(() => app.of('destroy_channel').length === 1, 'destroy_channel asked');
+    const ch = hub.channels.hub.channels.get('kept');
+    expect(ch?.currentHistory().map((e) => e[0])).toEqual(['SUBSCRIBE', 'PUBLISH', 'UNSUBSCRIBE']);
+    c.send('SUBSCRIBE', { channel_name: 'kept' });
+    const again = await c.frame('SUBSCRIBE', () => true, 2);
+    expect(again[2].history.map((e: [string, { payload?: unknown }]) => e[1].payload ?? e[0])).toEqual(['SUBSCRIBE', 'remember me', 'UNSUBSCRIBE']);
+  });
+
   it('unsubscribe refused is an ERROR and the user stays', async () => {
     const { hub } = await setup((call) => (call.action === 'connect' ? [true, { name: 'q' }] : call.action === 'unsubscribe' ? [false, { msg: 'stay' }] : [true, {}]));
     const c = await HookboxClient.connect(hub.url, {});
@@ -174,6 +196,39 @@ describe('application callbacks', () => {
     expect(app.of('message')[0]!.fields).toMatchObject({ action: 'message', sender: 'a', recipient: 'b', payload: '"hello"' });
     expect((await a.error(a.send('MESSAGE', { name: 'b', payload: 'spam' })))[2].msg).toBe('no spam');
     expect((await a.error(a.send('MESSAGE', { name: 'nobody', payload: 1 })))[2].msg).toMatch(/no such user/);
+  });
+
+  it('Set-Cookie in a callback answer reaches the browser as a SET_COOKIE frame (Hookbox)', async () => {
+    const { hub } = await setup((call) =>
+      call.action === 'connect'
+        ? { raw: JSON.stringify([true, { name: 'cookie-monster' }]), setCookie: ['session=new; Path=/', 'seen=1'] }
+        : [true, {}]);
+    const c = await HookboxClient.connect(hub.url, {});
+    expect(c.frames.map((f) => f[1])).toEqual(['SET_COOKIE', 'SET_COOKIE', 'CONNECTED']);
+    expect(c.all('SET_COOKIE').map((f) => f[2])).toEqual([{ cookie: 'session=new; Path=/' }, { cookie: 'seen=1' }]);
+  });
+
+  it('the connect answer may set user options; message gets recipient_exists and may redirect (override_recipient_name)', async () => {
+    const { app, hub } = await setup((call) => {
+      if (call.action === 'connect') return [true, { name: nameFromPayload(call), reflective: false }];
+      if (call.action === 'message') return [true, { override_recipient_name: 'desk' }];
+      return [true, {}];
+    });
+    const a = await HookboxClient.connect(hub.url, { payload: { name: 'a' } });
+    const desk = await HookboxClient.connect(hub.url, { payload: { name: 'desk' } });
+    expect(hub.channels.hub.users.get('a')?.options.reflective).toBe(false);
+    a.send('MESSAGE', { name: 'offline-person', payload: 'help' });
+    expect((await desk.frame('MESSAGE'))[2]).toEqual({ sender: 'a', recipient: 'desk', payload: 'help' });
+    expect(app.of('message')[0]!.fields).toMatchObject({ recipient: 'offline-person', recipient_exists: 'false' });
+    expect(a.all('MESSAGE')).toHaveLength(0);
+  });
+
+  it('disconnect carries the last connection\'s cookie', async () => {
+    const { app, hub } = await setup(allow);
+    const c = await HookboxClient.connect(hub.url, { cookie: 'sid=42', payload: { name: 'leaver' } });
+    c.close();
+    await until(() => app.of('disconnect').length === 1, 'disconnect');
+    expect(app.of('disconnect')[0]!.headers.cookie).toBe('sid=42');
   });
 
   it('--cb-single-url: every action goes to one URL with action in the body', async () => {

@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { parseAnswer } from '../../../src/channels/callbacks.js';
+import { applyChannelOptions, applyUserOptions, ChannelError, defaultChannelOptions, defaultUserOptions } from '../../../src/channels/options.js';
+import { parseClientFrame } from '../../../src/channels/protocol.js';
+
+describe('channel options', () => {
+  it('has Hookbox defaults', () => {
+    expect(defaultChannelOptions()).toMatchObject({
+      reflective: true, history_size: 0, presenceful: false, moderated: true, moderated_publish: true,
+      moderated_subscribe: true, moderated_unsubscribe: true, anonymous: false, persistent: false, server_presenceful: false,
+    });
+    expect(defaultUserOptions()).toEqual({ reflective: true, moderated_message: true, per_connection_subscriptions: false });
+  });
+
+  it('moderated sets the per-action options unless they are given too', () => {
+    const { options } = applyChannelOptions(defaultChannelOptions(), { moderated: false, moderated_publish: true }, true);
+    expect(options).toMatchObject({ moderated: false, moderated_subscribe: false, moderated_unsubscribe: false, moderated_publish: true });
+  });
+
+  it('refuses unknown keys and wrong types when strict; ignores unknown keys otherwise', () => {
+    expect(() => applyChannelOptions(defaultChannelOptions(), { colour: 'red' }, true)).toThrow(ChannelError);
+    expect(applyChannelOptions(defaultChannelOptions(), { colour: 'red' }, false).options).toEqual(defaultChannelOptions());
+    expect(() => applyChannelOptions(defaultChannelOptions(), { history_size: -1 }, true)).toThrow(/history_size/);
+    expect(() => applyChannelOptions(defaultChannelOptions(), { history_size: 'lots' }, true)).toThrow(/history_size/);
+    expect(() => applyChannelOptions(defaultChannelOptions(), { reflective: 'sometimes' }, true)).toThrow(/reflective must be a boolean/);
+    expect(() => applyChannelOptions(defaultChannelOptions(), { state: [1] }, true)).toThrow(/state must be an object/);
+    expect(() => applyChannelOptions(defaultChannelOptions(), { history: [['DANCE', {}]] }, true)).toThrow(/history entries/);
+    expect(applyChannelOptions(defaultChannelOptions(), { reflective: '0', history_size: '3' }, true).options).toMatchObject({ reflective: false, history_size: 3 });
+  });
+
+  it('validates polling', () => {
+    const p = applyChannelOptions(defaultChannelOptions(), { polling: { url: 'http://x/feed', interval: 2, mode: 'persistent', form: { a: 1 } } }, true).options.polling;
+    expect(p).toEqual({ url: 'http://x/feed', interval: 2, mode: 'persistent', form: { a: '1' }, originator: '' });
+    expect(() => applyChannelOptions(defaultChannelOptions(), { polling: { mode: 'sometimes' } }, true)).toThrow(/polling.mode/);
+    expect(() => applyChannelOptions(defaultChannelOptions(), { polling: { interval: 0 } }, true)).toThrow(/polling.interval/);
+    expect(() => applyChannelOptions(defaultChannelOptions(), { polling: 'http://x' }, true)).toThrow(/polling must be an object/);
+  });
+
+  it('user options', () => {
+    expect(applyUserOptions(defaultUserOptions(), { reflective: false }, true).reflective).toBe(false);
+    expect(() => applyUserOptions(defaultUserOptions(), { loud: true }, true)).toThrow(/unknown user option loud/);
+  });
+});
+
+describe('callback answers', () => {
+  it('reads [true, {...}] and [false, {msg}] (and Hookbox\'s older error key)', () => {
+    expect(parseAnswer('connect', '[true, {"name": "a"}]')).toEqual({ ok: true, options: { name: 'a' } });
+    expect(parseAnswer('connect', '[false, {"msg": "no"}]')).toEqual({ ok: false, msg: 'no', refused: true });
+    expect(parseAnswer('connect', '[false, {"error": "old"}]')).toEqual({ ok: false, msg: 'old', refused: true });
+    expect(parseAnswer('connect', '[false, {}]')).toEqual({ ok: false, msg: 'Unauthorized', refused: true });
+  });
+
+  it('calls anything else a malformed answer', () => {
+    for (const text of ['', 'nope', '{}', '[true]', '["yes", {}]', '[true, []]', '[true, {}, 3]']) {
+      const r = parseAnswer('publish', text);
+      expect(r.ok).toBe(false);
+      expect(r.ok ? undefined : r.refused).toBeUndefined();
+      expect(r.ok ? '' : r.msg).toMatch(/application callback publish answered (malformed JSON|an invalid reply)/);
+    }
+  });
+});
+
+describe('client frames', () => {
+  it('parses [id, NAME, args] and reports anything else', () => {
+    expect(parseClientFrame('[1, "SUBSCRIBE", {"channel_name": "a"}]')).toEqual({ ok: true, frame: { id: 1, name: 'SUBSCRIBE', args: { channel_name: 'a' } } });
+    expect(parseClientFrame('[2, "CONNECT"]')).toEqual({ ok: true, frame: { id: 2, name: 'CONNECT', args: {} } });
+    expect(parseClientFrame('{')).toMatchObject({ ok: false, id: null });
+    expect(parseClientFrame('"text"')).toMatchObject({ ok: false, id: null });
+    expect(parseClientFrame('[3, 4, {}]')).toMatchObject({ ok: false, id: 3 });
+    expect(parseClientFrame('[3, "X", {}, 5]')).toMatchObject({ ok: false, id: 3 });
+  });
+});
+
+describe('PUBLISH frames', () => {
+  it('are encoded once per message and shared; other producers appear with user null', async () => {
+    const { publishTail } = await import('../../../src/channels/protocol.js');
+    const m = { topic: 'room', offset: 1, id: 'm1', time: 0, contentType: 'application/x-www-form-urlencoded', body: Buffer.from('a=1') };
+    const first = publishTail(m);
+    expect(publishTail(m)).toBe(first);
+    expect(first.toString()).toBe(',"PUBLISH",{"channel_name":"room","user":null,"payload":{"a":"1"}}]');
+  });
+});
