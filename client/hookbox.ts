@@ -501,7 +501,8 @@ export class Connection {
   onUnsubscribed: (subscription: Subscription, frame: PresenceFrame) => void = noop;
   onMessaged: (frame: MessageFrame) => void = noop;
 
-  private readonly cookie: string;
+  /** The cookie given to connect(); when none, document.cookie is read at each CONNECT. */
+  private cookie: string | undefined;
   private readonly options: ConnectOptions;
   private readonly subscriptions = new Map<string, Subscription>();
   /** Channels to (re)subscribe on every CONNECTED, in the order asked. */
@@ -522,13 +523,7 @@ export class Connection {
 
   constructor(url: string | undefined, cookie?: string, options: ConnectOptions = {}) {
     this.url = baseUrl(url);
-    let fromDocument = '';
-    try {
-      fromDocument = browser.document?.cookie ?? '';
-    } catch {
-      fromDocument = '';
-    }
-    this.cookie = cookie ?? fromDocument;
+    this.cookie = cookie;
     this.options = options;
     this.open(0);
   }
@@ -617,7 +612,7 @@ export class Connection {
         this.transport = name;
         if (name === 'websocket') this.websocketWorked = true;
         else this.fallbackWorked = true;
-        const args: Record<string, unknown> = { cookie: this.cookie };
+        const args: Record<string, unknown> = { cookie: this.currentCookie() };
         if (this.options.payload !== undefined) args.payload = this.options.payload;
         this.sendFrame('CONNECT', args);
         // A server that takes the transport but never answers CONNECT: give up and try again.
@@ -656,6 +651,33 @@ export class Connection {
       return;
     }
     this.current = transport;
+  }
+
+  private currentCookie(): string {
+    if (this.cookie !== undefined) return this.cookie;
+    try {
+      return browser.document?.cookie ?? '';
+    } catch {
+      return '';
+    }
+  }
+
+  /** SET_COOKIE {cookie}: the application's Set-Cookie, stored in the browser as Hookbox did. */
+  private setCookie(cookie: string): void {
+    if (this.cookie === undefined && browser.document) {
+      try {
+        browser.document.cookie = cookie;
+        return;
+      } catch {
+        // a sandboxed document: keep it in the connection's own cookie string below
+      }
+    }
+    const pair = cookie.split(';')[0]!.trim();
+    const eq = pair.indexOf('=');
+    if (eq <= 0) return;
+    const name = pair.slice(0, eq);
+    const kept = (this.cookie ?? '').split(';').map((p) => p.trim()).filter((p) => p !== '' && p.slice(0, p.indexOf('=')) !== name);
+    this.cookie = [...kept, pair].join('; ');
   }
 
   private clearHandshakeTimer(): void {
@@ -747,6 +769,9 @@ export class Connection {
         break;
       case 'ERROR':
         this.onServerError(args);
+        break;
+      case 'SET_COOKIE':
+        if (typeof args.cookie === 'string') this.setCookie(args.cookie);
         break;
     }
   }

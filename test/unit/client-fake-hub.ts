@@ -32,6 +32,8 @@ export class FakeHub {
   accepting = true;
   /** CONNECT answers: a name, an error message, or null for no answer at all. */
   connectAnswer: (cookie: string) => { name: string } | { msg: string } | null = (cookie) => ({ name: /user=([^;]+)/.exec(cookie)?.[1] ?? 'anon' });
+  /** Sent as SET_COOKIE after CONNECTED when set. */
+  setCookie: string | undefined;
   /** SUBSCRIBE refusals by channel name. */
   refuseSubscribe = new Set<string>();
   readonly channels = new Map<string, Channel>();
@@ -110,7 +112,9 @@ export class FakeHub {
       if (answer === null) return;
       if ('msg' in answer) return this.send(ws, [null, 'ERROR', { id, msg: answer.msg }]);
       this.users.set(ws, answer.name);
-      return this.send(ws, [null, 'CONNECTED', { name: answer.name }]);
+      this.send(ws, [null, 'CONNECTED', { name: answer.name }]);
+      if (this.setCookie) this.send(ws, [null, 'SET_COOKIE', { cookie: this.setCookie }]);
+      return;
     }
     if (user === undefined) return this.send(ws, [null, 'ERROR', { id, msg: 'not connected' }]);
     const channelName = String(args.channel_name ?? '');

@@ -274,6 +274,17 @@ describe('client against a WebSocket server', () => {
     expect(names).toEqual(['CONNECT', 'SUBSCRIBE', 'PUBLISH']);
   });
 
+  it('keeps SET_COOKIE cookies and sends them with the next CONNECT', async () => {
+    const hub = await FakeHub.start();
+    hub.setCookie = 'sid=s1; Path=/; HttpOnly';
+    const { log } = client(hub.url, 'user=alice; sid=old');
+    await until(() => log.opens === 1, 'open');
+    hub.setCookie = undefined;
+    hub.dropAll();
+    await until(() => log.opens === 2, 'reopened');
+    expect(hub.framesNamed('CONNECT').map((f) => f[2].cookie)).toEqual(['user=alice; sid=old', 'user=alice; sid=s1']);
+  });
+
   it('disconnect() closes for good', async () => {
     const hub = await FakeHub.start();
     const { conn, log } = client(hub.url, 'user=alice');
