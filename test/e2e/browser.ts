@@ -1,10 +1,17 @@
 // Debian's Chromium driven by playwright-core (never a downloaded browser), closed after each file.
-import { afterAll } from 'vitest';
+import { afterAll, afterEach } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 export const CHROMIUM = process.env.HOOKHUB_CHROMIUM ?? '/usr/bin/chromium';
 
 let browser: Browser | undefined;
+const contexts = new Set<BrowserContext>();
+// Pages go before the servers they talk to (this file is imported after test/helpers/server.ts, so
+// its afterEach runs first), so that no page is left reconnecting to a closing server.
+afterEach(async () => {
+  await Promise.all([...contexts].map((c) => c.close().catch(() => {})));
+  contexts.clear();
+});
 afterAll(async () => {
   await browser?.close();
   browser = undefined;
@@ -21,6 +28,7 @@ export async function launch(): Promise<Browser> {
 /** A fresh browser profile (own cookies) with one page; page errors are collected, console too. */
 export async function newPage(): Promise<{ context: BrowserContext; page: Page; errors: string[]; console: string[] }> {
   const context = await (await launch()).newContext();
+  contexts.add(context);
   const page = await context.newPage();
   const errors: string[] = [];
   const console: string[] = [];
