@@ -1,5 +1,5 @@
 // Debian's Chromium driven by playwright-core (never a downloaded browser), closed after each file.
-import { afterAll, afterEach } from 'vitest';
+import { afterAll, afterEach, expect } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 export const CHROMIUM = process.env.HOOKHUB_CHROMIUM ?? '/usr/bin/chromium';
@@ -36,3 +36,6 @@ export async function newPage(): Promise<{ context: BrowserContext; page: Page; 
   page.on('console', (msg) => console.push(`${msg.type()}: ${msg.text()}`));
   return { context, page, errors, console };
 }
+
+/** expect.poll with a timeout fit for a loaded machine (vitest's default is 1 s). */
+export const eventually = <T>(probe: () => T | Promise<T>, timeout = 10_000) => expect.poll(probe, { timeout, interval: 50 });

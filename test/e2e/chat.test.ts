@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { startChatApp } from '../../examples/chat/server.mjs';
 import { startHub } from '../helpers/server.js';
-import { newPage } from './browser.js';
+import { eventually, newPage } from './browser.js';
 
 const SECRET = 'e2e-chat-secret';
 
@@ -23,7 +23,7 @@ async function enter(url: string, name: string, options: { noWebSocket?: boolean
   await p.page.goto(url);
   await p.page.fill('#name', name);
   await p.page.click('#enter');
-  await expect.poll(() => p.page.textContent('#status'), { timeout: 10_000 }).toMatch(new RegExp(`^connected as ${name} `));
+  await eventually(() => p.page.textContent('#status')).toMatch(new RegExp(`^connected as ${name} `));
   return p;
 }
 
@@ -44,37 +44,37 @@ describe('chat example in Chromium', () => {
     expect(await bob.page.textContent('#status')).toBe('connected as bob (sse)');
 
     // Presence, both ways; alice sees bob join.
-    await expect.poll(() => presence(alice.page)).toEqual(['alice (you)', 'bob']);
-    await expect.poll(() => presence(bob.page)).toEqual(['alice', 'bob (you)']);
+    await eventually(() => presence(alice.page)).toEqual(['alice (you)', 'bob']);
+    await eventually(() => presence(bob.page)).toEqual(['alice', 'bob (you)']);
     expect(await lines(alice.page, 'presence')).toEqual(['bob joined']);
 
     // A message reaches both (reflection: the sender sees it too).
     await say(alice.page, 'hello from alice');
-    await expect.poll(() => lines(bob.page, 'publish')).toEqual(['alice: hello from alice']);
-    await expect.poll(() => lines(alice.page, 'publish')).toEqual(['alice: hello from alice']);
+    await eventually(() => lines(bob.page, 'publish')).toEqual(['alice: hello from alice']);
+    await eventually(() => lines(alice.page, 'publish')).toEqual(['alice: hello from alice']);
 
     // The application rewrites (trims) what bob says over the fallback, and refuses an empty message.
     await say(bob.page, '   hi alice   ');
-    await expect.poll(() => lines(alice.page, 'publish')).toEqual(['alice: hello from alice', 'bob: hi alice']);
-    await expect.poll(() => lines(bob.page, 'publish')).toEqual(['alice: hello from alice', 'bob: hi alice']);
+    await eventually(() => lines(alice.page, 'publish')).toEqual(['alice: hello from alice', 'bob: hi alice']);
+    await eventually(() => lines(bob.page, 'publish')).toEqual(['alice: hello from alice', 'bob: hi alice']);
     await say(bob.page, '    ');
-    await expect.poll(() => lines(bob.page, 'error')).toEqual(['error: empty message']);
+    await eventually(() => lines(bob.page, 'error')).toEqual(['error: empty message']);
 
     // Private messages reach the recipient, and the sender's own connections.
     await say(alice.page, '/msg bob psst');
-    await expect.poll(() => lines(bob.page, 'private')).toEqual(['(private) alice → you: psst']);
-    await expect.poll(() => lines(alice.page, 'private')).toEqual(['(private) you → bob: psst']);
+    await eventually(() => lines(bob.page, 'private')).toEqual(['(private) alice → you: psst']);
+    await eventually(() => lines(alice.page, 'private')).toEqual(['(private) you → bob: psst']);
 
     // A late comer gets the history first, then live messages.
     const carol = await enter(app.url, 'carol');
-    await expect.poll(() => lines(carol.page, 'publish')).toEqual(['alice: hello from alice', 'bob: hi alice']);
+    await eventually(() => lines(carol.page, 'publish')).toEqual(['alice: hello from alice', 'bob: hi alice']);
     expect(await lines(carol.page, 'history')).toEqual(['alice joined', 'bob joined']);
-    await expect.poll(() => presence(carol.page)).toEqual(['alice', 'bob', 'carol (you)']);
+    await eventually(() => presence(carol.page)).toEqual(['alice', 'bob', 'carol (you)']);
 
     // Leaving: bob's page goes away; the others see him leave.
     await bob.context.close();
-    await expect.poll(() => presence(alice.page), { timeout: 10_000 }).toEqual(['alice (you)', 'carol']);
-    await expect.poll(() => lines(carol.page, 'presence')).toEqual(['bob left']);
+    await eventually(() => presence(alice.page)).toEqual(['alice (you)', 'carol']);
+    await eventually(() => lines(carol.page, 'presence')).toEqual(['bob left']);
 
     // The application saw the whole story through its callbacks.
     const actions = new Set(app.calls.map((c) => c.action));
@@ -90,7 +90,7 @@ describe('chat example in Chromium', () => {
     await p.page.goto(app.url);
     // Skip the form: connect with no chat_user cookie.
     await p.page.evaluate(() => (globalThis as unknown as { start(): void }).start());
-    await expect.poll(() => lines(p.page, 'error')).toEqual(['error: pick a name first (chat_user cookie)']);
-    await expect.poll(() => p.page.textContent('#status')).toBe('disconnected');
+    await eventually(() => lines(p.page, 'error')).toEqual(['error: pick a name first (chat_user cookie)']);
+    await eventually(() => p.page.textContent('#status')).toBe('disconnected');
   });
 });

@@ -5,7 +5,7 @@ import type { Page } from 'playwright-core';
 import { startGraphApp } from '../../examples/graph/server.mjs';
 import { startHub } from '../helpers/server.js';
 import { until } from '../helpers/wait.js';
-import { newPage } from './browser.js';
+import { eventually, newPage } from './browser.js';
 
 const SECRET = 'e2e-graph-secret';
 
@@ -23,7 +23,7 @@ describe('graph example in Chromium', () => {
 
     const first = await newPage();
     await first.page.goto(app.url);
-    await expect.poll(() => first.page.textContent('#status'), { timeout: 10_000 }).toBe('live (websocket)');
+    await eventually(() => first.page.textContent('#status')).toBe('live (websocket)');
     // The first viewer made the hub create the channel, with polling, through create_channel.
     expect(app.calls.filter((c) => c.action === 'create_channel').map((c) => c.fields.channel_name)).toEqual(['graph']);
 
@@ -40,7 +40,7 @@ describe('graph example in Chromium', () => {
     // A later viewer sees the graph at once from the channel history, then live points.
     const second = await newPage();
     await second.page.goto(app.url);
-    await expect.poll(() => second.page.textContent('#status'), { timeout: 10_000 }).toBe('live (websocket)');
+    await eventually(() => second.page.textContent('#status')).toBe('live (websocket)');
     const initial = (await state(second.page)).points.length;
     expect(initial).toBeGreaterThanOrEqual(5);
     await until(async () => (await state(second.page)).live.length >= 2, 'live points on the second page', 10_000);
@@ -53,7 +53,7 @@ describe('graph example in Chromium', () => {
 
     // Browsers may not publish on this channel: the application's publish callback refuses.
     await second.page.evaluate(() => (globalThis as unknown as { conn: { publish(c: string, p: unknown): void } }).conn.publish('graph', 1));
-    await expect.poll(() => second.page.textContent('#status')).toBe('error: this channel is fed by polling only');
+    await eventually(() => second.page.textContent('#status')).toBe('error: this channel is fed by polling only');
     expect(first.errors).toEqual([]);
   });
 });
