@@ -476,6 +476,19 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 // ---------------------------------------------------------------------------------------------------
 // Connection
 
+/**
+ * The wait before reconnection attempt `attempt` (0 for the first after a loss): a ceiling growing by
+ * `factor` per failed attempt from `initialDelay`, capped at `maxDelay`, and a random point between
+ * half and all of it (jitter), so that many clients cut off together do not come back in step.
+ */
+export function backoffDelay(attempt: number, o: ReconnectOptions = {}, random: () => number = Math.random): number {
+  const initial = o.initialDelay ?? 500;
+  const max = o.maxDelay ?? 15_000;
+  const factor = o.factor ?? 2;
+  const ceiling = Math.min(max, initial * Math.pow(factor, attempt));
+  return Math.round(ceiling / 2 + random() * (ceiling / 2));
+}
+
 interface SentFrame {
   name: string;
   channel?: string;
@@ -692,13 +705,7 @@ export class Connection {
       this.onClose({ ...info, reconnecting: false });
       return;
     }
-    const o: ReconnectOptions = typeof r === 'object' ? r : {};
-    const initial = o.initialDelay ?? 500;
-    const max = o.maxDelay ?? 15_000;
-    const factor = o.factor ?? 2;
-    const ceiling = Math.min(max, initial * Math.pow(factor, this.attempt));
-    // Jitter: between half and all of the ceiling, so that many clients do not return in step.
-    const delay = Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+    const delay = backoffDelay(this.attempt, typeof r === 'object' ? r : {});
     this.attempt++;
     if (notify) this.onClose({ ...info, reconnecting: true, delay });
     if (this.stopped) return;

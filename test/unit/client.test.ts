@@ -3,6 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import {
+  backoffDelay,
   baseUrl,
   connect,
   missedPublishes,
@@ -89,6 +90,24 @@ describe('missedPublishes', () => {
 
   it('reports a gap when nothing aligns (history shorter than the outage, or lost)', () => {
     expect(missedPublishes([pub('a', 1)], [pub('b', 2), pub('b', 3)])).toEqual({ missed: [pub('b', 2), pub('b', 3)], gap: true });
+  });
+});
+
+describe('backoffDelay', () => {
+  it('grows by the factor from the initial delay, up to the cap', () => {
+    const top = () => 1; // the jitter's highest draw: the ceiling itself
+    expect([0, 1, 2, 3, 4, 5, 6, 7].map((n) => backoffDelay(n, {}, top))).toEqual([500, 1000, 2000, 4000, 8000, 15000, 15000, 15000]);
+    expect([0, 1, 2, 3].map((n) => backoffDelay(n, { initialDelay: 100, maxDelay: 1000, factor: 3 }, top))).toEqual([100, 300, 900, 1000]);
+  });
+
+  it('jitters between half and all of the ceiling', () => {
+    expect(backoffDelay(2, {}, () => 0)).toBe(1000);
+    expect(backoffDelay(2, {}, () => 0.5)).toBe(1500);
+    for (let i = 0; i < 200; i++) {
+      const d = backoffDelay(3, {});
+      expect(d).toBeGreaterThanOrEqual(2000);
+      expect(d).toBeLessThanOrEqual(4000);
+    }
   });
 });
 
@@ -187,7 +206,7 @@ describe('client against a WebSocket server', () => {
     expect(log.opens).toBe(0);
   });
 
-  it('reconnects with growing, jittered, capped delays, resubscribes and replays what it missed', async () => {
+  it('reconnects with growing delays, resubscribes and replays what it missed', async () => {
     const hub = await FakeHub.start();
     const { conn, log } = client(hub.url, 'user=alice', { reconnect: { initialDelay: 40, maxDelay: 160 } });
     conn.subscribe('feed');
@@ -218,14 +237,12 @@ describe('client against a WebSocket server', () => {
     expect(log.gaps).toBe(0);
     expect(log.closes).toHaveLength(1); // refused attempts are not reported one by one
 
-    // Delays between refused attempts: each within [ceiling/2, ceiling], ceiling = min(160, 40·2^k).
+    // Delays between refused attempts: at least half the ceiling min(160, 40·2^k) (exact values are
+    // backoffDelay's test; timers may only fire late on a loaded machine, so no tight upper bound).
     const after = hub.attempts.filter((t) => t > cutAt);
     const gaps = after.slice(1, 5).map((t, i) => t - after[i]!);
     const ceilings = [80, 160, 160, 160];
-    gaps.forEach((g, i) => {
-      expect(g).toBeGreaterThanOrEqual(ceilings[i]! / 2 - 5);
-      expect(g).toBeLessThan(ceilings[i]! + 100);
-    });
+    gaps.forEach((g, i) => expect(g).toBeGreaterThanOrEqual(ceilings[i]! / 2 - 5));
 
     // Live again on the new connection; the next publish is delivered once.
     hub.publish('feed', 'app', 'after');
