@@ -44,9 +44,14 @@ export class Conn {
 
   constructor(readonly sink: FrameSink, readonly headerCookie: string | undefined, readonly transport: string) {}
 
+  /** Puts this connection's frame number in front of a shared, already encoded frame tail. */
   send(t: FrameTail): void {
     if (this.state === 'closed') return;
-    this.sink.send(Buffer.concat([Buffer.from(`[${++this.frameId}`), t]));
+    const id = `[${++this.frameId}`;
+    const frame = Buffer.allocUnsafe(id.length + t.length);
+    frame.write(id, 0, 'latin1');
+    t.copy(frame, id.length);
+    this.sink.send(frame);
   }
 
   frame(name: string, args: unknown): void {
@@ -199,9 +204,16 @@ export class ChannelHub {
     }
     if (conn.state !== 'connecting') return; // closed meanwhile
     let user = this.users.get(name);
-    if (!user) this.users.set(name, (user = new User(name)));
     // The rest of the connect answer may carry user options (Hookbox); other keys are ignored.
-    user.options = applyUserOptions(user.options, answer, false);
+    let options: UserOptions;
+    try {
+      options = applyUserOptions(user?.options ?? defaultUserOptions(), answer, false);
+    } catch (err) {
+      conn.state = 'initial';
+      throw err;
+    }
+    if (!user) this.users.set(name, (user = new User(name)));
+    user.options = options;
     user.conns.add(conn);
     conn.user = user;
     conn.state = 'connected';
@@ -247,10 +259,6 @@ export class ChannelHub {
     return true;
   }
 
-  closeAll(code: number, reason: string): void {
-    for (const conn of [...this.conns]) conn.sink.close(code, reason);
-  }
-
   // ---- channels ----------------------------------------------------------------------------
 
   private create(name: string, options: ChannelOptions): Channel {
@@ -275,6 +283,7 @@ export class ChannelHub {
         if (!result.ok) throw new ChannelError(result.msg);
         const changes = applyChannelOptions(options, result.options, false);
         options = changes.options;
+        this.checkPolling(options);
         const again = this.channels.get(name);
         if (again) return again;
         const ch = this.create(name, options);
@@ -324,7 +333,7 @@ export class ChannelHub {
     }
     if (wasPersistent && !ch.options.persistent) await this.deps.store.delete(ch.name);
     await this.persist(ch);
-    if (ch.members.size === 0 && !ch.options.persistent && wasPersistent) this.destroy(ch);
+    if (wasPersistent) this.maybeDestroy(ch);
   }
 
   checkPolling: (options: ChannelOptions) => void = () => {};

@@ -19,9 +19,13 @@ export interface SessionInfo {
 
 const FRAMES = new Set(['CONNECT', 'SUBSCRIBE', 'UNSUBSCRIBE', 'PUBLISH', 'MESSAGE']);
 
+/** Frames a connection may have waiting (e.g. behind a slow callback) before it is closed. */
+export const MAX_PENDING_FRAMES = 1000;
+
 export class ChannelSession implements FrameSession {
   private readonly conn: Conn;
   private queue: Promise<void> = Promise.resolve();
+  private pending = 0;
 
   constructor(private readonly hub: ChannelHub, sink: FrameSink, info: SessionInfo, private readonly log: FastifyBaseLogger) {
     this.conn = hub.open(sink, info.cookie, info.transport);
@@ -36,11 +40,18 @@ export class ChannelSession implements FrameSession {
     if (!parsed.ok) return this.conn.error(parsed.id, parsed.msg);
     const frame = parsed.frame;
     if (!FRAMES.has(frame.name)) return this.conn.error(frame.id, `unknown frame ${frame.name.slice(0, 64)}`);
-    this.queue = this.queue.then(() => this.handle(frame)).catch((err: unknown) => {
-      if (err instanceof ChannelError) return this.conn.error(frame.id, err.message);
-      this.log.error({ err, frame: frame.name }, 'channel frame failed');
-      this.conn.error(frame.id, 'internal error');
-    });
+    if (++this.pending > MAX_PENDING_FRAMES) {
+      this.conn.sink.close(1008, `more than ${MAX_PENDING_FRAMES} frames waiting`);
+      return;
+    }
+    this.queue = this.queue
+      .then(() => this.handle(frame))
+      .catch((err: unknown) => {
+        if (err instanceof ChannelError) return this.conn.error(frame.id, err.message);
+        this.log.error({ err, frame: frame.name }, 'channel frame failed');
+        this.conn.error(frame.id, 'internal error');
+      })
+      .finally(() => this.pending--);
   }
 
   closed(): void {

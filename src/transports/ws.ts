@@ -171,7 +171,7 @@ export async function wsTransport(app: FastifyInstance, deps: WsDeps): Promise<v
     ws.on('pong', () => (sink.alive = true));
     ws.on('message', (data, isBinary) => {
       sink.alive = true;
-      const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
+      const text = Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8');
       if (isBinary && text.length === 0) return;
       session?.receive(text);
     });

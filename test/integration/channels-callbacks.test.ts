@@ -269,6 +269,15 @@ describe('application callbacks that fail', () => {
     expect((await c.error(c.send('PUBLISH', { channel_name: 'x', payload: 1 })))[2].msg).toBe('not connected');
   });
 
+  it('a client piling up frames behind a slow callback is closed (1008), not buffered without bound', async () => {
+    const { hub } = await setup(() => ({ delayMs: 1500, raw: '[true, {"name": "late"}]' }), { cbTimeout: 3000 });
+    const c = await HookboxClient.open(hub.url);
+    c.send('CONNECT', {});
+    for (let i = 0; i < 1001; i++) c.send('SUBSCRIBE', { channel_name: `c${i}` });
+    const closed = await c.closed();
+    expect(closed).toEqual({ code: 1008, reason: 'more than 1000 frames waiting' });
+  });
+
   it('garbage answers (not JSON, wrong shape, HTTP 500) are ERRORs naming the problem', async () => {
     const answers = [{ raw: 'this is not json' }, { raw: '{"ok": true}' }, { raw: '[true, 5]' }, { raw: '[true, {}]', status: 500 }];
     let i = 0;
