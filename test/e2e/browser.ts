@@ -1,6 +1,11 @@
 // Debian's Chromium driven by playwright-core (never a downloaded browser), closed after each file.
+import { existsSync } from 'node:fs';
 import { afterAll, afterEach, expect } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { CLIENT_SCRIPT } from '../../src/channels/client-route.js';
+
+// The pages load /hookbox.js from the hub, which serves client/dist (built by `npm test`'s pretest).
+if (!existsSync(CLIENT_SCRIPT)) throw new Error(`${CLIENT_SCRIPT} is missing: run \`npm run build:client\` first (npm test does)`);
 
 export const CHROMIUM = process.env.HOOKHUB_CHROMIUM ?? '/usr/bin/chromium';
 
