@@ -538,7 +538,11 @@ export class Connection {
     this.url = baseUrl(url);
     this.cookie = cookie;
     this.options = options;
-    this.open(0);
+    // Opened on the next turn: the page sets its handlers (conn.onOpen = …) right after connect().
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.open(0);
+    }, 0);
   }
 
   /** The subscription to a channel, if subscribed. */

@@ -336,3 +336,17 @@ describe('client against a WebSocket server', () => {
     await until(() => log.opens === 1, 'finally open');
   });
 });
+
+describe('client without any transport', () => {
+  it('reports it through the handlers set after connect()', async () => {
+    const conn = connect('http://127.0.0.1:9', '', { transports: [] });
+    conns.push(conn);
+    const errors: ErrorFrame[] = [];
+    const closes: CloseInfo[] = [];
+    conn.onError = (e) => errors.push(e);
+    conn.onClose = (c) => closes.push(c);
+    await until(() => closes.length === 1, 'the close');
+    expect(errors).toEqual([{ id: null, msg: 'no transport available: neither WebSocket nor EventSource+fetch' }]);
+    expect(closes[0]).toMatchObject({ reconnecting: false });
+  });
+});
