@@ -2,10 +2,10 @@
 // messages and presence, one of them over the HTTP fallback; history for late comers, reflection,
 // the application's rewrite and refusal of publishes, private messages, leaving.
 import { describe, expect, it } from 'vitest';
-import type { Page } from 'playwright-core';
 import { startChatApp } from '../../examples/chat/server.mjs';
 import { startHub } from '../helpers/server.js';
 import { eventually, newPage } from './browser.js';
+import { enter, lines, presence, say } from './chat-page.js';
 
 const SECRET = 'e2e-chat-secret';
 
@@ -14,25 +14,6 @@ async function chatSetup() {
   const hub = await startHub({ cbUrl: `${app.url}/hookbox`, cbSecret: SECRET });
   app.setHubUrl(hub.url);
   return { app, hub };
-}
-
-/** Opens the chat page in a fresh browser profile and enters as `name`. */
-async function enter(url: string, name: string, options: { noWebSocket?: boolean } = {}) {
-  const p = await newPage();
-  if (options.noWebSocket) await p.page.addInitScript(() => Object.defineProperty(globalThis, 'WebSocket', { value: undefined }));
-  await p.page.goto(url);
-  await p.page.fill('#name', name);
-  await p.page.click('#enter');
-  await eventually(() => p.page.textContent('#status')).toMatch(new RegExp(`^connected as ${name} `));
-  return p;
-}
-
-const lines = (page: Page, kind?: string) => page.$$eval(`#messages li${kind ? `[data-kind="${kind}"]` : ''}`, (els) => els.map((e) => e.textContent));
-const presence = (page: Page) => page.$$eval('#presence li', (els) => els.map((e) => e.textContent));
-
-async function say(page: Page, text: string): Promise<void> {
-  await page.fill('#text', text);
-  await page.click('#send');
 }
 
 describe('chat example in Chromium', () => {
