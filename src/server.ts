@@ -5,6 +5,7 @@ import { isHookhubError } from './core/errors.js';
 import { createMetrics, type Metrics } from './core/metrics.js';
 import { Topics } from './core/topics.js';
 import { createDispatcher, deliveryRoutes, queueFromDispatch } from './dispatch/plugin.js';
+import { clientRoute } from './channels/client-route.js';
 import { dispatchRoute } from './dispatch/route.js';
 import { topicsApi } from './api/topics.js';
 import { requireKey } from './http/auth.js';
@@ -139,8 +140,10 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     bufferLimit: config.subscriberBuffer,
     heartbeatMs: config.heartbeat,
   };
+  // @fastify/websocket at the root: registered in a child context, an upgrade request to a path without a
+  // WebSocket route would be answered by the root 404 handler and its socket never released (close hangs).
+  await wsTransport(app, wsDeps);
   await app.register(async (browsers) => {
-    await wsTransport(browsers, wsDeps);
     wsFallback(browsers, wsDeps);
     channels.routes(browsers);
   });
@@ -164,6 +167,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     });
   }
   opsRoutes(app, { store, metrics });
+  clientRoute(app);
 
   app.addHook('preClose', async () => connections.shutdownAll());
   // WebSub stops verifying and fetching before the queue it feeds stops.
