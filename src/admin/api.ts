@@ -9,11 +9,12 @@ import type { Metrics } from '../core/metrics.js';
 import { checkTopicName } from '../core/topic-name.js';
 import type { Topics } from '../core/topics.js';
 import type { Connections } from '../http/connections.js';
-import type { DeliveryQueue, Subscriptions } from '../store/interface.js';
+import type { Subscriptions } from '../store/interface.js';
 import type { Channels } from '../channels/index.js';
 import type { Channel, User } from '../channels/hub.js';
 import { ChannelError } from '../channels/options.js';
-import { deliveryJson } from '../dispatch/deliveries-api.js';
+import { deliveriesApi, type DeliveryLog } from '../dispatch/deliveries-api.js';
+import { parseInput as parse } from '../http/validate.js';
 import { subscriptionJson } from '../websub/routes.js';
 
 /** What the console reads and acts on; server.ts passes the running parts in. */
@@ -23,7 +24,7 @@ export interface AdminDeps {
   connections: Connections;
   metrics: Metrics;
   /** The dispatcher: its queue/log and resend. */
-  deliveries: { readonly store: DeliveryQueue; retry(id: string): Promise<'queued' | 'in_flight' | 'not_found'> };
+  deliveries: DeliveryLog;
   subscriptions: Subscriptions;
   channels: Pick<Channels, 'hub' | 'callbacks'>;
   /** When the server started (ms since the epoch). */
@@ -38,12 +39,6 @@ const limitParam = (fallback: string) =>
 
 const topicQuery = z.object({ limit: limitParam('50') });
 
-const deliveriesQuery = z.object({
-  status: z.enum(['pending', 'delivering', 'succeeded', 'failed', ''], { message: 'status must be pending, delivering, succeeded or failed' }).optional(),
-  target: z.string().optional(),
-  limit: limitParam('50'),
-});
-
 const publishBody = z.object({
   topic: z.string({ message: 'topic is required' }).min(1, 'topic is required'),
   contentType: z.string().min(1, 'contentType must not be empty').max(256, 'contentType too long')
@@ -53,12 +48,6 @@ const publishBody = z.object({
 }).strict();
 
 const optionsBody = z.record(z.string(), z.unknown(), { message: 'options must be a JSON object' });
-
-function parse<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
-  const result = schema.safeParse(value);
-  if (!result.success) throw new HookhubError('bad_request', result.error.issues[0]?.message ?? 'bad input');
-  return result.data;
-}
 
 /** A POST body as JSON: must be application/json and parse; an empty body is undefined. */
 function jsonBody(req: FastifyRequest): unknown {
@@ -229,29 +218,8 @@ export function adminApi(app: FastifyInstance, deps: AdminDeps): void {
 
   // ---- webhooks and WebSub ---------------------------------------------------------------------
 
-  app.get('/admin/api/deliveries', async (req) => {
-    const q = parse(deliveriesQuery, req.query);
-    const page = await deps.deliveries.store.list({
-      limit: q.limit,
-      ...(q.status ? { status: q.status } : {}),
-      ...(q.target ? { target: q.target } : {}),
-    });
-    return { deliveries: page.map(deliveryJson) };
-  });
-
-  app.get<{ Params: { id: string } }>('/admin/api/deliveries/:id', async (req) => {
-    const d = await deps.deliveries.store.get(req.params.id);
-    if (!d) throw new HookhubError('not_found', `no delivery ${req.params.id}`);
-    return deliveryJson(d);
-  });
-
-  app.post<{ Params: { id: string } }>('/admin/api/deliveries/:id/retry', async (req, reply) => {
-    const result = await deps.deliveries.retry(req.params.id);
-    if (result === 'not_found') throw new HookhubError('not_found', `no delivery ${req.params.id}`);
-    if (result === 'in_flight') return reply.code(409).send({ error: 'an attempt of this delivery is in flight; retry when it is done' });
-    req.log.info({ delivery: req.params.id, part: 'admin' }, 'admin resent delivery');
-    return reply.code(202).send({ id: req.params.id });
-  });
+  // The delivery log and resend: the same routes as /api/deliveries, mounted under /admin.
+  deliveriesApi(app, { dispatcher: deps.deliveries }, '/admin');
 
   app.get('/admin/api/subscriptions', async () => {
     const now = Date.now();

@@ -1,9 +1,9 @@
 // Topic REST: publish a raw body, read history, list topics.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { HookhubError } from '../core/errors.js';
 import { toJson } from '../core/message.js';
 import type { Topics } from '../core/topics.js';
+import { parseInput } from '../http/validate.js';
 
 const MAX_HISTORY_LIMIT = 10_000;
 
@@ -12,12 +12,6 @@ const historyQuery = z.object({
   limit: z.string().regex(/^\d{1,6}$/, 'limit must be a whole number').default('100').transform(Number)
     .refine((n) => n >= 1 && n <= MAX_HISTORY_LIMIT, `limit must be 1–${MAX_HISTORY_LIMIT}`),
 });
-
-export function parseQuery<T extends z.ZodType>(schema: T, query: unknown): z.output<T> {
-  const result = schema.safeParse(query);
-  if (!result.success) throw new HookhubError('bad_request', result.error.issues[0]?.message ?? 'bad query');
-  return result.data;
-}
 
 export function topicsApi(app: FastifyInstance, deps: { topics: Topics }): void {
   app.post<{ Params: { topic: string } }>('/api/topics/:topic/publish', async (req, reply) => {
@@ -28,7 +22,7 @@ export function topicsApi(app: FastifyInstance, deps: { topics: Topics }): void 
   });
 
   app.get<{ Params: { topic: string } }>('/api/topics/:topic/history', async (req) => {
-    const { since, limit } = parseQuery(historyQuery, req.query);
+    const { since, limit } = parseInput(historyQuery, req.query);
     const messages = await deps.topics.history(req.params.topic, since, limit);
     return { messages: messages.map(toJson) };
   });

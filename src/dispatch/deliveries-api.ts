@@ -2,8 +2,8 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { HookhubError } from '../core/errors.js';
-import type { DeliveryRecord } from '../store/interface.js';
-import type { WebhookDispatcher } from './dispatcher.js';
+import { parseInput as parse } from '../http/validate.js';
+import type { DeliveryQueue, DeliveryRecord } from '../store/interface.js';
 
 const MAX_LIMIT = 1000;
 
@@ -14,12 +14,6 @@ const listQuery = z.object({
     .refine((n) => n >= 1 && n <= MAX_LIMIT, `limit must be 1–${MAX_LIMIT}`),
   cursor: z.string().regex(/^\d{1,15}$/, 'cursor must be a next_cursor from a previous page').transform(Number).optional(),
 });
-
-function parse<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
-  const result = schema.safeParse(value);
-  if (!result.success) throw new HookhubError('bad_request', result.error.issues[0]?.message ?? 'bad query');
-  return result.data;
-}
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
@@ -45,10 +39,17 @@ export function deliveryJson(d: DeliveryRecord): Record<string, unknown> {
   return json;
 }
 
-export function deliveriesApi(app: FastifyInstance, deps: { dispatcher: WebhookDispatcher }): void {
+/** What the delivery log needs of the dispatcher. */
+export interface DeliveryLog {
+  readonly store: DeliveryQueue;
+  retry(id: string): Promise<'queued' | 'in_flight' | 'not_found'>;
+}
+
+/** The routes under `prefix` ('' for /api/deliveries; the admin console mounts the same under /admin). */
+export function deliveriesApi(app: FastifyInstance, deps: { dispatcher: DeliveryLog }, prefix = ''): void {
   const store = deps.dispatcher.store;
 
-  app.get('/api/deliveries', async (req) => {
+  app.get(`${prefix}/api/deliveries`, async (req) => {
     const q = parse(listQuery, req.query);
     const page = await store.list({
       limit: q.limit,
@@ -62,13 +63,13 @@ export function deliveriesApi(app: FastifyInstance, deps: { dispatcher: WebhookD
     return out;
   });
 
-  app.get<{ Params: { id: string } }>('/api/deliveries/:id', async (req) => {
+  app.get<{ Params: { id: string } }>(`${prefix}/api/deliveries/:id`, async (req) => {
     const d = await store.get(req.params.id);
     if (!d) throw new HookhubError('not_found', `no delivery ${req.params.id}`);
     return deliveryJson(d);
   });
 
-  app.post<{ Params: { id: string } }>('/api/deliveries/:id/retry', async (req, reply) => {
+  app.post<{ Params: { id: string } }>(`${prefix}/api/deliveries/:id/retry`, async (req, reply) => {
     const result = await deps.dispatcher.retry(req.params.id);
     if (result === 'not_found') throw new HookhubError('not_found', `no delivery ${req.params.id}`);
     if (result === 'in_flight') return reply.code(409).send({ error: 'an attempt of this delivery is in flight on another node; retry when it is done' });
