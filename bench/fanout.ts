@@ -23,6 +23,8 @@ export interface FanoutResult {
   p99ms: number;
   serverCpuSec: number;
   rssMiB: number;
+  /** Server memory added per connected consumer (RSS after connecting − RSS before). */
+  rssPerConnKiB: number;
 }
 
 interface Target {
@@ -46,6 +48,7 @@ async function measure(target: Target, opts: FanoutOptions): Promise<FanoutResul
   let timed = false;
   const sockets: Array<() => void> = [];
 
+  const rssBefore = rssBytes(target.pid);
   const onEvent = (i: number, part: string, sawWarm: { v: boolean }): void => {
     const at = part.indexOf('ts:');
     if (at < 0) {
@@ -106,6 +109,7 @@ async function measure(target: Target, opts: FanoutOptions): Promise<FanoutResul
     if (Date.now() > warmDeadline) throw new Error(`${target.name}: only ${warm}/${opts.subscribers} subscribers warmed up`);
   }
 
+  const rssConnected = rssBytes(target.pid);
   timed = true;
   const cpuBefore = cpuSeconds(target.pid);
   const started = now();
@@ -137,6 +141,7 @@ async function measure(target: Target, opts: FanoutOptions): Promise<FanoutResul
     p99ms: percentile(latencies, 99),
     serverCpuSec: cpu,
     rssMiB: rss / 1024 / 1024,
+    rssPerConnKiB: (rssConnected - rssBefore) / opts.subscribers / 1024,
   };
 }
 
@@ -170,11 +175,11 @@ export function fanoutTable(results: FanoutResult[]): string {
     const nchan = results.find((n) => n.target.startsWith('nginx') && (n.target.includes('websocket') === ws));
     const ratio = nchan && r !== nchan ? ` (${fmt(r.deliveriesPerSec / nchan.deliveriesPerSec, 2)}× nchan)` : '';
     const cpuRatio = nchan && r !== nchan ? ` (${fmt(r.serverCpuSec / nchan.serverCpuSec, 2)}×)` : '';
-    return `| ${r.target} | ${r.subscribers} | ${r.messages} | ${r.deliveries} | ${fmt(r.deliveriesPerSec)}${ratio} | ${fmt(r.p50ms, 1)} | ${fmt(r.p99ms, 1)} | ${fmt(r.serverCpuSec, 2)}${cpuRatio} | ${fmt(r.rssMiB, 0)} |`;
+    return `| ${r.target} | ${r.subscribers} | ${r.messages} | ${r.deliveries} | ${fmt(r.deliveriesPerSec)}${ratio} | ${fmt(r.p50ms, 1)} | ${fmt(r.p99ms, 1)} | ${fmt(r.serverCpuSec, 2)}${cpuRatio} | ${fmt(r.rssMiB, 0)} | ${fmt(r.rssPerConnKiB, 1)} |`;
   });
   return [
-    '| target | subscribers | messages | deliveries | deliveries/s | p50 ms | p99 ms | server CPU s | server RSS MiB |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| target | subscribers | messages | deliveries | deliveries/s | p50 ms | p99 ms | server CPU s | server RSS MiB | RSS per connection KiB |',
+    '|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
   ].join('\n');
 }
