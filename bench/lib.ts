@@ -40,11 +40,12 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** Starts `hookhub serve` (compiled dist/ when built — as in production — else through tsx); resolves once /healthz answers. */
+/** Starts `hookhub serve` (compiled dist/ when built — as in production — else through tsx); resolves once /healthz answers.
+ *  BENCH_SERVER_NODE_ARGS passes node flags to the server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof". */
 export async function startHookhub(env: Record<string, string>): Promise<ChildServer> {
   const port = await freePort();
   const compiled = existsSync(`${root}/dist/cli.js`);
-  const proc = spawn(process.execPath, compiled ? ['dist/cli.js', 'serve'] : ['--import', 'tsx', 'src/cli.ts', 'serve'], {
+  const proc = spawn(process.execPath, compiled ? [...(process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []), 'dist/cli.js', 'serve'] : ['--import', 'tsx', 'src/cli.ts', 'serve'], {
     cwd: root,
     env: { ...process.env, HOOKHUB_PORT: String(port), HOOKHUB_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
