@@ -1,12 +1,9 @@
-// A long-lived chunked HTTP response fed by topics: headers at once, batched writes, heartbeats on
-// idle, dropped when it cannot keep up, ended cleanly on shutdown. /stream and /sse differ only in encoding.
+// Topics over a live HTTP response: replay from history, then live. /stream and /sse differ only in encoding.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { BatchWriter, streamSink } from '../core/batch-writer.js';
 import type { Message } from '../core/message.js';
 import type { Gap, TopicStream } from '../core/topic-stream.js';
 import type { Topics } from '../core/topics.js';
-import type { Metrics } from '../core/metrics.js';
-import type { Connections } from '../http/connections.js';
+import { openLiveResponse, type LiveResponseDeps } from './live-response.js';
 
 export interface StreamEncoding {
   transport: string;
@@ -16,16 +13,12 @@ export interface StreamEncoding {
   heartbeat: Buffer;
   message(m: Message, positions: ReadonlyMap<string, number>, multi: boolean): Buffer;
   gap(g: Gap, positions: ReadonlyMap<string, number>, multi: boolean): Buffer;
-  /** Last words before a drop or shutdown, when the socket can still take them. */
+  /** Last words before a shutdown or a failed replay, when the socket can still take them. */
   farewell(reason: string): Buffer;
 }
 
-export interface StreamingDeps {
+export interface StreamingDeps extends LiveResponseDeps {
   topics: Topics;
-  connections: Connections;
-  metrics: Metrics;
-  heartbeatMs: number;
-  bufferLimit: number;
 }
 
 const MAX_PENDING_DURING_REPLAY = 10_000;
@@ -38,64 +31,37 @@ export async function serveStream(
   topics: string[],
   since: ReadonlyMap<string, number>,
 ): Promise<void> {
-  const res = reply.raw;
   const multi = topics.length > 1;
   const started = Date.now();
-  let release = (): void => {};
-  let finished = false;
   let stream: TopicStream | undefined;
-  let heartbeat: NodeJS.Timeout | undefined;
 
-  const finish = (reason: string, farewell: boolean): void => {
-    if (finished) return;
-    finished = true;
-    clearInterval(heartbeat);
-    writer.flush();
-    writer.close();
-    if (stream) deps.topics.close(topics, stream);
-    release();
-    if (farewell && !res.destroyed && res.writableLength === 0) res.end(encoding.farewell(reason));
-    else if (!res.writableEnded) res.destroy();
-    req.log.info({ transport: encoding.transport, topics, reason, ms: Date.now() - started }, 'consumer closed');
-  };
-
-  const writer = new BatchWriter(
-    streamSink(res),
-    deps.bufferLimit,
-    (reason) => {
-      deps.metrics.dropped.labels(encoding.transport, 'slow').inc();
-      req.log.warn({ transport: encoding.transport, topics, reason }, 'consumer dropped');
-      finish(reason, false);
+  const live = openLiveResponse(req, reply, deps, {
+    transport: encoding.transport,
+    headers: encoding.headers,
+    ...(encoding.preamble ? { preamble: encoding.preamble } : {}),
+    heartbeat: encoding.heartbeat,
+    farewell: encoding.farewell,
+    onFinish: (reason) => {
+      if (stream) deps.topics.close(topics, stream);
+      req.log.info({ transport: encoding.transport, topics, reason, ms: Date.now() - started }, 'consumer closed');
     },
-    (n) => deps.metrics.delivered.labels(encoding.transport).inc(n),
-  );
-
-  release = deps.connections.admit({ transport: encoding.transport, shutdown: () => finish('server shutting down', true) });
-  reply.hijack();
-  res.writeHead(200, { ...encoding.headers, 'cache-control': 'no-cache', 'x-accel-buffering': 'no', 'access-control-allow-origin': '*' });
-  res.flushHeaders();
-  if (encoding.preamble) res.write(encoding.preamble);
-  res.on('close', () => finish('client closed', false));
-
-  heartbeat = setInterval(() => {
-    if (Date.now() - writer.lastWrite >= deps.heartbeatMs * 0.9) writer.push(encoding.heartbeat, false);
-  }, deps.heartbeatMs);
+  });
 
   try {
     stream = await deps.topics.open(
       { topics, since, maxPending: MAX_PENDING_DURING_REPLAY },
       {
-        message: (m, positions) => writer.push(encoding.message(m, positions, multi)),
-        gap: (g, positions) => writer.push(encoding.gap(g, positions, multi), false),
+        message: (m, positions) => live.push(encoding.message(m, positions, multi)),
+        gap: (g, positions) => live.push(encoding.gap(g, positions, multi), false),
         overflow: (reason) => {
           deps.metrics.dropped.labels(encoding.transport, 'replay').inc();
-          finish(reason, true);
+          live.finish(reason, encoding.farewell(reason));
         },
       },
     );
-    if (finished) deps.topics.close(topics, stream);
+    if (live.finished) deps.topics.close(topics, stream);
   } catch (err) {
     req.log.error({ err }, 'stream replay failed');
-    finish('replay failed', true);
+    live.finish('replay failed', encoding.farewell('replay failed'));
   }
 }

@@ -5,9 +5,9 @@
 // A frame over --max-frame ends the session (close event, code 1009), as on /ws.
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { BatchWriter, streamSink } from '../core/batch-writer.js';
 import { HookhubError } from '../core/errors.js';
-import { CLOSE_GOING_AWAY, CLOSE_POLICY, CLOSE_TOO_BIG, type SessionFactory, type SessionSink, type TransportSession, type WsDeps } from './ws.js';
+import { openLiveResponse } from './live-response.js';
+import { CLOSE_GOING_AWAY, CLOSE_TOO_BIG, type SessionFactory, type SessionSink, type TransportSession, type WsDeps } from './ws.js';
 
 const DATA = Buffer.from('data: ');
 const END = Buffer.from('\n\n');
@@ -22,60 +22,28 @@ export function wsFallback(app: FastifyInstance, deps: WsDeps & { sessions: Sess
   const open = new Map<string, FallbackSession>();
 
   app.get('/ws/sse', async (req: FastifyRequest, reply: FastifyReply) => {
-    const res = reply.raw;
     const id = randomUUID().replace(/-/g, '');
-    let finished = false;
-    let release = (): void => {};
-    let heartbeat: NodeJS.Timeout | undefined;
     let session: TransportSession | undefined;
-
-    const finish = (code: number, reason: string, farewell: boolean): void => {
-      if (finished) return;
-      finished = true;
-      clearInterval(heartbeat);
-      writer.flush();
-      writer.close();
-      open.delete(id);
-      release();
-      if (farewell && !res.destroyed && res.writableLength === 0) {
-        res.end(`event: close\ndata: ${JSON.stringify({ code, reason })}\n\n`);
-      } else if (!res.writableEnded) res.destroy();
-      session?.closed();
-      session = undefined;
-    };
-
-    const writer = new BatchWriter(
-      streamSink(res),
-      deps.bufferLimit,
-      (reason) => {
-        deps.metrics.dropped.labels('ws-sse', 'slow').inc();
-        req.log.warn({ transport: 'ws-sse', reason }, 'consumer dropped');
-        finish(CLOSE_POLICY, reason, false);
+    const closeEvent = (code: number, reason: string): string => `event: close\ndata: ${JSON.stringify({ code, reason })}\n\n`;
+    const live = openLiveResponse(req, reply, deps, {
+      transport: 'ws-sse',
+      headers: { 'content-type': 'text/event-stream; charset=utf-8', connection: 'keep-alive' },
+      preamble: `retry: 2000\ndata: ${JSON.stringify({ session: id })}\n\n`,
+      heartbeat: HEARTBEAT,
+      farewell: (reason) => closeEvent(CLOSE_GOING_AWAY, reason),
+      onFinish: () => {
+        open.delete(id);
+        session?.closed();
+        session = undefined;
       },
-      (n) => deps.metrics.delivered.labels('ws-sse').inc(n),
-    );
-
-    release = deps.connections.admit({ transport: 'ws-sse', shutdown: () => finish(CLOSE_GOING_AWAY, 'server shutting down', true) });
-    const sink: SessionSink = {
-      send: (frame) => writer.push(Buffer.concat([DATA, frame, END])),
-      close: (code, reason) => finish(code, reason, true),
-    };
-    reply.hijack();
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-      'access-control-allow-origin': '*',
     });
-    res.write(`retry: 2000\ndata: ${JSON.stringify({ session: id })}\n\n`);
-    res.on('close', () => finish(1006, 'client closed', false));
+    const sink: SessionSink = {
+      send: (frame) => live.push(Buffer.concat([DATA, frame, END])),
+      close: (code, reason) => live.finish(reason, closeEvent(code, reason)),
+    };
     const cookie = req.headers.cookie;
     session = deps.sessions.open(sink, { cookie: typeof cookie === 'string' ? cookie : undefined, transport: 'ws-sse' });
     open.set(id, { session, sink });
-    heartbeat = setInterval(() => {
-      if (Date.now() - writer.lastWrite >= deps.heartbeatMs * 0.9) writer.push(HEARTBEAT, false);
-    }, deps.heartbeatMs);
   });
 
   // Browsers on the application's origin POST cross-origin: answer the preflight.
