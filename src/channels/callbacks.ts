@@ -3,6 +3,7 @@
 // that fails, times out or answers garbage is a denial with a clear reason, never a hang.
 import type { Dispatcher } from 'undici';
 import { request } from 'undici';
+import { readCapped } from '../core/read-capped.js';
 
 export type CallbackAction =
   | 'connect' | 'disconnect' | 'create_channel' | 'destroy_channel'
@@ -87,7 +88,7 @@ export class AppCallbacks {
         dispatcher: this.options.dispatcher,
         signal: controller.signal,
       });
-      const text = await readLimited(res.body, this.options.maxAnswer ?? ALLOWED_ANSWER);
+      const text = (await readCapped(res.body, this.options.maxAnswer ?? ALLOWED_ANSWER)).toString('utf8');
       if (res.statusCode !== 200) {
         return { ok: false, msg: `application callback ${action} answered HTTP ${res.statusCode}` };
       }
@@ -129,17 +130,6 @@ export class AppCallbacks {
     const next = this.waiting.shift();
     if (next) next();
   }
-}
-
-async function readLimited(body: AsyncIterable<Buffer | Uint8Array>, limit: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > limit) throw new Error(`answer larger than ${limit} bytes`);
-    chunks.push(Buffer.from(chunk));
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** `[true, {...}]` / `[false, {"msg": ...}]` (Hookbox's older `error` key is read too). */

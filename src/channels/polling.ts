@@ -4,6 +4,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Dispatcher } from 'undici';
 import { request } from 'undici';
+import { readCapped } from '../core/read-capped.js';
 import { checkTargetUrl } from '../core/target-guard.js';
 import type { Channel, ChannelHub, Poller } from './hub.js';
 import { ChannelError, type ChannelOptions } from './options.js';
@@ -98,15 +99,9 @@ export class ChannelPoller implements Poller {
         dispatcher: this.options.dispatcher,
         signal: run.abort.signal,
       });
-      const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const chunk of res.body) {
-        size += (chunk as Buffer).length;
-        if (size > this.options.maxBody) throw new Error(`answer larger than ${this.options.maxBody} bytes`);
-        chunks.push(chunk as Buffer);
-      }
+      const body = await readCapped(res.body, this.options.maxBody);
       if (res.statusCode < 200 || res.statusCode >= 300) throw new Error(`HTTP ${res.statusCode}`);
-      const text = Buffer.concat(chunks).toString('utf8');
+      const text = body.toString('utf8');
       if (text.trim() === '' || run.stopped || ch.destroyed) return true;
       let payload: unknown = text;
       try {

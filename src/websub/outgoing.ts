@@ -2,18 +2,15 @@
 // agent, a timeout, and a cap on the body read.
 import type { Agent } from 'undici';
 import { request } from 'undici';
+import { readCapped } from '../core/read-capped.js';
 import { checkTargetUrl } from '../core/target-guard.js';
+
+export { BodyTooLarge } from '../core/read-capped.js';
 
 export interface FetchResult {
   status: number;
   contentType: string | undefined;
   body: Buffer;
-}
-
-export class BodyTooLarge extends Error {
-  constructor(limit: number) {
-    super(`response body larger than ${limit} bytes`);
-  }
 }
 
 export interface GetOptions {
@@ -35,16 +32,7 @@ export async function httpGet(url: string, options: GetOptions): Promise<FetchRe
     bodyTimeout: options.timeoutMs,
     signal: AbortSignal.any([options.signal, AbortSignal.timeout(options.timeoutMs)]),
   });
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of res.body) {
-    size += (chunk as Buffer).length;
-    if (size > options.maxBody) {
-      res.body.destroy();
-      throw new BodyTooLarge(options.maxBody);
-    }
-    chunks.push(chunk as Buffer);
-  }
+  const body = await readCapped(res.body, options.maxBody);
   const type = res.headers['content-type'];
-  return { status: res.statusCode, contentType: Array.isArray(type) ? type[0] : type, body: Buffer.concat(chunks) };
+  return { status: res.statusCode, contentType: Array.isArray(type) ? type[0] : type, body };
 }
