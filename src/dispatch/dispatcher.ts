@@ -1,7 +1,7 @@
 // The webhook dispatcher: a durable queue (store.deliveries) worked by a pool of attempts over undici.
 // Workers are woken on enqueue and sleep until the next due time; claims carry a renewed lease;
 // a per-host limit keeps one slow host from taking every slot.
-import { randomUUID } from 'node:crypto';
+import { timeOrderedId } from '../core/ids.js';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Agent } from 'undici';
@@ -175,7 +175,7 @@ export class WebhookDispatcher implements WebhookQueue {
     const now = Date.now();
     const firstDelay = delayBefore(this.schedule, 0);
     const d: NewDelivery = {
-      id: randomUUID(),
+      id: timeOrderedId(),
       url,
       method: (w.method ?? 'POST').toUpperCase(),
       headers,
@@ -534,7 +534,7 @@ export class WebhookDispatcher implements WebhookQueue {
 
   private report(r: DeliveryRecord, kind: 'errback' | 'callback', url: string, json: unknown): NewDelivery {
     const d: NewDelivery = {
-      id: randomUUID(),
+      id: timeOrderedId(),
       url,
       method: 'POST',
       headers: {},

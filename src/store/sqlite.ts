@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Store, StoreOptions } from './interface.js';
+import { startCheckpointer } from './sqlite-checkpointer.js';
 import { SqliteDeliveryQueue } from './sqlite-delivery-queue.js';
 import { SqliteChannelStore } from './sqlite-channels.js';
 import { SqliteTopicLog } from './sqlite-topic-log.js';
@@ -25,6 +26,7 @@ export function openSqlite(dataDir: string): Database.Database {
 
 export function createSqliteStore(options: SqliteStoreOptions): Store {
   const db = openSqlite(options.dataDir);
+  const checkpointer = startCheckpointer(db, (message) => process.emitWarning(message, 'HookhubStore'));
   return {
     kind: 'sqlite',
     topics: new SqliteTopicLog(db, options.historySize),
@@ -35,6 +37,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       db.prepare('SELECT 1').get();
     },
     close: async () => {
+      await checkpointer.stop();
       if (db.open) db.close();
     },
   };
