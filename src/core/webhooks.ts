@@ -20,6 +20,8 @@ export interface OutgoingWebhook {
   /** Who queued it, handed back in attempt events (e.g. { kind: 'websub', ref: subscriptionId }). */
   origin?: { kind: string; ref: string };
   idempotencyKey?: string;
+  /** Deliveries with the same key go out one at a time, in the order queued (see DeliveryQueue). */
+  orderKey?: string;
 }
 
 export interface AttemptEvent {

@@ -53,6 +53,25 @@ function parseTimeout(body: DispatchBody): number | undefined {
   return ms;
 }
 
+const TRUE = new Set(['1', 'true', 'yes', 'on']);
+const FALSE = new Set(['', '0', 'false', 'no', 'off']);
+
+/**
+ * `_ordering_key=<key>` orders the deliveries sharing that key; `_ordered=1` orders those to the same `_url`
+ * (the URL as given, before a GET's form fields join its query string).
+ */
+function parseOrderKey(body: DispatchBody, url: string): string | undefined {
+  const key = controlText(body, '_ordering_key');
+  if (key !== undefined && key !== '') {
+    if (key.length > MAX_KEY_LENGTH) throw new HookhubError('bad_request', `_ordering_key is longer than ${MAX_KEY_LENGTH} characters`);
+    return key;
+  }
+  const ordered = controlText(body, '_ordered')?.toLowerCase();
+  if (ordered === undefined || FALSE.has(ordered)) return undefined;
+  if (!TRUE.has(ordered)) throw new HookhubError('bad_request', `_ordered must be true or false (1/0), got ${JSON.stringify(ordered)}`);
+  return `url:${url}`;
+}
+
 /** The webhook a /dispatch `_url` body asks for (URL checks happen in the dispatcher's enqueue). */
 export function webhookFromDispatch(body: DispatchBody, headers: Record<string, string | string[] | undefined>): OutgoingWebhook {
   const url = controlText(body, '_url') as string;
@@ -96,5 +115,7 @@ export function webhookFromDispatch(body: DispatchBody, headers: Record<string, 
     if (key.length > MAX_KEY_LENGTH) throw new HookhubError('bad_request', `the idempotency key is longer than ${MAX_KEY_LENGTH} characters`);
     w.idempotencyKey = key;
   }
+  const orderKey = parseOrderKey(body, url);
+  if (orderKey !== undefined) w.orderKey = orderKey;
   return w;
 }

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { HookhubError } from '../core/errors.js';
 import { parseInput as parse } from '../http/validate.js';
-import type { DeliveryQueue, DeliveryRecord } from '../store/interface.js';
+import { HELD_BEHIND_EARLIER, type DeliveryQueue, type DeliveryRecord } from '../store/interface.js';
 
 const MAX_LIMIT = 1000;
 
@@ -29,13 +29,16 @@ export function deliveryJson(d: DeliveryRecord): Record<string, unknown> {
     attempts: d.attempts,
     max_attempts: d.maxAttempts,
   };
-  if (d.status === 'pending') json.next_attempt_at = iso(d.nextAt);
+  // Held: waiting for an earlier delivery with the same ordering key to finish; it has no due time yet.
+  if (d.status === 'pending' && d.nextAt === HELD_BEHIND_EARLIER) json.held = true;
+  else if (d.status === 'pending') json.next_attempt_at = iso(d.nextAt);
   if (d.contentType !== undefined) json.content_type = d.contentType;
   json.body_bytes = d.body.length;
   if (d.errback !== undefined) json.errback = d.errback;
   if (d.callback !== undefined) json.callback = d.callback;
   if (d.origin !== undefined) json.origin = d.origin;
   if (d.idempotencyKey !== undefined) json.idempotency_key = d.idempotencyKey;
+  if (d.orderKey !== undefined) json.ordering_key = d.orderKey;
   return json;
 }
 

@@ -196,9 +196,11 @@ export class WebhookDispatcher implements WebhookQueue {
     }
     if (w.origin !== undefined) d.origin = w.origin;
     if (w.idempotencyKey !== undefined) d.idempotencyKey = w.idempotencyKey;
+    if (w.orderKey !== undefined) d.orderKey = w.orderKey;
     // Fast path: due now and a slot is free — insert it already claimed by us and run it, no claim query.
+    // Not for an ordered delivery: only the store knows whether an earlier one of its lane is unfinished.
     const host = deliveryHost(url);
-    const canRun = this.runningCount + this.reservedCount < this.options.concurrency;
+    const canRun = w.orderKey === undefined && this.runningCount + this.reservedCount < this.options.concurrency;
     const slots = firstDelay === 0 && this.started && !this.stopping && canRun ? this.slots(host) : undefined;
     const fast = slots !== undefined && slots.running + slots.waiting.length + slots.reserved < this.perHost;
     if (fast) {
@@ -491,8 +493,8 @@ export class WebhookDispatcher implements WebhookQueue {
       : outcome.status === 'failed' && r.errback ? this.errbackReport(r, attempt) : undefined;
     await this.store.finish(r.id, outcome, followUp);
     this.held.delete(r.id);
-    // A retry or a report was queued: claimable (now or at its due time).
-    if (outcome.status === 'pending' || followUp) this.mayClaim = true;
+    // A retry or a report was queued, or the next delivery of an ordered lane became due: claimable.
+    if (outcome.status === 'pending' || followUp || r.orderKey !== undefined) this.mayClaim = true;
     if (this.resends.delete(r.id) && outcome.status !== 'pending') {
       await this.store.retry(r.id, Date.now());
       this.mayClaim = true;

@@ -98,7 +98,19 @@ export interface NewDelivery {
   nextAt: number;
   /** Inserted already claimed (status delivering) by the enqueuing worker, leased until then. */
   claimUntil?: number;
+  /**
+   * Deliveries with the same ordering key are attempted one at a time, in the order they were queued:
+   * each waits (held) until the one before it succeeded or finally failed. Absent: no ordering.
+   */
+  orderKey?: string;
 }
+
+/**
+ * The due time of a delivery held behind an earlier one with the same ordering key: never due by the
+ * clock (the largest Date), so every store's due-time index and `nextDueAt` pass over it. Finishing the
+ * lane's head gives the next one a real due time.
+ */
+export const HELD_BEHIND_EARLIER = 8_640_000_000_000_000;
 
 export interface DeliveryRecord extends NewDelivery {
   /** Insertion order; the delivery log pages by it. */
@@ -151,7 +163,10 @@ export interface DeliveryQueue {
   enqueue(d: NewDelivery, limits: DeliveryLimits): Promise<{ id: string; created: boolean }>;
   /** Claims due deliveries (pending and due, or delivering with a lapsed lease), oldest due first. */
   claim(req: ClaimRequest): Promise<DeliveryRecord[]>;
-  /** Records an attempt and the delivery's new state, releasing the claim; `followUp` is enqueued in the same commit. */
+  /**
+   * Records an attempt and the delivery's new state, releasing the claim; `followUp` is enqueued in the same
+   * commit. A final outcome of an ordered delivery makes the next one of its lane due.
+   */
   finish(id: string, outcome: AttemptOutcome, followUp?: NewDelivery): Promise<void>;
   /** Extends the lease of deliveries this worker still holds. */
   renew(ids: readonly string[], leaseUntil: number): Promise<void>;
@@ -166,9 +181,12 @@ export interface DeliveryQueue {
   nextDueAt(): Promise<number | undefined>;
   get(id: string): Promise<DeliveryRecord | undefined>;
   list(q: DeliveryQuery): Promise<DeliveryRecord[]>;
-  /** One more attempt of a finished (or waiting) delivery, due now. */
+  /**
+   * One more attempt of a finished (or waiting) delivery, due now. An ordered one that had finished joins
+   * the end of its lane (held when the lane has unfinished deliveries); a held one stays held.
+   */
   retry(id: string, now: number): Promise<'queued' | 'in_flight' | 'not_found'>;
-  /** Unfinished deliveries (pending + delivering). */
+  /** Unfinished deliveries (pending + delivering, held ones included). */
   depth(): Promise<number>;
   /** Deletes finished deliveries last updated before `before`. Returns how many. */
   prune(before: number): Promise<number>;

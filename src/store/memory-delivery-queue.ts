@@ -1,7 +1,8 @@
 // In-process webhook queue and delivery log: the default for tests and ephemeral use.
 import { HookhubError } from '../core/errors.js';
-import type {
-  AttemptOutcome, ClaimRequest, DeliveryLimits, DeliveryQuery, DeliveryQueue, DeliveryRecord, NewDelivery,
+import {
+  HELD_BEHIND_EARLIER, type AttemptOutcome, type ClaimRequest, type DeliveryLimits, type DeliveryQuery, type DeliveryQueue,
+  type DeliveryRecord, type NewDelivery,
 } from './interface.js';
 import { deliveryHost, matchesTarget } from './delivery-target.js';
 
@@ -13,7 +14,33 @@ export class MemoryDeliveryQueue implements DeliveryQueue {
   private readonly keys = new Map<string, { id: string; at: number }>();
   /** Pending and delivering records: what claims and due times look at. */
   private readonly live = new Map<string, DeliveryRecord>();
+  /** Ordering key → its unfinished deliveries' ids, in order; the first is the one that may run. */
+  private readonly lanes = new Map<string, string[]>();
   private seq = 0;
+
+  /** Appends an (unfinished) ordered delivery to its lane; held unless it is the lane's first. */
+  private joinLane(r: DeliveryRecord): void {
+    if (r.orderKey === undefined) return;
+    const lane = this.lanes.get(r.orderKey) ?? [];
+    this.lanes.set(r.orderKey, lane);
+    lane.push(r.id);
+    if (lane.length > 1) r.nextAt = HELD_BEHIND_EARLIER;
+  }
+
+  /** A finished ordered delivery leaves its lane; the next one becomes due now. */
+  private leaveLane(r: DeliveryRecord, now: number): void {
+    if (r.orderKey === undefined) return;
+    const lane = this.lanes.get(r.orderKey);
+    const at = lane?.indexOf(r.id) ?? -1;
+    if (!lane || at < 0) return;
+    lane.splice(at, 1);
+    if (lane.length === 0) {
+      this.lanes.delete(r.orderKey);
+      return;
+    }
+    const head = this.records.get(lane[0] as string);
+    if (head && head.nextAt === HELD_BEHIND_EARLIER) head.nextAt = now;
+  }
 
   async enqueue(d: NewDelivery, limits: DeliveryLimits): Promise<{ id: string; created: boolean }> {
     const now = Date.now();
@@ -33,6 +60,7 @@ export class MemoryDeliveryQueue implements DeliveryQueue {
     if (claimUntil !== undefined) r.leaseUntil = claimUntil;
     this.records.set(d.id, r);
     this.live.set(d.id, r);
+    this.joinLane(r);
   }
 
   async claim(req: ClaimRequest): Promise<DeliveryRecord[]> {
@@ -67,7 +95,10 @@ export class MemoryDeliveryQueue implements DeliveryQueue {
       r.updatedAt = Date.now();
       delete r.leaseUntil;
       if (outcome.status === 'pending') r.nextAt = outcome.nextAt ?? Date.now();
-      if (wasUnfinished && !unfinished(r)) this.live.delete(id);
+      if (wasUnfinished && !unfinished(r)) {
+        this.live.delete(id);
+        this.leaveLane(r, r.updatedAt);
+      }
     }
     if (followUp) this.insert(followUp, Date.now());
   }
@@ -127,9 +158,11 @@ export class MemoryDeliveryQueue implements DeliveryQueue {
     const r = this.records.get(id);
     if (!r) return 'not_found';
     if (r.status === 'delivering') return 'in_flight';
+    const wasFinished = !unfinished(r);
     this.live.set(id, r);
     r.status = 'pending';
-    r.nextAt = now;
+    if (r.nextAt !== HELD_BEHIND_EARLIER) r.nextAt = now;
+    if (wasFinished) this.joinLane(r);
     r.maxAttempts = Math.max(r.maxAttempts, r.attempts.length + 1);
     r.updatedAt = now;
     return 'queued';

@@ -6,8 +6,9 @@
 import type { Redis } from 'ioredis';
 import { HookhubError } from '../core/errors.js';
 import { deliveryHost, matchesTarget } from './delivery-target.js';
-import type {
-  AttemptOutcome, ClaimRequest, DeliveryAttempt, DeliveryLimits, DeliveryQuery, DeliveryQueue, DeliveryRecord, DeliveryStatus, NewDelivery,
+import {
+  HELD_BEHIND_EARLIER, type AttemptOutcome, type ClaimRequest, type DeliveryAttempt, type DeliveryLimits, type DeliveryQuery,
+  type DeliveryQueue, type DeliveryRecord, type DeliveryStatus, type NewDelivery,
 } from './interface.js';
 import { defineScript, type Script, type ScriptArg } from './redis.js';
 
@@ -17,22 +18,31 @@ const PRUNE_BATCH = 500;
 const LIST_PAGE = 200;
 
 const INSERT_FN = `
-local function insert(p, id, now, nextAt, claimUntil, fields)
+local HELD = '${HELD_BEHIND_EARLIER}'
+-- An ordered delivery joins the end of its lane (a list of unfinished ids); behind another it is held.
+local function joinLane(p, id, okey)
+  if okey == '' then return false end
+  redis.call('HSET', p .. 'dq:d:' .. id, 'okey', okey)
+  return redis.call('RPUSH', p .. 'dq:lane:' .. okey, id) > 1
+end
+local function insert(p, id, now, nextAt, claimUntil, okey, fields)
   local hkey = p .. 'dq:d:' .. id
   local seq = redis.call('INCR', p .. 'dq:seq')
   redis.call('HSET', hkey, 'seq', seq, 'created', now, 'updated', now, 'attempts', '[]', 'nattempts', 0, 'next', nextAt, unpack(fields))
   if claimUntil ~= '' then
     redis.call('HSET', hkey, 'status', 'delivering', 'lease', claimUntil)
     redis.call('ZADD', p .. 'dq:claimed', claimUntil, id)
+    joinLane(p, id, okey)
   else
-    redis.call('HSET', hkey, 'status', 'pending')
+    if joinLane(p, id, okey) then nextAt = HELD end
+    redis.call('HSET', hkey, 'status', 'pending', 'next', nextAt)
     redis.call('ZADD', p .. 'dq:due', nextAt, id)
   end
   redis.call('ZADD', p .. 'dq:log', seq, id)
 end
 `;
 
-// ARGV: p, now, idemKey, windowMs, idemTtlMs, maxDepth, id, nextAt, claimUntil, fields...
+// ARGV: p, now, idemKey, windowMs, idemTtlMs, maxDepth, id, nextAt, claimUntil, orderKey, fields...
 const ENQUEUE = `${INSERT_FN}
 local p, now = ARGV[1], tonumber(ARGV[2])
 local ikey = ARGV[3]
@@ -44,11 +54,11 @@ if ikey ~= '' then
   end
 end
 if redis.call('ZCARD', p .. 'dq:due') + redis.call('ZCARD', p .. 'dq:claimed') >= tonumber(ARGV[6]) then return {'', -1} end
-insert(p, ARGV[7], ARGV[2], ARGV[8], ARGV[9], {unpack(ARGV, 10)})
+insert(p, ARGV[7], ARGV[2], ARGV[8], ARGV[9], ARGV[10], {unpack(ARGV, 11)})
 if ikey ~= '' then redis.call('SET', p .. 'dq:idem:' .. ikey, ARGV[2] .. ' ' .. ARGV[7], 'PX', ARGV[5]) end
 return {ARGV[7], 1}`;
 
-// ARGV: p, id, now, status, attemptJson, nextAt, hasFollowUp, [followUp: id, nextAt, claimUntil, fields...]
+// ARGV: p, id, now, status, attemptJson, nextAt, hasFollowUp, [followUp: id, nextAt, claimUntil, orderKey, fields...]
 const FINISH = `${INSERT_FN}
 local p, id = ARGV[1], ARGV[2]
 local hkey = p .. 'dq:d:' .. id
@@ -66,9 +76,20 @@ if redis.call('EXISTS', hkey) == 1 then
   else
     redis.call('ZREM', p .. 'dq:due', id)
     redis.call('ZADD', p .. 'dq:finished', ARGV[3], id)
+    -- Finished: it leaves its lane, and the next one of the lane is due now.
+    local okey = redis.call('HGET', hkey, 'okey')
+    if okey then
+      local lane = p .. 'dq:lane:' .. okey
+      redis.call('LREM', lane, 1, id)
+      local head = redis.call('LINDEX', lane, 0)
+      if head and redis.call('HGET', p .. 'dq:d:' .. head, 'next') == HELD then
+        redis.call('HSET', p .. 'dq:d:' .. head, 'next', ARGV[3])
+        redis.call('ZADD', p .. 'dq:due', ARGV[3], head)
+      end
+    end
   end
 end
-if ARGV[7] == '1' then insert(p, ARGV[8], ARGV[3], ARGV[9], ARGV[10], {unpack(ARGV, 11)}) end
+if ARGV[7] == '1' then insert(p, ARGV[8], ARGV[3], ARGV[9], ARGV[10], ARGV[11], {unpack(ARGV, 12)}) end
 return 1`;
 
 // ARGV: p, now, limit, leaseUntil, perHost, scan, skipHosts...
@@ -140,14 +161,18 @@ return n`;
 
 // ARGV: p, id, now
 const RETRY = `
+local HELD = '${HELD_BEHIND_EARLIER}'
 local p, id, now = ARGV[1], ARGV[2], ARGV[3]
 local hkey = p .. 'dq:d:' .. id
-local f = redis.call('HMGET', hkey, 'status', 'nattempts', 'max')
+local f = redis.call('HMGET', hkey, 'status', 'nattempts', 'max', 'next', 'okey')
 if not f[1] then return 'not_found' end
 if f[1] == 'delivering' then return 'in_flight' end
+if f[4] == HELD then return 'queued' end
 local max = tonumber(f[3])
 if tonumber(f[2]) + 1 > max then max = tonumber(f[2]) + 1 end
-redis.call('HSET', hkey, 'status', 'pending', 'next', now, 'max', max, 'updated', now)
+-- A finished ordered delivery queues again at the end of its lane.
+if f[1] ~= 'pending' and f[5] and redis.call('RPUSH', p .. 'dq:lane:' .. f[5], id) > 1 then now = HELD end
+redis.call('HSET', hkey, 'status', 'pending', 'next', now, 'max', max, 'updated', ARGV[3])
 redis.call('ZREM', p .. 'dq:finished', id)
 redis.call('ZADD', p .. 'dq:due', now, id)
 return 'queued'`;
@@ -185,7 +210,7 @@ function fields(d: NewDelivery): ScriptArg[] {
 }
 
 function insertArgs(d: NewDelivery): ScriptArg[] {
-  return [d.id, d.nextAt, d.claimUntil === undefined ? '' : d.claimUntil, ...fields(d)];
+  return [d.id, d.nextAt, d.claimUntil === undefined ? '' : d.claimUntil, d.orderKey ?? '', ...fields(d)];
 }
 
 function fromHash(h: Record<string, Buffer>): DeliveryRecord | undefined {
@@ -217,6 +242,7 @@ function fromHash(h: Record<string, Buffer>): DeliveryRecord | undefined {
   if (h.okind !== undefined && h.oref !== undefined) d.origin = { kind: s('okind') as string, ref: s('oref') as string };
   if (h.ikey !== undefined) d.idempotencyKey = s('ikey') as string;
   if (h.lease !== undefined) d.leaseUntil = n('lease');
+  if (h.okey !== undefined) d.orderKey = s('okey') as string;
   return d;
 }
 

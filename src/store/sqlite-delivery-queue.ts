@@ -4,8 +4,9 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { HookhubError } from '../core/errors.js';
 import { deliveryHost } from './delivery-target.js';
-import type {
-  AttemptOutcome, ClaimRequest, DeliveryAttempt, DeliveryLimits, DeliveryQuery, DeliveryQueue, DeliveryRecord, DeliveryStatus, NewDelivery,
+import {
+  HELD_BEHIND_EARLIER, type AttemptOutcome, type ClaimRequest, type DeliveryAttempt, type DeliveryLimits, type DeliveryQuery,
+  type DeliveryQueue, type DeliveryRecord, type DeliveryStatus, type NewDelivery,
 } from './interface.js';
 import { migrate } from './sqlite-schema.js';
 
@@ -49,6 +50,10 @@ export const DELIVERIES_SCHEMA = [
   // Pending rows by host: a claim finds in a few index probes whether anything outside the skipped (full)
   // hosts is pending at all, and claims a lone host's backlog without scanning and ranking a window.
   `CREATE INDEX deliveries_pending_host ON deliveries (host, next_at) WHERE status = 'pending';`,
+  // Ordered deliveries: a lane per ordering key, its unfinished members by position (the first may run).
+  `ALTER TABLE deliveries ADD COLUMN order_key TEXT;
+   ALTER TABLE deliveries ADD COLUMN order_pos INTEGER;
+   CREATE INDEX deliveries_lane ON deliveries (order_key, order_pos) WHERE order_key IS NOT NULL AND status IN ('pending', 'delivering');`,
 ];
 
 /**
@@ -80,6 +85,7 @@ interface Row {
   lease_until: number | null;
   created_at: number;
   updated_at: number;
+  order_key: string | null;
 }
 
 const STATUSES = new Set<string>(['pending', 'delivering', 'succeeded', 'failed']);
@@ -89,7 +95,7 @@ const SECRET_OWN = 2;
 
 /** The columns of a Row, in order: read as arrays (`raw()`), which better-sqlite3 builds far faster than objects. */
 const ROW_COLUMNS = `seq, id, url, method, headers, content_type, body, secret_mode, secret, timeout_ms, errback, callback, origin_kind,
-  origin_ref, idempotency_key, max_attempts, status, attempts, next_at, lease_until, created_at, updated_at`;
+  origin_ref, idempotency_key, max_attempts, status, attempts, next_at, lease_until, created_at, updated_at, order_key`;
 
 function rowOf(v: unknown[]): Row {
   return {
@@ -98,7 +104,7 @@ function rowOf(v: unknown[]): Row {
     timeout_ms: v[9] as number | null, errback: v[10] as string | null, callback: v[11] as string | null,
     origin_kind: v[12] as string | null, origin_ref: v[13] as string | null, idempotency_key: v[14] as string | null,
     max_attempts: v[15] as number, status: v[16] as DeliveryStatus, attempts: v[17] as string, next_at: v[18] as number,
-    lease_until: v[19] as number | null, created_at: v[20] as number, updated_at: v[21] as number,
+    lease_until: v[19] as number | null, created_at: v[20] as number, updated_at: v[21] as number, order_key: v[22] as string | null,
   };
 }
 
@@ -126,6 +132,7 @@ function fromRow(r: Row): DeliveryRecord {
   if (r.origin_kind !== null && r.origin_ref !== null) d.origin = { kind: r.origin_kind, ref: r.origin_ref };
   if (r.idempotency_key !== null) d.idempotencyKey = r.idempotency_key;
   if (r.lease_until !== null) d.leaseUntil = r.lease_until;
+  if (r.order_key !== null) d.orderKey = r.order_key;
   return d;
 }
 
@@ -145,6 +152,8 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
   private readonly firstPendingHost: Statement;
   private readonly nextPendingHost: Statement;
   private readonly dueOfHost: Statement;
+  private readonly laneTail: Statement;
+  private readonly laneNext: Statement;
   private unfinished: number;
   private jobs: Job[] = [];
   private flushScheduled = false;
@@ -153,15 +162,15 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     migrate(db, 'deliveries', DELIVERIES_SCHEMA);
     this.insertStmt = db.prepare(
       `INSERT INTO deliveries (id, url, host, method, headers, content_type, body, secret_mode, secret, timeout_ms, errback, callback,
-         origin_kind, origin_ref, idempotency_key, max_attempts, status, next_at, lease_until, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         origin_kind, origin_ref, idempotency_key, max_attempts, status, next_at, lease_until, created_at, updated_at, order_key, order_pos)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.byKey = db.prepare('SELECT id FROM deliveries WHERE idempotency_key = ? AND created_at > ? ORDER BY created_at LIMIT 1').pluck();
     this.byId = db.prepare('SELECT * FROM deliveries WHERE id = ?');
     // Positional parameters throughout the hot statements: binding an object by names costs more than the insert.
     const finishSet = `UPDATE deliveries SET status = ?, attempts = json_insert(attempts, '$[#]', json(?)),
          next_at = COALESCE(?, next_at), lease_until = NULL, updated_at = ? WHERE id = ?`;
-    this.finishUnfinished = db.prepare(`${finishSet} AND status IN ('pending', 'delivering')`);
+    this.finishUnfinished = db.prepare(`${finishSet} AND status IN ('pending', 'delivering') RETURNING order_key`).pluck();
     this.finishAny = db.prepare(finishSet);
     this.claimIds = db.prepare(
       `WITH due AS (
@@ -195,6 +204,13 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
       `SELECT seq FROM deliveries INDEXED BY deliveries_pending_host WHERE status = 'pending' AND host = ? AND next_at <= ?
        ORDER BY next_at, seq LIMIT ?`,
     ).pluck();
+    this.laneTail = db.prepare(
+      `SELECT MAX(order_pos) FROM deliveries INDEXED BY deliveries_lane WHERE order_key = ? AND status IN ('pending', 'delivering')`,
+    ).pluck();
+    this.laneNext = db.prepare(
+      `UPDATE deliveries SET next_at = ? WHERE seq = (SELECT seq FROM deliveries INDEXED BY deliveries_lane
+         WHERE order_key = ? AND status IN ('pending', 'delivering') ORDER BY order_pos LIMIT 1) AND next_at = ${HELD_BEHIND_EARLIER}`,
+    );
     this.unfinished = db.prepare(`SELECT COUNT(*) FROM deliveries WHERE status IN ('pending', 'delivering')`).pluck().get() as number;
   }
 
@@ -239,7 +255,14 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     });
   }
 
+  /** An ordered delivery's place at the end of its lane, and whether it is held behind an earlier one. */
+  private lanePlace(key: string): { pos: number; held: boolean } {
+    const tail = this.laneTail.get(key) as number | null;
+    return { pos: (tail ?? 0) + 1, held: tail !== null };
+  }
+
   private insert(d: NewDelivery, now: number): void {
+    const lane = d.orderKey === undefined ? undefined : this.lanePlace(d.orderKey);
     this.insertStmt.run(
       d.id,
       d.url,
@@ -258,10 +281,12 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
       d.idempotencyKey ?? null,
       d.maxAttempts,
       d.claimUntil === undefined ? 'pending' : 'delivering',
-      d.nextAt,
+      lane?.held ? HELD_BEHIND_EARLIER : d.nextAt,
       d.claimUntil ?? null,
       now,
       now,
+      d.orderKey ?? null,
+      lane?.pos ?? null,
     );
     this.unfinished++;
   }
@@ -315,8 +340,13 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     return this.grouped(() => {
       const now = Date.now();
       const params = [outcome.status, JSON.stringify(outcome.attempt), outcome.nextAt ?? null, now, id];
-      if (this.finishUnfinished.run(...params).changes === 1) {
-        if (outcome.status !== 'pending') this.unfinished--;
+      const updated = this.finishUnfinished.all(...params) as Array<string | null>;
+      if (updated.length === 1) {
+        const orderKey = updated[0];
+        if (outcome.status !== 'pending') {
+          this.unfinished--;
+          if (orderKey !== null && orderKey !== undefined) this.laneNext.run(now, orderKey);
+        }
       } else if (this.finishAny.run(...params).changes === 1 && outcome.status === 'pending') {
         this.unfinished++; // finished meanwhile (e.g. by another worker) and pending again
       }
@@ -387,9 +417,13 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
       const row = this.byId.get(id) as Row | undefined;
       if (!row) return 'not_found' as const;
       if (row.status === 'delivering') return 'in_flight' as const;
+      if (row.next_at === HELD_BEHIND_EARLIER) return 'queued' as const; // already waiting its turn
       const attempts = (JSON.parse(row.attempts) as unknown[]).length;
-      this.db.prepare(`UPDATE deliveries SET status = 'pending', next_at = ?, max_attempts = MAX(max_attempts, ?), updated_at = ? WHERE id = ?`)
-        .run(now, attempts + 1, now, id);
+      // A finished ordered delivery queues again at the end of its lane.
+      const lane = row.order_key !== null && row.status !== 'pending' ? this.lanePlace(row.order_key) : undefined;
+      this.db.prepare(`UPDATE deliveries SET status = 'pending', next_at = ?, max_attempts = MAX(max_attempts, ?), updated_at = ?,
+          order_pos = COALESCE(?, order_pos) WHERE id = ?`)
+        .run(lane?.held ? HELD_BEHIND_EARLIER : now, attempts + 1, now, lane?.pos ?? null, id);
       if (row.status !== 'pending') this.unfinished++;
       return 'queued' as const;
     })();

@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { HookhubError } from '../../../src/core/errors.js';
-import type { DeliveryQueue, NewDelivery } from '../../../src/store/interface.js';
+import { HELD_BEHIND_EARLIER, type DeliveryQueue, type NewDelivery } from '../../../src/store/interface.js';
 import { MemoryDeliveryQueue } from '../../../src/store/memory-delivery-queue.js';
 import { SqliteDeliveryQueue } from '../../../src/store/sqlite-delivery-queue.js';
 import { openSqlite } from '../../../src/store/sqlite.js';
@@ -169,6 +169,46 @@ describe.each(factories)('DeliveryQueue contract: %s', (_name, make) => {
     expect(await q.prune(Date.now() + 1)).toBe(1);
     expect(await q.get(ds[0]!.id)).toBeUndefined();
     expect(await q.get(ds[1]!.id)).toBeDefined();
+  });
+
+  it('runs an ordering lane one at a time, in order, past retries, final failures and a resend', async () => {
+    const made = make();
+    let q = made.q;
+    const [a, b, c] = [1, 2, 3].map(() => delivery({ orderKey: 'lane-1' }));
+    const free = delivery();
+    for (const d of [a!, b!, c!, free]) await q.enqueue(d, LIMITS);
+    const t0 = Date.now();
+    const claim = async (now: number): Promise<string[]> =>
+      (await q.claim({ now, limit: 10, leaseMs: 60_000, perHost: 10, skipHosts: [] })).map((r) => r.id);
+    // Only the lane's first and the unordered one are claimable; the others are held, yet counted.
+    expect(await claim(t0)).toEqual([a!.id, free.id]);
+    expect((await q.get(b!.id))!).toMatchObject({ status: 'pending', nextAt: HELD_BEHIND_EARLIER, orderKey: 'lane-1' });
+    expect(await q.depth()).toBe(4);
+    expect(await q.nextDueAt()).toBeGreaterThanOrEqual(t0 + 60_000);
+    // A retry keeps its place at the head: the next one waits for it.
+    await q.finish(a!.id, { attempt: attempt(503), status: 'pending', nextAt: t0 + 5_000 });
+    expect(await claim(t0 + 1_000)).toEqual([]);
+    expect(await q.retry(b!.id, t0)).toBe('queued'); // a resend of a held one leaves it held
+    expect(await claim(t0 + 1_000)).toEqual([]);
+    if (made.reopen) q = made.reopen();
+    expect(await claim(t0 + 5_000)).toEqual([a!.id]);
+    // A final failure lets the next one go, due at once.
+    await q.finish(a!.id, { attempt: attempt(500), status: 'failed' });
+    expect(await claim(Date.now())).toEqual([b!.id]);
+    await q.finish(b!.id, { attempt: attempt(200), status: 'succeeded' });
+    // A resend of a finished one queues at the end of the lane, behind c.
+    expect(await q.retry(a!.id, Date.now())).toBe('queued');
+    expect((await q.get(a!.id))!.nextAt).toBe(HELD_BEHIND_EARLIER);
+    expect(await claim(Date.now())).toEqual([c!.id]);
+    await q.finish(c!.id, { attempt: attempt(200), status: 'succeeded' });
+    expect(await claim(Date.now())).toEqual([a!.id]);
+    await q.finish(a!.id, { attempt: attempt(200), status: 'succeeded' });
+    await q.finish(free.id, { attempt: attempt(200), status: 'succeeded' });
+    expect(await q.depth()).toBe(0);
+    // An emptied lane starts again: the next ordered delivery is due at once.
+    const d = delivery({ orderKey: 'lane-1' });
+    await q.enqueue(d, LIMITS);
+    expect(await claim(Date.now())).toEqual([d.id]);
   });
 });
 
