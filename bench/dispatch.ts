@@ -20,6 +20,10 @@ export interface DispatchBenchOptions {
   skipBaseline?: boolean;
   /** --delivery-per-host (default: the server's default). */
   perHost?: number;
+  /** --delivery-threads (default: the server's default). */
+  threads?: number;
+  /** Deliveries per second of the fixed-rate latency run (0: skip it). */
+  pacedRate?: number;
 }
 
 export interface DispatchBenchResults {
@@ -34,8 +38,13 @@ export interface DispatchBenchResults {
      * delivery whatever else runs on the machine (wall-clock rates vary with the load of other processes).
      */
     serverCpuUsPerDelivery: number | null;
+    /** CPU time of the whole bench process (server, load generator and receiver) per delivery, in µs. */
+    totalCpuUsPerDelivery: number;
   };
-  bareUndici: { requestsPerSecond: number; seconds: number };
+  /** Latency enqueue→delivered at a fixed rate below capacity (no backlog). */
+  paced?: { rate: number; deliveries: number; deliveredP50Ms: number; deliveredP99Ms: number; deliveredMaxMs: number };
+  /** totalCpuUsPerDelivery: sender (this thread) plus receiver, per request. */
+  bareUndici: { requestsPerSecond: number; seconds: number; totalCpuUsPerDelivery: number };
   ratio: number;
   goals: { deliveriesPerSecond: number; ratio: number; met: boolean };
 }
@@ -62,6 +71,7 @@ const http = require('node:http');
   server.listen(0, '127.0.0.1', () => parentPort.postMessage({ type: 'ready', port: server.address().port }));
   parentPort.on('message', async (m) => {
     if (m.type === 'reset') { sent = new Map(); accepted = new Map(); arrived = new Map(); parentPort.postMessage({ type: 'reset' }); return; }
+    if (m.type === 'paced') return paced(m);
     if (m.type !== 'load') return;
     expected = m.from + m.count;
     const all = new Promise((r) => (done = r));
@@ -90,6 +100,34 @@ const http = require('node:http');
     }
     parentPort.postMessage({ type: 'done', enqueue, delivered, seconds: (last - first) / 1000 });
   });
+  // Open loop: m.rate dispatches per second whatever the answers, in 5 ms ticks; latency is send → arrival.
+  async function paced(m) {
+    expected = m.from + m.count;
+    const all = new Promise((r) => (done = r));
+    const agent = new Agent({ connections: 256 });
+    const started = performance.now();
+    let next = m.from;
+    const pending = [];
+    await new Promise((resolve) => {
+      const tick = setInterval(() => {
+        const due = Math.min(m.from + m.count, m.from + Math.floor(((performance.now() - started) / 1000) * m.rate));
+        for (; next < due; next++) {
+          const n = next;
+          sent.set(n, performance.now());
+          pending.push(request(m.hubUrl + '/dispatch', { dispatcher: agent, method: 'POST',
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+            body: '_url=' + encodeURIComponent(m.target) + '&n=' + n + '&event=order.created&amount=42' }).then((res) => res.body.text()));
+        }
+        if (next >= m.from + m.count) { clearInterval(tick); resolve(); }
+      }, 5);
+    });
+    await Promise.all(pending);
+    if (arrived.size < expected) await all;
+    await agent.close();
+    const delivered = [];
+    for (let n = m.from; n < m.from + m.count; n++) delivered.push(arrived.get(n) - sent.get(n));
+    parentPort.postMessage({ type: 'paced', delivered });
+  }
 })();
 `;
 
@@ -104,6 +142,8 @@ function mainThreadCpuMs(): number | undefined {
     return undefined;
   }
 }
+
+const cpuUs = (u: NodeJS.CpuUsage): number => u.user + u.system;
 
 const quantile = (values: number[], q: number): number => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -129,26 +169,37 @@ export async function runDispatchBench(opts: DispatchBenchOptions = {}): Promise
   const concurrency = opts.concurrency ?? 64;
   const store = opts.store ?? 'sqlite';
   const warm = Math.max(50, Math.floor(total / 10));
+  const pacedRate = opts.pacedRate ?? 1000;
   const dataDir = mkdtempSync(join(tmpdir(), 'hookhub-bench-'));
   const worker = new Worker(PEER, { eval: true, workerData: { undici: import.meta.resolve('undici') } });
   try {
     const { port } = await ask<{ port: number }>(worker, undefined, 'ready');
     const target = `http://127.0.0.1:${port}/hook`;
     const config = resolveConfig({ port: 0, store, 'data-dir': dataDir, 'log-level': 'silent', 'allow-private-targets': true, 'retry-schedule': '0s,1s,5s',
-      ...(opts.perHost !== undefined ? { 'delivery-per-host': opts.perHost } : {}) });
+      ...(opts.perHost !== undefined ? { 'delivery-per-host': opts.perHost } : {}),
+      ...(opts.threads !== undefined ? { 'delivery-threads': opts.threads } : {}) });
     const hub = await startServer(config);
     type Done = { enqueue: number[]; delivered: number[]; seconds: number };
     let measured: Done;
     let utilization: number;
     let cpuMs: number | undefined;
+    let totalCpuUs = 0;
+    let paced: DispatchBenchResults['paced'];
     try {
       await ask<Done>(worker, { type: 'load', hubUrl: hub.url, target, from: 0, count: warm, concurrency }, 'done');
       const elu = performance.eventLoopUtilization();
       const cpuBefore = mainThreadCpuMs();
+      const processBefore = process.cpuUsage();
       measured = await ask<Done>(worker, { type: 'load', hubUrl: hub.url, target, from: warm, count: total, concurrency }, 'done');
       utilization = Math.round(performance.eventLoopUtilization(elu).utilization * 100) / 100;
       const cpuAfter = mainThreadCpuMs();
       cpuMs = cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore;
+      totalCpuUs = cpuUs(process.cpuUsage(processBefore)) / total;
+      if (pacedRate > 0) {
+        const count = pacedRate * 4;
+        const { delivered } = await ask<{ delivered: number[] }>(worker, { type: 'paced', hubUrl: hub.url, target, from: warm + total, count, rate: pacedRate }, 'paced');
+        paced = { rate: pacedRate, deliveries: count, deliveredP50Ms: quantile(delivered, 0.5), deliveredP99Ms: quantile(delivered, 0.99), deliveredMaxMs: quantile(delivered, 1) };
+      }
     } finally {
       await hub.close();
     }
@@ -174,7 +225,9 @@ export async function runDispatchBench(opts: DispatchBenchOptions = {}): Promise
       return (performance.now() - started) / 1000;
     };
     await bare(0, warm);
+    const bareCpuBefore = process.cpuUsage();
     const bareSeconds = opts.skipBaseline ? Infinity : await bare(warm, total);
+    const bareCpuUs = cpuUs(process.cpuUsage(bareCpuBefore)) / total;
     await agent.close();
 
     const perSecond = Math.round(total / measured.seconds);
@@ -192,8 +245,10 @@ export async function runDispatchBench(opts: DispatchBenchOptions = {}): Promise
         seconds: Math.round(measured.seconds * 100) / 100,
         serverLoopUtilization: utilization,
         serverCpuUsPerDelivery: cpuMs === undefined ? null : Math.round((cpuMs * 1000) / total),
+        totalCpuUsPerDelivery: Math.round(totalCpuUs),
       },
-      bareUndici: { requestsPerSecond: barePerSecond, seconds: Math.round(bareSeconds * 100) / 100 },
+      ...(paced ? { paced } : {}),
+      bareUndici: { requestsPerSecond: barePerSecond, seconds: Math.round(bareSeconds * 100) / 100, totalCpuUsPerDelivery: Math.round(bareCpuUs) },
       ratio,
       goals: { deliveriesPerSecond: 3000, ratio: 0.8, met: perSecond >= 3000 && ratio >= 0.8 },
     };
@@ -205,7 +260,8 @@ export async function runDispatchBench(opts: DispatchBenchOptions = {}): Promise
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const n = process.argv[2] ? Number(process.argv[2]) : undefined;
-  runDispatchBench(n ? { deliveries: n } : {}).then(
+  const threads = process.env.BENCH_DELIVERY_THREADS ? Number(process.env.BENCH_DELIVERY_THREADS) : undefined;
+  runDispatchBench({ ...(n ? { deliveries: n } : {}), ...(threads !== undefined ? { threads } : {}) }).then(
     (r) => console.log(JSON.stringify(r, null, 2)),
     (err: unknown) => {
       console.error(err);

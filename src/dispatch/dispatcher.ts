@@ -4,15 +4,16 @@
 import { timeOrderedId } from '../core/ids.js';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Registry } from 'prom-client';
-import type { Agent } from 'undici';
-import { createOutgoingAgent, checkTargetUrl } from '../core/target-guard.js';
+import { checkTargetUrl } from '../core/target-guard.js';
 import type { AttemptEvent, OutgoingWebhook, WebhookQueue } from '../core/webhooks.js';
 import { deliveryHost } from '../store/delivery-target.js';
 import type { AttemptOutcome, DeliveryAttempt, DeliveryQueue, DeliveryRecord, NewDelivery } from '../store/interface.js';
-import { sendAttempt, type AttemptResponse } from './attempt.js';
+import type { AttemptResponse } from './attempt.js';
 import { createDispatchMetrics, type AttemptOutcomeLabel, type DispatchMetrics } from './metrics.js';
 import { delayBefore, isRetryableStatus, retryAfterMs, retrySchedule, type RetrySchedule } from './retry-schedule.js';
+import { inProcessSender, type AttemptSender } from './sender.js';
 import { sign, signingKey } from './signing.js';
+import { threadSender } from './thread-sender.js';
 
 export const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
 /** Response bytes kept in the attempt log. */
@@ -42,6 +43,8 @@ export interface DispatcherOptions {
   retentionMs: number;
   /** How long stop() waits for attempts in flight. */
   drainMs?: number;
+  /** Delivery threads sending the attempts; 0 (default): this thread sends them. */
+  threads?: number;
 }
 
 interface HostSlots {
@@ -64,7 +67,7 @@ export class WebhookDispatcher implements WebhookQueue {
   readonly schedule: RetrySchedule;
   readonly metrics: DispatchMetrics;
   readonly perHost: number;
-  private readonly agent: Agent;
+  private readonly sender: AttemptSender;
   private readonly listeners: Array<(e: AttemptEvent) => void> = [];
   private readonly hosts = new Map<string, HostSlots>();
   /** Deliveries this process holds (running or waiting for a host slot). */
@@ -108,7 +111,10 @@ export class WebhookDispatcher implements WebhookQueue {
   constructor(private readonly options: DispatcherOptions) {
     this.schedule = retrySchedule(options.schedule);
     this.perHost = Math.max(1, Math.min(options.concurrency, options.perHost ?? Math.max(8, Math.ceil(options.concurrency / 2))));
-    this.agent = createOutgoingAgent({ allowPrivate: options.allowPrivateTargets, connections: this.perHost });
+    const senderOptions = { allowPrivateTargets: options.allowPrivateTargets, connections: this.perHost };
+    this.sender = (options.threads ?? 0) > 0
+      ? threadSender({ ...senderOptions, threads: options.threads as number, onError: (message) => options.log.error(message) })
+      : inProcessSender(senderOptions);
     this.metrics = createDispatchMetrics(options.registry, () => options.store.depth());
   }
 
@@ -158,7 +164,7 @@ export class WebhookDispatcher implements WebhookQueue {
     } catch (err) {
       this.options.log.error({ err }, 'could not release webhook claims');
     }
-    await this.agent.close().catch(() => {});
+    await this.sender.close();
   }
 
   onAttempt(fn: (e: AttemptEvent) => void): void {
@@ -470,7 +476,7 @@ export class WebhookDispatcher implements WebhookQueue {
     const withBody = r.method !== 'GET' && r.method !== 'HEAD';
     const body = withBody ? r.body : Buffer.alloc(0);
     const timestamp = Math.floor(startedAt / 1000);
-    const res = await sendAttempt(this.agent, {
+    const res = await this.sender.send({
       url: r.url,
       method: r.method,
       headers: this.requestHeaders(r, timestamp, body),

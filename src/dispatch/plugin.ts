@@ -20,6 +20,7 @@ export function createDispatcher(config: Config, deps: { store: DeliveryQueue; m
     timeoutMs: config.deliveryTimeout,
     concurrency: config.deliveryConcurrency,
     ...(config.deliveryPerHost > 0 ? { perHost: config.deliveryPerHost } : {}),
+    threads: config.deliveryThreads,
     maxQueueDepth: config.maxQueueDepth,
     retentionMs: config.retention,
   });

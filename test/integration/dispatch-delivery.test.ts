@@ -14,6 +14,28 @@ const headersOf = (h: Record<string, unknown>) => h as Record<string, string>;
 const rawServers: Array<{ close: () => void }> = [];
 afterEach(() => rawServers.splice(0).forEach((s) => s.close()));
 
+describe('dispatch: --delivery-threads', () => {
+  it('sends from worker threads: signed, retried after a 503, the response reaches the _callback', async () => {
+    const hub = await startHub({ signingSecret: SECRET, deliveryThreads: 2, retrySchedule: [0, 100] });
+    let calls = 0;
+    const rx = await Receiver.start((_req, res) => {
+      res.writeHead(++calls === 1 ? 503 : 200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ accepted: calls }));
+    });
+    const cb = await Receiver.start();
+    const { json } = await dispatchJson(hub.url, { _url: `${rx.url}/hook`, _callback: `${cb.url}/cb`, event: 'threaded' });
+    const reqs = await rx.waitFor(2);
+    for (const req of reqs) {
+      expect(req.headers['webhook-id']).toBe(json.id);
+      expect(new Webhook(SECRET).verify(req.body.toString(), headersOf(req.headers))).toEqual({ event: 'threaded' });
+    }
+    const d = await waitForStatus(hub.url, json.id!, 'succeeded');
+    expect(d.attempts.map((a) => a.status)).toEqual([503, 200]);
+    const [report] = await cb.waitFor(1);
+    expect(JSON.parse(report!.body.toString())).toMatchObject({ id: json.id, response: { status: 200, body: '{"accepted":2}' } });
+  });
+});
+
 describe('dispatch: what the target receives', () => {
   it('a JSON payload: POSTed once as JSON, signed (standardwebhooks verifies), the 202 id as webhook-id', async () => {
     const hub = await startHub({ signingSecret: SECRET });

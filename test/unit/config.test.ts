@@ -45,6 +45,7 @@ describe('config', () => {
     [{ 'allow-private-targets': 'maybe' }, '--allow-private-targets'],
     [{ 'lease-min': '40d' }, '--lease-min'],
     [{ 'redis-url': 'not a url' }, '--redis-url'],
+    [{ 'delivery-threads': '17' }, '--delivery-threads'],
   ])('names the option of a bad value %j', (layer, option) => {
     expect(() => resolveConfig(layer)).toThrow(ConfigError);
     expect(() => resolveConfig(layer)).toThrow(option);
