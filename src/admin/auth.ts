@@ -3,6 +3,7 @@
 // cross-site too, so a foreign page must not be able to POST here).
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { secretEquals } from '../http/auth.js';
+import { LoginThrottle } from './login-throttle.js';
 
 export const ADMIN_REALM = 'hookhub admin';
 
@@ -38,10 +39,24 @@ export function sameOrigin(req: FastifyRequest, trusted: readonly string[] = [])
   return host !== undefined && parsed.host.toLowerCase() === host.toLowerCase();
 }
 
-/** onRequest hook for the admin context. The password is never logged or echoed. */
-export function requireAdmin(password: string, trustedOrigins: readonly string[] = []) {
+/**
+ * onRequest hook for the admin context. The password is never logged or echoed. Wrong passwords are
+ * throttled per client address (see LoginThrottle): 429 with Retry-After once an address used up its tries.
+ */
+export function requireAdmin(password: string, trustedOrigins: readonly string[] = [], throttle = new LoginThrottle()) {
   return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    if (!secretEquals(basicPassword(req.headers.authorization), password)) {
+    const wait = throttle.retryAfter(req.ip);
+    if (wait > 0) {
+      await reply
+        .code(429)
+        .header('retry-after', String(Math.ceil(wait / 1000)))
+        .send({ error: `too many wrong admin passwords from this address; try again in ${Math.ceil(wait / 1000)} s` });
+      return reply;
+    }
+    const given = basicPassword(req.headers.authorization);
+    if (!secretEquals(given, password)) {
+      // Only a password that was tried counts (a browser's first request, without credentials, does not).
+      if (given !== undefined) throttle.failed(req.ip);
       await reply
         .code(401)
         .header('www-authenticate', `Basic realm="${ADMIN_REALM}"`)
@@ -49,6 +64,7 @@ export function requireAdmin(password: string, trustedOrigins: readonly string[]
         .send({ error: 'admin password required' });
       return reply;
     }
+    throttle.succeeded(req.ip);
     if (req.method !== 'GET' && req.method !== 'HEAD' && !sameOrigin(req, trustedOrigins)) {
       await reply.code(403).send({ error: 'cross-origin request refused: the Origin does not match this server' });
       return reply;

@@ -47,6 +47,21 @@ describe('admin console: access', () => {
     expect((await post(hub, '/admin/api/publish', { topic: 't', body: 'x' })).status).toBe(404);
   });
 
+  it('throttles wrong passwords per address: 429 with Retry-After after 20, the right one included, until it refills', async () => {
+    const hub = await startAdmin();
+    // Requests without credentials (a browser's first request) do not count.
+    for (let i = 0; i < 30; i++) expect((await get(hub, '/admin/api/overview', {})).status).toBe(401);
+    for (let i = 0; i < 20; i++) expect((await get(hub, '/admin/api/overview', { authorization: basic(`guess-${i}`) })).status).toBe(401);
+    for (const headers of [{ authorization: basic('guess-21') }, AUTH]) {
+      const res = await get(hub, '/admin/api/overview', headers);
+      expect(res.status).toBe(429);
+      expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(res.body.error).toMatch(/too many wrong admin passwords/);
+    }
+    await new Promise((r) => setTimeout(r, 3100)); // one try back
+    expect((await get(hub, '/admin/api/overview')).status).toBe(200);
+  });
+
   it('answers 401 with a Basic challenge without or with a wrong password; any user name with the right one', async () => {
     const hub = await startAdmin();
     const paths = ['/admin', '/admin/', '/admin/admin.js', '/admin/api/overview', '/admin/api/topics', '/admin/api/users', '/admin/api/nope'];
