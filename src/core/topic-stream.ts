@@ -37,10 +37,15 @@ export class TopicStream implements Subscriber {
     this.emit(m);
   }
 
-  /** Sends a message unless this consumer already has it. */
+  /**
+   * Sends a message unless this consumer already has it. A message past the next offset means the ones
+   * between are gone for good (a store delivers in offset order and fills what history still holds, e.g.
+   * a node cut off from Redis for longer than a topic's history covers): a gap says so first.
+   */
   emit(m: Message): void {
     const last = this.positions.get(m.topic);
     if (last !== undefined && m.offset <= last) return;
+    if (last !== undefined && m.offset > last + 1) this.gap({ topic: m.topic, from: last + 1, to: m.offset - 1 });
     this.positions.set(m.topic, m.offset);
     this.out.message(m, this.positions);
   }

@@ -3,6 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import { SseClient } from '../helpers/sse-client.js';
 import { NdjsonClient } from '../helpers/stream-client.js';
+import { REDIS_URL, redisPrefix, redisProxy } from '../helpers/redis.js';
+import { startHub } from '../helpers/server.js';
+import { until } from '../helpers/wait.js';
 import { getJson, publish, startNodes } from './nodes.js';
 
 type Line = { topic: string; offset: number; data: unknown };
@@ -50,5 +53,23 @@ describe('cluster: topics', () => {
     sse.close();
     const { body: history } = await getJson<{ messages: Line[] }>(`${b!.url}/api/topics/resume/history?since=4`);
     expect(history.messages.map((m) => [m.offset, m.data])).toEqual([[5, 'm5'], [6, 'm6']]);
+  });
+
+  it('a node cut off from Redis for longer than history covers tells its live consumers what they lost (gap)', async () => {
+    const prefix = redisPrefix();
+    const a = await startHub({ store: 'redis', redisUrl: REDIS_URL, redisPrefix: prefix, historySize: 3 });
+    const proxy = await redisProxy();
+    const b = await startHub({ store: 'redis', redisUrl: proxy.url, redisPrefix: prefix, historySize: 3 });
+    const stream = await NdjsonClient.open(`${b.url}/stream?topic=cut`);
+    await publish(a, 'cut', 'm1');
+    await stream.waitForLines(1);
+    await proxy.cut();
+    for (let i = 2; i <= 11; i++) await publish(a, 'cut', `m${i}`);
+    await proxy.restore();
+    await until(async () => ((await getJson(`${b.url}/readyz`).catch(() => ({ status: 0 }))).status === 200 ? true : undefined), 'node B back on Redis');
+    await publish(a, 'cut', 'm12');
+    const lines = (await stream.waitForLines(6)) as Array<Line & { gap?: { topic: string; from: number; to: number } }>;
+    expect(lines.map((l) => (l.gap ? l.gap : l.offset))).toEqual([1, { topic: 'cut', from: 2, to: 8 }, 9, 10, 11, 12]);
+    stream.close();
   });
 });
