@@ -15,6 +15,20 @@ const listQuery = z.object({
   cursor: z.string().regex(/^\d{1,15}$/, 'cursor must be a next_cursor from a previous page').transform(Number).optional(),
 });
 
+const RECOVER_MAX = 10_000;
+const RECOVER_PAGE = 500;
+
+const time = (name: string) => {
+  const message = `${name} must be an ISO 8601 time, e.g. 2026-11-23T14:00:00Z`;
+  return z.string({ message }).refine((v) => !Number.isNaN(Date.parse(v)), message).transform((v) => Date.parse(v));
+};
+
+const recoverQuery = z.object({
+  since: time('since'),
+  until: time('until').optional(),
+  target: z.string().min(1, 'target must not be empty').optional(),
+});
+
 const iso = (ms: number): string => new Date(ms).toISOString();
 
 /** The public shape of a delivery: never its secret or body. */
@@ -70,6 +84,36 @@ export function deliveriesApi(app: FastifyInstance, deps: { dispatcher: Delivery
     const d = await store.get(req.params.id);
     if (!d) throw new HookhubError('not_found', `no delivery ${req.params.id}`);
     return deliveryJson(d);
+  });
+
+  // Svix's "recover": after a receiver's outage, resend every delivery that failed meanwhile.
+  app.post(`${prefix}/api/deliveries/recover`, async (req, reply) => {
+    const q = parse(recoverQuery, req.query);
+    const ids: string[] = [];
+    let before: number | undefined;
+    let more = false;
+    scan: for (;;) {
+      const page = await store.list({
+        status: 'failed',
+        limit: RECOVER_PAGE,
+        ...(q.target !== undefined ? { target: q.target } : {}),
+        ...(before !== undefined ? { before } : {}),
+      });
+      for (const d of page) {
+        if (d.createdAt < q.since) break scan; // newest first: the rest are older
+        if (q.until !== undefined && d.createdAt > q.until) continue;
+        if (ids.length === RECOVER_MAX) {
+          more = true;
+          break scan;
+        }
+        ids.push(d.id);
+      }
+      if (page.length < RECOVER_PAGE) break;
+      before = (page[page.length - 1] as DeliveryRecord).seq;
+    }
+    let queued = 0;
+    for (const id of ids) if ((await deps.dispatcher.retry(id)) === 'queued') queued++;
+    return reply.code(202).send({ queued, ...(more ? { more: true } : {}) });
   });
 
   app.post<{ Params: { id: string } }>(`${prefix}/api/deliveries/:id/retry`, async (req, reply) => {

@@ -58,6 +58,42 @@ describe('dispatch: delivery log', () => {
     expect(missing.json).toEqual({ error: 'no delivery no-such-id', code: 'not_found' });
   });
 
+  it('recover resends the failed deliveries of a target since a time, once each; bad times are 400', async () => {
+    const hub = await startHub({ store: 'sqlite', dataDir: tempDir(), retrySchedule: [0] });
+    let up = false;
+    const rx = await Receiver.start((_req, res) => {
+      res.writeHead(up ? 200 : 503);
+      res.end();
+    });
+    const other = await Receiver.start((_req, res) => {
+      res.writeHead(503);
+      res.end();
+    });
+    const old = await dispatchJson(hub.url, { _url: `${rx.url}/a`, n: 0 });
+    await waitForStatus(hub.url, old.json.id!, 'failed');
+    await new Promise((r) => setTimeout(r, 5));
+    const since = new Date().toISOString();
+    const recent = [];
+    for (let n = 1; n <= 3; n++) recent.push((await dispatchJson(hub.url, { _url: `${rx.url}/a`, n })).json.id!);
+    const elsewhere = (await dispatchJson(hub.url, { _url: `${other.url}/b`, n: 9 })).json.id!;
+    for (const id of [...recent, elsewhere]) await waitForStatus(hub.url, id, 'failed');
+    up = true;
+    const res = await fetch(`${hub.url}/api/deliveries/recover?since=${encodeURIComponent(since)}&target=${encodeURIComponent(rx.url)}`, { method: 'POST' });
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({ queued: 3 });
+    for (const id of recent) expect((await waitForStatus(hub.url, id, 'succeeded')).attempts.map((a) => a.status)).toEqual([503, 200]);
+    expect((await getDelivery(hub.url, old.json.id!)).json.status).toBe('failed');
+    expect((await getDelivery(hub.url, elsewhere)).json.status).toBe('failed');
+    // Nothing failed is left in that window: a second call queues nothing.
+    const again = await fetch(`${hub.url}/api/deliveries/recover?since=${encodeURIComponent(since)}&target=${encodeURIComponent(rx.url)}`, { method: 'POST' });
+    expect(await again.json()).toEqual({ queued: 0 });
+    for (const query of ['', 'since=yesterday', `since=${encodeURIComponent(since)}&until=later`]) {
+      const bad = await fetch(`${hub.url}/api/deliveries/recover?${query}`, { method: 'POST' });
+      expect(bad.status, query).toBe(400);
+      expect(((await bad.json()) as { error: string }).error, query).toMatch(/since|until/);
+    }
+  });
+
   it('prunes finished deliveries after --retention, keeps unfinished ones', async () => {
     const hub = await startHub({ retention: 1000, retrySchedule: [0, 3_600_000] });
     const down = await Receiver.start((_req, res) => {
