@@ -1,9 +1,9 @@
 // The webhook dispatcher: a durable queue (store.deliveries) worked by a pool of attempts over undici.
 // Workers are woken on enqueue and sleep until the next due time; claims carry a renewed lease;
 // a per-host limit keeps one slow host from taking every slot.
-import { timeOrderedId } from '../core/ids.js';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Registry } from 'prom-client';
+import { timeOrderedId } from '../core/ids.js';
 import { checkTargetUrl } from '../core/target-guard.js';
 import type { AttemptEvent, OutgoingWebhook, WebhookQueue } from '../core/webhooks.js';
 import { deliveryHost } from '../store/delivery-target.js';

@@ -100,7 +100,8 @@ export interface NewDelivery {
   claimUntil?: number;
   /**
    * Deliveries with the same ordering key are attempted one at a time, in the order they were queued:
-   * each waits (held) until the one before it succeeded or finally failed. Absent: no ordering.
+   * each waits (held) until the one before it succeeded or finally failed. Absent: no ordering. Never
+   * combined with claimUntil (only the store knows whether an ordered delivery may run now).
    */
   orderKey?: string;
 }
