@@ -8,7 +8,7 @@ import type { Message } from '../core/message.js';
 import type { Topics } from '../core/topics.js';
 import { checkTopicName } from '../core/topic-name.js';
 import { isHookhubError } from '../core/errors.js';
-import type { ChannelStore } from '../store/interface.js';
+import type { ChannelPresence, ChannelStore } from '../store/interface.js';
 import type { AppCallbacks, CallbackAction, CallbackResult } from './callbacks.js';
 import {
   applyChannelOptions,
@@ -98,8 +98,14 @@ export class Channel implements Subscriber {
     return conns === null || conn === undefined || conns.has(conn);
   }
 
+  /** Members here, then users present only through other nodes (shared stores). */
   presence(): string[] {
-    return [...this.members.keys()].map((u) => u.name);
+    const names = [...this.members.keys()].map((u) => u.name);
+    const remote = this.hub.remoteUsers(this.name);
+    if (remote.size === 0) return names;
+    const here = new Set(names);
+    for (const name of remote) if (!here.has(name)) names.push(name);
+    return names;
   }
 
   record(kind: HistoryKind, user: string | null, time: number, payload?: unknown): void {
@@ -134,6 +140,8 @@ export class Channel implements Subscriber {
 export interface ChannelHubDeps {
   topics: Topics;
   store: ChannelStore;
+  /** Who is present through other nodes; join/leave events follow the cluster-wide first join / last leave. */
+  presence: ChannelPresence;
   callbacks: AppCallbacks;
   log: FastifyBaseLogger;
 }
@@ -153,7 +161,9 @@ export class ChannelHub {
   poller: Poller | undefined;
   private guestCounter = 0;
 
-  constructor(private readonly deps: ChannelHubDeps) {}
+  constructor(private readonly deps: ChannelHubDeps) {
+    deps.presence.onChange((channel, user, present) => this.remoteChanged(channel, user, present));
+  }
 
   get connectionCount(): number {
     return this.conns.size;
@@ -355,6 +365,7 @@ export class ChannelHub {
       for (const conn of ch.connectionsOf(user)) conn.send(leaveTail);
       user.channels.delete(ch);
     }
+    for (const user of ch.members.keys()) this.deps.presence.remove(ch.name, user.name);
     ch.members.clear();
     ch.destroyed = true;
     this.channels.delete(ch.name);
@@ -411,7 +422,8 @@ export class ChannelHub {
     let answer: Record<string, unknown> = {};
     if (firstJoin) {
       const ask = auth && ch.options.moderated_subscribe;
-      if (ask || ch.options.server_presenceful) {
+      // server_presenceful tells the application of the first join cluster-wide only.
+      if (ask || (ch.options.server_presenceful && !this.remotelyPresent(ch, user.name))) {
         const result = await this.callback('subscribe', { channel_name: name, user: user.name }, conn ? { conn } : {});
         if (ask && !result.ok) {
           this.maybeDestroy(ch);
@@ -442,12 +454,14 @@ export class ChannelHub {
     // History is taken before the join; presence includes the new member.
     ch.members.set(user, conn ? new Set([conn]) : null);
     user.channels.add(ch);
+    this.deps.presence.add(ch.name, user.name);
     if (ch.options.presenceful) args.presence = ch.presence();
     const own = tail('SUBSCRIBE', args);
     for (const c of ch.connectionsOf(user)) c.send(own);
     const time = Date.now();
     ch.record('SUBSCRIBE', user.name, time);
-    if (ch.options.presenceful) {
+    // Present through another node already: the others heard of the join back then.
+    if (ch.options.presenceful && !this.remotelyPresent(ch, user.name)) {
       const event = tail('SUBSCRIBE', { channel_name: ch.name, user: user.name });
       for (const [other, conns] of ch.members) {
         if (other === user) continue;
@@ -468,7 +482,7 @@ export class ChannelHub {
     }
     let answer: Record<string, unknown> = {};
     const ask = auth && ch.options.moderated_unsubscribe;
-    if (ask || ch.options.server_presenceful) {
+    if (ask || (ch.options.server_presenceful && !this.remotelyPresent(ch, user.name))) {
       const result = await this.callback('unsubscribe', { channel_name: name, user: user.name }, conn ? { conn } : {});
       if (ask && !result.ok) throw new ChannelError(result.msg);
       if (result.ok) answer = result.options;
@@ -485,12 +499,35 @@ export class ChannelHub {
     for (const c of ch.connectionsOf(user)) c.send(event);
     ch.members.delete(user);
     user.channels.delete(ch);
+    this.deps.presence.remove(ch.name, user.name);
     ch.record('UNSUBSCRIBE', user.name, Date.now());
+    // Still present through another node: not a leave for the others (nor for the application).
+    if (this.remotelyPresent(ch, user.name)) return this.maybeDestroy(ch);
     if (ch.options.presenceful) for (const c of ch.connections()) c.send(event);
     if (mode === 'notify' && (ch.options.moderated_unsubscribe || ch.options.server_presenceful)) {
       this.notify('unsubscribe', { channel_name: ch.name, user: user.name });
     }
     this.maybeDestroy(ch);
+  }
+
+  // ---- presence through other nodes ---------------------------------------------------------
+
+  remoteUsers(channel: string): ReadonlySet<string> {
+    return this.deps.presence.remote(channel);
+  }
+
+  private remotelyPresent(ch: Channel, name: string): boolean {
+    return this.deps.presence.remote(ch.name).has(name);
+  }
+
+  /** A user's presence through other nodes began or ended: an event here unless a member here shows it already. */
+  private remoteChanged(channel: string, name: string, present: boolean): void {
+    const ch = this.channels.get(channel);
+    if (!ch || ch.destroyed || !ch.options.presenceful) return;
+    const user = this.users.get(name);
+    if (user && ch.members.has(user)) return;
+    const event = tail(present ? 'SUBSCRIBE' : 'UNSUBSCRIBE', { channel_name: channel, user: name });
+    for (const c of ch.connections()) c.send(event);
   }
 
   private async autoSubscribe(user: User, answer: Record<string, unknown>, origin: Origin): Promise<void> {

@@ -5,7 +5,7 @@ import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Metrics } from '../core/metrics.js';
 import { createOutgoingAgent } from '../core/target-guard.js';
 import type { Topics } from '../core/topics.js';
-import type { ChannelStore } from '../store/interface.js';
+import type { ChannelPresence, ChannelStore } from '../store/interface.js';
 import { AppCallbacks } from './callbacks.js';
 import { ChannelHub, type FrameSink } from './hub.js';
 import { ChannelPoller } from './polling.js';
@@ -27,6 +27,7 @@ export interface ChannelsDeps {
   config: ChannelsConfig;
   topics: Topics;
   store: ChannelStore;
+  presence: ChannelPresence;
   metrics: Metrics;
   log: FastifyBaseLogger;
 }
@@ -75,7 +76,7 @@ export async function createChannels(deps: ChannelsDeps): Promise<Channels> {
     concurrency: CALLBACK_CONCURRENCY,
     dispatcher: appAgent,
   });
-  const hub = new ChannelHub({ topics: deps.topics, store: deps.store, callbacks, log: deps.log });
+  const hub = new ChannelHub({ topics: deps.topics, store: deps.store, presence: deps.presence, callbacks, log: deps.log });
   const poller = new ChannelPoller(hub, {
     dispatcher: pollAgent,
     timeoutMs: Math.max(config.cbTimeout, 30_000),

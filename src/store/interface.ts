@@ -45,6 +45,22 @@ export interface ChannelStore {
   list(): Promise<ChannelRecord[]>;
 }
 
+/**
+ * Browser-channel presence on the other nodes of a shared store. The channel hub keeps its own members
+ * and tells this which (channel, user) pairs this node holds; it hears back when a user's presence
+ * through other nodes begins or ends. Single-node stores have no other nodes: nothing is ever remote.
+ */
+export interface ChannelPresence {
+  /** This node now holds the user in the channel (its first local join). */
+  add(channel: string, user: string): void;
+  /** This node no longer holds the user in the channel (its last local leave). */
+  remove(channel: string, user: string): void;
+  /** Users present in the channel through other nodes (live nodes only). */
+  remote(channel: string): ReadonlySet<string>;
+  /** Called when a user's presence through other nodes begins (true) or ends (false, a node left or died). */
+  onChange(fn: (channel: string, user: string, present: boolean) => void): void;
+}
+
 export interface Store {
   readonly kind: 'memory' | 'sqlite' | 'redis';
   readonly topics: TopicLog;
@@ -52,6 +68,7 @@ export interface Store {
   readonly subscriptions: Subscriptions;
   readonly deliveries: DeliveryQueue;
   readonly channels: ChannelStore;
+  readonly presence: ChannelPresence;
   /** Resolves when the backing store answers (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;

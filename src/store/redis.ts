@@ -1,9 +1,11 @@
 // Several nodes, one Redis: fan-out between nodes (pub/sub), history (streams), the shared webhook
-// queue, WebSub subscriptions and channel records. Every key and pub/sub channel starts with --redis-prefix.
+// queue, WebSub subscriptions, channel records and browser-channel presence. Every key and pub/sub
+// channel starts with --redis-prefix.
 import { Redis } from 'ioredis';
 import type { Store, StoreOptions } from './interface.js';
 import { RedisChannelStore } from './redis-channels.js';
 import { RedisDeliveryQueue } from './redis-delivery-queue.js';
+import { RedisPresence } from './redis-presence.js';
 import { RedisSubscriptions } from './redis-subscriptions.js';
 import { RedisTopicLog } from './redis-topic-log.js';
 
@@ -115,8 +117,10 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
   }
   const prefix = options.prefix;
   const topics = new RedisTopicLog(client, subscriber, prefix, options.historySize);
+  const presence = new RedisPresence(client, subscriber, prefix);
   try {
     await topics.start();
+    await presence.start();
   } catch (err) {
     client.disconnect();
     subscriber.disconnect();
@@ -128,6 +132,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
     subscriptions: new RedisSubscriptions(client, prefix),
     deliveries: new RedisDeliveryQueue(client, prefix),
     channels: new RedisChannelStore(client, prefix),
+    presence,
     ping: async () => {
       for (const [role, c] of [['commands', client], ['subscriber', subscriber]] as const) {
         if (c.status !== 'ready') throw new Error(`Redis ${role} connection is ${c.status}`);
@@ -146,6 +151,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
     },
     close: async () => {
       topics.close();
+      await presence.close();
       await Promise.all([quit(client), quit(subscriber)]);
     },
   };

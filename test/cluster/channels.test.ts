@@ -1,8 +1,41 @@
-// Browser channels on several nodes: a channel is a topic, so publishes reach subscribers on every node.
-// Presence and users stay per node (documented limitation in docs/redis.md).
+// Browser channels on several nodes: a channel is a topic, so publishes reach subscribers on every node;
+// presence is shared (join/leave on the first join / last leave cluster-wide; a killed node's users expire).
 import { describe, expect, it } from 'vitest';
+import { spawnHub } from '../helpers/process.js';
+import { REDIS_URL } from '../helpers/redis.js';
+import { stopHub } from '../helpers/server.js';
+import { until } from '../helpers/wait.js';
 import { HookboxClient } from '../helpers/ws-client.js';
 import { startNodes } from './nodes.js';
+
+type Answer = [boolean, Record<string, any>];
+
+async function rest(base: string, method: string, fields: Record<string, string>): Promise<Answer> {
+  const res = await fetch(`${base}/rest/${method}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString() });
+  expect(res.status).toBe(200);
+  return (await res.json()) as Answer;
+}
+
+/** Channels are made per node on first use; a presenceful one is created on each node that serves it. */
+async function presenceful(bases: string[], channel: string): Promise<void> {
+  for (const base of bases) expect(await rest(base, 'create_channel', { channel_name: channel, presenceful: 'true' })).toEqual([true, {}]);
+}
+
+async function joined(base: string, name: string, channel: string): Promise<HookboxClient> {
+  const c = await HookboxClient.connect(base, { payload: { name } });
+  c.send('SUBSCRIBE', { channel_name: channel });
+  await c.frame('SUBSCRIBE', (a) => a.channel_name === channel && a.user === name);
+  return c;
+}
+
+const presenceOn = async (base: string, channel: string): Promise<string[]> => {
+  const [ok, info] = await rest(base, 'get_channel_info', { channel_name: channel });
+  expect(ok).toBe(true);
+  return (info.presence as string[]).slice().sort();
+};
+
+const joins = (c: HookboxClient, user: string) => c.all('SUBSCRIBE', (a) => a.user === user && a.presence === undefined);
+const leaves = (c: HookboxClient, user: string) => c.all('UNSUBSCRIBE', (a) => a.user === user);
 
 describe('cluster: browser channels', () => {
   it('a PUBLISH from a browser on node A reaches a subscriber on node B', async () => {
@@ -19,4 +52,77 @@ describe('cluster: browser channels', () => {
     const echo = await alice.frame('PUBLISH');
     expect(echo[2]).toEqual(got[2]);
   });
+
+  it('presence lists, join events and get_channel_info show the users of every node', async () => {
+    const { nodes } = await startNodes(3);
+    const [a, b, c] = nodes.map((n) => n.url) as [string, string, string];
+    await presenceful([a, b, c], 'lobby');
+    const alice = await joined(a, 'alice', 'lobby');
+    const bob = await joined(b, 'bob', 'lobby');
+    expect((await bob.frame('SUBSCRIBE', (x) => x.user === 'bob'))[2].presence.sort()).toEqual(['alice', 'bob']);
+    await alice.frame('SUBSCRIBE', (x) => x.user === 'bob' && x.presence === undefined);
+    const carol = await joined(c, 'carol', 'lobby');
+    expect((await carol.frame('SUBSCRIBE', (x) => x.user === 'carol'))[2].presence.sort()).toEqual(['alice', 'bob', 'carol']);
+    await alice.frame('SUBSCRIBE', (x) => x.user === 'carol' && x.presence === undefined);
+    await bob.frame('SUBSCRIBE', (x) => x.user === 'carol' && x.presence === undefined);
+    for (const base of [a, b, c]) expect(await presenceOn(base, 'lobby')).toEqual(['alice', 'bob', 'carol']);
+    // Leaving on one node is a leave everywhere.
+    bob.send('UNSUBSCRIBE', { channel_name: 'lobby' });
+    await alice.frame('UNSUBSCRIBE', (x) => x.user === 'bob');
+    await carol.frame('UNSUBSCRIBE', (x) => x.user === 'bob');
+    expect(await presenceOn(c, 'lobby')).toEqual(['alice', 'carol']);
+    // A node shut down politely takes its users away at once.
+    await stopHub(nodes[2]!);
+    await alice.frame('UNSUBSCRIBE', (x) => x.user === 'carol');
+    expect(await presenceOn(a, 'lobby')).toEqual(['alice']);
+  });
+
+  it('a user on two nodes joins on its first subscription and leaves with its last, cluster-wide', async () => {
+    const { nodes } = await startNodes(3);
+    const [a, b, c] = nodes.map((n) => n.url) as [string, string, string];
+    await presenceful([a, b, c], 'hall');
+    // One watcher per node: events from the node itself and from the others.
+    const watchers = [await joined(a, 'wendy', 'hall'), await joined(b, 'olga', 'hall'), await joined(c, 'cora', 'hall')];
+    const allHear = async (user: string) => {
+      for (const w of watchers) if (w.name !== user) await w.frame('SUBSCRIBE', (x) => x.user === user && x.presence === undefined);
+    };
+    await allHear('cora');
+    const aliceOnB = await joined(b, 'alice', 'hall');
+    await allHear('alice');
+    const aliceOnC = await joined(c, 'alice', 'hall');
+    expect((await aliceOnC.frame('SUBSCRIBE', (x) => x.user === 'alice'))[2].presence.sort()).toEqual(['alice', 'cora', 'olga', 'wendy']);
+    // Notes from one node arrive in order: once zed (joined on C after alice) is heard, alice's C join was too.
+    await joined(c, 'zed', 'hall');
+    await allHear('zed');
+    for (const w of watchers) expect(joins(w, 'alice')).toHaveLength(1);
+
+    aliceOnB.send('UNSUBSCRIBE', { channel_name: 'hall' });
+    await aliceOnB.frame('UNSUBSCRIBE', (x) => x.user === 'alice');
+    await joined(b, 'sam', 'hall');
+    await allHear('sam');
+    for (const w of watchers) expect(leaves(w, 'alice')).toHaveLength(0);
+    expect(await presenceOn(a, 'hall')).toEqual(['alice', 'cora', 'olga', 'sam', 'wendy', 'zed']);
+
+    aliceOnC.close();
+    for (const w of watchers) await w.frame('UNSUBSCRIBE', (x) => x.user === 'alice');
+    expect(await presenceOn(b, 'hall')).toEqual(['cora', 'olga', 'sam', 'wendy', 'zed']);
+    for (const w of watchers) expect(leaves(w, 'alice')).toHaveLength(1);
+  });
+
+  it('the users of a node killed with SIGKILL leave everywhere once its presence expires', async () => {
+    const { prefix, nodes: [survivor] } = await startNodes(1);
+    const doomed = await spawnHub({ HOOKHUB_STORE: 'redis', HOOKHUB_REDIS_URL: REDIS_URL, HOOKHUB_REDIS_PREFIX: prefix });
+    await presenceful([survivor!.url, doomed.url], 'den');
+    const wendy = await joined(survivor!.url, 'wendy', 'den');
+    await joined(doomed.url, 'ghost', 'den');
+    await wendy.frame('SUBSCRIBE', (x) => x.user === 'ghost' && x.presence === undefined);
+    expect(await presenceOn(survivor!.url, 'den')).toEqual(['ghost', 'wendy']);
+    doomed.proc.kill('SIGKILL');
+    await doomed.exited;
+    // Presence lives 6 s past the last refresh (every 2 s); the survivor looks every 2 s.
+    await wendy.frame('UNSUBSCRIBE', (x) => x.user === 'ghost', 1, 15_000);
+    expect(await presenceOn(survivor!.url, 'den')).toEqual(['wendy']);
+    expect(leaves(wendy, 'ghost')).toHaveLength(1);
+  }, 30_000);
 });
+
