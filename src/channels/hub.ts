@@ -8,7 +8,7 @@ import type { Message } from '../core/message.js';
 import type { Topics } from '../core/topics.js';
 import { checkTopicName } from '../core/topic-name.js';
 import { isHookhubError } from '../core/errors.js';
-import type { ChannelPresence, ChannelStore } from '../store/interface.js';
+import type { ChannelPresence, ChannelStates, ChannelStore, StateChange } from '../store/interface.js';
 import type { AppCallbacks, CallbackAction, CallbackResult } from './callbacks.js';
 import {
   applyChannelOptions,
@@ -142,6 +142,8 @@ export interface ChannelHubDeps {
   store: ChannelStore;
   /** Who is present through other nodes; join/leave events follow the cluster-wide first join / last leave. */
   presence: ChannelPresence;
+  /** Channel state: every change goes through it, and comes back (from any node) to stateChanged. */
+  states: ChannelStates;
   callbacks: AppCallbacks;
   log: FastifyBaseLogger;
 }
@@ -163,6 +165,7 @@ export class ChannelHub {
 
   constructor(private readonly deps: ChannelHubDeps) {
     deps.presence.onChange((channel, user, present) => this.remoteChanged(channel, user, present));
+    deps.states.onChange((channel, c) => this.stateChanged(channel, c));
   }
 
   get connectionCount(): number {
@@ -174,8 +177,10 @@ export class ChannelHub {
     for (const record of await this.deps.store.list()) {
       try {
         const { options } = applyChannelOptions(defaultChannelOptions(), record.options, false);
+        const shared = this.deps.states.shared ? await this.deps.states.read(record.name) : {};
         const ch = this.create(record.name, options);
-        ch.state = { ...record.state };
+        // The shared state is the newer one: the record is rewritten after each change anyway.
+        ch.state = Object.keys(shared).length > 0 ? shared : { ...record.state };
       } catch (err) {
         this.deps.log.warn({ err, channel: record.name }, 'stored channel skipped');
       }
@@ -275,8 +280,9 @@ export class ChannelHub {
 
   // ---- channels ----------------------------------------------------------------------------
 
-  private create(name: string, options: ChannelOptions): Channel {
+  private create(name: string, options: ChannelOptions, state?: Record<string, unknown>): Channel {
     const ch = new Channel(name, options, this);
+    if (state) ch.state = state;
     this.channels.set(name, ch);
     this.deps.topics.fanout.add(name, ch);
     if (options.polling.url) this.poller?.start(ch);
@@ -298,16 +304,19 @@ export class ChannelHub {
         const changes = applyChannelOptions(options, result.options, false);
         options = changes.options;
         this.checkPolling(options);
+        const shared = await this.sharedState(name);
         const again = this.channels.get(name);
         if (again) return again;
-        const ch = this.create(name, options);
+        const ch = this.create(name, options, shared);
         if (changes.history) ch.history = changes.history;
-        if (changes.state) ch.state = changes.state;
+        if (changes.state) await this.initialState(ch, changes.state);
         ch.prune();
         await this.persist(ch);
         return ch;
       }
-      return this.channels.get(name) ?? this.create(name, options);
+      // Without a shared store no await here: the channel exists in the same tick as before.
+      const shared = this.deps.states.shared ? await this.sharedState(name) : undefined;
+      return this.channels.get(name) ?? this.create(name, options, shared);
     })();
     this.creating.set(name, creation);
     try {
@@ -323,9 +332,11 @@ export class ChannelHub {
     if (this.channels.has(name) || this.creating.has(name)) throw new ChannelError(`channel ${name} already exists`);
     const changes = applyChannelOptions(defaultChannelOptions(), input, true);
     this.checkPolling(changes.options);
-    const ch = this.create(name, changes.options);
+    const shared = this.deps.states.shared ? await this.sharedState(name) : undefined;
+    if (this.channels.has(name) || this.creating.has(name)) throw new ChannelError(`channel ${name} already exists`);
+    const ch = this.create(name, changes.options, shared);
     if (changes.history) ch.history = changes.history;
-    if (changes.state) ch.state = changes.state;
+    if (changes.state) await this.initialState(ch, changes.state);
     ch.prune();
     await this.persist(ch);
     return ch;
@@ -340,7 +351,7 @@ export class ChannelHub {
     ch.options = changes.options;
     if (changes.history) ch.history = changes.history;
     ch.prune();
-    if (changes.state) this.replaceState(ch, changes.state);
+    if (changes.state) await this.deps.states.change(ch.name, { replace: changes.state });
     if (pollingChanged) {
       this.poller?.stop(ch);
       if (ch.options.polling.url) this.poller?.start(ch);
@@ -371,6 +382,7 @@ export class ChannelHub {
     this.channels.delete(ch.name);
     this.deps.topics.fanout.remove(ch.name, ch);
     this.poller?.stop(ch);
+    if (!ch.options.persistent) this.maybeDropState(ch.name);
     if (ch.options.persistent) this.deps.store.delete(ch.name).catch((err: unknown) => this.deps.log.error({ err }, 'channel delete failed'));
   }
 
@@ -522,6 +534,7 @@ export class ChannelHub {
 
   /** A user's presence through other nodes began or ended: an event here unless a member here shows it already. */
   private remoteChanged(channel: string, name: string, present: boolean): void {
+    if (!present && !this.channels.has(channel)) this.maybeDropState(channel);
     const ch = this.channels.get(channel);
     if (!ch || ch.destroyed || !ch.options.presenceful) return;
     const user = this.users.get(name);
@@ -636,19 +649,43 @@ export class ChannelHub {
   }
 
   async updateState(ch: Channel, updates: Record<string, unknown>, deletes: string[]): Promise<void> {
-    Object.assign(ch.state, updates);
-    const gone = deletes.filter((k) => k in ch.state);
-    for (const k of gone) delete ch.state[k];
-    const frameTail = tail('STATE_UPDATE', { channel_name: ch.name, updates, deletes: gone });
-    for (const c of ch.connections()) c.send(frameTail);
+    await this.deps.states.change(ch.name, { updates, deletes });
     await this.persist(ch);
   }
 
-  private replaceState(ch: Channel, next: Record<string, unknown>): void {
-    const deletes = Object.keys(ch.state).filter((k) => !(k in next));
-    ch.state = { ...next };
-    const frameTail = tail('STATE_UPDATE', { channel_name: ch.name, updates: next, deletes });
-    for (const c of ch.connections()) c.send(frameTail);
+  /** A state change committed on any node (this one's included): applied to this node's copy, told to its members. */
+  private stateChanged(channel: string, c: StateChange): void {
+    const ch = this.channels.get(channel);
+    if (!ch || ch.destroyed) return;
+    let frameTail: FrameTail;
+    if ('replace' in c) {
+      const deletes = Object.keys(ch.state).filter((k) => !(k in c.replace));
+      ch.state = { ...c.replace };
+      frameTail = tail('STATE_UPDATE', { channel_name: ch.name, updates: c.replace, deletes });
+    } else {
+      Object.assign(ch.state, c.updates);
+      const gone = c.deletes.filter((k) => k in ch.state);
+      for (const k of gone) delete ch.state[k];
+      frameTail = tail('STATE_UPDATE', { channel_name: ch.name, updates: c.updates, deletes: gone });
+    }
+    for (const conn of ch.connections()) conn.send(frameTail);
+  }
+
+  /** Nobody is present on any node and the channel is gone here: its shared state goes (persistent ones keep it). */
+  private maybeDropState(channel: string): void {
+    if (!this.deps.states.shared || this.deps.presence.remote(channel).size > 0) return;
+    this.deps.states.drop(channel).catch((err: unknown) => this.deps.log.error({ err, channel }, 'channel state drop failed'));
+  }
+
+  private async sharedState(name: string): Promise<Record<string, unknown> | undefined> {
+    const state = await this.deps.states.read(name);
+    return Object.keys(state).length > 0 ? state : undefined;
+  }
+
+  /** A new channel's state given by its creator (create_channel, the app's answer): shared when the store is. */
+  private async initialState(ch: Channel, state: Record<string, unknown>): Promise<void> {
+    ch.state = state;
+    if (this.deps.states.shared) await this.deps.states.change(ch.name, { replace: state });
   }
 
   setUserOptions(user: User, input: Record<string, unknown>): void {

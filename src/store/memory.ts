@@ -2,6 +2,7 @@
 import type { Store, StoreOptions } from './interface.js';
 import { MemoryDeliveryQueue } from './memory-delivery-queue.js';
 import { MemoryChannelStore } from './memory-channels.js';
+import { LocalChannelStates } from './local-channel-states.js';
 import { LocalPresence } from './local-presence.js';
 import { MemoryTopicLog } from './memory-topic-log.js';
 import { MemorySubscriptions } from './memory-subscriptions.js';
@@ -14,6 +15,7 @@ export function createMemoryStore(options: StoreOptions): Store {
     deliveries: new MemoryDeliveryQueue(),
     channels: new MemoryChannelStore(),
     presence: new LocalPresence(),
+    states: new LocalChannelStates(),
     ping: async () => {},
     close: async () => {},
   };

@@ -1,8 +1,9 @@
 // Several nodes, one Redis: fan-out between nodes (pub/sub), history (streams), the shared webhook
-// queue, WebSub subscriptions, channel records and browser-channel presence. Every key and pub/sub
-// channel starts with --redis-prefix.
+// queue, WebSub subscriptions, channel records, browser-channel presence and state. Every key and
+// pub/sub channel starts with --redis-prefix.
 import { Redis } from 'ioredis';
 import type { Store, StoreOptions } from './interface.js';
+import { RedisChannelStates } from './redis-channel-states.js';
 import { RedisChannelStore } from './redis-channels.js';
 import { RedisDeliveryQueue } from './redis-delivery-queue.js';
 import { RedisPresence } from './redis-presence.js';
@@ -118,9 +119,11 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
   const prefix = options.prefix;
   const topics = new RedisTopicLog(client, subscriber, prefix, options.historySize);
   const presence = new RedisPresence(client, subscriber, prefix);
+  const states = new RedisChannelStates(client, subscriber, prefix);
   try {
     await topics.start();
     await presence.start();
+    await states.start();
   } catch (err) {
     client.disconnect();
     subscriber.disconnect();
@@ -133,6 +136,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
     deliveries: new RedisDeliveryQueue(client, prefix),
     channels: new RedisChannelStore(client, prefix),
     presence,
+    states,
     ping: async () => {
       for (const [role, c] of [['commands', client], ['subscriber', subscriber]] as const) {
         if (c.status !== 'ready') throw new Error(`Redis ${role} connection is ${c.status}`);

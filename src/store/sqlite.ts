@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import type { Store, StoreOptions } from './interface.js';
 import { SqliteDeliveryQueue } from './sqlite-delivery-queue.js';
 import { SqliteChannelStore } from './sqlite-channels.js';
+import { LocalChannelStates } from './local-channel-states.js';
 import { LocalPresence } from './local-presence.js';
 import { SqliteTopicLog } from './sqlite-topic-log.js';
 import { SqliteSubscriptions } from './sqlite-subscriptions.js';
@@ -33,6 +34,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     deliveries: new SqliteDeliveryQueue(db),
     channels: new SqliteChannelStore(db),
     presence: new LocalPresence(),
+    states: new LocalChannelStates(),
     ping: async () => {
       db.prepare('SELECT 1').get();
     },

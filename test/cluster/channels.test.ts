@@ -1,9 +1,10 @@
 // Browser channels on several nodes: a channel is a topic, so publishes reach subscribers on every node;
-// presence is shared (join/leave on the first join / last leave cluster-wide; a killed node's users expire).
+// presence is shared (join/leave on the first join / last leave cluster-wide; a killed node's users expire),
+// and so is channel state (STATE_UPDATE on every node, in one order).
 import { describe, expect, it } from 'vitest';
 import { spawnHub } from '../helpers/process.js';
-import { REDIS_URL } from '../helpers/redis.js';
-import { stopHub } from '../helpers/server.js';
+import { deleteKeysUnder, keysUnder, REDIS_URL } from '../helpers/redis.js';
+import { startHub, stopHub } from '../helpers/server.js';
 import { until } from '../helpers/wait.js';
 import { HookboxClient } from '../helpers/ws-client.js';
 import { startNodes } from './nodes.js';
@@ -124,5 +125,78 @@ describe('cluster: browser channels', () => {
     expect(await presenceOn(survivor!.url, 'den')).toEqual(['wendy']);
     expect(leaves(wendy, 'ghost')).toHaveLength(1);
   }, 30_000);
-});
 
+  it('presence Redis lost (flushed) is written again by its node: a node started later still sees the users', async () => {
+    const { prefix, nodes: [a] } = await startNodes(1);
+    await presenceful([a!.url], 'club');
+    await joined(a!.url, 'alice', 'club');
+    await deleteKeysUnder(`${prefix}presence`);
+    // Node A notices at its next refresh (every 2 s) that it is no longer registered.
+    await until(async () => (await keysUnder(`${prefix}presence:node:`)).length === 1, 'the presence set written again', 5000);
+    const b = await startHub({ store: 'redis', redisUrl: REDIS_URL, redisPrefix: prefix });
+    await presenceful([b.url], 'club');
+    expect(await presenceOn(b.url, 'club')).toEqual(['alice']);
+  });
+
+  it('channel state is shared: SUBSCRIBE frames, STATE_UPDATE and get_channel_info on every node', async () => {
+    const { nodes } = await startNodes(2);
+    const [a, b] = nodes.map((n) => n.url) as [string, string];
+    expect(await rest(a, 'create_channel', { channel_name: 'board', state: '{"topic": "hello"}' })).toEqual([true, {}]);
+    const alice = await joined(a, 'alice', 'board');
+    // The channel is made on node B on first use, with the shared state.
+    const bob = await joined(b, 'bob', 'board');
+    expect((await bob.frame('SUBSCRIBE', (x) => x.user === 'bob'))[2].state).toEqual({ topic: 'hello' });
+    expect(await rest(a, 'state_set_key', { channel_name: 'board', key: 'k', val: '[1, 2]' })).toEqual([true, {}]);
+    for (const c of [alice, bob]) expect((await c.frame('STATE_UPDATE'))[2]).toEqual({ channel_name: 'board', updates: { k: [1, 2] }, deletes: [] });
+    expect(await rest(b, 'state_delete_key', { channel_name: 'board', key: 'topic' })).toEqual([true, {}]);
+    for (const c of [alice, bob]) expect((await c.frame('STATE_UPDATE', () => true, 2))[2]).toEqual({ channel_name: 'board', updates: {}, deletes: ['topic'] });
+    for (const base of [a, b]) expect((await rest(base, 'get_channel_info', { channel_name: 'board' }))[1].state).toEqual({ k: [1, 2] });
+    const carol = await joined(b, 'carol', 'board');
+    expect((await carol.frame('SUBSCRIBE', (x) => x.user === 'carol'))[2].state).toEqual({ k: [1, 2] });
+  });
+
+  it('concurrent state changes on two nodes reach every subscriber in the same order', async () => {
+    const { nodes } = await startNodes(2);
+    const [a, b] = nodes.map((n) => n.url) as [string, string];
+    const watchers = [await joined(a, 'wa', 'race'), await joined(b, 'wb', 'race')];
+    const N = 20;
+    await Promise.all(Array.from({ length: N }, (_, i) => rest(i % 2 ? a : b, 'state_set_key', { channel_name: 'race', key: 'n', val: String(i) })));
+    const seen = await Promise.all(watchers.map(async (w) => {
+      await w.frame('STATE_UPDATE', () => true, N);
+      return w.all('STATE_UPDATE').map((f) => f[2].updates.n as number);
+    }));
+    expect(seen[0]).toHaveLength(N);
+    expect(new Set(seen[0])).toEqual(new Set(Array.from({ length: N }, (_, i) => i)));
+    expect(seen[1]).toEqual(seen[0]);
+    const last = seen[0]![N - 1];
+    for (const base of [a, b]) expect((await rest(base, 'get_channel_info', { channel_name: 'race' }))[1].state).toEqual({ n: last });
+  });
+
+  it('the shared state of a non-persistent channel goes once nobody is subscribed on any node', async () => {
+    const { nodes } = await startNodes(2);
+    const [a, b] = nodes.map((n) => n.url) as [string, string];
+    const carol = await joined(a, 'carol', 'tmp');
+    const dave = await joined(b, 'dave', 'tmp');
+    expect(await rest(a, 'state_set_key', { channel_name: 'tmp', key: 'x', val: '1' })).toEqual([true, {}]);
+    await dave.frame('STATE_UPDATE');
+    carol.close();
+    dave.close();
+    await until(async () => (await rest(a, 'get_channel_info', { channel_name: 'tmp' }))[0] === false && (await rest(b, 'get_channel_info', { channel_name: 'tmp' }))[0] === false, 'tmp gone on both nodes');
+    // Both nodes heard of both leaves (each drops when it sees nobody left): a new subscriber starts afresh.
+    await until(async () => {
+      const erin = await joined(b, 'erin', 'tmp');
+      const state = (await erin.frame('SUBSCRIBE', (x) => x.user === 'erin'))[2].state as Record<string, unknown>;
+      erin.close();
+      await until(async () => (await rest(b, 'get_channel_info', { channel_name: 'tmp' }))[0] === false, 'tmp gone again');
+      return Object.keys(state).length === 0;
+    }, 'a fresh tmp');
+    // A persistent channel keeps its state with nobody subscribed (its copy on node B is not persistent).
+    expect(await rest(a, 'create_channel', { channel_name: 'kept', persistent: 'true', state: '{"x": 2}' })).toEqual([true, {}]);
+    const fay = await joined(b, 'fay', 'kept');
+    fay.send('UNSUBSCRIBE', { channel_name: 'kept' });
+    await fay.frame('UNSUBSCRIBE');
+    await until(async () => (await rest(b, 'get_channel_info', { channel_name: 'kept' }))[0] === false, 'kept gone on node B');
+    const gil = await joined(b, 'gil', 'kept');
+    expect((await gil.frame('SUBSCRIBE', (x) => x.user === 'gil'))[2].state).toEqual({ x: 2 });
+  });
+});
