@@ -8,13 +8,14 @@ import type { Message } from '../core/message.js';
 import type { Topics } from '../core/topics.js';
 import { checkTopicName } from '../core/topic-name.js';
 import { isHookhubError } from '../core/errors.js';
-import type { ChannelPresence, ChannelStates, ChannelStore, StateChange } from '../store/interface.js';
+import type { ChannelHistories, ChannelPresence, ChannelStates, ChannelStore, HistoryChange, StateChange } from '../store/interface.js';
 import type { AppCallbacks, CallbackAction, CallbackResult } from './callbacks.js';
 import {
   applyChannelOptions,
   applyUserOptions,
   ChannelError,
   defaultChannelOptions,
+  toHistory,
   defaultUserOptions,
   type ChannelOptions,
   type HistoryEntry,
@@ -108,12 +109,17 @@ export class Channel implements Subscriber {
     return names;
   }
 
-  record(kind: HistoryKind, user: string | null, time: number, payload?: unknown): void {
-    if (this.options.history_size <= 0) return;
-    if (kind !== 'PUBLISH' && this.options.history_publish_only) return;
+  /** The history entry to record, or undefined when this channel's options keep none of this kind. */
+  entry(kind: HistoryKind, user: string | null, time: number, payload?: unknown): HistoryEntry | undefined {
+    if (this.options.history_size <= 0) return undefined;
+    if (kind !== 'PUBLISH' && this.options.history_publish_only) return undefined;
     const args: HistoryEntry[1] = { user, datetime: new Date(time).toISOString() };
     if (kind === 'PUBLISH') args.payload = payload;
-    this.history.push([kind, args]);
+    return [kind, args];
+  }
+
+  append(entry: HistoryEntry): void {
+    this.history.push(entry);
     this.prune();
   }
 
@@ -144,11 +150,19 @@ export interface ChannelHubDeps {
   presence: ChannelPresence;
   /** Channel state: every change goes through it, and comes back (from any node) to stateChanged. */
   states: ChannelStates;
+  /** Channel history, likewise (back to historyChanged). */
+  histories: ChannelHistories;
   callbacks: AppCallbacks;
   log: FastifyBaseLogger;
 }
 
 const CLOSE_POLICY = 1008;
+
+/** What a shared store keeps of a channel, read when the channel is made on this node. */
+interface SharedData {
+  state?: Record<string, unknown>;
+  history?: HistoryEntry[];
+}
 
 type Origin = { conn: Conn } | { cookie?: string };
 
@@ -166,6 +180,7 @@ export class ChannelHub {
   constructor(private readonly deps: ChannelHubDeps) {
     deps.presence.onChange((channel, user, present) => this.remoteChanged(channel, user, present));
     deps.states.onChange((channel, c) => this.stateChanged(channel, c));
+    deps.histories.onChange((channel, c) => this.historyChanged(channel, c));
   }
 
   get connectionCount(): number {
@@ -177,10 +192,10 @@ export class ChannelHub {
     for (const record of await this.deps.store.list()) {
       try {
         const { options } = applyChannelOptions(defaultChannelOptions(), record.options, false);
-        const shared = this.deps.states.shared ? await this.deps.states.read(record.name) : {};
-        const ch = this.create(record.name, options);
+        const shared = this.shared ? await this.sharedData(record.name) : {};
+        const ch = this.create(record.name, options, shared);
         // The shared state is the newer one: the record is rewritten after each change anyway.
-        ch.state = Object.keys(shared).length > 0 ? shared : { ...record.state };
+        if (!shared.state) ch.state = { ...record.state };
       } catch (err) {
         this.deps.log.warn({ err, channel: record.name }, 'stored channel skipped');
       }
@@ -280,9 +295,10 @@ export class ChannelHub {
 
   // ---- channels ----------------------------------------------------------------------------
 
-  private create(name: string, options: ChannelOptions, state?: Record<string, unknown>): Channel {
+  private create(name: string, options: ChannelOptions, shared: SharedData = {}): Channel {
     const ch = new Channel(name, options, this);
-    if (state) ch.state = state;
+    if (shared.state) ch.state = shared.state;
+    if (shared.history) ch.history = shared.history;
     this.channels.set(name, ch);
     this.deps.topics.fanout.add(name, ch);
     if (options.polling.url) this.poller?.start(ch);
@@ -304,18 +320,18 @@ export class ChannelHub {
         const changes = applyChannelOptions(options, result.options, false);
         options = changes.options;
         this.checkPolling(options);
-        const shared = await this.sharedState(name);
+        const shared = this.shared ? await this.sharedData(name) : {};
         const again = this.channels.get(name);
         if (again) return again;
         const ch = this.create(name, options, shared);
-        if (changes.history) ch.history = changes.history;
+        if (changes.history) await this.setHistory(ch, changes.history);
         if (changes.state) await this.initialState(ch, changes.state);
         ch.prune();
         await this.persist(ch);
         return ch;
       }
       // Without a shared store no await here: the channel exists in the same tick as before.
-      const shared = this.deps.states.shared ? await this.sharedState(name) : undefined;
+      const shared = this.shared ? await this.sharedData(name) : {};
       return this.channels.get(name) ?? this.create(name, options, shared);
     })();
     this.creating.set(name, creation);
@@ -332,10 +348,10 @@ export class ChannelHub {
     if (this.channels.has(name) || this.creating.has(name)) throw new ChannelError(`channel ${name} already exists`);
     const changes = applyChannelOptions(defaultChannelOptions(), input, true);
     this.checkPolling(changes.options);
-    const shared = this.deps.states.shared ? await this.sharedState(name) : undefined;
+    const shared = this.shared ? await this.sharedData(name) : {};
     if (this.channels.has(name) || this.creating.has(name)) throw new ChannelError(`channel ${name} already exists`);
     const ch = this.create(name, changes.options, shared);
-    if (changes.history) ch.history = changes.history;
+    if (changes.history) await this.setHistory(ch, changes.history);
     if (changes.state) await this.initialState(ch, changes.state);
     ch.prune();
     await this.persist(ch);
@@ -349,7 +365,7 @@ export class ChannelHub {
     const wasPersistent = ch.options.persistent;
     const pollingChanged = JSON.stringify(ch.options.polling) !== JSON.stringify(changes.options.polling);
     ch.options = changes.options;
-    if (changes.history) ch.history = changes.history;
+    if (changes.history) await this.setHistory(ch, changes.history);
     ch.prune();
     if (changes.state) await this.deps.states.change(ch.name, { replace: changes.state });
     if (pollingChanged) {
@@ -471,9 +487,10 @@ export class ChannelHub {
     const own = tail('SUBSCRIBE', args);
     for (const c of ch.connectionsOf(user)) c.send(own);
     const time = Date.now();
-    ch.record('SUBSCRIBE', user.name, time);
     // Present through another node already: the others heard of the join back then.
-    if (ch.options.presenceful && !this.remotelyPresent(ch, user.name)) {
+    if (this.remotelyPresent(ch, user.name)) return;
+    this.record(ch, ch.entry('SUBSCRIBE', user.name, time));
+    if (ch.options.presenceful) {
       const event = tail('SUBSCRIBE', { channel_name: ch.name, user: user.name });
       for (const [other, conns] of ch.members) {
         if (other === user) continue;
@@ -512,9 +529,9 @@ export class ChannelHub {
     ch.members.delete(user);
     user.channels.delete(ch);
     this.deps.presence.remove(ch.name, user.name);
-    ch.record('UNSUBSCRIBE', user.name, Date.now());
-    // Still present through another node: not a leave for the others (nor for the application).
+    // Still present through another node: not a leave for the others (nor for the application, nor history).
     if (this.remotelyPresent(ch, user.name)) return this.maybeDestroy(ch);
+    this.record(ch, ch.entry('UNSUBSCRIBE', user.name, Date.now()));
     if (ch.options.presenceful) for (const c of ch.connections()) c.send(event);
     if (mode === 'notify' && (ch.options.moderated_unsubscribe || ch.options.server_presenceful)) {
       this.notify('unsubscribe', { channel_name: ch.name, user: user.name });
@@ -610,7 +627,8 @@ export class ChannelHub {
   /** Fan-out hot path: one encoded frame per message, handed to each subscribed connection. */
   delivered(ch: Channel, m: Message): void {
     const info = publishInfo(m);
-    ch.record('PUBLISH', ch.options.anonymous ? null : info.user, m.time, info.payload);
+    // Every node that has the channel records it; a shared store keeps it once (by offset).
+    this.record(ch, ch.entry('PUBLISH', ch.options.anonymous ? null : info.user, m.time, info.payload), m.offset);
     if (ch.members.size === 0) return;
     const frameTail = publishTail(m);
     const omit = this.omitted.get(m.id);
@@ -671,15 +689,61 @@ export class ChannelHub {
     for (const conn of ch.connections()) conn.send(frameTail);
   }
 
-  /** Nobody is present on any node and the channel is gone here: its shared state goes (persistent ones keep it). */
+  /** Nobody is present on any node and the channel is gone here: its shared state and history go (persistent ones keep them). */
   private maybeDropState(channel: string): void {
-    if (!this.deps.states.shared || this.deps.presence.remote(channel).size > 0) return;
+    if (!this.shared || this.deps.presence.remote(channel).size > 0) return;
     this.deps.states.drop(channel).catch((err: unknown) => this.deps.log.error({ err, channel }, 'channel state drop failed'));
+    this.deps.histories.drop(channel).catch((err: unknown) => this.deps.log.error({ err, channel }, 'channel history drop failed'));
   }
 
-  private async sharedState(name: string): Promise<Record<string, unknown> | undefined> {
-    const state = await this.deps.states.read(name);
-    return Object.keys(state).length > 0 ? state : undefined;
+  private get shared(): boolean {
+    return this.deps.states.shared || this.deps.histories.shared;
+  }
+
+  /** What other nodes keep of a channel (shared stores), for a channel made here. */
+  private async sharedData(name: string): Promise<SharedData> {
+    const [state, items] = await Promise.all([this.deps.states.read(name), this.deps.histories.read(name)]);
+    const data: SharedData = {};
+    if (Object.keys(state).length > 0) data.state = state;
+    const history = this.toEntries(name, items.map((i) => i.entry));
+    if (history.length > 0) data.history = history;
+    return data;
+  }
+
+  /** Records a history entry through the store; it comes back to historyChanged (from this node or another). */
+  private record(ch: Channel, entry: HistoryEntry | undefined, offset?: number): void {
+    if (!entry) return;
+    const item = { id: this.deps.histories.shared ? randomUUID() : '', entry };
+    this.deps.histories.append(ch.name, item, ch.options.history_size, offset).catch((err: unknown) => this.deps.log.error({ err, channel: ch.name }, 'channel history append failed'));
+  }
+
+  /** A whole new history (the history option): here at once, and for the other nodes. */
+  private async setHistory(ch: Channel, history: HistoryEntry[]): Promise<void> {
+    ch.history = history;
+    if (this.deps.histories.shared) await this.deps.histories.replace(ch.name, history.map((entry) => ({ id: randomUUID(), entry })));
+  }
+
+  private historyChanged(channel: string, c: HistoryChange): void {
+    const ch = this.channels.get(channel);
+    if (!ch || ch.destroyed) return;
+    if ('replace' in c) {
+      ch.history = this.toEntries(channel, c.replace.map((i) => i.entry));
+      ch.prune();
+      return;
+    }
+    const [entry] = this.toEntries(channel, [c.append.entry]);
+    if (entry) ch.append(entry);
+  }
+
+  /** Entries as written by this hub; from a shared store they are checked (another version may have written them). */
+  private toEntries(channel: string, entries: unknown[]): HistoryEntry[] {
+    if (!this.deps.histories.shared) return entries as HistoryEntry[];
+    try {
+      return toHistory(entries);
+    } catch (err) {
+      this.deps.log.warn({ err, channel }, 'unreadable shared channel history skipped');
+      return [];
+    }
   }
 
   /** A new channel's state given by its creator (create_channel, the app's answer): shared when the store is. */

@@ -5,7 +5,7 @@ import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Metrics } from '../core/metrics.js';
 import { createOutgoingAgent } from '../core/target-guard.js';
 import type { Topics } from '../core/topics.js';
-import type { ChannelPresence, ChannelStates, ChannelStore } from '../store/interface.js';
+import type { ChannelHistories, ChannelPresence, ChannelStates, ChannelStore } from '../store/interface.js';
 import { AppCallbacks } from './callbacks.js';
 import { ChannelHub, type FrameSink } from './hub.js';
 import { ChannelPoller } from './polling.js';
@@ -29,6 +29,7 @@ export interface ChannelsDeps {
   store: ChannelStore;
   presence: ChannelPresence;
   states: ChannelStates;
+  histories: ChannelHistories;
   metrics: Metrics;
   log: FastifyBaseLogger;
 }
@@ -77,7 +78,7 @@ export async function createChannels(deps: ChannelsDeps): Promise<Channels> {
     concurrency: CALLBACK_CONCURRENCY,
     dispatcher: appAgent,
   });
-  const hub = new ChannelHub({ topics: deps.topics, store: deps.store, presence: deps.presence, states: deps.states, callbacks, log: deps.log });
+  const hub = new ChannelHub({ topics: deps.topics, store: deps.store, presence: deps.presence, states: deps.states, histories: deps.histories, callbacks, log: deps.log });
   const poller = new ChannelPoller(hub, {
     dispatcher: pollAgent,
     timeoutMs: Math.max(config.cbTimeout, 30_000),

@@ -2,6 +2,7 @@
 import type { Store, StoreOptions } from './interface.js';
 import { MemoryDeliveryQueue } from './memory-delivery-queue.js';
 import { MemoryChannelStore } from './memory-channels.js';
+import { LocalChannelHistories } from './local-channel-histories.js';
 import { LocalChannelStates } from './local-channel-states.js';
 import { LocalPresence } from './local-presence.js';
 import { MemoryTopicLog } from './memory-topic-log.js';
@@ -16,6 +17,7 @@ export function createMemoryStore(options: StoreOptions): Store {
     channels: new MemoryChannelStore(),
     presence: new LocalPresence(),
     states: new LocalChannelStates(),
+    histories: new LocalChannelHistories(),
     ping: async () => {},
     close: async () => {},
   };

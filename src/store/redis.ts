@@ -1,8 +1,9 @@
 // Several nodes, one Redis: fan-out between nodes (pub/sub), history (streams), the shared webhook
-// queue, WebSub subscriptions, channel records, browser-channel presence and state. Every key and
-// pub/sub channel starts with --redis-prefix.
+// queue, WebSub subscriptions, channel records, browser-channel presence, state and history. Every key
+// and pub/sub channel starts with --redis-prefix.
 import { Redis } from 'ioredis';
 import type { Store, StoreOptions } from './interface.js';
+import { RedisChannelHistories } from './redis-channel-histories.js';
 import { RedisChannelStates } from './redis-channel-states.js';
 import { RedisChannelStore } from './redis-channels.js';
 import { RedisDeliveryQueue } from './redis-delivery-queue.js';
@@ -120,10 +121,12 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
   const topics = new RedisTopicLog(client, subscriber, prefix, options.historySize);
   const presence = new RedisPresence(client, subscriber, prefix);
   const states = new RedisChannelStates(client, subscriber, prefix);
+  const histories = new RedisChannelHistories(client, subscriber, prefix);
   try {
     await topics.start();
     await presence.start();
     await states.start();
+    await histories.start();
   } catch (err) {
     client.disconnect();
     subscriber.disconnect();
@@ -137,6 +140,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
     channels: new RedisChannelStore(client, prefix),
     presence,
     states,
+    histories,
     ping: async () => {
       for (const [role, c] of [['commands', client], ['subscriber', subscriber]] as const) {
         if (c.status !== 'ready') throw new Error(`Redis ${role} connection is ${c.status}`);

@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import type { Store, StoreOptions } from './interface.js';
 import { SqliteDeliveryQueue } from './sqlite-delivery-queue.js';
 import { SqliteChannelStore } from './sqlite-channels.js';
+import { LocalChannelHistories } from './local-channel-histories.js';
 import { LocalChannelStates } from './local-channel-states.js';
 import { LocalPresence } from './local-presence.js';
 import { SqliteTopicLog } from './sqlite-topic-log.js';
@@ -35,6 +36,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     channels: new SqliteChannelStore(db),
     presence: new LocalPresence(),
     states: new LocalChannelStates(),
+    histories: new LocalChannelHistories(),
     ping: async () => {
       db.prepare('SELECT 1').get();
     },

@@ -1,6 +1,6 @@
 // Browser channels on several nodes: a channel is a topic, so publishes reach subscribers on every node;
 // presence is shared (join/leave on the first join / last leave cluster-wide; a killed node's users expire),
-// and so is channel state (STATE_UPDATE on every node, in one order).
+// and so are channel state (STATE_UPDATE on every node, in one order) and history.
 import { describe, expect, it } from 'vitest';
 import { spawnHub } from '../helpers/process.js';
 import { deleteKeysUnder, keysUnder, REDIS_URL } from '../helpers/redis.js';
@@ -198,5 +198,35 @@ describe('cluster: browser channels', () => {
     await until(async () => (await rest(b, 'get_channel_info', { channel_name: 'kept' }))[0] === false, 'kept gone on node B');
     const gil = await joined(b, 'gil', 'kept');
     expect((await gil.frame('SUBSCRIBE', (x) => x.user === 'gil'))[2].state).toEqual({ x: 2 });
+  });
+
+  it('channel history is shared: every node records a publish, it is kept once; joins on any node', async () => {
+    const { prefix, nodes } = await startNodes(2);
+    const [a, b] = nodes.map((n) => n.url) as [string, string];
+    for (const base of [a, b]) expect(await rest(base, 'create_channel', { channel_name: 'log', history_size: '5' })).toEqual([true, {}]);
+    const historyOn = async (base: string) => {
+      const [ok, info] = await rest(base, 'get_channel_info', { channel_name: 'log' });
+      expect(ok).toBe(true);
+      return (info.history as Array<[string, { user: string | null; payload?: unknown }]>).map(([kind, x]) => `${kind} ${x.user}${'payload' in x ? ` ${JSON.stringify(x.payload)}` : ''}`);
+    };
+    const alice = await joined(a, 'alice', 'log');
+    await until(async () => (await historyOn(b)).length === 1, 'alice\'s join in the history on node B');
+    await joined(b, 'bob', 'log');
+    await until(async () => (await historyOn(a)).length === 2, 'bob\'s join in the history on node A');
+    alice.send('PUBLISH', { channel_name: 'log', payload: 'one' });
+    await alice.frame('PUBLISH');
+    expect(await rest(b, 'publish', { channel_name: 'log', payload: '"two"', originator: 'app' })).toEqual([true, {}]);
+    const expected = ['SUBSCRIBE alice', 'SUBSCRIBE bob', 'PUBLISH alice "one"', 'PUBLISH app "two"'];
+    for (const base of [a, b]) await until(async () => JSON.stringify(await historyOn(base)) === JSON.stringify(expected), `the history on ${base}`);
+    const carol = await joined(b, 'carol', 'log');
+    const frame = await carol.frame('SUBSCRIBE', (x) => x.user === 'carol');
+    expect(frame[2].history.map(([kind, x]: [string, { user: string }]) => `${kind} ${x.user}`)).toEqual(['SUBSCRIBE alice', 'SUBSCRIBE bob', 'PUBLISH alice', 'PUBLISH app']);
+    expect(await rest(a, 'publish', { channel_name: 'log', payload: '"three"' })).toEqual([true, {}]);
+    const trimmed = ['SUBSCRIBE bob', 'PUBLISH alice "one"', 'PUBLISH app "two"', 'SUBSCRIBE carol', 'PUBLISH null "three"'];
+    for (const base of [a, b]) await until(async () => JSON.stringify(await historyOn(base)) === JSON.stringify(trimmed), `the trimmed history on ${base}`);
+    // A node that makes the channel afterwards starts from the shared history.
+    const c = await startHub({ store: 'redis', redisUrl: REDIS_URL, redisPrefix: prefix });
+    expect(await rest(c.url, 'create_channel', { channel_name: 'log', history_size: '5' })).toEqual([true, {}]);
+    expect(await historyOn(c.url)).toEqual(trimmed);
   });
 });
