@@ -8,7 +8,7 @@ import type { Message } from '../core/message.js';
 import type { Topics } from '../core/topics.js';
 import { checkTopicName } from '../core/topic-name.js';
 import { isHookhubError } from '../core/errors.js';
-import type { ChannelHistories, ChannelPresence, ChannelStates, ChannelStore, HistoryChange, StateChange } from '../store/interface.js';
+import type { ChannelHistories, ChannelPresence, ChannelStates, ChannelStore, HistoryChange, StateChange, UserRelay } from '../store/interface.js';
 import type { AppCallbacks, CallbackAction, CallbackResult } from './callbacks.js';
 import {
   applyChannelOptions,
@@ -152,6 +152,8 @@ export interface ChannelHubDeps {
   states: ChannelStates;
   /** Channel history, likewise (back to historyChanged). */
   histories: ChannelHistories;
+  /** Private messages to users connected through other nodes. */
+  relay: UserRelay;
   callbacks: AppCallbacks;
   log: FastifyBaseLogger;
 }
@@ -181,6 +183,7 @@ export class ChannelHub {
     deps.presence.onChange((channel, user, present) => this.remoteChanged(channel, user, present));
     deps.states.onChange((channel, c) => this.stateChanged(channel, c));
     deps.histories.onChange((channel, c) => this.historyChanged(channel, c));
+    deps.relay.onFrame((users, frame, args) => this.relayed(users, frame, args));
   }
 
   get connectionCount(): number {
@@ -242,7 +245,10 @@ export class ChannelHub {
       conn.state = 'initial';
       throw err;
     }
-    if (!user) this.users.set(name, (user = new User(name)));
+    if (!user) {
+      this.users.set(name, (user = new User(name)));
+      this.deps.presence.addUser(name);
+    }
     user.options = options;
     user.conns.add(conn);
     conn.user = user;
@@ -278,6 +284,7 @@ export class ChannelHub {
     if (user.conns.size > 0) return;
     for (const ch of [...user.channels]) this.leave(ch, user, undefined, 'notify');
     this.users.delete(user.name);
+    this.deps.presence.removeUser(user.name);
     this.notify('disconnect', { name: user.name }, conn.cookie);
   }
 
@@ -649,20 +656,38 @@ export class ChannelHub {
     let body = payload;
     let to = recipientName;
     const ask = (conn ? senderUser?.options.moderated_message === true : askApp) && this.deps.callbacks.enabled;
-    if (!ask && !this.users.has(to)) throw new ChannelError(`no such user: ${to}`);
+    if (!ask && !this.userExists(to)) throw new ChannelError(`no such user: ${to}`);
     if (ask) {
-      const fields = { sender: senderName, recipient: to, recipient_exists: String(this.users.has(to)), payload: JSON.stringify(payload ?? null) };
+      const fields = { sender: senderName, recipient: to, recipient_exists: String(this.userExists(to)), payload: JSON.stringify(payload ?? null) };
       const result = await this.callback('message', fields, conn ? { conn } : {});
       if (!result.ok) throw new ChannelError(result.msg);
       body = rewritten(result.options, payload);
       if (typeof result.options.override_recipient_name === 'string') to = result.options.override_recipient_name;
       if (senderUser) await this.autoSubscribe(senderUser, result.options, conn ? { conn } : {});
     }
-    const recipient = this.users.get(to);
-    if (!recipient) throw new ChannelError(`no such user: ${to}`);
-    const frameTail = tail('MESSAGE', { sender: senderName, recipient: to, payload: body ?? null });
-    const targets = new Set(recipient.conns);
-    if (senderUser?.options.reflective) for (const c of senderUser.conns) targets.add(c);
+    if (!this.userExists(to)) throw new ChannelError(`no such user: ${to}`);
+    const args = { sender: senderName, recipient: to, payload: body ?? null };
+    const frameTail = tail('MESSAGE', args);
+    const targets = new Set(this.users.get(to)?.conns);
+    const reflect = senderUser?.options.reflective === true;
+    if (reflect) for (const c of senderUser.conns) targets.add(c);
+    for (const c of targets) c.send(frameTail);
+    // The recipient's (and a reflective sender's) connections on other nodes.
+    const elsewhere = [to, ...(reflect && senderName !== to ? [senderName] : [])].filter((name) => this.deps.presence.hasRemoteUser(name));
+    this.deps.relay.send(elsewhere, 'MESSAGE', args);
+  }
+
+  private userExists(name: string): boolean {
+    return this.users.has(name) || this.deps.presence.hasRemoteUser(name);
+  }
+
+  /** A frame from another node for users connected here (each connection gets it once). */
+  private relayed(names: string[], frame: string, args: Record<string, unknown>): void {
+    if (frame !== 'MESSAGE') return;
+    const targets = new Set<Conn>();
+    for (const name of names) for (const c of this.users.get(name)?.conns ?? []) targets.add(c);
+    if (targets.size === 0) return;
+    const frameTail = tail(frame, args);
     for (const c of targets) c.send(frameTail);
   }
 

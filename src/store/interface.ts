@@ -59,6 +59,18 @@ export interface ChannelPresence {
   remote(channel: string): ReadonlySet<string>;
   /** Called when a user's presence through other nodes begins (true) or ends (false, a node left or died). */
   onChange(fn: (channel: string, user: string, present: boolean) => void): void;
+  /** This node now has the user connected (its first connection here) / no longer has it (its last). */
+  addUser(user: string): void;
+  removeUser(user: string): void;
+  /** The user is connected through another node (live nodes only). */
+  hasRemoteUser(user: string): boolean;
+}
+
+/** Frames for browser-channel users connected to other nodes (private MESSAGEs). */
+export interface UserRelay {
+  /** Hands a frame to the connections the named users have on the other nodes (none on single-node stores). */
+  send(users: readonly string[], frame: string, args: Record<string, unknown>): void;
+  onFrame(fn: (users: string[], frame: string, args: Record<string, unknown>) => void): void;
 }
 
 /** A change of a browser channel's state: keys set and deleted, or the whole state replaced. */
@@ -117,6 +129,7 @@ export interface Store {
   readonly presence: ChannelPresence;
   readonly states: ChannelStates;
   readonly histories: ChannelHistories;
+  readonly relay: UserRelay;
   /** Resolves when the backing store answers (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;

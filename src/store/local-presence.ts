@@ -1,5 +1,5 @@
-// Single-node stores (memory, sqlite): the channel hub's own members are all the presence there is.
-import type { ChannelPresence } from './interface.js';
+// Single-node stores (memory, sqlite): the channel hub's own members and users are all there is.
+import type { ChannelPresence, UserRelay } from './interface.js';
 
 const NONE: ReadonlySet<string> = new Set();
 
@@ -13,4 +13,18 @@ export class LocalPresence implements ChannelPresence {
   }
 
   onChange(): void {}
+
+  addUser(): void {}
+
+  removeUser(): void {}
+
+  hasRemoteUser(): boolean {
+    return false;
+  }
+}
+
+export class LocalUserRelay implements UserRelay {
+  send(): void {}
+
+  onFrame(): void {}
 }

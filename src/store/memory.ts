@@ -4,7 +4,7 @@ import { MemoryDeliveryQueue } from './memory-delivery-queue.js';
 import { MemoryChannelStore } from './memory-channels.js';
 import { LocalChannelHistories } from './local-channel-histories.js';
 import { LocalChannelStates } from './local-channel-states.js';
-import { LocalPresence } from './local-presence.js';
+import { LocalPresence, LocalUserRelay } from './local-presence.js';
 import { MemoryTopicLog } from './memory-topic-log.js';
 import { MemorySubscriptions } from './memory-subscriptions.js';
 
@@ -18,6 +18,7 @@ export function createMemoryStore(options: StoreOptions): Store {
     presence: new LocalPresence(),
     states: new LocalChannelStates(),
     histories: new LocalChannelHistories(),
+    relay: new LocalUserRelay(),
     ping: async () => {},
     close: async () => {},
   };

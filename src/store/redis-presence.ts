@@ -3,6 +3,7 @@
 // zset `<prefix>presence:nodes` (id → expiry time). Changes are PUBLISHed on `<prefix>presence`; every
 // node mirrors the others' pairs in memory, so the hub reads presence without a round trip. A node that
 // stops refreshing (killed) is dropped by the others once its expiry passes (Centrifugo's way).
+// Connected users are pairs too, under the channel name '' (no channel has it).
 import { randomUUID } from 'node:crypto';
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { ChannelPresence } from './interface.js';
@@ -17,6 +18,9 @@ type Note = { node: string; op: 'add' | 'remove'; entry: string } | { node: stri
 type Listener = (channel: string, user: string, present: boolean) => void;
 
 const NONE: ReadonlySet<string> = new Set();
+
+/** The pseudo-channel of connected users. */
+const USERS = '';
 
 const entryOf = (channel: string, user: string): string => JSON.stringify([channel, user]);
 
@@ -117,6 +121,18 @@ export class RedisPresence implements ChannelPresence {
     const entry = entryOf(channel, user);
     if (!this.own.delete(entry) || this.closed) return;
     void this.exec(this.client.multi().srem(this.setKey(this.node), entry).publish(this.pubsub, JSON.stringify({ node: this.node, op: 'remove', entry })));
+  }
+
+  addUser(user: string): void {
+    this.add(USERS, user);
+  }
+
+  removeUser(user: string): void {
+    this.remove(USERS, user);
+  }
+
+  hasRemoteUser(user: string): boolean {
+    return this.counts.get(USERS)?.has(user) ?? false;
   }
 
   remote(channel: string): ReadonlySet<string> {
@@ -239,7 +255,7 @@ export class RedisPresence implements ChannelPresence {
     if (!users) this.counts.set(channel, (users = new Map()));
     const n = (users.get(user) ?? 0) + 1;
     users.set(user, n);
-    if (n === 1) this.emit(channel, user, true);
+    if (n === 1 && channel !== USERS) this.emit(channel, user, true);
   }
 
   private removeEntry(node: string, entry: string): void {
@@ -256,7 +272,7 @@ export class RedisPresence implements ChannelPresence {
     }
     users?.delete(user);
     if (users?.size === 0) this.counts.delete(channel);
-    this.emit(channel, user, false);
+    if (channel !== USERS) this.emit(channel, user, false);
   }
 
   private pair(entry: string): [string, string] | undefined {

@@ -1,6 +1,6 @@
 // Several nodes, one Redis: fan-out between nodes (pub/sub), history (streams), the shared webhook
-// queue, WebSub subscriptions, channel records, browser-channel presence, state and history. Every key
-// and pub/sub channel starts with --redis-prefix.
+// queue, WebSub subscriptions, channel records, and browser channels' presence, state, history and
+// private messages. Every key and pub/sub channel starts with --redis-prefix.
 import { Redis } from 'ioredis';
 import type { Store, StoreOptions } from './interface.js';
 import { RedisChannelHistories } from './redis-channel-histories.js';
@@ -10,6 +10,7 @@ import { RedisDeliveryQueue } from './redis-delivery-queue.js';
 import { RedisPresence } from './redis-presence.js';
 import { RedisSubscriptions } from './redis-subscriptions.js';
 import { RedisTopicLog } from './redis-topic-log.js';
+import { RedisUserRelay } from './redis-user-relay.js';
 
 export interface RedisStoreOptions extends StoreOptions {
   /** redis://[user:pass@]host:port[/db] (rediss:// for TLS); the DB number is honoured. */
@@ -122,11 +123,13 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
   const presence = new RedisPresence(client, subscriber, prefix);
   const states = new RedisChannelStates(client, subscriber, prefix);
   const histories = new RedisChannelHistories(client, subscriber, prefix);
+  const relay = new RedisUserRelay(client, subscriber, prefix);
   try {
     await topics.start();
     await presence.start();
     await states.start();
     await histories.start();
+    await relay.start();
   } catch (err) {
     client.disconnect();
     subscriber.disconnect();
@@ -141,6 +144,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
     presence,
     states,
     histories,
+    relay,
     ping: async () => {
       for (const [role, c] of [['commands', client], ['subscriber', subscriber]] as const) {
         if (c.status !== 'ready') throw new Error(`Redis ${role} connection is ${c.status}`);

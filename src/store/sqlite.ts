@@ -7,7 +7,7 @@ import { SqliteDeliveryQueue } from './sqlite-delivery-queue.js';
 import { SqliteChannelStore } from './sqlite-channels.js';
 import { LocalChannelHistories } from './local-channel-histories.js';
 import { LocalChannelStates } from './local-channel-states.js';
-import { LocalPresence } from './local-presence.js';
+import { LocalPresence, LocalUserRelay } from './local-presence.js';
 import { SqliteTopicLog } from './sqlite-topic-log.js';
 import { SqliteSubscriptions } from './sqlite-subscriptions.js';
 
@@ -37,6 +37,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     presence: new LocalPresence(),
     states: new LocalChannelStates(),
     histories: new LocalChannelHistories(),
+    relay: new LocalUserRelay(),
     ping: async () => {
       db.prepare('SELECT 1').get();
     },

@@ -1,6 +1,6 @@
 // Browser channels on several nodes: a channel is a topic, so publishes reach subscribers on every node;
 // presence is shared (join/leave on the first join / last leave cluster-wide; a killed node's users expire),
-// and so are channel state (STATE_UPDATE on every node, in one order) and history.
+// and so are channel state (STATE_UPDATE on every node, in one order), history and private messages.
 import { describe, expect, it } from 'vitest';
 import { spawnHub } from '../helpers/process.js';
 import { deleteKeysUnder, keysUnder, REDIS_URL } from '../helpers/redis.js';
@@ -228,5 +228,29 @@ describe('cluster: browser channels', () => {
     const c = await startHub({ store: 'redis', redisUrl: REDIS_URL, redisPrefix: prefix });
     expect(await rest(c.url, 'create_channel', { channel_name: 'log', history_size: '5' })).toEqual([true, {}]);
     expect(await historyOn(c.url)).toEqual(trimmed);
+  });
+
+  it('a private MESSAGE reaches the recipient on another node, on each of its connections once', async () => {
+    const { nodes } = await startNodes(2);
+    const [a, b] = nodes.map((n) => n.url) as [string, string];
+    const alice = await HookboxClient.connect(a, { payload: { name: 'alice' } });
+    const bobOnB = await HookboxClient.connect(b, { payload: { name: 'bob' } });
+    // Node A knows of bob once it heard of him from node B: a REST message there is then accepted.
+    await until(async () => (await rest(a, 'message', { sender_name: 'app', recipient_name: 'bob', payload: '"ping"' }))[0], 'bob known on node A');
+    await bobOnB.frame('MESSAGE', (x) => x.payload === 'ping');
+    const bobOnA = await HookboxClient.connect(a, { payload: { name: 'bob' } });
+    alice.send('MESSAGE', { name: 'bob', payload: { text: 'hi' } });
+    for (const c of [bobOnA, bobOnB]) {
+      expect((await c.frame('MESSAGE', (x) => x.sender === 'alice'))[2]).toEqual({ sender: 'alice', recipient: 'bob', payload: { text: 'hi' } });
+    }
+    const carol = await HookboxClient.connect(b, { payload: { name: 'carol' } });
+    await until(async () => (await rest(a, 'message', { sender_name: 'app', recipient_name: 'carol', payload: '1' }))[0], 'carol known on node A');
+    carol.close();
+    await until(async () => (await rest(a, 'message', { sender_name: 'app', recipient_name: 'carol', payload: '2' }))[1].msg === 'no such user: carol', 'carol gone on node A');
+    const id = alice.send('MESSAGE', { name: 'nobody', payload: 1 });
+    expect((await alice.error(id))[2].msg).toBe('no such user: nobody');
+    // Every connection got each message once.
+    expect(bobOnB.all('MESSAGE').map((f) => f[2].payload)).toEqual(['ping', { text: 'hi' }]);
+    expect(bobOnA.all('MESSAGE').map((f) => f[2].payload)).toEqual([{ text: 'hi' }]);
   });
 });
