@@ -22,7 +22,7 @@ import {
   type HistoryKind,
   type UserOptions,
 } from './options.js';
-import { pendingPublishes, publishInfo, publishTail, tail, type FrameTail } from './protocol.js';
+import { pendingPublishes, publishId, publishInfo, publishTail, tail, type FrameTail } from './protocol.js';
 
 /** Where a connection's frames go (a WebSocket or the HTTP fallback); batching and limits are its job. */
 export interface FrameSink {
@@ -619,7 +619,7 @@ export class ChannelHub {
 
   /** Commits through the topic core; every consumer of the topic gets it, channel subscribers as PUBLISH. */
   private async publish(ch: Channel, payload: unknown, user: string | null, omit?: Conn): Promise<void> {
-    const id = randomUUID();
+    const id = publishId(user);
     const value = payload === undefined ? null : payload;
     pendingPublishes.set(id, { user, payload: value });
     if (omit) this.omitted.set(id, omit);

@@ -110,13 +110,16 @@ describe('cluster: browser channels', () => {
     for (const w of watchers) expect(leaves(w, 'alice')).toHaveLength(1);
   });
 
-  it('the users of a node killed with SIGKILL leave everywhere once its presence expires', async () => {
+  it('a node in another process: its publishing users are known; killed with SIGKILL, its users leave once its presence expires', async () => {
     const { prefix, nodes: [survivor] } = await startNodes(1);
     const doomed = await spawnHub({ HOOKHUB_STORE: 'redis', HOOKHUB_REDIS_URL: REDIS_URL, HOOKHUB_REDIS_PREFIX: prefix });
     await presenceful([survivor!.url, doomed.url], 'den');
     const wendy = await joined(survivor!.url, 'wendy', 'den');
-    await joined(doomed.url, 'ghost', 'den');
+    const ghost = await joined(doomed.url, 'ghost', 'den');
     await wendy.frame('SUBSCRIBE', (x) => x.user === 'ghost' && x.presence === undefined);
+    // Another process: the publishing user travels with the message, not through shared memory.
+    ghost.send('PUBLISH', { channel_name: 'den', payload: 'boo' });
+    expect((await wendy.frame('PUBLISH'))[2]).toEqual({ channel_name: 'den', user: 'ghost', payload: 'boo' });
     expect(await presenceOn(survivor!.url, 'den')).toEqual(['ghost', 'wendy']);
     doomed.proc.kill('SIGKILL');
     await doomed.exited;
