@@ -171,8 +171,17 @@ export class ChannelHub implements ChannelOwner {
     this.notify('disconnect', { name: user.name }, conn.cookie);
   }
 
-  /** Disconnects every connection of a user (admin "kick"). Returns false when no such user is connected. */
+  /**
+   * Disconnects every connection of a user (admin "kick"), on other nodes too. Returns false when no such
+   * user is connected anywhere.
+   */
   kick(name: string, reason = 'kicked'): boolean {
+    const elsewhere = this.deps.presence.hasRemoteUser(name);
+    if (elsewhere) this.deps.relay.send([name], 'KICK', { reason });
+    return this.kickHere(name, reason) || elsewhere;
+  }
+
+  private kickHere(name: string, reason: string): boolean {
     const user = this.users.get(name);
     if (!user) return false;
     // The user is gone at once (leave events, disconnect callback), not when each close handshake ends.
@@ -564,8 +573,12 @@ export class ChannelHub implements ChannelOwner {
     return this.users.has(name) || this.deps.presence.hasRemoteUser(name);
   }
 
-  /** A frame from another node for users connected here (each connection gets it once). */
+  /** A frame from another node for users connected here (each connection gets it once), or a kick. */
   private relayed(names: string[], frame: string, args: Record<string, unknown>): void {
+    if (frame === 'KICK') {
+      for (const name of names) this.kickHere(name, typeof args.reason === 'string' ? args.reason : 'kicked');
+      return;
+    }
     if (frame !== 'MESSAGE') return;
     const targets = new Set<Conn>();
     for (const name of names) for (const c of this.users.get(name)?.conns ?? []) targets.add(c);

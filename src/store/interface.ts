@@ -66,7 +66,7 @@ export interface ChannelPresence {
   hasRemoteUser(user: string): boolean;
 }
 
-/** Frames for browser-channel users connected to other nodes (private MESSAGEs). */
+/** Frames for browser-channel users connected to other nodes (private MESSAGEs, kicks). */
 export interface UserRelay {
   /** Hands a frame to the connections the named users have on the other nodes (none on single-node stores). */
   send(users: readonly string[], frame: string, args: Record<string, unknown>): void;

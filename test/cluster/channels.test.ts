@@ -256,4 +256,24 @@ describe('cluster: browser channels', () => {
     expect(bobOnB.all('MESSAGE').map((f) => f[2].payload)).toEqual(['ping', { text: 'hi' }]);
     expect(bobOnA.all('MESSAGE').map((f) => f[2].payload)).toEqual([{ text: 'hi' }]);
   });
+
+  it('an admin kick on one node disconnects the user on every node', async () => {
+    const password = 'cluster admin';
+    const { nodes } = await startNodes(2, { adminPassword: password });
+    const [a, b] = nodes.map((n) => n.url) as [string, string];
+    const bobOnB = await HookboxClient.connect(b, { payload: { name: 'bob' } });
+    const kick = async () => {
+      const res = await fetch(`${a}/admin/api/users/bob/kick`, { method: 'POST', headers: { authorization: `Basic ${Buffer.from(`admin:${password}`).toString('base64')}` } });
+      return { status: res.status, body: (await res.json()) as unknown };
+    };
+    // Node A learns of bob on node B from Redis; until then it has no such user.
+    const done = await until(async () => {
+      const res = await kick();
+      return res.status === 200 ? res : undefined;
+    }, 'the kick accepted on node A');
+    expect(done.body).toEqual({ kicked: 'bob' });
+    expect((await bobOnB.closed()).code).toBe(1008);
+    expect(bobOnB.closeInfo?.reason).toBe('kicked by admin');
+    await until(async () => (await kick()).status === 404, 'bob gone on node A');
+  });
 });
