@@ -1,5 +1,5 @@
 // Single-node stores (memory, sqlite): the channel hub's own members and users are all there is.
-import type { ChannelPresence, UserRelay } from './interface.js';
+import type { ChannelPresence } from './interface.js';
 
 const NONE: ReadonlySet<string> = new Set();
 
@@ -21,10 +21,4 @@ export class LocalPresence implements ChannelPresence {
   hasRemoteUser(): boolean {
     return false;
   }
-}
-
-export class LocalUserRelay implements UserRelay {
-  send(): void {}
-
-  onFrame(): void {}
 }

@@ -4,7 +4,8 @@ import { MemoryDeliveryQueue } from './memory-delivery-queue.js';
 import { MemoryChannelStore } from './memory-channels.js';
 import { LocalChannelHistories } from './local-channel-histories.js';
 import { LocalChannelStates } from './local-channel-states.js';
-import { LocalPresence, LocalUserRelay } from './local-presence.js';
+import { LocalPresence } from './local-presence.js';
+import { LocalUserRelay } from './local-user-relay.js';
 import { MemoryTopicLog } from './memory-topic-log.js';
 import { MemorySubscriptions } from './memory-subscriptions.js';
 

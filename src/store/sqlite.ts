@@ -7,7 +7,8 @@ import { SqliteDeliveryQueue } from './sqlite-delivery-queue.js';
 import { SqliteChannelStore } from './sqlite-channels.js';
 import { LocalChannelHistories } from './local-channel-histories.js';
 import { LocalChannelStates } from './local-channel-states.js';
-import { LocalPresence, LocalUserRelay } from './local-presence.js';
+import { LocalPresence } from './local-presence.js';
+import { LocalUserRelay } from './local-user-relay.js';
 import { SqliteTopicLog } from './sqlite-topic-log.js';
 import { SqliteSubscriptions } from './sqlite-subscriptions.js';
 
