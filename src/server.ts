@@ -131,7 +131,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   });
   await websub.start();
   // Browser channels: /ws, its HTTP fallback and the Hookbox REST API (own token check, own context).
-  const channels = await createChannels({ config, topics, store: store.channels, metrics, log: app.log });
+  const channels = await createChannels({ config, topics, store, metrics, log: app.log });
   const wsDeps = {
     sessions: channels.sessions,
     connections,

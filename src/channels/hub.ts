@@ -1,14 +1,14 @@
 // Hookbox's model on the topic core: users (one per name, several connections), channels (a channel
 // IS a topic: publishes go through topics.publish, subscribers receive through the core fan-out),
 // presence, history, state, private messages, and the application callbacks that authorize them.
+// What several nodes share (presence, state, history, users elsewhere) goes through the store.
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
-import type { Subscriber } from '../core/fanout.js';
 import type { Message } from '../core/message.js';
 import type { Topics } from '../core/topics.js';
 import { checkTopicName } from '../core/topic-name.js';
 import { isHookhubError } from '../core/errors.js';
-import type { ChannelStore } from '../store/interface.js';
+import type { ChannelHistories, ChannelPresence, ChannelStates, ChannelStore, HistoryChange, StateChange, UserRelay } from '../store/interface.js';
 import type { AppCallbacks, CallbackAction, CallbackResult } from './callbacks.js';
 import {
   applyChannelOptions,
@@ -16,136 +16,45 @@ import {
   ChannelError,
   defaultChannelOptions,
   defaultUserOptions,
+  toHistory,
   type ChannelOptions,
   type HistoryEntry,
-  type HistoryKind,
   type UserOptions,
 } from './options.js';
-import { pendingPublishes, publishInfo, publishTail, tail, type FrameTail } from './protocol.js';
+import { Channel, Conn, User, type ChannelOwner, type FrameSink, type Poller } from './model.js';
+import { pendingPublishes, publishId, publishInfo, publishTail, tail, type FrameTail } from './protocol.js';
 
-/** Where a connection's frames go (a WebSocket or the HTTP fallback); batching and limits are its job. */
-export interface FrameSink {
-  send(frame: Buffer): void;
-  close(code: number, reason: string): void;
-}
-
-export interface Poller {
-  start(channel: Channel): void;
-  stop(channel: Channel): void;
-}
-
-export class Conn {
-  readonly id = randomUUID().replace(/-/g, '');
-  state: 'initial' | 'connecting' | 'connected' | 'closed' = 'initial';
-  user: User | undefined;
-  /** Cookie for callbacks: CONNECT's cookie, else the Cookie header of the upgrade request. */
-  cookie: string | undefined;
-  private frameId = 0;
-
-  constructor(readonly sink: FrameSink, readonly headerCookie: string | undefined, readonly transport: string) {}
-
-  /** Puts this connection's frame number in front of a shared, already encoded frame tail. */
-  send(t: FrameTail): void {
-    if (this.state === 'closed') return;
-    const id = `[${++this.frameId}`;
-    const frame = Buffer.allocUnsafe(id.length + t.length);
-    frame.write(id, 0, 'latin1');
-    t.copy(frame, id.length);
-    this.sink.send(frame);
-  }
-
-  frame(name: string, args: unknown): void {
-    this.send(tail(name, args));
-  }
-
-  error(id: unknown, msg: string): void {
-    this.frame('ERROR', { id: id ?? null, reference_id: id ?? null, msg });
-  }
-}
-
-export class User {
-  readonly conns = new Set<Conn>();
-  readonly channels = new Set<Channel>();
-  options: UserOptions = defaultUserOptions();
-  constructor(readonly name: string) {}
-}
-
-export class Channel implements Subscriber {
-  history: HistoryEntry[] = [];
-  state: Record<string, unknown> = {};
-  /** Member users; a Set holds the connections subscribed when the user subscribes per connection. */
-  readonly members = new Map<User, Set<Conn> | null>();
-  destroyed = false;
-
-  constructor(readonly name: string, public options: ChannelOptions, private readonly hub: ChannelHub) {}
-
-  deliver(m: Message): void {
-    this.hub.delivered(this, m);
-  }
-
-  *connections(): Iterable<Conn> {
-    for (const [user, conns] of this.members) yield* conns ?? user.conns;
-  }
-
-  connectionsOf(user: User): Iterable<Conn> {
-    const conns = this.members.get(user);
-    return conns ?? user.conns;
-  }
-
-  isMember(user: User, conn: Conn | undefined): boolean {
-    const conns = this.members.get(user);
-    if (conns === undefined) return false;
-    return conns === null || conn === undefined || conns.has(conn);
-  }
-
-  presence(): string[] {
-    return [...this.members.keys()].map((u) => u.name);
-  }
-
-  record(kind: HistoryKind, user: string | null, time: number, payload?: unknown): void {
-    if (this.options.history_size <= 0) return;
-    if (kind !== 'PUBLISH' && this.options.history_publish_only) return;
-    const args: HistoryEntry[1] = { user, datetime: new Date(time).toISOString() };
-    if (kind === 'PUBLISH') args.payload = payload;
-    this.history.push([kind, args]);
-    this.prune();
-  }
-
-  prune(): void {
-    const size = this.options.history_size;
-    if (this.history.length > size) this.history.splice(0, this.history.length - size);
-    if (this.options.history_duration > 0 && this.history.length > 0) {
-      const oldest = Date.now() - this.options.history_duration * 1000;
-      const keep = this.history.findIndex(([, a]) => Date.parse(a.datetime) >= oldest);
-      this.history.splice(0, keep < 0 ? this.history.length : keep);
-    }
-  }
-
-  currentHistory(): HistoryEntry[] {
-    this.prune();
-    return this.history.slice();
-  }
-
-  info(): Record<string, unknown> {
-    return { name: this.name, options: this.options, history: this.currentHistory(), presence: this.presence(), state: this.state };
-  }
-}
+export { Channel, Conn, User, type FrameSink, type Poller } from './model.js';
 
 export interface ChannelHubDeps {
   topics: Topics;
   store: ChannelStore;
+  /** Who is present through other nodes; join/leave events follow the cluster-wide first join / last leave. */
+  presence: ChannelPresence;
+  /** Channel state: every change goes through it, and comes back (from any node) to stateChanged. */
+  states: ChannelStates;
+  /** Channel history, likewise (back to historyChanged). */
+  histories: ChannelHistories;
+  /** Private messages to users connected through other nodes. */
+  relay: UserRelay;
   callbacks: AppCallbacks;
   log: FastifyBaseLogger;
 }
 
 const CLOSE_POLICY = 1008;
 
+/** What a shared store keeps of a channel, read when the channel is made on this node. */
+interface SharedData {
+  state?: Record<string, unknown>;
+  history?: HistoryEntry[];
+}
+
 type Origin = { conn: Conn } | { cookie?: string };
 
 const asList = (v: unknown): string[] =>
   Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : [];
 
-export class ChannelHub {
+export class ChannelHub implements ChannelOwner {
   readonly channels = new Map<string, Channel>();
   readonly users = new Map<string, User>();
   private readonly creating = new Map<string, Promise<Channel>>();
@@ -153,7 +62,12 @@ export class ChannelHub {
   poller: Poller | undefined;
   private guestCounter = 0;
 
-  constructor(private readonly deps: ChannelHubDeps) {}
+  constructor(private readonly deps: ChannelHubDeps) {
+    deps.presence.onChange((channel, user, present) => this.remoteChanged(channel, user, present));
+    deps.states.onChange((channel, c) => this.stateChanged(channel, c));
+    deps.histories.onChange((channel, c) => this.historyChanged(channel, c));
+    deps.relay.onFrame((users, frame, args) => this.relayed(users, frame, args));
+  }
 
   get connectionCount(): number {
     return this.conns.size;
@@ -164,8 +78,10 @@ export class ChannelHub {
     for (const record of await this.deps.store.list()) {
       try {
         const { options } = applyChannelOptions(defaultChannelOptions(), record.options, false);
-        const ch = this.create(record.name, options);
-        ch.state = { ...record.state };
+        const shared = this.shared ? await this.sharedData(record.name) : {};
+        const ch = this.create(record.name, options, shared);
+        // The shared state is the newer one: the record is rewritten after each change anyway.
+        if (!shared.state) ch.state = { ...record.state };
       } catch (err) {
         this.deps.log.warn({ err, channel: record.name }, 'stored channel skipped');
       }
@@ -212,7 +128,10 @@ export class ChannelHub {
       conn.state = 'initial';
       throw err;
     }
-    if (!user) this.users.set(name, (user = new User(name)));
+    if (!user) {
+      this.users.set(name, (user = new User(name)));
+      this.deps.presence.addUser(name);
+    }
     user.options = options;
     user.conns.add(conn);
     conn.user = user;
@@ -248,11 +167,21 @@ export class ChannelHub {
     if (user.conns.size > 0) return;
     for (const ch of [...user.channels]) this.leave(ch, user, undefined, 'notify');
     this.users.delete(user.name);
+    this.deps.presence.removeUser(user.name);
     this.notify('disconnect', { name: user.name }, conn.cookie);
   }
 
-  /** Disconnects every connection of a user (admin "kick"). Returns false when no such user is connected. */
+  /**
+   * Disconnects every connection of a user (admin "kick"), on other nodes too. Returns false when no such
+   * user is connected anywhere.
+   */
   kick(name: string, reason = 'kicked'): boolean {
+    const elsewhere = this.deps.presence.hasRemoteUser(name);
+    if (elsewhere) this.deps.relay.send([name], 'KICK', { reason });
+    return this.kickHere(name, reason) || elsewhere;
+  }
+
+  private kickHere(name: string, reason: string): boolean {
     const user = this.users.get(name);
     if (!user) return false;
     // The user is gone at once (leave events, disconnect callback), not when each close handshake ends.
@@ -265,8 +194,10 @@ export class ChannelHub {
 
   // ---- channels ----------------------------------------------------------------------------
 
-  private create(name: string, options: ChannelOptions): Channel {
+  private create(name: string, options: ChannelOptions, shared: SharedData = {}): Channel {
     const ch = new Channel(name, options, this);
+    if (shared.state) ch.state = shared.state;
+    if (shared.history) ch.history = shared.history;
     this.channels.set(name, ch);
     this.deps.topics.fanout.add(name, ch);
     if (options.polling.url) this.poller?.start(ch);
@@ -288,16 +219,19 @@ export class ChannelHub {
         const changes = applyChannelOptions(options, result.options, false);
         options = changes.options;
         this.checkPolling(options);
+        const shared = this.shared ? await this.sharedData(name) : {};
         const again = this.channels.get(name);
         if (again) return again;
-        const ch = this.create(name, options);
-        if (changes.history) ch.history = changes.history;
-        if (changes.state) ch.state = changes.state;
+        const ch = this.create(name, options, shared);
+        if (changes.history) await this.setHistory(ch, changes.history);
+        if (changes.state) await this.initialState(ch, changes.state);
         ch.prune();
         await this.persist(ch);
         return ch;
       }
-      return this.channels.get(name) ?? this.create(name, options);
+      // Without a shared store no await here: the channel exists in the same tick as before.
+      const shared = this.shared ? await this.sharedData(name) : {};
+      return this.channels.get(name) ?? this.create(name, options, shared);
     })();
     this.creating.set(name, creation);
     try {
@@ -313,9 +247,11 @@ export class ChannelHub {
     if (this.channels.has(name) || this.creating.has(name)) throw new ChannelError(`channel ${name} already exists`);
     const changes = applyChannelOptions(defaultChannelOptions(), input, true);
     this.checkPolling(changes.options);
-    const ch = this.create(name, changes.options);
-    if (changes.history) ch.history = changes.history;
-    if (changes.state) ch.state = changes.state;
+    const shared = this.shared ? await this.sharedData(name) : {};
+    if (this.channels.has(name) || this.creating.has(name)) throw new ChannelError(`channel ${name} already exists`);
+    const ch = this.create(name, changes.options, shared);
+    if (changes.history) await this.setHistory(ch, changes.history);
+    if (changes.state) await this.initialState(ch, changes.state);
     ch.prune();
     await this.persist(ch);
     return ch;
@@ -328,9 +264,9 @@ export class ChannelHub {
     const wasPersistent = ch.options.persistent;
     const pollingChanged = JSON.stringify(ch.options.polling) !== JSON.stringify(changes.options.polling);
     ch.options = changes.options;
-    if (changes.history) ch.history = changes.history;
+    if (changes.history) await this.setHistory(ch, changes.history);
     ch.prune();
-    if (changes.state) this.replaceState(ch, changes.state);
+    if (changes.state) await this.deps.states.change(ch.name, { replace: changes.state });
     if (pollingChanged) {
       this.poller?.stop(ch);
       if (ch.options.polling.url) this.poller?.start(ch);
@@ -355,11 +291,13 @@ export class ChannelHub {
       for (const conn of ch.connectionsOf(user)) conn.send(leaveTail);
       user.channels.delete(ch);
     }
+    for (const user of ch.members.keys()) this.deps.presence.remove(ch.name, user.name);
     ch.members.clear();
     ch.destroyed = true;
     this.channels.delete(ch.name);
     this.deps.topics.fanout.remove(ch.name, ch);
     this.poller?.stop(ch);
+    if (!ch.options.persistent) this.maybeDropState(ch.name);
     if (ch.options.persistent) this.deps.store.delete(ch.name).catch((err: unknown) => this.deps.log.error({ err }, 'channel delete failed'));
   }
 
@@ -411,7 +349,8 @@ export class ChannelHub {
     let answer: Record<string, unknown> = {};
     if (firstJoin) {
       const ask = auth && ch.options.moderated_subscribe;
-      if (ask || ch.options.server_presenceful) {
+      // server_presenceful tells the application of the first join cluster-wide only.
+      if (ask || (ch.options.server_presenceful && !this.remotelyPresent(ch, user.name))) {
         const result = await this.callback('subscribe', { channel_name: name, user: user.name }, conn ? { conn } : {});
         if (ask && !result.ok) {
           this.maybeDestroy(ch);
@@ -442,11 +381,14 @@ export class ChannelHub {
     // History is taken before the join; presence includes the new member.
     ch.members.set(user, conn ? new Set([conn]) : null);
     user.channels.add(ch);
+    this.deps.presence.add(ch.name, user.name);
     if (ch.options.presenceful) args.presence = ch.presence();
     const own = tail('SUBSCRIBE', args);
     for (const c of ch.connectionsOf(user)) c.send(own);
     const time = Date.now();
-    ch.record('SUBSCRIBE', user.name, time);
+    // Present through another node already: the others heard of the join back then.
+    if (this.remotelyPresent(ch, user.name)) return;
+    this.record(ch, ch.entry('SUBSCRIBE', user.name, time));
     if (ch.options.presenceful) {
       const event = tail('SUBSCRIBE', { channel_name: ch.name, user: user.name });
       for (const [other, conns] of ch.members) {
@@ -468,7 +410,7 @@ export class ChannelHub {
     }
     let answer: Record<string, unknown> = {};
     const ask = auth && ch.options.moderated_unsubscribe;
-    if (ask || ch.options.server_presenceful) {
+    if (ask || (ch.options.server_presenceful && !this.remotelyPresent(ch, user.name))) {
       const result = await this.callback('unsubscribe', { channel_name: name, user: user.name }, conn ? { conn } : {});
       if (ask && !result.ok) throw new ChannelError(result.msg);
       if (result.ok) answer = result.options;
@@ -485,12 +427,36 @@ export class ChannelHub {
     for (const c of ch.connectionsOf(user)) c.send(event);
     ch.members.delete(user);
     user.channels.delete(ch);
-    ch.record('UNSUBSCRIBE', user.name, Date.now());
+    this.deps.presence.remove(ch.name, user.name);
+    // Still present through another node: not a leave for the others (nor for the application, nor history).
+    if (this.remotelyPresent(ch, user.name)) return this.maybeDestroy(ch);
+    this.record(ch, ch.entry('UNSUBSCRIBE', user.name, Date.now()));
     if (ch.options.presenceful) for (const c of ch.connections()) c.send(event);
     if (mode === 'notify' && (ch.options.moderated_unsubscribe || ch.options.server_presenceful)) {
       this.notify('unsubscribe', { channel_name: ch.name, user: user.name });
     }
     this.maybeDestroy(ch);
+  }
+
+  // ---- presence through other nodes ---------------------------------------------------------
+
+  remoteUsers(channel: string): ReadonlySet<string> {
+    return this.deps.presence.remote(channel);
+  }
+
+  private remotelyPresent(ch: Channel, name: string): boolean {
+    return this.deps.presence.remote(ch.name).has(name);
+  }
+
+  /** A user's presence through other nodes began or ended: an event here unless a member here shows it already. */
+  private remoteChanged(channel: string, name: string, present: boolean): void {
+    if (!present && !this.channels.has(channel)) this.maybeDropState(channel);
+    const ch = this.channels.get(channel);
+    if (!ch || ch.destroyed || !ch.options.presenceful) return;
+    const user = this.users.get(name);
+    if (user && ch.members.has(user)) return;
+    const event = tail(present ? 'SUBSCRIBE' : 'UNSUBSCRIBE', { channel_name: channel, user: name });
+    for (const c of ch.connections()) c.send(event);
   }
 
   private async autoSubscribe(user: User, answer: Record<string, unknown>, origin: Origin): Promise<void> {
@@ -545,7 +511,7 @@ export class ChannelHub {
 
   /** Commits through the topic core; every consumer of the topic gets it, channel subscribers as PUBLISH. */
   private async publish(ch: Channel, payload: unknown, user: string | null, omit?: Conn): Promise<void> {
-    const id = randomUUID();
+    const id = publishId(user);
     const value = payload === undefined ? null : payload;
     pendingPublishes.set(id, { user, payload: value });
     if (omit) this.omitted.set(id, omit);
@@ -560,7 +526,8 @@ export class ChannelHub {
   /** Fan-out hot path: one encoded frame per message, handed to each subscribed connection. */
   delivered(ch: Channel, m: Message): void {
     const info = publishInfo(m);
-    ch.record('PUBLISH', ch.options.anonymous ? null : info.user, m.time, info.payload);
+    // Every node that has the channel records it; a shared store keeps it once (by offset).
+    this.record(ch, ch.entry('PUBLISH', ch.options.anonymous ? null : info.user, m.time, info.payload), m.offset);
     if (ch.members.size === 0) return;
     const frameTail = publishTail(m);
     const omit = this.omitted.get(m.id);
@@ -581,37 +548,129 @@ export class ChannelHub {
     let body = payload;
     let to = recipientName;
     const ask = (conn ? senderUser?.options.moderated_message === true : askApp) && this.deps.callbacks.enabled;
-    if (!ask && !this.users.has(to)) throw new ChannelError(`no such user: ${to}`);
+    if (!ask && !this.userExists(to)) throw new ChannelError(`no such user: ${to}`);
     if (ask) {
-      const fields = { sender: senderName, recipient: to, recipient_exists: String(this.users.has(to)), payload: JSON.stringify(payload ?? null) };
+      const fields = { sender: senderName, recipient: to, recipient_exists: String(this.userExists(to)), payload: JSON.stringify(payload ?? null) };
       const result = await this.callback('message', fields, conn ? { conn } : {});
       if (!result.ok) throw new ChannelError(result.msg);
       body = rewritten(result.options, payload);
       if (typeof result.options.override_recipient_name === 'string') to = result.options.override_recipient_name;
       if (senderUser) await this.autoSubscribe(senderUser, result.options, conn ? { conn } : {});
     }
-    const recipient = this.users.get(to);
-    if (!recipient) throw new ChannelError(`no such user: ${to}`);
-    const frameTail = tail('MESSAGE', { sender: senderName, recipient: to, payload: body ?? null });
-    const targets = new Set(recipient.conns);
-    if (senderUser?.options.reflective) for (const c of senderUser.conns) targets.add(c);
+    if (!this.userExists(to)) throw new ChannelError(`no such user: ${to}`);
+    const args = { sender: senderName, recipient: to, payload: body ?? null };
+    const frameTail = tail('MESSAGE', args);
+    const targets = new Set(this.users.get(to)?.conns);
+    const reflect = senderUser?.options.reflective === true;
+    if (reflect) for (const c of senderUser.conns) targets.add(c);
+    for (const c of targets) c.send(frameTail);
+    // The recipient's (and a reflective sender's) connections on other nodes.
+    const elsewhere = [to, ...(reflect && senderName !== to ? [senderName] : [])].filter((name) => this.deps.presence.hasRemoteUser(name));
+    this.deps.relay.send(elsewhere, 'MESSAGE', args);
+  }
+
+  private userExists(name: string): boolean {
+    return this.users.has(name) || this.deps.presence.hasRemoteUser(name);
+  }
+
+  /** A frame from another node for users connected here (each connection gets it once), or a kick. */
+  private relayed(names: string[], frame: string, args: Record<string, unknown>): void {
+    if (frame === 'KICK') {
+      for (const name of names) this.kickHere(name, typeof args.reason === 'string' ? args.reason : 'kicked');
+      return;
+    }
+    if (frame !== 'MESSAGE') return;
+    const targets = new Set<Conn>();
+    for (const name of names) for (const c of this.users.get(name)?.conns ?? []) targets.add(c);
+    if (targets.size === 0) return;
+    const frameTail = tail(frame, args);
     for (const c of targets) c.send(frameTail);
   }
 
   async updateState(ch: Channel, updates: Record<string, unknown>, deletes: string[]): Promise<void> {
-    Object.assign(ch.state, updates);
-    const gone = deletes.filter((k) => k in ch.state);
-    for (const k of gone) delete ch.state[k];
-    const frameTail = tail('STATE_UPDATE', { channel_name: ch.name, updates, deletes: gone });
-    for (const c of ch.connections()) c.send(frameTail);
+    await this.deps.states.change(ch.name, { updates, deletes });
     await this.persist(ch);
   }
 
-  private replaceState(ch: Channel, next: Record<string, unknown>): void {
-    const deletes = Object.keys(ch.state).filter((k) => !(k in next));
-    ch.state = { ...next };
-    const frameTail = tail('STATE_UPDATE', { channel_name: ch.name, updates: next, deletes });
-    for (const c of ch.connections()) c.send(frameTail);
+  /** A state change committed on any node (this one's included): applied to this node's copy, told to its members. */
+  private stateChanged(channel: string, c: StateChange): void {
+    const ch = this.channels.get(channel);
+    if (!ch || ch.destroyed) return;
+    let frameTail: FrameTail;
+    if ('replace' in c) {
+      const deletes = Object.keys(ch.state).filter((k) => !(k in c.replace));
+      ch.state = { ...c.replace };
+      frameTail = tail('STATE_UPDATE', { channel_name: ch.name, updates: c.replace, deletes });
+    } else {
+      Object.assign(ch.state, c.updates);
+      const gone = c.deletes.filter((k) => k in ch.state);
+      for (const k of gone) delete ch.state[k];
+      frameTail = tail('STATE_UPDATE', { channel_name: ch.name, updates: c.updates, deletes: gone });
+    }
+    for (const conn of ch.connections()) conn.send(frameTail);
+  }
+
+  /** Nobody is present on any node and the channel is gone here: its shared state and history go (persistent ones keep them). */
+  private maybeDropState(channel: string): void {
+    if (!this.shared || this.deps.presence.remote(channel).size > 0) return;
+    this.deps.states.drop(channel).catch((err: unknown) => this.deps.log.error({ err, channel }, 'channel state drop failed'));
+    this.deps.histories.drop(channel).catch((err: unknown) => this.deps.log.error({ err, channel }, 'channel history drop failed'));
+  }
+
+  private get shared(): boolean {
+    return this.deps.states.shared || this.deps.histories.shared;
+  }
+
+  /** What other nodes keep of a channel (shared stores), for a channel made here. */
+  private async sharedData(name: string): Promise<SharedData> {
+    const [state, items] = await Promise.all([this.deps.states.read(name), this.deps.histories.read(name)]);
+    const data: SharedData = {};
+    if (Object.keys(state).length > 0) data.state = state;
+    const history = this.toEntries(name, items.map((i) => i.entry));
+    if (history.length > 0) data.history = history;
+    return data;
+  }
+
+  /** Records a history entry through the store; it comes back to historyChanged (from this node or another). */
+  private record(ch: Channel, entry: HistoryEntry | undefined, offset?: number): void {
+    if (!entry) return;
+    const item = { id: this.deps.histories.shared ? randomUUID() : '', entry };
+    this.deps.histories.append(ch.name, item, ch.options.history_size, offset).catch((err: unknown) => this.deps.log.error({ err, channel: ch.name }, 'channel history append failed'));
+  }
+
+  /** A whole new history (the history option): here at once, and for the other nodes. */
+  private async setHistory(ch: Channel, history: HistoryEntry[]): Promise<void> {
+    ch.history = history;
+    if (this.deps.histories.shared) await this.deps.histories.replace(ch.name, history.map((entry) => ({ id: randomUUID(), entry })));
+  }
+
+  private historyChanged(channel: string, c: HistoryChange): void {
+    const ch = this.channels.get(channel);
+    if (!ch || ch.destroyed) return;
+    if ('replace' in c) {
+      ch.history = this.toEntries(channel, c.replace.map((i) => i.entry));
+      ch.prune();
+      return;
+    }
+    const [entry] = this.toEntries(channel, [c.append.entry]);
+    if (entry) ch.append(entry);
+  }
+
+  /** Entries as written by this hub; from a shared store they are checked (another version may have written them). */
+  private toEntries(channel: string, entries: unknown[]): HistoryEntry[] {
+    if (!this.deps.histories.shared) return entries as HistoryEntry[];
+    try {
+      return toHistory(entries);
+    } catch (err) {
+      this.deps.log.warn({ err, channel }, 'unreadable shared channel history skipped');
+      return [];
+    }
+  }
+
+  /** A new channel's state given by its creator (create_channel, the app's answer): shared when the store is. */
+  private async initialState(ch: Channel, state: Record<string, unknown>): Promise<void> {
+    ch.state = state;
+    if (this.deps.states.shared) await this.deps.states.change(ch.name, { replace: state });
   }
 
   setUserOptions(user: User, input: Record<string, unknown>): void {

@@ -5,7 +5,7 @@ import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Metrics } from '../core/metrics.js';
 import { createOutgoingAgent } from '../core/target-guard.js';
 import type { Topics } from '../core/topics.js';
-import type { ChannelStore } from '../store/interface.js';
+import type { Store } from '../store/interface.js';
 import { AppCallbacks } from './callbacks.js';
 import { ChannelHub, type FrameSink } from './hub.js';
 import { ChannelPoller } from './polling.js';
@@ -26,7 +26,8 @@ export interface ChannelsConfig {
 export interface ChannelsDeps {
   config: ChannelsConfig;
   topics: Topics;
-  store: ChannelStore;
+  /** What channels keep in the store: persistent records, and what nodes share (presence, state, history, users). */
+  store: Pick<Store, 'channels' | 'presence' | 'states' | 'histories' | 'relay'>;
   metrics: Metrics;
   log: FastifyBaseLogger;
 }
@@ -75,7 +76,17 @@ export async function createChannels(deps: ChannelsDeps): Promise<Channels> {
     concurrency: CALLBACK_CONCURRENCY,
     dispatcher: appAgent,
   });
-  const hub = new ChannelHub({ topics: deps.topics, store: deps.store, callbacks, log: deps.log });
+  const { store } = deps;
+  const hub = new ChannelHub({
+    topics: deps.topics,
+    store: store.channels,
+    presence: store.presence,
+    states: store.states,
+    histories: store.histories,
+    relay: store.relay,
+    callbacks,
+    log: deps.log,
+  });
   const poller = new ChannelPoller(hub, {
     dispatcher: pollAgent,
     timeoutMs: Math.max(config.cbTimeout, 30_000),

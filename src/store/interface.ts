@@ -45,6 +45,80 @@ export interface ChannelStore {
   list(): Promise<ChannelRecord[]>;
 }
 
+/**
+ * Browser-channel presence on the other nodes of a shared store. The channel hub keeps its own members
+ * and tells this which (channel, user) pairs this node holds; it hears back when a user's presence
+ * through other nodes begins or ends. Single-node stores have no other nodes: nothing is ever remote.
+ */
+export interface ChannelPresence {
+  /** This node now holds the user in the channel (its first local join). */
+  add(channel: string, user: string): void;
+  /** This node no longer holds the user in the channel (its last local leave). */
+  remove(channel: string, user: string): void;
+  /** Users present in the channel through other nodes (live nodes only). */
+  remote(channel: string): ReadonlySet<string>;
+  /** Called when a user's presence through other nodes begins (true) or ends (false, a node left or died). */
+  onChange(fn: (channel: string, user: string, present: boolean) => void): void;
+  /** This node now has the user connected (its first connection here) / no longer has it (its last). */
+  addUser(user: string): void;
+  removeUser(user: string): void;
+  /** The user is connected through another node (live nodes only). */
+  hasRemoteUser(user: string): boolean;
+}
+
+/** Frames for browser-channel users connected to other nodes (private MESSAGEs, kicks). */
+export interface UserRelay {
+  /** Hands a frame to the connections the named users have on the other nodes (none on single-node stores). */
+  send(users: readonly string[], frame: string, args: Record<string, unknown>): void;
+  onFrame(fn: (users: string[], frame: string, args: Record<string, unknown>) => void): void;
+}
+
+/** A change of a browser channel's state: keys set and deleted, or the whole state replaced. */
+export type StateChange = { updates: Record<string, unknown>; deletes: string[] } | { replace: Record<string, unknown> };
+
+/**
+ * Browser-channel state (Hookbox `state`), one copy per channel for every node of a shared store. Every
+ * change goes through `change` and reaches the listeners of every node (this one's too) once, in one order.
+ */
+export interface ChannelStates {
+  /** False on single-node stores: the hub's own copy is all there is, and `read` has nothing to add. */
+  readonly shared: boolean;
+  /** The channel's shared state (empty when none is kept). */
+  read(channel: string): Promise<Record<string, unknown>>;
+  /** Commits a change; resolves once this node's listeners have applied it. */
+  change(channel: string, c: StateChange): Promise<void>;
+  /** Forgets the channel's state (the channel is gone on every node), unless the channel is persistent. */
+  drop(channel: string): Promise<void>;
+  onChange(fn: (channel: string, c: StateChange) => void): void;
+}
+
+/** A browser channel's history entry as the hub writes it (JSON); `id` tells entries apart. */
+export interface HistoryItem {
+  id: string;
+  entry: unknown;
+}
+
+export type HistoryChange = { append: HistoryItem } | { replace: HistoryItem[] };
+
+/**
+ * Browser-channel history (Hookbox `history`), one list per channel for every node of a shared store.
+ * Like ChannelStates: every change reaches the listeners of every node (this one's too) once, in one order.
+ */
+export interface ChannelHistories {
+  readonly shared: boolean;
+  /** The channel's shared history, oldest first (empty when none is kept). */
+  read(channel: string): Promise<HistoryItem[]>;
+  /**
+   * Appends an entry, keeping the newest `keep`. With `offset` (a PUBLISH: every node that has the channel
+   * records it) the entry is appended once, by the first node, and only if no later offset was.
+   */
+  append(channel: string, item: HistoryItem, keep: number, offset?: number): Promise<void>;
+  replace(channel: string, items: HistoryItem[]): Promise<void>;
+  /** Forgets the channel's history (the channel is gone on every node), unless the channel is persistent. */
+  drop(channel: string): Promise<void>;
+  onChange(fn: (channel: string, c: HistoryChange) => void): void;
+}
+
 export interface Store {
   readonly kind: 'memory' | 'sqlite' | 'redis';
   readonly topics: TopicLog;
@@ -52,6 +126,10 @@ export interface Store {
   readonly subscriptions: Subscriptions;
   readonly deliveries: DeliveryQueue;
   readonly channels: ChannelStore;
+  readonly presence: ChannelPresence;
+  readonly states: ChannelStates;
+  readonly histories: ChannelHistories;
+  readonly relay: UserRelay;
   /** Resolves when the backing store answers (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -2,6 +2,10 @@
 import type { Store, StoreOptions } from './interface.js';
 import { MemoryDeliveryQueue } from './memory-delivery-queue.js';
 import { MemoryChannelStore } from './memory-channels.js';
+import { LocalChannelHistories } from './local-channel-histories.js';
+import { LocalChannelStates } from './local-channel-states.js';
+import { LocalPresence } from './local-presence.js';
+import { LocalUserRelay } from './local-user-relay.js';
 import { MemoryTopicLog } from './memory-topic-log.js';
 import { MemorySubscriptions } from './memory-subscriptions.js';
 
@@ -12,6 +16,10 @@ export function createMemoryStore(options: StoreOptions): Store {
     subscriptions: new MemorySubscriptions(),
     deliveries: new MemoryDeliveryQueue(),
     channels: new MemoryChannelStore(),
+    presence: new LocalPresence(),
+    states: new LocalChannelStates(),
+    histories: new LocalChannelHistories(),
+    relay: new LocalUserRelay(),
     ping: async () => {},
     close: async () => {},
   };

@@ -1,11 +1,16 @@
 // Several nodes, one Redis: fan-out between nodes (pub/sub), history (streams), the shared webhook
-// queue, WebSub subscriptions and channel records. Every key and pub/sub channel starts with --redis-prefix.
+// queue, WebSub subscriptions, channel records, and browser channels' presence, state, history and
+// private messages. Every key and pub/sub channel starts with --redis-prefix.
 import { Redis } from 'ioredis';
 import type { Store, StoreOptions } from './interface.js';
+import { RedisChannelHistories } from './redis-channel-histories.js';
+import { RedisChannelStates } from './redis-channel-states.js';
 import { RedisChannelStore } from './redis-channels.js';
 import { RedisDeliveryQueue } from './redis-delivery-queue.js';
+import { RedisPresence } from './redis-presence.js';
 import { RedisSubscriptions } from './redis-subscriptions.js';
 import { RedisTopicLog } from './redis-topic-log.js';
+import { RedisUserRelay } from './redis-user-relay.js';
 
 export interface RedisStoreOptions extends StoreOptions {
   /** redis://[user:pass@]host:port[/db] (rediss:// for TLS); the DB number is honoured. */
@@ -115,8 +120,16 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
   }
   const prefix = options.prefix;
   const topics = new RedisTopicLog(client, subscriber, prefix, options.historySize);
+  const presence = new RedisPresence(client, subscriber, prefix);
+  const states = new RedisChannelStates(client, subscriber, prefix);
+  const histories = new RedisChannelHistories(client, subscriber, prefix);
+  const relay = new RedisUserRelay(client, subscriber, prefix);
   try {
     await topics.start();
+    await presence.start();
+    await states.start();
+    await histories.start();
+    await relay.start();
   } catch (err) {
     client.disconnect();
     subscriber.disconnect();
@@ -128,6 +141,10 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
     subscriptions: new RedisSubscriptions(client, prefix),
     deliveries: new RedisDeliveryQueue(client, prefix),
     channels: new RedisChannelStore(client, prefix),
+    presence,
+    states,
+    histories,
+    relay,
     ping: async () => {
       for (const [role, c] of [['commands', client], ['subscriber', subscriber]] as const) {
         if (c.status !== 'ready') throw new Error(`Redis ${role} connection is ${c.status}`);
@@ -146,6 +163,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
     },
     close: async () => {
       topics.close();
+      await presence.close();
       await Promise.all([quit(client), quit(subscriber)]);
     },
   };

@@ -6,6 +6,10 @@ import type { Store, StoreOptions } from './interface.js';
 import { startCheckpointer } from './sqlite-checkpointer.js';
 import { SqliteDeliveryQueue } from './sqlite-delivery-queue.js';
 import { SqliteChannelStore } from './sqlite-channels.js';
+import { LocalChannelHistories } from './local-channel-histories.js';
+import { LocalChannelStates } from './local-channel-states.js';
+import { LocalPresence } from './local-presence.js';
+import { LocalUserRelay } from './local-user-relay.js';
 import { SqliteTopicLog } from './sqlite-topic-log.js';
 import { SqliteSubscriptions } from './sqlite-subscriptions.js';
 
@@ -33,6 +37,10 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     subscriptions: new SqliteSubscriptions(db),
     deliveries: new SqliteDeliveryQueue(db),
     channels: new SqliteChannelStore(db),
+    presence: new LocalPresence(),
+    states: new LocalChannelStates(),
+    histories: new LocalChannelHistories(),
+    relay: new LocalUserRelay(),
     ping: async () => {
       db.prepare('SELECT 1').get();
     },

@@ -1,0 +1,133 @@
+// The channel hub's model: connections, users (one per name, several connections) and channels (a
+// channel IS a topic: it subscribes to the core fan-out and hands each message back to its owner).
+import { randomUUID } from 'node:crypto';
+import type { Subscriber } from '../core/fanout.js';
+import type { Message } from '../core/message.js';
+import { defaultUserOptions, type ChannelOptions, type HistoryEntry, type HistoryKind, type UserOptions } from './options.js';
+import { tail, type FrameTail } from './protocol.js';
+
+/** What a channel needs from the hub that owns it. */
+export interface ChannelOwner {
+  delivered(ch: Channel, m: Message): void;
+  /** Users present in the channel through other nodes only. */
+  remoteUsers(channel: string): ReadonlySet<string>;
+}
+
+/** Where a connection's frames go (a WebSocket or the HTTP fallback); batching and limits are its job. */
+export interface FrameSink {
+  send(frame: Buffer): void;
+  close(code: number, reason: string): void;
+}
+
+export interface Poller {
+  start(channel: Channel): void;
+  stop(channel: Channel): void;
+}
+
+export class Conn {
+  readonly id = randomUUID().replace(/-/g, '');
+  state: 'initial' | 'connecting' | 'connected' | 'closed' = 'initial';
+  user: User | undefined;
+  /** Cookie for callbacks: CONNECT's cookie, else the Cookie header of the upgrade request. */
+  cookie: string | undefined;
+  private frameId = 0;
+
+  constructor(readonly sink: FrameSink, readonly headerCookie: string | undefined, readonly transport: string) {}
+
+  /** Puts this connection's frame number in front of a shared, already encoded frame tail. */
+  send(t: FrameTail): void {
+    if (this.state === 'closed') return;
+    const id = `[${++this.frameId}`;
+    const frame = Buffer.allocUnsafe(id.length + t.length);
+    frame.write(id, 0, 'latin1');
+    t.copy(frame, id.length);
+    this.sink.send(frame);
+  }
+
+  frame(name: string, args: unknown): void {
+    this.send(tail(name, args));
+  }
+
+  error(id: unknown, msg: string): void {
+    this.frame('ERROR', { id: id ?? null, reference_id: id ?? null, msg });
+  }
+}
+
+export class User {
+  readonly conns = new Set<Conn>();
+  readonly channels = new Set<Channel>();
+  options: UserOptions = defaultUserOptions();
+  constructor(readonly name: string) {}
+}
+
+export class Channel implements Subscriber {
+  history: HistoryEntry[] = [];
+  state: Record<string, unknown> = {};
+  /** Member users; a Set holds the connections subscribed when the user subscribes per connection. */
+  readonly members = new Map<User, Set<Conn> | null>();
+  destroyed = false;
+
+  constructor(readonly name: string, public options: ChannelOptions, private readonly hub: ChannelOwner) {}
+
+  deliver(m: Message): void {
+    this.hub.delivered(this, m);
+  }
+
+  *connections(): Iterable<Conn> {
+    for (const [user, conns] of this.members) yield* conns ?? user.conns;
+  }
+
+  connectionsOf(user: User): Iterable<Conn> {
+    const conns = this.members.get(user);
+    return conns ?? user.conns;
+  }
+
+  isMember(user: User, conn: Conn | undefined): boolean {
+    const conns = this.members.get(user);
+    if (conns === undefined) return false;
+    return conns === null || conn === undefined || conns.has(conn);
+  }
+
+  /** Members here, then users present only through other nodes (shared stores). */
+  presence(): string[] {
+    const names = [...this.members.keys()].map((u) => u.name);
+    const remote = this.hub.remoteUsers(this.name);
+    if (remote.size === 0) return names;
+    const here = new Set(names);
+    for (const name of remote) if (!here.has(name)) names.push(name);
+    return names;
+  }
+
+  /** The history entry to record, or undefined when this channel's options keep none of this kind. */
+  entry(kind: HistoryKind, user: string | null, time: number, payload?: unknown): HistoryEntry | undefined {
+    if (this.options.history_size <= 0) return undefined;
+    if (kind !== 'PUBLISH' && this.options.history_publish_only) return undefined;
+    const args: HistoryEntry[1] = { user, datetime: new Date(time).toISOString() };
+    if (kind === 'PUBLISH') args.payload = payload;
+    return [kind, args];
+  }
+
+  append(entry: HistoryEntry): void {
+    this.history.push(entry);
+    this.prune();
+  }
+
+  prune(): void {
+    const size = this.options.history_size;
+    if (this.history.length > size) this.history.splice(0, this.history.length - size);
+    if (this.options.history_duration > 0 && this.history.length > 0) {
+      const oldest = Date.now() - this.options.history_duration * 1000;
+      const keep = this.history.findIndex(([, a]) => Date.parse(a.datetime) >= oldest);
+      this.history.splice(0, keep < 0 ? this.history.length : keep);
+    }
+  }
+
+  currentHistory(): HistoryEntry[] {
+    this.prune();
+    return this.history.slice();
+  }
+
+  info(): Record<string, unknown> {
+    return { name: this.name, options: this.options, history: this.currentHistory(), presence: this.presence(), state: this.state };
+  }
+}

@@ -1,0 +1,8 @@
+// Single-node stores (memory, sqlite): every user is connected here, there is nobody elsewhere to relay to.
+import type { UserRelay } from './interface.js';
+
+export class LocalUserRelay implements UserRelay {
+  send(): void {}
+
+  onFrame(): void {}
+}
