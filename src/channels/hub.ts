@@ -22,7 +22,7 @@ import {
   type UserOptions,
 } from './options.js';
 import { Channel, Conn, User, type ChannelOwner, type FrameSink, type Poller } from './model.js';
-import { pendingPublishes, publishId, publishInfo, publishTail, tail, type FrameTail } from './protocol.js';
+import { pendingPublishes, publishInfo, publishTail, tail, type FrameTail } from './protocol.js';
 
 export { Channel, Conn, User, type FrameSink, type Poller } from './model.js';
 
@@ -511,12 +511,13 @@ export class ChannelHub implements ChannelOwner {
 
   /** Commits through the topic core; every consumer of the topic gets it, channel subscribers as PUBLISH. */
   private async publish(ch: Channel, payload: unknown, user: string | null, omit?: Conn): Promise<void> {
-    const id = publishId(user);
+    const id = randomUUID();
     const value = payload === undefined ? null : payload;
     pendingPublishes.set(id, { user, payload: value });
     if (omit) this.omitted.set(id, omit);
     try {
-      await this.deps.topics.publish(ch.name, { contentType: 'application/json', body: Buffer.from(JSON.stringify(value)), id });
+      const body = Buffer.from(JSON.stringify(value));
+      await this.deps.topics.publish(ch.name, { contentType: 'application/json', body, id, ...(user !== null ? { author: user } : {}) });
     } finally {
       pendingPublishes.delete(id);
       this.omitted.delete(id);

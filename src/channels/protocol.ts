@@ -1,7 +1,6 @@
 // Hookbox's frames: JSON arrays [id, NAME, args]. Server frames carry a per-connection frame number
 // (as Hookbox's RTJP did); everything after the id — `,"NAME",{args}]` — is encoded once and shared
 // by every connection that receives it, so fan-out never re-encodes per subscriber.
-import { randomUUID } from 'node:crypto';
 import { defineWire } from '../core/frames.js';
 import { payloadData, type Message } from '../core/message.js';
 
@@ -27,23 +26,11 @@ export interface PublishInfo {
 export const pendingPublishes = new Map<string, PublishInfo>();
 const infoCache = new WeakMap<Message, PublishInfo>();
 
-/**
- * The message id of a channel publish: a UUID, then `.` and the publishing user (base64url) when there
- * is one, so other nodes (which see only the stored message) know the user too. Only channels choose
- * message ids; other producers get plain UUIDs.
- */
-export function publishId(user: string | null): string {
-  return user === null ? randomUUID() : `${randomUUID()}.${Buffer.from(user, 'utf8').toString('base64url')}`;
-}
-
-function userOf(id: string): string | null {
-  return id.length > 36 && id[36] === '.' ? Buffer.from(id.slice(37), 'base64url').toString('utf8') : null;
-}
-
 export function publishInfo(m: Message): PublishInfo {
   let info = infoCache.get(m);
   if (!info) {
-    info = pendingPublishes.get(m.id) ?? { user: userOf(m.id), payload: payloadData(m.contentType, m.body).data };
+    // Other nodes (and other producers' messages) have only the stored message: its author is the user.
+    info = pendingPublishes.get(m.id) ?? { user: m.author ?? null, payload: payloadData(m.contentType, m.body).data };
     infoCache.set(m, info);
   }
   return info;

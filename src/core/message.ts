@@ -6,6 +6,8 @@ export interface NewMessage {
   body: Buffer;
   /** Caller-chosen id (e.g. a delivery id); generated when absent. */
   id?: string;
+  /** Who published it, where a producer has users (a browser-channel user): kept with the message for every node. */
+  author?: string;
 }
 
 /** A committed message: the store assigned its per-topic offset. */
@@ -17,6 +19,8 @@ export interface Message {
   time: number;
   contentType: string;
   body: Buffer;
+  /** See NewMessage.author. Not part of the consumers' JSON shape. */
+  author?: string;
   /** Encoded forms, filled lazily once per wire format and shared by every subscriber. */
   frames?: Partial<Record<string, Buffer>>;
 }

@@ -31,6 +31,7 @@ export class MemoryTopicLog implements TopicLog {
       contentType: input.contentType,
       body: input.body,
     };
+    if (input.author !== undefined) m.author = input.author;
     const size = s.historySize ?? this.defaultHistorySize;
     if (size > 0) {
       s.messages.push(m);

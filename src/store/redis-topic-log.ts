@@ -43,6 +43,7 @@ interface Header {
   id: string;
   time: number;
   contentType: string;
+  author?: string;
 }
 
 const NL = 0x0a;
@@ -57,7 +58,9 @@ export function decodeEntry(entry: Buffer): Message {
   if (!Number.isSafeInteger(offset) || offset < 1 || typeof h?.topic !== 'string' || typeof h.id !== 'string') {
     throw new Error('malformed topic log entry');
   }
-  return { topic: h.topic, offset, id: h.id, time: h.time, contentType: h.contentType, body: entry.subarray(b + 1) };
+  const m: Message = { topic: h.topic, offset, id: h.id, time: h.time, contentType: h.contentType, body: entry.subarray(b + 1) };
+  if (typeof h.author === 'string') m.author = h.author;
+  return m;
 }
 
 /** Per topic on this node: the last offset handed to listeners, and what waits behind a hole. */
@@ -242,11 +245,13 @@ export class RedisTopicLog implements TopicLog {
 
   async append(topic: string, input: NewMessage): Promise<Message> {
     const header: Header = { topic, id: input.id ?? randomUUID(), time: Date.now(), contentType: input.contentType };
+    if (input.author !== undefined) header.author = input.author;
     const offset = Number(await this.appendScript.run(
       [this.metaKey(topic), this.historyKey(topic), this.topicsKey],
       [JSON.stringify(header), input.body, this.defaultHistorySize, topic, this.channel],
     ));
     const m: Message = { topic, offset, id: header.id, time: header.time, contentType: header.contentType, body: input.body };
+    if (header.author !== undefined) m.author = header.author;
     // Listeners get it from pub/sub, like every other node; resolve once they have.
     const feed = this.feed(topic);
     if ((!feed.known || feed.delivered < offset) && !this.closed) {

@@ -20,6 +20,7 @@ const SCHEMA = [
      body BLOB NOT NULL,
      PRIMARY KEY (topic, offset)
    ) WITHOUT ROWID;`,
+  `ALTER TABLE messages ADD COLUMN author TEXT;`,
 ];
 
 interface MessageRow {
@@ -28,6 +29,7 @@ interface MessageRow {
   time: number;
   content_type: string;
   body: Buffer;
+  author: string | null;
 }
 
 export class SqliteTopicLog implements TopicLog {
@@ -47,9 +49,9 @@ export class SqliteTopicLog implements TopicLog {
        ON CONFLICT(name) DO UPDATE SET last_offset = last_offset + 1
        RETURNING last_offset, history_size`,
     );
-    this.insert = db.prepare('INSERT INTO messages (topic, offset, id, time, content_type, body) VALUES (?, ?, ?, ?, ?, ?)');
+    this.insert = db.prepare('INSERT INTO messages (topic, offset, id, time, content_type, body, author) VALUES (?, ?, ?, ?, ?, ?, ?)');
     this.trim = db.prepare('DELETE FROM messages WHERE topic = ? AND offset <= ?');
-    this.select = db.prepare('SELECT offset, id, time, content_type, body FROM messages WHERE topic = ? AND offset > ? ORDER BY offset LIMIT ?');
+    this.select = db.prepare('SELECT offset, id, time, content_type, body, author FROM messages WHERE topic = ? AND offset > ? ORDER BY offset LIMIT ?');
     this.head = db.prepare('SELECT last_offset FROM topics WHERE name = ?').pluck();
     this.oldest = db.prepare('SELECT MIN(offset) FROM messages WHERE topic = ?').pluck();
     this.commit = db.transaction((topic: string, input: NewMessage): Message => {
@@ -62,8 +64,9 @@ export class SqliteTopicLog implements TopicLog {
         contentType: input.contentType,
         body: input.body,
       };
+      if (input.author !== undefined) m.author = input.author;
       const size = row.history_size ?? this.defaultHistorySize;
-      if (size > 0) this.insert.run(topic, m.offset, m.id, m.time, m.contentType, m.body);
+      if (size > 0) this.insert.run(topic, m.offset, m.id, m.time, m.contentType, m.body, m.author ?? null);
       // Keep the newest `size` messages; an index range delete of (usually) one row.
       if (m.offset > size) this.trim.run(topic, m.offset - size);
       return m;
@@ -77,14 +80,11 @@ export class SqliteTopicLog implements TopicLog {
   }
 
   async read(topic: string, since: number, limit: number): Promise<Message[]> {
-    return (this.select.all(topic, since, limit) as MessageRow[]).map((r) => ({
-      topic,
-      offset: r.offset,
-      id: r.id,
-      time: r.time,
-      contentType: r.content_type,
-      body: r.body,
-    }));
+    return (this.select.all(topic, since, limit) as MessageRow[]).map((r) => {
+      const m: Message = { topic, offset: r.offset, id: r.id, time: r.time, contentType: r.content_type, body: r.body };
+      if (r.author !== null) m.author = r.author;
+      return m;
+    });
   }
 
   async bounds(topic: string): Promise<TopicBounds> {

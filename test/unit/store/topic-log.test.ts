@@ -6,6 +6,7 @@ import { createMemoryStore } from '../../../src/store/memory.js';
 import { createSqliteStore } from '../../../src/store/sqlite.js';
 import { tempDir } from '../../helpers/server.js';
 import { openRedisStore } from '../../helpers/redis.js';
+import { until } from '../../helpers/wait.js';
 
 const msg = (text: string) => ({ contentType: 'text/plain', body: Buffer.from(text) });
 
@@ -49,6 +50,19 @@ function topicLogContract(name: string, open: (historySize: number) => Promise<S
       for (let i = 0; i < 4; i++) await store.topics.append('two', msg(String(i)));
       await store.topics.setHistorySize('two', 2);
       expect((await store.topics.read('two', 0, 10)).map((m) => m.offset)).toEqual([3, 4]);
+      await store.close();
+    });
+
+    it('keeps the author of a message (a channel user) for readers and listeners; none when not given', async () => {
+      const store = await open(100);
+      const heard: Array<string | undefined> = [];
+      store.topics.onAppend((m) => heard.push(m.author));
+      const a = await store.topics.append('room', { ...msg('hi'), author: 'alice ü' });
+      await store.topics.append('room', msg('anon'));
+      expect(a.author).toBe('alice ü');
+      expect((await store.topics.read('room', 0, 10)).map((m) => m.author)).toEqual(['alice ü', undefined]);
+      await until(() => (heard.length >= 2 ? true : undefined), 'both appends heard');
+      expect(heard).toEqual(['alice ü', undefined]);
       await store.close();
     });
 
