@@ -11,7 +11,13 @@ export interface BatchSink {
 }
 
 /** A writable byte stream (an HTTP response) as a sink: a batch is one write. */
-export function streamSink(stream: { write(chunk: Buffer): boolean; readonly writableLength: number; readonly destroyed: boolean }): BatchSink {
+export function streamSink(stream: {
+  write(chunk: Buffer): boolean;
+  cork(): void;
+  uncork(): void;
+  readonly writableLength: number;
+  readonly destroyed: boolean;
+}): BatchSink {
   return {
     get backlog() {
       return stream.writableLength;
@@ -20,7 +26,11 @@ export function streamSink(stream: { write(chunk: Buffer): boolean; readonly wri
       return stream.destroyed;
     },
     writeBatch: (chunks, bytes) => {
+      // Corked by us, the write reaches the kernel now and `backlog` counts only what it refused
+      // (left alone, an HTTP response corks its socket until the next tick).
+      stream.cork();
       stream.write(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, bytes));
+      stream.uncork();
     },
   };
 }
