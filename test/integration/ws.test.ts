@@ -114,7 +114,7 @@ describe('/ws bad input', () => {
     await until(() => hub.connections.count('ws') === 1, 'slow consumer dropped');
     expect(hub.channels.hub.channels.get('flood')?.presence()).toEqual(['fast']);
     (slow.ws as unknown as { _socket: { resume(): void } })._socket.resume();
-    await slow.closed(5000);
+    expect(await slow.closed(5000)).toEqual({ code: 1008, reason: expect.stringMatching(/^slow consumer: more than 65536 bytes waiting/) });
     expect(slow.all('PUBLISH').length).toBeLessThan(count);
   });
 
