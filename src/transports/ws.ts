@@ -1,6 +1,6 @@
 // WebSocket at /ws: text frames in, text frames out. The transport knows nothing of what the frames
 // mean — a session factory (browser channels) is handed in. Outgoing frames are queued per connection
-// and written once per event-loop turn with the socket corked; a connection holding more than
+// and written in batches with the socket corked (core/batch-writer); a connection holding more than
 // --subscriber-buffer bytes is dropped (never waited for). Ping/pong keeps it alive; frames over
 // --max-frame close it with 1009 (ws's maxPayload); shutdown closes with 1001.
 import websocket from '@fastify/websocket';
@@ -90,6 +90,8 @@ class WsSink implements SessionSink {
   }
 
   close(code: number, reason: string): void {
+    // What was queued goes before the close frame (nothing is left after a slow-consumer drop).
+    this.writer.flush();
     this.writer.close();
     if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(code, reason.slice(0, 120));
     // A peer that no longer reads never answers the close frame.

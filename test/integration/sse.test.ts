@@ -9,6 +9,21 @@ const publish = (url: string, topic: string, body: string, type = 'text/plain') 
   call(`${url}/api/topics/${encodeURIComponent(topic)}/publish`, { method: 'POST', headers: { 'content-type': type }, body });
 
 describe('/sse', () => {
+  it('on shutdown, what was queued goes out first, then event: close with the reason', async () => {
+    const hub = await startHub();
+    const client = new SseClient(`${hub.url}/sse?topic=t`);
+    await client.waitOpen();
+    await until(() => hub.topics.fanout.count('t') === 1, 'subscribed');
+    await hub.topics.publish('t', { contentType: 'text/plain', body: Buffer.from('last') });
+    // Same turn: the message is still queued when the connection is shut down.
+    hub.connections.shutdownAll();
+    const close = await until(() => client.events.find((e) => e.type === 'close'), 'close event');
+    expect(JSON.parse(close.data)).toEqual({ reason: 'server shutting down' });
+    expect(client.events.map((e) => e.type).slice(0, 2)).toEqual(['message', 'close']);
+    expect(client.messages()[0]?.json).toMatchObject({ topic: 't', data: 'last' });
+    client.close();
+  });
+
   it('sends headers at once and each message as an event whose id is its offset', async () => {
     const hub = await startHub();
     const res = await fetch(`${hub.url}/sse?topic=t`);

@@ -114,8 +114,18 @@ describe('/ws bad input', () => {
     await until(() => hub.connections.count('ws') === 1, 'slow consumer dropped');
     expect(hub.channels.hub.channels.get('flood')?.presence()).toEqual(['fast']);
     (slow.ws as unknown as { _socket: { resume(): void } })._socket.resume();
-    await slow.closed(5000);
+    expect(await slow.closed(5000)).toEqual({ code: 1008, reason: expect.stringMatching(/^slow consumer: more than 65536 bytes waiting/) });
     expect(slow.all('PUBLISH').length).toBeLessThan(count);
+  });
+
+  it('frames queued when a connection is closed go out before the close frame', async () => {
+    const hub = await startHub();
+    const c = await joined(hub.url, 'bob', 'news');
+    await hub.topics.publish('news', { contentType: 'application/json', body: Buffer.from('{"last":"words"}') });
+    // The PUBLISH frame is queued, not yet written: the kick closes the connection in the same turn.
+    expect(hub.channels.hub.kick('bob')).toBe(true);
+    expect(await c.closed()).toEqual({ code: 1008, reason: 'kicked' });
+    expect(c.all('PUBLISH').map((f) => f[2].payload)).toEqual([{ last: 'words' }]);
   });
 
   it('shutdown closes sockets with 1001; --max-connections refuses with 1013', async () => {

@@ -1,0 +1,91 @@
+// BatchWriter on a recording sink, with the event loop's clocks faked: when a batch leaves (end of
+// turn, coalescing window, eager flush) and when a consumer is dropped. Over real sockets:
+// test/integration/stream.test.ts and ws.test.ts.
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { BatchWriter, type BatchSink } from '../../../src/core/batch-writer.js';
+
+/** A sink that records batches; a stalled one keeps every byte as backlog (the peer never reads). */
+function recordingSink(stalled = false): BatchSink & { batches: string[][] } {
+  let backlog = 0;
+  const batches: string[][] = [];
+  return {
+    batches,
+    get backlog() {
+      return backlog;
+    },
+    gone: false,
+    writeBatch(chunks, bytes) {
+      batches.push(chunks.map(String));
+      if (stalled) backlog += bytes;
+    },
+  };
+}
+
+const bytes = (n: number, c = 'x'): Buffer => Buffer.from(c.repeat(n));
+
+// One fake clock for the file (the window remembers the last flush across writers).
+beforeAll(() => vi.useFakeTimers({ toFake: ['setTimeout', 'setImmediate', 'performance'] }));
+afterAll(() => vi.useRealTimers());
+// Long after the flushes of the previous test: the server is idle.
+beforeEach(() => vi.advanceTimersByTime(1000));
+
+describe('BatchWriter', () => {
+  it('an idle writer writes at the end of the turn, without waiting for a timer', () => {
+    const sink = recordingSink();
+    const w = new BatchWriter(sink, 1024, () => {});
+    w.push(Buffer.from('a'));
+    w.push(Buffer.from('b'));
+    expect(sink.batches).toEqual([]);
+    vi.advanceTimersByTime(0); // setImmediate callbacks run; a 1 ms timer would not
+    expect(sink.batches).toEqual([['a', 'b']]);
+  });
+
+  it('within 1 ms of a flush, chunks from several turns wait for the window and share one write', () => {
+    const sink = recordingSink();
+    const w = new BatchWriter(sink, 1024, () => {});
+    w.push(Buffer.from('a'));
+    vi.advanceTimersByTime(0);
+    for (const c of ['b', 'c', 'd']) {
+      w.push(Buffer.from(c));
+      vi.advanceTimersByTime(0); // another turn: still inside the window
+    }
+    expect(sink.batches).toEqual([['a']]);
+    vi.advanceTimersByTime(1);
+    expect(sink.batches).toEqual([['a'], ['b', 'c', 'd']]);
+    // Idle again: back to the end of the turn.
+    vi.advanceTimersByTime(10);
+    w.push(Buffer.from('e'));
+    vi.advanceTimersByTime(0);
+    expect(sink.batches.at(-1)).toEqual(['e']);
+  });
+
+  it('a 64 KiB queue is written at once', () => {
+    const sink = recordingSink();
+    const w = new BatchWriter(sink, 1024 * 1024, () => {});
+    w.push(bytes(32 * 1024, 'a'));
+    w.push(bytes(32 * 1024, 'b'));
+    expect(sink.batches.map((b) => b.length)).toEqual([2]);
+  });
+
+  it('counts what is queued; a consumer that does not drain is dropped with the reason, one that drains never is', () => {
+    const run = (stalled: boolean): { sink: ReturnType<typeof recordingSink>; reasons: string[] } => {
+      const sink = recordingSink(stalled);
+      const reasons: string[] = [];
+      const w = new BatchWriter(sink, 100, (r) => reasons.push(r));
+      vi.advanceTimersByTime(1000); // idle
+      w.push(bytes(40));
+      vi.advanceTimersByTime(0); // written: a stalled peer now holds 40 bytes
+      w.push(bytes(40)); // queued in the window: 40 + 40 ≤ 100
+      w.push(bytes(40)); // 120 > 100 → the queue goes to the socket first, then the peer is judged
+      w.push(bytes(10));
+      vi.advanceTimersByTime(1);
+      return { sink, reasons };
+    };
+    const healthy = run(false);
+    expect(healthy.reasons).toEqual([]);
+    expect(healthy.sink.batches.flat()).toHaveLength(4);
+    const stalled = run(true);
+    expect(stalled.reasons).toEqual(['slow consumer: more than 100 bytes waiting']);
+    expect(stalled.sink.batches.flat()).toHaveLength(2);
+  });
+});
