@@ -10,7 +10,7 @@ import { nchanAvailable } from './nchan.js';
 
 const subscribers = Number(process.env.BENCH_SUBSCRIBERS ?? 1000);
 const messages = Number(process.env.BENCH_MESSAGES ?? 500);
-const deliveries = Number(process.env.BENCH_DELIVERIES ?? 5000);
+const deliveries = Number(process.env.BENCH_DELIVERIES ?? 20000);
 
 execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
 
