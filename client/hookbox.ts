@@ -1,7 +1,8 @@
 // Hookhub browser client: Hookbox's JavaScript API (hookbox.connect → connection → subscriptions) over
 // WebSocket at <url>/ws, or the HTTP fallback (EventSource on /ws/sse + POST /ws/send) when WebSocket is
 // missing or cannot open. Reconnects with capped, jittered exponential backoff, re-CONNECTs, resubscribes
-// and replays the publishes it missed from each channel's history (see docs/client.md for the limits).
+// and recovers the publishes it missed: exactly, by topic offset, from a Hookhub server (SUBSCRIBE
+// {since}); by lining up each channel's history with a server without offsets (README, client section).
 //
 // Built by esbuild into client/dist/hookbox.js (global `hookbox`) and client/dist/hookbox.mjs (ES module).
 // No DOM typings here: the browser globals used are declared below, and can be injected (tests, Node).
@@ -26,6 +27,12 @@ export interface SubscribeFrame {
   history_size?: number;
   state?: Record<string, unknown>;
   presence?: string[];
+  /** Hookhub, with offsets: the channel's position (the offset of the last publish before live ones). */
+  offset?: number;
+  /** Hookhub, answering SUBSCRIBE {since}: whether history still held every publish after it. */
+  recovered?: boolean;
+  /** Hookhub, answering SUBSCRIBE {since}: how many PUBLISH frames of the catch-up follow. */
+  replayed?: number;
 }
 export interface PresenceFrame {
   channel_name: string;
@@ -38,6 +45,8 @@ export interface PublishFrame {
   datetime?: string;
   /** True when this publish was missed while disconnected and is replayed from the channel's history. */
   replayed?: boolean;
+  /** Hookhub: the publish's topic offset. */
+  offset?: number;
 }
 export interface StateFrame {
   channel_name: string;
@@ -363,6 +372,13 @@ export class Subscription {
   state: Record<string, unknown>;
   presence: string[];
   canceled = false;
+  /**
+   * The topic offset of the last publish seen (Hookhub servers): a resubscription asks for exactly what
+   * came after it (SUBSCRIBE {since}). Undefined with a server that sends no offsets (Hookbox).
+   */
+  offset: number | undefined;
+  /** Publishes up to this offset are the catch-up of a resubscription (marked `replayed`). */
+  private replayUntil: number | undefined;
 
   onPublish: (frame: PublishFrame) => void = noop;
   onSubscribe: (frame: PresenceFrame) => void = noop;
@@ -378,6 +394,7 @@ export class Subscription {
     this.historySize = typeof args.history_size === 'number' ? args.history_size : this.history.length;
     this.state = isRecord(args.state) ? { ...args.state } : {};
     this.presence = Array.isArray(args.presence) ? args.presence.slice() : [];
+    this.offset = typeof args.offset === 'number' ? args.offset : undefined;
   }
 
   /** Hookbox's snake_case name, kept for old pages. */
@@ -397,7 +414,12 @@ export class Subscription {
   _frame(name: string, args: Record<string, unknown>): void {
     switch (name) {
       case 'PUBLISH': {
-        const frame = args as unknown as PublishFrame;
+        let frame = args as unknown as PublishFrame;
+        if (typeof frame.offset === 'number') {
+          if (this.offset !== undefined && frame.offset <= this.offset) break; // seen already
+          this.offset = frame.offset;
+          if (this.replayUntil !== undefined && frame.offset <= this.replayUntil) frame = { ...frame, replayed: true };
+        }
         this.remember(['PUBLISH', { user: frame.user ?? null, payload: frame.payload, ...(typeof frame.datetime === 'string' ? { datetime: frame.datetime } : {}) }]);
         this.onPublish(frame);
         break;
@@ -436,7 +458,15 @@ export class Subscription {
   _resync(args: SubscribeFrame, self: string | null): void {
     this.canceled = false;
     const serverHistory = Array.isArray(args.history) ? args.history : undefined;
-    if (serverHistory) {
+    if (typeof args.offset === 'number' && this.offset !== undefined) {
+      // Offsets: the server replays exactly what was missed (answering SUBSCRIBE {since}); no guessing.
+      if (typeof args.recovered === 'boolean') {
+        this.replayUntil = args.offset;
+        if (!args.recovered) this.onGap({ channel_name: this.channelName, replayed: typeof args.replayed === 'number' ? args.replayed : 0 });
+      }
+      if (serverHistory) this.history = serverHistory.slice();
+      if (typeof args.history_size === 'number') this.historySize = args.history_size;
+    } else if (serverHistory) {
       const { missed, gap } = missedPublishes(this.history, serverHistory);
       if (typeof args.history_size === 'number') this.historySize = args.history_size;
       this.history = serverHistory.slice();
@@ -452,6 +482,7 @@ export class Subscription {
       for (const user of after) if (user !== self && !before.includes(user)) this.onSubscribe({ channel_name: this.channelName, user });
       for (const user of before) if (user !== self && !after.includes(user)) this.onUnsubscribe({ channel_name: this.channelName, user });
     }
+    if (this.offset === undefined && typeof args.offset === 'number') this.offset = args.offset;
     if (isRecord(args.state)) {
       const next = args.state;
       const updates: Record<string, unknown> = {};
@@ -629,7 +660,8 @@ export class Connection {
         this.transport = name;
         if (name === 'websocket') this.websocketWorked = true;
         else this.fallbackWorked = true;
-        const args: Record<string, unknown> = { cookie: this.currentCookie() };
+        // offsets: Hookhub's PUBLISH frames carry topic offsets, so a resubscription recovers exactly.
+        const args: Record<string, unknown> = { cookie: this.currentCookie(), offsets: true };
         if (this.options.payload !== undefined) args.payload = this.options.payload;
         this.sendFrame('CONNECT', args);
         // A server that takes the transport but never answers CONNECT: give up and try again.
@@ -795,7 +827,11 @@ export class Connection {
     this.attempt = 0;
     for (const channel of this.wanted) {
       // A user's other connections may already have restored it (server sends SUBSCRIBE on CONNECT).
-      if (!this.confirmed.has(channel)) this.sendFrame('SUBSCRIBE', { channel_name: channel }, { resubscribe: this.subscriptions.has(channel) });
+      // With an offset, ask for what came after it even when already restored.
+      const since = this.subscriptions.get(channel)?.offset;
+      if (!this.confirmed.has(channel) || since !== undefined) {
+        this.sendFrame('SUBSCRIBE', { channel_name: channel, ...(since !== undefined ? { since } : {}) }, { resubscribe: this.subscriptions.has(channel) });
+      }
     }
     const queued = this.queue;
     this.queue = [];

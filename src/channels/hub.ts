@@ -22,7 +22,8 @@ import {
   type UserOptions,
 } from './options.js';
 import { Channel, Conn, User, type ChannelOwner, type FrameSink, type Poller } from './model.js';
-import { pendingPublishes, publishInfo, publishTail, tail, type FrameTail } from './protocol.js';
+import { catchUp, readMissed, type CatchUp } from './catch-up.js';
+import { pendingPublishes, publishInfo, publishTail, publishTailWithOffset, tail, type FrameTail } from './protocol.js';
 
 export { Channel, Conn, User, type FrameSink, type Poller } from './model.js';
 
@@ -100,6 +101,7 @@ export class ChannelHub implements ChannelOwner {
     if (conn.state !== 'initial') throw new ChannelError('already connected');
     const given = typeof args.cookie === 'string' ? args.cookie : typeof args.cookie_string === 'string' ? args.cookie_string : '';
     conn.cookie = given !== '' ? given : conn.headerCookie;
+    conn.offsets = args.offsets === true;
     conn.state = 'connecting';
     let name: string;
     let answer: Record<string, unknown> = {};
@@ -138,7 +140,7 @@ export class ChannelHub implements ChannelOwner {
     conn.state = 'connected';
     conn.frame('CONNECTED', { name });
     // A new connection of a user already in channels learns about them.
-    for (const ch of user.channels) if (ch.members.get(user) === null) conn.frame('SUBSCRIBE', this.subscribeArgs(ch, user));
+    for (const ch of user.channels) if (ch.members.get(user) === null) conn.frame('SUBSCRIBE', this.subscribeArgs(ch, user, conn));
     await this.autoSubscribe(user, answer, { conn });
   }
 
@@ -325,8 +327,10 @@ export class ChannelHub implements ChannelOwner {
 
   // ---- subscriptions -----------------------------------------------------------------------
 
-  subscribeArgs(ch: Channel, user: User): Record<string, unknown> {
+  /** A tracking connection (`conn.offsets`) also learns the channel's position, when this node knows it. */
+  subscribeArgs(ch: Channel, user: User, conn?: Conn): Record<string, unknown> {
     return {
+      ...(conn?.offsets && ch.lastOffset > 0 ? { offset: ch.lastOffset } : {}),
       channel_name: ch.name,
       user: user.name,
       history: ch.currentHistory(),
@@ -336,13 +340,36 @@ export class ChannelHub implements ChannelOwner {
     };
   }
 
-  /** A browser's SUBSCRIBE (conn set) or the application's (REST / auto_subscribe). */
-  async subscribe(name: string, user: User, conn: Conn | undefined, auth: boolean, askCreate = true): Promise<void> {
+  /**
+   * A browser's SUBSCRIBE (conn set) or the application's (REST / auto_subscribe). A connection with
+   * offsets gets what it missed after `since` (catch-up.ts).
+   */
+  async subscribe(name: string, user: User, conn: Conn | undefined, auth: boolean, askCreate = true, since?: number): Promise<void> {
     const ch = await this.ensureChannel(name, conn ? { conn } : {}, askCreate);
+    if (!conn?.offsets) return this.subscribeAs(ch, user, conn, auth);
+    ch.catchingUp.set(conn, []);
+    try {
+      return await this.subscribeAs(ch, user, conn, auth, since);
+    } finally {
+      ch.catchingUp.delete(conn);
+    }
+  }
+
+  /** Reads what a tracking connection missed, then (synchronously, at the join) what came meanwhile. */
+  private async missedBy(ch: Channel, user: User, conn: Conn, since: number | undefined): Promise<() => CatchUp> {
+    const missed = await readMissed(this.deps.topics, ch.name, since);
+    return () => catchUp(ch, user.name, missed, ch.catchingUp.get(conn) ?? []);
+  }
+
+  private async subscribeAs(ch: Channel, user: User, conn: Conn | undefined, auth: boolean, since?: number): Promise<void> {
+    const name = ch.name;
     const perConn = conn !== undefined && user.options.per_connection_subscriptions;
     if (ch.isMember(user, perConn ? conn : undefined)) {
       // Already in: confirm to the asking connection only (no callback, no presence event).
-      if (conn) conn.frame('SUBSCRIBE', this.subscribeArgs(ch, user));
+      if (!conn) return;
+      const late = conn.offsets ? await this.missedBy(ch, user, conn, since) : undefined;
+      if (conn.state !== 'connected') return;
+      this.confirm(conn, this.subscribeArgs(ch, user, conn), late?.());
       return;
     }
     const firstJoin = !ch.members.has(user);
@@ -358,15 +385,23 @@ export class ChannelHub implements ChannelOwner {
         }
         if (result.ok) answer = result.options;
       }
-      if (ch.destroyed) throw new ChannelError(`channel ${name} was destroyed`);
-      if (conn && conn.state !== 'connected') return;
-      if (!this.users.has(user.name) || user.conns.size === 0) return;
     }
-    this.join(ch, user, perConn ? conn : undefined);
+    // Only a tracking connection waits here: the others join in the same turn as before.
+    const late = conn?.offsets ? await this.missedBy(ch, user, conn, since) : undefined;
+    if (ch.destroyed) throw new ChannelError(`channel ${name} was destroyed`);
+    if (conn && conn.state !== 'connected') return;
+    if (firstJoin && (!this.users.has(user.name) || user.conns.size === 0)) return;
+    this.join(ch, user, perConn ? conn : undefined, conn && late ? { conn, catchUp: late() } : undefined);
     await this.autoSubscribe(user, answer, conn ? { conn } : {});
   }
 
-  private join(ch: Channel, user: User, conn: Conn | undefined): void {
+  /** The SUBSCRIBE frame to one connection, then the publishes it catches up on. */
+  private confirm(conn: Conn, args: Record<string, unknown>, late: CatchUp | undefined): void {
+    conn.frame('SUBSCRIBE', late ? { ...args, ...late.args } : args);
+    for (const f of late?.frames ?? []) conn.send(f);
+  }
+
+  private join(ch: Channel, user: User, conn: Conn | undefined, asking?: { conn: Conn; catchUp: CatchUp }): void {
     const existing = ch.members.get(user);
     const args = this.subscribeArgs(ch, user);
     if (existing !== undefined) {
@@ -374,7 +409,7 @@ export class ChannelHub implements ChannelOwner {
       if (existing && conn) {
         existing.add(conn);
         args.presence = ch.options.presenceful ? ch.presence() : [];
-        conn.frame('SUBSCRIBE', args);
+        this.confirm(conn, args, asking?.conn === conn ? asking.catchUp : undefined);
       }
       return;
     }
@@ -384,7 +419,11 @@ export class ChannelHub implements ChannelOwner {
     this.deps.presence.add(ch.name, user.name);
     if (ch.options.presenceful) args.presence = ch.presence();
     const own = tail('SUBSCRIBE', args);
-    for (const c of ch.connectionsOf(user)) c.send(own);
+    for (const c of ch.connectionsOf(user)) {
+      if (c === asking?.conn) this.confirm(c, args, asking.catchUp);
+      else if (c.offsets && ch.lastOffset > 0) c.frame('SUBSCRIBE', { ...args, offset: ch.lastOffset });
+      else c.send(own);
+    }
     const time = Date.now();
     // Present through another node already: the others heard of the join back then.
     if (this.remotelyPresent(ch, user.name)) return;
@@ -526,6 +565,8 @@ export class ChannelHub implements ChannelOwner {
 
   /** Fan-out hot path: one encoded frame per message, handed to each subscribed connection. */
   delivered(ch: Channel, m: Message): void {
+    if (m.offset > ch.lastOffset) ch.lastOffset = m.offset;
+    for (const waiting of ch.catchingUp.values()) waiting.push(m);
     const info = publishInfo(m);
     // Every node that has the channel records it; a shared store keeps it once (by offset).
     this.record(ch, ch.entry('PUBLISH', ch.options.anonymous ? null : info.user, m.time, info.payload), m.offset);
@@ -533,7 +574,7 @@ export class ChannelHub implements ChannelOwner {
     const frameTail = publishTail(m);
     const omit = this.omitted.get(m.id);
     for (const [user, conns] of ch.members) {
-      for (const c of conns ?? user.conns) if (c !== omit) c.send(frameTail);
+      for (const c of conns ?? user.conns) if (c !== omit) c.send(c.offsets ? publishTailWithOffset(m) : frameTail);
     }
   }
 

@@ -30,6 +30,11 @@ export class Conn {
   user: User | undefined;
   /** Cookie for callbacks: CONNECT's cookie, else the Cookie header of the upgrade request. */
   cookie: string | undefined;
+  /**
+   * CONNECT {offsets: true} (Hookhub's client): PUBLISH frames carry the topic offset and SUBSCRIBE frames
+   * the channel's position, so that a resubscription can ask for exactly what it missed (SUBSCRIBE {since}).
+   */
+  offsets = false;
   private frameId = 0;
 
   constructor(readonly sink: FrameSink, readonly headerCookie: string | undefined, readonly transport: string) {}
@@ -63,6 +68,10 @@ export class User {
 export class Channel implements Subscriber {
   history: HistoryEntry[] = [];
   state: Record<string, unknown> = {};
+  /** The offset of the last message delivered to this channel on this node (0: none since it was made here). */
+  lastOffset = 0;
+  /** Connections subscribing with offsets: what is delivered meanwhile waits here for them (catch-up.ts). */
+  readonly catchingUp = new Map<Conn, Message[]>();
   /** Member users; a Set holds the connections subscribed when the user subscribes per connection. */
   readonly members = new Map<User, Set<Conn> | null>();
   destroyed = false;

@@ -42,6 +42,12 @@ export const publishTail = defineWire('hookbox', (m) => {
   return tail('PUBLISH', { channel_name: m.topic, user: info.user, payload: info.payload });
 });
 
+/** The same with the message's topic offset, for connections that asked for offsets (exact recovery). */
+export const publishTailWithOffset = defineWire('hookbox+offset', (m) => {
+  const info = publishInfo(m);
+  return tail('PUBLISH', { channel_name: m.topic, user: info.user, payload: info.payload, offset: m.offset });
+});
+
 export interface ClientFrame {
   id: unknown;
   name: string;

@@ -66,7 +66,7 @@ export class ChannelSession implements FrameSession {
     const user = conn.user;
     switch (f.name) {
       case 'SUBSCRIBE':
-        return this.hub.subscribe(channelName(f), user, conn, true);
+        return this.hub.subscribe(channelName(f), user, conn, true, true, sinceOf(f));
       case 'UNSUBSCRIBE':
         return this.hub.unsubscribe(channelName(f), user, conn, true);
       case 'PUBLISH':
@@ -84,4 +84,12 @@ function channelName(f: ClientFrame): string {
   const name = f.args.channel_name;
   if (typeof name !== 'string' || name === '') throw new ChannelError('channel_name required');
   return name;
+}
+
+/** SUBSCRIBE {since}: the last offset the client saw (honoured for connections that track offsets). */
+function sinceOf(f: ClientFrame): number | undefined {
+  const since = f.args.since;
+  if (since === undefined || since === null) return undefined;
+  if (typeof since !== 'number' || !Number.isSafeInteger(since) || since < 0) throw new ChannelError('since must be an offset (a whole number, 0 or more)');
+  return since;
 }

@@ -276,4 +276,25 @@ describe('cluster: browser channels', () => {
     expect(bobOnB.closeInfo?.reason).toBe('kicked by admin');
     await until(async () => (await kick()).status === 404, 'bob gone on node A');
   });
+
+  it('offsets: a connection back on another node gets exactly what it missed (SUBSCRIBE since)', async () => {
+    const { nodes: [a, b] } = await startNodes(2);
+    const onA = await HookboxClient.connect(a!.url, { payload: { name: 'erin' }, offsets: true });
+    onA.send('SUBSCRIBE', { channel_name: 'ticker' });
+    await onA.frame('SUBSCRIBE');
+    const poster = await HookboxClient.connect(b!.url, { payload: { name: 'poster' } });
+    poster.send('SUBSCRIBE', { channel_name: 'ticker' });
+    await poster.frame('SUBSCRIBE');
+    poster.send('PUBLISH', { channel_name: 'ticker', payload: 1 });
+    const seen = (await onA.frame('PUBLISH'))[2].offset as number;
+    onA.close();
+    await onA.closed();
+    for (const n of [2, 3]) poster.send('PUBLISH', { channel_name: 'ticker', payload: n });
+    await poster.frame('PUBLISH', () => true, 3);
+    const onB = await HookboxClient.connect(b!.url, { payload: { name: 'erin' }, offsets: true });
+    onB.send('SUBSCRIBE', { channel_name: 'ticker', since: seen });
+    await onB.frame('PUBLISH', () => true, 2);
+    expect(onB.all('SUBSCRIBE', (x) => x.user === 'erin')[0]![2]).toMatchObject({ offset: seen + 2, recovered: true, replayed: 2 });
+    expect(onB.all('PUBLISH').map((f) => [f[2].offset, f[2].payload])).toEqual([[seen + 1, 2], [seen + 2, 3]]);
+  });
 });

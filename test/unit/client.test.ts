@@ -144,7 +144,7 @@ describe('client against a WebSocket server', () => {
     conn.subscribe('news');
     await until(() => log.publishes.length === 1, 'the reflected publish');
     expect(hub.received.map(([, f]) => f[1])).toEqual(['CONNECT', 'SUBSCRIBE', 'PUBLISH']);
-    expect(hub.received[0]![1][2]).toEqual({ cookie: 'user=alice', payload: { room: 1 } });
+    expect(hub.received[0]![1][2]).toEqual({ cookie: 'user=alice', payload: { room: 1 }, offsets: true });
     expect(conn.username).toBe('alice');
     expect(conn.transport).toBe('websocket');
     expect(log.opens).toBe(1);
