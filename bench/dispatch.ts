@@ -22,6 +22,8 @@ export interface DispatchBenchOptions {
   perHost?: number;
   /** --delivery-threads (default: the server's default). */
   threads?: number;
+  /** Deliveries per /dispatch request (a JSON array batch when > 1; default 1). */
+  batch?: number;
   /** Deliveries per second of the fixed-rate latency run (0: skip it). */
   pacedRate?: number;
 }
@@ -61,7 +63,8 @@ const http = require('node:http');
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
-      const n = Number(new URLSearchParams(Buffer.concat(chunks).toString()).get('n'));
+      const text = Buffer.concat(chunks).toString();
+      const n = Number(text.startsWith('{') ? JSON.parse(text).n : new URLSearchParams(text).get('n'));
       if (!arrived.has(n)) arrived.set(n, performance.now());
       res.end('ok');
       if (done && arrived.size >= expected) { const d = done; done = null; d(); }
@@ -77,16 +80,23 @@ const http = require('node:http');
     const all = new Promise((r) => (done = r));
     const agent = new Agent({ connections: m.concurrency });
     let next = m.from;
+    const batch = m.batch || 1;
     await Promise.all(Array.from({ length: m.concurrency }, async () => {
       while (next < m.from + m.count) {
-        const n = next++;
-        sent.set(n, performance.now());
+        const ns = [];
+        while (ns.length < batch && next < m.from + m.count) ns.push(next++);
+        const at = performance.now();
+        for (const n of ns) sent.set(n, at);
+        // One delivery: a form body, as Hookah's clients send; a batch: a JSON array of the same fields.
         const res = await request(m.hubUrl + '/dispatch', { dispatcher: agent, method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded' },
-          body: '_url=' + encodeURIComponent(m.target) + '&n=' + n + '&event=order.created&amount=42' });
+          headers: { 'content-type': batch > 1 ? 'application/json' : 'application/x-www-form-urlencoded' },
+          body: batch > 1
+            ? JSON.stringify(ns.map((n) => ({ _url: m.target, n, event: 'order.created', amount: 42 })))
+            : '_url=' + encodeURIComponent(m.target) + '&n=' + ns[0] + '&event=order.created&amount=42' });
         await res.body.text();
         if (res.statusCode !== 202) throw new Error('dispatch answered ' + res.statusCode);
-        accepted.set(n, performance.now());
+        const done = performance.now();
+        for (const n of ns) accepted.set(n, done);
       }
     }));
     if (arrived.size < expected) await all;
@@ -186,16 +196,17 @@ export async function runDispatchBench(opts: DispatchBenchOptions = {}): Promise
     let totalCpuUs = 0;
     let paced: DispatchBenchResults['paced'];
     try {
-      await ask<Done>(worker, { type: 'load', hubUrl: hub.url, target, from: 0, count: warm, concurrency }, 'done');
+      const batch = opts.batch ?? 1;
+      await ask<Done>(worker, { type: 'load', hubUrl: hub.url, target, from: 0, count: warm, concurrency, batch }, 'done');
       const elu = performance.eventLoopUtilization();
       const cpuBefore = mainThreadCpuMs();
       const processBefore = process.cpuUsage();
-      measured = await ask<Done>(worker, { type: 'load', hubUrl: hub.url, target, from: warm, count: total, concurrency }, 'done');
+      measured = await ask<Done>(worker, { type: 'load', hubUrl: hub.url, target, from: warm, count: total, concurrency: batch > 1 ? Math.max(2, Math.ceil(concurrency / 8)) : concurrency, batch }, 'done');
       utilization = Math.round(performance.eventLoopUtilization(elu).utilization * 100) / 100;
       const cpuAfter = mainThreadCpuMs();
       cpuMs = cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore;
       totalCpuUs = cpuUs(process.cpuUsage(processBefore)) / total;
-      if (pacedRate > 0) {
+      if (pacedRate > 0 && batch === 1) {
         const count = pacedRate * 4;
         const { delivered } = await ask<{ delivered: number[] }>(worker, { type: 'paced', hubUrl: hub.url, target, from: warm + total, count, rate: pacedRate }, 'paced');
         paced = { rate: pacedRate, deliveries: count, deliveredP50Ms: quantile(delivered, 0.5), deliveredP99Ms: quantile(delivered, 0.99), deliveredMaxMs: quantile(delivered, 1) };
@@ -261,7 +272,8 @@ export async function runDispatchBench(opts: DispatchBenchOptions = {}): Promise
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const n = process.argv[2] ? Number(process.argv[2]) : undefined;
   const threads = process.env.BENCH_DELIVERY_THREADS ? Number(process.env.BENCH_DELIVERY_THREADS) : undefined;
-  runDispatchBench({ ...(n ? { deliveries: n } : {}), ...(threads !== undefined ? { threads } : {}) }).then(
+  const batch = process.env.BENCH_BATCH ? Number(process.env.BENCH_BATCH) : undefined;
+  runDispatchBench({ ...(n ? { deliveries: n } : {}), ...(threads !== undefined ? { threads } : {}), ...(batch !== undefined ? { batch } : {}) }).then(
     (r) => console.log(JSON.stringify(r, null, 2)),
     (err: unknown) => {
       console.error(err);

@@ -25,8 +25,12 @@ console.log(JSON.stringify(dispatch, null, 2));
 console.log(`webhooks: ${deliveries} durable deliveries, --delivery-threads 1`);
 const threaded = await runDispatchBench({ deliveries, threads: 1 });
 console.log(JSON.stringify(threaded, null, 2));
+console.log(`webhooks: ${deliveries} durable deliveries, 50 per /dispatch (a JSON array batch)`);
+const batched = await runDispatchBench({ deliveries, batch: 50 });
+console.log(JSON.stringify(batched, null, 2));
 const d = dispatch;
 const t = threaded;
+const b = batched;
 /** Deliveries/s two cores could do at a CPU cost per delivery (µs): the ceiling of a CPU-bound run. */
 const ceiling = (us: number): number => Math.round(2e6 / us);
 
@@ -52,19 +56,20 @@ ${fanoutTable(fanout)}
 
 64 concurrent \`/dispatch\` requests (form body, \`_url\` to a local receiver); every delivery is committed to SQLite before its 202,
 sent, and its attempt recorded. The bare loop sends the same requests straight to the same receiver, 64 at a time, in the same run.
-The second column is the same run with \`--delivery-threads 1\` (attempts sent from a worker thread; its own bare-loop run beside it).
+The second column is the same run with \`--delivery-threads 1\` (attempts sent from a worker thread); the third sends 50 deliveries per
+\`/dispatch\` request (a JSON array batch, 8 requests in flight). Each has its own bare-loop run beside it (the last column lists the three).
 
-| | Hookhub (default) | Hookhub \`--delivery-threads 1\` | bare undici loop |
-|---|---|---|---|
-| deliveries/s | ${fmt(d.hookhub.deliveriesPerSecond)} | ${fmt(t.hookhub.deliveriesPerSecond)} | ${fmt(d.bareUndici.requestsPerSecond)} / ${fmt(t.bareUndici.requestsPerSecond)} |
-| ratio to the bare loop of its run | ${fmt(d.ratio, 2)}× | ${fmt(t.ratio, 2)}× | 1× |
-| enqueue (202) p50 / p99 ms | ${fmt(d.hookhub.enqueueP50Ms, 1)} / ${fmt(d.hookhub.enqueueP99Ms, 1)} | ${fmt(t.hookhub.enqueueP50Ms, 1)} / ${fmt(t.hookhub.enqueueP99Ms, 1)} | — |
-| enqueue → delivered p50 / p99 ms, flat out (a backlog builds) | ${fmt(d.hookhub.deliveredP50Ms, 1)} / ${fmt(d.hookhub.deliveredP99Ms, 1)} | ${fmt(t.hookhub.deliveredP50Ms, 1)} / ${fmt(t.hookhub.deliveredP99Ms, 1)} | — |
-| enqueue → delivered p50 / p99 / max ms at ${fmt(d.paced?.rate ?? 0)}/s (no backlog) | ${fmt(d.paced?.deliveredP50Ms ?? 0, 1)} / ${fmt(d.paced?.deliveredP99Ms ?? 0, 1)} / ${fmt(d.paced?.deliveredMaxMs ?? 0, 1)} | ${fmt(t.paced?.deliveredP50Ms ?? 0, 1)} / ${fmt(t.paced?.deliveredP99Ms ?? 0, 1)} / ${fmt(t.paced?.deliveredMaxMs ?? 0, 1)} | — |
-| server event-loop utilization | ${fmt(d.hookhub.serverLoopUtilization, 2)} | ${fmt(t.hookhub.serverLoopUtilization, 2)} | — |
-| server event-loop thread CPU per delivery | ${d.hookhub.serverCpuUsPerDelivery ?? 'n/a'} µs | ${t.hookhub.serverCpuUsPerDelivery ?? 'n/a'} µs | — |
-| whole-process CPU per delivery (all threads) | ${fmt(d.hookhub.totalCpuUsPerDelivery)} µs | ${fmt(t.hookhub.totalCpuUsPerDelivery)} µs | ${fmt(d.bareUndici.totalCpuUsPerDelivery)} µs |
-| CPU-bound ceiling on 2 cores (2 s of CPU per s ÷ the line above) | ${fmt(ceiling(d.hookhub.totalCpuUsPerDelivery))}/s | ${fmt(ceiling(t.hookhub.totalCpuUsPerDelivery))}/s | ${fmt(ceiling(d.bareUndici.totalCpuUsPerDelivery))}/s |
+| | Hookhub (default) | Hookhub \`--delivery-threads 1\` | Hookhub, batches of 50 | bare undici loop |
+|---|---|---|---|---|
+| deliveries/s | ${fmt(d.hookhub.deliveriesPerSecond)} | ${fmt(t.hookhub.deliveriesPerSecond)} | ${fmt(b.hookhub.deliveriesPerSecond)} | ${fmt(d.bareUndici.requestsPerSecond)} / ${fmt(t.bareUndici.requestsPerSecond)} / ${fmt(b.bareUndici.requestsPerSecond)} |
+| ratio to the bare loop of its run | ${fmt(d.ratio, 2)}× | ${fmt(t.ratio, 2)}× | ${fmt(b.ratio, 2)}× | 1× |
+| enqueue (202) p50 / p99 ms | ${fmt(d.hookhub.enqueueP50Ms, 1)} / ${fmt(d.hookhub.enqueueP99Ms, 1)} | ${fmt(t.hookhub.enqueueP50Ms, 1)} / ${fmt(t.hookhub.enqueueP99Ms, 1)} | ${fmt(b.hookhub.enqueueP50Ms, 1)} / ${fmt(b.hookhub.enqueueP99Ms, 1)} (per batch) | — |
+| enqueue → delivered p50 / p99 ms, flat out (a backlog builds) | ${fmt(d.hookhub.deliveredP50Ms, 1)} / ${fmt(d.hookhub.deliveredP99Ms, 1)} | ${fmt(t.hookhub.deliveredP50Ms, 1)} / ${fmt(t.hookhub.deliveredP99Ms, 1)} | ${fmt(b.hookhub.deliveredP50Ms, 1)} / ${fmt(b.hookhub.deliveredP99Ms, 1)} | — |
+| enqueue → delivered p50 / p99 / max ms at ${fmt(d.paced?.rate ?? 0)}/s (no backlog, one per request) | ${fmt(d.paced?.deliveredP50Ms ?? 0, 1)} / ${fmt(d.paced?.deliveredP99Ms ?? 0, 1)} / ${fmt(d.paced?.deliveredMaxMs ?? 0, 1)} | ${fmt(t.paced?.deliveredP50Ms ?? 0, 1)} / ${fmt(t.paced?.deliveredP99Ms ?? 0, 1)} / ${fmt(t.paced?.deliveredMaxMs ?? 0, 1)} | — | — |
+| server event-loop utilization | ${fmt(d.hookhub.serverLoopUtilization, 2)} | ${fmt(t.hookhub.serverLoopUtilization, 2)} | ${fmt(b.hookhub.serverLoopUtilization, 2)} | — |
+| server event-loop thread CPU per delivery | ${d.hookhub.serverCpuUsPerDelivery ?? 'n/a'} µs | ${t.hookhub.serverCpuUsPerDelivery ?? 'n/a'} µs | ${b.hookhub.serverCpuUsPerDelivery ?? 'n/a'} µs | — |
+| whole-process CPU per delivery (all threads) | ${fmt(d.hookhub.totalCpuUsPerDelivery)} µs | ${fmt(t.hookhub.totalCpuUsPerDelivery)} µs | ${fmt(b.hookhub.totalCpuUsPerDelivery)} µs | ${fmt(d.bareUndici.totalCpuUsPerDelivery)} µs |
+| CPU-bound ceiling on 2 cores (2 s of CPU per s ÷ the line above) | ${fmt(ceiling(d.hookhub.totalCpuUsPerDelivery))}/s | ${fmt(ceiling(t.hookhub.totalCpuUsPerDelivery))}/s | ${fmt(ceiling(b.hookhub.totalCpuUsPerDelivery))}/s | ${fmt(ceiling(d.bareUndici.totalCpuUsPerDelivery))}/s |
 
 Whole-process CPU counts everything on the machine's two cores for one delivery: for Hookhub the load generator's request, the
 server (receive, parse, commit, send, record) and the receiver; for the bare loop only its send and the receiver. Their quotient bounds

@@ -4,7 +4,7 @@ import type { Config } from './config.js';
 import { isHookhubError } from './core/errors.js';
 import { createMetrics, type Metrics } from './core/metrics.js';
 import { Topics } from './core/topics.js';
-import { createDispatcher, deliveryRoutes, queueFromDispatch } from './dispatch/plugin.js';
+import { createDispatcher, deliveryRoutes, queueBatchFromDispatch, queueFromDispatch } from './dispatch/plugin.js';
 import { clientRoute } from './channels/client-route.js';
 import { dispatchRoute } from './dispatch/route.js';
 import { topicsApi } from './api/topics.js';
@@ -116,7 +116,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   });
   await app.register(async (producers) => {
     producers.addHook('onRequest', requireKey(config.apiKey));
-    dispatchRoute(producers, { topics, queueWebhook: queueFromDispatch(dispatcher) });
+    dispatchRoute(producers, { topics, queueWebhook: queueFromDispatch(dispatcher), queueWebhooks: queueBatchFromDispatch(dispatcher) });
     deliveryRoutes(producers, dispatcher);
     topicsApi(producers, { topics });
     subscriptionsApi(producers, websub);

@@ -26,3 +26,13 @@ export class HookhubError extends Error {
 }
 
 export const isHookhubError = (err: unknown): err is HookhubError => err instanceof HookhubError;
+
+/** Runs `fn` for item `i` of a batch: a refusal names the item. */
+export function atItem<T>(i: number, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof HookhubError) throw new HookhubError(err.code, `item ${i}: ${err.message}`);
+    throw err;
+  }
+}

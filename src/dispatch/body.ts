@@ -67,16 +67,49 @@ function decodeFormComponent(s: string): string {
   }
 }
 
-function parseJson(body: Buffer): DispatchBody {
-  let parsed: unknown;
+/** Webhooks one batch may queue (a JSON array body). */
+export const MAX_BATCH = 1000;
+
+function parseJsonText(body: Buffer): unknown {
   try {
-    parsed = JSON.parse(body.toString('utf8'));
+    return JSON.parse(body.toString('utf8'));
   } catch (err) {
     throw new HookhubError('bad_request', `malformed JSON body: ${(err as Error).message}`);
   }
+}
+
+const isJson = (contentType: string | undefined): boolean => {
+  const type = mediaType(contentType);
+  return type === JSON_TYPE || type.endsWith('+json');
+};
+
+/**
+ * A JSON array body: a batch, each item a /dispatch JSON object. Undefined for any other body. Every item
+ * is checked here; a bad one refuses the whole batch (its index in the message).
+ */
+export function parseDispatchBatch(contentType: string | undefined, raw: Buffer | undefined): DispatchBody[] | undefined {
+  if (!raw || raw.length === 0 || !isJson(contentType)) return undefined;
+  const first = raw.toString('latin1', 0, Math.min(raw.length, 64)).trimStart();
+  if (!first.startsWith('[')) return undefined;
+  const items = parseJsonText(raw);
+  if (!Array.isArray(items)) return undefined;
+  if (items.length === 0) throw new HookhubError('bad_request', 'the batch is empty');
+  if (items.length > MAX_BATCH) throw new HookhubError('bad_request', `a batch holds at most ${MAX_BATCH} items, got ${items.length}`);
+  return items.map((item, i) => {
+    if (item === null || typeof item !== 'object' || Array.isArray(item)) throw new HookhubError('bad_request', `item ${i}: must be an object (a /dispatch JSON object)`);
+    return fromJsonObject(item as Record<string, unknown>);
+  });
+}
+
+function parseJson(body: Buffer): DispatchBody {
+  const parsed = parseJsonText(body);
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new HookhubError('bad_request', 'JSON body must be an object');
+    throw new HookhubError('bad_request', 'JSON body must be an object (or an array of objects: a batch)');
   }
+  return fromJsonObject(parsed as Record<string, unknown>);
+}
+
+function fromJsonObject(parsed: Record<string, unknown>): DispatchBody {
   const control = new Map<string, ControlValue>();
   const payload: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(parsed)) {

@@ -2,12 +2,13 @@
 // the /dispatch `_url` path and the delivery log routes.
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
+import { atItem } from '../core/errors.js';
 import type { Metrics } from '../core/metrics.js';
 import type { DeliveryQueue } from '../store/interface.js';
 import { webhookFromDispatch } from './accept.js';
 import { deliveriesApi } from './deliveries-api.js';
 import { WebhookDispatcher } from './dispatcher.js';
-import type { QueueWebhook } from './route.js';
+import type { QueueWebhook, QueueWebhooks } from './route.js';
 
 export function createDispatcher(config: Config, deps: { store: DeliveryQueue; metrics: Metrics; log: FastifyBaseLogger }): WebhookDispatcher {
   return new WebhookDispatcher({
@@ -25,6 +26,12 @@ export function createDispatcher(config: Config, deps: { store: DeliveryQueue; m
     retentionMs: config.retention,
   });
 }
+
+/** What /dispatch calls for a batch (a JSON array of `_url` objects). */
+export const queueBatchFromDispatch = (dispatcher: WebhookDispatcher): QueueWebhooks => async (bodies) => {
+  const ws = bodies.map((body, i) => atItem(i, () => webhookFromDispatch(body, {})));
+  return (await dispatcher.enqueueAll(ws)).map((r) => r.id);
+};
 
 /** What /dispatch calls for `_url`. */
 export const queueFromDispatch = (dispatcher: WebhookDispatcher): QueueWebhook => async (body, headers) => {

@@ -2,18 +2,30 @@
 import type { FastifyInstance } from 'fastify';
 import { HookhubError } from '../core/errors.js';
 import type { Topics } from '../core/topics.js';
-import { controlText, parseDispatchBody, type DispatchBody } from './body.js';
+import { controlText, parseDispatchBatch, parseDispatchBody, type DispatchBody } from './body.js';
 
 /** Queues an outgoing webhook for a parsed /dispatch body; answers the delivery id. */
 export type QueueWebhook = (body: DispatchBody, headers: Record<string, string | string[] | undefined>) => Promise<{ id: string }>;
+/** Queues a batch of webhooks (every item has `_url`), all checked first; answers their ids in order. */
+export type QueueWebhooks = (bodies: DispatchBody[]) => Promise<string[]>;
 
 export interface DispatchRouteDeps {
   topics: Topics;
   queueWebhook?: QueueWebhook;
+  queueWebhooks?: QueueWebhooks;
 }
 
 export function dispatchRoute(app: FastifyInstance, deps: DispatchRouteDeps): void {
   app.post('/dispatch', async (req, reply) => {
+    const batch = parseDispatchBatch(req.headers['content-type'], req.body as Buffer | undefined);
+    if (batch) {
+      batch.forEach((item, i) => {
+        if (controlText(item, '_url') === undefined) throw new HookhubError('bad_request', `item ${i}: a batch queues webhooks: _url is required`);
+        if (controlText(item, '_topic') !== undefined) throw new HookhubError('bad_request', `item ${i}: give _url or _topic, not both`);
+      });
+      if (!deps.queueWebhooks) throw new HookhubError('unavailable', 'the webhook dispatcher is not running');
+      return reply.code(202).send({ ids: await deps.queueWebhooks(batch) });
+    }
     const body = await parseDispatchBody(req.headers['content-type'], req.body as Buffer | undefined);
     const topic = controlText(body, '_topic');
     const url = controlText(body, '_url');
