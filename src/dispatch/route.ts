@@ -1,6 +1,6 @@
 // POST /dispatch — the Hookah entry point: `_topic` publishes the payload to a topic, `_url` queues a webhook.
 import type { FastifyInstance } from 'fastify';
-import { HookhubError } from '../core/errors.js';
+import { atItem, HookhubError } from '../core/errors.js';
 import type { Topics } from '../core/topics.js';
 import { controlText, parseDispatchBatch, parseDispatchBody, type DispatchBody } from './body.js';
 
@@ -19,10 +19,12 @@ export function dispatchRoute(app: FastifyInstance, deps: DispatchRouteDeps): vo
   app.post('/dispatch', async (req, reply) => {
     const batch = parseDispatchBatch(req.headers['content-type'], req.body as Buffer | undefined);
     if (batch) {
-      batch.forEach((item, i) => {
-        if (controlText(item, '_url') === undefined) throw new HookhubError('bad_request', `item ${i}: a batch queues webhooks: _url is required`);
-        if (controlText(item, '_topic') !== undefined) throw new HookhubError('bad_request', `item ${i}: give _url or _topic, not both`);
-      });
+      batch.forEach((item, i) =>
+        atItem(i, () => {
+          if (controlText(item, '_url') === undefined) throw new HookhubError('bad_request', 'a batch queues webhooks: _url is required');
+          if (controlText(item, '_topic') !== undefined) throw new HookhubError('bad_request', 'give _url or _topic, not both');
+        }),
+      );
       if (!deps.queueWebhooks) throw new HookhubError('unavailable', 'the webhook dispatcher is not running');
       return reply.code(202).send({ ids: await deps.queueWebhooks(batch) });
     }

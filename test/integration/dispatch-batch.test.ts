@@ -47,6 +47,7 @@ describe('dispatch: batches', () => {
       [[{ _url: rx.url }, { _url: rx.url, _topic: 't' }], /item 1: give _url or _topic/],
       [[{ _url: rx.url, _headers: 'nope' }], /item 0: _headers must be a JSON object/],
       [[{ _url: rx.url }, 7], /item 1: must be an object/],
+      [[{ _url: { nested: true } }], /item 0: _url must be text/],
       [[], /the batch is empty/],
       [Array.from({ length: 1001 }, () => ({ _url: rx.url })), /at most 1000 items/],
     ];
