@@ -3,27 +3,18 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { AttemptResponse } from './attempt.js';
 import { inProcessSender, type SenderOptions } from './sender.js';
-import type { ToThread, WireRequest } from './thread-wire.js';
+import { perTurn, type ToThread, type WireRequest } from './thread-wire.js';
 
 if (!parentPort) throw new Error('sender-thread.ts runs as a worker thread');
 const port = parentPort;
 const sender = inProcessSender(workerData as SenderOptions);
 /** Abort functions of this thread's attempts in flight, by request number. */
 const inFlight = new Map<number, Set<(reason: Error) => void>>();
-let replies: Array<[number, AttemptResponse]> = [];
-let flushQueued = false;
+const queueReply = perTurn<[number, AttemptResponse]>((done) => port.postMessage({ done }));
 
 function reply(n: number, r: AttemptResponse): void {
   inFlight.delete(n);
-  replies.push([n, r]);
-  if (flushQueued) return;
-  flushQueued = true;
-  setImmediate(() => {
-    flushQueued = false;
-    const batch = replies;
-    replies = [];
-    port.postMessage({ done: batch });
-  });
+  queueReply([n, r]);
 }
 
 function start([n, req]: [number, WireRequest]): void {

@@ -8,7 +8,8 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { AttemptRequest, AttemptResponse } from './attempt.js';
 import { inProcessSender, type AttemptSender, type SenderOptions } from './sender.js';
-import type { FromThread, ToThread, WireRequest } from './thread-wire.js';
+import { deliveryHost } from '../store/delivery-target.js';
+import { perTurn, type FromThread, type ToThread, type WireRequest } from './thread-wire.js';
 
 interface Waiting {
   resolve: (r: AttemptResponse) => void;
@@ -44,8 +45,7 @@ function spawn(workerData: SenderOptions): Worker {
 class DeliveryThread {
   readonly worker: Worker;
   private readonly waiting = new Map<number, Waiting>();
-  private outbox: Array<[number, WireRequest]> = [];
-  private flushQueued = false;
+  private readonly queueSend = perTurn<[number, WireRequest]>((send) => this.post({ send }));
   private next = 0;
   private closing = false;
   dead = false;
@@ -69,15 +69,7 @@ class DeliveryThread {
         aborts.add(waiting.abort);
       }
       this.waiting.set(n, waiting);
-      this.outbox.push([n, body && body.length > 0 ? { ...rest, body } : rest]);
-      if (this.flushQueued) return;
-      this.flushQueued = true;
-      setImmediate(() => {
-        this.flushQueued = false;
-        const send = this.outbox;
-        this.outbox = [];
-        this.post({ send });
-      });
+      this.queueSend([n, body && body.length > 0 ? { ...rest, body } : rest]);
     });
   }
 
@@ -131,8 +123,7 @@ export function threadSender(options: SenderOptions & { threads: number; onError
     fallback ??= inProcessSender(senderOptions);
   }));
   const pick = (url: string): DeliveryThread => {
-    const end = url.indexOf('/', url.indexOf('//') + 2);
-    const host = end < 0 ? url : url.slice(0, end);
+    const host = deliveryHost(url);
     let h = 0;
     for (let i = 0; i < host.length; i++) h = (h * 31 + host.charCodeAt(i)) | 0;
     return threads[Math.abs(h) % threads.length] as DeliveryThread;

@@ -14,3 +14,17 @@ export interface FromThread {
   done?: Array<[number, AttemptResponse]>;
   closed?: true;
 }
+
+/** Collects items during an event-loop turn and hands them to `flush` together at its end (one message). */
+export function perTurn<T>(flush: (items: T[]) => void): (item: T) => void {
+  let items: T[] = [];
+  return (item) => {
+    items.push(item);
+    if (items.length > 1) return;
+    setImmediate(() => {
+      const batch = items;
+      items = [];
+      flush(batch);
+    });
+  };
+}

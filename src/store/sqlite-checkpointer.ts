@@ -18,13 +18,11 @@ const Database = require(workerData.driver);
 const db = new Database(workerData.file);
 db.pragma('busy_timeout = 5000');
 db.pragma('wal_autocheckpoint = 0');
-let busy = false;
 const walSize = () => { try { return statSync(workerData.file + '-wal').size; } catch { return 0; } };
 // PASSIVE never waits for the writer: frames committed meanwhile wait for the next round.
 const checkpoint = () => { try { db.pragma('wal_checkpoint(PASSIVE)'); } catch (err) { parentPort.postMessage({ error: String(err) }); } };
 const timer = setInterval(() => {
-  if (busy || walSize() < workerData.threshold) return;
-  busy = true; checkpoint(); busy = false;
+  if (walSize() >= workerData.threshold) checkpoint();
 }, workerData.pollMs);
 parentPort.on('message', (m) => {
   if (m !== 'stop') return;
