@@ -182,7 +182,7 @@ export class WebhookDispatcher implements WebhookQueue {
     if (depth + ws.length > this.options.maxQueueDepth) {
       throw new HookhubError('queue_full', `webhook queue is full (${this.options.maxQueueDepth} deliveries waiting)`);
     }
-    return Promise.all(ws.map((w) => this.enqueue(w)));
+    return Promise.all(ws.map((w) => this.commit(w)));
   }
 
   /** The checks enqueue makes before anything is written. */
@@ -197,6 +197,11 @@ export class WebhookDispatcher implements WebhookQueue {
   async enqueue(w: OutgoingWebhook): Promise<{ id: string; created: boolean }> {
     // URLs are checked here and kept as given (the log and the reports echo them verbatim).
     this.check(w);
+    return this.commit(w);
+  }
+
+  /** Commits a checked delivery (and runs it at once when a slot is free). */
+  private async commit(w: OutgoingWebhook): Promise<{ id: string; created: boolean }> {
     const url = w.url;
     const headers = { ...(w.headers ?? {}) };
     const now = Date.now();
