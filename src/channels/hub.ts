@@ -327,10 +327,14 @@ export class ChannelHub implements ChannelOwner {
 
   // ---- subscriptions -----------------------------------------------------------------------
 
-  /** A tracking connection (`conn.offsets`) also learns the channel's position, when this node knows it. */
+  /** A tracking connection (`conn.offsets`) learns the channel's position, when this node knows it. */
+  private position(ch: Channel, conn: Conn | undefined): { offset?: number } {
+    return conn?.offsets && ch.lastOffset > 0 ? { offset: ch.lastOffset } : {};
+  }
+
   subscribeArgs(ch: Channel, user: User, conn?: Conn): Record<string, unknown> {
     return {
-      ...(conn?.offsets && ch.lastOffset > 0 ? { offset: ch.lastOffset } : {}),
+      ...this.position(ch, conn),
       channel_name: ch.name,
       user: user.name,
       history: ch.currentHistory(),
@@ -369,7 +373,7 @@ export class ChannelHub implements ChannelOwner {
       if (!conn) return;
       const late = conn.offsets ? await this.missedBy(ch, user, conn, since) : undefined;
       if (conn.state !== 'connected') return;
-      this.confirm(conn, this.subscribeArgs(ch, user, conn), late?.());
+      this.confirm(ch, conn, this.subscribeArgs(ch, user), late?.());
       return;
     }
     const firstJoin = !ch.members.has(user);
@@ -395,9 +399,9 @@ export class ChannelHub implements ChannelOwner {
     await this.autoSubscribe(user, answer, conn ? { conn } : {});
   }
 
-  /** The SUBSCRIBE frame to one connection, then the publishes it catches up on. */
-  private confirm(conn: Conn, args: Record<string, unknown>, late: CatchUp | undefined): void {
-    conn.frame('SUBSCRIBE', late ? { ...args, ...late.args } : args);
+  /** The SUBSCRIBE frame to one connection (with its position when it tracks offsets), then the publishes it catches up on. */
+  private confirm(ch: Channel, conn: Conn, args: Record<string, unknown>, late: CatchUp | undefined): void {
+    conn.frame('SUBSCRIBE', { ...args, ...(late ? late.args : this.position(ch, conn)) });
     for (const f of late?.frames ?? []) conn.send(f);
   }
 
@@ -409,7 +413,7 @@ export class ChannelHub implements ChannelOwner {
       if (existing && conn) {
         existing.add(conn);
         args.presence = ch.options.presenceful ? ch.presence() : [];
-        this.confirm(conn, args, asking?.conn === conn ? asking.catchUp : undefined);
+        this.confirm(ch, conn, args, asking?.conn === conn ? asking.catchUp : undefined);
       }
       return;
     }
@@ -420,8 +424,8 @@ export class ChannelHub implements ChannelOwner {
     if (ch.options.presenceful) args.presence = ch.presence();
     const own = tail('SUBSCRIBE', args);
     for (const c of ch.connectionsOf(user)) {
-      if (c === asking?.conn) this.confirm(c, args, asking.catchUp);
-      else if (c.offsets && ch.lastOffset > 0) c.frame('SUBSCRIBE', { ...args, offset: ch.lastOffset });
+      if (c === asking?.conn) this.confirm(ch, c, args, asking.catchUp);
+      else if (c.offsets) this.confirm(ch, c, args, undefined);
       else c.send(own);
     }
     const time = Date.now();
