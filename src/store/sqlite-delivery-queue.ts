@@ -1,9 +1,11 @@
-// Webhook queue and delivery log on disk. A delivery is committed before enqueue resolves; claims carry a
-// lease; a process killed mid-attempt leaves claims that recover() (at start) or the lease's end hands back.
+// Webhook queue and delivery log on disk. A delivery is committed before enqueue resolves; its claims live
+// in memory (sqlite-claims.ts: the data directory is one process's), so a delivery is written twice, when
+// queued and when attempted, and a process killed mid-attempt leaves its deliveries simply pending.
 // Writes from one event-loop turn are grouped into one transaction (group commit).
 import type { Database, Statement } from 'better-sqlite3';
 import { HookhubError } from '../core/errors.js';
 import { deliveryHost } from './delivery-target.js';
+import { ClaimBook } from './sqlite-claims.js';
 import {
   HELD_BEHIND_EARLIER, type AttemptOutcome, type ClaimRequest, type DeliveryAttempt, type DeliveryLimits, type DeliveryQuery,
   type DeliveryQueue, type DeliveryRecord, type DeliveryStatus, type NewDelivery,
@@ -142,19 +144,19 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
   private readonly insertStmt: Statement;
   private readonly byKey: Statement;
   private readonly byId: Statement;
+  private readonly finishClaimed: Statement;
   private readonly finishUnfinished: Statement;
   private readonly finishAny: Statement;
   private readonly claimIds: Statement;
-  private readonly claimRows: Statement;
-  private readonly releaseOne: Statement;
-  private readonly minDue: Statement;
-  private readonly minLease: Statement;
+  private readonly rowsBySeq: Statement;
+  private readonly firstDue: Statement;
   private readonly firstPendingHost: Statement;
   private readonly nextPendingHost: Statement;
   private readonly dueOfHost: Statement;
   private readonly laneTail: Statement;
   private readonly laneNext: Statement;
   private unfinished: number;
+  private readonly claims = new ClaimBook();
   private jobs: Job[] = [];
   private flushScheduled = false;
 
@@ -168,32 +170,30 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     this.byKey = db.prepare('SELECT id FROM deliveries WHERE idempotency_key = ? AND created_at > ? ORDER BY created_at LIMIT 1').pluck();
     this.byId = db.prepare('SELECT * FROM deliveries WHERE id = ?');
     // Positional parameters throughout the hot statements: binding an object by names costs more than the insert.
+    // A claimed delivery: found by rowid, its attempts appended to the column as claimed.
+    this.finishClaimed = db.prepare('UPDATE deliveries SET status = ?, attempts = ?, next_at = COALESCE(?, next_at), updated_at = ? WHERE seq = ?');
+    // Any other (a test's, or a claim given up meanwhile).
     const finishSet = `UPDATE deliveries SET status = ?, attempts = json_insert(attempts, '$[#]', json(?)),
          next_at = COALESCE(?, next_at), lease_until = NULL, updated_at = ? WHERE id = ?`;
     this.finishUnfinished = db.prepare(`${finishSet} AND status IN ('pending', 'delivering') RETURNING order_key`).pluck();
     this.finishAny = db.prepare(finishSet);
+    // Claimed deliveries are pending on disk: every claim query passes over the held ones (@held).
     this.claimIds = db.prepare(
       `WITH due AS (
-         SELECT * FROM (SELECT seq, host, next_at AS at FROM deliveries INDEXED BY deliveries_due
-           WHERE status = 'pending' AND next_at <= @now AND host NOT IN (SELECT value FROM json_each(@skip))
-           ORDER BY next_at LIMIT @scan)
-         UNION ALL
-         SELECT * FROM (SELECT seq, host, lease_until AS at FROM deliveries INDEXED BY deliveries_lease
-           WHERE status = 'delivering' AND lease_until <= @now AND host NOT IN (SELECT value FROM json_each(@skip))
-           ORDER BY lease_until LIMIT @scan)
+         SELECT seq, host, next_at FROM deliveries INDEXED BY deliveries_due
+         WHERE status = 'pending' AND next_at <= @now AND host NOT IN (SELECT value FROM json_each(@skip))
+           AND seq NOT IN (SELECT value FROM json_each(@held))
+         ORDER BY next_at LIMIT @scan
        ), ranked AS (
-         SELECT seq, at, ROW_NUMBER() OVER (PARTITION BY host ORDER BY at, seq) AS rn FROM due
+         SELECT seq, next_at, ROW_NUMBER() OVER (PARTITION BY host ORDER BY next_at, seq) AS rn FROM due
        )
-       SELECT seq FROM ranked WHERE rn <= @perHost ORDER BY at, seq LIMIT @limit`,
+       SELECT seq FROM ranked WHERE rn <= @perHost ORDER BY next_at, seq LIMIT @limit`,
     ).pluck();
-    this.claimRows = db.prepare(
-      `UPDATE deliveries SET status = 'delivering', lease_until = ? WHERE seq IN (SELECT value FROM json_each(?)) RETURNING ${ROW_COLUMNS}`,
-    ).raw();
-    this.releaseOne = db.prepare(
-      `UPDATE deliveries SET status = 'pending', lease_until = NULL, next_at = MIN(next_at, ?) WHERE id = ? AND status = 'delivering'`,
-    );
-    this.minDue = db.prepare(`SELECT MIN(next_at) FROM deliveries INDEXED BY deliveries_due WHERE status = 'pending'`).pluck();
-    this.minLease = db.prepare(`SELECT MIN(lease_until) FROM deliveries INDEXED BY deliveries_lease WHERE status = 'delivering'`).pluck();
+    this.rowsBySeq = db.prepare(`SELECT ${ROW_COLUMNS} FROM deliveries WHERE seq IN (SELECT value FROM json_each(?))`).raw();
+    this.firstDue = db.prepare(
+      `SELECT next_at FROM deliveries INDEXED BY deliveries_due WHERE status = 'pending' AND seq NOT IN (SELECT value FROM json_each(?))
+       ORDER BY next_at LIMIT 1`,
+    ).pluck();
     this.firstPendingHost = db.prepare(
       `SELECT host FROM deliveries INDEXED BY deliveries_pending_host WHERE status = 'pending' ORDER BY host LIMIT 1`,
     ).pluck();
@@ -201,9 +201,10 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
       `SELECT host FROM deliveries INDEXED BY deliveries_pending_host WHERE status = 'pending' AND host > ? ORDER BY host LIMIT 1`,
     ).pluck();
     this.dueOfHost = db.prepare(
-      `SELECT seq FROM deliveries INDEXED BY deliveries_pending_host WHERE status = 'pending' AND host = ? AND next_at <= ?
+      `SELECT ${ROW_COLUMNS} FROM deliveries INDEXED BY deliveries_pending_host WHERE status = 'pending' AND host = ? AND next_at <= ?
+         AND seq NOT IN (SELECT value FROM json_each(?))
        ORDER BY next_at, seq LIMIT ?`,
-    ).pluck();
+    ).raw();
     this.laneTail = db.prepare(
       `SELECT MAX(order_pos) FROM deliveries INDEXED BY deliveries_lane WHERE order_key = ? AND status IN ('pending', 'delivering')`,
     ).pluck();
@@ -231,6 +232,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     this.jobs = [];
     const results: Array<{ ok: boolean; value: unknown }> = [];
     const before = this.unfinished;
+    this.claims.begin();
     try {
       this.db.transaction(() => {
         for (const job of jobs) {
@@ -245,9 +247,11 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
       })();
     } catch (err) {
       this.unfinished = before;
+      this.claims.rollback();
       for (const job of jobs) job.reject(err);
       return;
     }
+    this.claims.commit();
     jobs.forEach((job, i) => {
       const r = results[i] as { ok: boolean; value: unknown };
       if (r.ok) job.resolve(r.value);
@@ -263,7 +267,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
 
   private insert(d: NewDelivery, now: number): void {
     const lane = d.orderKey === undefined ? undefined : this.lanePlace(d.orderKey);
-    this.insertStmt.run(
+    const { lastInsertRowid } = this.insertStmt.run(
       d.id,
       d.url,
       deliveryHost(d.url),
@@ -280,15 +284,18 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
       d.origin?.ref ?? null,
       d.idempotencyKey ?? null,
       d.maxAttempts,
-      d.claimUntil === undefined ? 'pending' : 'delivering',
+      'pending',
       lane?.held ? HELD_BEHIND_EARLIER : d.nextAt,
-      d.claimUntil ?? null,
+      null,
       now,
       now,
       d.orderKey ?? null,
       lane?.pos ?? null,
     );
     this.unfinished++;
+    if (d.claimUntil !== undefined) {
+      this.claims.set(d.id, { seq: Number(lastInsertRowid), leaseUntil: d.claimUntil, attempts: '[]', orderKey: d.orderKey ?? null });
+    }
   }
 
   enqueue(d: NewDelivery, limits: DeliveryLimits): Promise<{ id: string; created: boolean }> {
@@ -304,27 +311,33 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     });
   }
 
-  /** Claims share the grouped commit with the enqueues and finishes of the same turn. */
+  /** Claims share the grouped commit with the enqueues and finishes of the same turn; they write nothing. */
   claim(req: ClaimRequest): Promise<DeliveryRecord[]> {
     return this.grouped(() => {
       const scan = Math.max(64, req.limit * CLAIM_SCAN_FACTOR);
-      const seqs = this.claimSimple(req, scan)
-        ?? (this.claimIds.all({ now: req.now, skip: JSON.stringify(req.skipHosts), perHost: req.perHost, limit: req.limit, scan }) as number[]);
-      if (seqs.length === 0) return [];
-      const rows = (this.claimRows.all(req.now + req.leaseMs, JSON.stringify(seqs)) as unknown[][]).map(rowOf);
-      const order = new Map(seqs.map((seq, i) => [seq, i]));
-      return rows.sort((a, b) => (order.get(a.seq) ?? 0) - (order.get(b.seq) ?? 0)).map(fromRow);
+      const held = this.claims.seqs(req.now);
+      let rows = this.claimSimple(req, scan, held);
+      if (rows === undefined) {
+        const seqs = this.claimIds.all({ now: req.now, skip: JSON.stringify(req.skipHosts), held, perHost: req.perHost, limit: req.limit, scan }) as number[];
+        if (seqs.length === 0) return [];
+        const order = new Map(seqs.map((seq, i) => [seq, i]));
+        rows = (this.rowsBySeq.all(JSON.stringify(seqs)) as unknown[][]).map(rowOf)
+          .sort((a, b) => (order.get(a.seq) ?? 0) - (order.get(b.seq) ?? 0));
+      }
+      const leaseUntil = req.now + req.leaseMs;
+      return rows.map((row) => {
+        this.claims.set(row.id, { seq: row.seq, leaseUntil, attempts: row.attempts, orderKey: row.order_key });
+        return this.record(row);
+      });
     });
   }
 
   /**
-   * The claim's answer when no lease has lapsed and at most one host outside `skipHosts` has pending rows
-   * (a few index probes): nothing, or that host's oldest due rows. Undefined: run the general claim. Same
-   * rows as the general claim, without scanning a full host's backlog or ranking a window.
+   * The claim's answer when at most one host outside `skipHosts` has pending rows (a few index probes):
+   * nothing, or that host's oldest due rows. Undefined: run the general claim. Same rows as the general
+   * claim, without scanning a full host's backlog or ranking a window.
    */
-  private claimSimple(req: ClaimRequest, scan: number): number[] | undefined {
-    const lease = this.minLease.get() as number | null;
-    if (lease !== null && lease <= req.now) return undefined;
+  private claimSimple(req: ClaimRequest, scan: number, held: string): Row[] | undefined {
     const skip = new Set(req.skipHosts);
     let only: string | undefined;
     for (let host = this.firstPendingHost.get() as string | undefined; host !== undefined; host = this.nextPendingHost.get(host) as string | undefined) {
@@ -333,12 +346,29 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
       only = host;
     }
     if (only === undefined) return [];
-    return this.dueOfHost.all(only, req.now, Math.min(req.limit, req.perHost, scan)) as number[];
+    return (this.dueOfHost.all(only, req.now, held, Math.min(req.limit, req.perHost, scan)) as unknown[][]).map(rowOf);
+  }
+
+  /** A row as the log shows it: claimed ones are delivering (on disk they stay pending). */
+  private record(row: Row): DeliveryRecord {
+    const d = fromRow(row);
+    const claim = this.claims.get(d.id);
+    if (claim) {
+      d.status = 'delivering';
+      d.leaseUntil = claim.leaseUntil;
+    }
+    return d;
   }
 
   finish(id: string, outcome: AttemptOutcome, followUp?: NewDelivery): Promise<void> {
     return this.grouped(() => {
       const now = Date.now();
+      const claim = this.claims.get(id);
+      if (claim) {
+        this.finishClaimedRow(id, claim, outcome, now);
+        if (followUp) this.insert(followUp, now);
+        return;
+      }
       const params = [outcome.status, JSON.stringify(outcome.attempt), outcome.nextAt ?? null, now, id];
       const updated = this.finishUnfinished.all(...params) as Array<string | null>;
       if (updated.length === 1) {
@@ -354,35 +384,49 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     });
   }
 
+  /** Records the attempt of a delivery this process claimed: one update by rowid, nothing read. */
+  private finishClaimedRow(id: string, claim: { seq: number; attempts: string; orderKey: string | null }, outcome: AttemptOutcome, now: number): void {
+    const attempt = JSON.stringify(outcome.attempt);
+    const attempts = claim.attempts === '[]' ? `[${attempt}]` : `${claim.attempts.slice(0, -1)},${attempt}]`;
+    this.finishClaimed.run(outcome.status, attempts, outcome.nextAt ?? null, now, claim.seq);
+    this.claims.delete(id);
+    if (outcome.status === 'pending') return;
+    this.unfinished--;
+    if (claim.orderKey !== null) this.laneNext.run(now, claim.orderKey);
+  }
+
   async renew(ids: readonly string[], leaseUntil: number): Promise<void> {
-    const stmt = this.db.prepare(`UPDATE deliveries SET lease_until = ? WHERE id = ? AND status = 'delivering'`);
-    this.db.transaction(() => {
-      for (const id of ids) stmt.run(leaseUntil, id);
-    })();
+    for (const id of ids) {
+      const claim = this.claims.get(id);
+      if (claim) claim.leaseUntil = leaseUntil;
+    }
   }
 
+  /** Claims given back are pending on disk already, and due (they were claimed due). */
   async release(ids: readonly string[]): Promise<void> {
-    const now = Date.now();
-    this.db.transaction(() => {
-      for (const id of ids) this.releaseOne.run(now, id);
-    })();
+    for (const id of ids) this.claims.delete(id);
   }
 
+  /**
+   * Claims whose lease ended by `now`, and rows an older version left claimed on disk (status delivering),
+   * become pending.
+   */
   async recover(now: number): Promise<number> {
-    return this.db.prepare(`UPDATE deliveries SET status = 'pending', lease_until = NULL, next_at = MIN(next_at, ?) WHERE status = 'delivering'`)
+    const onDisk = this.db.prepare(`UPDATE deliveries SET status = 'pending', lease_until = NULL, next_at = MIN(next_at, ?) WHERE status = 'delivering'`)
       .run(now).changes;
+    return onDisk + this.claims.dropLapsed(now);
   }
 
   async nextDueAt(): Promise<number | undefined> {
-    const due = this.minDue.get() as number | null;
-    const lease = this.minLease.get() as number | null;
-    if (due === null) return lease ?? undefined;
-    return lease === null ? due : Math.min(due, lease);
+    const due = this.firstDue.get(this.claims.seqs()) as number | undefined;
+    const lease = this.claims.firstLeaseEnd();
+    if (due === undefined) return lease;
+    return lease === undefined ? due : Math.min(due, lease);
   }
 
   async get(id: string): Promise<DeliveryRecord | undefined> {
     const row = this.byId.get(id) as Row | undefined;
-    return row && fromRow(row);
+    return row && this.record(row);
   }
 
   async list(q: DeliveryQuery): Promise<DeliveryRecord[]> {
@@ -395,7 +439,11 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     if (q.status !== undefined) {
       // A literal (from a closed set), so that the partial indexes on status apply.
       if (!STATUSES.has(q.status)) return [];
-      where.push(`status = '${q.status}'`);
+      // Claimed deliveries are pending on disk and delivering in the log.
+      if (q.status === 'delivering') where.push(`(status = 'delivering' OR seq IN (SELECT value FROM json_each(?)))`);
+      else where.push(`status = '${q.status}'`);
+      if (q.status === 'pending') where.push('seq NOT IN (SELECT value FROM json_each(?))');
+      if (q.status === 'pending' || q.status === 'delivering') params.push(this.claims.seqs());
     }
     if (q.target !== undefined) {
       if (q.target.includes('://')) {
@@ -407,16 +455,16 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
       }
     }
     // Unfinished deliveries are few: read them through their partial index rather than the whole log.
-    const index = q.status === 'pending' ? 'INDEXED BY deliveries_due' : q.status === 'delivering' ? 'INDEXED BY deliveries_lease' : '';
+    const index = q.status === 'pending' ? 'INDEXED BY deliveries_due' : '';
     const sql = `SELECT * FROM deliveries ${index} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`;
-    return (this.db.prepare(sql).all(...params, q.limit) as Row[]).map(fromRow);
+    return (this.db.prepare(sql).all(...params, q.limit) as Row[]).map((row) => this.record(row));
   }
 
   async retry(id: string, now: number): Promise<'queued' | 'in_flight' | 'not_found'> {
     return this.db.transaction(() => {
       const row = this.byId.get(id) as Row | undefined;
       if (!row) return 'not_found' as const;
-      if (row.status === 'delivering') return 'in_flight' as const;
+      if (row.status === 'delivering' || this.claims.has(id)) return 'in_flight' as const;
       if (row.next_at === HELD_BEHIND_EARLIER) return 'queued' as const; // already waiting its turn
       const attempts = (JSON.parse(row.attempts) as unknown[]).length;
       // A finished ordered delivery queues again at the end of its lane.

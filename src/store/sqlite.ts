@@ -28,8 +28,44 @@ export function openSqlite(dataDir: string): Database.Database {
   return db;
 }
 
+/**
+ * Holds the data directory for this process until `close`: the delivery queue keeps its claims in memory,
+ * so a second process on the same files would send the same deliveries. An exclusive lock on a file of its
+ * own, which the OS drops with the process (kill -9 included); a second process waits up to `waitMs` for
+ * it (a killed predecessor may still be exiting), then is refused.
+ */
+export function lockDataDir(dataDir: string, waitMs = 3000): { close(): void } {
+  mkdirSync(dataDir, { recursive: true });
+  const lock = new Database(join(dataDir, 'hookhub.lock'));
+  try {
+    lock.pragma(`busy_timeout = ${waitMs}`);
+    lock.pragma('locking_mode = EXCLUSIVE');
+    // The first write takes the exclusive lock, which exclusive locking mode keeps until the connection closes.
+    lock.exec('CREATE TABLE IF NOT EXISTS holder (pid INTEGER NOT NULL)');
+    lock.transaction(() => {
+      lock.exec('DELETE FROM holder');
+      lock.prepare('INSERT INTO holder (pid) VALUES (?)').run(process.pid);
+    })();
+  } catch (err) {
+    lock.close();
+    const code = (err as { code?: string }).code;
+    if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
+      throw new Error(`the data directory ${dataDir} is in use by another Hookhub process (one process per --data-dir; use --store redis for several)`);
+    }
+    throw err;
+  }
+  return { close: () => lock.close() };
+}
+
 export function createSqliteStore(options: SqliteStoreOptions): Store {
-  const db = openSqlite(options.dataDir);
+  const lock = lockDataDir(options.dataDir);
+  let db: Database.Database;
+  try {
+    db = openSqlite(options.dataDir);
+  } catch (err) {
+    lock.close();
+    throw err;
+  }
   const checkpointer = startCheckpointer(db, (message) => process.emitWarning(message, 'HookhubStore'));
   return {
     kind: 'sqlite',
@@ -47,6 +83,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     close: async () => {
       await checkpointer.stop();
       if (db.open) db.close();
+      lock.close();
     },
   };
 }

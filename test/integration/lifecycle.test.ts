@@ -63,6 +63,22 @@ describe('command line', () => {
     expect((await again.exited).code).toBe(0);
   });
 
+  it('refuses a second server on a data directory in use, in one line, and the first keeps serving', async () => {
+    const dataDir = tempDir();
+    const first = await spawnHub({ HOOKHUB_DATA_DIR: dataDir });
+    const second = runCli(['serve'], { HOOKHUB_PORT: '0', HOOKHUB_DATA_DIR: dataDir });
+    expect((await second.exited).code).toBe(2);
+    expect(second.stderr.join('\n')).toMatch(/^hookhub: cannot start: the data directory .* is in use by another Hookhub process/);
+    expect((await call(`${first.url}/readyz`)).status).toBe(200);
+    // kill -9 frees it: the next server starts on the same directory.
+    first.proc.kill('SIGKILL');
+    await first.exited;
+    const next = await spawnHub({ HOOKHUB_DATA_DIR: dataDir });
+    expect((await call(`${next.url}/readyz`)).status).toBe(200);
+    next.proc.kill('SIGTERM');
+    expect((await next.exited).code).toBe(0);
+  });
+
   it('logs one line per request without secrets', async () => {
     const hub = await spawnHub({ HOOKHUB_STORE: 'memory', HOOKHUB_STREAM_KEY: 'topsecret', HOOKHUB_API_KEY: 'apikey123' });
     await call(`${hub.url}/sse?topic=x&key=wrong-but-secret`);

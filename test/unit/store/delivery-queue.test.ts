@@ -17,16 +17,21 @@ function delivery(over: Partial<NewDelivery> = {}): NewDelivery {
   return { id: randomUUID(), url: 'http://a.example/hook', method: 'POST', headers: {}, body: Buffer.from('x=1'), contentType: 'application/x-www-form-urlencoded', maxAttempts: 3, nextAt: Date.now(), ...over };
 }
 
-const factories: Array<[string, () => { q: DeliveryQueue; reopen?: () => DeliveryQueue }]> = [
+/**
+ * reopen: the same queue as the next process sees it. Claims outlive it on redis (other nodes' claims are
+ * alive); on sqlite they were the closed process's own (in memory) and are gone with it.
+ */
+type Made = { q: DeliveryQueue; reopen?: () => DeliveryQueue; claimsSurviveReopen?: boolean };
+const factories: Array<[string, () => Made]> = [
   ['memory', () => ({ q: new MemoryDeliveryQueue() })],
   ['sqlite', () => {
     const dir = tempDir();
     const db = openSqlite(dir);
-    return { q: new SqliteDeliveryQueue(db), reopen: () => { db.close(); return new SqliteDeliveryQueue(openSqlite(dir)); } };
+    return { q: new SqliteDeliveryQueue(db), reopen: () => { db.close(); return new SqliteDeliveryQueue(openSqlite(dir)); }, claimsSurviveReopen: false };
   }],
   ['redis', () => {
     const prefix = redisPrefix();
-    return { q: new RedisDeliveryQueue(testRedis(), prefix), reopen: () => new RedisDeliveryQueue(testRedis(), prefix) };
+    return { q: new RedisDeliveryQueue(testRedis(), prefix), reopen: () => new RedisDeliveryQueue(testRedis(), prefix), claimsSurviveReopen: true };
   }],
 ];
 
@@ -191,7 +196,8 @@ describe.each(factories)('DeliveryQueue contract: %s', (_name, make) => {
     expect(await q.retry(b!.id, t0)).toBe('queued'); // a resend of a held one leaves it held
     expect(await claim(t0 + 1_000)).toEqual([]);
     if (made.reopen) q = made.reopen();
-    expect(await claim(t0 + 5_000)).toEqual([a!.id]);
+    // `free`, claimed (not finished) before the reopen, is claimable again where claims die with the process.
+    expect(await claim(t0 + 5_000)).toEqual(made.claimsSurviveReopen === false ? [free.id, a!.id] : [a!.id]);
     // A final failure lets the next one go, due at once.
     await q.finish(a!.id, { attempt: attempt(500), status: 'failed' });
     expect(await claim(Date.now())).toEqual([b!.id]);
@@ -225,5 +231,45 @@ describe('SqliteDeliveryQueue schema', () => {
     expect(db.prepare(`SELECT version FROM schema_versions WHERE part = 'deliveries'`).pluck().get()).toBe(DELIVERIES_SCHEMA.length);
     expect((await q.claim({ now: Date.now(), limit: 5, leaseMs: 1000, perHost: 5, skipHosts: [] })).map((r) => r.id)).toEqual(['old']);
     expect(await q.nextDueAt()).toBeGreaterThan(Date.now());
+  });
+});
+
+describe('SqliteDeliveryQueue claims (one process per data directory)', () => {
+  it('keeps claims in memory: pending on disk, delivering in the log, claimable at once by the next process', async () => {
+    const dir = tempDir();
+    const db = openSqlite(dir);
+    const q = new SqliteDeliveryQueue(db);
+    const [a, b] = [delivery(), delivery()];
+    await q.enqueue(a!, LIMITS);
+    await q.enqueue(b!, LIMITS);
+    const now = Date.now();
+    expect((await q.claim({ now, limit: 1, leaseMs: 60_000, perHost: 1, skipHosts: [] })).map((r) => r.id)).toEqual([a!.id]);
+    expect(db.prepare('SELECT status FROM deliveries WHERE id = ?').pluck().get(a!.id)).toBe('pending');
+    expect(await q.get(a!.id)).toMatchObject({ status: 'delivering', leaseUntil: now + 60_000 });
+    expect((await q.list({ limit: 10, status: 'delivering' })).map((r) => r.id)).toEqual([a!.id]);
+    expect((await q.list({ limit: 10, status: 'pending' })).map((r) => r.id)).toEqual([b!.id]);
+    expect(await q.nextDueAt()).toBe(b!.nextAt);
+    // Two attempts recorded through claims append to the attempts column as claimed.
+    await q.finish(a!.id, { attempt: attempt(503), status: 'pending', nextAt: now });
+    await q.claim({ now, limit: 2, leaseMs: 60_000, perHost: 2, skipHosts: [] });
+    await q.finish(a!.id, { attempt: attempt(200), status: 'succeeded' });
+    expect((await q.get(a!.id))!.attempts.map((x) => x.status)).toEqual([503, 200]);
+    expect(await q.depth()).toBe(1);
+    // The process dies with b claimed: the next one claims it without waiting for the lease.
+    db.close();
+    const next = new SqliteDeliveryQueue(openSqlite(dir));
+    expect(await next.recover(Date.now())).toBe(0);
+    expect((await next.claim({ now: Date.now(), limit: 5, leaseMs: 1000, perHost: 5, skipHosts: [] })).map((r) => r.id)).toEqual([b!.id]);
+  });
+
+  it('hands back on recover the deliveries an older version left claimed on disk', async () => {
+    const db = openSqlite(tempDir());
+    const q = new SqliteDeliveryQueue(db);
+    const d = delivery();
+    await q.enqueue(d, LIMITS);
+    db.prepare(`UPDATE deliveries SET status = 'delivering', lease_until = ? WHERE id = ?`).run(Date.now() + 60_000, d.id);
+    expect((await q.get(d.id))!.status).toBe('delivering');
+    expect(await q.recover(Date.now())).toBe(1);
+    expect((await q.claim({ now: Date.now(), limit: 5, leaseMs: 1000, perHost: 5, skipHosts: [] })).map((r) => r.id)).toEqual([d.id]);
   });
 });
