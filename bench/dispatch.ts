@@ -6,9 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { Agent, request } from 'undici';
+import { Agent } from 'undici';
 import { resolveConfig } from '../src/config.js';
 import { startServer } from '../src/server.js';
+import { bareLoop } from './bare-loop.js';
+import { threadCpuMs } from './lib.js';
 
 export interface DispatchBenchOptions {
   /** Deliveries measured (after a warm-up of a tenth of them). */
@@ -48,7 +50,8 @@ export interface DispatchBenchResults {
   /** totalCpuUsPerDelivery: sender (this thread) plus receiver, per request. */
   bareUndici: { requestsPerSecond: number; seconds: number; totalCpuUsPerDelivery: number };
   ratio: number;
-  goals: { deliveriesPerSecond: number; ratio: number; met: boolean };
+  /** The throughput goal; the ratio goal is measured on the sending side (dispatch-drain.ts), where both sides do the same work. */
+  goals: { deliveriesPerSecond: number; met: boolean };
 }
 
 // The receiver and the load generator share a worker thread (one clock for send and arrival times),
@@ -141,18 +144,6 @@ const http = require('node:http');
 })();
 `;
 
-/** CPU time (ms) of this process's main thread so far, from /proc (Linux); undefined elsewhere. */
-function mainThreadCpuMs(): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // utime and stime are fields 14 and 15 of stat (11 and 12 after the command name), in clock ticks (100/s).
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return undefined;
-  }
-}
-
 const cpuUs = (u: NodeJS.CpuUsage): number => u.user + u.system;
 
 const quantile = (values: number[], q: number): number => {
@@ -199,11 +190,11 @@ export async function runDispatchBench(opts: DispatchBenchOptions = {}): Promise
       const batch = opts.batch ?? 1;
       await ask<Done>(worker, { type: 'load', hubUrl: hub.url, target, from: 0, count: warm, concurrency, batch }, 'done');
       const elu = performance.eventLoopUtilization();
-      const cpuBefore = mainThreadCpuMs();
+      const cpuBefore = threadCpuMs();
       const processBefore = process.cpuUsage();
       measured = await ask<Done>(worker, { type: 'load', hubUrl: hub.url, target, from: warm, count: total, concurrency: batch > 1 ? Math.max(2, Math.ceil(concurrency / 8)) : concurrency, batch }, 'done');
       utilization = Math.round(performance.eventLoopUtilization(elu).utilization * 100) / 100;
-      const cpuAfter = mainThreadCpuMs();
+      const cpuAfter = threadCpuMs();
       cpuMs = cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore;
       totalCpuUs = cpuUs(process.cpuUsage(processBefore)) / total;
       if (pacedRate > 0 && batch === 1) {
@@ -218,26 +209,9 @@ export async function runDispatchBench(opts: DispatchBenchOptions = {}): Promise
     // The same requests, sent straight to the receiver by a bare undici loop.
     await ask(worker, { type: 'reset' }, 'reset');
     const agent = new Agent({ connections: concurrency });
-    const bare = async (from: number, count: number): Promise<number> => {
-      const started = performance.now();
-      let next = from;
-      await Promise.all(Array.from({ length: concurrency }, async () => {
-        while (next < from + count) {
-          const n = next++;
-          const res = await request(target, {
-            dispatcher: agent,
-            method: 'POST',
-            headers: { 'content-type': 'application/x-www-form-urlencoded', 'webhook-id': String(n), 'webhook-timestamp': '0' },
-            body: `n=${n}&event=order.created&amount=42`,
-          });
-          await res.body.text();
-        }
-      }));
-      return (performance.now() - started) / 1000;
-    };
-    await bare(0, warm);
+    await bareLoop(agent, target, 0, warm, concurrency);
     const bareCpuBefore = process.cpuUsage();
-    const bareSeconds = opts.skipBaseline ? Infinity : await bare(warm, total);
+    const bareSeconds = opts.skipBaseline ? Infinity : await bareLoop(agent, target, warm, total, concurrency);
     const bareCpuUs = cpuUs(process.cpuUsage(bareCpuBefore)) / total;
     await agent.close();
 
@@ -261,7 +235,7 @@ export async function runDispatchBench(opts: DispatchBenchOptions = {}): Promise
       ...(paced ? { paced } : {}),
       bareUndici: { requestsPerSecond: barePerSecond, seconds: Math.round(bareSeconds * 100) / 100, totalCpuUsPerDelivery: Math.round(bareCpuUs) },
       ratio,
-      goals: { deliveriesPerSecond: 3000, ratio: 0.8, met: perSecond >= 3000 && ratio >= 0.8 },
+      goals: { deliveriesPerSecond: 3000, met: perSecond >= 3000 },
     };
   } finally {
     await worker.terminate();

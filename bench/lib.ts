@@ -74,3 +74,15 @@ export const fmt = (n: number, digits = 0): string => (Number.isFinite(n) ? n.to
 /** True when this module is the script node was started with (run alone rather than imported). */
 export const isMain = (moduleUrl: string): boolean =>
   process.argv[1] !== undefined && fileURLToPath(moduleUrl).replace(/\.ts$/, '') === resolve(process.argv[1]).replace(/\.ts$/, '');
+
+/** CPU time (ms) of this process's main thread so far, from /proc (Linux); undefined elsewhere. */
+export function threadCpuMs(): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 of stat (11 and 12 after the command name), in clock ticks (100/s).
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
+}

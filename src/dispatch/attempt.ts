@@ -11,6 +11,8 @@ export interface AttemptRequest {
   timeoutMs: number;
   /** Bytes of the response body kept (the rest is dropped). */
   keepBytes: number;
+  /** Keep the headers of a 2xx answer too (a _callback reports them); other answers' are always kept (Retry-After). */
+  successHeaders?: boolean;
   /** While in flight, the attempt's abort function is in this set: calling it abandons the attempt (shutdown). */
   aborts?: Set<(reason: Error) => void>;
 }
@@ -88,6 +90,8 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
   onHeaders(statusCode: number, rawHeaders: Buffer[]): boolean {
     if (statusCode < 200) return true; // informational (100, 103): the answer follows
     this.status = statusCode;
+    // Parsing headers nobody reads costs as much as the rest of the answer.
+    if (statusCode < 300 && !this.req.successHeaders) return true;
     this.headers = flatHeaders(util.parseHeaders(rawHeaders) as Record<string, string | string[] | undefined>);
     return true;
   }
@@ -128,12 +132,26 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
   }
 }
 
+const TARGET_CACHE_SIZE = 1024;
+/** Recent target URLs split for undici: a target is usually sent to many times. */
+const targets = new Map<string, { origin: string; path: string }>();
+
+function target(url: string): { origin: string; path: string } {
+  let t = targets.get(url);
+  if (t) return t;
+  const u = new URL(url);
+  t = { origin: u.origin, path: `${u.pathname}${u.search}` };
+  if (targets.size >= TARGET_CACHE_SIZE) targets.clear();
+  targets.set(url, t);
+  return t;
+}
+
 export function sendAttempt(agent: Dispatcher, req: AttemptRequest): Promise<AttemptResponse> {
   return new Promise((resolve) => {
     const handler = new AttemptHandler(req, resolve);
-    let url: URL;
+    let url: { origin: string; path: string };
     try {
-      url = new URL(req.url);
+      url = target(req.url);
     } catch (err) {
       handler.onError(err as Error);
       return;
@@ -141,7 +159,7 @@ export function sendAttempt(agent: Dispatcher, req: AttemptRequest): Promise<Att
     agent.dispatch(
       {
         origin: url.origin,
-        path: `${url.pathname}${url.search}`,
+        path: url.path,
         method: req.method as Dispatcher.HttpMethod,
         headers: req.headers,
         body: req.body && req.body.length > 0 ? req.body : null,

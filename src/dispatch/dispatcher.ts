@@ -77,9 +77,8 @@ export class WebhookDispatcher implements WebhookQueue {
   /** Abort functions of the attempts in flight, called when the shutdown deadline passes. */
   private readonly aborts = new Set<(reason: Error) => void>();
   private abandoned = false;
-  private get logAttempts(): boolean {
-    return ['trace', 'debug', 'info'].includes(this.options.log.level);
-  }
+  /** One log line per attempt at info and below (the level is read once: a getter call per attempt shows in profiles). */
+  private readonly logAttempts: boolean;
   /** Resends asked while an attempt of the delivery was in flight here. */
   private readonly resends = new Set<string>();
   private readonly attemptCounters = new Map<string, { inc(): void }>();
@@ -110,6 +109,7 @@ export class WebhookDispatcher implements WebhookQueue {
   private pruneTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: DispatcherOptions) {
+    this.logAttempts = ['trace', 'debug', 'info'].includes(options.log.level);
     this.schedule = retrySchedule(options.schedule);
     this.perHost = Math.max(1, Math.min(options.concurrency, options.perHost ?? Math.max(8, Math.ceil(options.concurrency / 2))));
     const senderOptions = { allowPrivateTargets: options.allowPrivateTargets, connections: this.perHost };
@@ -503,6 +503,7 @@ export class WebhookDispatcher implements WebhookQueue {
       body,
       timeoutMs: r.timeoutMs ?? this.options.timeoutMs,
       keepBytes: r.callback ? CALLBACK_BODY_BYTES : EXCERPT_BYTES,
+      successHeaders: r.callback !== undefined,
       aborts: this.aborts,
     });
     if (this.abandoned) return; // shutdown deadline passed: released by stop(), not recorded

@@ -48,13 +48,16 @@ const req = (path: string, over: Partial<AttemptRequest> = {}): AttemptRequest =
 
 describe('sendAttempt', () => {
   it('sends method, path with query, headers and body; answers status, flattened headers and body', async () => {
-    const res = await sendAttempt(agent, req('/ok?a=1&b=2'));
+    const res = await sendAttempt(agent, req('/ok?a=1&b=2', { successHeaders: true }));
     expect(res).toMatchObject({ kind: 'response', status: 200, truncated: false });
-    if (res.kind !== 'response') return;
+    if (res.kind !== 'response') throw new Error('no response');
     expect(res.body.toString()).toBe('fine');
     expect(res.headers['x-multi']).toBe('a, b');
     expect(res.durationMs).toBeGreaterThanOrEqual(0);
     expect(received.at(-1)).toMatchObject({ method: 'POST', url: '/ok?a=1&b=2', body: 'hello', headers: { 'x-test': '1', 'content-type': 'text/plain' } });
+    // Unasked, a 2xx answer's headers are not parsed (a non-2xx answer's always are: Retry-After).
+    const plain = await sendAttempt(agent, req('/ok'));
+    expect(plain).toMatchObject({ kind: 'response', status: 200, headers: {} });
   });
 
   it('skips informational responses and reports the final one; other statuses are answers too', async () => {

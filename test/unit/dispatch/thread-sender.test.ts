@@ -39,7 +39,7 @@ describe('thread sender', () => {
       });
     });
     const s = sender();
-    const r = await s.send({ url: `${url}/p?q=1`, method: 'PUT', headers: { 'x-test': 'yes' }, body: Buffer.from('héllo'), timeoutMs: 5000, keepBytes: 7 });
+    const r = await s.send({ url: `${url}/p?q=1`, method: 'PUT', headers: { 'x-test': 'yes' }, body: Buffer.from('héllo'), timeoutMs: 5000, keepBytes: 7, successHeaders: true });
     expect(r).toMatchObject({ kind: 'response', status: 201, truncated: true });
     if (r.kind !== 'response') throw new Error('no response');
     expect(r.headers['x-echo-method']).toBe('PUT');
