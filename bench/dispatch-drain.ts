@@ -1,7 +1,7 @@
 // Dispatcher benchmark, the sending side: a durable backlog on disk (what a receiver's outage or a restart
 // leaves) drained by Hookhub, against the same requests sent by a bare undici loop, to the same receiver,
-// with the same number in flight. Rounds alternate the two, so that a machine whose speed drifts (this one
-// does) weighs on both alike; the ratio is the median of the rounds' ratios.
+// with the same number in flight. Rounds alternate the two (bare first, then Hookhub first), so that a
+// machine whose speed drifts (this one does) weighs on both alike; the ratio is the median of the rounds'.
 // Run alone: npx tsx bench/dispatch-drain.ts [deliveries] [rounds]
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -161,8 +161,13 @@ export async function runDrainBench(opts: DrainBenchOptions = {}): Promise<Drain
     await drain(worker, target, warm, opts, concurrency);
     const results: DrainRound[] = [];
     for (let round = 0; round < rounds; round++) {
-      const bare = await measure(count, (await expect(worker, count)).seconds, () => bareLoop(agent, target, 0, count, concurrency));
-      const hookhub = await drain(worker, target, count, opts, concurrency);
+      const runBare = async (): Promise<DrainSide> => measure(count, (await expect(worker, count)).seconds, () => bareLoop(agent, target, 0, count, concurrency));
+      const runHookhub = (): Promise<DrainSide> => drain(worker, target, count, opts, concurrency);
+      // The order alternates too: a machine speeding up or slowing down favours neither side.
+      const bareFirst = round % 2 === 0;
+      const first = await (bareFirst ? runBare() : runHookhub());
+      const second = await (bareFirst ? runHookhub() : runBare());
+      const [bare, hookhub] = bareFirst ? [first, second] : [second, first];
       results.push({ hookhub, bare, ratio: Math.round((hookhub.perSecond / bare.perSecond) * 100) / 100 });
     }
     const ratios = results.map((r) => r.ratio).sort((a, b) => a - b);

@@ -67,8 +67,8 @@ Goals (issue #4): ≥ 3000 durable deliveries/s, and ≥ 0.8× a bare undici loo
 ${drain.deliveries} deliveries are committed to SQLite as \`/dispatch\` commits them (the dispatcher's enqueue, before the server starts:
 the backlog a receiver's outage or a restart leaves), then a server started on that directory sends them all, signs, and records
 every attempt. The bare loop sends the same requests (same body, same headers) to the same receiver, \`undici.request\`, ${drain.concurrency} at a
-time; Hookhub runs with \`--delivery-concurrency ${drain.concurrency} --delivery-per-host ${drain.concurrency}\` to have as many in flight. Each round runs the
-bare loop, then Hookhub; the rate is the receiver's, from the first arrival to the last. This machine's speed drifts by ±25% within
+time; Hookhub runs with \`--delivery-concurrency ${drain.concurrency} --delivery-per-host ${drain.concurrency}\` to have as many in flight. Rounds run the bare
+loop and Hookhub one after the other, in alternating order; the rate is the receiver's, from the first arrival to the last. This machine's speed drifts by ±25% within
 seconds (the bare loop alone ranges 10,000–17,000/s run to run), so single rounds scatter; the ratio is the median of the rounds'.
 
 | round | Hookhub deliveries/s | bare loop requests/s | ratio | Hookhub event-loop CPU per delivery | bare loop thread CPU per request |

@@ -327,7 +327,7 @@ export class WebhookDispatcher implements WebhookQueue {
 
   /** Claims in batches (a quarter of the pool at least) unless the pool is idle. */
   private get worthClaiming(): boolean {
-    const batch = Math.max(1, Math.floor(this.options.concurrency / 4));
+    const batch = Math.max(1, Math.floor(this.options.concurrency / 2));
     return this.free >= batch || (this.free > 0 && this.runningCount + this.waitingCount === 0);
   }
 
@@ -431,17 +431,24 @@ export class WebhookDispatcher implements WebhookQueue {
   private run(r: DeliveryRecord, s: HostSlots): void {
     s.running++;
     this.runningCount++;
-    const done = this.attempt(r)
+    let answered = false;
+    // The slot is free once the target answered: the attempt's record commits meanwhile (held until then).
+    const free = (): void => {
+      if (answered) return;
+      answered = true;
+      s.running--;
+      this.runningCount--;
+      // A host the last (empty) claim skipped has room again: its backlog may be claimable now.
+      if (!this.mayClaim && this.lastSkip.has(s.host) && this.heldFor(s) < 2 * this.perHost) this.mayClaim = true;
+      this.startWaiting(s);
+      this.forgetIdle(s.host);
+      this.wake();
+    };
+    const done = this.attempt(r, free)
       .catch((err: unknown) => this.options.log.error({ err, delivery: r.id }, 'webhook attempt failed unexpectedly'))
       .finally(() => {
         this.running.delete(r.id);
-        s.running--;
-        this.runningCount--;
-        // A host the last (empty) claim skipped has room again: its backlog may be claimable now.
-        if (!this.mayClaim && this.lastSkip.has(s.host) && this.heldFor(s) < 2 * this.perHost) this.mayClaim = true;
-        this.startWaiting(s);
-        this.forgetIdle(s.host);
-        this.wake();
+        free();
       });
     this.running.set(r.id, done);
   }
@@ -491,7 +498,8 @@ export class WebhookDispatcher implements WebhookQueue {
     return headers;
   }
 
-  private async attempt(r: DeliveryRecord): Promise<void> {
+  /** Sends one attempt, calls `answered` once the target answered (or failed), then records it. */
+  private async attempt(r: DeliveryRecord, answered: () => void): Promise<void> {
     const startedAt = Date.now();
     const withBody = r.method !== 'GET' && r.method !== 'HEAD';
     const body = withBody ? r.body : Buffer.alloc(0);
@@ -518,7 +526,9 @@ export class WebhookDispatcher implements WebhookQueue {
 
     const followUp = outcome.status === 'succeeded' && r.callback ? this.callbackReport(r, res)
       : outcome.status === 'failed' && r.errback ? this.errbackReport(r, attempt) : undefined;
-    await this.store.finish(r.id, outcome, followUp);
+    const recorded = this.store.finish(r.id, outcome, followUp);
+    answered();
+    await recorded;
     this.held.delete(r.id);
     // A retry or a report was queued, or the next delivery of an ordered lane became due: claimable.
     if (outcome.status === 'pending' || followUp || r.orderKey !== undefined) this.mayClaim = true;

@@ -1,7 +1,8 @@
 // Webhook queue and delivery log on disk. A delivery is committed before enqueue resolves; its claims live
 // in memory (sqlite-claims.ts: the data directory is one process's), so a delivery is written twice, when
 // queued and when attempted, and a process killed mid-attempt leaves its deliveries simply pending.
-// Writes from one event-loop turn are grouped into one transaction (group commit).
+// Writes from one event-loop turn are grouped into one transaction (group commit); attempt records, which
+// nobody waits on, gather for up to FINISH_GATHER_MS into larger ones (a commit costs ~100 µs of syscalls).
 import type { Database, Statement } from 'better-sqlite3';
 import { HookhubError } from '../core/errors.js';
 import { deliveryHost } from './delivery-target.js';
@@ -63,6 +64,9 @@ export const DELIVERIES_SCHEMA = [
  * deep queue. Full hosts are skipped before the scan, so a busy host cannot hide the others for long.
  */
 const CLAIM_SCAN_FACTOR = 4;
+/** How long finished attempts wait for company before their commit, and how many make it at once. */
+const FINISH_GATHER_MS = 2;
+const FINISH_GATHER_MAX = 64;
 
 interface Row {
   seq: number;
@@ -159,6 +163,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
   private readonly claims = new ClaimBook();
   private jobs: Job[] = [];
   private flushScheduled = false;
+  private gatherTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly db: Database) {
     migrate(db, 'deliveries', DELIVERIES_SCHEMA);
@@ -215,19 +220,28 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     this.unfinished = db.prepare(`SELECT COUNT(*) FROM deliveries WHERE status IN ('pending', 'delivering')`).pluck().get() as number;
   }
 
-  /** Runs `run` inside the next grouped transaction; resolves once it is committed. */
-  private grouped<T>(run: () => T): Promise<T> {
+  /**
+   * Runs `run` inside the next grouped transaction; resolves once it is committed. A `gather` job (an attempt's
+   * record) lets the commit wait up to FINISH_GATHER_MS for others; any other job commits at the end of the turn.
+   */
+  private grouped<T>(run: () => T, gather = false): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.jobs.push({ run, resolve: resolve as (v: unknown) => void, reject });
-      if (!this.flushScheduled) {
+      if (this.flushScheduled) return;
+      if (!gather || this.jobs.length >= FINISH_GATHER_MAX) {
         this.flushScheduled = true;
         setImmediate(() => this.flush());
+      } else {
+        this.gatherTimer ??= setTimeout(() => this.flush(), FINISH_GATHER_MS);
       }
     });
   }
 
   private flush(): void {
+    clearTimeout(this.gatherTimer);
+    this.gatherTimer = undefined;
     this.flushScheduled = false;
+    if (this.jobs.length === 0) return;
     const jobs = this.jobs;
     this.jobs = [];
     const results: Array<{ ok: boolean; value: unknown }> = [];
@@ -381,7 +395,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
         this.unfinished++; // finished meanwhile (e.g. by another worker) and pending again
       }
       if (followUp) this.insert(followUp, now);
-    });
+    }, true);
   }
 
   /** Records the attempt of a delivery this process claimed: one update by rowid, nothing read. */
