@@ -3,10 +3,9 @@
 // with the same number in flight. Rounds alternate the two (bare first, then Hookhub first), so that a
 // machine whose speed drifts (this one does) weighs on both alike; the ratio is the median of the rounds'.
 // Run alone: npx tsx bench/dispatch-drain.ts [deliveries] [rounds]
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Session } from 'node:inspector/promises';
 import { Worker } from 'node:worker_threads';
 import pino from 'pino';
 import { Agent } from 'undici';
@@ -16,7 +15,7 @@ import { createDispatcher } from '../src/dispatch/plugin.js';
 import { startServer } from '../src/server.js';
 import { createStore } from '../src/store/create.js';
 import { bareLoop, deliveryFields } from './bare-loop.js';
-import { isMain, threadCpuMs } from './lib.js';
+import { isMain, startProfile, threadCpuMs } from './lib.js';
 
 export interface DrainBenchOptions {
   /** Deliveries per round (default 10,000). */
@@ -177,21 +176,6 @@ export async function runDrainBench(opts: DrainBenchOptions = {}): Promise<Drain
     await agent.close();
     await worker.terminate();
   }
-}
-
-/** BENCH_PROFILE=<file>: a CPU profile of this thread over the Hookhub rounds (the last round's survives). */
-async function startProfile(): Promise<{ stop(file: string): Promise<void> }> {
-  const session = new Session();
-  session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.start');
-  return {
-    stop: async (file) => {
-      const { profile } = await session.post('Profiler.stop');
-      writeFileSync(file, JSON.stringify(profile));
-      session.disconnect();
-    },
-  };
 }
 
 /** One Hookhub round: a backlog of `count` queued on disk, then a server started on it sends it all. */

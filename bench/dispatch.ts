@@ -10,7 +10,7 @@ import { Agent } from 'undici';
 import { resolveConfig } from '../src/config.js';
 import { startServer } from '../src/server.js';
 import { bareLoop } from './bare-loop.js';
-import { threadCpuMs } from './lib.js';
+import { startProfile, threadCpuMs } from './lib.js';
 
 export interface DispatchBenchOptions {
   /** Deliveries measured (after a warm-up of a tenth of them). */
@@ -192,7 +192,9 @@ export async function runDispatchBench(opts: DispatchBenchOptions = {}): Promise
       const elu = performance.eventLoopUtilization();
       const cpuBefore = threadCpuMs();
       const processBefore = process.cpuUsage();
+      const profiling = process.env.BENCH_PROFILE ? await startProfile() : undefined;
       measured = await ask<Done>(worker, { type: 'load', hubUrl: hub.url, target, from: warm, count: total, concurrency: batch > 1 ? Math.max(2, Math.ceil(concurrency / 8)) : concurrency, batch }, 'done');
+      await profiling?.stop(process.env.BENCH_PROFILE as string);
       utilization = Math.round(performance.eventLoopUtilization(elu).utilization * 100) / 100;
       const cpuAfter = threadCpuMs();
       cpuMs = cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore;

@@ -1,6 +1,7 @@
 // Shared pieces of the benchmarks: child servers, CPU accounting, percentiles.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -85,4 +86,19 @@ export function threadCpuMs(): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** A CPU profile of this thread from now until `stop` writes it (BENCH_PROFILE=<file> in the dispatcher benches). */
+export async function startProfile(): Promise<{ stop(file: string): Promise<void> }> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return {
+    stop: async (file) => {
+      const { profile } = await session.post('Profiler.stop');
+      writeFileSync(file, JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
 }

@@ -5,11 +5,18 @@ const SECRET_PARAMS = /([?&](?:key|security_token|secret|hub\.secret|api_key|ses
 
 export const redactUrl = (url: string): string => url.replace(SECRET_PARAMS, '$1[redacted]');
 
+/** Levels at which request lines are written. */
+const LOGGED = new Set(['trace', 'debug', 'info']);
+
 export function logRequests(app: FastifyInstance): void {
-  app.addHook('onResponse', async (req, reply) => {
-    req.log.info(
-      { method: req.method, url: redactUrl(req.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
-      'request',
-    );
+  // Synchronous, and nothing built below the log level: it runs for every request.
+  app.addHook('onResponse', (req, reply, done) => {
+    if (LOGGED.has(req.log.level)) {
+      req.log.info(
+        { method: req.method, url: redactUrl(req.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+        'request',
+      );
+    }
+    done();
   });
 }
