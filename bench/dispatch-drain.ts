@@ -132,7 +132,8 @@ async function measure(count: number, seconds: Promise<number>, run: () => Promi
 async function queueBacklog(config: Config, target: string, from: number, count: number): Promise<void> {
   const store = await createStore(config);
   try {
-    const dispatcher = createDispatcher(config, { store: store.deliveries, metrics: createMetrics(), log: pino({ level: 'silent' }) });
+    // It sends nothing: no delivery threads (they would outlive it).
+    const dispatcher = createDispatcher({ ...config, deliveryThreads: 0 }, { store: store.deliveries, metrics: createMetrics(), log: pino({ level: 'silent' }) });
     for (let i = from; i < from + count; i += 500) {
       const batch = [];
       for (let n = i; n < Math.min(from + count, i + 500); n++) {
