@@ -433,7 +433,7 @@ export class WebhookDispatcher implements WebhookQueue {
     this.runningCount++;
     let answered = false;
     // The slot is free once the target answered: the attempt's record commits meanwhile (held until then).
-    const free = (): void => {
+    const freeSlot = (): void => {
       if (answered) return;
       answered = true;
       s.running--;
@@ -444,11 +444,11 @@ export class WebhookDispatcher implements WebhookQueue {
       this.forgetIdle(s.host);
       this.wake();
     };
-    const done = this.attempt(r, free)
+    const done = this.attempt(r, freeSlot)
       .catch((err: unknown) => this.options.log.error({ err, delivery: r.id }, 'webhook attempt failed unexpectedly'))
       .finally(() => {
         this.running.delete(r.id);
-        free();
+        freeSlot();
       });
     this.running.set(r.id, done);
   }
