@@ -15,7 +15,7 @@ import { createDispatcher } from '../src/dispatch/plugin.js';
 import { startServer } from '../src/server.js';
 import { createStore } from '../src/store/create.js';
 import { bareLoop, deliveryFields } from './bare-loop.js';
-import { isMain, startProfile, threadCpuMs } from './lib.js';
+import { ask, isMain, startProfile, threadCpuMs } from './lib.js';
 
 export interface DrainBenchOptions {
   /** Deliveries per round (default 10,000). */
@@ -78,18 +78,7 @@ parentPort.on('message', (m) => {
 });
 `;
 
-function next<T>(worker: Worker, type: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (m: { type: string }): void => {
-      if (m.type !== type) return;
-      worker.off('message', onMessage);
-      worker.off('error', reject);
-      resolve(m as T);
-    };
-    worker.on('message', onMessage);
-    worker.once('error', reject);
-  });
-}
+const next = <T>(worker: Worker, type: string): Promise<T> => ask<T>(worker, undefined, type);
 
 /**
  * Tells the receiver how many distinct deliveries make the round; `seconds` resolves with first → last

@@ -10,7 +10,7 @@ import { Agent } from 'undici';
 import { resolveConfig } from '../src/config.js';
 import { startServer } from '../src/server.js';
 import { bareLoop } from './bare-loop.js';
-import { startProfile, threadCpuMs } from './lib.js';
+import { ask, startProfile, threadCpuMs } from './lib.js';
 
 export interface DispatchBenchOptions {
   /** Deliveries measured (after a warm-up of a tenth of them). */
@@ -151,19 +151,6 @@ const quantile = (values: number[], q: number): number => {
   return Math.round((sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0) * 100) / 100;
 };
 
-function ask<T>(worker: Worker, message: unknown, type: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (m: { type: string }): void => {
-      if (m.type !== type) return;
-      worker.off('message', onMessage);
-      worker.off('error', reject);
-      resolve(m as T);
-    };
-    worker.on('message', onMessage);
-    worker.once('error', reject);
-    if (message !== undefined) worker.postMessage(message);
-  });
-}
 
 export async function runDispatchBench(opts: DispatchBenchOptions = {}): Promise<DispatchBenchResults> {
   const total = opts.deliveries ?? 5000;

@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
+import type { Worker } from 'node:worker_threads';
 import { createServer, type AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -101,4 +102,19 @@ export async function startProfile(): Promise<{ stop(file: string): Promise<void
       session.disconnect();
     },
   };
+}
+
+/** Posts `message` to a worker (unless undefined) and resolves with its next message of `type`. */
+export function ask<T>(worker: Worker, message: unknown, type: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (m: { type: string }): void => {
+      if (m.type !== type) return;
+      worker.off('message', onMessage);
+      worker.off('error', reject);
+      resolve(m as T);
+    };
+    worker.on('message', onMessage);
+    worker.once('error', reject);
+    if (message !== undefined) worker.postMessage(message);
+  });
 }
