@@ -27,7 +27,7 @@ export interface ChannelsDeps {
   config: ChannelsConfig;
   topics: Topics;
   /** What channels keep in the store: persistent records, and what nodes share (presence, state, history, users). */
-  store: Pick<Store, 'channels' | 'presence' | 'states' | 'histories' | 'relay'>;
+  store: Pick<Store, 'channels' | 'registry' | 'presence' | 'states' | 'histories' | 'relay'>;
   metrics: Metrics;
   log: FastifyBaseLogger;
 }
@@ -80,6 +80,7 @@ export async function createChannels(deps: ChannelsDeps): Promise<Channels> {
   const hub = new ChannelHub({
     topics: deps.topics,
     store: store.channels,
+    registry: store.registry,
     presence: store.presence,
     states: store.states,
     histories: store.histories,

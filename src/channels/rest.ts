@@ -39,9 +39,10 @@ const flag = (f: Fields, name: string): boolean => {
   return v === true || v === 1 || v === '1' || v === 'true';
 };
 
-function channelOf(deps: ChannelsRestDeps, f: Fields): Channel {
+/** The channel, on whichever node it was made (shared stores). */
+async function channelOf(deps: ChannelsRestDeps, f: Fields): Promise<Channel> {
   const name = text(f, 'channel_name') as string;
-  const ch = deps.hub.channels.get(name);
+  const ch = await deps.hub.findChannel(name);
   if (!ch) throw new ChannelError(`no such channel: ${name}`);
   return ch;
 }
@@ -112,28 +113,28 @@ const methods: Record<string, Method> = {
     return {};
   },
   async destroy_channel(f, deps) {
-    await deps.hub.destroyFromApp(channelOf(deps, f), flag(f, 'send_hook'));
+    await deps.hub.destroyFromApp(await channelOf(deps, f), flag(f, 'send_hook'));
     return {};
   },
   async get_channel_info(f, deps) {
-    return channelOf(deps, f).info();
+    return (await channelOf(deps, f)).info();
   },
   async set_channel_options(f, deps) {
-    const ch = channelOf(deps, f);
+    const ch = await channelOf(deps, f);
     const unknown = f.keys().filter((k) => !IGNORED.has(k) && !CHANNEL_OPTION_KEYS.includes(k));
     if (unknown.length > 0) throw new ChannelError(`unknown channel option ${unknown[0]}`);
     await deps.hub.setChannelOptions(ch, optionsOf(f, CHANNEL_OPTION_KEYS));
     return {};
   },
   async state_set_key(f, deps) {
-    const ch = channelOf(deps, f);
+    const ch = await channelOf(deps, f);
     const key = text(f, 'key') as string;
     if (!f.has('val')) throw new ChannelError('val required');
     await deps.hub.updateState(ch, { [key]: f.json('val') }, []);
     return {};
   },
   async state_delete_key(f, deps) {
-    const ch = channelOf(deps, f);
+    const ch = await channelOf(deps, f);
     await deps.hub.updateState(ch, {}, [text(f, 'key') as string]);
     return {};
   },
