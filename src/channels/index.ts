@@ -7,6 +7,7 @@ import { createOutgoingAgent } from '../core/target-guard.js';
 import type { Topics } from '../core/topics.js';
 import type { Store } from '../store/interface.js';
 import { AppCallbacks } from './callbacks.js';
+import { ClusterUsers } from './cluster-users.js';
 import { ChannelHub, type FrameSink } from './hub.js';
 import { ChannelPoller } from './polling.js';
 import { channelsRest } from './rest.js';
@@ -98,6 +99,8 @@ export async function createChannels(deps: ChannelsDeps): Promise<Channels> {
   hub.poller = poller;
   hub.checkPolling = (options) => poller.check(options);
   await hub.load();
+  // REST calls on users reach their connections on other nodes too (a subscribe may ask the app).
+  const users = new ClusterUsers(hub, store.presence, store.relay, config.cbTimeout + 2000);
 
   new Gauge({ name: 'hookhub_channels', help: 'Browser channels', registers: [registry], collect() { this.set(hub.channels.size); } });
   new Gauge({ name: 'hookhub_channel_users', help: 'Connected channel users', registers: [registry], collect() { this.set(hub.users.size); } });
@@ -106,7 +109,7 @@ export async function createChannels(deps: ChannelsDeps): Promise<Channels> {
     hub,
     callbacks,
     sessions: { open: (sink, info) => new ChannelSession(hub, sink, info, deps.log) },
-    routes: (app) => channelsRest(app, { hub, apiKey: config.apiKey, version: '0.1.0' }),
+    routes: (app) => channelsRest(app, { hub, users, apiKey: config.apiKey, version: '0.1.0' }),
     close: async () => {
       poller.stopAll();
       // In-flight callbacks belong to connections that are closing: do not wait out their timeout.

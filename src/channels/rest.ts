@@ -5,11 +5,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isHookhubError } from '../core/errors.js';
 import { bearerToken, secretEquals } from '../http/auth.js';
-import type { Channel, ChannelHub, User } from './hub.js';
+import type { ClusterUsers } from './cluster-users.js';
+import type { Channel, ChannelHub } from './hub.js';
 import { CHANNEL_OPTION_KEYS, ChannelError, fromText, USER_OPTION_KEYS } from './options.js';
 
 export interface ChannelsRestDeps {
   hub: ChannelHub;
+  /** Users wherever they are connected (other nodes of a shared store too). */
+  users: ClusterUsers;
   apiKey: string | undefined;
   version: string;
 }
@@ -45,13 +48,6 @@ async function channelOf(deps: ChannelsRestDeps, f: Fields): Promise<Channel> {
   const ch = await deps.hub.findChannel(name);
   if (!ch) throw new ChannelError(`no such channel: ${name}`);
   return ch;
-}
-
-function userOf(deps: ChannelsRestDeps, f: Fields, field: string): User {
-  const name = text(f, field) as string;
-  const user = deps.hub.users.get(name);
-  if (!user) throw new ChannelError(`no such user: ${name}`);
-  return user;
 }
 
 function payloadOf(f: Fields): unknown {
@@ -96,11 +92,11 @@ const methods: Record<string, Method> = {
     return {};
   },
   async subscribe(f, deps) {
-    await deps.hub.subscribe(text(f, 'channel_name') as string, userOf(deps, f, 'name'), undefined, flag(f, 'send_hook'), flag(f, 'send_hook'));
+    await deps.users.subscribe(text(f, 'channel_name') as string, text(f, 'name') as string, flag(f, 'send_hook'));
     return {};
   },
   async unsubscribe(f, deps) {
-    await deps.hub.unsubscribe(text(f, 'channel_name') as string, userOf(deps, f, 'name'), undefined, flag(f, 'send_hook'));
+    await deps.users.unsubscribe(text(f, 'channel_name') as string, text(f, 'name') as string, flag(f, 'send_hook'));
     return {};
   },
   async message(f, { hub }) {
@@ -139,13 +135,14 @@ const methods: Record<string, Method> = {
     return {};
   },
   async get_user_info(f, deps) {
-    return deps.hub.userInfo(userOf(deps, f, 'user_name'));
+    return deps.users.info(text(f, 'user_name') as string);
   },
   async set_user_options(f, deps) {
-    const user = userOf(deps, f, 'user_name');
+    const name = text(f, 'user_name') as string;
+    if (!deps.users.exists(name)) throw new ChannelError(`no such user: ${name}`);
     const unknown = f.keys().filter((k) => !IGNORED.has(k) && !USER_OPTION_KEYS.includes(k));
     if (unknown.length > 0) throw new ChannelError(`unknown user option ${unknown[0]}`);
-    deps.hub.setUserOptions(user, optionsOf(f, USER_OPTION_KEYS));
+    await deps.users.setOptions(name, optionsOf(f, USER_OPTION_KEYS));
     return {};
   },
   async get_server_info(_f, { hub, version }) {

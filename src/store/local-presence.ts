@@ -21,4 +21,8 @@ export class LocalPresence implements ChannelPresence {
   hasRemoteUser(): boolean {
     return false;
   }
+
+  userNodes(): string[] {
+    return [];
+  }
 }

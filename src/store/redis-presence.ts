@@ -135,6 +135,12 @@ export class RedisPresence implements ChannelPresence {
     return this.counts.get(USERS)?.has(user) ?? false;
   }
 
+  userNodes(user: string): string[] {
+    if (!this.hasRemoteUser(user)) return [];
+    const entry = entryOf(USERS, user);
+    return [...this.others].filter(([, entries]) => entries.has(entry)).map(([node]) => node);
+  }
+
   remote(channel: string): ReadonlySet<string> {
     const users = this.counts.get(channel);
     return users ? new Set(users.keys()) : NONE;

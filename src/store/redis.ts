@@ -124,7 +124,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
   const presence = new RedisPresence(client, subscriber, prefix);
   const states = new RedisChannelStates(client, subscriber, prefix);
   const histories = new RedisChannelHistories(client, subscriber, prefix);
-  const relay = new RedisUserRelay(client, subscriber, prefix);
+  const relay = new RedisUserRelay(client, subscriber, prefix, presence.node);
   const registry = new RedisChannelRegistry(client, subscriber, prefix);
   try {
     await topics.start();
