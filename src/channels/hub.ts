@@ -343,7 +343,8 @@ export class ChannelHub implements ChannelOwner {
   /** REST create_channel: fails when it exists. */
   async createChannel(name: string, input: Record<string, unknown>): Promise<Channel> {
     checkName(name);
-    if (this.channels.has(name) || this.creating.has(name)) throw new ChannelError(`channel ${name} already exists`);
+    // Shared: a copy being made here may be a lookup of a channel that does not exist; the registry decides.
+    if (this.channels.has(name) || (!this.deps.registry.shared && this.creating.has(name))) throw new ChannelError(`channel ${name} already exists`);
     const changes = applyChannelOptions(defaultChannelOptions(), input, true);
     this.checkPolling(changes.options);
     if (this.deps.registry.shared) {

@@ -6,7 +6,7 @@ import { ChannelsApp, nameFromPayload, type Call } from '../helpers/channels-app
 import { spawnHub } from '../helpers/process.js';
 import { deleteKeysUnder, keysUnder, REDIS_URL } from '../helpers/redis.js';
 import { startHub, stopHub } from '../helpers/server.js';
-import { until } from '../helpers/wait.js';
+import { sleep, until } from '../helpers/wait.js';
 import { HookboxClient } from '../helpers/ws-client.js';
 import { startNodes } from './nodes.js';
 
@@ -411,5 +411,22 @@ describe('cluster: browser channels', () => {
     // Made again by a subscribe: the app is asked for its options again.
     await joined(b, 'carol', 'brief');
     expect(app.of('create_channel').map((c) => c.fields.channel_name)).toEqual(['brief']);
+  });
+
+  it('the last users leaving on two nodes at once: the channel goes everywhere, the app is asked once', async () => {
+    const app = await ChannelsApp.start((call: Call) => (call.action === 'connect' ? [true, { name: nameFromPayload(call) }] : [true, {}]));
+    const { nodes } = await startNodes(2, { cbUrl: `${app.url}/hb` });
+    const [a, b] = nodes.map((n) => n.url) as [string, string];
+    for (const round of [1, 2, 3]) {
+      const channel = `pair-${round}`;
+      const carol = await joined(a, 'carol', channel);
+      const dave = await joined(b, 'dave', channel);
+      await until(async () => (await presenceOn(a, channel)).length === 2 && (await presenceOn(b, channel)).length === 2, `both in ${channel} on both nodes`);
+      carol.close();
+      dave.close();
+      await until(async () => (await rest(a, 'get_channel_info', { channel_name: channel }))[0] === false && (await rest(b, 'get_channel_info', { channel_name: channel }))[0] === false, `${channel} gone on both nodes`);
+      await sleep(100);
+      expect(app.of('destroy_channel').filter((c) => c.fields.channel_name === channel)).toHaveLength(1);
+    }
   });
 });
