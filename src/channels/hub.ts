@@ -94,7 +94,8 @@ export class ChannelHub implements ChannelOwner {
     for (const record of await this.deps.store.list()) {
       try {
         let { options } = applyChannelOptions(defaultChannelOptions(), record.options, false);
-        // Another node may have the channel already (with newer options): its record wins.
+        // Another node may have the channel already (with newer options): its record wins. Every node
+        // polls the persistent channels it loads (no node may be left that set their polling).
         if (this.deps.registry.shared) options = this.optionsOf(record.name, (await this.deps.registry.create(record.name, { ...options })).options);
         const shared = this.shared ? await this.sharedData(record.name) : {};
         if (this.channels.has(record.name)) continue;
@@ -214,13 +215,14 @@ export class ChannelHub implements ChannelOwner {
 
   // ---- channels ----------------------------------------------------------------------------
 
-  private create(name: string, options: ChannelOptions, shared: SharedData = {}): Channel {
+  /** `poll`: this node runs the channel's polling (with a shared store, only the node that set it does). */
+  private create(name: string, options: ChannelOptions, shared: SharedData = {}, poll = true): Channel {
     const ch = new Channel(name, options, this);
     if (shared.state) ch.state = shared.state;
     if (shared.history) ch.history = shared.history;
     this.channels.set(name, ch);
     this.deps.topics.fanout.add(name, ch);
-    if (options.polling.url) this.poller?.start(ch);
+    if (options.polling.url && poll) this.poller?.start(ch);
     return ch;
   }
 
@@ -296,7 +298,7 @@ export class ChannelHub implements ChannelOwner {
     const shared = await this.sharedData(name);
     const again = this.channels.get(name);
     if (again) return again;
-    const ch = this.create(name, made.options, shared);
+    const ch = this.create(name, made.options, shared, made.changes !== undefined);
     if (made.changes?.history) await this.setHistory(ch, made.changes.history);
     if (made.changes?.state) await this.initialState(ch, made.changes.state);
     ch.prune();
@@ -353,8 +355,10 @@ export class ChannelHub implements ChannelOwner {
     }
     const shared = this.shared ? await this.sharedData(name) : {};
     if (!this.deps.registry.shared && (this.channels.has(name) || this.creating.has(name))) throw new ChannelError(`channel ${name} already exists`);
-    // Ours in the registry; a subscribe here meanwhile made its copy from our record.
-    const ch = this.channels.get(name) ?? this.create(name, changes.options, shared);
+    // Ours in the registry; a subscribe here meanwhile made its copy from our record (not polling it).
+    const copy = this.channels.get(name);
+    if (copy && copy.options.polling.url) this.poller?.start(copy);
+    const ch = copy ?? this.create(name, changes.options, shared);
     if (changes.history) await this.setHistory(ch, changes.history);
     if (changes.state) await this.initialState(ch, changes.state);
     ch.prune();
@@ -368,9 +372,12 @@ export class ChannelHub implements ChannelOwner {
     this.checkPolling(changes.options);
     const wasPersistent = ch.options.persistent;
     if (this.deps.registry.shared) {
+      const pollingChanged = JSON.stringify(ch.options.polling) !== JSON.stringify(changes.options.polling);
       // Every node's copy (this one's too) takes the options when it hears of them (recordChanged).
       if (!(await this.deps.registry.update(ch.name, { ...changes.options }))) throw new ChannelError(`no such channel: ${ch.name}`);
-    } else this.applyOptions(ch, changes.options);
+      // New polling runs on this node only (the others stopped theirs).
+      if (pollingChanged && ch.options.polling.url && !ch.destroyed) this.poller?.start(ch);
+    } else this.applyOptions(ch, changes.options, true);
     if (changes.history) await this.setHistory(ch, changes.history);
     ch.prune();
     if (changes.state) await this.deps.states.change(ch.name, { replace: changes.state });
@@ -379,14 +386,14 @@ export class ChannelHub implements ChannelOwner {
     if (wasPersistent) this.maybeDestroy(ch);
   }
 
-  /** New options for this node's copy of a channel. */
-  private applyOptions(ch: Channel, options: ChannelOptions): void {
+  /** New options for this node's copy of a channel; changed polling stops here, and starts again when `pollHere`. */
+  private applyOptions(ch: Channel, options: ChannelOptions, pollHere: boolean): void {
     const pollingChanged = JSON.stringify(ch.options.polling) !== JSON.stringify(options.polling);
     ch.options = options;
     ch.prune();
     if (pollingChanged) {
       this.poller?.stop(ch);
-      if (ch.options.polling.url) this.poller?.start(ch);
+      if (pollHere && ch.options.polling.url) this.poller?.start(ch);
     }
   }
 
@@ -395,7 +402,7 @@ export class ChannelHub implements ChannelOwner {
     const ch = this.channels.get(channel);
     if (!ch || ch.destroyed) return;
     if ('destroyed' in c) return this.destroyHere(ch);
-    this.applyOptions(ch, this.optionsOf(channel, c.set));
+    this.applyOptions(ch, this.optionsOf(channel, c.set), false);
   }
 
   checkPolling: (options: ChannelOptions) => void = () => {};

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { ChannelsApp, nameFromPayload, type Call } from '../helpers/channels-app.js';
 import { spawnHub } from '../helpers/process.js';
+import { Receiver } from '../helpers/receiver.js';
 import { deleteKeysUnder, keysUnder, REDIS_URL } from '../helpers/redis.js';
 import { startHub, stopHub } from '../helpers/server.js';
 import { sleep, until } from '../helpers/wait.js';
@@ -428,5 +429,27 @@ describe('cluster: browser channels', () => {
       await sleep(100);
       expect(app.of('destroy_channel').filter((c) => c.fields.channel_name === channel)).toHaveLength(1);
     }
+  });
+
+  it('a polling channel is polled by the node that set its polling, not by every node that has it', async () => {
+    let open: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    // Answers once bob is subscribed, so that he sees what the poll publishes.
+    const source = await Receiver.start(async (req, res) => {
+      await gate;
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end(req.url.startsWith('/once') ? 'only once' : 'news');
+    });
+    const { nodes } = await startNodes(2);
+    const [a, b] = nodes.map((n) => n.url) as [string, string];
+    expect(await rest(a, 'create_channel', { channel_name: 'feed', polling: JSON.stringify({ url: `${source.url}/once`, mode: 'once' }) })).toEqual([true, {}]);
+    const onB = await joined(b, 'bob', 'feed');
+    open();
+    expect((await onB.frame('PUBLISH'))[2]).toEqual({ channel_name: 'feed', user: null, payload: 'only once' });
+    // Set again on node B: B polls the new URL, A stops.
+    expect(await rest(b, 'set_channel_options', { channel_name: 'feed', polling: JSON.stringify({ url: `${source.url}/again`, mode: 'once' }) })).toEqual([true, {}]);
+    expect((await onB.frame('PUBLISH', (x) => x.payload === 'news'))[2].payload).toBe('news');
+    await sleep(300);
+    expect(source.received.map((r) => r.url)).toEqual(['/once', '/again']);
   });
 });
