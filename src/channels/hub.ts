@@ -91,6 +91,7 @@ export class ChannelHub implements ChannelOwner {
 
   /** Loads persistent channels from the store. */
   async load(): Promise<void> {
+    if (this.deps.registry.shared && !(await this.deps.presence.othersAlive())) await this.forgetStoppedCluster();
     for (const record of await this.deps.store.list()) {
       try {
         let { options } = applyChannelOptions(defaultChannelOptions(), record.options, false);
@@ -105,6 +106,18 @@ export class ChannelHub implements ChannelOwner {
       } catch (err) {
         this.deps.log.warn({ err, channel: record.name }, 'stored channel skipped');
       }
+    }
+  }
+
+  /**
+   * The first node of a cluster: nobody is connected anywhere, so the non-persistent channels (with
+   * their state and history) left by a cluster that stopped or died are gone, as after a restart.
+   */
+  private async forgetStoppedCluster(): Promise<void> {
+    for (const { name, options } of await this.deps.registry.list()) {
+      if (this.optionsOf(name, options).persistent) continue;
+      await this.deps.registry.remove(name);
+      await Promise.all([this.deps.states.drop(name), this.deps.histories.drop(name)]);
     }
   }
 

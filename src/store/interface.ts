@@ -58,6 +58,8 @@ export interface ChannelRegistry {
   readonly shared: boolean;
   /** The channel's options (Hookbox names), or undefined when it exists on no node. */
   get(channel: string): Promise<Record<string, unknown> | undefined>;
+  /** Every channel's record (a starting node that is alone drops those left by a stopped cluster). */
+  list(): Promise<Array<{ name: string; options: Record<string, unknown> }>>;
   /** Makes the channel unless it exists: answers the options it has now (ours, or the earlier creator's). */
   create(channel: string, options: Record<string, unknown>): Promise<{ created: boolean; options: Record<string, unknown> }>;
   /** New options for an existing channel; false when it exists on no node. */
@@ -98,6 +100,8 @@ export interface ChannelPresence {
   hasRemoteUser(user: string): boolean;
   /** The other nodes (live ones) the user is connected through, by node id (UserRelay.ask addresses them). */
   userNodes(user: string): string[];
+  /** Whether another node is alive (registered, its expiry not passed): false for the first node of a cluster. */
+  othersAlive(): Promise<boolean>;
 }
 
 /** What one node asks another to do for a user connected there (REST calls on users). */

@@ -4,6 +4,10 @@ import type { ChannelRegistry } from './interface.js';
 export class LocalChannelRegistry implements ChannelRegistry {
   readonly shared = false;
 
+  async list(): Promise<Array<{ name: string; options: Record<string, unknown> }>> {
+    return [];
+  }
+
   async get(): Promise<undefined> {
     return undefined;
   }

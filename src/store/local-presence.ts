@@ -25,4 +25,8 @@ export class LocalPresence implements ChannelPresence {
   userNodes(): string[] {
     return [];
   }
+
+  async othersAlive(): Promise<boolean> {
+    return false;
+  }
 }

@@ -72,6 +72,11 @@ export class RedisChannelRegistry implements ChannelRegistry {
     );
   }
 
+  async list(): Promise<Array<{ name: string; options: Record<string, unknown> }>> {
+    const all = await this.client.hgetall(this.key);
+    return Object.entries(all).map(([name, text]) => ({ name, options: this.parse(text) }));
+  }
+
   async create(channel: string, options: Record<string, unknown>): Promise<{ created: boolean; options: Record<string, unknown> }> {
     let existing: Record<string, unknown> | undefined;
     await this.notes.commit(channel, { set: options }, async (note) => {

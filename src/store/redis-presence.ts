@@ -141,6 +141,10 @@ export class RedisPresence implements ChannelPresence {
     return [...this.others].filter(([, entries]) => entries.has(entry)).map(([node]) => node);
   }
 
+  async othersAlive(): Promise<boolean> {
+    return (await this.liveNodes()).length > 0;
+  }
+
   remote(channel: string): ReadonlySet<string> {
     const users = this.counts.get(channel);
     return users ? new Set(users.keys()) : NONE;

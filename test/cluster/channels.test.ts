@@ -452,4 +452,23 @@ describe('cluster: browser channels', () => {
     await sleep(300);
     expect(source.received.map((r) => r.url)).toEqual(['/once', '/again']);
   });
+
+  it('a cluster started again forgets its non-persistent channels (as a restart does), keeps its persistent ones', async () => {
+    const { prefix, nodes: [a] } = await startNodes(1);
+    expect(await rest(a!.url, 'create_channel', { channel_name: 'temp', history_size: '3', state: '{"x": 1}' })).toEqual([true, {}]);
+    expect(await rest(a!.url, 'create_channel', { channel_name: 'kept', persistent: 'true', history_size: '3' })).toEqual([true, {}]);
+    // Nobody ever joined temp: no leave destroys it, its record outlives the node.
+    await stopHub(a!);
+    const b = await startHub({ store: 'redis', redisUrl: REDIS_URL, redisPrefix: prefix });
+    expect(await rest(b.url, 'get_channel_info', { channel_name: 'temp' })).toEqual([false, { msg: 'no such channel: temp' }]);
+    expect((await rest(b.url, 'get_channel_info', { channel_name: 'kept' }))[1].options).toMatchObject({ persistent: true, history_size: 3 });
+    // Made again: from the defaults, with no state left.
+    const carol = await joined(b.url, 'carol', 'temp');
+    expect((await carol.frame('SUBSCRIBE', (x) => x.user === 'carol'))[2]).toMatchObject({ history_size: 0, state: {} });
+    // A node joining a live cluster forgets nothing.
+    expect(await rest(b.url, 'create_channel', { channel_name: 'idle', history_size: '2' })).toEqual([true, {}]);
+    const c = await startHub({ store: 'redis', redisUrl: REDIS_URL, redisPrefix: prefix });
+    expect((await rest(c.url, 'get_channel_info', { channel_name: 'idle' }))[1].options.history_size).toBe(2);
+    expect((await rest(c.url, 'get_channel_info', { channel_name: 'temp' }))[0]).toBe(true);
+  });
 });
