@@ -169,8 +169,8 @@ export function adminApi(app: FastifyInstance, deps: AdminDeps): void {
 
   // ---- browser channels and users ----------------------------------------------------------
 
-  const channelOf = (name: string): Channel => {
-    const ch = hub.channels.get(name);
+  const channelOf = async (name: string): Promise<Channel> => {
+    const ch = await hub.findChannel(name);
     if (!ch) throw new HookhubError('not_found', `no channel ${name}`);
     return ch;
   };
@@ -180,7 +180,7 @@ export function adminApi(app: FastifyInstance, deps: AdminDeps): void {
   }));
 
   app.get<{ Params: { name: string } }>('/admin/api/channels/:name', async (req) => {
-    const ch = channelOf(req.params.name);
+    const ch = await channelOf(req.params.name);
     const members = [...ch.members.entries()].map(([user, conns]) => ({
       name: user.name,
       connections: [...(conns ?? user.conns)].map((c) => c.id),
@@ -189,7 +189,7 @@ export function adminApi(app: FastifyInstance, deps: AdminDeps): void {
   });
 
   app.post<{ Params: { name: string } }>('/admin/api/channels/:name/options', async (req) => {
-    const ch = channelOf(req.params.name);
+    const ch = await channelOf(req.params.name);
     const input = parse(optionsBody, jsonBody(req));
     try {
       await hub.setChannelOptions(ch, input, true);

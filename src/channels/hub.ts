@@ -1,14 +1,25 @@
 // Hookbox's model on the topic core: users (one per name, several connections), channels (a channel
 // IS a topic: publishes go through topics.publish, subscribers receive through the core fan-out),
 // presence, history, state, private messages, and the application callbacks that authorize them.
-// What several nodes share (presence, state, history, users elsewhere) goes through the store.
+// What several nodes share (which channels exist with their options, presence, state, history, users
+// elsewhere) goes through the store.
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Message } from '../core/message.js';
 import type { Topics } from '../core/topics.js';
 import { checkTopicName } from '../core/topic-name.js';
 import { isHookhubError } from '../core/errors.js';
-import type { ChannelHistories, ChannelPresence, ChannelStates, ChannelStore, HistoryChange, StateChange, UserRelay } from '../store/interface.js';
+import type {
+  ChannelHistories,
+  ChannelPresence,
+  ChannelRecordChange,
+  ChannelRegistry,
+  ChannelStates,
+  ChannelStore,
+  HistoryChange,
+  StateChange,
+  UserRelay,
+} from '../store/interface.js';
 import type { AppCallbacks, CallbackAction, CallbackResult } from './callbacks.js';
 import {
   applyChannelOptions,
@@ -19,6 +30,7 @@ import {
   toHistory,
   type ChannelOptions,
   type HistoryEntry,
+  type OptionChanges,
   type UserOptions,
 } from './options.js';
 import { Channel, Conn, User, type ChannelOwner, type FrameSink, type Poller } from './model.js';
@@ -30,6 +42,8 @@ export { Channel, Conn, User, type FrameSink, type Poller } from './model.js';
 export interface ChannelHubDeps {
   topics: Topics;
   store: ChannelStore;
+  /** Which channels exist with which options, for every node (shared stores); see sharedChannel. */
+  registry: ChannelRegistry;
   /** Who is present through other nodes; join/leave events follow the cluster-wide first join / last leave. */
   presence: ChannelPresence;
   /** Channel state: every change goes through it, and comes back (from any node) to stateChanged. */
@@ -58,13 +72,14 @@ const asList = (v: unknown): string[] =>
 export class ChannelHub implements ChannelOwner {
   readonly channels = new Map<string, Channel>();
   readonly users = new Map<string, User>();
-  private readonly creating = new Map<string, Promise<Channel>>();
+  private readonly creating = new Map<string, Promise<Channel | undefined>>();
   private readonly conns = new Set<Conn>();
   poller: Poller | undefined;
   private guestCounter = 0;
 
   constructor(private readonly deps: ChannelHubDeps) {
-    deps.presence.onChange((channel, user, present) => this.remoteChanged(channel, user, present));
+    deps.presence.onChange((channel, user, present, nodeLost) => this.remoteChanged(channel, user, present, nodeLost));
+    deps.registry.onChange((channel, c) => this.recordChanged(channel, c));
     deps.states.onChange((channel, c) => this.stateChanged(channel, c));
     deps.histories.onChange((channel, c) => this.historyChanged(channel, c));
     deps.relay.onFrame((users, frame, args) => this.relayed(users, frame, args));
@@ -76,16 +91,33 @@ export class ChannelHub implements ChannelOwner {
 
   /** Loads persistent channels from the store. */
   async load(): Promise<void> {
+    if (this.deps.registry.shared && !(await this.deps.presence.othersAlive())) await this.forgetStoppedCluster();
     for (const record of await this.deps.store.list()) {
       try {
-        const { options } = applyChannelOptions(defaultChannelOptions(), record.options, false);
+        let { options } = applyChannelOptions(defaultChannelOptions(), record.options, false);
+        // Another node may have the channel already (with newer options): its record wins. Every node
+        // polls the persistent channels it loads (no node may be left that set their polling).
+        if (this.deps.registry.shared) options = this.optionsOf(record.name, (await this.deps.registry.create(record.name, { ...options })).options);
         const shared = this.shared ? await this.sharedData(record.name) : {};
+        if (this.channels.has(record.name)) continue;
         const ch = this.create(record.name, options, shared);
         // The shared state is the newer one: the record is rewritten after each change anyway.
         if (!shared.state) ch.state = { ...record.state };
       } catch (err) {
         this.deps.log.warn({ err, channel: record.name }, 'stored channel skipped');
       }
+    }
+  }
+
+  /**
+   * The first node of a cluster: nobody is connected anywhere, so the non-persistent channels (with
+   * their state and history) left by a cluster that stopped or died are gone, as after a restart.
+   */
+  private async forgetStoppedCluster(): Promise<void> {
+    for (const { name, options } of await this.deps.registry.list()) {
+      if (this.optionsOf(name, options).persistent) continue;
+      await this.deps.registry.remove(name);
+      await Promise.all([this.deps.states.drop(name), this.deps.histories.drop(name)]);
     }
   }
 
@@ -196,24 +228,110 @@ export class ChannelHub implements ChannelOwner {
 
   // ---- channels ----------------------------------------------------------------------------
 
-  private create(name: string, options: ChannelOptions, shared: SharedData = {}): Channel {
+  /** `poll`: this node runs the channel's polling (with a shared store, only the node that set it does). */
+  private create(name: string, options: ChannelOptions, shared: SharedData = {}, poll = true): Channel {
     const ch = new Channel(name, options, this);
     if (shared.state) ch.state = shared.state;
     if (shared.history) ch.history = shared.history;
     this.channels.set(name, ch);
     this.deps.topics.fanout.add(name, ch);
-    if (options.polling.url) this.poller?.start(ch);
+    if (options.polling.url && poll) this.poller?.start(ch);
     return ch;
   }
 
   /** The channel, created on first use: the application's create_channel answer gives its options. */
   async ensureChannel(name: string, origin: Origin, askApp = true): Promise<Channel> {
-    const existing = this.channels.get(name);
-    if (existing) return existing;
-    checkName(name);
-    const pending = this.creating.get(name);
-    if (pending) return pending;
-    const creation = (async () => {
+    for (;;) {
+      const existing = this.channels.get(name);
+      if (existing) return existing;
+      checkName(name);
+      const pending = this.creating.get(name);
+      if (!pending) break;
+      const ch = await pending;
+      if (ch) return ch;
+    }
+    const creation = this.deps.registry.shared ? this.sharedChannel(name, origin, askApp, false) : this.localChannel(name, origin, askApp);
+    this.creating.set(name, creation);
+    try {
+      return (await creation) as Channel;
+    } finally {
+      this.creating.delete(name);
+    }
+  }
+
+  /**
+   * The channel when it exists on any node (REST and admin calls on a channel): with a shared store, a
+   * channel made on another node gets its copy here, with the cluster's options.
+   */
+  async findChannel(name: string): Promise<Channel | undefined> {
+    for (;;) {
+      const existing = this.channels.get(name);
+      if (existing || !this.deps.registry.shared) return existing;
+      const pending = this.creating.get(name);
+      if (!pending) break;
+      const ch = await pending;
+      if (ch) return ch;
+    }
+    try {
+      checkName(name);
+    } catch {
+      return undefined;
+    }
+    const creation = this.sharedChannel(name, {}, false, true);
+    this.creating.set(name, creation);
+    try {
+      return await creation;
+    } finally {
+      this.creating.delete(name);
+    }
+  }
+
+  /**
+   * A shared store: the cluster's channel when it exists (its options; the application is not asked
+   * again), else a new one for the whole cluster, unless `mustExist`. Two nodes making it at once agree
+   * on the first one's options.
+   */
+  private async sharedChannel(name: string, origin: Origin, askApp: boolean, mustExist: boolean): Promise<Channel | undefined> {
+    const known = await this.deps.registry.get(name);
+    let made: { options: ChannelOptions; changes?: OptionChanges } | undefined;
+    if (known) made = { options: this.optionsOf(name, known) };
+    else if (mustExist) return undefined;
+    else {
+      let changes: OptionChanges = { options: defaultChannelOptions() };
+      if (askApp && this.deps.callbacks.enabled) {
+        const result = await this.callback('create_channel', { channel_name: name }, origin);
+        if (!result.ok) throw new ChannelError(result.msg);
+        changes = applyChannelOptions(changes.options, result.options, false);
+        this.checkPolling(changes.options);
+      }
+      const answer = await this.deps.registry.create(name, { ...changes.options });
+      made = answer.created ? { options: changes.options, changes } : { options: this.optionsOf(name, answer.options) };
+    }
+    // Read last: the shared state and history are then current when the channel is made (no await after).
+    const shared = await this.sharedData(name);
+    const again = this.channels.get(name);
+    if (again) return again;
+    const ch = this.create(name, made.options, shared, made.changes !== undefined);
+    if (made.changes?.history) await this.setHistory(ch, made.changes.history);
+    if (made.changes?.state) await this.initialState(ch, made.changes.state);
+    ch.prune();
+    if (made.changes) await this.persist(ch);
+    return ch;
+  }
+
+  /** A record's options as this hub reads them (a record another version wrote may hold bad values). */
+  private optionsOf(name: string, record: Record<string, unknown>): ChannelOptions {
+    try {
+      return applyChannelOptions(defaultChannelOptions(), record, false).options;
+    } catch (err) {
+      this.deps.log.warn({ err, channel: name }, 'unreadable shared channel options: defaults used');
+      return defaultChannelOptions();
+    }
+  }
+
+  /** A single-node store: the channel is this node's alone. */
+  private localChannel(name: string, origin: Origin, askApp: boolean): Promise<Channel> {
+    return (async () => {
       let options = defaultChannelOptions();
       if (askApp && this.deps.callbacks.enabled) {
         const result = await this.callback('create_channel', { channel_name: name }, origin);
@@ -235,23 +353,25 @@ export class ChannelHub implements ChannelOwner {
       const shared = this.shared ? await this.sharedData(name) : {};
       return this.channels.get(name) ?? this.create(name, options, shared);
     })();
-    this.creating.set(name, creation);
-    try {
-      return await creation;
-    } finally {
-      this.creating.delete(name);
-    }
   }
 
   /** REST create_channel: fails when it exists. */
   async createChannel(name: string, input: Record<string, unknown>): Promise<Channel> {
     checkName(name);
-    if (this.channels.has(name) || this.creating.has(name)) throw new ChannelError(`channel ${name} already exists`);
+    // Shared: a copy being made here may be a lookup of a channel that does not exist; the registry decides.
+    if (this.channels.has(name) || (!this.deps.registry.shared && this.creating.has(name))) throw new ChannelError(`channel ${name} already exists`);
     const changes = applyChannelOptions(defaultChannelOptions(), input, true);
     this.checkPolling(changes.options);
+    if (this.deps.registry.shared) {
+      // Made on another node (or by another call) already: it exists for this node too.
+      if (!(await this.deps.registry.create(name, { ...changes.options })).created) throw new ChannelError(`channel ${name} already exists`);
+    }
     const shared = this.shared ? await this.sharedData(name) : {};
-    if (this.channels.has(name) || this.creating.has(name)) throw new ChannelError(`channel ${name} already exists`);
-    const ch = this.create(name, changes.options, shared);
+    if (!this.deps.registry.shared && (this.channels.has(name) || this.creating.has(name))) throw new ChannelError(`channel ${name} already exists`);
+    // Ours in the registry; a subscribe here meanwhile made its copy from our record (not polling it).
+    const copy = this.channels.get(name);
+    if (copy && copy.options.polling.url) this.poller?.start(copy);
+    const ch = copy ?? this.create(name, changes.options, shared);
     if (changes.history) await this.setHistory(ch, changes.history);
     if (changes.state) await this.initialState(ch, changes.state);
     ch.prune();
@@ -264,18 +384,38 @@ export class ChannelHub implements ChannelOwner {
     const changes = applyChannelOptions(ch.options, input, strict);
     this.checkPolling(changes.options);
     const wasPersistent = ch.options.persistent;
-    const pollingChanged = JSON.stringify(ch.options.polling) !== JSON.stringify(changes.options.polling);
-    ch.options = changes.options;
+    if (this.deps.registry.shared) {
+      const pollingChanged = JSON.stringify(ch.options.polling) !== JSON.stringify(changes.options.polling);
+      // Every node's copy (this one's too) takes the options when it hears of them (recordChanged).
+      if (!(await this.deps.registry.update(ch.name, { ...changes.options }))) throw new ChannelError(`no such channel: ${ch.name}`);
+      // New polling runs on this node only (the others stopped theirs).
+      if (pollingChanged && ch.options.polling.url && !ch.destroyed) this.poller?.start(ch);
+    } else this.applyOptions(ch, changes.options, true);
     if (changes.history) await this.setHistory(ch, changes.history);
     ch.prune();
     if (changes.state) await this.deps.states.change(ch.name, { replace: changes.state });
-    if (pollingChanged) {
-      this.poller?.stop(ch);
-      if (ch.options.polling.url) this.poller?.start(ch);
-    }
     if (wasPersistent && !ch.options.persistent) await this.deps.store.delete(ch.name);
     await this.persist(ch);
     if (wasPersistent) this.maybeDestroy(ch);
+  }
+
+  /** New options for this node's copy of a channel; changed polling stops here, and starts again when `pollHere`. */
+  private applyOptions(ch: Channel, options: ChannelOptions, pollHere: boolean): void {
+    const pollingChanged = JSON.stringify(ch.options.polling) !== JSON.stringify(options.polling);
+    ch.options = options;
+    ch.prune();
+    if (pollingChanged) {
+      this.poller?.stop(ch);
+      if (pollHere && ch.options.polling.url) this.poller?.start(ch);
+    }
+  }
+
+  /** The cluster's record of a channel changed (on any node, this one included): this node's copy follows. */
+  private recordChanged(channel: string, c: ChannelRecordChange): void {
+    const ch = this.channels.get(channel);
+    if (!ch || ch.destroyed) return;
+    if ('destroyed' in c) return this.destroyHere(ch);
+    this.applyOptions(ch, this.optionsOf(channel, c.set), false);
   }
 
   checkPolling: (options: ChannelOptions) => void = () => {};
@@ -285,8 +425,18 @@ export class ChannelHub implements ChannelOwner {
     await this.deps.store.put({ name: ch.name, options: { ...ch.options }, state: ch.state });
   }
 
-  /** Removes a channel at once (REST destroy_channel): members are told UNSUBSCRIBE; the app is not asked. */
-  destroy(ch: Channel): void {
+  /**
+   * Removes a channel at once (REST destroy_channel): members are told UNSUBSCRIBE; the app is not asked.
+   * With a shared store, on every node; resolves once the others are told.
+   */
+  async destroy(ch: Channel): Promise<void> {
+    if (ch.destroyed) return;
+    this.destroyHere(ch);
+    if (this.deps.registry.shared) await this.deps.registry.remove(ch.name);
+  }
+
+  /** This node's copy goes: its members are told UNSUBSCRIBE. */
+  private destroyHere(ch: Channel): void {
     if (ch.destroyed) return;
     for (const user of [...ch.members.keys()]) {
       const leaveTail = tail('UNSUBSCRIBE', { channel_name: ch.name, user: user.name });
@@ -309,7 +459,7 @@ export class ChannelHub implements ChannelOwner {
       const result = await this.deps.callbacks.call('destroy_channel', { channel_name: ch.name });
       if (!result.ok) throw new ChannelError(result.msg);
     }
-    this.destroy(ch);
+    await this.destroy(ch);
   }
 
   /**
@@ -317,12 +467,36 @@ export class ChannelHub implements ChannelOwner {
    * answer [false, …] keeps the channel (Hookbox); a failed call destroys it anyway.
    */
   private maybeDestroy(ch: Channel): void {
+    if (this.deps.registry.shared) return this.maybeDestroyShared(ch);
     if (ch.members.size > 0 || ch.options.persistent || ch.destroyed) return;
-    if (!this.deps.callbacks.enabled) return this.destroy(ch);
+    if (!this.deps.callbacks.enabled) return this.destroyHere(ch);
     void this.deps.callbacks.call('destroy_channel', { channel_name: ch.name }).then((r) => {
       if ((!r.ok && r.refused) || ch.members.size > 0 || ch.options.persistent) return;
-      this.destroy(ch);
+      this.destroyHere(ch);
     });
+  }
+
+  /**
+   * A shared store: the channel goes once it is empty cluster-wide (users present through other nodes
+   * keep it). Every node that sees it empty may get here at once: the one that takes the turn decides.
+   */
+  private maybeDestroyShared(ch: Channel): void {
+    const empty = (): boolean => !ch.destroyed && ch.members.size === 0 && !ch.options.persistent && this.deps.presence.remote(ch.name).size === 0;
+    if (!empty()) return;
+    const registry = this.deps.registry;
+    void (async () => {
+      if (!(await registry.takeTurn(ch.name))) return;
+      try {
+        if (!empty()) return;
+        if (this.deps.callbacks.enabled) {
+          const r = await this.deps.callbacks.call('destroy_channel', { channel_name: ch.name });
+          if ((!r.ok && r.refused) || !empty()) return;
+        }
+        await this.destroy(ch);
+      } finally {
+        await registry.endTurn(ch.name);
+      }
+    })().catch((err: unknown) => this.deps.log.error({ err, channel: ch.name }, 'channel destroy failed'));
   }
 
   // ---- subscriptions -----------------------------------------------------------------------
@@ -492,14 +666,37 @@ export class ChannelHub implements ChannelOwner {
   }
 
   /** A user's presence through other nodes began or ended: an event here unless a member here shows it already. */
-  private remoteChanged(channel: string, name: string, present: boolean): void {
+  private remoteChanged(channel: string, name: string, present: boolean, nodeLost: boolean): void {
+    if (!present && nodeLost) this.orphaned(channel);
     if (!present && !this.channels.has(channel)) this.maybeDropState(channel);
     const ch = this.channels.get(channel);
+    // The last user left through another node: this node's copy may be what keeps the channel.
+    if (!present && !nodeLost && ch) this.maybeDestroy(ch);
     if (!ch || ch.destroyed || !ch.options.presenceful) return;
     const user = this.users.get(name);
     if (user && ch.members.has(user)) return;
     const event = tail(present ? 'SUBSCRIBE' : 'UNSUBSCRIBE', { channel_name: channel, user: name });
     for (const c of ch.connections()) c.send(event);
+  }
+
+  /**
+   * The last users of a channel went with their node (died or stopped): nobody left there to destroy a
+   * non-persistent channel, so every node that sees it empty does (idempotent; the app is not asked).
+   */
+  private orphaned(channel: string): void {
+    const registry = this.deps.registry;
+    const empty = (): boolean => (this.channels.get(channel)?.members.size ?? 0) === 0 && this.deps.presence.remote(channel).size === 0;
+    if (!registry.shared || !empty()) return;
+    void (async () => {
+      if (!(await registry.takeTurn(channel))) return;
+      try {
+        const record = await registry.get(channel);
+        if (!record || this.optionsOf(channel, record).persistent || !empty()) return;
+        await registry.remove(channel);
+      } finally {
+        await registry.endTurn(channel);
+      }
+    })().catch((err: unknown) => this.deps.log.error({ err, channel }, 'orphaned channel removal failed'));
   }
 
   private async autoSubscribe(user: User, answer: Record<string, unknown>, origin: Origin): Promise<void> {

@@ -7,6 +7,7 @@ import { createOutgoingAgent } from '../core/target-guard.js';
 import type { Topics } from '../core/topics.js';
 import type { Store } from '../store/interface.js';
 import { AppCallbacks } from './callbacks.js';
+import { ClusterUsers } from './cluster-users.js';
 import { ChannelHub, type FrameSink } from './hub.js';
 import { ChannelPoller } from './polling.js';
 import { channelsRest } from './rest.js';
@@ -27,7 +28,7 @@ export interface ChannelsDeps {
   config: ChannelsConfig;
   topics: Topics;
   /** What channels keep in the store: persistent records, and what nodes share (presence, state, history, users). */
-  store: Pick<Store, 'channels' | 'presence' | 'states' | 'histories' | 'relay'>;
+  store: Pick<Store, 'channels' | 'registry' | 'presence' | 'states' | 'histories' | 'relay'>;
   metrics: Metrics;
   log: FastifyBaseLogger;
 }
@@ -80,6 +81,7 @@ export async function createChannels(deps: ChannelsDeps): Promise<Channels> {
   const hub = new ChannelHub({
     topics: deps.topics,
     store: store.channels,
+    registry: store.registry,
     presence: store.presence,
     states: store.states,
     histories: store.histories,
@@ -97,6 +99,8 @@ export async function createChannels(deps: ChannelsDeps): Promise<Channels> {
   hub.poller = poller;
   hub.checkPolling = (options) => poller.check(options);
   await hub.load();
+  // REST calls on users reach their connections on other nodes too (a subscribe may ask the app).
+  const users = new ClusterUsers(hub, store.presence, store.relay, config.cbTimeout + 2000);
 
   new Gauge({ name: 'hookhub_channels', help: 'Browser channels', registers: [registry], collect() { this.set(hub.channels.size); } });
   new Gauge({ name: 'hookhub_channel_users', help: 'Connected channel users', registers: [registry], collect() { this.set(hub.users.size); } });
@@ -105,7 +109,7 @@ export async function createChannels(deps: ChannelsDeps): Promise<Channels> {
     hub,
     callbacks,
     sessions: { open: (sink, info) => new ChannelSession(hub, sink, info, deps.log) },
-    routes: (app) => channelsRest(app, { hub, apiKey: config.apiKey, version: '0.1.0' }),
+    routes: (app) => channelsRest(app, { hub, users, apiKey: config.apiKey, version: '0.1.0' }),
     close: async () => {
       poller.stopAll();
       // In-flight callbacks belong to connections that are closing: do not wait out their timeout.

@@ -5,11 +5,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isHookhubError } from '../core/errors.js';
 import { bearerToken, secretEquals } from '../http/auth.js';
-import type { Channel, ChannelHub, User } from './hub.js';
+import type { ClusterUsers } from './cluster-users.js';
+import type { Channel, ChannelHub } from './hub.js';
 import { CHANNEL_OPTION_KEYS, ChannelError, fromText, USER_OPTION_KEYS } from './options.js';
 
 export interface ChannelsRestDeps {
   hub: ChannelHub;
+  /** Users wherever they are connected (other nodes of a shared store too). */
+  users: ClusterUsers;
   apiKey: string | undefined;
   version: string;
 }
@@ -39,18 +42,12 @@ const flag = (f: Fields, name: string): boolean => {
   return v === true || v === 1 || v === '1' || v === 'true';
 };
 
-function channelOf(deps: ChannelsRestDeps, f: Fields): Channel {
+/** The channel, on whichever node it was made (shared stores). */
+async function channelOf(deps: ChannelsRestDeps, f: Fields): Promise<Channel> {
   const name = text(f, 'channel_name') as string;
-  const ch = deps.hub.channels.get(name);
+  const ch = await deps.hub.findChannel(name);
   if (!ch) throw new ChannelError(`no such channel: ${name}`);
   return ch;
-}
-
-function userOf(deps: ChannelsRestDeps, f: Fields, field: string): User {
-  const name = text(f, field) as string;
-  const user = deps.hub.users.get(name);
-  if (!user) throw new ChannelError(`no such user: ${name}`);
-  return user;
 }
 
 function payloadOf(f: Fields): unknown {
@@ -95,11 +92,11 @@ const methods: Record<string, Method> = {
     return {};
   },
   async subscribe(f, deps) {
-    await deps.hub.subscribe(text(f, 'channel_name') as string, userOf(deps, f, 'name'), undefined, flag(f, 'send_hook'), flag(f, 'send_hook'));
+    await deps.users.subscribe(text(f, 'channel_name') as string, text(f, 'name') as string, flag(f, 'send_hook'));
     return {};
   },
   async unsubscribe(f, deps) {
-    await deps.hub.unsubscribe(text(f, 'channel_name') as string, userOf(deps, f, 'name'), undefined, flag(f, 'send_hook'));
+    await deps.users.unsubscribe(text(f, 'channel_name') as string, text(f, 'name') as string, flag(f, 'send_hook'));
     return {};
   },
   async message(f, { hub }) {
@@ -112,39 +109,40 @@ const methods: Record<string, Method> = {
     return {};
   },
   async destroy_channel(f, deps) {
-    await deps.hub.destroyFromApp(channelOf(deps, f), flag(f, 'send_hook'));
+    await deps.hub.destroyFromApp(await channelOf(deps, f), flag(f, 'send_hook'));
     return {};
   },
   async get_channel_info(f, deps) {
-    return channelOf(deps, f).info();
+    return (await channelOf(deps, f)).info();
   },
   async set_channel_options(f, deps) {
-    const ch = channelOf(deps, f);
+    const ch = await channelOf(deps, f);
     const unknown = f.keys().filter((k) => !IGNORED.has(k) && !CHANNEL_OPTION_KEYS.includes(k));
     if (unknown.length > 0) throw new ChannelError(`unknown channel option ${unknown[0]}`);
     await deps.hub.setChannelOptions(ch, optionsOf(f, CHANNEL_OPTION_KEYS));
     return {};
   },
   async state_set_key(f, deps) {
-    const ch = channelOf(deps, f);
+    const ch = await channelOf(deps, f);
     const key = text(f, 'key') as string;
     if (!f.has('val')) throw new ChannelError('val required');
     await deps.hub.updateState(ch, { [key]: f.json('val') }, []);
     return {};
   },
   async state_delete_key(f, deps) {
-    const ch = channelOf(deps, f);
+    const ch = await channelOf(deps, f);
     await deps.hub.updateState(ch, {}, [text(f, 'key') as string]);
     return {};
   },
   async get_user_info(f, deps) {
-    return deps.hub.userInfo(userOf(deps, f, 'user_name'));
+    return deps.users.info(text(f, 'user_name') as string);
   },
   async set_user_options(f, deps) {
-    const user = userOf(deps, f, 'user_name');
+    const name = text(f, 'user_name') as string;
+    if (!deps.users.exists(name)) throw new ChannelError(`no such user: ${name}`);
     const unknown = f.keys().filter((k) => !IGNORED.has(k) && !USER_OPTION_KEYS.includes(k));
     if (unknown.length > 0) throw new ChannelError(`unknown user option ${unknown[0]}`);
-    deps.hub.setUserOptions(user, optionsOf(f, USER_OPTION_KEYS));
+    await deps.users.setOptions(name, optionsOf(f, USER_OPTION_KEYS));
     return {};
   },
   async get_server_info(_f, { hub, version }) {

@@ -45,6 +45,37 @@ export interface ChannelStore {
   list(): Promise<ChannelRecord[]>;
 }
 
+/** A change of a channel's cluster-wide record: made or given new options (`set`), or destroyed. */
+export type ChannelRecordChange = { set: Record<string, unknown> } | { destroyed: true };
+
+/**
+ * Which browser channels exist, with their options, for every node of a shared store: a channel made
+ * on one node (REST, the app's create_channel answer, defaults) is the same channel on every node.
+ * Every change reaches the listeners of every node (this one's too) once, in one order. Single-node
+ * stores keep nothing here (`shared` false): the hub's own channels are all there is.
+ */
+export interface ChannelRegistry {
+  readonly shared: boolean;
+  /** The channel's options (Hookbox names), or undefined when it exists on no node. */
+  get(channel: string): Promise<Record<string, unknown> | undefined>;
+  /** Every channel's record (a starting node that is alone drops those left by a stopped cluster). */
+  list(): Promise<Array<{ name: string; options: Record<string, unknown> }>>;
+  /** Makes the channel unless it exists: answers the options it has now (ours, or the earlier creator's). */
+  create(channel: string, options: Record<string, unknown>): Promise<{ created: boolean; options: Record<string, unknown> }>;
+  /** New options for an existing channel; false when it exists on no node. */
+  update(channel: string, options: Record<string, unknown>): Promise<boolean>;
+  /** Destroys the channel on every node; false when it existed on none. */
+  remove(channel: string): Promise<boolean>;
+  /**
+   * Takes the turn to decide whether an empty channel goes (the app's destroy_channel callback, then
+   * `remove`): one node at a time, so that nodes seeing the channel empty at once ask the app once.
+   * False when another node has it. The turn lapses by itself after a while (its node may die).
+   */
+  takeTurn(channel: string): Promise<boolean>;
+  endTurn(channel: string): Promise<void>;
+  onChange(fn: (channel: string, c: ChannelRecordChange) => void): void;
+}
+
 /**
  * Browser-channel presence on the other nodes of a shared store. The channel hub keeps its own members
  * and tells this which (channel, user) pairs this node holds; it hears back when a user's presence
@@ -57,20 +88,40 @@ export interface ChannelPresence {
   remove(channel: string, user: string): void;
   /** Users present in the channel through other nodes (live nodes only). */
   remote(channel: string): ReadonlySet<string>;
-  /** Called when a user's presence through other nodes begins (true) or ends (false, a node left or died). */
-  onChange(fn: (channel: string, user: string, present: boolean) => void): void;
+  /**
+   * Called when a user's presence through other nodes begins (true) or ends (false). `nodeLost` is true
+   * when it ended because its node went away (died, or stopped), not because the user left.
+   */
+  onChange(fn: (channel: string, user: string, present: boolean, nodeLost: boolean) => void): void;
   /** This node now has the user connected (its first connection here) / no longer has it (its last). */
   addUser(user: string): void;
   removeUser(user: string): void;
   /** The user is connected through another node (live nodes only). */
   hasRemoteUser(user: string): boolean;
+  /** The other nodes (live ones) the user is connected through, by node id (UserRelay.ask addresses them). */
+  userNodes(user: string): string[];
+  /** Whether another node is alive (registered, its expiry not passed): false for the first node of a cluster. */
+  othersAlive(): Promise<boolean>;
 }
 
-/** Frames for browser-channel users connected to other nodes (private MESSAGEs, kicks). */
+/** What one node asks another to do for a user connected there (REST calls on users). */
+export type UserRequest =
+  | { op: 'info'; user: string }
+  | { op: 'set_options'; user: string; options: Record<string, unknown> }
+  | { op: 'subscribe' | 'unsubscribe'; user: string; channel: string; auth: boolean };
+
+/** A node's answer: the result, or why it refused (Hookbox's msg). */
+export type UserAnswer = { ok: true; result: Record<string, unknown> } | { ok: false; msg: string };
+
+/** Frames for browser-channel users connected to other nodes (private MESSAGEs, kicks), and requests for them. */
 export interface UserRelay {
   /** Hands a frame to the connections the named users have on the other nodes (none on single-node stores). */
   send(users: readonly string[], frame: string, args: Record<string, unknown>): void;
   onFrame(fn: (users: string[], frame: string, args: Record<string, unknown>) => void): void;
+  /** Asks one other node (its presence id); undefined when it does not answer within `timeoutMs` (gone). */
+  ask(node: string, request: UserRequest, timeoutMs: number): Promise<UserAnswer | undefined>;
+  /** Answers the other nodes' requests (one handler). */
+  onAsk(fn: (request: UserRequest) => Promise<UserAnswer>): void;
 }
 
 /** A change of a browser channel's state: keys set and deleted, or the whole state replaced. */
@@ -126,6 +177,7 @@ export interface Store {
   readonly subscriptions: Subscriptions;
   readonly deliveries: DeliveryQueue;
   readonly channels: ChannelStore;
+  readonly registry: ChannelRegistry;
   readonly presence: ChannelPresence;
   readonly states: ChannelStates;
   readonly histories: ChannelHistories;

@@ -21,4 +21,12 @@ export class LocalPresence implements ChannelPresence {
   hasRemoteUser(): boolean {
     return false;
   }
+
+  userNodes(): string[] {
+    return [];
+  }
+
+  async othersAlive(): Promise<boolean> {
+    return false;
+  }
 }

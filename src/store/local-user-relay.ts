@@ -5,4 +5,10 @@ export class LocalUserRelay implements UserRelay {
   send(): void {}
 
   onFrame(): void {}
+
+  async ask(): Promise<undefined> {
+    return undefined;
+  }
+
+  onAsk(): void {}
 }

@@ -3,6 +3,7 @@ import type { Store, StoreOptions } from './interface.js';
 import { MemoryDeliveryQueue } from './memory-delivery-queue.js';
 import { MemoryChannelStore } from './memory-channels.js';
 import { LocalChannelHistories } from './local-channel-histories.js';
+import { LocalChannelRegistry } from './local-channel-registry.js';
 import { LocalChannelStates } from './local-channel-states.js';
 import { LocalPresence } from './local-presence.js';
 import { LocalUserRelay } from './local-user-relay.js';
@@ -16,6 +17,7 @@ export function createMemoryStore(options: StoreOptions): Store {
     subscriptions: new MemorySubscriptions(),
     deliveries: new MemoryDeliveryQueue(),
     channels: new MemoryChannelStore(),
+    registry: new LocalChannelRegistry(),
     presence: new LocalPresence(),
     states: new LocalChannelStates(),
     histories: new LocalChannelHistories(),

@@ -12,7 +12,7 @@ type Listener<C> = (channel: string, c: C) => void;
 export class ChannelNotes<C> {
   /** Unreadable notes (someone else PUBLISHed on the channel): counted, never fatal. */
   malformed = 0;
-  private readonly node = randomUUID();
+  readonly node = randomUUID();
   private readonly listeners: Array<Listener<C>> = [];
   /** This node's changes not heard back yet. */
   private readonly waiting = new Map<string, () => void>();

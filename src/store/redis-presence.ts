@@ -15,7 +15,7 @@ export const PRESENCE_REFRESH_MS = 2000;
 
 type Note = { node: string; op: 'add' | 'remove'; entry: string } | { node: string; op: 'sync' | 'gone' };
 
-type Listener = (channel: string, user: string, present: boolean) => void;
+type Listener = (channel: string, user: string, present: boolean, nodeLost: boolean) => void;
 
 const NONE: ReadonlySet<string> = new Set();
 
@@ -135,6 +135,16 @@ export class RedisPresence implements ChannelPresence {
     return this.counts.get(USERS)?.has(user) ?? false;
   }
 
+  userNodes(user: string): string[] {
+    if (!this.hasRemoteUser(user)) return [];
+    const entry = entryOf(USERS, user);
+    return [...this.others].filter(([, entries]) => entries.has(entry)).map(([node]) => node);
+  }
+
+  async othersAlive(): Promise<boolean> {
+    return (await this.liveNodes()).length > 0;
+  }
+
   remote(channel: string): ReadonlySet<string> {
     const users = this.counts.get(channel);
     return users ? new Set(users.keys()) : NONE;
@@ -239,7 +249,7 @@ export class RedisPresence implements ChannelPresence {
   }
 
   private drop(node: string): void {
-    for (const e of [...(this.others.get(node) ?? [])]) this.removeEntry(node, e);
+    for (const e of [...(this.others.get(node) ?? [])]) this.removeEntry(node, e, true);
     this.others.delete(node);
   }
 
@@ -255,10 +265,10 @@ export class RedisPresence implements ChannelPresence {
     if (!users) this.counts.set(channel, (users = new Map()));
     const n = (users.get(user) ?? 0) + 1;
     users.set(user, n);
-    if (n === 1 && channel !== USERS) this.emit(channel, user, true);
+    if (n === 1 && channel !== USERS) this.emit(channel, user, true, false);
   }
 
-  private removeEntry(node: string, entry: string): void {
+  private removeEntry(node: string, entry: string, nodeLost = false): void {
     const entries = this.others.get(node);
     if (!entries?.delete(entry)) return;
     const pair = this.pair(entry);
@@ -272,7 +282,7 @@ export class RedisPresence implements ChannelPresence {
     }
     users?.delete(user);
     if (users?.size === 0) this.counts.delete(channel);
-    if (channel !== USERS) this.emit(channel, user, false);
+    if (channel !== USERS) this.emit(channel, user, false, nodeLost);
   }
 
   private pair(entry: string): [string, string] | undefined {
@@ -286,8 +296,8 @@ export class RedisPresence implements ChannelPresence {
     }
   }
 
-  private emit(channel: string, user: string, present: boolean): void {
-    for (const fn of this.listeners) fn(channel, user, present);
+  private emit(channel: string, user: string, present: boolean, nodeLost: boolean): void {
+    for (const fn of this.listeners) fn(channel, user, present, nodeLost);
   }
 
   private noteError(err: unknown): void {

@@ -1,9 +1,10 @@
 // Several nodes, one Redis: fan-out between nodes (pub/sub), history (streams), the shared webhook
-// queue, WebSub subscriptions, channel records, and browser channels' presence, state, history and
+// queue, WebSub subscriptions, channel records (persistent ones, and which channels exist with their options), and browser channels' presence, state, history and
 // private messages. Every key and pub/sub channel starts with --redis-prefix.
 import { Redis } from 'ioredis';
 import type { Store, StoreOptions } from './interface.js';
 import { RedisChannelHistories } from './redis-channel-histories.js';
+import { RedisChannelRegistry } from './redis-channel-registry.js';
 import { RedisChannelStates } from './redis-channel-states.js';
 import { RedisChannelStore } from './redis-channels.js';
 import { RedisDeliveryQueue } from './redis-delivery-queue.js';
@@ -123,13 +124,15 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
   const presence = new RedisPresence(client, subscriber, prefix);
   const states = new RedisChannelStates(client, subscriber, prefix);
   const histories = new RedisChannelHistories(client, subscriber, prefix);
-  const relay = new RedisUserRelay(client, subscriber, prefix);
+  const relay = new RedisUserRelay(client, subscriber, prefix, presence.node);
+  const registry = new RedisChannelRegistry(client, subscriber, prefix);
   try {
     await topics.start();
     await presence.start();
     await states.start();
     await histories.start();
     await relay.start();
+    await registry.start();
   } catch (err) {
     client.disconnect();
     subscriber.disconnect();
@@ -141,6 +144,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
     subscriptions: new RedisSubscriptions(client, prefix),
     deliveries: new RedisDeliveryQueue(client, prefix),
     channels: new RedisChannelStore(client, prefix),
+    registry,
     presence,
     states,
     histories,

@@ -7,6 +7,7 @@ import { startCheckpointer } from './sqlite-checkpointer.js';
 import { SqliteDeliveryQueue } from './sqlite-delivery-queue.js';
 import { SqliteChannelStore } from './sqlite-channels.js';
 import { LocalChannelHistories } from './local-channel-histories.js';
+import { LocalChannelRegistry } from './local-channel-registry.js';
 import { LocalChannelStates } from './local-channel-states.js';
 import { LocalPresence } from './local-presence.js';
 import { LocalUserRelay } from './local-user-relay.js';
@@ -73,6 +74,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     subscriptions: new SqliteSubscriptions(db),
     deliveries: new SqliteDeliveryQueue(db),
     channels: new SqliteChannelStore(db),
+    registry: new LocalChannelRegistry(),
     presence: new LocalPresence(),
     states: new LocalChannelStates(),
     histories: new LocalChannelHistories(),

@@ -2,10 +2,12 @@
 // presence is shared (join/leave on the first join / last leave cluster-wide; a killed node's users expire),
 // and so are channel state (STATE_UPDATE on every node, in one order), history and private messages.
 import { describe, expect, it } from 'vitest';
+import { ChannelsApp, nameFromPayload, type Call } from '../helpers/channels-app.js';
 import { spawnHub } from '../helpers/process.js';
+import { Receiver } from '../helpers/receiver.js';
 import { deleteKeysUnder, keysUnder, REDIS_URL } from '../helpers/redis.js';
 import { startHub, stopHub } from '../helpers/server.js';
-import { until } from '../helpers/wait.js';
+import { sleep, until } from '../helpers/wait.js';
 import { HookboxClient } from '../helpers/ws-client.js';
 import { startNodes } from './nodes.js';
 
@@ -17,9 +19,10 @@ async function rest(base: string, method: string, fields: Record<string, string>
   return (await res.json()) as Answer;
 }
 
-/** Channels are made per node on first use; a presenceful one is created on each node that serves it. */
+/** A presenceful channel, made on the first node: every node of the cluster has it with its options. */
 async function presenceful(bases: string[], channel: string): Promise<void> {
-  for (const base of bases) expect(await rest(base, 'create_channel', { channel_name: channel, presenceful: 'true' })).toEqual([true, {}]);
+  expect(await rest(bases[0]!, 'create_channel', { channel_name: channel, presenceful: 'true' })).toEqual([true, {}]);
+  for (const base of bases) expect((await rest(base, 'get_channel_info', { channel_name: channel }))[1].options.presenceful).toBe(true);
 }
 
 async function joined(base: string, name: string, channel: string): Promise<HookboxClient> {
@@ -117,6 +120,11 @@ describe('cluster: browser channels', () => {
     const wendy = await joined(survivor!.url, 'wendy', 'den');
     const ghost = await joined(doomed.url, 'ghost', 'den');
     await wendy.frame('SUBSCRIBE', (x) => x.user === 'ghost' && x.presence === undefined);
+    // A channel only the killed node's user is in: nobody left to destroy it but the survivor.
+    expect(await rest(survivor!.url, 'create_channel', { channel_name: 'solo', history_size: '3' })).toEqual([true, {}]);
+    ghost.send('SUBSCRIBE', { channel_name: 'solo' });
+    await ghost.frame('SUBSCRIBE', (x) => x.channel_name === 'solo');
+    await until(async () => (await presenceOn(survivor!.url, 'solo')).join() === 'ghost', 'ghost in solo on the survivor');
     // Another process: the publishing user travels with the message, not through shared memory.
     ghost.send('PUBLISH', { channel_name: 'den', payload: 'boo' });
     expect((await wendy.frame('PUBLISH'))[2]).toEqual({ channel_name: 'den', user: 'ghost', payload: 'boo' });
@@ -127,6 +135,7 @@ describe('cluster: browser channels', () => {
     await wendy.frame('UNSUBSCRIBE', (x) => x.user === 'ghost', 1, 15_000);
     expect(await presenceOn(survivor!.url, 'den')).toEqual(['wendy']);
     expect(leaves(wendy, 'ghost')).toHaveLength(1);
+    await until(async () => (await rest(survivor!.url, 'get_channel_info', { channel_name: 'solo' }))[0] === false, 'solo gone on the survivor');
   }, 30_000);
 
   it('presence Redis lost (flushed) is written again by its node: a node started later still sees the users', async () => {
@@ -137,7 +146,6 @@ describe('cluster: browser channels', () => {
     // Node A notices at its next refresh (every 2 s) that it is no longer registered.
     await until(async () => (await keysUnder(`${prefix}presence:node:`)).length === 1, 'the presence set written again', 5000);
     const b = await startHub({ store: 'redis', redisUrl: REDIS_URL, redisPrefix: prefix });
-    await presenceful([b.url], 'club');
     expect(await presenceOn(b.url, 'club')).toEqual(['alice']);
   });
 
@@ -193,12 +201,15 @@ describe('cluster: browser channels', () => {
       await until(async () => (await rest(b, 'get_channel_info', { channel_name: 'tmp' }))[0] === false, 'tmp gone again');
       return Object.keys(state).length === 0;
     }, 'a fresh tmp');
-    // A persistent channel keeps its state with nobody subscribed (its copy on node B is not persistent).
+    // A persistent channel (persistent on every node) keeps its state with nobody subscribed.
     expect(await rest(a, 'create_channel', { channel_name: 'kept', persistent: 'true', state: '{"x": 2}' })).toEqual([true, {}]);
     const fay = await joined(b, 'fay', 'kept');
     fay.send('UNSUBSCRIBE', { channel_name: 'kept' });
     await fay.frame('UNSUBSCRIBE');
-    await until(async () => (await rest(b, 'get_channel_info', { channel_name: 'kept' }))[0] === false, 'kept gone on node B');
+    for (const base of [a, b]) {
+      const [ok, info] = await rest(base, 'get_channel_info', { channel_name: 'kept' });
+      expect([ok, info.options.persistent]).toEqual([true, true]);
+    }
     const gil = await joined(b, 'gil', 'kept');
     expect((await gil.frame('SUBSCRIBE', (x) => x.user === 'gil'))[2].state).toEqual({ x: 2 });
   });
@@ -206,7 +217,8 @@ describe('cluster: browser channels', () => {
   it('channel history is shared: every node records a publish, it is kept once; joins on any node', async () => {
     const { prefix, nodes } = await startNodes(2);
     const [a, b] = nodes.map((n) => n.url) as [string, string];
-    for (const base of [a, b]) expect(await rest(base, 'create_channel', { channel_name: 'log', history_size: '5' })).toEqual([true, {}]);
+    expect(await rest(a, 'create_channel', { channel_name: 'log', history_size: '5' })).toEqual([true, {}]);
+    expect(await rest(b, 'create_channel', { channel_name: 'log', history_size: '5' })).toEqual([false, { msg: 'channel log already exists' }]);
     const historyOn = async (base: string) => {
       const [ok, info] = await rest(base, 'get_channel_info', { channel_name: 'log' });
       expect(ok).toBe(true);
@@ -227,9 +239,9 @@ describe('cluster: browser channels', () => {
     expect(await rest(a, 'publish', { channel_name: 'log', payload: '"three"' })).toEqual([true, {}]);
     const trimmed = ['SUBSCRIBE bob', 'PUBLISH alice "one"', 'PUBLISH app "two"', 'SUBSCRIBE carol', 'PUBLISH null "three"'];
     for (const base of [a, b]) await until(async () => JSON.stringify(await historyOn(base)) === JSON.stringify(trimmed), `the trimmed history on ${base}`);
-    // A node that makes the channel afterwards starts from the shared history.
+    // A node started afterwards has the channel, with its options and the shared history.
     const c = await startHub({ store: 'redis', redisUrl: REDIS_URL, redisPrefix: prefix });
-    expect(await rest(c.url, 'create_channel', { channel_name: 'log', history_size: '5' })).toEqual([true, {}]);
+    expect((await rest(c.url, 'get_channel_info', { channel_name: 'log' }))[1].options.history_size).toBe(5);
     expect(await historyOn(c.url)).toEqual(trimmed);
   });
 
@@ -296,5 +308,167 @@ describe('cluster: browser channels', () => {
     await onB.frame('PUBLISH', () => true, 2);
     expect(onB.all('SUBSCRIBE', (x) => x.user === 'erin')[0]![2]).toMatchObject({ offset: seen + 2, recovered: true, replayed: 2 });
     expect(onB.all('PUBLISH').map((f) => [f[2].offset, f[2].payload])).toEqual([[seen + 1, 2], [seen + 2, 3]]);
+  });
+
+  // ---- one channel record for the cluster --------------------------------------------------
+
+  it('create_channel on node A: node B uses its options (presenceful, history_size), no create_channel callback there', async () => {
+    const app = await ChannelsApp.start((call: Call) => (call.action === 'connect' ? [true, { name: nameFromPayload(call) }] : [true, {}]));
+    const { nodes } = await startNodes(2, { cbUrl: `${app.url}/hb` });
+    const [a, b] = nodes.map((n) => n.url) as [string, string];
+    expect(await rest(a, 'create_channel', { channel_name: 'stage', presenceful: 'true', history_size: '5' })).toEqual([true, {}]);
+    const [ok, info] = await rest(b, 'get_channel_info', { channel_name: 'stage' });
+    expect(ok).toBe(true);
+    expect(info.options).toMatchObject({ presenceful: true, history_size: 5, moderated: true });
+    const alice = await joined(a, 'alice', 'stage');
+    const bob = await joined(b, 'bob', 'stage');
+    // Presenceful on B: bob's SUBSCRIBE lists alice, and alice hears bob's join.
+    const own = (await bob.frame('SUBSCRIBE', (x) => x.user === 'bob'))[2];
+    expect(own.presence.sort()).toEqual(['alice', 'bob']);
+    expect(own.history_size).toBe(5);
+    expect(own.history.map(([kind, x]: [string, { user: string }]) => `${kind} ${x.user}`)).toEqual(['SUBSCRIBE alice']);
+    await alice.frame('SUBSCRIBE', (x) => x.user === 'bob' && x.presence === undefined);
+    expect(app.of('create_channel')).toHaveLength(0);
+  });
+
+  it('a channel made by a browser subscribing on node A (the app answers its options) is the same on node B: the app is asked once', async () => {
+    const app = await ChannelsApp.start((call: Call) => {
+      if (call.action === 'connect') return [true, { name: nameFromPayload(call) }];
+      if (call.action === 'create_channel') return [true, { presenceful: true, moderated: false }];
+      if (call.action === 'publish') return [false, { msg: 'moderated publish' }];
+      return [true, {}];
+    });
+    const { nodes } = await startNodes(2, { cbUrl: `${app.url}/hb` });
+    const [a, b] = nodes.map((n) => n.url) as [string, string];
+    const alice = await joined(a, 'alice', 'open');
+    const bob = await joined(b, 'bob', 'open');
+    expect((await bob.frame('SUBSCRIBE', (x) => x.user === 'bob'))[2].presence.sort()).toEqual(['alice', 'bob']);
+    expect(app.of('create_channel').map((c) => c.fields.channel_name)).toEqual(['open']);
+    // moderated=false on B too: neither the subscribe nor the publish callback is called.
+    bob.send('PUBLISH', { channel_name: 'open', payload: 'hi' });
+    expect((await alice.frame('PUBLISH'))[2]).toEqual({ channel_name: 'open', user: 'bob', payload: 'hi' });
+    expect(app.of('publish')).toHaveLength(0);
+    expect(app.of('subscribe')).toHaveLength(0);
+    // Two nodes making a new channel at once agree on one record (one callback may come from each).
+    const [c1, c2] = await Promise.all([HookboxClient.connect(a, { payload: { name: 'c1' } }), HookboxClient.connect(b, { payload: { name: 'c2' } })]);
+    c1.send('SUBSCRIBE', { channel_name: 'both' });
+    c2.send('SUBSCRIBE', { channel_name: 'both' });
+    await c1.frame('SUBSCRIBE', (x) => x.user === 'c1');
+    await c2.frame('SUBSCRIBE', (x) => x.user === 'c2');
+    for (const base of [a, b]) expect((await rest(base, 'get_channel_info', { channel_name: 'both' }))[1].options).toMatchObject({ presenceful: true, moderated: false });
+  });
+
+  it('set_channel_options on node A reaches node B at once; get_channel_info answers the same options on both', async () => {
+    const { nodes } = await startNodes(2);
+    const [a, b] = nodes.map((n) => n.url) as [string, string];
+    const alice = await joined(a, 'alice', 'knobs');
+    const bob = await joined(b, 'bob', 'knobs');
+    expect(await rest(a, 'set_channel_options', { channel_name: 'knobs', presenceful: 'true', history_size: '3', reflective: 'false' })).toEqual([true, {}]);
+    for (const base of [a, b]) {
+      expect((await rest(base, 'get_channel_info', { channel_name: 'knobs' }))[1].options).toMatchObject({ presenceful: true, history_size: 3, reflective: false });
+    }
+    // Presenceful on B now: carol's join there is told to bob, and alice's publish is not reflected to her.
+    await joined(b, 'carol', 'knobs');
+    await bob.frame('SUBSCRIBE', (x) => x.user === 'carol' && x.presence === undefined);
+    await alice.frame('SUBSCRIBE', (x) => x.user === 'carol' && x.presence === undefined);
+    bob.send('PUBLISH', { channel_name: 'knobs', payload: 1 });
+    await alice.frame('PUBLISH');
+    expect(bob.all('PUBLISH')).toHaveLength(0);
+    // From B back to A.
+    expect(await rest(b, 'set_channel_options', { channel_name: 'knobs', presenceful: 'false' })).toEqual([true, {}]);
+    expect((await rest(a, 'get_channel_info', { channel_name: 'knobs' }))[1].options).toMatchObject({ presenceful: false, history_size: 3, reflective: false });
+  });
+
+  it('destroy_channel on node A unsubscribes the subscribers of node B; the channel is gone everywhere', async () => {
+    const { nodes } = await startNodes(2);
+    const [a, b] = nodes.map((n) => n.url) as [string, string];
+    expect(await rest(a, 'create_channel', { channel_name: 'doomed', persistent: 'true', history_size: '2' })).toEqual([true, {}]);
+    const alice = await joined(a, 'alice', 'doomed');
+    const bob = await joined(b, 'bob', 'doomed');
+    expect(await rest(a, 'destroy_channel', { channel_name: 'doomed' })).toEqual([true, {}]);
+    for (const c of [alice, bob]) await c.frame('UNSUBSCRIBE', (x) => x.channel_name === 'doomed' && x.user === c.name);
+    for (const base of [a, b]) expect(await rest(base, 'get_channel_info', { channel_name: 'doomed' })).toEqual([false, { msg: 'no such channel: doomed' }]);
+    // Made again afterwards: with defaults, on both nodes.
+    await joined(b, 'carol', 'doomed');
+    for (const base of [a, b]) expect((await rest(base, 'get_channel_info', { channel_name: 'doomed' }))[1].options).toMatchObject({ persistent: false, history_size: 0 });
+  });
+
+  it('a non-persistent channel stays while a user is in it on any node, and goes with the last one cluster-wide (one destroy_channel callback)', async () => {
+    const app = await ChannelsApp.start((call: Call) => (call.action === 'connect' ? [true, { name: nameFromPayload(call) }] : [true, {}]));
+    const { nodes } = await startNodes(2, { cbUrl: `${app.url}/hb` });
+    const [a, b] = nodes.map((n) => n.url) as [string, string];
+    expect(await rest(a, 'create_channel', { channel_name: 'brief', history_size: '4' })).toEqual([true, {}]);
+    const alice = await joined(a, 'alice', 'brief');
+    const bob = await joined(b, 'bob', 'brief');
+    alice.send('UNSUBSCRIBE', { channel_name: 'brief' });
+    await alice.frame('UNSUBSCRIBE');
+    // Bob (node B) keeps it: node A still has it, with its options.
+    await until(async () => (await presenceOn(a, 'brief')).join() === 'bob', 'alice gone from brief');
+    expect((await rest(a, 'get_channel_info', { channel_name: 'brief' }))[1].options.history_size).toBe(4);
+    expect(app.of('destroy_channel')).toHaveLength(0);
+    bob.close();
+    await until(async () => (await rest(a, 'get_channel_info', { channel_name: 'brief' }))[0] === false && (await rest(b, 'get_channel_info', { channel_name: 'brief' }))[0] === false, 'brief gone on both nodes');
+    expect(app.of('destroy_channel').map((c) => c.fields.channel_name)).toEqual(['brief']);
+    // Made again by a subscribe: the app is asked for its options again.
+    await joined(b, 'carol', 'brief');
+    expect(app.of('create_channel').map((c) => c.fields.channel_name)).toEqual(['brief']);
+  });
+
+  it('the last users leaving on two nodes at once: the channel goes everywhere, the app is asked once', async () => {
+    const app = await ChannelsApp.start((call: Call) => (call.action === 'connect' ? [true, { name: nameFromPayload(call) }] : [true, {}]));
+    const { nodes } = await startNodes(2, { cbUrl: `${app.url}/hb` });
+    const [a, b] = nodes.map((n) => n.url) as [string, string];
+    for (const round of [1, 2, 3]) {
+      const channel = `pair-${round}`;
+      const carol = await joined(a, 'carol', channel);
+      const dave = await joined(b, 'dave', channel);
+      await until(async () => (await presenceOn(a, channel)).length === 2 && (await presenceOn(b, channel)).length === 2, `both in ${channel} on both nodes`);
+      carol.close();
+      dave.close();
+      await until(async () => (await rest(a, 'get_channel_info', { channel_name: channel }))[0] === false && (await rest(b, 'get_channel_info', { channel_name: channel }))[0] === false, `${channel} gone on both nodes`);
+      await sleep(100);
+      expect(app.of('destroy_channel').filter((c) => c.fields.channel_name === channel)).toHaveLength(1);
+    }
+  });
+
+  it('a polling channel is polled by the node that set its polling, not by every node that has it', async () => {
+    let open: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    // Answers once bob is subscribed, so that he sees what the poll publishes.
+    const source = await Receiver.start(async (req, res) => {
+      await gate;
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end(req.url.startsWith('/once') ? 'only once' : 'news');
+    });
+    const { nodes } = await startNodes(2);
+    const [a, b] = nodes.map((n) => n.url) as [string, string];
+    expect(await rest(a, 'create_channel', { channel_name: 'feed', polling: JSON.stringify({ url: `${source.url}/once`, mode: 'once' }) })).toEqual([true, {}]);
+    const onB = await joined(b, 'bob', 'feed');
+    open();
+    expect((await onB.frame('PUBLISH'))[2]).toEqual({ channel_name: 'feed', user: null, payload: 'only once' });
+    // Set again on node B: B polls the new URL, A stops.
+    expect(await rest(b, 'set_channel_options', { channel_name: 'feed', polling: JSON.stringify({ url: `${source.url}/again`, mode: 'once' }) })).toEqual([true, {}]);
+    expect((await onB.frame('PUBLISH', (x) => x.payload === 'news'))[2].payload).toBe('news');
+    await sleep(300);
+    expect(source.received.map((r) => r.url)).toEqual(['/once', '/again']);
+  });
+
+  it('a cluster started again forgets its non-persistent channels (as a restart does), keeps its persistent ones', async () => {
+    const { prefix, nodes: [a] } = await startNodes(1);
+    expect(await rest(a!.url, 'create_channel', { channel_name: 'temp', history_size: '3', state: '{"x": 1}' })).toEqual([true, {}]);
+    expect(await rest(a!.url, 'create_channel', { channel_name: 'kept', persistent: 'true', history_size: '3' })).toEqual([true, {}]);
+    // Nobody ever joined temp: no leave destroys it, its record outlives the node.
+    await stopHub(a!);
+    const b = await startHub({ store: 'redis', redisUrl: REDIS_URL, redisPrefix: prefix });
+    expect(await rest(b.url, 'get_channel_info', { channel_name: 'temp' })).toEqual([false, { msg: 'no such channel: temp' }]);
+    expect((await rest(b.url, 'get_channel_info', { channel_name: 'kept' }))[1].options).toMatchObject({ persistent: true, history_size: 3 });
+    // Made again: from the defaults, with no state left.
+    const carol = await joined(b.url, 'carol', 'temp');
+    expect((await carol.frame('SUBSCRIBE', (x) => x.user === 'carol'))[2]).toMatchObject({ history_size: 0, state: {} });
+    // A node joining a live cluster forgets nothing.
+    expect(await rest(b.url, 'create_channel', { channel_name: 'idle', history_size: '2' })).toEqual([true, {}]);
+    const c = await startHub({ store: 'redis', redisUrl: REDIS_URL, redisPrefix: prefix });
+    expect((await rest(c.url, 'get_channel_info', { channel_name: 'idle' }))[1].options.history_size).toBe(2);
+    expect((await rest(c.url, 'get_channel_info', { channel_name: 'temp' }))[0]).toBe(true);
   });
 });
