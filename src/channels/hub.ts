@@ -241,22 +241,11 @@ export class ChannelHub implements ChannelOwner {
 
   /** The channel, created on first use: the application's create_channel answer gives its options. */
   async ensureChannel(name: string, origin: Origin, askApp = true): Promise<Channel> {
-    for (;;) {
-      const existing = this.channels.get(name);
-      if (existing) return existing;
+    const made = await this.existingOrMade(name, () => {
       checkName(name);
-      const pending = this.creating.get(name);
-      if (!pending) break;
-      const ch = await pending;
-      if (ch) return ch;
-    }
-    const creation = this.deps.registry.shared ? this.sharedChannel(name, origin, askApp, false) : this.localChannel(name, origin, askApp);
-    this.creating.set(name, creation);
-    try {
-      return (await creation) as Channel;
-    } finally {
-      this.creating.delete(name);
-    }
+      return this.deps.registry.shared ? this.sharedChannel(name, origin, askApp, false) : this.localChannel(name, origin, askApp);
+    });
+    return made as Channel;
   }
 
   /**
@@ -264,20 +253,30 @@ export class ChannelHub implements ChannelOwner {
    * channel made on another node gets its copy here, with the cluster's options.
    */
   async findChannel(name: string): Promise<Channel | undefined> {
-    for (;;) {
-      const existing = this.channels.get(name);
-      if (existing || !this.deps.registry.shared) return existing;
-      const pending = this.creating.get(name);
-      if (!pending) break;
-      const ch = await pending;
-      if (ch) return ch;
-    }
+    if (!this.deps.registry.shared) return this.channels.get(name);
     try {
       checkName(name);
     } catch {
       return undefined;
     }
-    const creation = this.sharedChannel(name, {}, false, true);
+    return this.existingOrMade(name, () => this.sharedChannel(name, {}, false, true));
+  }
+
+  /**
+   * This node's channel; else the one being made here (waited for); else `make`'s, registered as the
+   * creation in flight so that concurrent callers wait for it. No await between the check and the
+   * registration.
+   */
+  private async existingOrMade(name: string, make: () => Promise<Channel | undefined>): Promise<Channel | undefined> {
+    for (;;) {
+      const existing = this.channels.get(name);
+      if (existing) return existing;
+      const pending = this.creating.get(name);
+      if (!pending) break;
+      const ch = await pending;
+      if (ch) return ch;
+    }
+    const creation = make();
     this.creating.set(name, creation);
     try {
       return await creation;
