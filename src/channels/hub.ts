@@ -296,13 +296,7 @@ export class ChannelHub implements ChannelOwner {
     if (known) made = { options: this.optionsOf(name, known) };
     else if (mustExist) return undefined;
     else {
-      let changes: OptionChanges = { options: defaultChannelOptions() };
-      if (askApp && this.deps.callbacks.enabled) {
-        const result = await this.callback('create_channel', { channel_name: name }, origin);
-        if (!result.ok) throw new ChannelError(result.msg);
-        changes = applyChannelOptions(changes.options, result.options, false);
-        this.checkPolling(changes.options);
-      }
+      const changes = (askApp ? await this.appOptions(name, origin) : undefined) ?? { options: defaultChannelOptions() };
       const answer = await this.deps.registry.create(name, { ...changes.options });
       made = answer.created ? { options: changes.options, changes } : { options: this.optionsOf(name, answer.options) };
     }
@@ -311,10 +305,27 @@ export class ChannelHub implements ChannelOwner {
     const again = this.channels.get(name);
     if (again) return again;
     const ch = this.create(name, made.options, shared, made.changes !== undefined);
-    if (made.changes?.history) await this.setHistory(ch, made.changes.history);
-    if (made.changes?.state) await this.initialState(ch, made.changes.state);
+    if (made.changes) return this.seed(ch, made.changes);
     ch.prune();
-    if (made.changes) await this.persist(ch);
+    return ch;
+  }
+
+  /** The application's create_channel answer applied to the defaults; undefined when there is no application. */
+  private async appOptions(name: string, origin: Origin): Promise<OptionChanges | undefined> {
+    if (!this.deps.callbacks.enabled) return undefined;
+    const result = await this.callback('create_channel', { channel_name: name }, origin);
+    if (!result.ok) throw new ChannelError(result.msg);
+    const changes = applyChannelOptions(defaultChannelOptions(), result.options, false);
+    this.checkPolling(changes.options);
+    return changes;
+  }
+
+  /** A channel just made takes the history and state its options came with, then is stored if persistent. */
+  private async seed(ch: Channel, changes: OptionChanges): Promise<Channel> {
+    if (changes.history) await this.setHistory(ch, changes.history);
+    if (changes.state) await this.initialState(ch, changes.state);
+    ch.prune();
+    await this.persist(ch);
     return ch;
   }
 
@@ -331,26 +342,16 @@ export class ChannelHub implements ChannelOwner {
   /** A single-node store: the channel is this node's alone. */
   private localChannel(name: string, origin: Origin, askApp: boolean): Promise<Channel> {
     return (async () => {
-      let options = defaultChannelOptions();
       if (askApp && this.deps.callbacks.enabled) {
-        const result = await this.callback('create_channel', { channel_name: name }, origin);
-        if (!result.ok) throw new ChannelError(result.msg);
-        const changes = applyChannelOptions(options, result.options, false);
-        options = changes.options;
-        this.checkPolling(options);
+        const changes = (await this.appOptions(name, origin)) as OptionChanges;
         const shared = this.shared ? await this.sharedData(name) : {};
         const again = this.channels.get(name);
         if (again) return again;
-        const ch = this.create(name, options, shared);
-        if (changes.history) await this.setHistory(ch, changes.history);
-        if (changes.state) await this.initialState(ch, changes.state);
-        ch.prune();
-        await this.persist(ch);
-        return ch;
+        return this.seed(this.create(name, changes.options, shared), changes);
       }
       // Without a shared store no await here: the channel exists in the same tick as before.
       const shared = this.shared ? await this.sharedData(name) : {};
-      return this.channels.get(name) ?? this.create(name, options, shared);
+      return this.channels.get(name) ?? this.create(name, defaultChannelOptions(), shared);
     })();
   }
 
@@ -370,12 +371,7 @@ export class ChannelHub implements ChannelOwner {
     // Ours in the registry; a subscribe here meanwhile made its copy from our record (not polling it).
     const copy = this.channels.get(name);
     if (copy && copy.options.polling.url) this.poller?.start(copy);
-    const ch = copy ?? this.create(name, changes.options, shared);
-    if (changes.history) await this.setHistory(ch, changes.history);
-    if (changes.state) await this.initialState(ch, changes.state);
-    ch.prune();
-    await this.persist(ch);
-    return ch;
+    return this.seed(copy ?? this.create(name, changes.options, shared), changes);
   }
 
   /** `strict` refuses unknown keys (REST); polling answers may carry others, which are ignored. */
