@@ -1,5 +1,6 @@
 // Channel and user options, with Hookbox's names and defaults, and their validation.
 // Options arrive as JSON values (JSON bodies, callback answers) or as JSON text (form fields).
+import { isRecord } from '../core/is-record.js';
 
 export type PollingMode = 'simple' | 'persistent' | 'once';
 
@@ -107,12 +108,8 @@ function toCount(key: string, v: unknown, max: number): number {
   return n;
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function toPolling(v: unknown, current: PollingOptions): PollingOptions {
-  if (!isObject(v)) throw new ChannelError('option polling must be an object {url, interval, mode}');
+  if (!isRecord(v)) throw new ChannelError('option polling must be an object {url, interval, mode}');
   const p = { ...current, form: { ...current.form } };
   for (const [key, value] of Object.entries(v)) {
     switch (key) {
@@ -133,7 +130,7 @@ function toPolling(v: unknown, current: PollingOptions): PollingOptions {
         p.mode = value === '' ? 'simple' : value;
         break;
       case 'form':
-        if (!isObject(value)) throw new ChannelError('polling.form must be an object');
+        if (!isRecord(value)) throw new ChannelError('polling.form must be an object');
         p.form = Object.fromEntries(Object.entries(value).map(([k, x]) => [k, typeof x === 'string' ? x : JSON.stringify(x)]));
         break;
       case 'originator':
@@ -150,7 +147,7 @@ function toPolling(v: unknown, current: PollingOptions): PollingOptions {
 export function toHistory(v: unknown): HistoryEntry[] {
   if (!Array.isArray(v)) throw new ChannelError('option history must be a list of [kind, {user, payload?, datetime}]');
   return v.map((entry): HistoryEntry => {
-    if (!Array.isArray(entry) || entry.length !== 2 || !['PUBLISH', 'SUBSCRIBE', 'UNSUBSCRIBE'].includes(entry[0] as string) || !isObject(entry[1])) {
+    if (!Array.isArray(entry) || entry.length !== 2 || !['PUBLISH', 'SUBSCRIBE', 'UNSUBSCRIBE'].includes(entry[0] as string) || !isRecord(entry[1])) {
       throw new ChannelError('history entries must be [PUBLISH|SUBSCRIBE|UNSUBSCRIBE, {user, payload?, datetime}]');
     }
     const args = entry[1];
@@ -189,7 +186,7 @@ export function applyChannelOptions(current: ChannelOptions, input: Record<strin
     else if (key === 'polling') options.polling = toPolling(value, options.polling);
     else if (key === 'history') changes.history = toHistory(value);
     else if (key === 'state') {
-      if (!isObject(value)) throw new ChannelError('option state must be an object');
+      if (!isRecord(value)) throw new ChannelError('option state must be an object');
       changes.state = { ...value };
     } else if (strict) throw new ChannelError(`unknown channel option ${key}`);
   }

@@ -4,13 +4,14 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Dispatcher } from 'undici';
 import { request } from 'undici';
+import { isRecord } from '../core/is-record.js';
 import { readCapped } from '../core/read-capped.js';
 import { checkTargetUrl } from '../core/target-guard.js';
 import type { Channel, ChannelHub, Poller } from './hub.js';
 import { ChannelError, type ChannelOptions } from './options.js';
 
 const isReply = (v: unknown): v is [boolean, Record<string, unknown>] =>
-  Array.isArray(v) && v.length === 2 && typeof v[0] === 'boolean' && typeof v[1] === 'object' && v[1] !== null && !Array.isArray(v[1]);
+  Array.isArray(v) && v.length === 2 && typeof v[0] === 'boolean' && isRecord(v[1]);
 
 export interface PollerOptions {
   dispatcher: Dispatcher;

@@ -2,11 +2,11 @@
 // (name → JSON options). Each change commits and is told on `<prefix>channel-record` in one script
 // (ChannelNotes: every node, the changing one included, hears the changes in commit order).
 import type { Redis } from 'ioredis';
+import { isRecord } from '../core/is-record.js';
 import type { ChannelRecordChange, ChannelRegistry } from './interface.js';
 import { ChannelNotes } from './redis-channel-notes.js';
 import { defineScript, type Script } from './redis.js';
 
-const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 
 function parseChange(c: unknown): ChannelRecordChange | undefined {
   if (!isRecord(c)) return undefined;

@@ -3,13 +3,13 @@
 // every node, the changing one included, applies them in commit order, so copies converge even when
 // nodes change the same key at once).
 import type { Redis } from 'ioredis';
+import { isRecord } from '../core/is-record.js';
 import type { ChannelStates, StateChange } from './interface.js';
 import { ChannelNotes } from './redis-channel-notes.js';
 
 /** Drops a channel's data unless the channel has a persistent record (RedisChannelStore's hash). */
 export const DROP_UNLESS_PERSISTENT = `if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then redis.call('DEL', unpack(KEYS, 2)) end`;
 
-const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 
 function parseChange(c: unknown): StateChange | undefined {
   if (!isRecord(c)) return undefined;

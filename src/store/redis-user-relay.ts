@@ -3,12 +3,12 @@
 // user connected there) and their answers travel on the same channel, addressed by presence node id.
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { isRecord } from '../core/is-record.js';
 import type { UserAnswer, UserRelay, UserRequest } from './interface.js';
 
 type Listener = (users: string[], frame: string, args: Record<string, unknown>) => void;
 type Answerer = (request: UserRequest) => Promise<UserAnswer>;
 
-const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 
 function parseRequest(v: unknown): UserRequest | undefined {
   if (!isRecord(v) || typeof v.user !== 'string') return undefined;
