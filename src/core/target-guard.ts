@@ -1,32 +1,14 @@
 // SSRF guard for every outgoing request (webhooks, WebSub callbacks and fetches, polling):
-// only http/https, and no loopback/private/link-local/metadata address unless --allow-private-targets.
+// only http/https, and no special-purpose address (core/special-addresses.ts: loopback, private,
+// link-local/metadata, NAT64, documentation…) unless --allow-private-targets.
 // Checked on the URL when accepted and again on the resolved IP at connect time (DNS rebinding).
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
-import { BlockList, isIP, type LookupFunction } from 'node:net';
+import { isIP, type LookupFunction } from 'node:net';
 import { Agent } from 'undici';
 import { HookhubError } from './errors.js';
+import { isPrivateAddress } from './special-addresses.js';
 
-const blocked = new BlockList();
-for (const [net, prefix] of [
-  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
-  ['192.0.0.0', 24], ['192.0.2.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['198.51.100.0', 24], ['203.0.113.0', 24],
-  ['224.0.0.0', 4], ['240.0.0.0', 4],
-] as const) blocked.addSubnet(net, prefix, 'ipv4');
-for (const [net, prefix] of [
-  ['::', 96], ['fc00::', 7], ['fec0::', 10], ['2002::', 16], ['fe80::', 10], ['ff00::', 8], ['64:ff9b::', 96], ['2001:db8::', 32],
-] as const) blocked.addSubnet(net, prefix, 'ipv6');
-
-/** True for loopback, private, link-local (cloud metadata), CGNAT, multicast and reserved addresses. */
-export function isPrivateAddress(ip: string): boolean {
-  const family = isIP(ip);
-  if (family === 4) return blocked.check(ip, 'ipv4');
-  if (family === 6) {
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
-    if (mapped) return blocked.check(mapped[1] as string, 'ipv4');
-    return blocked.check(ip, 'ipv6');
-  }
-  return true; // not an address at all: refuse
-}
+export { isPrivateAddress };
 
 /** Parses and checks an outgoing target URL. Throws HookhubError('bad_url' | 'forbidden_target'). */
 export function checkTargetUrl(raw: string, allowPrivate: boolean, what = 'URL'): URL {
