@@ -166,7 +166,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
       });
     });
   }
-  opsRoutes(app, { store, metrics });
+  opsRoutes(app, { store, metrics, metricsKey: config.metricsKey });
   clientRoute(app);
 
   app.addHook('preClose', async () => connections.shutdownAll());

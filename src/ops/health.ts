@@ -2,8 +2,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { Metrics } from '../core/metrics.js';
 import type { Store } from '../store/interface.js';
+import { requireKey } from '../http/auth.js';
 
-export function opsRoutes(app: FastifyInstance, deps: { store: Store; metrics: Metrics }): void {
+/** `metricsKey` (--metrics-key): `Authorization: Bearer <key>` on /metrics; open when unset. */
+export function opsRoutes(app: FastifyInstance, deps: { store: Store; metrics: Metrics; metricsKey?: string | undefined }): void {
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (req, reply) => {
     try {
@@ -14,7 +16,7 @@ export function opsRoutes(app: FastifyInstance, deps: { store: Store; metrics: M
       return reply.code(503).send({ status: 'unavailable', store: deps.store.kind, error: (err as Error).message });
     }
   });
-  app.get('/metrics', async (_req, reply) => {
+  app.get('/metrics', { onRequest: requireKey(deps.metricsKey) }, async (_req, reply) => {
     reply.header('content-type', deps.metrics.registry.contentType);
     return deps.metrics.registry.metrics();
   });
