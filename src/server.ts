@@ -99,7 +99,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     registry: metrics.registry,
     allowPrivate: config.allowPrivateTargets,
     requireHttps: config.websubRequireHttps,
-    ...(config.websubAllow !== undefined ? { allow: config.websubAllow } : {}),
+    access: { allow: config.websubAllow, apiKey: config.apiKey, streamKey: config.streamKey },
     leaseMinMs: config.leaseMin,
     leaseMaxMs: config.leaseMax,
     leaseDefaultMs: config.leaseDefault,
@@ -121,7 +121,8 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     topicsApi(producers, { topics });
     subscriptionsApi(producers, websub);
   });
-  // /hub stays open, as WebSub expects (narrowed by --websub-allow).
+  // /hub has no key hook: WebSub subscribers and publishers may carry none. Each request is judged by
+  // topic and direction (websub/access.ts): --websub-allow, and the keys when they guard the direction.
   await app.register(async (hubContext) => {
     websubRoutes(hubContext, websub, {
       allowPrivate: config.allowPrivateTargets,

@@ -12,7 +12,8 @@ import type { AttemptEvent, WebhookQueue } from '../core/webhooks.js';
 import type { Subscription, Subscriptions } from '../store/subscriptions.js';
 import { createWebSubMetrics, type WebSubMetrics } from './metrics.js';
 import { BodyTooLarge, httpGet } from './outgoing.js';
-import { topicFilter, withHubParams, type HubRequest } from './request.js';
+import { HubAccess, type HubAccessOptions, type HubCredential } from './access.js';
+import { withHubParams, type HubRequest } from './request.js';
 
 export interface WebSubOptions {
   subscriptions: Subscriptions;
@@ -21,8 +22,8 @@ export interface WebSubOptions {
   registry: Registry;
   allowPrivate: boolean;
   requireHttps: boolean;
-  /** --websub-allow patterns; every topic when unset. */
-  allow?: readonly string[];
+  /** Who may subscribe and publish: --websub-allow and the keys (websub/access.ts). */
+  access: HubAccessOptions;
   leaseMinMs: number;
   leaseMaxMs: number;
   leaseDefaultMs: number;
@@ -39,7 +40,7 @@ export interface WebSubOptions {
 }
 
 /** What /hub answers: 202 (work continues asynchronously) or a refusal. */
-export type HubAnswer = { status: 202 } | { status: 403; reason: string };
+export type HubAnswer = { status: 202 } | { status: 401 | 403; reason: string };
 
 const MAX_CHALLENGE_REPLY = 4096;
 const WEBSUB = 'websub';
@@ -50,7 +51,7 @@ export const hubSignature = (secret: string, body: Buffer): string =>
 export class WebSubHub {
   readonly metrics: WebSubMetrics;
   private readonly agent: Agent;
-  private readonly allowed: (topic: string) => boolean;
+  readonly access: HubAccess;
   private readonly chains = new Map<string, Promise<void>>();
   private readonly background = new Set<Promise<unknown>>();
   private readonly closing = new AbortController();
@@ -59,7 +60,7 @@ export class WebSubHub {
 
   constructor(private readonly o: WebSubOptions) {
     this.agent = createOutgoingAgent({ allowPrivate: o.allowPrivate });
-    this.allowed = topicFilter(o.allow);
+    this.access = new HubAccess(o.access);
     this.metrics = createWebSubMetrics(o.registry, o.subscriptions);
     o.topics.onPublished((m) => this.track(this.deliver(m)));
   }
@@ -99,18 +100,26 @@ export class WebSubHub {
     return Math.min(max, Math.max(min, value));
   }
 
-  /** Handles a validated request. Durable work is committed before this resolves (the 202). */
-  async handle(req: HubRequest): Promise<HubAnswer> {
+  /** Handles a validated request carrying `credential`. Durable work is committed before this resolves (the 202). */
+  async handle(req: HubRequest, credential: HubCredential = 'none'): Promise<HubAnswer> {
     if (req.mode === 'publish') {
-      const refused = req.urls.find((u) => !this.allowed(u));
-      if (refused !== undefined) return { status: 403, reason: `topic not allowed by this hub: ${refused}` };
+      for (const url of req.urls) {
+        const verdict = this.access.verdict('publish', url, credential);
+        if (verdict === 'deny') return { status: 403, reason: `topic not allowed by this hub: ${url}` };
+        if (verdict !== 'accept') return verdict;
+      }
       for (const url of req.urls) this.track(this.fetchAndPublish(url));
       return { status: 202 };
     }
-    if (req.mode === 'subscribe' && !this.allowed(req.topic)) {
-      // W3C WebSub 5.2: the request is accepted, then validation denies it with a GET to the callback.
-      this.track(this.deny(req.callback, req.topic, 'topic not allowed by this hub'));
-      return { status: 202 };
+    if (req.mode === 'subscribe') {
+      const verdict = this.access.verdict('subscribe', req.topic, credential);
+      if (verdict === 'deny') {
+        // W3C WebSub 5.2: the request is accepted, then validation denies it with a GET to the callback.
+        this.track(this.deny(req.callback, req.topic, 'topic not allowed by this hub'));
+        return { status: 202 };
+      }
+      // A request without the key it needs is answered at once: nothing is sent to its callback.
+      if (verdict !== 'accept') return verdict;
     }
     const intent = {
       mode: req.mode,

@@ -2,6 +2,7 @@
 // Hub errors answer 4xx with a plain-text reason, as WebSub subscribers and publishers expect.
 import type { FastifyInstance } from 'fastify';
 import { HookhubError, isHookhubError } from '../core/errors.js';
+import { bearerToken } from '../http/auth.js';
 import type { Subscription } from '../store/subscriptions.js';
 import type { WebSubHub } from './hub.js';
 import { formParams, parseHubRequest, type RequestRules } from './request.js';
@@ -24,7 +25,7 @@ export function websubRoutes(app: FastifyInstance, hub: WebSubHub, rules: Reques
   for (const path of HUB_PATHS) {
     app.post(path, async (req, reply) => {
       const request = parseHubRequest(formParams(req.headers['content-type'], req.body as Buffer | undefined), rules);
-      const answer = await hub.handle(request);
+      const answer = await hub.handle(request, hub.access.credential(bearerToken(req)));
       if (answer.status !== 202) return reply.code(answer.status).type('text/plain; charset=utf-8').send(`${answer.reason}\n`);
       return reply.code(202).type('text/plain; charset=utf-8').send('');
     });

@@ -6,10 +6,10 @@ import { until } from './wait.js';
 
 export type Form = Record<string, string> | Array<[string, string]>;
 
-export async function hubPost(hub: Hookhub, form: Form, path = '/hub'): Promise<{ status: number; text: string; type: string | null }> {
+export async function hubPost(hub: Hookhub, form: Form, path = '/hub', headers: Record<string, string> = {}): Promise<{ status: number; text: string; type: string | null }> {
   const res = await fetch(`${hub.url}${path}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
     body: new URLSearchParams(form).toString(),
   });
   return { status: res.status, text: await res.text(), type: res.headers.get('content-type') };
