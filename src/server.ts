@@ -9,6 +9,8 @@ import { clientRoute } from './channels/client-route.js';
 import { dispatchRoute } from './dispatch/route.js';
 import { topicsApi } from './api/topics.js';
 import { requireKey } from './http/auth.js';
+import { browserGate, browsersClosedBecause } from './http/browser-gate.js';
+import { createOriginPolicy } from './http/origins.js';
 import { Connections } from './http/connections.js';
 import { logRequests } from './http/request-log.js';
 import { opsRoutes } from './ops/health.js';
@@ -133,7 +135,15 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   await websub.start();
   // Browser channels: /ws, its HTTP fallback and the Hookbox REST API (own token check, own context).
   const channels = await createChannels({ config, topics, store, metrics, log: app.log });
+  // Browsers: a foreign Origin is refused; with keys set, only the application's callbacks let them in.
+  const closed = browsersClosedBecause({
+    keysSet: config.apiKey !== undefined || config.streamKey !== undefined,
+    appCallbacks: channels.callbacks.enabled,
+    channelsOpen: config.channelsOpen,
+  });
+  if (closed !== undefined) app.log.warn(closed);
   const wsDeps = {
+    gate: browserGate({ origins: createOriginPolicy(config.allowedOrigins, () => config.publicUrl ?? hub?.url), closed }),
     sessions: channels.sessions,
     connections,
     metrics,

@@ -126,7 +126,7 @@ export async function runExample(name, start) {
     // The TypeScript source through tsx in a checkout; the built dist/cli.js in an installed package.
     const tsx = join(ROOT, 'node_modules/tsx/dist/cli.mjs');
     const cli = existsSync(tsx) ? [tsx, join(ROOT, 'src/cli.ts')] : [join(ROOT, 'dist/cli.js')];
-    const args = [...cli, 'serve', '--store', 'memory', '--port', new URL(hubUrl).port, '--cb-url', `${app.url}/hookbox`, '--cb-secret', secret, '--allow-private-targets'];
+    const args = [...cli, 'serve', '--store', 'memory', '--port', new URL(hubUrl).port, '--cb-url', `${app.url}/hookbox`, '--cb-secret', secret, '--allow-private-targets', '--allowed-origins', app.url];
     console.log(`starting Hookhub: hookhub ${args.slice(cli.length).join(' ')}`);
     hub = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'], cwd: ROOT });
     hub.on('exit', (code) => {
@@ -137,7 +137,7 @@ export async function runExample(name, start) {
     });
     await waitReady(`${hubUrl}/healthz`);
   } else {
-    console.log(`using the Hookhub at ${hubUrl}; it must run with --cb-url ${app.url}/hookbox --cb-secret ${secret} --allow-private-targets`);
+    console.log(`using the Hookhub at ${hubUrl}; it must run with --cb-url ${app.url}/hookbox --cb-secret ${secret} --allow-private-targets --allowed-origins ${app.url}`);
   }
   console.log(`${name} example: open ${app.url}/ in two browser windows (Ctrl-C stops)`);
   const stop = async () => {

@@ -123,8 +123,8 @@ export class ChannelHub implements ChannelOwner {
 
   // ---- connections -------------------------------------------------------------------------
 
-  open(sink: FrameSink, headerCookie: string | undefined, transport: string): Conn {
-    const conn = new Conn(sink, headerCookie, transport);
+  open(sink: FrameSink, headerCookie: string | undefined, transport: string, origin?: string): Conn {
+    const conn = new Conn(sink, headerCookie, transport, origin);
     this.conns.add(conn);
     return conn;
   }
@@ -138,7 +138,9 @@ export class ChannelHub implements ChannelOwner {
     let name: string;
     let answer: Record<string, unknown> = {};
     if (this.deps.callbacks.enabled) {
-      const result = await this.callback('connect', { conn_id: conn.id, payload: JSON.stringify(args.payload ?? null) }, { conn });
+      const fields: Record<string, string> = { conn_id: conn.id, payload: JSON.stringify(args.payload ?? null) };
+      if (conn.origin !== undefined) fields.origin = conn.origin;
+      const result = await this.callback('connect', fields, { conn });
       if (!result.ok) {
         if (conn.state === 'connecting') conn.state = 'initial';
         throw new ChannelError(result.msg);

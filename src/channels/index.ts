@@ -11,7 +11,7 @@ import { ClusterUsers } from './cluster-users.js';
 import { ChannelHub, type FrameSink } from './hub.js';
 import { ChannelPoller } from './polling.js';
 import { channelsRest } from './rest.js';
-import { ChannelSession, type FrameSession } from './session.js';
+import { ChannelSession, type FrameSession, type SessionInfo } from './session.js';
 
 /** The server options channels use (a subset of the server's Config). */
 export interface ChannelsConfig {
@@ -40,7 +40,7 @@ export interface Channels {
   hub: ChannelHub;
   callbacks: AppCallbacks;
   /** The session factory handed to the /ws transports. */
-  sessions: { open(sink: FrameSink, info: { cookie: string | undefined; transport: string }): FrameSession & { id: string } };
+  sessions: { open(sink: FrameSink, info: SessionInfo): FrameSession & { id: string } };
   /** Registers /web/<method> and /rest/<method> in the given (own) context. */
   routes(app: FastifyInstance): void;
   close(): Promise<void>;

@@ -37,7 +37,13 @@ export class Conn {
   offsets = false;
   private frameId = 0;
 
-  constructor(readonly sink: FrameSink, readonly headerCookie: string | undefined, readonly transport: string) {}
+  constructor(
+    readonly sink: FrameSink,
+    readonly headerCookie: string | undefined,
+    readonly transport: string,
+    /** The browser's Origin header (absent for non-browser clients), told to the connect callback. */
+    readonly origin?: string,
+  ) {}
 
   /** Puts this connection's frame number in front of a shared, already encoded frame tail. */
   send(t: FrameTail): void {

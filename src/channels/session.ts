@@ -15,6 +15,8 @@ export interface FrameSession {
 export interface SessionInfo {
   cookie: string | undefined;
   transport: string;
+  /** The browser's Origin header, when it sent one. */
+  origin?: string | undefined;
 }
 
 const FRAMES = new Set(['CONNECT', 'SUBSCRIBE', 'UNSUBSCRIBE', 'PUBLISH', 'MESSAGE']);
@@ -28,7 +30,7 @@ export class ChannelSession implements FrameSession {
   private pending = 0;
 
   constructor(private readonly hub: ChannelHub, sink: FrameSink, info: SessionInfo, private readonly log: FastifyBaseLogger) {
-    this.conn = hub.open(sink, info.cookie, info.transport);
+    this.conn = hub.open(sink, info.cookie, info.transport, info.origin);
   }
 
   get id(): string {

@@ -7,6 +7,7 @@ export const ERRORS = {
   bad_offset: 400,
   forbidden_target: 400,
   unauthorized: 401,
+  forbidden: 403,
   not_found: 404,
   too_large: 413,
   unsupported_media: 415,

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HookhubError } from '../core/errors.js';
 import { openLiveResponse } from './live-response.js';
-import { CLOSE_GOING_AWAY, CLOSE_TOO_BIG, type SessionFactory, type SessionSink, type TransportSession, type WsDeps } from './ws.js';
+import { CLOSE_GOING_AWAY, CLOSE_TOO_BIG, sessionInfo, type SessionFactory, type SessionSink, type TransportSession, type WsDeps } from './ws.js';
 
 const DATA = Buffer.from('data: ');
 const END = Buffer.from('\n\n');
@@ -20,8 +20,11 @@ interface FallbackSession {
 
 export function wsFallback(app: FastifyInstance, deps: WsDeps & { sessions: SessionFactory }): void {
   const open = new Map<string, FallbackSession>();
+  // The same origin and access checks as the /ws handshake, on each fallback route (not on the
+  // context: the caller may share it with other routes).
+  const gated = deps.gate ? { onRequest: deps.gate } : {};
 
-  app.get('/ws/sse', async (req: FastifyRequest, reply: FastifyReply) => {
+  app.get('/ws/sse', gated, async (req: FastifyRequest, reply: FastifyReply) => {
     const id = randomUUID().replace(/-/g, '');
     let session: TransportSession | undefined;
     const closeEvent = (code: number, reason: string): string => `event: close\ndata: ${JSON.stringify({ code, reason })}\n\n`;
@@ -41,13 +44,12 @@ export function wsFallback(app: FastifyInstance, deps: WsDeps & { sessions: Sess
       send: (frame) => live.push(Buffer.concat([DATA, frame, END])),
       close: (code, reason) => live.finish(reason, closeEvent(code, reason)),
     };
-    const cookie = req.headers.cookie;
-    session = deps.sessions.open(sink, { cookie: typeof cookie === 'string' ? cookie : undefined, transport: 'ws-sse' });
+    session = deps.sessions.open(sink, sessionInfo(req, 'ws-sse'));
     open.set(id, { session, sink });
   });
 
   // Browsers on the application's origin POST cross-origin: answer the preflight.
-  app.options('/ws/send', async (_req, reply) =>
+  app.options('/ws/send', gated, async (_req, reply) =>
     reply.code(204).headers({
       'access-control-allow-origin': '*',
       'access-control-allow-methods': 'POST',
@@ -55,7 +57,7 @@ export function wsFallback(app: FastifyInstance, deps: WsDeps & { sessions: Sess
       'access-control-max-age': '600',
     }).send());
 
-  app.post('/ws/send', async (req, reply) => {
+  app.post('/ws/send', gated, async (req, reply) => {
     reply.header('access-control-allow-origin', '*');
     const query = req.query as Record<string, unknown>;
     const header = req.headers['x-session-id'];

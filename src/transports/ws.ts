@@ -21,8 +21,22 @@ export interface TransportSession {
   closed(): void;
 }
 
+/** What a transport knows of a new connection. */
+export interface SessionInfo {
+  cookie: string | undefined;
+  transport: string;
+  /** The browser's Origin header (absent for non-browser clients). */
+  origin?: string | undefined;
+}
+
 export interface SessionFactory {
-  open(sink: SessionSink, info: { cookie: string | undefined; transport: string }): TransportSession;
+  open(sink: SessionSink, info: SessionInfo): TransportSession;
+}
+
+/** What a browser request carries for its session. */
+export function sessionInfo(req: FastifyRequest, transport: string): SessionInfo {
+  const { cookie, origin } = req.headers;
+  return { cookie: typeof cookie === 'string' ? cookie : undefined, transport, ...(typeof origin === 'string' ? { origin } : {}) };
 }
 
 export interface WsDeps {
@@ -32,6 +46,8 @@ export interface WsDeps {
   maxFrame: number;
   bufferLimit: number;
   heartbeatMs: number;
+  /** Runs before the handshake (and before each fallback request): origin and access checks. */
+  gate?: (req: FastifyRequest) => Promise<void>;
 }
 
 export const CLOSE_GOING_AWAY = 1001;
@@ -144,8 +160,7 @@ export async function wsTransport(app: FastifyInstance, deps: WsDeps): Promise<v
       return;
     }
     sinks.add(sink);
-    const cookie = req.headers.cookie;
-    session = deps.sessions.open(sink, { cookie: typeof cookie === 'string' ? cookie : undefined, transport: 'ws' });
+    session = deps.sessions.open(sink, sessionInfo(req, 'ws'));
     ws.on('pong', () => (sink.alive = true));
     ws.on('message', (data, isBinary) => {
       sink.alive = true;
@@ -163,6 +178,7 @@ export async function wsTransport(app: FastifyInstance, deps: WsDeps): Promise<v
   app.route({
     method: 'GET',
     url: '/ws',
+    ...(deps.gate ? { onRequest: deps.gate } : {}),
     // A plain GET (no upgrade) learns what to do instead.
     handler: async (_req, reply) =>
       reply.code(426).header('upgrade', 'websocket').send({ error: 'WebSocket upgrade required (browsers without WebSocket: GET /ws/sse)' }),

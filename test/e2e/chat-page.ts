@@ -35,7 +35,7 @@ const SECRET = 'e2e-reconnect-secret';
 export async function restartScenario(transport: 'websocket' | 'sse'): Promise<void> {
   const app = await startChatApp({ port: 0, secret: SECRET });
   const dataDir = tempDir();
-  const options = { store: 'sqlite' as const, dataDir, cbUrl: `${app.url}/hookbox`, cbSecret: SECRET };
+  const options = { store: 'sqlite' as const, dataDir, cbUrl: `${app.url}/hookbox`, cbSecret: SECRET, allowedOrigins: [app.url] };
   const first = await startHub(options);
   const port = Number(new URL(first.url).port);
   app.setHubUrl(first.url);

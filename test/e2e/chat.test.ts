@@ -11,7 +11,7 @@ const SECRET = 'e2e-chat-secret';
 
 async function chatSetup() {
   const app = await startChatApp({ port: 0, secret: SECRET });
-  const hub = await startHub({ cbUrl: `${app.url}/hookbox`, cbSecret: SECRET });
+  const hub = await startHub({ cbUrl: `${app.url}/hookbox`, cbSecret: SECRET, allowedOrigins: [app.url] });
   app.setHubUrl(hub.url);
   return { app, hub };
 }

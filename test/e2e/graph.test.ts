@@ -18,7 +18,7 @@ const state = (page: Page) => page.evaluate(() => ({ live: (globalThis as unknow
 describe('graph example in Chromium', () => {
   it('viewers receive the points the hub polls from the application', async () => {
     const app = await startGraphApp({ port: 0, secret: SECRET, interval: 0.2, points: 30 });
-    const hub = await startHub({ cbUrl: `${app.url}/hookbox`, cbSecret: SECRET });
+    const hub = await startHub({ cbUrl: `${app.url}/hookbox`, cbSecret: SECRET, allowedOrigins: [app.url] });
     app.setHubUrl(hub.url);
 
     const first = await newPage();

@@ -36,7 +36,8 @@ const publishRest = (hub: Hookhub, topic: string, body: string, type = 'applicat
     body,
   });
 
-const startAdmin = (extra: Record<string, unknown> = {}) => startHub({ adminPassword: PASSWORD, apiKey: API_KEY, ...extra });
+// channelsOpen: with the api key set, browsers without application callbacks need it (the console shows them).
+const startAdmin = (extra: Record<string, unknown> = {}) => startHub({ adminPassword: PASSWORD, apiKey: API_KEY, channelsOpen: true, ...extra });
 
 describe('admin console: access', () => {
   it('is off (404) when --admin-password is unset', async () => {
