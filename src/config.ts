@@ -24,7 +24,7 @@ export const OPTIONS = {
   'redis-url': { kind: 'url', default: 'redis://127.0.0.1:6379', help: 'Redis for --store redis (DB number honoured)' },
   'redis-prefix': { kind: 'string', default: 'hookhub:', help: 'prefix of every Redis key and channel' },
   'redis-wait': { kind: 'bool', default: '0', help: 'wait for Redis at start instead of exiting' },
-  'api-key': { kind: 'string', help: 'Bearer key guarding /dispatch, /api, /web, /rest (open when unset)' },
+  'api-key': { kind: 'string', help: 'Bearer key guarding /dispatch, /api and WebSub publishes; the REST secret of /web, /rest (REST refused when unset)' },
   'admin-password': { kind: 'string', help: 'password of the /admin console (console off when unset)' },
   'signing-secret': { kind: 'string', help: 'whsec_… key signing outgoing webhooks (Standard Webhooks)' },
   'cb-url': { kind: 'url', help: 'base URL of the application callbacks (<cb-url>/<action>)' },

@@ -1,7 +1,7 @@
 // Hookbox's REST API for the web application: /web/<method> and /rest/<method>, GET or POST,
 // form or JSON. Answers are always HTTP 200 [true, {...}] / [false, {"msg": ...}] (a bad token
 // included); an unknown method is a 404. The token is `security_token` (Hookbox's `secret` too)
-// or `Authorization: Bearer <api-key>`; without --api-key the API is open.
+// or `Authorization: Bearer <api-key>`; without --api-key (the REST secret) every call is refused, as in Hookbox.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isHookhubError } from '../core/errors.js';
 import { bearerToken, secretEquals } from '../http/auth.js';
@@ -192,6 +192,8 @@ function readFields(req: FastifyRequest): Fields {
   };
 }
 
+export const REST_DISABLED = 'the REST API is disabled: no REST secret is set (start with --api-key)';
+
 export function channelsRest(app: FastifyInstance, deps: ChannelsRestDeps): void {
   const handler = async (req: FastifyRequest<{ Params: { method: string } }>, reply: FastifyReply) => {
     const method = methods[req.params.method];
@@ -199,11 +201,10 @@ export function channelsRest(app: FastifyInstance, deps: ChannelsRestDeps): void
       return reply.code(404).send([false, { msg: `unknown method ${req.params.method.slice(0, 64)}` }]);
     }
     try {
+      if (deps.apiKey === undefined) return reply.send([false, { msg: REST_DISABLED }]);
       const fields = readFields(req);
-      if (deps.apiKey !== undefined) {
-        const given = bearerToken(req) ?? asString(fields.get('security_token')) ?? asString(fields.get('secret'));
-        if (!secretEquals(given, deps.apiKey)) return reply.send([false, { msg: 'invalid security token' }]);
-      }
+      const given = bearerToken(req) ?? asString(fields.get('security_token')) ?? asString(fields.get('secret'));
+      if (!secretEquals(given, deps.apiKey)) return reply.send([false, { msg: 'invalid security token' }]);
       return reply.send([true, await method(fields, deps)]);
     } catch (err) {
       if (err instanceof ChannelError || isHookhubError(err)) return reply.send([false, { msg: (err as Error).message }]);

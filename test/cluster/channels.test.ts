@@ -10,11 +10,12 @@ import { startHub, stopHub } from '../helpers/server.js';
 import { sleep, until } from '../helpers/wait.js';
 import { HookboxClient } from '../helpers/ws-client.js';
 import { startNodes } from './nodes.js';
+import { restAuth, restful, restfulEnv } from '../helpers/rest-key.js';
 
 type Answer = [boolean, Record<string, any>];
 
 async function rest(base: string, method: string, fields: Record<string, string>): Promise<Answer> {
-  const res = await fetch(`${base}/rest/${method}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString() });
+  const res = await fetch(`${base}/rest/${method}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...restAuth }, body: new URLSearchParams(fields).toString() });
   expect(res.status).toBe(200);
   return (await res.json()) as Answer;
 }
@@ -58,7 +59,7 @@ describe('cluster: browser channels', () => {
   });
 
   it('presence lists, join events and get_channel_info show the users of every node', async () => {
-    const { nodes } = await startNodes(3);
+    const { nodes } = await startNodes(3, restful);
     const [a, b, c] = nodes.map((n) => n.url) as [string, string, string];
     await presenceful([a, b, c], 'lobby');
     const alice = await joined(a, 'alice', 'lobby');
@@ -82,7 +83,7 @@ describe('cluster: browser channels', () => {
   });
 
   it('a user on two nodes joins on its first subscription and leaves with its last, cluster-wide', async () => {
-    const { nodes } = await startNodes(3);
+    const { nodes } = await startNodes(3, restful);
     const [a, b, c] = nodes.map((n) => n.url) as [string, string, string];
     await presenceful([a, b, c], 'hall');
     // One watcher per node: events from the node itself and from the others.
@@ -114,8 +115,8 @@ describe('cluster: browser channels', () => {
   });
 
   it('a node in another process: its publishing users are known; killed with SIGKILL, its users leave once its presence expires', async () => {
-    const { prefix, nodes: [survivor] } = await startNodes(1);
-    const doomed = await spawnHub({ HOOKHUB_STORE: 'redis', HOOKHUB_REDIS_URL: REDIS_URL, HOOKHUB_REDIS_PREFIX: prefix });
+    const { prefix, nodes: [survivor] } = await startNodes(1, restful);
+    const doomed = await spawnHub({ ...restfulEnv, HOOKHUB_STORE: 'redis', HOOKHUB_REDIS_URL: REDIS_URL, HOOKHUB_REDIS_PREFIX: prefix });
     await presenceful([survivor!.url, doomed.url], 'den');
     const wendy = await joined(survivor!.url, 'wendy', 'den');
     const ghost = await joined(doomed.url, 'ghost', 'den');
@@ -139,18 +140,18 @@ describe('cluster: browser channels', () => {
   }, 30_000);
 
   it('presence Redis lost (flushed) is written again by its node: a node started later still sees the users', async () => {
-    const { prefix, nodes: [a] } = await startNodes(1);
+    const { prefix, nodes: [a] } = await startNodes(1, restful);
     await presenceful([a!.url], 'club');
     await joined(a!.url, 'alice', 'club');
     await deleteKeysUnder(`${prefix}presence`);
     // Node A notices at its next refresh (every 2 s) that it is no longer registered.
     await until(async () => (await keysUnder(`${prefix}presence:node:`)).length === 1, 'the presence set written again', 5000);
-    const b = await startHub({ store: 'redis', redisUrl: REDIS_URL, redisPrefix: prefix });
+    const b = await startHub({ ...restful, store: 'redis', redisUrl: REDIS_URL, redisPrefix: prefix });
     expect(await presenceOn(b.url, 'club')).toEqual(['alice']);
   });
 
   it('channel state is shared: SUBSCRIBE frames, STATE_UPDATE and get_channel_info on every node', async () => {
-    const { nodes } = await startNodes(2);
+    const { nodes } = await startNodes(2, restful);
     const [a, b] = nodes.map((n) => n.url) as [string, string];
     expect(await rest(a, 'create_channel', { channel_name: 'board', state: '{"topic": "hello"}' })).toEqual([true, {}]);
     const alice = await joined(a, 'alice', 'board');
@@ -167,7 +168,7 @@ describe('cluster: browser channels', () => {
   });
 
   it('concurrent state changes on two nodes reach every subscriber in the same order', async () => {
-    const { nodes } = await startNodes(2);
+    const { nodes } = await startNodes(2, restful);
     const [a, b] = nodes.map((n) => n.url) as [string, string];
     const watchers = [await joined(a, 'wa', 'race'), await joined(b, 'wb', 'race')];
     const N = 20;
@@ -184,7 +185,7 @@ describe('cluster: browser channels', () => {
   });
 
   it('the shared state of a non-persistent channel goes once nobody is subscribed on any node', async () => {
-    const { nodes } = await startNodes(2);
+    const { nodes } = await startNodes(2, restful);
     const [a, b] = nodes.map((n) => n.url) as [string, string];
     const carol = await joined(a, 'carol', 'tmp');
     const dave = await joined(b, 'dave', 'tmp');
@@ -215,7 +216,7 @@ describe('cluster: browser channels', () => {
   });
 
   it('channel history is shared: every node records a publish, it is kept once; joins on any node', async () => {
-    const { prefix, nodes } = await startNodes(2);
+    const { prefix, nodes } = await startNodes(2, restful);
     const [a, b] = nodes.map((n) => n.url) as [string, string];
     expect(await rest(a, 'create_channel', { channel_name: 'log', history_size: '5' })).toEqual([true, {}]);
     expect(await rest(b, 'create_channel', { channel_name: 'log', history_size: '5' })).toEqual([false, { msg: 'channel log already exists' }]);
@@ -240,13 +241,13 @@ describe('cluster: browser channels', () => {
     const trimmed = ['SUBSCRIBE bob', 'PUBLISH alice "one"', 'PUBLISH app "two"', 'SUBSCRIBE carol', 'PUBLISH null "three"'];
     for (const base of [a, b]) await until(async () => JSON.stringify(await historyOn(base)) === JSON.stringify(trimmed), `the trimmed history on ${base}`);
     // A node started afterwards has the channel, with its options and the shared history.
-    const c = await startHub({ store: 'redis', redisUrl: REDIS_URL, redisPrefix: prefix });
+    const c = await startHub({ ...restful, store: 'redis', redisUrl: REDIS_URL, redisPrefix: prefix });
     expect((await rest(c.url, 'get_channel_info', { channel_name: 'log' }))[1].options.history_size).toBe(5);
     expect(await historyOn(c.url)).toEqual(trimmed);
   });
 
   it('a private MESSAGE reaches the recipient on another node, on each of its connections once', async () => {
-    const { nodes } = await startNodes(2);
+    const { nodes } = await startNodes(2, restful);
     const [a, b] = nodes.map((n) => n.url) as [string, string];
     const alice = await HookboxClient.connect(a, { payload: { name: 'alice' } });
     const bobOnB = await HookboxClient.connect(b, { payload: { name: 'bob' } });
@@ -314,7 +315,7 @@ describe('cluster: browser channels', () => {
 
   it('create_channel on node A: node B uses its options (presenceful, history_size), no create_channel callback there', async () => {
     const app = await ChannelsApp.start((call: Call) => (call.action === 'connect' ? [true, { name: nameFromPayload(call) }] : [true, {}]));
-    const { nodes } = await startNodes(2, { cbUrl: `${app.url}/hb` });
+    const { nodes } = await startNodes(2, { ...restful, cbUrl: `${app.url}/hb` });
     const [a, b] = nodes.map((n) => n.url) as [string, string];
     expect(await rest(a, 'create_channel', { channel_name: 'stage', presenceful: 'true', history_size: '5' })).toEqual([true, {}]);
     const [ok, info] = await rest(b, 'get_channel_info', { channel_name: 'stage' });
@@ -338,7 +339,7 @@ describe('cluster: browser channels', () => {
       if (call.action === 'publish') return [false, { msg: 'moderated publish' }];
       return [true, {}];
     });
-    const { nodes } = await startNodes(2, { cbUrl: `${app.url}/hb` });
+    const { nodes } = await startNodes(2, { ...restful, cbUrl: `${app.url}/hb` });
     const [a, b] = nodes.map((n) => n.url) as [string, string];
     const alice = await joined(a, 'alice', 'open');
     const bob = await joined(b, 'bob', 'open');
@@ -359,7 +360,7 @@ describe('cluster: browser channels', () => {
   });
 
   it('set_channel_options on node A reaches node B at once; get_channel_info answers the same options on both', async () => {
-    const { nodes } = await startNodes(2);
+    const { nodes } = await startNodes(2, restful);
     const [a, b] = nodes.map((n) => n.url) as [string, string];
     const alice = await joined(a, 'alice', 'knobs');
     const bob = await joined(b, 'bob', 'knobs');
@@ -380,7 +381,7 @@ describe('cluster: browser channels', () => {
   });
 
   it('destroy_channel on node A unsubscribes the subscribers of node B; the channel is gone everywhere', async () => {
-    const { nodes } = await startNodes(2);
+    const { nodes } = await startNodes(2, restful);
     const [a, b] = nodes.map((n) => n.url) as [string, string];
     expect(await rest(a, 'create_channel', { channel_name: 'doomed', persistent: 'true', history_size: '2' })).toEqual([true, {}]);
     const alice = await joined(a, 'alice', 'doomed');
@@ -395,7 +396,7 @@ describe('cluster: browser channels', () => {
 
   it('a non-persistent channel stays while a user is in it on any node, and goes with the last one cluster-wide (one destroy_channel callback)', async () => {
     const app = await ChannelsApp.start((call: Call) => (call.action === 'connect' ? [true, { name: nameFromPayload(call) }] : [true, {}]));
-    const { nodes } = await startNodes(2, { cbUrl: `${app.url}/hb` });
+    const { nodes } = await startNodes(2, { ...restful, cbUrl: `${app.url}/hb` });
     const [a, b] = nodes.map((n) => n.url) as [string, string];
     expect(await rest(a, 'create_channel', { channel_name: 'brief', history_size: '4' })).toEqual([true, {}]);
     const alice = await joined(a, 'alice', 'brief');
@@ -416,7 +417,7 @@ describe('cluster: browser channels', () => {
 
   it('the last users leaving on two nodes at once: the channel goes everywhere, the app is asked once', async () => {
     const app = await ChannelsApp.start((call: Call) => (call.action === 'connect' ? [true, { name: nameFromPayload(call) }] : [true, {}]));
-    const { nodes } = await startNodes(2, { cbUrl: `${app.url}/hb` });
+    const { nodes } = await startNodes(2, { ...restful, cbUrl: `${app.url}/hb` });
     const [a, b] = nodes.map((n) => n.url) as [string, string];
     for (const round of [1, 2, 3]) {
       const channel = `pair-${round}`;
@@ -440,7 +441,7 @@ describe('cluster: browser channels', () => {
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.end(req.url.startsWith('/once') ? 'only once' : 'news');
     });
-    const { nodes } = await startNodes(2);
+    const { nodes } = await startNodes(2, restful);
     const [a, b] = nodes.map((n) => n.url) as [string, string];
     expect(await rest(a, 'create_channel', { channel_name: 'feed', polling: JSON.stringify({ url: `${source.url}/once`, mode: 'once' }) })).toEqual([true, {}]);
     const onB = await joined(b, 'bob', 'feed');
@@ -454,12 +455,12 @@ describe('cluster: browser channels', () => {
   });
 
   it('a cluster started again forgets its non-persistent channels (as a restart does), keeps its persistent ones', async () => {
-    const { prefix, nodes: [a] } = await startNodes(1);
+    const { prefix, nodes: [a] } = await startNodes(1, restful);
     expect(await rest(a!.url, 'create_channel', { channel_name: 'temp', history_size: '3', state: '{"x": 1}' })).toEqual([true, {}]);
     expect(await rest(a!.url, 'create_channel', { channel_name: 'kept', persistent: 'true', history_size: '3' })).toEqual([true, {}]);
     // Nobody ever joined temp: no leave destroys it, its record outlives the node.
     await stopHub(a!);
-    const b = await startHub({ store: 'redis', redisUrl: REDIS_URL, redisPrefix: prefix });
+    const b = await startHub({ ...restful, store: 'redis', redisUrl: REDIS_URL, redisPrefix: prefix });
     expect(await rest(b.url, 'get_channel_info', { channel_name: 'temp' })).toEqual([false, { msg: 'no such channel: temp' }]);
     expect((await rest(b.url, 'get_channel_info', { channel_name: 'kept' }))[1].options).toMatchObject({ persistent: true, history_size: 3 });
     // Made again: from the defaults, with no state left.
@@ -467,7 +468,7 @@ describe('cluster: browser channels', () => {
     expect((await carol.frame('SUBSCRIBE', (x) => x.user === 'carol'))[2]).toMatchObject({ history_size: 0, state: {} });
     // A node joining a live cluster forgets nothing.
     expect(await rest(b.url, 'create_channel', { channel_name: 'idle', history_size: '2' })).toEqual([true, {}]);
-    const c = await startHub({ store: 'redis', redisUrl: REDIS_URL, redisPrefix: prefix });
+    const c = await startHub({ ...restful, store: 'redis', redisUrl: REDIS_URL, redisPrefix: prefix });
     expect((await rest(c.url, 'get_channel_info', { channel_name: 'idle' }))[1].options.history_size).toBe(2);
     expect((await rest(c.url, 'get_channel_info', { channel_name: 'temp' }))[0]).toBe(true);
   });

@@ -7,11 +7,12 @@ import { REDIS_URL } from '../helpers/redis.js';
 import { until } from '../helpers/wait.js';
 import { HookboxClient } from '../helpers/ws-client.js';
 import { startNodes } from './nodes.js';
+import { restAuth, restful, restfulEnv } from '../helpers/rest-key.js';
 
 type Answer = [boolean, Record<string, any>];
 
 async function rest(base: string, method: string, fields: Record<string, string>): Promise<Answer> {
-  const res = await fetch(`${base}/rest/${method}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString() });
+  const res = await fetch(`${base}/rest/${method}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...restAuth }, body: new URLSearchParams(fields).toString() });
   expect(res.status).toBe(200);
   return (await res.json()) as Answer;
 }
@@ -28,7 +29,7 @@ const known = (base: string, name: string) => until(async () => (await rest(base
 
 describe('cluster: users on any node', () => {
   it('get_user_info on any node: the channels and connections of every node; an unknown user is refused', async () => {
-    const { nodes } = await startNodes(3);
+    const { nodes } = await startNodes(3, restful);
     const [a, b, c] = nodes.map((n) => n.url) as [string, string, string];
     await joined(a, 'alice', 'room');
     await known(b, 'alice');
@@ -47,7 +48,7 @@ describe('cluster: users on any node', () => {
   });
 
   it('set_user_options on node B changes the options of a user connected through node A', async () => {
-    const { nodes } = await startNodes(2);
+    const { nodes } = await startNodes(2, restful);
     const [a, b] = nodes.map((n) => n.url) as [string, string];
     const alice = await HookboxClient.connect(a, { payload: { name: 'alice' } });
     await known(b, 'alice');
@@ -66,7 +67,7 @@ describe('cluster: users on any node', () => {
 
   it('REST subscribe/unsubscribe on node B act on the connections of node A and C; the app is asked once', async () => {
     const app = await ChannelsApp.start((call: Call) => (call.action === 'connect' ? [true, { name: nameFromPayload(call) }] : [true, {}]));
-    const { nodes } = await startNodes(3, { cbUrl: `${app.url}/hb` });
+    const { nodes } = await startNodes(3, { ...restful, cbUrl: `${app.url}/hb` });
     const [a, b, c] = nodes.map((n) => n.url) as [string, string, string];
     const onA = await HookboxClient.connect(a, { payload: { name: 'alice' } });
     const onC = await HookboxClient.connect(c, { payload: { name: 'alice' } });
@@ -84,7 +85,7 @@ describe('cluster: users on any node', () => {
 
   it('a subscribe the app refuses is refused on every node', async () => {
     const app = await ChannelsApp.start((call: Call) => (call.action === 'connect' ? [true, { name: nameFromPayload(call) }] : call.action === 'subscribe' ? [false, { msg: 'members only' }] : [true, {}]));
-    const { nodes } = await startNodes(2, { cbUrl: `${app.url}/hb` });
+    const { nodes } = await startNodes(2, { ...restful, cbUrl: `${app.url}/hb` });
     const [a, b] = nodes.map((n) => n.url) as [string, string];
     const onA = await HookboxClient.connect(a, { payload: { name: 'alice' } });
     await known(b, 'alice');
@@ -94,8 +95,8 @@ describe('cluster: users on any node', () => {
   });
 
   it('a killed node does not hold get_user_info up: its connections are left out at once, its user gone once its presence expires', async () => {
-    const { prefix, nodes: [survivor] } = await startNodes(1);
-    const doomed = await spawnHub({ HOOKHUB_STORE: 'redis', HOOKHUB_REDIS_URL: REDIS_URL, HOOKHUB_REDIS_PREFIX: prefix });
+    const { prefix, nodes: [survivor] } = await startNodes(1, restful);
+    const doomed = await spawnHub({ ...restfulEnv, HOOKHUB_STORE: 'redis', HOOKHUB_REDIS_URL: REDIS_URL, HOOKHUB_REDIS_PREFIX: prefix });
     await joined(survivor!.url, 'alice', 'room');
     await joined(doomed.url, 'alice', 'hall');
     await joined(doomed.url, 'ghost', 'hall');

@@ -5,11 +5,12 @@ import { Receiver } from '../helpers/receiver.js';
 import { startHub, stopHub, tempDir } from '../helpers/server.js';
 import { until } from '../helpers/wait.js';
 import { HookboxClient } from '../helpers/ws-client.js';
+import { restAuth, restful } from '../helpers/rest-key.js';
 
 type Answer = [boolean, Record<string, any>];
 
 const rest = async (base: string, method: string, body: Record<string, unknown>): Promise<Answer> => {
-  const res = await fetch(`${base}/rest/${method}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${base}/rest/${method}`, { method: 'POST', headers: { 'content-type': 'application/json', ...restAuth }, body: JSON.stringify(body) });
   return (await res.json()) as Answer;
 };
 
@@ -33,7 +34,7 @@ async function appWith(options: Record<string, unknown>, extra?: (call: Call) =>
 
 describe('channel options', () => {
   it('reflective false: the publishing connection does not get its own message', async () => {
-    const hub = await startHub();
+    const hub = await startHub(restful);
     await rest(hub.url, 'create_channel', { channel_name: 'r', reflective: false });
     const a = await joined(hub.url, 'a', 'r');
     const b = await joined(hub.url, 'b', 'r');
@@ -46,7 +47,7 @@ describe('channel options', () => {
   });
 
   it('anonymous: PUBLISH and history carry user null', async () => {
-    const hub = await startHub();
+    const hub = await startHub(restful);
     await rest(hub.url, 'create_channel', { channel_name: 'anon', anonymous: true, history_size: 5 });
     const a = await joined(hub.url, 'a', 'anon');
     a.send('PUBLISH', { channel_name: 'anon', payload: 'who?' });
@@ -109,7 +110,7 @@ describe('channel options', () => {
   });
 
   it('history set by option appears in SUBSCRIBE; history_duration drops old entries', async () => {
-    const hub = await startHub();
+    const hub = await startHub(restful);
     const old = new Date(Date.now() - 60_000).toISOString();
     await rest(hub.url, 'create_channel', {
       channel_name: 'h',
@@ -124,7 +125,7 @@ describe('channel options', () => {
   });
 
   it('history_publish_only keeps joins and leaves out of history', async () => {
-    const hub = await startHub();
+    const hub = await startHub(restful);
     await rest(hub.url, 'create_channel', { channel_name: 'po', history_size: 5, history_publish_only: true, persistent: true });
     const a = await joined(hub.url, 'a', 'po');
     a.send('PUBLISH', { channel_name: 'po', payload: 'kept' });
@@ -136,7 +137,7 @@ describe('channel options', () => {
   });
 
   it('a channel is destroyed when its last user leaves unless persistent', async () => {
-    const hub = await startHub();
+    const hub = await startHub(restful);
     await rest(hub.url, 'create_channel', { channel_name: 'keep', persistent: true });
     const a = await joined(hub.url, 'a', 'keep');
     const b = await joined(hub.url, 'b', 'temp');
@@ -148,12 +149,12 @@ describe('channel options', () => {
 
   it('persistent channels keep options and state across restarts (sqlite on disk)', async () => {
     const dir = tempDir();
-    const first = await startHub({ store: 'sqlite', dataDir: dir });
+    const first = await startHub({ ...restful, store: 'sqlite', dataDir: dir });
     await rest(first.url, 'create_channel', { channel_name: 'lasting', persistent: true, history_size: 4, presenceful: true });
     await rest(first.url, 'state_set_key', { channel_name: 'lasting', key: 'k', val: [1, 2] });
     await rest(first.url, 'create_channel', { channel_name: 'fleeting', history_size: 4 });
     await stopHub(first);
-    const second = await startHub({ store: 'sqlite', dataDir: dir });
+    const second = await startHub({ ...restful, store: 'sqlite', dataDir: dir });
     const [ok, info] = await rest(second.url, 'get_channel_info', { channel_name: 'lasting' });
     expect(ok).toBe(true);
     expect(info.options).toMatchObject({ persistent: true, history_size: 4, presenceful: true });
@@ -169,7 +170,7 @@ describe('channel options', () => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ tick: ++n }));
     });
-    const hub = await startHub();
+    const hub = await startHub(restful);
     const a = await joined(hub.url, 'a', 'ticker');
     expect(await rest(hub.url, 'set_channel_options', { channel_name: 'ticker', polling: { url: `${source.url}/feed`, interval: 0.1, mode: 'simple', originator: 'robot' } })).toEqual([true, {}]);
     await a.frame('PUBLISH', () => true, 3);
@@ -186,7 +187,7 @@ describe('channel options', () => {
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.end(req.url.startsWith('/once') ? 'only once' : 'again');
     });
-    const hub = await startHub();
+    const hub = await startHub(restful);
     const a = await joined(hub.url, 'a', 'once');
     await rest(hub.url, 'set_channel_options', { channel_name: 'once', polling: { url: `${source.url}/once`, interval: 0.05, mode: 'once' } });
     expect((await a.frame('PUBLISH'))[2]).toEqual({ channel_name: 'once', user: null, payload: 'only once' });
@@ -204,7 +205,7 @@ describe('channel options', () => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify([true, { payload: { price: 42 }, history_size: 3 }]));
     });
-    const hub = await startHub();
+    const hub = await startHub(restful);
     const a = await joined(hub.url, 'a', 'quotes');
     await rest(hub.url, 'set_channel_options', { channel_name: 'quotes', polling: { url: source.url, interval: 60, mode: 'once' } });
     expect((await a.frame('PUBLISH'))[2]).toEqual({ channel_name: 'quotes', user: null, payload: { price: 42 } });
@@ -213,7 +214,7 @@ describe('channel options', () => {
   });
 
   it('polling URLs obey the SSRF guard', async () => {
-    const hub = await startHub({ allowPrivateTargets: false });
+    const hub = await startHub({ ...restful, allowPrivateTargets: false });
     await rest(hub.url, 'create_channel', { channel_name: 'x' });
     const [ok, answer] = await rest(hub.url, 'set_channel_options', { channel_name: 'x', polling: { url: 'http://127.0.0.1:9/feed' } });
     expect(ok).toBe(false);
@@ -225,7 +226,7 @@ describe('channel options', () => {
 describe('user options', () => {
   it('moderated_message false: private messages skip the message callback', async () => {
     const app = await appWith({});
-    const hub = await startHub({ cbUrl: app.url });
+    const hub = await startHub({ ...restful, cbUrl: app.url });
     const a = await HookboxClient.connect(hub.url, { payload: { name: 'a' } });
     const b = await HookboxClient.connect(hub.url, { payload: { name: 'b' } });
     a.send('MESSAGE', { name: 'b', payload: 1 });
@@ -238,7 +239,7 @@ describe('user options', () => {
   });
 
   it('per_connection_subscriptions: each connection subscribes for itself', async () => {
-    const hub = await startHub();
+    const hub = await startHub(restful);
     await rest(hub.url, 'create_channel', { channel_name: 'pc', presenceful: true });
     const watcher = await joined(hub.url, 'w', 'pc');
     const c1 = await HookboxClient.connect(hub.url, { payload: { name: 'u' } });

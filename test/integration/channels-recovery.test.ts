@@ -3,11 +3,12 @@
 import { describe, expect, it } from 'vitest';
 import { startHub } from '../helpers/server.js';
 import { HookboxClient } from '../helpers/ws-client.js';
+import { restAuth, restful } from '../helpers/rest-key.js';
 
 async function publish(base: string, channel: string, payload: unknown): Promise<void> {
   const res = await fetch(`${base}/rest/publish`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...restAuth },
     body: JSON.stringify({ channel_name: channel, payload }),
   });
   expect(await res.json()).toEqual([true, {}]);
@@ -17,7 +18,7 @@ const payloads = (c: HookboxClient, after = 0) => c.all('PUBLISH').slice(after).
 
 describe('channels: exact recovery with offsets', () => {
   it('a resubscription with since gets the missed publishes once, in order, then live ones', async () => {
-    const hub = await startHub({ store: 'sqlite', dataDir: (await import('../helpers/server.js')).tempDir() });
+    const hub = await startHub({ ...restful, store: 'sqlite', dataDir: (await import('../helpers/server.js')).tempDir() });
     const first = await HookboxClient.connect(hub.url, { payload: { name: 'alice' }, offsets: true });
     first.send('SUBSCRIBE', { channel_name: 'room' });
     expect((await first.frame('SUBSCRIBE'))[2]).toMatchObject({ channel_name: 'room', offset: 0 });
@@ -40,7 +41,7 @@ describe('channels: exact recovery with offsets', () => {
   });
 
   it('history shorter than the outage: recovered false, and what history still holds', async () => {
-    const hub = await startHub({ historySize: 2 });
+    const hub = await startHub({ ...restful, historySize: 2 });
     for (const n of [1, 2, 3, 4]) await publish(hub.url, 'news', { n });
     const c = await HookboxClient.connect(hub.url, { payload: { name: 'bob' }, offsets: true });
     c.send('SUBSCRIBE', { channel_name: 'news', since: 1 });
@@ -50,10 +51,10 @@ describe('channels: exact recovery with offsets', () => {
   });
 
   it('a non-reflective channel leaves out the subscriber’s own publishes from the replay', async () => {
-    const hub = await startHub();
+    const hub = await startHub(restful);
     const c = await HookboxClient.connect(hub.url, { payload: { name: 'carol' }, offsets: true });
     const res = await fetch(`${hub.url}/rest/create_channel`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ channel_name: 'quiet', reflective: false, persistent: true }),
+      method: 'POST', headers: { 'content-type': 'application/json', ...restAuth }, body: JSON.stringify({ channel_name: 'quiet', reflective: false, persistent: true }),
     });
     expect(await res.json()).toEqual([true, {}]);
     c.send('SUBSCRIBE', { channel_name: 'quiet' });
@@ -72,7 +73,7 @@ describe('channels: exact recovery with offsets', () => {
   });
 
   it('without offsets the frames are Hookbox’s, and since is ignored; a bad since is an ERROR', async () => {
-    const hub = await startHub();
+    const hub = await startHub(restful);
     await publish(hub.url, 'plain', 'old');
     const c = await HookboxClient.connect(hub.url, { payload: { name: 'dave' } });
     c.send('SUBSCRIBE', { channel_name: 'plain', since: 0 });

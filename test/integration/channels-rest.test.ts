@@ -4,17 +4,18 @@ import { ChannelsApp, nameFromPayload } from '../helpers/channels-app.js';
 import { startHub } from '../helpers/server.js';
 import { until } from '../helpers/wait.js';
 import { HookboxClient } from '../helpers/ws-client.js';
+import { restAuth, restful } from '../helpers/rest-key.js';
 
 type Answer = [boolean, Record<string, any>];
 
-const json = async (base: string, path: string, body: Record<string, unknown>, headers: Record<string, string> = {}): Promise<Answer> => {
+const json = async (base: string, path: string, body: Record<string, unknown>, headers: Record<string, string> = restAuth): Promise<Answer> => {
   const res = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
   expect(res.status).toBe(200);
   return (await res.json()) as Answer;
 };
 
-const form = async (base: string, path: string, body: Record<string, string>): Promise<Answer> => {
-  const res = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(body).toString() });
+const form = async (base: string, path: string, body: Record<string, string>, headers: Record<string, string> = restAuth): Promise<Answer> => {
+  const res = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(body).toString() });
   expect(res.status).toBe(200);
   return (await res.json()) as Answer;
 };
@@ -28,22 +29,36 @@ async function joined(base: string, name: string, channel: string): Promise<Hook
 
 describe('REST token', () => {
   it('a wrong or missing token answers 200 [false, {msg}] and does nothing', async () => {
-    const hub = await startHub({ apiKey: 'k3y' });
+    const hub = await startHub({ apiKey: 'k3y', channelsOpen: true });
     const c = await joined(hub.url, 'a', 'room');
-    expect(await form(hub.url, '/rest/publish', { channel_name: 'room', payload: '"x"' })).toEqual([false, { msg: 'invalid security token' }]);
-    expect(await form(hub.url, '/web/publish', { security_token: 'wrong', channel_name: 'room', payload: '"x"' })).toEqual([false, { msg: 'invalid security token' }]);
+    expect(await form(hub.url, '/rest/publish', { channel_name: 'room', payload: '"x"' }, {})).toEqual([false, { msg: 'invalid security token' }]);
+    expect(await form(hub.url, '/web/publish', { security_token: 'wrong', channel_name: 'room', payload: '"x"' }, {})).toEqual([false, { msg: 'invalid security token' }]);
     expect(await json(hub.url, '/rest/create_channel', { channel_name: 'other' }, { authorization: 'Bearer nope' })).toEqual([false, { msg: 'invalid security token' }]);
-    expect(await json(hub.url, '/rest/destroy_channel', { channel_name: 'room', security_token: 'k3y!' })).toEqual([false, { msg: 'invalid security token' }]);
+    expect(await json(hub.url, '/rest/destroy_channel', { channel_name: 'room', security_token: 'k3y!' }, {})).toEqual([false, { msg: 'invalid security token' }]);
     expect(hub.channels.hub.channels.has('other')).toBe(false);
     expect(hub.channels.hub.channels.has('room')).toBe(true);
     expect((await hub.topics.bounds('room')).last).toBe(0);
     // The right token, three ways.
-    expect(await form(hub.url, '/rest/publish', { security_token: 'k3y', channel_name: 'room', payload: '1' })).toEqual([true, {}]);
+    expect(await form(hub.url, '/rest/publish', { security_token: 'k3y', channel_name: 'room', payload: '1' }, {})).toEqual([true, {}]);
     expect(await json(hub.url, '/web/publish', { channel_name: 'room', payload: 2 }, { authorization: 'Bearer k3y' })).toEqual([true, {}]);
     const res = await fetch(`${hub.url}/rest/publish?security_token=k3y&channel_name=room&payload=3`);
     expect(await res.json()).toEqual([true, {}]);
     await c.frame('PUBLISH', () => true, 3);
     expect(c.all('PUBLISH').map((f) => f[2].payload)).toEqual([1, 2, 3]);
+  });
+
+  it('without a REST secret (--api-key) every call is refused, as in Hookbox, whatever token is sent', async () => {
+    const hub = await startHub();
+    const c = await joined(hub.url, 'a', 'room');
+    const refused = [false, { msg: 'the REST API is disabled: no REST secret is set (start with --api-key)' }];
+    expect(await form(hub.url, '/rest/publish', { channel_name: 'room', payload: '"x"' }, {})).toEqual(refused);
+    expect(await form(hub.url, '/web/create_channel', { channel_name: 'other', security_token: '' }, {})).toEqual(refused);
+    expect(await json(hub.url, '/rest/get_server_info', {}, { authorization: 'Bearer anything' })).toEqual(refused);
+    expect((await fetch(`${hub.url}/web/get_channel_info?channel_name=room`)).status).toBe(200);
+    expect(await (await fetch(`${hub.url}/web/get_channel_info?channel_name=room`)).json()).toEqual(refused);
+    expect(hub.channels.hub.channels.has('other')).toBe(false);
+    expect((await hub.topics.bounds('room')).last).toBe(0);
+    expect(c.all('PUBLISH')).toEqual([]);
   });
 
   it('an unknown method is a 404', async () => {
@@ -58,7 +73,7 @@ describe('REST token', () => {
 describe('REST methods', () => {
   it('publish: form payload is JSON text, originator is the user; the channel is created; no callback without send_hook', async () => {
     const app = await ChannelsApp.start((call) => (call.action === 'connect' ? [true, { name: nameFromPayload(call) }] : call.action === 'publish' ? [true, { override_payload: 'hooked' }] : [true, {}]));
-    const hub = await startHub({ cbUrl: app.url });
+    const hub = await startHub({ ...restful, cbUrl: app.url });
     expect(await form(hub.url, '/rest/publish', { channel_name: 'fresh', payload: '{"n": 1}', originator: 'dictator' })).toEqual([true, {}]);
     expect(hub.channels.hub.channels.has('fresh')).toBe(true);
     const c = await joined(hub.url, 'a', 'news');
@@ -78,7 +93,7 @@ describe('REST methods', () => {
   });
 
   it('publish_multi publishes to each comma-separated channel', async () => {
-    const hub = await startHub();
+    const hub = await startHub(restful);
     const a = await joined(hub.url, 'a', 'one');
     const b = await joined(hub.url, 'b', 'two');
     expect(await form(hub.url, '/web/publish_multi', { channel_names: 'one, two', payload: '"both"' })).toEqual([true, {}]);
@@ -87,7 +102,7 @@ describe('REST methods', () => {
   });
 
   it('subscribe and unsubscribe a connected user (name); unknown users are refused', async () => {
-    const hub = await startHub();
+    const hub = await startHub(restful);
     const c = await HookboxClient.connect(hub.url, { payload: { name: 'ann' } });
     expect(await form(hub.url, '/rest/subscribe', { channel_name: 'room', name: 'ann' })).toEqual([true, {}]);
     expect((await c.frame('SUBSCRIBE'))[2]).toMatchObject({ channel_name: 'room', user: 'ann' });
@@ -104,7 +119,7 @@ describe('REST methods', () => {
       if (call.action === 'message') return [true, { override_payload: 'checked' }];
       return [true, {}];
     });
-    const hub = await startHub({ cbUrl: app.url });
+    const hub = await startHub({ ...restful, cbUrl: app.url });
     const c = await HookboxClient.connect(hub.url, { payload: { name: 'ann' } });
     expect(await form(hub.url, '/rest/subscribe', { channel_name: 'vip', name: 'ann' })).toEqual([true, {}]);
     expect(await form(hub.url, '/rest/unsubscribe', { channel_name: 'vip', name: 'ann' })).toEqual([true, {}]);
@@ -123,7 +138,7 @@ describe('REST methods', () => {
   });
 
   it('message from any sender name to a connected recipient', async () => {
-    const hub = await startHub();
+    const hub = await startHub(restful);
     const c = await HookboxClient.connect(hub.url, { payload: { name: 'ann' } });
     expect(await form(hub.url, '/rest/message', { sender_name: 'system', recipient_name: 'ann', payload: '{"note": "hi"}' })).toEqual([true, {}]);
     expect((await c.frame('MESSAGE'))[2]).toEqual({ sender: 'system', recipient: 'ann', payload: { note: 'hi' } });
@@ -132,7 +147,7 @@ describe('REST methods', () => {
 
   it('create_channel, get_channel_info, set_channel_options, destroy_channel', async () => {
     const app = await ChannelsApp.start();
-    const hub = await startHub({ cbUrl: app.url });
+    const hub = await startHub({ ...restful, cbUrl: app.url });
     expect(await form(hub.url, '/rest/create_channel', { channel_name: 'c', history_size: '2', presenceful: 'true', state: '{"k": 1}' })).toEqual([true, {}]);
     expect(await form(hub.url, '/rest/create_channel', { channel_name: 'c' })).toEqual([false, { msg: 'channel c already exists' }]);
     const [ok, info] = await form(hub.url, '/rest/get_channel_info', { channel_name: 'c' });
@@ -166,7 +181,7 @@ describe('REST methods', () => {
   });
 
   it('state_set_key (val is JSON text in forms) and state_delete_key', async () => {
-    const hub = await startHub();
+    const hub = await startHub(restful);
     await form(hub.url, '/rest/create_channel', { channel_name: 's' });
     expect(await form(hub.url, '/rest/state_set_key', { channel_name: 's', key: 'score', val: '{"mcarter": 5, "desmaj": 11}' })).toEqual([true, {}]);
     expect((await form(hub.url, '/rest/get_channel_info', { channel_name: 's' }))[1].state).toEqual({ score: { mcarter: 5, desmaj: 11 } });
@@ -176,7 +191,7 @@ describe('REST methods', () => {
   });
 
   it('get_user_info, set_user_options and get_server_info', async () => {
-    const hub = await startHub();
+    const hub = await startHub(restful);
     const c = await joined(hub.url, 'ann', 'room');
     const [ok, info] = await form(hub.url, '/rest/get_user_info', { user_name: 'ann' });
     expect(ok).toBe(true);

@@ -5,6 +5,7 @@ import WebSocket from 'ws';
 import { connect, type Connection, type PublishFrame, type WebSocketConstructor } from '../../client/hookbox.js';
 import { startHub, stopHub, tempDir } from '../helpers/server.js';
 import { until } from '../helpers/wait.js';
+import { restAuth, restful } from '../helpers/rest-key.js';
 
 const conns: Connection[] = [];
 afterEach(() => {
@@ -12,14 +13,14 @@ afterEach(() => {
 });
 
 async function restPublish(base: string, payload: unknown): Promise<void> {
-  const res = await fetch(`${base}/rest/publish`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ channel_name: 'feed', payload }) });
+  const res = await fetch(`${base}/rest/publish`, { method: 'POST', headers: { 'content-type': 'application/json', ...restAuth }, body: JSON.stringify({ channel_name: 'feed', payload }) });
   expect(await res.json()).toEqual([true, {}]);
 }
 
 describe('client recovery with offsets (real server)', () => {
   it('gets the publishes missed across a server restart once each, marked replayed, on a channel without history', async () => {
     const dataDir = tempDir();
-    const first = await startHub({ store: 'sqlite', dataDir });
+    const first = await startHub({ ...restful, store: 'sqlite', dataDir });
     const port = Number(new URL(first.url).port);
     const conn = connect(first.url, '', { WebSocket: WebSocket as unknown as WebSocketConstructor, transports: ['websocket'], reconnect: { initialDelay: 50, maxDelay: 200 }, payload: { name: 'alice' } });
     conns.push(conn);
@@ -38,7 +39,7 @@ describe('client recovery with offsets (real server)', () => {
 
     await stopHub(first);
     await until(() => (!conn.connected ? true : undefined), 'disconnected');
-    const second = await startHub({ store: 'sqlite', dataDir, port });
+    const second = await startHub({ ...restful, store: 'sqlite', dataDir, port });
     // Published before the client is back (the channel has no Hookbox history: history_size 0).
     await restPublish(second.url, 'missed-1');
     await restPublish(second.url, 'missed-2');

@@ -7,9 +7,10 @@ import { startHub } from '../helpers/server.js';
 import { NdjsonClient } from '../helpers/stream-client.js';
 import { until } from '../helpers/wait.js';
 import { HookboxClient } from '../helpers/ws-client.js';
+import { restAuth, restful } from '../helpers/rest-key.js';
 
 const rest = async (base: string, method: string, body: Record<string, unknown>): Promise<unknown> => {
-  const res = await fetch(`${base}/rest/${method}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${base}/rest/${method}`, { method: 'POST', headers: { 'content-type': 'application/json', ...restAuth }, body: JSON.stringify(body) });
   return res.json();
 };
 
@@ -140,7 +141,7 @@ describe('/ws bad input', () => {
 
 describe('users, presence, history, state and messages', () => {
   it('one user per name: every connection gets the channels; a new connection is told the user is already in', async () => {
-    const hub = await startHub();
+    const hub = await startHub(restful);
     await rest(hub.url, 'create_channel', { channel_name: 'room', presenceful: true });
     const watcher = await joined(hub.url, 'watcher', 'room');
     const a1 = await HookboxClient.connect(hub.url, { payload: { name: 'ann' } });
@@ -177,7 +178,7 @@ describe('users, presence, history, state and messages', () => {
   });
 
   it('presence join/leave frames go to the other subscribers of presenceful channels only', async () => {
-    const hub = await startHub();
+    const hub = await startHub(restful);
     await rest(hub.url, 'create_channel', { channel_name: 'quiet' });
     const a = await joined(hub.url, 'a', 'quiet');
     const b = await joined(hub.url, 'b', 'quiet');
@@ -191,7 +192,7 @@ describe('users, presence, history, state and messages', () => {
   });
 
   it('history on subscribe: oldest first, all kinds counted, taken before the subscriber joins', async () => {
-    const hub = await startHub();
+    const hub = await startHub(restful);
     await rest(hub.url, 'create_channel', { channel_name: 'h', history_size: 3, persistent: true });
     const a = await joined(hub.url, 'a', 'h');
     for (const n of [1, 2, 3]) a.send('PUBLISH', { channel_name: 'h', payload: n });
@@ -212,7 +213,7 @@ describe('users, presence, history, state and messages', () => {
   });
 
   it('state: SUBSCRIBE carries it; set and delete send STATE_UPDATE to subscribers', async () => {
-    const hub = await startHub();
+    const hub = await startHub(restful);
     await rest(hub.url, 'create_channel', { channel_name: 's', state: { topic: 'lunch' } });
     const a = await joined(hub.url, 'a', 's');
     expect(a.all('SUBSCRIBE')[0]![2].state).toEqual({ topic: 'lunch' });
@@ -225,7 +226,7 @@ describe('users, presence, history, state and messages', () => {
   });
 
   it('private messages reach every connection of the recipient, and the sender when reflective', async () => {
-    const hub = await startHub();
+    const hub = await startHub(restful);
     const a = await HookboxClient.connect(hub.url, { payload: { name: 'a' } });
     const b1 = await HookboxClient.connect(hub.url, { payload: { name: 'b' } });
     const b2 = await HookboxClient.connect(hub.url, { payload: { name: 'b' } });

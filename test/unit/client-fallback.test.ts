@@ -7,6 +7,7 @@ import WebSocket from 'ws';
 import { connect, type CloseInfo, type Connection, type ConnectOptions, type EventSourceConstructor, type PublishFrame, type WebSocketConstructor } from '../../client/hookbox.js';
 import { startHub, stopHub } from '../helpers/server.js';
 import { until } from '../helpers/wait.js';
+import { restAuth, restful } from '../helpers/rest-key.js';
 
 /** A port nothing listens on (bound, then released). */
 async function freePort(): Promise<number> {
@@ -72,7 +73,7 @@ describe('client HTTP fallback against the server', () => {
   });
 
   it('falls back to the event stream when WebSocket cannot open, and reconnects after a restart', async () => {
-    const hub = await startHub();
+    const hub = await startHub(restful);
     // A WebSocket that never gets through (as behind a proxy refusing upgrades): it dials a closed port.
     const closedPort = await freePort();
     const Blocked = function (this: unknown, url: string) {
@@ -87,14 +88,14 @@ describe('client HTTP fallback against the server', () => {
     await stopHub(hub);
     await until(() => log.closes.length === 1, 'closed with the server');
     expect(log.closes[0]!.reconnecting).toBe(true);
-    const again = await startHub({ port });
+    const again = await startHub({ ...restful, port });
     await until(() => log.opens === 2, 'reopened after the restart');
     // The fallback worked and WebSocket never did: the client went straight back to it.
     expect(conn.transport).toBe('sse');
     await until(() => again.channels.hub.channels.get('news')?.members.size === 1, 'resubscribed');
     const res = await fetch(`${again.url}/rest/publish`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...restAuth },
       body: JSON.stringify({ channel_name: 'news', payload: 'after restart' }),
     });
     expect(await res.json()).toEqual([true, {}]);
