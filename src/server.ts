@@ -11,6 +11,7 @@ import { topicsApi } from './api/topics.js';
 import { requireKey } from './http/auth.js';
 import { Connections } from './http/connections.js';
 import { logRequests } from './http/request-log.js';
+import { capSockets, httpServerOptions } from './http/socket-limits.js';
 import { opsRoutes } from './ops/health.js';
 import { createStore } from './store/create.js';
 import type { Store } from './store/interface.js';
@@ -51,6 +52,11 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   const topics = new Topics(store.topics, metrics);
   const connections = new Connections(config.maxConnections, metrics);
 
+  const socketLimits = {
+    headerTimeoutMs: config.headerTimeout,
+    requestTimeoutMs: config.requestTimeout,
+    maxSockets: config.maxSockets,
+  };
   let hub: Hookhub; // assigned at the end; publicUrl() reads it lazily
   const app = Fastify({
     ...(options.logger
@@ -60,8 +66,14 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.maxBody,
     forceCloseConnections: 'idle',
+    // Header, body and keep-alive timeouts on every socket (Fastify's own default is none).
+    http: httpServerOptions(socketLimits),
+    requestTimeout: config.requestTimeout,
+    keepAliveTimeout: config.idleTimeout,
     routerOptions: { maxParamLength: 1024 },
   });
+
+  capSockets(app.server, config.maxSockets);
 
   // Bodies arrive as bytes; each route decides what they mean (payloads are forwarded as received).
   app.removeAllContentTypeParsers();
