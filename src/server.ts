@@ -130,7 +130,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     producers.addHook('onRequest', requireKey(config.apiKey));
     dispatchRoute(producers, { topics, queueWebhook: queueFromDispatch(dispatcher), queueWebhooks: queueBatchFromDispatch(dispatcher) });
     deliveryRoutes(producers, dispatcher);
-    topicsApi(producers, { topics });
+    topicsApi(producers, { topics, historyMaxBytes: config.historyMaxBytes });
     subscriptionsApi(producers, websub);
   });
   // /hub stays open, as WebSub expects (narrowed by --websub-allow).
