@@ -49,7 +49,7 @@ export interface BuildOptions {
 export async function buildServer(config: Config, options: BuildOptions = {}): Promise<Hookhub> {
   const store = options.store ?? (await createStore(config));
   const metrics = createMetrics();
-  const topics = new Topics(store.topics, metrics);
+  const topics = new Topics(store.topics, metrics, config.maxTopics);
   const connections = new Connections(config.maxConnections, metrics);
 
   const socketLimits = {

@@ -14,6 +14,14 @@ const historyQuery = z.object({
     .refine((n) => n >= 1 && n <= MAX_HISTORY_LIMIT, `limit must be 1–${MAX_HISTORY_LIMIT}`),
 });
 
+const MAX_LIST_LIMIT = 1000;
+
+const listQuery = z.object({
+  limit: z.string().regex(/^\d{1,6}$/, 'limit must be a whole number').default('100').transform(Number)
+    .refine((n) => n >= 1 && n <= MAX_LIST_LIMIT, `limit must be 1–${MAX_LIST_LIMIT}`),
+  cursor: z.string().min(1, 'cursor must be a next_cursor from a previous page').optional(),
+});
+
 export interface TopicsApiDeps {
   topics: Topics;
   /** --history-max-bytes: the largest history answer. */
@@ -40,5 +48,13 @@ export function topicsApi(app: FastifyInstance, deps: TopicsApiDeps): void {
     return reply.type('application/json; charset=utf-8').send(body);
   });
 
-  app.get('/api/topics', async () => ({ topics: await deps.topics.list() }));
+  // Pages by name, as /api/deliveries pages by age: next_cursor is present when the page is full.
+  app.get('/api/topics', async (req) => {
+    const q = parseInput(listQuery, req.query);
+    const topics = await deps.topics.list({ limit: q.limit, ...(q.cursor !== undefined ? { after: q.cursor } : {}) });
+    const out: { topics: typeof topics; next_cursor?: string } = { topics };
+    const last = topics[topics.length - 1];
+    if (topics.length === q.limit && last) out.next_cursor = last.topic;
+    return out;
+  });
 }
