@@ -47,7 +47,7 @@ export const OPTIONS = {
   'header-timeout': { kind: 'duration', default: '10s', help: 'time to receive a request\'s headers, else 408 and close (0: none)' },
   'request-timeout': { kind: 'duration', default: '30s', help: 'time to receive a whole request, body included, else 408 and close (0: none); not a limit on streaming responses' },
   'idle-timeout': { kind: 'duration', default: '72s', help: 'how long an idle keep-alive connection stays open between requests' },
-  'max-subscriptions': { kind: 'int', default: '1000', help: 'channels one /ws connection may join; topics one /stream or /sse request may name' },
+  'max-subscriptions': { kind: 'int', default: '100', help: 'channels one /ws connection may join; topics one /stream or /sse request may name' },
   'max-topics': { kind: 'int', default: '100000', help: 'topics the store keeps; publishing to a new one beyond it answers 503 (0: no cap)' },
   'history-max-bytes': { kind: 'size', default: '4mb', help: 'largest history answer; a longer one stops early with next_since' },
   'websub-pending-max': { kind: 'int', default: '1000', help: 'WebSub verifications of intent waiting at once; more subscribe requests answer 503' },

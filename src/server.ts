@@ -99,6 +99,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     metrics,
     heartbeatMs: config.heartbeat,
     bufferLimit: config.subscriberBuffer,
+    maxTopicsPerRequest: config.maxSubscriptions,
     ...(config.streamKey !== undefined ? { streamKey: config.streamKey } : {}),
   };
 

@@ -19,6 +19,8 @@ export interface StreamEncoding {
 
 export interface StreamingDeps extends LiveResponseDeps {
   topics: Topics;
+  /** --max-subscriptions: topics one request may name. */
+  maxTopicsPerRequest: number;
 }
 
 const MAX_PENDING_DURING_REPLAY = 10_000;
