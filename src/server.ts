@@ -119,6 +119,8 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     timeoutMs: config.deliveryTimeout,
     maxBody: config.maxBody,
     fetchSchedule: config.websubFetchRetry,
+    pendingMax: config.websubPendingMax,
+    pendingPerHost: config.websubPendingPerHost,
     publicUrl,
   });
   websub.useQueue(dispatcher);

@@ -12,6 +12,7 @@ import type { AttemptEvent, WebhookQueue } from '../core/webhooks.js';
 import type { Subscription, Subscriptions } from '../store/subscriptions.js';
 import { createWebSubMetrics, type WebSubMetrics } from './metrics.js';
 import { BodyTooLarge, httpGet } from './outgoing.js';
+import { PendingVerifications } from './pending-verifications.js';
 import { topicFilter, withHubParams, type HubRequest } from './request.js';
 
 export interface WebSubOptions {
@@ -36,10 +37,13 @@ export interface WebSubOptions {
   publicUrl: () => string;
   /** How often expired leases are pruned (default: from --lease-min, 250 ms – 60 s). */
   sweepMs?: number;
+  /** --websub-pending-max / --websub-pending-per-host: verifications waiting at once (no cap when unset). */
+  pendingMax?: number;
+  pendingPerHost?: number;
 }
 
 /** What /hub answers: 202 (work continues asynchronously) or a refusal. */
-export type HubAnswer = { status: 202 } | { status: 403; reason: string };
+export type HubAnswer = { status: 202 } | { status: 403 | 429 | 503; reason: string };
 
 const MAX_CHALLENGE_REPLY = 4096;
 const WEBSUB = 'websub';
@@ -56,10 +60,12 @@ export class WebSubHub {
   private readonly closing = new AbortController();
   private queue: WebhookQueue | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
+  private readonly pending: PendingVerifications;
 
   constructor(private readonly o: WebSubOptions) {
     this.agent = createOutgoingAgent({ allowPrivate: o.allowPrivate });
     this.allowed = topicFilter(o.allow);
+    this.pending = new PendingVerifications(o.pendingMax ?? Infinity, o.pendingPerHost ?? Infinity);
     this.metrics = createWebSubMetrics(o.registry, o.subscriptions);
     o.topics.onPublished((m) => this.track(this.deliver(m)));
   }
@@ -78,7 +84,7 @@ export class WebSubHub {
 
   /** Resumes verifications left by a previous run and starts the lease sweep. */
   async start(): Promise<void> {
-    for (const sub of await this.o.subscriptions.withIntent()) this.scheduleVerification(sub.id);
+    for (const sub of await this.o.subscriptions.withIntent()) this.scheduleVerification(sub.id, sub.callback);
     const every = this.o.sweepMs ?? Math.min(60_000, Math.max(250, this.o.leaseMinMs));
     this.sweepTimer = setInterval(() => this.track(this.sweep()), every);
     this.sweepTimer.unref();
@@ -107,9 +113,13 @@ export class WebSubHub {
       for (const url of req.urls) this.track(this.fetchAndPublish(url));
       return { status: 202 };
     }
+    // Every accepted request below sends a GET to the callback: refused while too many are waiting.
+    const refusal = this.pending.refusal(req.callback);
+    if (refusal) return refusal;
     if (req.mode === 'subscribe' && !this.allowed(req.topic)) {
       // W3C WebSub 5.2: the request is accepted, then validation denies it with a GET to the callback.
-      this.track(this.deny(req.callback, req.topic, 'topic not allowed by this hub'));
+      const release = this.pending.add(req.callback);
+      this.track(this.deny(req.callback, req.topic, 'topic not allowed by this hub').finally(release));
       return { status: 202 };
     }
     const intent = {
@@ -120,13 +130,14 @@ export class WebSubHub {
       token: randomUUID(),
     };
     const sub = await this.o.subscriptions.request(req.callback, req.topic, intent);
-    if (sub) this.scheduleVerification(sub.id);
+    if (sub) this.scheduleVerification(sub.id, sub.callback);
     else this.o.log.info({ callback: redactUrl(req.callback), topic: req.topic }, 'websub unsubscribe for no subscription: nothing to do');
     return { status: 202 };
   }
 
   /** Verifications of one subscription run one after another, always on its current intent. */
-  private scheduleVerification(id: string): void {
+  private scheduleVerification(id: string, callback: string): void {
+    const release = this.pending.add(callback);
     const previous = this.chains.get(id) ?? Promise.resolve();
     const next = previous
       .then(() => this.verify(id))
@@ -134,6 +145,7 @@ export class WebSubHub {
         if (!this.closing.signal.aborted) this.o.log.error({ err, subscription: id }, 'websub verification failed');
       })
       .finally(() => {
+        release();
         if (this.chains.get(id) === next) this.chains.delete(id);
       });
     this.chains.set(id, next);
