@@ -8,7 +8,10 @@ import { checkTopicName } from './topic-name.js';
 import { TopicStream, type StreamOutput } from './topic-stream.js';
 import type { TopicBounds, TopicInfo, TopicLog, TopicPage } from '../store/interface.js';
 
+/** Messages read per replay page at first and at most; later pages are sized to about REPLAY_PAGE_BYTES. */
 const REPLAY_PAGE = 1000;
+const REPLAY_FIRST_PAGE = 100;
+const REPLAY_PAGE_BYTES = 1024 * 1024;
 
 export interface OpenOptions {
   topics: string[];
@@ -109,14 +112,22 @@ export class Topics {
           continue;
         }
         let position = since;
+        let pageSize = REPLAY_FIRST_PAGE;
         for (;;) {
-          const page = await this.log.read(topic, position, REPLAY_PAGE);
+          const page = await this.log.read(topic, position, pageSize);
+          let bytes = 0;
           for (const m of page) {
+            const wait = stream.writable();
+            if (wait) await wait;
+            if (stream.isClosed) break;
             if (m.offset > position + 1) stream.gap({ topic, from: position + 1, to: m.offset - 1 });
             stream.emit(m);
             position = m.offset;
+            bytes += m.body.length;
           }
-          if (page.length < REPLAY_PAGE || stream.isClosed) break;
+          if (page.length < pageSize || stream.isClosed) break;
+          // Big messages, smaller pages: what one page holds in memory stays near REPLAY_PAGE_BYTES.
+          pageSize = Math.max(1, Math.min(REPLAY_PAGE, Math.floor((pageSize * REPLAY_PAGE_BYTES) / Math.max(1, bytes))));
         }
         // History kept less than was missed (or none at all): say so.
         if (position < bounds.last) stream.gap({ topic, from: position + 1, to: bounds.last });
