@@ -7,6 +7,7 @@ import { startHub } from '../helpers/server.js';
 import { call } from '../helpers/http.js';
 import { NdjsonClient } from '../helpers/stream-client.js';
 import { until } from '../helpers/wait.js';
+import { HookboxClient } from '../helpers/ws-client.js';
 
 interface RawConnection {
   socket: Socket;
@@ -71,6 +72,18 @@ describe('request timeouts', () => {
     const [line] = await stream.waitForLines(1);
     expect(line).toMatchObject({ topic: 'long', data: 'still here' });
     stream.close();
+  });
+
+  it('an upgraded /ws socket outlives the request timeout', async () => {
+    const hub = await startHub({ headerTimeout: 200, requestTimeout: 400 });
+    const ws = await HookboxClient.connect(hub.url, { payload: { name: 'patient' } });
+    const slow = await open(hub.url);
+    trickle(slow, bodyHead('/hub', 'application/x-www-form-urlencoded'), 50);
+    await slow.closed;
+    ws.send('SUBSCRIBE', { channel_name: 'later' });
+    await ws.frame('SUBSCRIBE', (a) => a.channel_name === 'later');
+    expect(ws.closeInfo).toBeUndefined();
+    ws.close();
   });
 });
 
