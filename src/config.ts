@@ -43,6 +43,15 @@ export const OPTIONS = {
   'max-body': { kind: 'size', default: '1mb', help: 'largest request body' },
   'max-frame': { kind: 'size', default: '64kb', help: 'largest WebSocket frame' },
   'max-connections': { kind: 'int', default: '10000', help: 'open /stream, /sse and /ws connections' },
+  'max-sockets': { kind: 'int', default: '20000', help: 'open TCP connections of every kind; more are closed at once (0: no cap)' },
+  'header-timeout': { kind: 'duration', default: '10s', help: 'time to receive a request\'s headers, else 408 and close (0: none)' },
+  'request-timeout': { kind: 'duration', default: '30s', help: 'time to receive a whole request, body included, else 408 and close (0: none); not a limit on streaming responses' },
+  'idle-timeout': { kind: 'duration', default: '72s', help: 'how long an idle keep-alive connection stays open between requests' },
+  'max-subscriptions': { kind: 'int', default: '100', help: 'channels one /ws connection may join; topics one /stream or /sse request may name' },
+  'max-topics': { kind: 'int', default: '100000', help: 'topics the store keeps; publishing to a new one beyond it answers 503 (0: no cap)' },
+  'history-max-bytes': { kind: 'size', default: '4mb', help: 'largest history answer; a longer one stops early with next_since' },
+  'websub-pending-max': { kind: 'int', default: '1000', help: 'WebSub verifications of intent waiting at once; more subscribe requests answer 503' },
+  'websub-pending-per-host': { kind: 'int', default: '50', help: 'waiting WebSub verifications to one callback host; more answer 429' },
   'max-queue-depth': { kind: 'int', default: '1000000', help: 'pending webhook deliveries before /dispatch answers 503' },
   'subscriber-buffer': { kind: 'size', default: '1mb', help: 'bytes queued for one slow consumer before it is dropped' },
   heartbeat: { kind: 'duration', default: '15s', help: 'keep-alive interval on /stream and /sse' },
@@ -154,6 +163,15 @@ const schema = z.object({
   maxBody: sizeText,
   maxFrame: sizeText,
   maxConnections: intText,
+  maxSockets: intText,
+  headerTimeout: durationText,
+  requestTimeout: durationText,
+  idleTimeout: durationText.refine((ms) => ms >= 1, 'must be more than 0'),
+  maxSubscriptions: intText.refine((n) => n >= 1, 'must be at least 1'),
+  maxTopics: intText,
+  historyMaxBytes: sizeText,
+  websubPendingMax: intText.refine((n) => n >= 1, 'must be at least 1'),
+  websubPendingPerHost: intText.refine((n) => n >= 1, 'must be at least 1'),
   maxQueueDepth: intText,
   subscriberBuffer: sizeText,
   heartbeat: durationText.refine((ms) => ms >= 100, 'must be at least 100ms'),
@@ -231,6 +249,9 @@ function checkCombinations(config: Config): Config {
   if (config.leaseMin > config.leaseMax) throw new ConfigError('--lease-min', 'must not exceed --lease-max');
   if (config.leaseDefault < config.leaseMin || config.leaseDefault > config.leaseMax) {
     throw new ConfigError('--lease-default', 'must lie within --lease-min and --lease-max');
+  }
+  if (config.requestTimeout > 0 && config.headerTimeout > config.requestTimeout) {
+    throw new ConfigError('--header-timeout', 'must not exceed --request-timeout');
   }
   if (config.signingSecret?.startsWith('whsec_') && Buffer.from(config.signingSecret.slice(6), 'base64').length === 0) {
     throw new ConfigError('--signing-secret', 'whsec_ must be followed by a base64 key');

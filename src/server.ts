@@ -13,6 +13,7 @@ import { browserGate, browsersClosedBecause } from './http/browser-gate.js';
 import { createOriginPolicy } from './http/origins.js';
 import { Connections } from './http/connections.js';
 import { logRequests } from './http/request-log.js';
+import { capSockets, httpServerOptions } from './http/socket-limits.js';
 import { opsRoutes } from './ops/health.js';
 import { createStore } from './store/create.js';
 import type { Store } from './store/interface.js';
@@ -50,9 +51,14 @@ export interface BuildOptions {
 export async function buildServer(config: Config, options: BuildOptions = {}): Promise<Hookhub> {
   const store = options.store ?? (await createStore(config));
   const metrics = createMetrics();
-  const topics = new Topics(store.topics, metrics);
+  const topics = new Topics(store.topics, metrics, config.maxTopics);
   const connections = new Connections(config.maxConnections, metrics);
 
+  const socketLimits = {
+    headerTimeoutMs: config.headerTimeout,
+    requestTimeoutMs: config.requestTimeout,
+    maxSockets: config.maxSockets,
+  };
   let hub: Hookhub; // assigned at the end; publicUrl() reads it lazily
   const app = Fastify({
     ...(options.logger
@@ -62,8 +68,14 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.maxBody,
     forceCloseConnections: 'idle',
+    // Header, body and keep-alive timeouts on every socket (Fastify's own default is none).
+    http: httpServerOptions(socketLimits),
+    requestTimeout: config.requestTimeout,
+    keepAliveTimeout: config.idleTimeout,
     routerOptions: { maxParamLength: 1024 },
   });
+
+  capSockets(app.server, config.maxSockets);
 
   // Bodies arrive as bytes; each route decides what they mean (payloads are forwarded as received).
   app.removeAllContentTypeParsers();
@@ -89,6 +101,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     metrics,
     heartbeatMs: config.heartbeat,
     bufferLimit: config.subscriberBuffer,
+    maxTopicsPerRequest: config.maxSubscriptions,
     ...(config.streamKey !== undefined ? { streamKey: config.streamKey } : {}),
   };
 
@@ -108,6 +121,8 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     timeoutMs: config.deliveryTimeout,
     maxBody: config.maxBody,
     fetchSchedule: config.websubFetchRetry,
+    pendingMax: config.websubPendingMax,
+    pendingPerHost: config.websubPendingPerHost,
     publicUrl,
   });
   websub.useQueue(dispatcher);
@@ -120,7 +135,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     producers.addHook('onRequest', requireKey(config.apiKey));
     dispatchRoute(producers, { topics, queueWebhook: queueFromDispatch(dispatcher), queueWebhooks: queueBatchFromDispatch(dispatcher) });
     deliveryRoutes(producers, dispatcher);
-    topicsApi(producers, { topics });
+    topicsApi(producers, { topics, historyMaxBytes: config.historyMaxBytes });
     subscriptionsApi(producers, websub);
   });
   // /hub has no key hook: WebSub subscribers and publishers may carry none. Each request is judged by

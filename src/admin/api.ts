@@ -14,6 +14,7 @@ import type { Channels } from '../channels/index.js';
 import type { Channel, User } from '../channels/hub.js';
 import { ChannelError } from '../channels/options.js';
 import { deliveriesApi, type DeliveryLog } from '../dispatch/deliveries-api.js';
+import { pageOf, pageQuery } from '../http/paging.js';
 import { parseInput as parse } from '../http/validate.js';
 import { subscriptionJson } from '../websub/routes.js';
 
@@ -99,7 +100,7 @@ export function adminApi(app: FastifyInstance, deps: AdminDeps): void {
 
   app.get('/admin/api/overview', async () => {
     const [topics, queueDepth, subscriptions, published, connections] = await Promise.all([
-      deps.topics.list(),
+      deps.topics.count(),
       deps.deliveries.store.depth(),
       deps.subscriptions.count(),
       counterValue(deps.metrics.published),
@@ -115,7 +116,7 @@ export function adminApi(app: FastifyInstance, deps: AdminDeps): void {
       startedAt: new Date(deps.startedAt).toISOString(),
       store: deps.storeKind,
       connections: { total: deps.connections.size, byTransport },
-      topics: topics.length,
+      topics,
       messagesPublished: published,
       queueDepth,
       subscriptions,
@@ -128,15 +129,20 @@ export function adminApi(app: FastifyInstance, deps: AdminDeps): void {
 
   // ---- topics ------------------------------------------------------------------------------
 
-  app.get('/admin/api/topics', async () => {
-    const listed = await deps.topics.list();
+  // Paged by name (limit, cursor → next_cursor), like /api/topics.
+  app.get('/admin/api/topics', async (req) => {
+    const q = parse(pageQuery, req.query);
+    const listed = await deps.topics.list({ limit: q.limit, ...(q.cursor !== undefined ? { after: q.cursor } : {}) });
     const rows = new Map(listed.map((t) => [t.topic, { ...t, consumers: deps.topics.fanout.count(t.topic) }]));
-    // Topics with live consumers but nothing published yet.
+    // Topics with live consumers but nothing published yet, within the names this store page covers
+    // (up to its last name when it is full: later ones belong to later pages).
+    const upper = listed.length === q.limit ? listed[listed.length - 1]?.topic : undefined;
     for (const topic of deps.topics.fanout.topics()) {
-      if (!rows.has(topic)) rows.set(topic, { topic, last: 0, kept: 0, historySize: 0, consumers: deps.topics.fanout.count(topic) });
+      if (rows.has(topic) || (q.cursor !== undefined && topic <= q.cursor) || (upper !== undefined && topic > upper)) continue;
+      rows.set(topic, { topic, last: 0, kept: 0, historySize: 0, consumers: deps.topics.fanout.count(topic) });
     }
-    const topics = [...rows.values()].sort((a, b) => a.topic.localeCompare(b.topic));
-    return { topics };
+    const page = pageOf(rows.values(), (t) => t.topic, q);
+    return { topics: page.items, ...(page.nextCursor !== undefined ? { next_cursor: page.nextCursor } : {}) };
   });
 
   app.get<{ Params: { topic: string } }>('/admin/api/topics/:topic', async (req) => {
@@ -175,9 +181,10 @@ export function adminApi(app: FastifyInstance, deps: AdminDeps): void {
     return ch;
   };
 
-  app.get('/admin/api/channels', async () => ({
-    channels: [...hub.channels.values()].map(channelSummary).sort((a, b) => String(a.name).localeCompare(String(b.name))),
-  }));
+  app.get('/admin/api/channels', async (req) => {
+    const page = pageOf(hub.channels.values(), (ch) => ch.name, parse(pageQuery, req.query));
+    return { channels: page.items.map(channelSummary), ...(page.nextCursor !== undefined ? { next_cursor: page.nextCursor } : {}) };
+  });
 
   app.get<{ Params: { name: string } }>('/admin/api/channels/:name', async (req) => {
     const ch = await channelOf(req.params.name);
@@ -201,9 +208,10 @@ export function adminApi(app: FastifyInstance, deps: AdminDeps): void {
     return { name: ch.name, options: ch.options };
   });
 
-  app.get('/admin/api/users', async () => ({
-    users: [...hub.users.values()].map(userJson).sort((a, b) => String(a.name).localeCompare(String(b.name))),
-  }));
+  app.get('/admin/api/users', async (req) => {
+    const page = pageOf(hub.users.values(), (user) => user.name, parse(pageQuery, req.query));
+    return { users: page.items.map(userJson), ...(page.nextCursor !== undefined ? { next_cursor: page.nextCursor } : {}) };
+  });
 
   app.post<{ Params: { name: string } }>('/admin/api/users/:name/kick', async (req) => {
     if (!hub.kick(req.params.name, 'kicked by admin')) throw new HookhubError('not_found', `no connected user ${req.params.name}`);
@@ -221,8 +229,9 @@ export function adminApi(app: FastifyInstance, deps: AdminDeps): void {
   // The delivery log and resend: the same routes as /api/deliveries, mounted under /admin.
   deliveriesApi(app, { dispatcher: deps.deliveries }, '/admin');
 
-  app.get('/admin/api/subscriptions', async () => {
+  app.get('/admin/api/subscriptions', async (req) => {
+    const page = pageOf(await deps.subscriptions.list(), (s) => s.id, parse(pageQuery, req.query));
     const now = Date.now();
-    return { subscriptions: (await deps.subscriptions.list()).map((s) => subscriptionJson(s, now)) };
+    return { subscriptions: page.items.map((s) => subscriptionJson(s, now)), ...(page.nextCursor !== undefined ? { next_cursor: page.nextCursor } : {}) };
   });
 }

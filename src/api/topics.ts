@@ -1,8 +1,9 @@
 // Topic REST: publish a raw body, read history, list topics.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { toJson } from '../core/message.js';
+import { checkTopicName } from '../core/topic-name.js';
 import type { Topics } from '../core/topics.js';
+import { historyResponse } from './history-response.js';
 import { parseInput } from '../http/validate.js';
 
 const MAX_HISTORY_LIMIT = 10_000;
@@ -13,7 +14,21 @@ const historyQuery = z.object({
     .refine((n) => n >= 1 && n <= MAX_HISTORY_LIMIT, `limit must be 1–${MAX_HISTORY_LIMIT}`),
 });
 
-export function topicsApi(app: FastifyInstance, deps: { topics: Topics }): void {
+const MAX_LIST_LIMIT = 1000;
+
+const listQuery = z.object({
+  limit: z.string().regex(/^\d{1,6}$/, 'limit must be a whole number').default('100').transform(Number)
+    .refine((n) => n >= 1 && n <= MAX_LIST_LIMIT, `limit must be 1–${MAX_LIST_LIMIT}`),
+  cursor: z.string().min(1, 'cursor must be a next_cursor from a previous page').optional(),
+});
+
+export interface TopicsApiDeps {
+  topics: Topics;
+  /** --history-max-bytes: the largest history answer. */
+  historyMaxBytes: number;
+}
+
+export function topicsApi(app: FastifyInstance, deps: TopicsApiDeps): void {
   app.post<{ Params: { topic: string } }>('/api/topics/:topic/publish', async (req, reply) => {
     const body = (req.body as Buffer | undefined) ?? Buffer.alloc(0);
     const contentType = req.headers['content-type'] ?? 'application/octet-stream';
@@ -21,11 +36,25 @@ export function topicsApi(app: FastifyInstance, deps: { topics: Topics }): void 
     return reply.code(202).send({ id: m.id, offset: m.offset });
   });
 
-  app.get<{ Params: { topic: string } }>('/api/topics/:topic/history', async (req) => {
+  app.get<{ Params: { topic: string } }>('/api/topics/:topic/history', async (req, reply) => {
     const { since, limit } = parseInput(historyQuery, req.query);
-    const messages = await deps.topics.history(req.params.topic, since, limit);
-    return { messages: messages.map(toJson) };
+    const topic = checkTopicName(req.params.topic);
+    const body = await historyResponse({
+      since,
+      limit,
+      maxBytes: deps.historyMaxBytes,
+      read: (from, n) => deps.topics.history(topic, from, n),
+    });
+    return reply.type('application/json; charset=utf-8').send(body);
   });
 
-  app.get('/api/topics', async () => ({ topics: await deps.topics.list() }));
+  // Pages by name, as /api/deliveries pages by age: next_cursor is present when the page is full.
+  app.get('/api/topics', async (req) => {
+    const q = parseInput(listQuery, req.query);
+    const topics = await deps.topics.list({ limit: q.limit, ...(q.cursor !== undefined ? { after: q.cursor } : {}) });
+    const out: { topics: typeof topics; next_cursor?: string } = { topics };
+    const last = topics[topics.length - 1];
+    if (topics.length === q.limit && last) out.next_cursor = last.topic;
+    return out;
+  });
 }

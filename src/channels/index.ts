@@ -22,6 +22,8 @@ export interface ChannelsConfig {
   apiKey?: string | undefined;
   allowPrivateTargets: boolean;
   maxBody: number;
+  /** Channels one connection's user may join by SUBSCRIBE frames (--max-subscriptions); no cap when unset. */
+  maxSubscriptions?: number | undefined;
 }
 
 export interface ChannelsDeps {
@@ -108,7 +110,7 @@ export async function createChannels(deps: ChannelsDeps): Promise<Channels> {
   return {
     hub,
     callbacks,
-    sessions: { open: (sink, info) => new ChannelSession(hub, sink, info, deps.log) },
+    sessions: { open: (sink, info) => new ChannelSession(hub, sink, info, deps.log, deps.config.maxSubscriptions) },
     routes: (app) => channelsRest(app, { hub, users, apiKey: config.apiKey, version: '0.1.0' }),
     close: async () => {
       poller.stopAll();

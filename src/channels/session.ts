@@ -2,7 +2,7 @@
 // Frames are handled one at a time, in order; a bad frame gets an ERROR and the connection stays usable.
 import type { FastifyBaseLogger } from 'fastify';
 import { ChannelError } from './options.js';
-import type { ChannelHub, Conn, FrameSink } from './hub.js';
+import type { ChannelHub, Conn, FrameSink, User } from './hub.js';
 import { parseClientFrame, type ClientFrame } from './protocol.js';
 
 export interface FrameSession {
@@ -29,7 +29,14 @@ export class ChannelSession implements FrameSession {
   private queue: Promise<void> = Promise.resolve();
   private pending = 0;
 
-  constructor(private readonly hub: ChannelHub, sink: FrameSink, info: SessionInfo, private readonly log: FastifyBaseLogger) {
+  /** `maxSubscriptions` (--max-subscriptions): channels the connection's user may be in through SUBSCRIBE frames. */
+  constructor(
+    private readonly hub: ChannelHub,
+    sink: FrameSink,
+    info: SessionInfo,
+    private readonly log: FastifyBaseLogger,
+    private readonly maxSubscriptions = Infinity,
+  ) {
     this.conn = hub.open(sink, info.cookie, info.transport, info.origin);
   }
 
@@ -67,8 +74,11 @@ export class ChannelSession implements FrameSession {
     if (conn.state !== 'connected' || !conn.user) throw new ChannelError('not connected');
     const user = conn.user;
     switch (f.name) {
-      case 'SUBSCRIBE':
-        return this.hub.subscribe(channelName(f), user, conn, true, true, sinceOf(f));
+      case 'SUBSCRIBE': {
+        const name = channelName(f);
+        this.checkSubscriptionLimit(user, name);
+        return this.hub.subscribe(name, user, conn, true, true, sinceOf(f));
+      }
       case 'UNSUBSCRIBE':
         return this.hub.unsubscribe(channelName(f), user, conn, true);
       case 'PUBLISH':
@@ -79,6 +89,13 @@ export class ChannelSession implements FrameSession {
         return this.hub.message(user, name, f.args.payload ?? null, conn);
       }
     }
+  }
+
+  /** Refused before the channel is made: one connection cannot create channels without bound. */
+  private checkSubscriptionLimit(user: User, name: string): void {
+    if (user.channels.size < this.maxSubscriptions) return;
+    for (const ch of user.channels) if (ch.name === name) return;
+    throw new ChannelError(`subscription limit (${this.maxSubscriptions}) reached: unsubscribe from a channel first`);
   }
 }
 

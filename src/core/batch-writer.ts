@@ -128,4 +128,9 @@ export class BatchWriter {
   get isClosed(): boolean {
     return this.closed;
   }
+
+  /** Bytes queued here, not yet handed to the sink. */
+  get queued(): number {
+    return this.queuedBytes;
+  }
 }

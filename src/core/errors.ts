@@ -12,6 +12,7 @@ export const ERRORS = {
   too_large: 413,
   unsupported_media: 415,
   too_many_connections: 503,
+  too_many_topics: 503,
   queue_full: 503,
   unavailable: 503,
 } as const;

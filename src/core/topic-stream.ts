@@ -15,6 +15,12 @@ export interface StreamOutput {
   message(m: Message, positions: ReadonlyMap<string, number>): void;
   gap(g: Gap, positions: ReadonlyMap<string, number>): void;
   overflow(reason: string): void;
+  /**
+   * During a replay: a promise when the consumer should take what it was sent before more is read and
+   * pushed (undefined: go on). Without it a history larger than the consumer's buffer would be pushed
+   * at once and the consumer dropped as slow.
+   */
+  writable?(): Promise<void> | undefined;
 }
 
 export class TopicStream implements Subscriber {
@@ -48,6 +54,11 @@ export class TopicStream implements Subscriber {
     if (last !== undefined && m.offset > last + 1) this.gap({ topic: m.topic, from: last + 1, to: m.offset - 1 });
     this.positions.set(m.topic, m.offset);
     this.out.message(m, this.positions);
+  }
+
+  /** See StreamOutput.writable. */
+  writable(): Promise<void> | undefined {
+    return this.closed ? undefined : this.out.writable?.();
   }
 
   gap(g: Gap): void {

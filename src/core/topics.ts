@@ -1,13 +1,17 @@
 // The one publish path and the one subscribe path. Producers call publish(); transports call open().
 // Producer → publish → store.append (commit) → onAppend → fan-out, on one node or many.
+import { HookhubError } from './errors.js';
 import { Fanout } from './fanout.js';
 import type { Message, NewMessage } from './message.js';
 import type { Metrics } from './metrics.js';
 import { checkTopicName } from './topic-name.js';
 import { TopicStream, type StreamOutput } from './topic-stream.js';
-import type { TopicBounds, TopicInfo, TopicLog } from '../store/interface.js';
+import type { TopicBounds, TopicInfo, TopicLog, TopicPage } from '../store/interface.js';
 
+/** Messages read per replay page at first and at most; later pages are sized to about REPLAY_PAGE_BYTES. */
 const REPLAY_PAGE = 1000;
+const REPLAY_FIRST_PAGE = 100;
+const REPLAY_PAGE_BYTES = 1024 * 1024;
 
 export interface OpenOptions {
   topics: string[];
@@ -20,15 +24,28 @@ export class Topics {
   readonly fanout = new Fanout();
   private readonly publishedListeners: Array<(m: Message) => void> = [];
 
-  constructor(private readonly log: TopicLog, private readonly metrics: Metrics) {
+  /** Topics seen to exist (at most about --max-topics): their publishes skip the count. */
+  private readonly known = new Set<string>();
+  /** New topics whose first publish is in flight on this node: counted before the store has them. */
+  private readonly creating = new Set<string>();
+
+  /** `maxTopics`: how many topics the store may hold (0: no cap). */
+  constructor(private readonly log: TopicLog, private readonly metrics: Metrics, private readonly maxTopics = 0) {
     log.onAppend((m) => this.fanout.publish(m));
   }
 
   /** Commits a message; it reaches live consumers on every node. Resolves once durable. */
   async publish(topic: string, input: NewMessage): Promise<Message> {
     checkTopicName(topic);
+    const isNew = await this.admitTopic(topic);
     const end = this.metrics.publishLatency.startTimer();
-    const m = await this.log.append(topic, input);
+    let m: Message;
+    try {
+      m = await this.log.append(topic, input);
+    } finally {
+      if (isNew) this.creating.delete(topic);
+    }
+    if (this.maxTopics > 0) this.known.add(topic);
     end();
     this.metrics.published.inc();
     for (const fn of this.publishedListeners) fn(m);
@@ -51,8 +68,31 @@ export class Topics {
     return this.log.bounds(topic);
   }
 
-  list(): Promise<TopicInfo[]> {
-    return this.log.list();
+  list(page?: TopicPage): Promise<TopicInfo[]> {
+    return this.log.list(page);
+  }
+
+  count(): Promise<number> {
+    return this.log.count();
+  }
+
+  /**
+   * Refuses the first publish to a new topic once the store holds --max-topics (existing topics keep
+   * working). Per node and approximate under concurrency across nodes. True when the topic is new.
+   */
+  private async admitTopic(topic: string): Promise<boolean> {
+    if (this.maxTopics === 0 || this.known.has(topic) || this.creating.has(topic)) return false;
+    if ((await this.log.bounds(topic)).last > 0) {
+      this.known.add(topic);
+      return false;
+    }
+    const count = await this.log.count();
+    if (this.creating.has(topic)) return false;
+    if (count + this.creating.size >= this.maxTopics) {
+      throw new HookhubError('too_many_topics', `topic limit (${this.maxTopics}) reached: "${topic.slice(0, 100)}" is not created; existing topics still take messages`);
+    }
+    this.creating.add(topic);
+    return true;
   }
 
   setHistorySize(topic: string, size: number | null): Promise<void> {
@@ -72,14 +112,22 @@ export class Topics {
           continue;
         }
         let position = since;
+        let pageSize = REPLAY_FIRST_PAGE;
         for (;;) {
-          const page = await this.log.read(topic, position, REPLAY_PAGE);
+          const page = await this.log.read(topic, position, pageSize);
+          let bytes = 0;
           for (const m of page) {
+            const wait = stream.writable();
+            if (wait) await wait;
+            if (stream.isClosed) break;
             if (m.offset > position + 1) stream.gap({ topic, from: position + 1, to: m.offset - 1 });
             stream.emit(m);
             position = m.offset;
+            bytes += m.body.length;
           }
-          if (page.length < REPLAY_PAGE || stream.isClosed) break;
+          if (page.length < pageSize || stream.isClosed) break;
+          // Big messages, smaller pages: what one page holds in memory stays near REPLAY_PAGE_BYTES.
+          pageSize = Math.max(1, Math.min(REPLAY_PAGE, Math.floor((pageSize * REPLAY_PAGE_BYTES) / Math.max(1, bytes))));
         }
         // History kept less than was missed (or none at all): say so.
         if (position < bounds.last) stream.gap({ topic, from: position + 1, to: bounds.last });

@@ -28,7 +28,16 @@ export interface TopicLog {
   onAppend(fn: (m: Message) => void): void;
   /** Overrides the history size of one topic (null: back to the default). */
   setHistorySize(topic: string, size: number | null): Promise<void>;
-  list(): Promise<TopicInfo[]>;
+  /** Topics by name (each store's own order), the `limit` first after `after` (all when no limit is given). */
+  list(page?: TopicPage): Promise<TopicInfo[]>;
+  /** How many topics the store holds. */
+  count(): Promise<number>;
+}
+
+export interface TopicPage {
+  /** Exclusive: the last name of the previous page. */
+  after?: string;
+  limit?: number;
 }
 
 /** A browser channel's lasting settings: options (JSON, Hookbox names) and state keys. */

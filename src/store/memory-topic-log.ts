@@ -1,7 +1,7 @@
 // In-process topic log: the default for tests and ephemeral use.
 import { randomUUID } from 'node:crypto';
 import type { Message, NewMessage } from '../core/message.js';
-import type { TopicBounds, TopicInfo, TopicLog } from './interface.js';
+import type { TopicBounds, TopicInfo, TopicLog, TopicPage } from './interface.js';
 
 interface TopicState {
   last: number;
@@ -64,12 +64,16 @@ export class MemoryTopicLog implements TopicLog {
     if (s.messages.length > keep) s.messages.splice(0, s.messages.length - keep);
   }
 
-  async list(): Promise<TopicInfo[]> {
-    return [...this.topics].map(([topic, s]) => ({
-      topic,
-      last: s.last,
-      kept: s.messages.length,
-      historySize: s.historySize ?? this.defaultHistorySize,
-    }));
+  async list(page: TopicPage = {}): Promise<TopicInfo[]> {
+    const after = page.after;
+    const names = [...this.topics.keys()].filter((t) => after === undefined || t > after).sort();
+    return names.slice(0, page.limit ?? names.length).map((topic) => {
+      const s = this.topics.get(topic) as TopicState;
+      return { topic, last: s.last, kept: s.messages.length, historySize: s.historySize ?? this.defaultHistorySize };
+    });
+  }
+
+  async count(): Promise<number> {
+    return this.topics.size;
   }
 }

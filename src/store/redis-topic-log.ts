@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Message, NewMessage } from '../core/message.js';
-import type { TopicBounds, TopicInfo, TopicLog } from './interface.js';
+import type { TopicBounds, TopicInfo, TopicLog, TopicPage } from './interface.js';
 import { defineScript, type Script } from './redis.js';
 
 const APPEND = `
@@ -290,8 +290,11 @@ export class RedisTopicLog implements TopicLog {
     );
   }
 
-  async list(): Promise<TopicInfo[]> {
-    const names = (await this.client.smembers(this.topicsKey)).sort();
+  async list(page: TopicPage = {}): Promise<TopicInfo[]> {
+    const after = page.after;
+    const sorted = (await this.client.smembers(this.topicsKey)).filter((t) => after === undefined || t > after).sort();
+    // Only the page's topics are read (names are small; their details are not).
+    const names = sorted.slice(0, page.limit ?? sorted.length);
     if (names.length === 0) return [];
     const pipeline = this.client.pipeline();
     for (const name of names) {
@@ -307,5 +310,9 @@ export class RedisTopicLog implements TopicLog {
       const [last, size] = meta as [string | null, string | null];
       return { topic, last: Number(last ?? 0), kept: Number(kept), historySize: size === null ? this.defaultHistorySize : Number(size) };
     });
+  }
+
+  async count(): Promise<number> {
+    return this.client.scard(this.topicsKey);
   }
 }

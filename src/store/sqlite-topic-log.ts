@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Database, Statement } from 'better-sqlite3';
 import type { Message, NewMessage } from '../core/message.js';
-import type { TopicBounds, TopicInfo, TopicLog } from './interface.js';
+import type { TopicBounds, TopicInfo, TopicLog, TopicPage } from './interface.js';
 import { migrate } from './sqlite-schema.js';
 
 const SCHEMA = [
@@ -106,12 +106,16 @@ export class SqliteTopicLog implements TopicLog {
     })();
   }
 
-  async list(): Promise<TopicInfo[]> {
+  async list(page: TopicPage = {}): Promise<TopicInfo[]> {
     const rows = this.db.prepare(
       `SELECT t.name AS topic, t.last_offset AS last, t.history_size AS size,
               (SELECT COUNT(*) FROM messages m WHERE m.topic = t.name) AS kept
-       FROM topics t ORDER BY t.name`,
-    ).all() as Array<{ topic: string; last: number; size: number | null; kept: number }>;
+       FROM topics t WHERE t.name > ? ORDER BY t.name LIMIT ?`,
+    ).all(page.after ?? '', page.limit ?? -1) as Array<{ topic: string; last: number; size: number | null; kept: number }>;
     return rows.map((r) => ({ topic: r.topic, last: r.last, kept: r.kept, historySize: r.size ?? this.defaultHistorySize }));
+  }
+
+  async count(): Promise<number> {
+    return this.db.prepare('SELECT COUNT(*) FROM topics').pluck().get() as number;
   }
 }

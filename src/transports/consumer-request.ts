@@ -2,13 +2,12 @@
 import { HookhubError } from '../core/errors.js';
 import { checkTopicName } from '../core/topic-name.js';
 
-export const MAX_TOPICS_PER_CONNECTION = 64;
-
-export function topicsFromQuery(query: unknown): string[] {
+/** `max`: --max-subscriptions, the topics one request may name. */
+export function topicsFromQuery(query: unknown, max: number): string[] {
   const raw = (query as Record<string, unknown> | undefined)?.topic;
   const list = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
   if (list.length === 0) throw new HookhubError('bad_topic', 'topic is required (?topic=name, repeatable)');
-  if (list.length > MAX_TOPICS_PER_CONNECTION) throw new HookhubError('bad_topic', `at most ${MAX_TOPICS_PER_CONNECTION} topics per connection`);
+  if (list.length > max) throw new HookhubError('bad_topic', `at most ${max} topics per connection (--max-subscriptions)`);
   return [...new Set(list.map((t) => checkTopicName(t)))];
 }
 

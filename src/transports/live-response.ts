@@ -31,6 +31,11 @@ export interface LiveResponse {
   /** Ends the response: with `farewell` written when the socket can still take it, else by destroying it. */
   finish(reason: string, farewell?: Buffer | string): void;
   readonly finished: boolean;
+  /**
+   * A promise while more than half of --subscriber-buffer waits for the client (resolves when the
+   * socket drains or closes); undefined when there is room. Replays pace themselves on it.
+   */
+  writable(): Promise<void> | undefined;
 }
 
 /** Admits the connection (throws 503 when full, before anything is sent), hijacks the reply and opens the stream. */
@@ -78,6 +83,21 @@ export function openLiveResponse(req: FastifyRequest, reply: FastifyReply, deps:
     finish,
     get finished() {
       return finished;
+    },
+    writable: () => {
+      if (finished || res.destroyed || res.writableLength + writer.queued <= deps.bufferLimit / 2) return undefined;
+      writer.flush();
+      // Only a write that was refused is followed by 'drain'; below the stream's own mark there is room anyway.
+      if (!res.writableNeedDrain) return undefined;
+      return new Promise<void>((resolve) => {
+        const done = (): void => {
+          res.off('drain', done);
+          res.off('close', done);
+          resolve();
+        };
+        res.on('drain', done);
+        res.on('close', done);
+      });
     },
   };
 }

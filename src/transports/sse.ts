@@ -31,7 +31,7 @@ const sse: StreamEncoding = {
 
 export function sseTransport(app: FastifyInstance, deps: StreamingDeps & { streamKey?: string }): void {
   app.get('/sse', { onRequest: requireKey(deps.streamKey, { allowQuery: true }) }, async (req, reply) => {
-    const topics = topicsFromQuery(req.query);
+    const topics = topicsFromQuery(req.query, deps.maxTopicsPerRequest);
     const header = req.headers['last-event-id'];
     const resumeFrom = (Array.isArray(header) ? header[0] : header) || queryString(req.query, 'since') || queryString(req.query, 'lastEventId');
     const since = parsePositions(resumeFrom, topics, header ? 'Last-Event-ID' : 'since');

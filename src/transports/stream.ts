@@ -21,7 +21,7 @@ const ndjson: StreamEncoding = {
 
 export function streamTransport(app: FastifyInstance, deps: StreamingDeps & { streamKey?: string }): void {
   app.get('/stream', { onRequest: requireKey(deps.streamKey, { allowQuery: true }) }, async (req, reply) => {
-    const topics = topicsFromQuery(req.query);
+    const topics = topicsFromQuery(req.query, deps.maxTopicsPerRequest);
     const since = parsePositions(queryString(req.query, 'since'), topics, 'since');
     await serveStream(req, reply, deps, ndjson, topics, since);
   });

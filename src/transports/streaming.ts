@@ -19,6 +19,8 @@ export interface StreamEncoding {
 
 export interface StreamingDeps extends LiveResponseDeps {
   topics: Topics;
+  /** --max-subscriptions: topics one request may name. */
+  maxTopicsPerRequest: number;
 }
 
 const MAX_PENDING_DURING_REPLAY = 10_000;
@@ -53,6 +55,7 @@ export async function serveStream(
       {
         message: (m, positions) => live.push(encoding.message(m, positions, multi)),
         gap: (g, positions) => live.push(encoding.gap(g, positions, multi), false),
+        writable: () => live.writable(),
         overflow: (reason) => {
           deps.metrics.dropped.labels(encoding.transport, 'replay').inc();
           live.finish(reason, encoding.farewell(reason));

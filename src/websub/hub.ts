@@ -13,6 +13,7 @@ import type { Subscription, Subscriptions } from '../store/subscriptions.js';
 import { createWebSubMetrics, type WebSubMetrics } from './metrics.js';
 import { BodyTooLarge, httpGet } from './outgoing.js';
 import { HubAccess, type HubAccessOptions, type HubCredential } from './access.js';
+import { PendingVerifications } from './pending-verifications.js';
 import { withHubParams, type HubRequest } from './request.js';
 
 export interface WebSubOptions {
@@ -37,10 +38,13 @@ export interface WebSubOptions {
   publicUrl: () => string;
   /** How often expired leases are pruned (default: from --lease-min, 250 ms – 60 s). */
   sweepMs?: number;
+  /** --websub-pending-max / --websub-pending-per-host: verifications waiting at once (no cap when unset). */
+  pendingMax?: number;
+  pendingPerHost?: number;
 }
 
 /** What /hub answers: 202 (work continues asynchronously) or a refusal. */
-export type HubAnswer = { status: 202 } | { status: 401 | 403; reason: string };
+export type HubAnswer = { status: 202 } | { status: 401 | 403 | 429 | 503; reason: string };
 
 const MAX_CHALLENGE_REPLY = 4096;
 const WEBSUB = 'websub';
@@ -57,10 +61,12 @@ export class WebSubHub {
   private readonly closing = new AbortController();
   private queue: WebhookQueue | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
+  private readonly pending: PendingVerifications;
 
   constructor(private readonly o: WebSubOptions) {
     this.agent = createOutgoingAgent({ allowPrivate: o.allowPrivate });
     this.access = new HubAccess(o.access);
+    this.pending = new PendingVerifications(o.pendingMax ?? Infinity, o.pendingPerHost ?? Infinity);
     this.metrics = createWebSubMetrics(o.registry, o.subscriptions);
     o.topics.onPublished((m) => this.track(this.deliver(m)));
   }
@@ -79,7 +85,7 @@ export class WebSubHub {
 
   /** Resumes verifications left by a previous run and starts the lease sweep. */
   async start(): Promise<void> {
-    for (const sub of await this.o.subscriptions.withIntent()) this.scheduleVerification(sub.id);
+    for (const sub of await this.o.subscriptions.withIntent()) this.scheduleVerification(sub.id, sub.callback);
     const every = this.o.sweepMs ?? Math.min(60_000, Math.max(250, this.o.leaseMinMs));
     this.sweepTimer = setInterval(() => this.track(this.sweep()), every);
     this.sweepTimer.unref();
@@ -111,15 +117,21 @@ export class WebSubHub {
       for (const url of req.urls) this.track(this.fetchAndPublish(url));
       return { status: 202 };
     }
+    let denied = false;
     if (req.mode === 'subscribe') {
       const verdict = this.access.verdict('subscribe', req.topic, credential);
-      if (verdict === 'deny') {
-        // W3C WebSub 5.2: the request is accepted, then validation denies it with a GET to the callback.
-        this.track(this.deny(req.callback, req.topic, 'topic not allowed by this hub'));
-        return { status: 202 };
-      }
       // A request without the key it needs is answered at once: nothing is sent to its callback.
-      if (verdict !== 'accept') return verdict;
+      if (verdict !== 'accept' && verdict !== 'deny') return verdict;
+      denied = verdict === 'deny';
+    }
+    // Every accepted request below sends a GET to the callback: refused while too many are waiting.
+    const refusal = this.pending.refusal(req.callback);
+    if (refusal) return refusal;
+    if (denied) {
+      // W3C WebSub 5.2: the request is accepted, then validation denies it with a GET to the callback.
+      const release = this.pending.add(req.callback);
+      this.track(this.deny(req.callback, req.topic, 'topic not allowed by this hub').finally(release));
+      return { status: 202 };
     }
     const intent = {
       mode: req.mode,
@@ -129,13 +141,14 @@ export class WebSubHub {
       token: randomUUID(),
     };
     const sub = await this.o.subscriptions.request(req.callback, req.topic, intent);
-    if (sub) this.scheduleVerification(sub.id);
+    if (sub) this.scheduleVerification(sub.id, sub.callback);
     else this.o.log.info({ callback: redactUrl(req.callback), topic: req.topic }, 'websub unsubscribe for no subscription: nothing to do');
     return { status: 202 };
   }
 
   /** Verifications of one subscription run one after another, always on its current intent. */
-  private scheduleVerification(id: string): void {
+  private scheduleVerification(id: string, callback: string): void {
+    const release = this.pending.add(callback);
     const previous = this.chains.get(id) ?? Promise.resolve();
     const next = previous
       .then(() => this.verify(id))
@@ -143,6 +156,7 @@ export class WebSubHub {
         if (!this.closing.signal.aborted) this.o.log.error({ err, subscription: id }, 'websub verification failed');
       })
       .finally(() => {
+        release();
         if (this.chains.get(id) === next) this.chains.delete(id);
       });
     this.chains.set(id, next);

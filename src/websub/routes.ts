@@ -3,6 +3,8 @@
 import type { FastifyInstance } from 'fastify';
 import { HookhubError, isHookhubError } from '../core/errors.js';
 import { bearerToken } from '../http/auth.js';
+import { pageOf, pageQuery } from '../http/paging.js';
+import { parseInput } from '../http/validate.js';
 import type { Subscription } from '../store/subscriptions.js';
 import type { WebSubHub } from './hub.js';
 import { formParams, parseHubRequest, type RequestRules } from './request.js';
@@ -69,15 +71,17 @@ export function subscriptionJson(s: Subscription, now = Date.now()): Subscriptio
   };
 }
 
-/** GET /api/subscriptions?topic= and /api/subscriptions/:id — register inside the api-key context. */
+/** GET /api/subscriptions?topic=&limit=&cursor= and /api/subscriptions/:id — register inside the api-key context. */
 export function subscriptionsApi(app: FastifyInstance, hub: WebSubHub): void {
   app.get('/api/subscriptions', async (req) => {
     const query = req.query as Record<string, unknown>;
     const topic = query.topic;
     if (topic !== undefined && typeof topic !== 'string') throw new HookhubError('bad_request', 'give one topic');
-    const rows = await hub.subscriptions.list(topic === '' ? undefined : topic);
+    const q = parseInput(pageQuery, { limit: query.limit, cursor: query.cursor });
+    // Paged by subscription id: next_cursor while a page is full.
+    const page = pageOf(await hub.subscriptions.list(topic === '' ? undefined : topic), (s) => s.id, q);
     const now = Date.now();
-    return { subscriptions: rows.map((s) => subscriptionJson(s, now)) };
+    return { subscriptions: page.items.map((s) => subscriptionJson(s, now)), ...(page.nextCursor !== undefined ? { next_cursor: page.nextCursor } : {}) };
   });
 
   app.get<{ Params: { id: string } }>('/api/subscriptions/:id', async (req) => {

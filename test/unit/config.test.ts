@@ -46,6 +46,11 @@ describe('config', () => {
     [{ 'lease-min': '40d' }, '--lease-min'],
     [{ 'redis-url': 'not a url' }, '--redis-url'],
     [{ 'delivery-threads': '17' }, '--delivery-threads'],
+    [{ 'header-timeout': '40s', 'request-timeout': '30s' }, '--header-timeout'],
+    [{ 'idle-timeout': '0' }, '--idle-timeout'],
+    [{ 'max-subscriptions': '0' }, '--max-subscriptions'],
+    [{ 'websub-pending-per-host': '0' }, '--websub-pending-per-host'],
+    [{ 'history-max-bytes': 'lots' }, '--history-max-bytes'],
   ])('names the option of a bad value %j', (layer, option) => {
     expect(() => resolveConfig(layer)).toThrow(ConfigError);
     expect(() => resolveConfig(layer)).toThrow(option);

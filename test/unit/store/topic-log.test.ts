@@ -78,6 +78,20 @@ function topicLogContract(name: string, open: (historySize: number) => Promise<S
       expect(listed).toEqual([{ topic: 't', last: 2, kept: 2, historySize: 100 }]);
       await store.close();
     });
+
+    it('lists topics by name in pages after a cursor, and counts them', async () => {
+      const store = await open(100);
+      for (const t of ['c', 'a', 'e', 'b', 'd']) await store.topics.append(t, msg(t));
+      expect(await store.topics.count()).toBe(5);
+      const first = await store.topics.list({ limit: 2 });
+      expect(first.map((t) => t.topic)).toEqual(['a', 'b']);
+      const second = await store.topics.list({ after: 'b', limit: 2 });
+      expect(second.map((t) => t.topic)).toEqual(['c', 'd']);
+      expect(second[0]).toEqual({ topic: 'c', last: 1, kept: 1, historySize: 100 });
+      expect((await store.topics.list({ after: 'd', limit: 2 })).map((t) => t.topic)).toEqual(['e']);
+      expect(await store.topics.list({ after: 'e', limit: 2 })).toEqual([]);
+      await store.close();
+    });
   });
 }
 
