@@ -18,7 +18,6 @@ export interface OpenOptions {
 
 export class Topics {
   readonly fanout = new Fanout();
-  private readonly publishedListeners: Array<(m: Message) => void> = [];
 
   constructor(private readonly log: TopicLog, private readonly metrics: Metrics) {
     log.onAppend((m) => this.fanout.publish(m));
@@ -31,16 +30,15 @@ export class Topics {
     const m = await this.log.append(topic, input);
     end();
     this.metrics.published.inc();
-    for (const fn of this.publishedListeners) fn(m);
     return m;
   }
 
   /**
-   * Listeners run once per message, on the node that published it — for work that must not
-   * happen once per node (WebSub deliveries go into the shared queue once).
+   * Listeners see every committed message, per topic in offset order, whichever producer and (shared
+   * stores) whichever node published it; before publish() resolves on the publishing node.
    */
-  onPublished(fn: (m: Message) => void): void {
-    this.publishedListeners.push(fn);
+  onAppend(fn: (m: Message) => void): void {
+    this.log.onAppend(fn);
   }
 
   history(topic: string, since: number, limit: number): Promise<Message[]> {
