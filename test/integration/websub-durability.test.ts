@@ -7,8 +7,10 @@ import { createServer, type Server } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { tempDir } from '../helpers/server.js';
+import { Receiver } from '../helpers/receiver.js';
+import { startHub, tempDir } from '../helpers/server.js';
 import { until } from '../helpers/wait.js';
+import { Subscriber, subscribeActive } from '../helpers/websub.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const PUBLISHERS = 16;
@@ -154,3 +156,24 @@ it('every message answered 202 reaches the WebSub subscriber across three kill -
   expect(serverLog.filter((l) => l.includes('no longer in the topic history'))).toEqual([]);
   expect(missing()).toEqual([]);
 }, 60_000);
+
+it('a message published while the webhook queue is full is delivered once the queue has room', async () => {
+  const hub = await startHub({ maxQueueDepth: 2, retrySchedule: [0, 100] });
+  const sub = await Subscriber.start();
+  await subscribeActive(hub, `${sub.url}/cb`, 'full-queue');
+  // Two /dispatch deliveries whose target holds its answer fill the queue.
+  const held: Array<() => void> = [];
+  const slow = await Receiver.start((_req, res) => {
+    held.push(() => res.end('ok'));
+  });
+  for (let i = 0; i < 2; i++) {
+    const res = await fetch(`${hub.url}/dispatch`, { method: 'POST', body: new URLSearchParams({ _url: `${slow.url}/hook`, i: String(i) }) });
+    expect(res.status).toBe(202);
+  }
+  await slow.waitFor(2);
+  const res = await fetch(`${hub.url}/api/topics/full-queue/publish`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'owed' });
+  expect(res.status).toBe(202);
+  for (const answer of held) answer();
+  const [n] = await sub.waitNotifications(1, 15_000);
+  expect(n!.body.toString()).toBe('owed');
+});
