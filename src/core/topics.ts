@@ -22,7 +22,6 @@ export interface OpenOptions {
 
 export class Topics {
   readonly fanout = new Fanout();
-  private readonly publishedListeners: Array<(m: Message) => void> = [];
 
   /** Topics seen to exist (at most about --max-topics): their publishes skip the count. */
   private readonly known = new Set<string>();
@@ -48,16 +47,15 @@ export class Topics {
     if (this.maxTopics > 0) this.known.add(topic);
     end();
     this.metrics.published.inc();
-    for (const fn of this.publishedListeners) fn(m);
     return m;
   }
 
   /**
-   * Listeners run once per message, on the node that published it — for work that must not
-   * happen once per node (WebSub deliveries go into the shared queue once).
+   * Listeners see every committed message, per topic in offset order, whichever producer and (shared
+   * stores) whichever node published it; before publish() resolves on the publishing node.
    */
-  onPublished(fn: (m: Message) => void): void {
-    this.publishedListeners.push(fn);
+  onAppend(fn: (m: Message) => void): void {
+    this.log.onAppend(fn);
   }
 
   history(topic: string, since: number, limit: number): Promise<Message[]> {

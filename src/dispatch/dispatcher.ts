@@ -5,6 +5,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Registry } from 'prom-client';
 import { timeOrderedId } from '../core/ids.js';
 import { atItem, HookhubError } from '../core/errors.js';
+import { logUrl } from '../core/log-url.js';
 import { checkTargetUrl } from '../core/target-guard.js';
 import type { AttemptEvent, OutgoingWebhook, WebhookQueue } from '../core/webhooks.js';
 import { deliveryHost } from '../store/delivery-target.js';
@@ -57,12 +58,6 @@ interface HostSlots {
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-/** A target URL as logged: no query string or credentials, which may carry secrets. */
-function logUrl(url: string): string {
-  const u = new URL(url);
-  return `${u.origin}${u.pathname}${u.search ? '?…' : ''}`;
-}
 
 export class WebhookDispatcher implements WebhookQueue {
   readonly schedule: RetrySchedule;

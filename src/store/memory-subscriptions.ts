@@ -29,6 +29,7 @@ export class MemorySubscriptions implements Subscriptions {
         createdAt: intent.requestedAt,
         lastDelivery: null,
         intent: null,
+        cursor: null,
       };
       this.byId.set(row.id, row);
       this.byKey.set(key(callback, topic), row.id);
@@ -47,9 +48,11 @@ export class MemorySubscriptions implements Subscriptions {
     return id === undefined ? undefined : this.get(id);
   }
 
-  async activate(id: string, token: string, now: number): Promise<boolean> {
+  async activate(id: string, token: string, now: number, cursor: number): Promise<boolean> {
     const row = this.byId.get(id);
     if (!row?.intent || row.intent.token !== token || row.intent.mode !== 'subscribe') return false;
+    const live = row.state === 'active' && (row.expiresAt ?? 0) > now && row.cursor !== null;
+    if (!live) row.cursor = cursor;
     row.state = 'active';
     row.secret = row.intent.secret;
     row.leaseSeconds = row.intent.leaseSeconds;
@@ -57,6 +60,17 @@ export class MemorySubscriptions implements Subscriptions {
     row.intent = null;
     return true;
   }
+
+  async advance(id: string, offset: number): Promise<void> {
+    const row = this.byId.get(id);
+    if (row) row.cursor = Math.max(row.cursor ?? 0, offset);
+  }
+
+  async takeTurn(): Promise<boolean> {
+    return true;
+  }
+
+  async endTurns(): Promise<void> {}
 
   async removeIfIntent(id: string, token: string): Promise<boolean> {
     const row = this.byId.get(id);

@@ -1,6 +1,7 @@
 // WebSub subscriptions shared by every node. One hash per row; an index (topic, callback) → id;
 // sorted sets (by insertion) of all rows, rows per topic and rows with an intent awaiting verification.
 // Compare-and-set on the intent token runs in Lua, so two nodes verifying at once cannot both win.
+// A topic's deliveries are queued by one node at a time: its turn is a key holding the node's id, with a TTL.
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { defineScript, type Script } from './redis.js';
@@ -44,13 +45,19 @@ if ARGV[7] == '1' then redis.call('HSET', hkey, 'isecret', ARGV[8]) else redis.c
 redis.call('ZADD', p .. 'websub:intents', redis.call('HGET', hkey, 'seq'), id)
 return id`;
 
-// ARGV: prefix, op, id, token|json|before, now
+// ARGV: prefix, op, id, token|json|before|offset, now, cursor
 const MUTATE = `${REMOVE_FN}
 local p, op, id = ARGV[1], ARGV[2], ARGV[3]
 local hkey = p .. 'websub:sub:' .. id
 if op == 'remove' then return remove(p, id) end
 if op == 'record' then
   if redis.call('EXISTS', hkey) == 1 then redis.call('HSET', hkey, 'last', ARGV[4]) end
+  return 1
+end
+if op == 'advance' then
+  if redis.call('EXISTS', hkey) == 0 then return 0 end
+  local cursor = redis.call('HGET', hkey, 'cursor')
+  if not cursor or tonumber(cursor) < tonumber(ARGV[4]) then redis.call('HSET', hkey, 'cursor', ARGV[4]) end
   return 1
 end
 if op == 'prune' then
@@ -70,6 +77,9 @@ if op == 'activate' then
   if redis.call('HGET', hkey, 'imode') ~= 'subscribe' then return 0 end
   local lease = tonumber(redis.call('HGET', hkey, 'ilease'))
   local secret = redis.call('HGET', hkey, 'isecret')
+  local f = redis.call('HMGET', hkey, 'state', 'expires', 'cursor')
+  local live = f[1] == 'active' and f[2] and tonumber(f[2]) > tonumber(ARGV[5]) and f[3]
+  if not live then redis.call('HSET', hkey, 'cursor', ARGV[6]) end
   redis.call('HSET', hkey, 'state', 'active', 'lease', lease, 'expires', string.format('%.0f', tonumber(ARGV[5]) + lease * 1000))
   if secret then redis.call('HSET', hkey, 'secret', secret) else redis.call('HDEL', hkey, 'secret') end
   clearIntent()
@@ -82,6 +92,17 @@ if op == 'drop' then
   return 1
 end
 return redis.error_reply('unknown op ' .. op)`;
+
+// KEYS: turn key. ARGV: node, ms. The holder keeps its turn; anyone takes a lapsed one.
+const TAKE_TURN = `
+local holder = redis.call('GET', KEYS[1])
+if not holder then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
+if holder == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
+return 0`;
+
+const END_TURN = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1`;
 
 function fromHash(h: Record<string, string>): Subscription | undefined {
   if (h.id === undefined) return undefined;
@@ -96,20 +117,33 @@ function fromHash(h: Record<string, string>): Subscription | undefined {
     createdAt: Number(h.created),
     lastDelivery: h.last === undefined ? null : (JSON.parse(h.last) as DeliveryResult),
     intent: h.intent === undefined ? null : (JSON.parse(h.intent) as SubscriptionIntent),
+    cursor: h.cursor === undefined ? null : Number(h.cursor),
   };
 }
 
 export class RedisSubscriptions implements Subscriptions {
   private readonly requestScript: Script;
   private readonly mutateScript: Script;
+  private readonly takeTurnScript: Script;
+  private readonly endTurnScript: Script;
+  /** This node, as a turn holder. */
+  private readonly node = randomUUID();
+  /** Topics whose turn this node took (given back at shutdown). */
+  private readonly turns = new Set<string>();
 
   constructor(private readonly client: Redis, private readonly prefix: string) {
     this.requestScript = defineScript(client, 'hookhubWebsubRequest', 0, REQUEST);
     this.mutateScript = defineScript(client, 'hookhubWebsubMutate', 0, MUTATE);
+    this.takeTurnScript = defineScript(client, 'hookhubWebsubTakeTurn', 1, TAKE_TURN);
+    this.endTurnScript = defineScript(client, 'hookhubWebsubEndTurn', 1, END_TURN);
   }
 
-  private mutate(op: string, id: string, arg = '', now = 0): Promise<number> {
-    return this.mutateScript.run([], [this.prefix, op, id, arg, now]) as Promise<number>;
+  private mutate(op: string, id: string, arg: string | number = '', now = 0, cursor = 0): Promise<number> {
+    return this.mutateScript.run([], [this.prefix, op, id, arg, now, cursor]) as Promise<number>;
+  }
+
+  private turnKey(topic: string): string {
+    return `${this.prefix}websub:turn:${topic}`;
   }
 
   private async rows(ids: readonly string[]): Promise<Subscription[]> {
@@ -143,8 +177,25 @@ export class RedisSubscriptions implements Subscriptions {
     return id === null ? undefined : this.get(id);
   }
 
-  async activate(id: string, token: string, now: number): Promise<boolean> {
-    return (await this.mutate('activate', id, token, now)) === 1;
+  async activate(id: string, token: string, now: number, cursor: number): Promise<boolean> {
+    return (await this.mutate('activate', id, token, now, cursor)) === 1;
+  }
+
+  async advance(id: string, offset: number): Promise<void> {
+    await this.mutate('advance', id, offset);
+  }
+
+  async takeTurn(topic: string, ms: number): Promise<boolean> {
+    const taken = (await this.takeTurnScript.run([this.turnKey(topic)], [this.node, Math.max(1, Math.round(ms))])) === 1;
+    if (taken) this.turns.add(topic);
+    else this.turns.delete(topic);
+    return taken;
+  }
+
+  async endTurns(): Promise<void> {
+    const topics = [...this.turns];
+    this.turns.clear();
+    await Promise.all(topics.map((t) => this.endTurnScript.run([this.turnKey(t)], [this.node])));
   }
 
   async removeIfIntent(id: string, token: string): Promise<boolean> {

@@ -19,6 +19,7 @@ const SCHEMA = [
      UNIQUE (callback, topic)
    );
    CREATE INDEX websub_subscriptions_topic ON websub_subscriptions (topic, state, expires_at);`,
+  `ALTER TABLE websub_subscriptions ADD COLUMN cursor INTEGER;`,
 ];
 
 interface Row {
@@ -32,6 +33,7 @@ interface Row {
   created_at: number;
   last_delivery: string | null;
   intent: string | null;
+  cursor: number | null;
 }
 
 const fromRow = (r: Row): Subscription => ({
@@ -45,6 +47,7 @@ const fromRow = (r: Row): Subscription => ({
   createdAt: r.created_at,
   lastDelivery: r.last_delivery ? (JSON.parse(r.last_delivery) as DeliveryResult) : null,
   intent: r.intent ? (JSON.parse(r.intent) as SubscriptionIntent) : null,
+  cursor: r.cursor,
 });
 
 export class SqliteSubscriptions implements Subscriptions {
@@ -53,6 +56,7 @@ export class SqliteSubscriptions implements Subscriptions {
   private readonly insert: Statement;
   private readonly setIntent: Statement;
   private readonly deleteById: Statement;
+  private readonly advanceStmt: Statement;
   private readonly requestTx: (callback: string, topic: string, intent: SubscriptionIntent) => Subscription | null;
 
   constructor(private readonly db: Database) {
@@ -65,6 +69,7 @@ export class SqliteSubscriptions implements Subscriptions {
     );
     this.setIntent = db.prepare('UPDATE websub_subscriptions SET intent = ? WHERE id = ?');
     this.deleteById = db.prepare('DELETE FROM websub_subscriptions WHERE id = ?');
+    this.advanceStmt = db.prepare('UPDATE websub_subscriptions SET cursor = ? WHERE id = ? AND (cursor IS NULL OR cursor < ?)');
     this.requestTx = db.transaction((callback: string, topic: string, intent: SubscriptionIntent) => {
       let row = this.byKey.get(callback, topic) as Row | undefined;
       if (!row) {
@@ -96,17 +101,28 @@ export class SqliteSubscriptions implements Subscriptions {
     return r && fromRow(r);
   }
 
-  async activate(id: string, token: string, now: number): Promise<boolean> {
+  async activate(id: string, token: string, now: number, cursor: number): Promise<boolean> {
     return this.db.transaction(() => {
       const row = this.row(id);
       if (!row?.intent || row.intent.token !== token || row.intent.mode !== 'subscribe') return false;
       const { secret, leaseSeconds } = row.intent;
+      const live = row.state === 'active' && (row.expiresAt ?? 0) > now && row.cursor !== null;
       this.db.prepare(
-        `UPDATE websub_subscriptions SET state = 'active', secret = ?, lease_seconds = ?, expires_at = ?, intent = NULL WHERE id = ?`,
-      ).run(secret, leaseSeconds, now + leaseSeconds * 1000, id);
+        `UPDATE websub_subscriptions SET state = 'active', secret = ?, lease_seconds = ?, expires_at = ?, intent = NULL, cursor = ? WHERE id = ?`,
+      ).run(secret, leaseSeconds, now + leaseSeconds * 1000, live ? row.cursor : cursor, id);
       return true;
     })();
   }
+
+  async advance(id: string, offset: number): Promise<void> {
+    this.advanceStmt.run(offset, id, offset);
+  }
+
+  async takeTurn(): Promise<boolean> {
+    return true; // one process per data directory (lockDataDir)
+  }
+
+  async endTurns(): Promise<void> {}
 
   async removeIfIntent(id: string, token: string): Promise<boolean> {
     return this.db.transaction(() => {

@@ -1,6 +1,8 @@
 // WebSub subscriptions: one row per (callback, topic). A row is `pending` until its first verification
 // of intent succeeds, then `active` until its lease ends. A request waiting for verification is the
 // row's `intent` (kept in the store, so a restart can resume it); a newer request replaces it.
+// An active row's `cursor` is the topic offset up to which its deliveries are committed to the webhook
+// queue: messages after it are still owed, and a restart (or another node) queues them from the topic log.
 
 export type SubscriptionState = 'pending' | 'active';
 
@@ -38,6 +40,8 @@ export interface Subscription {
   createdAt: number;
   lastDelivery: DeliveryResult | null;
   intent: SubscriptionIntent | null;
+  /** Offset of the topic up to which deliveries are queued (null until first active). */
+  cursor: number | null;
 }
 
 export interface Subscriptions {
@@ -49,8 +53,21 @@ export interface Subscriptions {
   request(callback: string, topic: string, intent: SubscriptionIntent): Promise<Subscription | null>;
   get(id: string): Promise<Subscription | undefined>;
   find(callback: string, topic: string): Promise<Subscription | undefined>;
-  /** Verified subscribe: the row becomes active with the intent's lease and secret. False if the intent is no longer current. */
-  activate(id: string, token: string, now: number): Promise<boolean>;
+  /**
+   * Verified subscribe: the row becomes active with the intent's lease and secret. False if the intent is
+   * no longer current. `cursor` (the topic's last offset now) becomes the row's cursor unless the row was
+   * active and unexpired already (a renewal keeps its place).
+   */
+  activate(id: string, token: string, now: number, cursor: number): Promise<boolean>;
+  /** Moves the row's cursor forward to `offset` (never back; nothing when the row is gone). */
+  advance(id: string, offset: number): Promise<void>;
+  /**
+   * Takes (or keeps) this node's turn to queue the deliveries of a topic, for `ms`: one node at a time
+   * per topic on shared stores. Single-node stores: always true.
+   */
+  takeTurn(topic: string, ms: number): Promise<boolean>;
+  /** Gives back this node's turns (shutdown), so that another node takes over at once. */
+  endTurns(): Promise<void>;
   /** Verified unsubscribe: deletes the row if the intent is still current. */
   removeIfIntent(id: string, token: string): Promise<boolean>;
   /** Failed verification: clears the intent; a row that was never active is deleted. */

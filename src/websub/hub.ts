@@ -7,9 +7,11 @@ import type { Agent } from 'undici';
 import type { Message } from '../core/message.js';
 import { createOutgoingAgent } from '../core/target-guard.js';
 import type { Topics } from '../core/topics.js';
-import { redactUrl } from '../http/request-log.js';
-import type { AttemptEvent, WebhookQueue } from '../core/webhooks.js';
+import { logUrl } from '../core/log-url.js';
+import type { AttemptEvent, OutgoingWebhook, WebhookQueue } from '../core/webhooks.js';
 import type { Subscription, Subscriptions } from '../store/subscriptions.js';
+import { DeliveryFeed } from './delivery-feed.js';
+import { websubLink } from './link.js';
 import { createWebSubMetrics, type WebSubMetrics } from './metrics.js';
 import { BodyTooLarge, httpGet } from './outgoing.js';
 import { HubAccess, type HubAccessOptions, type HubCredential } from './access.js';
@@ -41,6 +43,8 @@ export interface WebSubOptions {
   /** --websub-pending-max / --websub-pending-per-host: verifications waiting at once (no cap when unset). */
   pendingMax?: number;
   pendingPerHost?: number;
+  /** How often deliveries owed after a crash (or a failed enqueue) are looked for (default 3 s). */
+  resumeEveryMs?: number;
 }
 
 /** What /hub answers: 202 (work continues asynchronously) or a refusal. */
@@ -59,6 +63,7 @@ export class WebSubHub {
   private readonly chains = new Map<string, Promise<void>>();
   private readonly background = new Set<Promise<unknown>>();
   private readonly closing = new AbortController();
+  private readonly feed: DeliveryFeed;
   private queue: WebhookQueue | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly pending: PendingVerifications;
@@ -68,7 +73,15 @@ export class WebSubHub {
     this.access = new HubAccess(o.access);
     this.pending = new PendingVerifications(o.pendingMax ?? Infinity, o.pendingPerHost ?? Infinity);
     this.metrics = createWebSubMetrics(o.registry, o.subscriptions);
-    o.topics.onPublished((m) => this.track(this.deliver(m)));
+    this.feed = new DeliveryFeed({
+      topics: o.topics,
+      subscriptions: o.subscriptions,
+      log: o.log,
+      queue: () => this.queue,
+      delivery: (sub, m) => this.delivery(sub, m),
+      onQueued: () => this.metrics.queued.inc(),
+      ...(o.resumeEveryMs !== undefined ? { resumeEveryMs: o.resumeEveryMs } : {}),
+    });
   }
 
   get subscriptions(): Subscriptions {
@@ -83,9 +96,10 @@ export class WebSubHub {
     });
   }
 
-  /** Resumes verifications left by a previous run and starts the lease sweep. */
+  /** Resumes verifications and deliveries left by a previous run and starts the lease sweep. */
   async start(): Promise<void> {
     for (const sub of await this.o.subscriptions.withIntent()) this.scheduleVerification(sub.id, sub.callback);
+    await this.feed.start();
     const every = this.o.sweepMs ?? Math.min(60_000, Math.max(250, this.o.leaseMinMs));
     this.sweepTimer = setInterval(() => this.track(this.sweep()), every);
     this.sweepTimer.unref();
@@ -94,7 +108,7 @@ export class WebSubHub {
   async close(): Promise<void> {
     clearInterval(this.sweepTimer);
     this.closing.abort();
-    await Promise.allSettled([...this.background, ...this.chains.values()]);
+    await Promise.allSettled([this.feed.close(), ...this.background, ...this.chains.values()]);
     await this.agent.close();
   }
 
@@ -142,7 +156,7 @@ export class WebSubHub {
     };
     const sub = await this.o.subscriptions.request(req.callback, req.topic, intent);
     if (sub) this.scheduleVerification(sub.id, sub.callback);
-    else this.o.log.info({ callback: redactUrl(req.callback), topic: req.topic }, 'websub unsubscribe for no subscription: nothing to do');
+    else this.o.log.info({ callback: logUrl(req.callback), topic: logUrl(req.topic) }, 'websub unsubscribe for no subscription: nothing to do');
     return { status: 202 };
   }
 
@@ -184,14 +198,15 @@ export class WebSubHub {
       detail = err instanceof BodyTooLarge ? 'challenge reply too large' : (err as Error).message;
     }
     this.metrics.verifications.labels(intent.mode, outcome).inc();
-    const fields = { subscription: id, callback: redactUrl(sub.callback), topic: sub.topic, mode: intent.mode, outcome, detail };
+    const fields = { subscription: id, callback: logUrl(sub.callback), topic: logUrl(sub.topic), mode: intent.mode, outcome, detail };
     if (outcome !== 'verified') {
       await this.o.subscriptions.dropIntent(id, intent.token);
       this.o.log.info(fields, 'websub verification of intent failed');
       return;
     }
+    // Deliveries start after the topic's current head: messages committed from now on are owed to it.
     const applied = intent.mode === 'subscribe'
-      ? await this.o.subscriptions.activate(id, intent.token, Date.now())
+      ? await this.o.subscriptions.activate(id, intent.token, Date.now(), (await this.o.topics.bounds(sub.topic)).last)
       : await this.o.subscriptions.removeIfIntent(id, intent.token);
     this.o.log.info({ ...fields, applied, leaseSeconds: intent.leaseSeconds }, 'websub intent verified');
   }
@@ -201,9 +216,9 @@ export class WebSubHub {
     try {
       const params = { 'hub.mode': 'denied', 'hub.topic': topic, 'hub.reason': reason };
       const res = await httpGet(withHubParams(callback, params), this.getOptions(MAX_CHALLENGE_REPLY));
-      this.o.log.info({ callback: redactUrl(callback), topic, reason, status: res.status }, 'websub subscription denied');
+      this.o.log.info({ callback: logUrl(callback), topic: logUrl(topic), reason, status: res.status }, 'websub subscription denied');
     } catch (err) {
-      this.o.log.warn({ callback: redactUrl(callback), topic, reason, err: (err as Error).message }, 'websub denial notice failed');
+      this.o.log.warn({ callback: logUrl(callback), topic: logUrl(topic), reason, err: (err as Error).message }, 'websub denial notice failed');
     }
   }
 
@@ -220,7 +235,7 @@ export class WebSubHub {
           const contentType = res.contentType ?? 'application/octet-stream';
           const m = await this.o.topics.publish(url, { contentType, body: res.body });
           this.metrics.fetches.labels('ok').inc();
-          this.o.log.info({ topic: url, offset: m.offset, bytes: res.body.length, attempt: attempt + 1 }, 'websub topic fetched and published');
+          this.o.log.info({ topic: logUrl(url), offset: m.offset, bytes: res.body.length, attempt: attempt + 1 }, 'websub topic fetched and published');
           return;
         }
         failure = `topic answered ${res.status}`;
@@ -231,32 +246,14 @@ export class WebSubHub {
       }
       this.metrics.fetches.labels('failed').inc();
       const last = !retry || attempt === schedule.length - 1;
-      this.o.log.warn({ topic: url, attempt: attempt + 1, error: failure, final: last }, 'websub topic fetch failed');
+      this.o.log.warn({ topic: logUrl(url), attempt: attempt + 1, error: failure, final: last }, 'websub topic fetch failed');
       if (last) return;
     }
   }
 
-  /** Queues one delivery per live subscription of the message's topic (runs once per message). */
-  private async deliver(m: Message): Promise<void> {
-    const subs = await this.o.subscriptions.activeFor(m.topic, Date.now());
-    if (subs.length === 0) return;
-    if (!this.queue) {
-      this.o.log.error({ topic: m.topic, subscribers: subs.length }, 'websub: no webhook queue; deliveries dropped');
-      return;
-    }
-    const link = `<${this.o.publicUrl().replace(/\/+$/, '')}/hub>; rel="hub", <${m.topic}>; rel="self"`;
-    for (const sub of subs) {
-      try {
-        await this.queue.enqueue(this.delivery(sub, m, link));
-        this.metrics.queued.inc();
-      } catch (err) {
-        this.o.log.error({ err, subscription: sub.id, topic: m.topic }, 'websub delivery could not be queued');
-      }
-    }
-  }
-
-  private delivery(sub: Subscription, m: Message, link: string) {
-    const headers: Record<string, string> = { link };
+  /** One message to one subscription: signed with its hub.secret, Link headers percent-encoded. */
+  private delivery(sub: Subscription, m: Message): OutgoingWebhook {
+    const headers: Record<string, string> = { link: websubLink(`${this.o.publicUrl().replace(/\/+$/, '')}/hub`, m.topic) };
     if (sub.secret) headers['x-hub-signature'] = hubSignature(sub.secret, m.body);
     return {
       url: sub.callback,

@@ -41,6 +41,16 @@ describe('websub.rocks hub tests', () => {
     expect(n!.headers['webhook-timestamp']).toBeUndefined();
   });
 
+  it('a non-ASCII topic (news☃) is delivered, its Link headers percent-encoded', async () => {
+    const hub = await startHub(fast);
+    const sub = await Subscriber.start();
+    await subscribeActive(hub, `${sub.url}/cb`, 'news☃');
+    await publishRaw(hub, 'news☃', 'text/plain', 'snow');
+    const [n] = await sub.waitNotifications(1);
+    expect(n!.body.toString()).toBe('snow');
+    expect(n!.headers.link).toBe(`<${hub.url}/hub>; rel="hub", <news%E2%98%83>; rel="self"`);
+  });
+
   it('101: subscriber with a secret — every delivery carries X-Hub-Signature sha256 of the body', async () => {
     const hub = await startHub({ ...fast, signingSecret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' });
     const publisher = await Publisher.start();
