@@ -7,7 +7,13 @@
 // Built by esbuild into client/dist/hookbox.js (global `hookbox`) and client/dist/hookbox.mjs (ES module).
 // No DOM typings here: the browser globals used are declared below, and can be injected (tests, Node).
 
+import * as logging from './logging.js';
+
+export { logging };
 export const version = '0.1.0';
+
+/** Every frame in and out is logged here at DEBUG (the name Hookbox's client logged them under). */
+const frameLog = logging.get('net.protocols.rtjp');
 
 // ---------------------------------------------------------------------------------------------------
 // Frames (DESIGN.md §3)
@@ -34,9 +40,16 @@ export interface SubscribeFrame {
   /** Hookhub, answering SUBSCRIBE {since}: how many PUBLISH frames of the catch-up follow. */
   replayed?: number;
 }
+export interface ConnectedFrame {
+  /** The user name the application gave this connection. */
+  name: string;
+  /** The connect payload as sent, or the application's override_payload. */
+  payload?: unknown;
+}
 export interface PresenceFrame {
   channel_name: string;
   user: string;
+  datetime?: string;
 }
 export interface PublishFrame {
   channel_name: string;
@@ -57,6 +70,7 @@ export interface MessageFrame {
   sender: string | null;
   recipient: string;
   payload: unknown;
+  datetime?: string;
 }
 export interface ErrorFrame {
   /** The id of the client frame this answers, or null. */
@@ -69,10 +83,15 @@ export interface ErrorFrame {
 export interface CloseInfo {
   code?: number;
   reason?: string;
-  /** True when the client will try again (after `delay` ms). */
+  /** True when the client will try again (after `delay` ms): given to onConnectionLost, never to onClose. */
   reconnecting: boolean;
   delay?: number;
 }
+/**
+ * Why an open connection was lost, in Hookbox's words: the server closed it (ServerClosedConnection),
+ * or it broke off (ConnectionTimeout).
+ */
+export type LostReason = 'ServerClosedConnection' | 'ConnectionTimeout';
 /** Reported when a resubscription could not prove it saw every publish (history too short or lost). */
 export interface GapFrame {
   channel_name: string;
@@ -538,10 +557,15 @@ export class Connection {
   /** The transport in use (or last used). */
   transport: TransportName | null = null;
 
-  onOpen: () => void = noop;
+  /** CONNECTED, on the first connection and after every reconnection. */
+  onOpen: (args: ConnectedFrame) => void = noop;
+  /** Closed for good: disconnect(), a refused CONNECT, or no reconnecting. Not called on a reconnect. */
   onClose: (info: CloseInfo) => void = noop;
+  /** An open connection was lost; the client reconnects by itself (onOpen again when it has). */
+  onConnectionLost: (reason: LostReason, info: CloseInfo) => void = noop;
   onError: (err: ErrorFrame) => void = noop;
-  onSubscribed: (channelName: string, subscription: Subscription) => void = noop;
+  /** `args`: the SUBSCRIBE frame (history, history_size, state, presence). */
+  onSubscribed: (channelName: string, subscription: Subscription, args: SubscribeFrame) => void = noop;
   onUnsubscribed: (subscription: Subscription, frame: PresenceFrame) => void = noop;
   onMessaged: (frame: MessageFrame) => void = noop;
 
@@ -607,7 +631,7 @@ export class Connection {
     this.connected = false;
     this.queue = [];
     transport?.close();
-    if (wasConnected || transport) this.onClose({ reconnecting: false, reason: 'disconnected by client' });
+    if (wasConnected || transport || this.everConnected) this.onClose({ reconnecting: false, reason: 'disconnected by client' });
   }
 
   /** @internal */
@@ -711,16 +735,21 @@ export class Connection {
     }
   }
 
-  /** SET_COOKIE {cookie}: the application's Set-Cookie, stored in the browser as Hookbox did. */
+  /**
+   * SET_COOKIE {cookie}: the application's Set-Cookie, stored in the browser as Hookbox did, and in the
+   * cookie string given to connect() (if any), which the next CONNECT sends.
+   */
   private setCookie(cookie: string): void {
-    if (this.cookie === undefined && browser.document) {
+    let stored = false;
+    if (browser.document) {
       try {
         browser.document.cookie = cookie;
-        return;
+        stored = true;
       } catch {
         // a sandboxed document: keep it in the connection's own cookie string below
       }
     }
+    if (this.cookie === undefined && stored) return;
     const pair = cookie.split(';')[0]!.trim();
     const eq = pair.indexOf('=');
     if (eq <= 0) return;
@@ -743,7 +772,7 @@ export class Connection {
     }
     const delay = backoffDelay(this.attempt, typeof r === 'object' ? r : {});
     this.attempt++;
-    if (notify) this.onClose({ ...info, reconnecting: true, delay });
+    if (notify) this.onConnectionLost(lostReason(info.code), { ...info, reconnecting: true, delay });
     if (this.stopped) return;
     this.timer = setTimeout(() => {
       this.timer = null;
@@ -772,6 +801,7 @@ export class Connection {
     const channel = typeof args.channel_name === 'string' ? args.channel_name : undefined;
     this.sent.set(id, { name, ...(channel !== undefined ? { channel } : {}), ...extra });
     if (this.sent.size > MAX_TRACKED) this.sent.delete(this.sent.keys().next().value!);
+    if (frameLog.enabled(logging.DEBUG)) frameLog.debug('sendFrame', name, args);
     this.current?.send(JSON.stringify([id, name, args]));
     return id;
   }
@@ -788,6 +818,7 @@ export class Connection {
     if (!Array.isArray(frame) || typeof frame[1] !== 'string') return;
     const name = frame[1];
     const args = isRecord(frame[2]) ? frame[2] : {};
+    if (frameLog.enabled(logging.DEBUG)) frameLog.debug('frameReceived', name, args);
     const channel = typeof args.channel_name === 'string' ? args.channel_name : undefined;
     switch (name) {
       case 'CONNECTED':
@@ -836,7 +867,7 @@ export class Connection {
     const queued = this.queue;
     this.queue = [];
     for (const [name, a] of queued) this.sendFrame(name, a);
-    this.onOpen();
+    this.onOpen({ ...args, name: this.username ?? '' } as ConnectedFrame);
   }
 
   private onOwnSubscribe(args: SubscribeFrame): void {
@@ -850,7 +881,7 @@ export class Connection {
     this.wanted.add(channel);
     const sub = new Subscription(this, args);
     this.subscriptions.set(channel, sub);
-    this.onSubscribed(channel, sub);
+    this.onSubscribed(channel, sub, args);
   }
 
   private onOwnUnsubscribe(channel: string, frame: PresenceFrame): void {
@@ -897,9 +928,37 @@ export class Connection {
   }
 }
 
-/** Hookbox's entry point: `hookbox.connect(url, cookie)`; `url` is the server's base (http://host:port). */
-export function connect(url?: string, cookie?: string, options?: ConnectOptions): Connection {
-  return new Connection(url, cookie, options);
+function lostReason(code: number | undefined): LostReason {
+  // 1006: no close frame (the network or the server process went away).
+  return code === undefined || code === 1006 ? 'ConnectionTimeout' : 'ServerClosedConnection';
 }
 
-export default { connect, Connection, Subscription, version };
+/** A cookie string ("a=1; b=2", or empty), as opposed to a connect payload that is a string. */
+function looksLikeCookie(s: string): boolean {
+  return s.trim() === '' || /^[^=;\s]+=/.test(s.trim());
+}
+
+/**
+ * Hookbox's entry point, in each of its forms (`url`: the server's base, http://host:port):
+ * - `connect(url, cookieString)` (Hookbox 0.3.3; a string that is empty or starts with name=);
+ * - `connect(url, connectPayload, cookieString)` (Hookbox 0.3.4; any other second argument, or three);
+ * - `connect(url, cookieString, options)` (Hookhub: options are ConnectOptions, `payload` among them).
+ * A missing or empty cookie string means document.cookie, read at each CONNECT.
+ */
+export function connect(url?: string, ...rest: unknown[]): Connection {
+  const [second, third] = rest;
+  let cookie: unknown;
+  let options: ConnectOptions = {};
+  if (isRecord(third)) {
+    cookie = second;
+    options = third as ConnectOptions;
+  } else if (rest.length >= 2 || (second !== undefined && (typeof second !== 'string' || !looksLikeCookie(second)))) {
+    cookie = third;
+    if (second !== undefined) options = { payload: second };
+  } else {
+    cookie = second;
+  }
+  return new Connection(url, typeof cookie === 'string' && cookie !== '' ? cookie : undefined, options);
+}
+
+export default { connect, Connection, Subscription, logging, version };

@@ -36,6 +36,8 @@ import {
 import { Channel, Conn, User, type ChannelOwner, type FrameSink, type Poller } from './model.js';
 import { catchUp, readMissed, type CatchUp } from './catch-up.js';
 import { pendingPublishes, publishInfo, publishTail, publishTailWithOffset, tail, type FrameTail } from './protocol.js';
+import { hookboxTime } from './hookbox-time.js';
+import { payloadValue } from './hookbox-wire.js';
 
 export { Channel, Conn, User, type FrameSink, type Poller } from './model.js';
 
@@ -134,11 +136,12 @@ export class ChannelHub implements ChannelOwner {
     const given = typeof args.cookie === 'string' ? args.cookie : typeof args.cookie_string === 'string' ? args.cookie_string : '';
     conn.cookie = given !== '' ? given : conn.headerCookie;
     conn.offsets = args.offsets === true;
+    const payload = payloadValue(args.payload, conn.lineFramed);
     conn.state = 'connecting';
     let name: string;
     let answer: Record<string, unknown> = {};
     if (this.deps.callbacks.enabled) {
-      const fields: Record<string, string> = { conn_id: conn.id, payload: JSON.stringify(args.payload ?? null) };
+      const fields: Record<string, string> = { conn_id: conn.id, payload: JSON.stringify(payload) };
       if (conn.origin !== undefined) fields.origin = conn.origin;
       const result = await this.callback('connect', fields, { conn });
       if (!result.ok) {
@@ -152,7 +155,7 @@ export class ChannelHub implements ChannelOwner {
       }
       name = answer.name;
     } else {
-      name = this.defaultName(args.payload);
+      name = this.defaultName(payload);
     }
     if (conn.state !== 'connecting') return; // closed meanwhile
     let user = this.users.get(name);
@@ -172,7 +175,9 @@ export class ChannelHub implements ChannelOwner {
     user.conns.add(conn);
     conn.user = user;
     conn.state = 'connected';
-    conn.frame('CONNECTED', { name });
+    // Hookbox's CONNECTED echoes the payload as the client sent it, unless the application overrides it.
+    const echoed = 'override_payload' in answer ? answer.override_payload : (args.payload ?? (conn.lineFramed ? 'null' : null));
+    conn.frame('CONNECTED', { name, payload: echoed });
     // A new connection of a user already in channels learns about them.
     for (const ch of user.channels) if (ch.members.get(user) === null) conn.frame('SUBSCRIBE', this.subscribeArgs(ch, user, conn));
     await this.autoSubscribe(user, answer, { conn });
@@ -604,7 +609,7 @@ export class ChannelHub implements ChannelOwner {
     if (this.remotelyPresent(ch, user.name)) return;
     this.record(ch, ch.entry('SUBSCRIBE', user.name, time));
     if (ch.options.presenceful) {
-      const event = tail('SUBSCRIBE', { channel_name: ch.name, user: user.name });
+      const event = tail('SUBSCRIBE', { channel_name: ch.name, user: user.name, datetime: hookboxTime(time) });
       for (const [other, conns] of ch.members) {
         if (other === user) continue;
         for (const c of conns ?? other.conns) c.send(event);
@@ -619,7 +624,7 @@ export class ChannelHub implements ChannelOwner {
     const conns = ch.members.get(user);
     if (conns && conn && conns.size > 1) {
       conns.delete(conn);
-      conn.frame('UNSUBSCRIBE', { channel_name: name, user: user.name });
+      conn.frame('UNSUBSCRIBE', { channel_name: name, user: user.name, datetime: hookboxTime(Date.now()) });
       return;
     }
     let answer: Record<string, unknown> = {};
@@ -637,14 +642,15 @@ export class ChannelHub implements ChannelOwner {
   /** Removes a member and tells everyone concerned; `notify` also tells the application (disconnects). */
   private leave(ch: Channel, user: User, _conn: Conn | undefined, mode: 'notify' | 'done'): void {
     if (!ch.members.has(user)) return;
-    const event = tail('UNSUBSCRIBE', { channel_name: ch.name, user: user.name });
+    const time = Date.now();
+    const event = tail('UNSUBSCRIBE', { channel_name: ch.name, user: user.name, datetime: hookboxTime(time) });
     for (const c of ch.connectionsOf(user)) c.send(event);
     ch.members.delete(user);
     user.channels.delete(ch);
     this.deps.presence.remove(ch.name, user.name);
     // Still present through another node: not a leave for the others (nor for the application, nor history).
     if (this.remotelyPresent(ch, user.name)) return this.maybeDestroy(ch);
-    this.record(ch, ch.entry('UNSUBSCRIBE', user.name, Date.now()));
+    this.record(ch, ch.entry('UNSUBSCRIBE', user.name, time));
     if (ch.options.presenceful) for (const c of ch.connections()) c.send(event);
     if (mode === 'notify' && (ch.options.moderated_unsubscribe || ch.options.server_presenceful)) {
       this.notify('unsubscribe', { channel_name: ch.name, user: user.name });
@@ -672,7 +678,7 @@ export class ChannelHub implements ChannelOwner {
     if (!ch || ch.destroyed || !ch.options.presenceful) return;
     const user = this.users.get(name);
     if (user && ch.members.has(user)) return;
-    const event = tail(present ? 'SUBSCRIBE' : 'UNSUBSCRIBE', { channel_name: channel, user: name });
+    const event = tail(present ? 'SUBSCRIBE' : 'UNSUBSCRIBE', { channel_name: channel, user: name, datetime: hookboxTime(Date.now()) });
     for (const c of ch.connections()) c.send(event);
   }
 
@@ -709,19 +715,20 @@ export class ChannelHub implements ChannelOwner {
 
   // ---- publishing --------------------------------------------------------------------------
 
-  /** A browser's PUBLISH: only to a channel it is subscribed to; the application may rewrite or narrow it. */
+  /**
+   * A browser's PUBLISH, subscribed to the channel or not (as in Hookbox): a channel that does not exist
+   * yet is made first (the application's create_channel decides); the application may rewrite or narrow it.
+   */
   async publishFromConn(conn: Conn, name: string, payload: unknown): Promise<void> {
     const user = conn.user as User;
-    const ch = this.channels.get(name);
-    const perConn = user.options.per_connection_subscriptions;
-    if (!ch || !ch.isMember(user, perConn ? conn : undefined)) throw new ChannelError(`not subscribed to ${name}`);
+    const ch = await this.ensureChannel(name, { conn });
     let body = payload;
     if (ch.options.moderated_publish && this.deps.callbacks.enabled) {
       const result = await this.callback('publish', { channel_name: name, user: user.name, payload: JSON.stringify(payload ?? null) }, { conn });
       if (!result.ok) throw new ChannelError(result.msg);
       body = rewritten(result.options, payload);
       if (result.options.only_to_sender === true || result.options.only_to_sender === 1) {
-        conn.frame('PUBLISH', { channel_name: name, user: ch.options.anonymous ? null : user.name, payload: body });
+        conn.frame('PUBLISH', { channel_name: name, user: ch.options.anonymous ? null : user.name, payload: body, datetime: hookboxTime(Date.now()) });
         await this.autoSubscribe(user, result.options, { conn });
         return;
       }
@@ -798,7 +805,7 @@ export class ChannelHub implements ChannelOwner {
       if (senderUser) await this.autoSubscribe(senderUser, result.options, conn ? { conn } : {});
     }
     if (!this.userExists(to)) throw new ChannelError(`no such user: ${to}`);
-    const args = { sender: senderName, recipient: to, payload: body ?? null };
+    const args = { sender: senderName, recipient: to, payload: body ?? null, datetime: hookboxTime(Date.now()) };
     const frameTail = tail('MESSAGE', args);
     const targets = new Set(this.users.get(to)?.conns);
     const reflect = senderUser?.options.reflective === true;

@@ -4,6 +4,8 @@ import { randomUUID } from 'node:crypto';
 import type { Subscriber } from '../core/fanout.js';
 import type { Message } from '../core/message.js';
 import { defaultUserOptions, type ChannelOptions, type HistoryEntry, type HistoryKind, type UserOptions } from './options.js';
+import { hookboxTime } from './hookbox-time.js';
+import { lineFramedTail } from './hookbox-wire.js';
 import { tail, type FrameTail } from './protocol.js';
 
 /** What a channel needs from the hub that owns it. */
@@ -35,6 +37,8 @@ export class Conn {
    * the channel's position, so that a resubscription can ask for exactly what it missed (SUBSCRIBE {since}).
    */
   offsets = false;
+  /** Frames from this client end with a line break (Hookbox's own hookbox.js): see hookbox-wire.ts. */
+  lineFramed = false;
   private frameId = 0;
 
   constructor(
@@ -49,6 +53,10 @@ export class Conn {
   send(t: FrameTail): void {
     if (this.state === 'closed') return;
     const id = `[${++this.frameId}`;
+    if (this.lineFramed) {
+      this.sink.send(Buffer.concat([Buffer.from(id, 'latin1'), ...lineFramedTail(t)]));
+      return;
+    }
     const frame = Buffer.allocUnsafe(id.length + t.length);
     frame.write(id, 0, 'latin1');
     t.copy(frame, id.length);
@@ -117,7 +125,7 @@ export class Channel implements Subscriber {
   entry(kind: HistoryKind, user: string | null, time: number, payload?: unknown): HistoryEntry | undefined {
     if (this.options.history_size <= 0) return undefined;
     if (kind !== 'PUBLISH' && this.options.history_publish_only) return undefined;
-    const args: HistoryEntry[1] = { user, datetime: new Date(time).toISOString() };
+    const args: HistoryEntry[1] = { user, datetime: hookboxTime(time) };
     if (kind === 'PUBLISH') args.payload = payload;
     return [kind, args];
   }

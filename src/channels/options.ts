@@ -1,6 +1,7 @@
 // Channel and user options, with Hookbox's names and defaults, and their validation.
 // Options arrive as JSON values (JSON bodies, callback answers) or as JSON text (form fields).
 import { isRecord } from '../core/is-record.js';
+import { hookboxTime } from './hookbox-time.js';
 
 export type PollingMode = 'simple' | 'persistent' | 'once';
 
@@ -153,7 +154,7 @@ export function toHistory(v: unknown): HistoryEntry[] {
     const args = entry[1];
     const out: HistoryEntry[1] = {
       user: typeof args.user === 'string' ? args.user : null,
-      datetime: typeof args.datetime === 'string' ? args.datetime : new Date().toISOString(),
+      datetime: typeof args.datetime === 'string' ? args.datetime : hookboxTime(Date.now()),
     };
     if ('payload' in args) out.payload = args.payload;
     return [entry[0] as HistoryKind, out];

@@ -3,6 +3,7 @@
 // by every connection that receives it, so fan-out never re-encodes per subscriber.
 import { defineWire } from '../core/frames.js';
 import { payloadData, type Message } from '../core/message.js';
+import { hookboxTime } from './hookbox-time.js';
 
 /** The shared part of a server frame: `,"NAME",{...}]`. */
 export type FrameTail = Buffer;
@@ -39,13 +40,13 @@ export function publishInfo(m: Message): PublishInfo {
 /** The PUBLISH frame tail of a topic message, encoded once per message. */
 export const publishTail = defineWire('hookbox', (m) => {
   const info = publishInfo(m);
-  return tail('PUBLISH', { channel_name: m.topic, user: info.user, payload: info.payload });
+  return tail('PUBLISH', { channel_name: m.topic, user: info.user, payload: info.payload, datetime: hookboxTime(m.time) });
 });
 
 /** The same with the message's topic offset, for connections that asked for offsets (exact recovery). */
 export const publishTailWithOffset = defineWire('hookbox+offset', (m) => {
   const info = publishInfo(m);
-  return tail('PUBLISH', { channel_name: m.topic, user: info.user, payload: info.payload, offset: m.offset });
+  return tail('PUBLISH', { channel_name: m.topic, user: info.user, payload: info.payload, datetime: hookboxTime(m.time), offset: m.offset });
 });
 
 export interface ClientFrame {

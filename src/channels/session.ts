@@ -4,6 +4,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { ChannelError } from './options.js';
 import type { ChannelHub, Conn, FrameSink, User } from './hub.js';
 import { parseClientFrame, type ClientFrame } from './protocol.js';
+import { isLineFramed, payloadValue, splitLines } from './hookbox-wire.js';
 
 export interface FrameSession {
   /** One text frame from the client. */
@@ -45,6 +46,17 @@ export class ChannelSession implements FrameSession {
   }
 
   receive(text: string): void {
+    // Hookbox's own client ends each frame with \r\n and expects the same of ours (WebSocket only: an
+    // event stream cannot carry line breaks in an event).
+    if (this.conn.transport === 'ws' && isLineFramed(text)) {
+      this.conn.lineFramed = true;
+      for (const line of splitLines(text)) this.receiveFrame(line);
+      return;
+    }
+    this.receiveFrame(text);
+  }
+
+  private receiveFrame(text: string): void {
     const parsed = parseClientFrame(text);
     if (!parsed.ok) return this.conn.error(parsed.id, parsed.msg);
     const frame = parsed.frame;
@@ -82,11 +94,11 @@ export class ChannelSession implements FrameSession {
       case 'UNSUBSCRIBE':
         return this.hub.unsubscribe(channelName(f), user, conn, true);
       case 'PUBLISH':
-        return this.hub.publishFromConn(conn, channelName(f), f.args.payload ?? null);
+        return this.hub.publishFromConn(conn, channelName(f), payloadValue(f.args.payload, conn.lineFramed));
       case 'MESSAGE': {
         const name = f.args.name;
         if (typeof name !== 'string' || name === '') throw new ChannelError('name required');
-        return this.hub.message(user, name, f.args.payload ?? null, conn);
+        return this.hub.message(user, name, payloadValue(f.args.payload, conn.lineFramed), conn);
       }
     }
   }

@@ -53,7 +53,7 @@ describe('cluster: browser channels', () => {
     }
     alice.send('PUBLISH', { channel_name: 'room', payload: { text: 'hi from A' } });
     const got = await bob.frame('PUBLISH');
-    expect(got[2]).toEqual({ channel_name: 'room', user: 'alice', payload: { text: 'hi from A' } });
+    expect(got[2]).toEqual({ channel_name: 'room', user: 'alice', payload: { text: 'hi from A' }, datetime: expect.any(String) });
     const echo = await alice.frame('PUBLISH');
     expect(echo[2]).toEqual(got[2]);
   });
@@ -128,7 +128,7 @@ describe('cluster: browser channels', () => {
     await until(async () => (await presenceOn(survivor!.url, 'solo')).join() === 'ghost', 'ghost in solo on the survivor');
     // Another process: the publishing user travels with the message, not through shared memory.
     ghost.send('PUBLISH', { channel_name: 'den', payload: 'boo' });
-    expect((await wendy.frame('PUBLISH'))[2]).toEqual({ channel_name: 'den', user: 'ghost', payload: 'boo' });
+    expect((await wendy.frame('PUBLISH'))[2]).toEqual({ channel_name: 'den', user: 'ghost', payload: 'boo', datetime: expect.any(String) });
     expect(await presenceOn(survivor!.url, 'den')).toEqual(['ghost', 'wendy']);
     doomed.proc.kill('SIGKILL');
     await doomed.exited;
@@ -257,7 +257,7 @@ describe('cluster: browser channels', () => {
     const bobOnA = await HookboxClient.connect(a, { payload: { name: 'bob' } });
     alice.send('MESSAGE', { name: 'bob', payload: { text: 'hi' } });
     for (const c of [bobOnA, bobOnB]) {
-      expect((await c.frame('MESSAGE', (x) => x.sender === 'alice'))[2]).toEqual({ sender: 'alice', recipient: 'bob', payload: { text: 'hi' } });
+      expect((await c.frame('MESSAGE', (x) => x.sender === 'alice'))[2]).toEqual({ sender: 'alice', recipient: 'bob', payload: { text: 'hi' }, datetime: expect.any(String) });
     }
     const carol = await HookboxClient.connect(b, { payload: { name: 'carol' } });
     await until(async () => (await rest(a, 'message', { sender_name: 'app', recipient_name: 'carol', payload: '1' }))[0], 'carol known on node A');
@@ -347,7 +347,7 @@ describe('cluster: browser channels', () => {
     expect(app.of('create_channel').map((c) => c.fields.channel_name)).toEqual(['open']);
     // moderated=false on B too: neither the subscribe nor the publish callback is called.
     bob.send('PUBLISH', { channel_name: 'open', payload: 'hi' });
-    expect((await alice.frame('PUBLISH'))[2]).toEqual({ channel_name: 'open', user: 'bob', payload: 'hi' });
+    expect((await alice.frame('PUBLISH'))[2]).toEqual({ channel_name: 'open', user: 'bob', payload: 'hi', datetime: expect.any(String) });
     expect(app.of('publish')).toHaveLength(0);
     expect(app.of('subscribe')).toHaveLength(0);
     // Two nodes making a new channel at once agree on one record (one callback may come from each).
@@ -446,7 +446,7 @@ describe('cluster: browser channels', () => {
     expect(await rest(a, 'create_channel', { channel_name: 'feed', polling: JSON.stringify({ url: `${source.url}/once`, mode: 'once' }) })).toEqual([true, {}]);
     const onB = await joined(b, 'bob', 'feed');
     open();
-    expect((await onB.frame('PUBLISH'))[2]).toEqual({ channel_name: 'feed', user: null, payload: 'only once' });
+    expect((await onB.frame('PUBLISH'))[2]).toEqual({ channel_name: 'feed', user: null, payload: 'only once', datetime: expect.any(String) });
     // Set again on node B: B polls the new URL, A stops.
     expect(await rest(b, 'set_channel_options', { channel_name: 'feed', polling: JSON.stringify({ url: `${source.url}/again`, mode: 'once' }) })).toEqual([true, {}]);
     expect((await onB.frame('PUBLISH', (x) => x.payload === 'news'))[2].payload).toBe('news');

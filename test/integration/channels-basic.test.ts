@@ -12,7 +12,7 @@ describe('browser channels without an application', () => {
     expect(sub[2]).toMatchObject({ channel_name: 'room', user: 'alice', history: [], history_size: 0, state: {} });
     a.send('PUBLISH', { channel_name: 'room', payload: { text: 'hi' } });
     const pub = await a.frame('PUBLISH');
-    expect(pub[2]).toEqual({ channel_name: 'room', user: 'alice', payload: { text: 'hi' } });
+    expect(pub[2]).toEqual({ channel_name: 'room', user: 'alice', payload: { text: 'hi' }, datetime: expect.any(String) });
     expect(typeof pub[0]).toBe('number');
   });
 });

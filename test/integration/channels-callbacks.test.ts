@@ -18,7 +18,7 @@ describe('application callbacks', () => {
   it('connect: POSTs action, secret, conn_id, payload and the Cookie header to <cb-url>/connect; the answer names the user', async () => {
     const { app, hub } = await setup(allow);
     const c = await HookboxClient.connect(hub.url, { cookie: 'session=abc; theme=dark', payload: { name: 'alice' } });
-    expect(c.all('CONNECTED')[0]?.[2]).toEqual({ name: 'alice' });
+    expect(c.all('CONNECTED')[0]?.[2]).toEqual({ name: 'alice', payload: { name: 'alice' } });
     const call = app.of('connect')[0]!;
     expect(call.path).toBe('/hb/connect');
     expect(call.fields).toMatchObject({ action: 'connect', secret: 's3cret', payload: '{"name":"alice"}' });
@@ -44,7 +44,7 @@ describe('application callbacks', () => {
     expect((await c.error(sub))[2].msg).toBe('not connected');
     refuse = false;
     c.send('CONNECT', { cookie: '' });
-    expect((await c.frame('CONNECTED'))[2]).toEqual({ name: 'bob' });
+    expect((await c.frame('CONNECTED'))[2]).toEqual({ name: 'bob', payload: null });
   });
 
   it('connect answered without a name is an ERROR', async () => {
@@ -105,7 +105,7 @@ describe('application callbacks', () => {
     }
     a.send('PUBLISH', { channel_name: 'room', payload: { text: 'rude' } });
     const got = await b.frame('PUBLISH');
-    expect(got[2]).toEqual({ channel_name: 'room', user: 'a', payload: { text: 'censored', was: { text: 'rude' } } });
+    expect(got[2]).toEqual({ channel_name: 'room', user: 'a', payload: { text: 'censored', was: { text: 'rude' } }, datetime: expect.any(String) });
     expect(app.of('publish')[0]!.fields).toMatchObject({ action: 'publish', channel_name: 'room', user: 'a', payload: '{"text":"rude"}' });
   });
 
@@ -140,7 +140,7 @@ describe('application callbacks', () => {
     c.send('SUBSCRIBE', { channel_name: 'room' });
     await c.frame('SUBSCRIBE');
     c.send('UNSUBSCRIBE', { channel_name: 'room' });
-    expect((await c.frame('UNSUBSCRIBE'))[2]).toEqual({ channel_name: 'room', user: 'zed' });
+    expect((await c.frame('UNSUBSCRIBE'))[2]).toEqual({ channel_name: 'room', user: 'zed', datetime: expect.any(String) });
     await until(() => app.of('destroy_channel').length === 1, 'destroy_channel');
     expect(app.of('unsubscribe')[0]!.fields).toMatchObject({ action: 'unsubscribe', channel_name: 'room', user: 'zed' });
     expect(app.of('destroy_channel')[0]!.fields).toMatchObject({ action: 'destroy_channel', channel_name: 'room', secret: 's3cret' });
@@ -192,7 +192,7 @@ describe('application callbacks', () => {
     const a = await HookboxClient.connect(hub.url, { payload: { name: 'a' } });
     const b = await HookboxClient.connect(hub.url, { payload: { name: 'b' } });
     a.send('MESSAGE', { name: 'b', payload: 'hello' });
-    expect((await b.frame('MESSAGE'))[2]).toEqual({ sender: 'a', recipient: 'b', payload: 'rewritten' });
+    expect((await b.frame('MESSAGE'))[2]).toEqual({ sender: 'a', recipient: 'b', payload: 'rewritten', datetime: expect.any(String) });
     expect(app.of('message')[0]!.fields).toMatchObject({ action: 'message', sender: 'a', recipient: 'b', payload: '"hello"' });
     expect((await a.error(a.send('MESSAGE', { name: 'b', payload: 'spam' })))[2].msg).toBe('no spam');
     expect((await a.error(a.send('MESSAGE', { name: 'nobody', payload: 1 })))[2].msg).toMatch(/no such user/);
@@ -218,7 +218,7 @@ describe('application callbacks', () => {
     const desk = await HookboxClient.connect(hub.url, { payload: { name: 'desk' } });
     expect(hub.channels.hub.users.get('a')?.options.reflective).toBe(false);
     a.send('MESSAGE', { name: 'offline-person', payload: 'help' });
-    expect((await desk.frame('MESSAGE'))[2]).toEqual({ sender: 'a', recipient: 'desk', payload: 'help' });
+    expect((await desk.frame('MESSAGE'))[2]).toEqual({ sender: 'a', recipient: 'desk', payload: 'help', datetime: expect.any(String) });
     expect(app.of('message')[0]!.fields).toMatchObject({ recipient: 'offline-person', recipient_exists: 'false' });
     expect(a.all('MESSAGE')).toHaveLength(0);
   });

@@ -79,7 +79,7 @@ describe('channels: exact recovery with offsets', () => {
     c.send('SUBSCRIBE', { channel_name: 'plain', since: 0 });
     expect(Object.keys((await c.frame('SUBSCRIBE'))[2]).sort()).toEqual(['channel_name', 'history', 'history_size', 'presence', 'state', 'user']);
     await publish(hub.url, 'plain', 'new');
-    expect((await c.frame('PUBLISH'))[2]).toEqual({ channel_name: 'plain', user: null, payload: 'new' });
+    expect((await c.frame('PUBLISH'))[2]).toEqual({ channel_name: 'plain', user: null, payload: 'new', datetime: expect.any(String) });
     expect(c.all('PUBLISH')).toHaveLength(1);
     const bad = c.send('SUBSCRIBE', { channel_name: 'plain', since: -1 });
     expect((await c.error(bad))[2].msg).toMatch(/since must be an offset/);

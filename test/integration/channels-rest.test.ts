@@ -83,9 +83,9 @@ describe('REST methods', () => {
     await form(hub.url, '/rest/publish', { channel_name: 'news', payload: '"raw"', originator: 'boss', send_hook: '1' });
     await c.frame('PUBLISH', () => true, 3);
     expect(c.all('PUBLISH').map((f) => f[2])).toEqual([
-      { channel_name: 'news', user: 'dictator', payload: [1, 2, 'foo'] },
-      { channel_name: 'news', user: null, payload: { as: 'json' } },
-      { channel_name: 'news', user: 'boss', payload: 'hooked' },
+      { channel_name: 'news', user: 'dictator', payload: [1, 2, 'foo'], datetime: expect.any(String) },
+      { channel_name: 'news', user: null, payload: { as: 'json' }, datetime: expect.any(String) },
+      { channel_name: 'news', user: 'boss', payload: 'hooked', datetime: expect.any(String) },
     ]);
     expect(app.of('publish')[0]!.fields).toMatchObject({ channel_name: 'news', user: 'boss', payload: '"raw"' });
     expect(await form(hub.url, '/rest/publish', { channel_name: 'news', payload: '{not json' })).toEqual([false, { msg: 'payload must be JSON text' }]);
@@ -97,8 +97,8 @@ describe('REST methods', () => {
     const a = await joined(hub.url, 'a', 'one');
     const b = await joined(hub.url, 'b', 'two');
     expect(await form(hub.url, '/web/publish_multi', { channel_names: 'one, two', payload: '"both"' })).toEqual([true, {}]);
-    expect((await a.frame('PUBLISH'))[2]).toEqual({ channel_name: 'one', user: null, payload: 'both' });
-    expect((await b.frame('PUBLISH'))[2]).toEqual({ channel_name: 'two', user: null, payload: 'both' });
+    expect((await a.frame('PUBLISH'))[2]).toEqual({ channel_name: 'one', user: null, payload: 'both', datetime: expect.any(String) });
+    expect((await b.frame('PUBLISH'))[2]).toEqual({ channel_name: 'two', user: null, payload: 'both', datetime: expect.any(String) });
   });
 
   it('subscribe and unsubscribe a connected user (name); unknown users are refused', async () => {
@@ -107,7 +107,7 @@ describe('REST methods', () => {
     expect(await form(hub.url, '/rest/subscribe', { channel_name: 'room', name: 'ann' })).toEqual([true, {}]);
     expect((await c.frame('SUBSCRIBE'))[2]).toMatchObject({ channel_name: 'room', user: 'ann' });
     expect(await form(hub.url, '/rest/unsubscribe', { channel_name: 'room', name: 'ann' })).toEqual([true, {}]);
-    expect((await c.frame('UNSUBSCRIBE'))[2]).toEqual({ channel_name: 'room', user: 'ann' });
+    expect((await c.frame('UNSUBSCRIBE'))[2]).toEqual({ channel_name: 'room', user: 'ann', datetime: expect.any(String) });
     expect(await form(hub.url, '/rest/subscribe', { channel_name: 'room', name: 'ghost' })).toEqual([false, { msg: 'no such user: ghost' }]);
     expect(await form(hub.url, '/rest/unsubscribe', { channel_name: 'room', name: 'ann' })).toEqual([false, { msg: 'not subscribed to room' }]);
   });
@@ -141,7 +141,7 @@ describe('REST methods', () => {
     const hub = await startHub(restful);
     const c = await HookboxClient.connect(hub.url, { payload: { name: 'ann' } });
     expect(await form(hub.url, '/rest/message', { sender_name: 'system', recipient_name: 'ann', payload: '{"note": "hi"}' })).toEqual([true, {}]);
-    expect((await c.frame('MESSAGE'))[2]).toEqual({ sender: 'system', recipient: 'ann', payload: { note: 'hi' } });
+    expect((await c.frame('MESSAGE'))[2]).toEqual({ sender: 'system', recipient: 'ann', payload: { note: 'hi' }, datetime: expect.any(String) });
     expect(await form(hub.url, '/rest/message', { sender_name: 'system', recipient_name: 'bob', payload: '1' })).toEqual([false, { msg: 'no such user: bob' }]);
   });
 

@@ -85,14 +85,14 @@ describe('HTTP fallback (/ws/sse + /ws/send)', () => {
     expect(f.session).toMatch(/^[0-9a-f]{32}$/);
     expect(f.res.headers['content-type']).toMatch(/^text\/event-stream/);
     await f.send('CONNECT', { payload: { name: 'legacy' } });
-    expect((await f.frame('CONNECTED'))[2]).toEqual({ name: 'legacy' });
+    expect((await f.frame('CONNECTED'))[2]).toEqual({ name: 'legacy', payload: { name: 'legacy' } });
     await f.send('SUBSCRIBE', { channel_name: 'mixed' });
     await f.frame('SUBSCRIBE');
     const ws = await HookboxClient.connect(hub.url, { payload: { name: 'modern' } });
     ws.send('SUBSCRIBE', { channel_name: 'mixed' });
     await ws.frame('SUBSCRIBE');
     ws.send('PUBLISH', { channel_name: 'mixed', payload: 'from ws' });
-    expect((await f.frame('PUBLISH'))[2]).toEqual({ channel_name: 'mixed', user: 'modern', payload: 'from ws' });
+    expect((await f.frame('PUBLISH'))[2]).toEqual({ channel_name: 'mixed', user: 'modern', payload: 'from ws', datetime: expect.any(String) });
     await f.send('PUBLISH', { channel_name: 'mixed', payload: 'from sse' });
     expect((await ws.frame('PUBLISH', (a) => a.payload === 'from sse'))[2].user).toBe('legacy');
     f.close();

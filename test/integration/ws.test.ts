@@ -36,7 +36,7 @@ describe('/ws bad input', () => {
     expect(errors[2]).toMatchObject({ id: 7, msg: expect.stringMatching(/unknown frame DANCE/) });
     expect(errors[3]).toMatchObject({ id: 8, msg: expect.stringMatching(/args must be an object/) });
     c.send('CONNECT', { payload: { name: 'still-here' } });
-    expect((await c.frame('CONNECTED'))[2]).toEqual({ name: 'still-here' });
+    expect((await c.frame('CONNECTED'))[2]).toEqual({ name: 'still-here', payload: { name: 'still-here' } });
   });
 
   it('before CONNECT every frame but CONNECT is refused with "not connected"', async () => {
@@ -54,18 +54,19 @@ describe('/ws bad input', () => {
     expect(hub.channels.hub.channels.size).toBe(0);
   });
 
-  it('PUBLISH to a channel the connection is not subscribed to is an ERROR and reaches nobody', async () => {
+  it('PUBLISH to a channel the connection is not subscribed to reaches its subscribers, as in Hookbox', async () => {
     const hub = await startHub();
     const listener = await joined(hub.url, 'l', 'room');
     const c = await HookboxClient.connect(hub.url, { payload: { name: 'p' } });
-    const id = c.send('PUBLISH', { channel_name: 'room', payload: 'sneaky' });
-    expect((await c.error(id))[2].msg).toBe('not subscribed to room');
-    const missing = c.send('PUBLISH', { channel_name: 'nowhere', payload: 1 });
-    expect((await c.error(missing))[2].msg).toBe('not subscribed to nowhere');
+    c.send('PUBLISH', { channel_name: 'room', payload: 'from outside' });
+    expect((await listener.frame('PUBLISH'))[2]).toMatchObject({ channel_name: 'room', user: 'p', payload: 'from outside' });
+    // A channel nobody is in is made by the publish; the publisher hears nothing of either.
+    c.send('PUBLISH', { channel_name: 'nowhere', payload: 1 });
+    await until(async () => (await hub.topics.bounds('nowhere')).last === 1, 'the publish to nowhere committed');
     expect(c.send('SUBSCRIBE', {})).toBeGreaterThan(0);
     expect((await c.frame('ERROR', (a) => a.msg === 'channel_name required'))[2].msg).toBe('channel_name required');
-    expect(listener.all('PUBLISH')).toHaveLength(0);
-    expect((await hub.topics.bounds('room')).last).toBe(0);
+    expect(c.all('PUBLISH')).toHaveLength(0);
+    expect(c.all('ERROR')).toHaveLength(1);
   });
 
   it('a frame over --max-frame closes the connection with 1009', async () => {
@@ -161,7 +162,7 @@ describe('users, presence, history, state and messages', () => {
     await until(() => hub.channels.hub.users.get('ann')?.conns.size === 1, 'two connections gone');
     expect(watcher.all('UNSUBSCRIBE')).toHaveLength(0);
     a3.close();
-    expect((await watcher.frame('UNSUBSCRIBE'))[2]).toEqual({ channel_name: 'room', user: 'ann' });
+    expect((await watcher.frame('UNSUBSCRIBE'))[2]).toEqual({ channel_name: 'room', user: 'ann', datetime: expect.any(String) });
     expect(watcher.all('SUBSCRIBE', (a) => a.user === 'ann')).toHaveLength(1);
     expect(hub.channels.hub.users.has('ann')).toBe(false);
   });
@@ -231,7 +232,7 @@ describe('users, presence, history, state and messages', () => {
     const b1 = await HookboxClient.connect(hub.url, { payload: { name: 'b' } });
     const b2 = await HookboxClient.connect(hub.url, { payload: { name: 'b' } });
     a.send('MESSAGE', { name: 'b', payload: { secret: 42 } });
-    const expected = { sender: 'a', recipient: 'b', payload: { secret: 42 } };
+    const expected = { sender: 'a', recipient: 'b', payload: { secret: 42 }, datetime: expect.any(String) };
     expect((await b1.frame('MESSAGE'))[2]).toEqual(expected);
     expect((await b2.frame('MESSAGE'))[2]).toEqual(expected);
     expect((await a.frame('MESSAGE'))[2]).toEqual(expected);
@@ -253,9 +254,9 @@ describe('one topic core', () => {
     await fetch(`${hub.url}/api/topics/news/publish`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'plain words' });
     await a.frame('PUBLISH', () => true, 3);
     expect(a.all('PUBLISH').map((f) => f[2])).toEqual([
-      { channel_name: 'news', user: null, payload: { headline: 'hi' } },
-      { channel_name: 'news', user: null, payload: { a: '1', b: '2' } },
-      { channel_name: 'news', user: null, payload: 'plain words' },
+      { channel_name: 'news', user: null, payload: { headline: 'hi' }, datetime: expect.any(String) },
+      { channel_name: 'news', user: null, payload: { a: '1', b: '2' }, datetime: expect.any(String) },
+      { channel_name: 'news', user: null, payload: 'plain words', datetime: expect.any(String) },
     ]);
   });
 

@@ -32,6 +32,8 @@ function client(url: string, payload: unknown, options: ConnectOptions) {
   const log = { opens: 0, closes: [] as CloseInfo[], publishes: [] as PublishFrame[], messages: [] as unknown[] };
   conn.onOpen = () => log.opens++;
   conn.onClose = (info) => log.closes.push(info);
+  // Lost (the client reconnects) and closed for good, in one list.
+  conn.onConnectionLost = (_reason, info) => log.closes.push(info);
   conn.onMessaged = (frame) => log.messages.push(frame);
   conn.onSubscribed = (_c, sub) => {
     sub.onPublish = (frame) => log.publishes.push(frame);
@@ -69,7 +71,7 @@ describe('client HTTP fallback against the server', () => {
 
     ws.conn.message('ann', { text: 'hi' });
     await until(() => sse.log.messages.length === 1, 'the private message over the fallback');
-    expect(sse.log.messages[0]).toEqual({ sender: 'wes', recipient: 'ann', payload: { text: 'hi' } });
+    expect(sse.log.messages[0]).toEqual({ sender: 'wes', recipient: 'ann', payload: { text: 'hi' }, datetime: expect.any(String) });
   });
 
   it('falls back to the event stream when WebSocket cannot open, and reconnects after a restart', async () => {

@@ -46,6 +46,8 @@ function client(url: string, cookie: string, options: ConnectOptions = {}) {
   };
   conn.onOpen = () => log.opens++;
   conn.onClose = (info) => log.closes.push(info);
+  // Lost (the client reconnects) and closed for good, in one list.
+  conn.onConnectionLost = (_reason, info) => log.closes.push(info);
   conn.onError = (err) => log.errors.push(err);
   conn.onMessaged = (frame) => log.messages.push(frame);
   conn.onUnsubscribed = (sub) => log.unsubscribed.push(sub.channelName);

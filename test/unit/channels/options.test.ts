@@ -74,9 +74,18 @@ describe('client frames', () => {
 describe('PUBLISH frames', () => {
   it('are encoded once per message and shared; other producers appear with user null', async () => {
     const { publishTail } = await import('../../../src/channels/protocol.js');
+    const { hookboxTime } = await import('../../../src/channels/hookbox-time.js');
     const m = { topic: 'room', offset: 1, id: 'm1', time: 0, contentType: 'application/x-www-form-urlencoded', body: Buffer.from('a=1') };
     const first = publishTail(m);
     expect(publishTail(m)).toBe(first);
-    expect(first.toString()).toBe(',"PUBLISH",{"channel_name":"room","user":null,"payload":{"a":"1"}}]');
+    expect(first.toString()).toBe(`,"PUBLISH",{"channel_name":"room","user":null,"payload":{"a":"1"},"datetime":"${hookboxTime(0)}"}]`);
+  });
+});
+
+describe('datetime', () => {
+  it("is Hookbox's: local time to the second, no zone", async () => {
+    const { hookboxTime } = await import('../../../src/channels/hookbox-time.js');
+    expect(hookboxTime(new Date(2010, 6, 15, 18, 30, 5, 999).getTime())).toBe('2010-07-15T18:30:05');
+    expect(hookboxTime(new Date(2024, 0, 2, 3, 4, 6).getTime())).toBe('2024-01-02T03:04:06');
   });
 });
