@@ -24,7 +24,7 @@ describe('Hookbox pages in Chromium', () => {
       // Hookbox 0.3.4: connect(url, connectPayload, cookieString); this page never subscribes.
       bob: chatPage(`hookbox.connect('{{HUB}}', { name: 'bob' }, 'user=bob; lang=en')`, false),
     }, 'seen=1; Path=/');
-    hub = await startHub({ cbUrl: `${app.url}/hb`, cbSecret: SECRET });
+    hub = await startHub({ cbUrl: `${app.url}/hb`, cbSecret: SECRET, allowedOrigins: [app.url] });
 
     const alice = await newPage();
     await alice.page.goto(`${app.url}/alice`);
@@ -68,7 +68,7 @@ describe('Hookbox pages in Chromium', () => {
   it('onConnectionLost when the server goes (then onOpen again), onClose only when the connection is over', async () => {
     let hub: Hookhub | undefined = undefined;
     const app = await startPageApp(() => hub!.url, { carol: chatPage(`hookbox.connect('{{HUB}}', { name: 'carol' })`, true) });
-    hub = await startHub({ cbUrl: `${app.url}/hb`, cbSecret: SECRET });
+    hub = await startHub({ cbUrl: `${app.url}/hb`, cbSecret: SECRET, allowedOrigins: [app.url] });
     const port = Number(new URL(hub.url).port);
     const carol = await newPage();
     await carol.page.goto(`${app.url}/carol`);
@@ -79,7 +79,7 @@ describe('Hookbox pages in Chromium', () => {
     await eventually(() => global<string[]>(carol.page, 'lost')).toEqual(['ServerClosedConnection']);
     expect(await global<number>(carol.page, 'closes')).toBe(0);
 
-    hub = await startHub({ port, cbUrl: `${app.url}/hb`, cbSecret: SECRET });
+    hub = await startHub({ port, cbUrl: `${app.url}/hb`, cbSecret: SECRET, allowedOrigins: [app.url] });
     await eventually(() => global<unknown[]>(carol.page, 'opened').then((o) => o.length), 20_000).toBe(2);
     expect(await global<number>(carol.page, 'closes')).toBe(0);
 

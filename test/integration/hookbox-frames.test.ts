@@ -2,13 +2,14 @@
 // frames ended by \r\n, ASCII only, payloads as JSON text — for clients that frame that way only.
 import { describe, expect, it } from 'vitest';
 import { ChannelsApp } from '../helpers/channels-app.js';
+import { restAuth, restful } from '../helpers/rest-key.js';
 import { RtjpClient } from '../helpers/rtjp-client.js';
 import { startHub } from '../helpers/server.js';
 import { until } from '../helpers/wait.js';
 import { HookboxClient } from '../helpers/ws-client.js';
 
 const rest = async (base: string, method: string, body: Record<string, unknown>): Promise<unknown> => {
-  const res = await fetch(`${base}/rest/${method}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${base}/rest/${method}`, { method: 'POST', headers: { 'content-type': 'application/json', ...restAuth }, body: JSON.stringify(body) });
   return res.json();
 };
 
@@ -29,7 +30,7 @@ async function joined(base: string, name: string, channel: string, extra: Record
 
 describe("Hookbox's frame fields", () => {
   it('PUBLISH, presence and MESSAGE frames and history entries carry datetime as Hookbox wrote it; CONNECTED carries the payload', async () => {
-    const hub = await startHub();
+    const hub = await startHub(restful);
     await rest(hub.url, 'create_channel', { channel_name: 'room', presenceful: true, history_size: 10 });
     const ann = await HookboxClient.connect(hub.url, { payload: { name: 'ann', extra: [1] } });
     expect(ann.all('CONNECTED')[0]![2]).toEqual({ name: 'ann', payload: { name: 'ann', extra: [1] } });
@@ -96,7 +97,7 @@ describe("Hookbox's frame fields", () => {
       if (call.action === 'create_channel') return call.fields.channel_name === 'open' ? [true, { history_size: 5 }] : [false, { msg: 'no such channel' }];
       return [true, {}];
     });
-    const hub = await startHub({ cbUrl: `${app.url}/hb`, cbSecret: 's' });
+    const hub = await startHub({ cbUrl: `${app.url}/hb`, cbSecret: 's', apiKey: restful.apiKey });
     const c = await HookboxClient.connect(hub.url, {});
     const refused = c.send('PUBLISH', { channel_name: 'closed', payload: 1 });
     expect((await c.error(refused))[2].msg).toBe('no such channel');
