@@ -1,5 +1,5 @@
 // One browser connection speaking Hookbox's protocol, whatever carries it (WebSocket, HTTP fallback).
-// Frames are handled one at a time, in order; a bad frame gets an ERROR and the connection stays usable.
+// Frames are handled one at a time, in order — a bad frame's ERROR included; the connection stays usable.
 import type { FastifyBaseLogger } from 'fastify';
 import { ChannelError } from './options.js';
 import type { ChannelHub, Conn, FrameSink } from './hub.js';
@@ -36,20 +36,28 @@ export class ChannelSession implements FrameSession {
   }
 
   receive(text: string): void {
-    const parsed = parseClientFrame(text);
-    if (!parsed.ok) return this.conn.error(parsed.id, parsed.msg);
-    const frame = parsed.frame;
-    if (!FRAMES.has(frame.name)) return this.conn.error(frame.id, `unknown frame ${frame.name.slice(0, 64)}`);
     if (++this.pending > MAX_PENDING_FRAMES) {
       this.conn.sink.close(1008, `more than ${MAX_PENDING_FRAMES} frames waiting`);
       return;
     }
+    // Parsed at once, answered in turn: an ERROR for a bad frame comes after the replies to earlier frames.
+    const parsed = parseClientFrame(text);
+    this.enqueue(parsed.ok ? parsed.frame.id : parsed.id, parsed.ok ? parsed.frame.name : undefined, () => {
+      if (!parsed.ok) return this.conn.error(parsed.id, parsed.msg);
+      const frame = parsed.frame;
+      if (!FRAMES.has(frame.name)) return this.conn.error(frame.id, `unknown frame ${frame.name.slice(0, 64)}`);
+      return this.handle(frame);
+    });
+  }
+
+  /** Runs `step` after every frame received before it; its failure becomes that frame's ERROR. */
+  private enqueue(id: unknown, name: string | undefined, step: () => void | Promise<void>): void {
     this.queue = this.queue
-      .then(() => this.handle(frame))
+      .then(step)
       .catch((err: unknown) => {
-        if (err instanceof ChannelError) return this.conn.error(frame.id, err.message);
-        this.log.error({ err, frame: frame.name }, 'channel frame failed');
-        this.conn.error(frame.id, 'internal error');
+        if (err instanceof ChannelError) return this.conn.error(id, err.message);
+        this.log.error({ err, frame: name }, 'channel frame failed');
+        this.conn.error(id, 'internal error');
       })
       .finally(() => this.pending--);
   }
