@@ -1,7 +1,8 @@
 // Redis unreachable: /readyz 503 while it is away; at start, exit 2 with one line, or wait with --redis-wait.
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/process.js';
-import { RedisProxy, redisPrefix, redisProxy } from '../helpers/redis.js';
+import { showRedisUrl } from '../../src/store/redis.js';
+import { RedisProxy, escapeRegExp, redisPrefix, redisProxy, redisUrlAt } from '../helpers/redis.js';
 import { startHub } from '../helpers/server.js';
 import { until } from '../helpers/wait.js';
 import { getJson } from './nodes.js';
@@ -31,9 +32,9 @@ describe('cluster: Redis unreachable', () => {
 
   it('--redis-wait waits with a log line and serves once Redis answers', async () => {
     const port = await RedisProxy.freePort();
-    const run = runCli(['serve', '--store', 'redis', '--redis-url', `redis://127.0.0.1:${port}`, '--redis-prefix', redisPrefix(), '--redis-wait', '--port', '0']);
+    const run = runCli(['serve', '--store', 'redis', '--redis-url', redisUrlAt(port), '--redis-prefix', redisPrefix(), '--redis-wait', '--port', '0']);
     await until(() => run.stderr.find((l) => l.includes('waiting for Redis')), 'the waiting line', 15_000);
-    expect(run.stderr[0]).toMatch(new RegExp(`^hookhub: waiting for Redis at redis://127\\.0\\.0\\.1:${port} \\(--redis-wait\\)`));
+    expect(run.stderr[0]).toMatch(new RegExp(`^hookhub: waiting for Redis at ${escapeRegExp(showRedisUrl(redisUrlAt(port)))} \\(--redis-wait\\)`));
     expect(run.proc.exitCode).toBeNull();
     await redisProxy(port);
     const listening = await until(() => run.stdout.find((l) => l.includes('hookhub listening')), 'listening', 15_000);
