@@ -4,16 +4,30 @@ import { Fanout } from './fanout.js';
 import type { Message, NewMessage } from './message.js';
 import type { Metrics } from './metrics.js';
 import { checkTopicName } from './topic-name.js';
-import { TopicStream, type StreamOutput } from './topic-stream.js';
+import { TopicStream, type Reset, type StreamOutput } from './topic-stream.js';
 import type { TopicBounds, TopicInfo, TopicLog } from '../store/interface.js';
 
 const REPLAY_PAGE = 1000;
 
+/** Where a consumer says it stands in a topic: the last offset it has, and the epoch of that log when it knows. */
+export interface StreamPosition {
+  offset: number;
+  epoch?: string;
+}
+
 export interface OpenOptions {
   topics: string[];
-  /** Per topic, the offset the consumer already has; absent topics start live at the current head. */
-  since: ReadonlyMap<string, number>;
+  /** Per topic, the position the consumer already has; absent topics start live at the current head. */
+  since: ReadonlyMap<string, StreamPosition>;
   maxPending: number;
+}
+
+/** One topic's part of a resume: replay after `from` (nothing when undefined), after a reset when there was one. */
+interface Resume {
+  topic: string;
+  last: number;
+  from: number | undefined;
+  reset?: Reset;
 }
 
 export class Topics {
@@ -59,30 +73,19 @@ export class Topics {
     return this.log.setHistorySize(topic, size);
   }
 
-  /** Subscribes `out` to the topics; replays what it missed, reports gaps, then streams live. */
+  /**
+   * Subscribes `out` to the topics; replays what it missed, reports gaps and resets, then streams live.
+   * Every topic's position is known before the first event, so each event can carry all of them.
+   */
   async open(options: OpenOptions, out: StreamOutput): Promise<TopicStream> {
     const stream = new TopicStream(out, options.maxPending);
     for (const topic of options.topics) this.fanout.add(topic, stream);
     try {
-      for (const topic of options.topics) {
-        const bounds = await this.log.bounds(topic);
-        const since = options.since.get(topic);
-        if (since === undefined || since >= bounds.last) {
-          stream.positions.set(topic, Math.min(since ?? bounds.last, bounds.last));
-          continue;
-        }
-        let position = since;
-        for (;;) {
-          const page = await this.log.read(topic, position, REPLAY_PAGE);
-          for (const m of page) {
-            if (m.offset > position + 1) stream.gap({ topic, from: position + 1, to: m.offset - 1 });
-            stream.emit(m);
-            position = m.offset;
-          }
-          if (page.length < REPLAY_PAGE || stream.isClosed) break;
-        }
-        // History kept less than was missed (or none at all): say so.
-        if (position < bounds.last) stream.gap({ topic, from: position + 1, to: bounds.last });
+      const resumes: Resume[] = [];
+      for (const topic of options.topics) resumes.push(startAt(stream, topic, await this.log.bounds(topic), options.since.get(topic)));
+      for (const resume of resumes) {
+        if (resume.reset) stream.reset(resume.reset);
+        if (resume.from !== undefined && !stream.isClosed) await this.replay(stream, resume.topic, resume.from, resume.last);
       }
     } catch (err) {
       this.close(options.topics, stream);
@@ -92,8 +95,47 @@ export class Topics {
     return stream;
   }
 
+  private async replay(stream: TopicStream, topic: string, since: number, last: number): Promise<void> {
+    let position = since;
+    for (;;) {
+      const page = await this.log.read(topic, position, REPLAY_PAGE);
+      for (const m of page) {
+        stream.emit(m);
+        position = m.offset;
+      }
+      if (page.length < REPLAY_PAGE || stream.isClosed) break;
+    }
+    // History kept less than was missed (or none at all): say so.
+    if ((stream.positions.get(topic) ?? 0) < last) stream.gap({ topic, from: (stream.positions.get(topic) ?? 0) + 1, to: last });
+  }
+
   close(topics: readonly string[], stream: TopicStream): void {
     stream.close();
     for (const topic of topics) this.fanout.remove(topic, stream);
   }
+}
+
+/**
+ * Sets the consumer's position in one topic from what it asked and what the log holds. A position the log
+ * cannot have come from — another epoch, or past the head when the consumer gave no epoch — means the log
+ * began again since: the consumer is reset and replays the new log from its start.
+ */
+function startAt(stream: TopicStream, topic: string, bounds: TopicBounds, asked: StreamPosition | undefined): Resume {
+  stream.epochs.set(topic, bounds.epoch);
+  if (asked === undefined) {
+    stream.positions.set(topic, bounds.last);
+    return { topic, last: bounds.last, from: undefined };
+  }
+  const otherEpoch = asked.epoch !== undefined && asked.epoch !== bounds.epoch;
+  if (otherEpoch || (asked.epoch === undefined && asked.offset > bounds.last)) {
+    // Until the reset is sent, the consumer stands where it said (ids sent meanwhile must not mix the two logs).
+    stream.positions.set(topic, asked.offset);
+    stream.epochs.set(topic, asked.epoch ?? '');
+    const reset: Reset = { topic, epoch: bounds.epoch, previousOffset: asked.offset };
+    if (asked.epoch !== undefined) reset.previousEpoch = asked.epoch;
+    return { topic, last: bounds.last, from: bounds.last > 0 ? 0 : undefined, reset };
+  }
+  const offset = Math.min(asked.offset, bounds.last);
+  stream.positions.set(topic, offset);
+  return { topic, last: bounds.last, from: offset < bounds.last ? offset : undefined };
 }
