@@ -709,6 +709,8 @@ export class ChannelHub implements ChannelOwner {
 
   /** A browser's PUBLISH: only to a channel it is subscribed to; the application may rewrite or narrow it. */
   async publishFromConn(conn: Conn, name: string, payload: unknown): Promise<void> {
+    // Before the app is asked: a publish the store cannot take is refused whole.
+    this.deps.topics.assertWritable();
     const user = conn.user as User;
     const ch = this.channels.get(name);
     const perConn = user.options.per_connection_subscriptions;
@@ -732,6 +734,7 @@ export class ChannelHub implements ChannelOwner {
 
   /** The application's publish (REST, polling): `sendHook` asks the publish callback first. */
   async publishFromApp(name: string, payload: unknown, originator: string | null, sendHook: boolean): Promise<void> {
+    this.deps.topics.assertWritable();
     const ch = await this.ensureChannel(name, {}, false);
     let body = payload;
     if (sendHook && this.deps.callbacks.enabled) {

@@ -1,6 +1,8 @@
 // One browser connection speaking Hookbox's protocol, whatever carries it (WebSocket, HTTP fallback).
 // Frames are handled one at a time, in order — a bad frame's ERROR included; the connection stays usable.
 import type { FastifyBaseLogger } from 'fastify';
+import { isHookhubError } from '../core/errors.js';
+import { storeFailure } from '../core/store-down.js';
 import { ChannelError } from './options.js';
 import type { ChannelHub, Conn, FrameSink } from './hub.js';
 import { parseClientFrame, type ClientFrame } from './protocol.js';
@@ -27,7 +29,14 @@ export class ChannelSession implements FrameSession {
   private queue: Promise<void> = Promise.resolve();
   private pending = 0;
 
-  constructor(private readonly hub: ChannelHub, sink: FrameSink, info: SessionInfo, private readonly log: FastifyBaseLogger) {
+  constructor(
+    private readonly hub: ChannelHub,
+    sink: FrameSink,
+    info: SessionInfo,
+    private readonly log: FastifyBaseLogger,
+    /** Throws store_unavailable when the store cannot take writes (see Store.assertWritable). */
+    private readonly storeWritable: () => void = () => {},
+  ) {
     this.conn = hub.open(sink, info.cookie, info.transport);
   }
 
@@ -55,7 +64,12 @@ export class ChannelSession implements FrameSession {
     this.queue = this.queue
       .then(step)
       .catch((err: unknown) => {
-        if (err instanceof ChannelError) return this.conn.error(id, err.message);
+        if (err instanceof ChannelError || isHookhubError(err)) return this.conn.error(id, err.message);
+        const down = storeFailure(err, this.storeWritable);
+        if (down) {
+          this.log.warn({ err, frame: name }, 'channel frame refused: store unavailable');
+          return this.conn.error(id, down.message);
+        }
         this.log.error({ err, frame: name }, 'channel frame failed');
         this.conn.error(id, 'internal error');
       })

@@ -34,13 +34,20 @@ export class Topics {
   readonly fanout = new Fanout();
   private readonly publishedListeners: Array<(m: Message) => void> = [];
 
-  constructor(private readonly log: TopicLog, private readonly metrics: Metrics) {
+  /** `writable` throws (store_unavailable) when the store cannot take a write now: see Store.assertWritable. */
+  constructor(private readonly log: TopicLog, private readonly metrics: Metrics, private readonly writable: () => void = () => {}) {
     log.onAppend((m) => this.fanout.publish(m));
+  }
+
+  /** For producers that commit later (after a callback, a fetch): refuse now rather than half-way. */
+  assertWritable(): void {
+    this.writable();
   }
 
   /** Commits a message; it reaches live consumers on every node. Resolves once durable. */
   async publish(topic: string, input: NewMessage): Promise<Message> {
     checkTopicName(topic);
+    this.writable();
     const end = this.metrics.publishLatency.startTimer();
     const m = await this.log.append(topic, input);
     end();

@@ -191,6 +191,11 @@ export interface Store {
   readonly relay: UserRelay;
   /** Resolves when the backing store answers (readiness). */
   ping(): Promise<void>;
+  /**
+   * Throws HookhubError 'store_unavailable' (core/store-down) at once when the store cannot take writes
+   * now (Redis connection down); cheap, asked by producers before they start. Memory and SQLite always can.
+   */
+  assertWritable(): void;
   close(): Promise<void>;
 }
 
