@@ -34,7 +34,7 @@ import {
   type UserOptions,
 } from './options.js';
 import { Channel, Conn, User, type ChannelOwner, type FrameSink, type Poller } from './model.js';
-import { catchUp, readMissed, type CatchUp } from './catch-up.js';
+import { catchUp, readMissed, type CatchUp, type Since } from './catch-up.js';
 import { pendingPublishes, publishInfo, publishTail, publishTailWithOffset, tail, type FrameTail } from './protocol.js';
 
 export { Channel, Conn, User, type FrameSink, type Poller } from './model.js';
@@ -497,8 +497,9 @@ export class ChannelHub implements ChannelOwner {
   // ---- subscriptions -----------------------------------------------------------------------
 
   /** A tracking connection (`conn.offsets`) learns the channel's position, when this node knows it. */
-  private position(ch: Channel, conn: Conn | undefined): { offset?: number } {
-    return conn?.offsets && ch.lastOffset > 0 ? { offset: ch.lastOffset } : {};
+  private position(ch: Channel, conn: Conn | undefined): { offset?: number; epoch?: string } {
+    if (!conn?.offsets || ch.lastOffset <= 0) return {};
+    return ch.epoch !== undefined ? { offset: ch.lastOffset, epoch: ch.epoch } : { offset: ch.lastOffset };
   }
 
   subscribeArgs(ch: Channel, user: User, conn?: Conn): Record<string, unknown> {
@@ -517,7 +518,7 @@ export class ChannelHub implements ChannelOwner {
    * A browser's SUBSCRIBE (conn set) or the application's (REST / auto_subscribe). A connection with
    * offsets gets what it missed after `since` (catch-up.ts).
    */
-  async subscribe(name: string, user: User, conn: Conn | undefined, auth: boolean, askCreate = true, since?: number): Promise<void> {
+  async subscribe(name: string, user: User, conn: Conn | undefined, auth: boolean, askCreate = true, since?: Since): Promise<void> {
     const ch = await this.ensureChannel(name, conn ? { conn } : {}, askCreate);
     if (!conn?.offsets) return this.subscribeAs(ch, user, conn, auth);
     ch.catchingUp.set(conn, []);
@@ -529,12 +530,12 @@ export class ChannelHub implements ChannelOwner {
   }
 
   /** Reads what a tracking connection missed, then (synchronously, at the join) what came meanwhile. */
-  private async missedBy(ch: Channel, user: User, conn: Conn, since: number | undefined): Promise<() => CatchUp> {
+  private async missedBy(ch: Channel, user: User, conn: Conn, since: Since | undefined): Promise<() => CatchUp> {
     const missed = await readMissed(this.deps.topics, ch.name, since);
     return () => catchUp(ch, user.name, missed, ch.catchingUp.get(conn) ?? []);
   }
 
-  private async subscribeAs(ch: Channel, user: User, conn: Conn | undefined, auth: boolean, since?: number): Promise<void> {
+  private async subscribeAs(ch: Channel, user: User, conn: Conn | undefined, auth: boolean, since?: Since): Promise<void> {
     const name = ch.name;
     const perConn = conn !== undefined && user.options.per_connection_subscriptions;
     if (ch.isMember(user, perConn ? conn : undefined)) {
@@ -764,7 +765,11 @@ export class ChannelHub implements ChannelOwner {
 
   /** Fan-out hot path: one encoded frame per message, handed to each subscribed connection. */
   delivered(ch: Channel, m: Message): void {
-    if (m.offset > ch.lastOffset) ch.lastOffset = m.offset;
+    if (m.epoch !== undefined && m.epoch !== ch.epoch) {
+      // The topic log began again (or this is the first message of it here): its offsets start over.
+      ch.epoch = m.epoch;
+      ch.lastOffset = m.offset;
+    } else if (m.offset > ch.lastOffset) ch.lastOffset = m.offset;
     for (const waiting of ch.catchingUp.values()) waiting.push(m);
     const info = publishInfo(m);
     // Every node that has the channel records it; a shared store keeps it once (by offset).

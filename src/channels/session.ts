@@ -1,10 +1,12 @@
 // One browser connection speaking Hookbox's protocol, whatever carries it (WebSocket, HTTP fallback).
 // Frames are handled one at a time, in order — a bad frame's ERROR included; the connection stays usable.
 import type { FastifyBaseLogger } from 'fastify';
+import { EPOCH_PATTERN } from '../core/epoch.js';
 import { isHookhubError } from '../core/errors.js';
 import { storeFailure } from '../core/store-down.js';
 import { ChannelError } from './options.js';
 import type { ChannelHub, Conn, FrameSink } from './hub.js';
+import type { Since } from './catch-up.js';
 import { parseClientFrame, type ClientFrame } from './protocol.js';
 
 export interface FrameSession {
@@ -108,10 +110,16 @@ function channelName(f: ClientFrame): string {
   return name;
 }
 
-/** SUBSCRIBE {since}: the last offset the client saw (honoured for connections that track offsets). */
-function sinceOf(f: ClientFrame): number | undefined {
+/**
+ * SUBSCRIBE {since, epoch?}: the last offset the client saw and the epoch of that log (honoured for
+ * connections that track offsets); a log that began again since is replayed from its start.
+ */
+function sinceOf(f: ClientFrame): Since | undefined {
   const since = f.args.since;
   if (since === undefined || since === null) return undefined;
   if (typeof since !== 'number' || !Number.isSafeInteger(since) || since < 0) throw new ChannelError('since must be an offset (a whole number, 0 or more)');
-  return since;
+  const epoch = f.args.epoch;
+  if (epoch === undefined || epoch === null) return { offset: since };
+  if (typeof epoch !== 'string' || !EPOCH_PATTERN.test(epoch)) throw new ChannelError('epoch must be the epoch of an earlier SUBSCRIBE or PUBLISH frame');
+  return { offset: since, epoch };
 }
