@@ -4,19 +4,13 @@
 // to the channel while the subscription is being made wait in the channel's catch-up buffer for that
 // connection, so nothing falls between the history read and the join; offsets remove the overlap.
 import type { Message } from '../core/message.js';
-import type { Topics } from '../core/topics.js';
+import { beganAgainSince, type StreamPosition, type Topics } from '../core/topics.js';
 import type { Channel } from './model.js';
 import { publishTailWithOffset, type FrameTail } from './protocol.js';
 
 const PAGE = 500;
 /** Publishes replayed at most (a topic's history is bounded anyway); past it the recovery is incomplete. */
 const MAX_REPLAY = 10_000;
-
-/** SUBSCRIBE {since, epoch}: the last offset the connection saw, and the epoch of that log when it knows. */
-export interface Since {
-  offset: number;
-  epoch?: string;
-}
 
 /** What the topic log held after `since` when the subscription was made. */
 export interface Missed {
@@ -31,11 +25,11 @@ export interface Missed {
   reset: boolean;
 }
 
-export async function readMissed(topics: Topics, topic: string, asked: Since | undefined): Promise<Missed> {
+/** `asked`: SUBSCRIBE {since, epoch?} — the last offset the connection saw, and the epoch of that log when it knows. */
+export async function readMissed(topics: Topics, topic: string, asked: StreamPosition | undefined): Promise<Missed> {
   const bounds = await topics.bounds(topic);
   const replay: Message[] = [];
-  const reset = asked !== undefined
-    && ((asked.epoch !== undefined && asked.epoch !== bounds.epoch) || (asked.epoch === undefined && asked.offset > bounds.last));
+  const reset = asked !== undefined && beganAgainSince(asked, bounds);
   // After a reset, everything the new log holds is missed.
   const since = asked === undefined ? undefined : reset ? 0 : asked.offset;
   const base = { since, last: bounds.last, epoch: bounds.epoch, replay, reset };

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Message } from '../core/message.js';
-import type { Topics } from '../core/topics.js';
+import type { StreamPosition, Topics } from '../core/topics.js';
 import { checkTopicName } from '../core/topic-name.js';
 import { isHookhubError } from '../core/errors.js';
 import type {
@@ -34,7 +34,7 @@ import {
   type UserOptions,
 } from './options.js';
 import { Channel, Conn, User, type ChannelOwner, type FrameSink, type Poller } from './model.js';
-import { catchUp, readMissed, type CatchUp, type Since } from './catch-up.js';
+import { catchUp, readMissed, type CatchUp } from './catch-up.js';
 import { pendingPublishes, publishInfo, publishTail, publishTailWithOffset, tail, type FrameTail } from './protocol.js';
 
 export { Channel, Conn, User, type FrameSink, type Poller } from './model.js';
@@ -518,7 +518,7 @@ export class ChannelHub implements ChannelOwner {
    * A browser's SUBSCRIBE (conn set) or the application's (REST / auto_subscribe). A connection with
    * offsets gets what it missed after `since` (catch-up.ts).
    */
-  async subscribe(name: string, user: User, conn: Conn | undefined, auth: boolean, askCreate = true, since?: Since): Promise<void> {
+  async subscribe(name: string, user: User, conn: Conn | undefined, auth: boolean, askCreate = true, since?: StreamPosition): Promise<void> {
     const ch = await this.ensureChannel(name, conn ? { conn } : {}, askCreate);
     if (!conn?.offsets) return this.subscribeAs(ch, user, conn, auth);
     ch.catchingUp.set(conn, []);
@@ -530,12 +530,12 @@ export class ChannelHub implements ChannelOwner {
   }
 
   /** Reads what a tracking connection missed, then (synchronously, at the join) what came meanwhile. */
-  private async missedBy(ch: Channel, user: User, conn: Conn, since: Since | undefined): Promise<() => CatchUp> {
+  private async missedBy(ch: Channel, user: User, conn: Conn, since: StreamPosition | undefined): Promise<() => CatchUp> {
     const missed = await readMissed(this.deps.topics, ch.name, since);
     return () => catchUp(ch, user.name, missed, ch.catchingUp.get(conn) ?? []);
   }
 
-  private async subscribeAs(ch: Channel, user: User, conn: Conn | undefined, auth: boolean, since?: Since): Promise<void> {
+  private async subscribeAs(ch: Channel, user: User, conn: Conn | undefined, auth: boolean, since?: StreamPosition): Promise<void> {
     const name = ch.name;
     const perConn = conn !== undefined && user.options.per_connection_subscriptions;
     if (ch.isMember(user, perConn ? conn : undefined)) {

@@ -6,7 +6,7 @@ import { isHookhubError } from '../core/errors.js';
 import { storeFailure } from '../core/store-down.js';
 import { ChannelError } from './options.js';
 import type { ChannelHub, Conn, FrameSink } from './hub.js';
-import type { Since } from './catch-up.js';
+import type { StreamPosition } from '../core/topics.js';
 import { parseClientFrame, type ClientFrame } from './protocol.js';
 
 export interface FrameSession {
@@ -114,7 +114,7 @@ function channelName(f: ClientFrame): string {
  * SUBSCRIBE {since, epoch?}: the last offset the client saw and the epoch of that log (honoured for
  * connections that track offsets); a log that began again since is replayed from its start.
  */
-function sinceOf(f: ClientFrame): Since | undefined {
+function sinceOf(f: ClientFrame): StreamPosition | undefined {
   const since = f.args.since;
   if (since === undefined || since === null) return undefined;
   if (typeof since !== 'number' || !Number.isSafeInteger(since) || since < 0) throw new ChannelError('since must be an offset (a whole number, 0 or more)');

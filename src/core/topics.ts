@@ -113,7 +113,8 @@ export class Topics {
       if (page.length < REPLAY_PAGE || stream.isClosed) break;
     }
     // History kept less than was missed (or none at all): say so.
-    if ((stream.positions.get(topic) ?? 0) < last) stream.gap({ topic, from: (stream.positions.get(topic) ?? 0) + 1, to: last });
+    const reached = stream.positions.get(topic) ?? 0;
+    if (reached < last) stream.gap({ topic, from: reached + 1, to: last });
   }
 
   close(topics: readonly string[], stream: TopicStream): void {
@@ -123,9 +124,16 @@ export class Topics {
 }
 
 /**
- * Sets the consumer's position in one topic from what it asked and what the log holds. A position the log
- * cannot have come from — another epoch, or past the head when the consumer gave no epoch — means the log
- * began again since: the consumer is reset and replays the new log from its start.
+ * Whether the log began again since the consumer's position: the position cannot have come from it —
+ * another epoch, or (when the consumer gave no epoch) past the head.
+ */
+export function beganAgainSince(asked: StreamPosition, bounds: TopicBounds): boolean {
+  return asked.epoch !== undefined ? asked.epoch !== bounds.epoch : asked.offset > bounds.last;
+}
+
+/**
+ * Sets the consumer's position in one topic from what it asked and what the log holds. A log that began
+ * again since (beganAgainSince) resets the consumer, which then replays the new log from its start.
  */
 function startAt(stream: TopicStream, topic: string, bounds: TopicBounds, asked: StreamPosition | undefined): Resume {
   stream.epochs.set(topic, bounds.epoch);
@@ -133,8 +141,7 @@ function startAt(stream: TopicStream, topic: string, bounds: TopicBounds, asked:
     stream.positions.set(topic, bounds.last);
     return { topic, last: bounds.last, from: undefined };
   }
-  const otherEpoch = asked.epoch !== undefined && asked.epoch !== bounds.epoch;
-  if (otherEpoch || (asked.epoch === undefined && asked.offset > bounds.last)) {
+  if (beganAgainSince(asked, bounds)) {
     // Until the reset is sent, the consumer stands where it said (ids sent meanwhile must not mix the two logs).
     stream.positions.set(topic, asked.offset);
     stream.epochs.set(topic, asked.epoch ?? '');
