@@ -7,8 +7,8 @@
 // Keys: <p>topic:<name> hash {last, size, epoch}, <p>history:<name> stream (ids "<offset>-0"),
 // <p>topics set of names; channel <p>messages. The epoch is set when the hash is made: a Redis that lost
 // its data makes the hash again, with a new epoch, and its offsets start again at 1.
-// Wire/stream entry: "<offset> <epoch>\n<header JSON {topic,id,time,contentType}>\n<body bytes>" (entries
-// written before epochs have no " <epoch>").
+// Wire/stream entry: "<offset>\n<header JSON {topic,id,time,contentType,epoch}>\n<body bytes>" (the script
+// adds the epoch to the header; entries written before epochs have none).
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { newEpoch } from '../core/epoch.js';
@@ -22,7 +22,8 @@ local epoch = redis.call('HGET', KEYS[1], 'epoch')
 local off = redis.call('HINCRBY', KEYS[1], 'last', 1)
 local size = tonumber(redis.call('HGET', KEYS[1], 'size') or ARGV[3])
 redis.call('SADD', KEYS[3], ARGV[4])
-local entry = string.format('%.0f', off) .. ' ' .. epoch .. '\\n' .. ARGV[1] .. '\\n' .. ARGV[2]
+local header = string.sub(ARGV[1], 1, -2) .. ',"epoch":"' .. epoch .. '"}'
+local entry = string.format('%.0f', off) .. '\\n' .. header .. '\\n' .. ARGV[2]
 if size > 0 then redis.call('XADD', KEYS[2], string.format('%.0f', off) .. '-0', 'm', entry) end
 if off > size then redis.call('XTRIM', KEYS[2], 'MINID', string.format('%.0f', off - size + 1) .. '-0') end
 redis.call('PUBLISH', ARGV[5], entry)
@@ -52,6 +53,8 @@ interface Header {
   time: number;
   contentType: string;
   author?: string;
+  /** Added by the append script: the epoch of the log. */
+  epoch?: string;
 }
 
 const NL = 0x0a;
@@ -61,15 +64,14 @@ export function decodeEntry(entry: Buffer): Message {
   const a = entry.indexOf(NL);
   const b = entry.indexOf(NL, a + 1);
   if (a < 0 || b < 0) throw new Error('malformed topic log entry');
-  const [offsetText, epoch] = entry.subarray(0, a).toString('latin1').split(' ');
-  const offset = Number(offsetText);
+  const offset = Number(entry.subarray(0, a).toString('latin1'));
   const h = JSON.parse(entry.subarray(a + 1, b).toString('utf8')) as Header;
   if (!Number.isSafeInteger(offset) || offset < 1 || typeof h?.topic !== 'string' || typeof h.id !== 'string') {
     throw new Error('malformed topic log entry');
   }
   const m: Message = { topic: h.topic, offset, id: h.id, time: h.time, contentType: h.contentType, body: entry.subarray(b + 1) };
   if (typeof h.author === 'string') m.author = h.author;
-  if (epoch) m.epoch = epoch;
+  if (typeof h.epoch === 'string' && h.epoch !== '') m.epoch = h.epoch;
   return m;
 }
 
@@ -198,7 +200,7 @@ export class RedisTopicLog implements TopicLog {
     feed.epoch = epoch;
     if (previous === undefined) return;
     feed.delivered = 0;
-    feed.queue = feed.queue.filter((m) => m.epoch === undefined || m.epoch === epoch);
+    feed.queue = feed.queue.filter((m) => sameLog(feed, m));
     const stale = feed.waiters.filter((w) => w.epoch !== epoch);
     feed.waiters = feed.waiters.filter((w) => w.epoch === epoch);
     for (const w of stale) w.resolve();
