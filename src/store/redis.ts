@@ -151,7 +151,8 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
     histories,
     relay,
     assertWritable: () => {
-      if (client.status !== 'ready') throw storeUnavailable(`Redis at ${showRedisUrl(options.url)} is unreachable (connection ${client.status})`);
+      // No address in the reason: browsers and WebSub publishers see it (/readyz and the logs name it).
+      if (client.status !== 'ready') throw storeUnavailable(`Redis is unreachable (connection ${client.status})`);
     },
     ping: async () => {
       for (const [role, c] of [['commands', client], ['subscriber', subscriber]] as const) {
