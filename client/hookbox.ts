@@ -35,6 +35,10 @@ export interface SubscribeFrame {
   presence?: string[];
   /** Hookhub, with offsets: the channel's position (the offset of the last publish before live ones). */
   offset?: number;
+  /** Hookhub, with offsets: the epoch of the topic log the offsets count in. */
+  epoch?: string;
+  /** Hookhub, answering SUBSCRIBE {since}: the log began again since (its publishes are replayed from the start). */
+  reset?: boolean;
   /** Hookhub, answering SUBSCRIBE {since}: whether history still held every publish after it. */
   recovered?: boolean;
   /** Hookhub, answering SUBSCRIBE {since}: how many PUBLISH frames of the catch-up follow. */
@@ -60,6 +64,8 @@ export interface PublishFrame {
   replayed?: boolean;
   /** Hookhub: the publish's topic offset. */
   offset?: number;
+  /** Hookhub: the epoch of the topic log that offset counts in (a new one: the log began again at 1). */
+  epoch?: string;
 }
 export interface StateFrame {
   channel_name: string;
@@ -396,6 +402,8 @@ export class Subscription {
    * came after it (SUBSCRIBE {since}). Undefined with a server that sends no offsets (Hookbox).
    */
   offset: number | undefined;
+  /** The epoch of the topic log `offset` counts in (Hookhub servers): sent back with `since`. */
+  epoch: string | undefined;
   /** Publishes up to this offset are the catch-up of a resubscription (marked `replayed`). */
   private replayUntil: number | undefined;
 
@@ -414,6 +422,7 @@ export class Subscription {
     this.state = isRecord(args.state) ? { ...args.state } : {};
     this.presence = Array.isArray(args.presence) ? args.presence.slice() : [];
     this.offset = typeof args.offset === 'number' ? args.offset : undefined;
+    this.epoch = typeof args.epoch === 'string' ? args.epoch : undefined;
   }
 
   /** Hookbox's snake_case name, kept for old pages. */
@@ -435,6 +444,12 @@ export class Subscription {
       case 'PUBLISH': {
         let frame = args as unknown as PublishFrame;
         if (typeof frame.offset === 'number') {
+          if (typeof frame.epoch === 'string' && frame.epoch !== this.epoch) {
+            // The server's log began again (e.g. its store lost it): offsets restart; earlier ones may be lost.
+            if (this.epoch !== undefined && this.offset !== undefined) this.onGap({ channel_name: this.channelName, replayed: 0 });
+            if (this.epoch !== undefined) this.offset = undefined;
+            this.epoch = frame.epoch;
+          }
           if (this.offset !== undefined && frame.offset <= this.offset) break; // seen already
           this.offset = frame.offset;
           if (this.replayUntil !== undefined && frame.offset <= this.replayUntil) frame = { ...frame, replayed: true };
@@ -481,6 +496,9 @@ export class Subscription {
       // Offsets: the server replays exactly what was missed (answering SUBSCRIBE {since}); no guessing.
       if (typeof args.recovered === 'boolean') {
         this.replayUntil = args.offset;
+        // A reset: the catch-up that follows is the new log from its start.
+        if (args.reset === true) this.offset = 0;
+        if (typeof args.epoch === 'string') this.epoch = args.epoch;
         if (!args.recovered) this.onGap({ channel_name: this.channelName, replayed: typeof args.replayed === 'number' ? args.replayed : 0 });
       }
       if (serverHistory) this.history = serverHistory.slice();
@@ -502,6 +520,7 @@ export class Subscription {
       for (const user of before) if (user !== self && !after.includes(user)) this.onUnsubscribe({ channel_name: this.channelName, user });
     }
     if (this.offset === undefined && typeof args.offset === 'number') this.offset = args.offset;
+    if (this.epoch === undefined && typeof args.epoch === 'string') this.epoch = args.epoch;
     if (isRecord(args.state)) {
       const next = args.state;
       const updates: Record<string, unknown> = {};
@@ -859,9 +878,11 @@ export class Connection {
     for (const channel of this.wanted) {
       // A user's other connections may already have restored it (server sends SUBSCRIBE on CONNECT).
       // With an offset, ask for what came after it even when already restored.
-      const since = this.subscriptions.get(channel)?.offset;
+      const known = this.subscriptions.get(channel);
+      const since = known?.offset;
       if (!this.confirmed.has(channel) || since !== undefined) {
-        this.sendFrame('SUBSCRIBE', { channel_name: channel, ...(since !== undefined ? { since } : {}) }, { resubscribe: this.subscriptions.has(channel) });
+        const position = since !== undefined ? { since, ...(known?.epoch !== undefined ? { epoch: known.epoch } : {}) } : {};
+        this.sendFrame('SUBSCRIBE', { channel_name: channel, ...position }, { resubscribe: this.subscriptions.has(channel) });
       }
     }
     const queued = this.queue;

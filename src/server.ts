@@ -2,6 +2,7 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Config } from './config.js';
 import { isHookhubError } from './core/errors.js';
+import { storeFailure } from './core/store-down.js';
 import { createMetrics, type Metrics } from './core/metrics.js';
 import { Topics } from './core/topics.js';
 import { createDispatcher, deliveryRoutes, queueBatchFromDispatch, queueFromDispatch } from './dispatch/plugin.js';
@@ -51,7 +52,8 @@ export interface BuildOptions {
 export async function buildServer(config: Config, options: BuildOptions = {}): Promise<Hookhub> {
   const store = options.store ?? (await createStore(config));
   const metrics = createMetrics();
-  const topics = new Topics(store.topics, metrics, config.maxTopics);
+  const storeWritable = (): void => store.assertWritable();
+  const topics = new Topics(store.topics, metrics, storeWritable, config.maxTopics);
   const connections = new Connections(config.maxConnections, metrics);
 
   const socketLimits = {
@@ -82,7 +84,12 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
   app.setErrorHandler((err, req, reply) => {
-    if (isHookhubError(err)) return reply.code(err.status).send({ error: err.message, code: err.code });
+    const known = isHookhubError(err) ? err : storeFailure(err, storeWritable);
+    if (known) {
+      if (known !== err) req.log.warn({ err }, 'request failed: store unavailable');
+      if (known.retryAfter !== undefined) reply.header('retry-after', String(known.retryAfter));
+      return reply.code(known.status).send({ error: known.message, code: known.code });
+    }
     const status = (err as { statusCode?: number }).statusCode;
     if (status && status >= 400 && status < 500) {
       const message = status === 413 ? `body larger than ${config.maxBody} bytes` : (err as Error).message;
@@ -133,7 +140,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   });
   await app.register(async (producers) => {
     producers.addHook('onRequest', requireKey(config.apiKey));
-    dispatchRoute(producers, { topics, queueWebhook: queueFromDispatch(dispatcher), queueWebhooks: queueBatchFromDispatch(dispatcher) });
+    dispatchRoute(producers, { topics, storeWritable, queueWebhook: queueFromDispatch(dispatcher), queueWebhooks: queueBatchFromDispatch(dispatcher) });
     deliveryRoutes(producers, dispatcher);
     topicsApi(producers, { topics, historyMaxBytes: config.historyMaxBytes });
     subscriptionsApi(producers, websub);
@@ -145,6 +152,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
       allowPrivate: config.allowPrivateTargets,
       requireHttps: config.websubRequireHttps,
       maxBody: config.maxBody,
+      storeWritable,
     });
   });
   await websub.start();

@@ -4,7 +4,7 @@
 // to the channel while the subscription is being made wait in the channel's catch-up buffer for that
 // connection, so nothing falls between the history read and the join; offsets remove the overlap.
 import type { Message } from '../core/message.js';
-import type { Topics } from '../core/topics.js';
+import { beganAgainSince, type StreamPosition, type Topics } from '../core/topics.js';
 import type { Channel } from './model.js';
 import { publishTailWithOffset, type FrameTail } from './protocol.js';
 
@@ -15,17 +15,25 @@ const MAX_REPLAY = 10_000;
 /** What the topic log held after `since` when the subscription was made. */
 export interface Missed {
   since: number | undefined;
-  /** The topic's last offset when read. */
+  /** The topic's last offset when read, and the epoch of its log ('' when there is none yet). */
   last: number;
+  epoch: string;
   replay: Message[];
   /** History held everything after `since` (always true without `since`). */
   complete: boolean;
+  /** The log began again since the connection's position (another epoch, or a position past the head). */
+  reset: boolean;
 }
 
-export async function readMissed(topics: Topics, topic: string, since: number | undefined): Promise<Missed> {
+/** `asked`: SUBSCRIBE {since, epoch?} — the last offset the connection saw, and the epoch of that log when it knows. */
+export async function readMissed(topics: Topics, topic: string, asked: StreamPosition | undefined): Promise<Missed> {
   const bounds = await topics.bounds(topic);
   const replay: Message[] = [];
-  if (since === undefined || since >= bounds.last) return { since, last: bounds.last, replay, complete: true };
+  const reset = asked !== undefined && beganAgainSince(asked, bounds);
+  // After a reset, everything the new log holds is missed.
+  const since = asked === undefined ? undefined : reset ? 0 : asked.offset;
+  const base = { since, last: bounds.last, epoch: bounds.epoch, replay, reset };
+  if (since === undefined || since >= bounds.last) return { ...base, complete: !reset };
   let position = since;
   let capped = false;
   while (position < bounds.last) {
@@ -39,12 +47,12 @@ export async function readMissed(topics: Topics, topic: string, since: number | 
     }
     if (page.length < PAGE) break;
   }
-  return { since, last: bounds.last, replay, complete: !capped && bounds.first <= since + 1 };
+  return { ...base, complete: !reset && !capped && bounds.first <= since + 1 };
 }
 
 /** The SUBSCRIBE frame's extra fields and the PUBLISH frames that follow it, for the subscribing connection. */
 export interface CatchUp {
-  args: { offset: number; recovered?: boolean; replayed?: number };
+  args: { offset: number; epoch?: string; recovered?: boolean; replayed?: number; reset?: true };
   frames: FrameTail[];
 }
 
@@ -62,7 +70,12 @@ export function catchUp(ch: Channel, userName: string, missed: Missed, buffered:
   const own = (m: Message): boolean => !ch.options.reflective && m.author === userName;
   const frames = out.filter((m) => !own(m)).map(publishTailWithOffset);
   return {
-    args: { offset: position, ...(missed.since !== undefined ? { recovered: missed.complete, replayed: frames.length } : {}) },
+    args: {
+      offset: position,
+      ...(missed.epoch !== '' ? { epoch: missed.epoch } : {}),
+      ...(missed.since !== undefined ? { recovered: missed.complete, replayed: frames.length } : {}),
+      ...(missed.reset ? { reset: true as const } : {}),
+    },
     frames,
   };
 }

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Message } from '../core/message.js';
-import type { Topics } from '../core/topics.js';
+import type { StreamPosition, Topics } from '../core/topics.js';
 import { checkTopicName } from '../core/topic-name.js';
 import { isHookhubError } from '../core/errors.js';
 import type {
@@ -504,8 +504,9 @@ export class ChannelHub implements ChannelOwner {
   // ---- subscriptions -----------------------------------------------------------------------
 
   /** A tracking connection (`conn.offsets`) learns the channel's position, when this node knows it. */
-  private position(ch: Channel, conn: Conn | undefined): { offset?: number } {
-    return conn?.offsets && ch.lastOffset > 0 ? { offset: ch.lastOffset } : {};
+  private position(ch: Channel, conn: Conn | undefined): { offset?: number; epoch?: string } {
+    if (!conn?.offsets || ch.lastOffset <= 0) return {};
+    return ch.epoch !== undefined ? { offset: ch.lastOffset, epoch: ch.epoch } : { offset: ch.lastOffset };
   }
 
   subscribeArgs(ch: Channel, user: User, conn?: Conn): Record<string, unknown> {
@@ -524,7 +525,7 @@ export class ChannelHub implements ChannelOwner {
    * A browser's SUBSCRIBE (conn set) or the application's (REST / auto_subscribe). A connection with
    * offsets gets what it missed after `since` (catch-up.ts).
    */
-  async subscribe(name: string, user: User, conn: Conn | undefined, auth: boolean, askCreate = true, since?: number): Promise<void> {
+  async subscribe(name: string, user: User, conn: Conn | undefined, auth: boolean, askCreate = true, since?: StreamPosition): Promise<void> {
     const ch = await this.ensureChannel(name, conn ? { conn } : {}, askCreate);
     if (!conn?.offsets) return this.subscribeAs(ch, user, conn, auth);
     ch.catchingUp.set(conn, []);
@@ -536,12 +537,12 @@ export class ChannelHub implements ChannelOwner {
   }
 
   /** Reads what a tracking connection missed, then (synchronously, at the join) what came meanwhile. */
-  private async missedBy(ch: Channel, user: User, conn: Conn, since: number | undefined): Promise<() => CatchUp> {
+  private async missedBy(ch: Channel, user: User, conn: Conn, since: StreamPosition | undefined): Promise<() => CatchUp> {
     const missed = await readMissed(this.deps.topics, ch.name, since);
     return () => catchUp(ch, user.name, missed, ch.catchingUp.get(conn) ?? []);
   }
 
-  private async subscribeAs(ch: Channel, user: User, conn: Conn | undefined, auth: boolean, since?: number): Promise<void> {
+  private async subscribeAs(ch: Channel, user: User, conn: Conn | undefined, auth: boolean, since?: StreamPosition): Promise<void> {
     const name = ch.name;
     const perConn = conn !== undefined && user.options.per_connection_subscriptions;
     if (ch.isMember(user, perConn ? conn : undefined)) {
@@ -720,6 +721,8 @@ export class ChannelHub implements ChannelOwner {
    * yet is made first (the application's create_channel decides); the application may rewrite or narrow it.
    */
   async publishFromConn(conn: Conn, name: string, payload: unknown): Promise<void> {
+    // Before the app is asked: a publish the store cannot take is refused whole.
+    this.deps.topics.assertWritable();
     const user = conn.user as User;
     const ch = await this.ensureChannel(name, { conn });
     let body = payload;
@@ -741,6 +744,7 @@ export class ChannelHub implements ChannelOwner {
 
   /** The application's publish (REST, polling): `sendHook` asks the publish callback first. */
   async publishFromApp(name: string, payload: unknown, originator: string | null, sendHook: boolean): Promise<void> {
+    this.deps.topics.assertWritable();
     const ch = await this.ensureChannel(name, {}, false);
     let body = payload;
     if (sendHook && this.deps.callbacks.enabled) {
@@ -770,7 +774,11 @@ export class ChannelHub implements ChannelOwner {
 
   /** Fan-out hot path: one encoded frame per message, handed to each subscribed connection. */
   delivered(ch: Channel, m: Message): void {
-    if (m.offset > ch.lastOffset) ch.lastOffset = m.offset;
+    if (m.epoch !== undefined && m.epoch !== ch.epoch) {
+      // The topic log began again (or this is the first message of it here): its offsets start over.
+      ch.epoch = m.epoch;
+      ch.lastOffset = m.offset;
+    } else if (m.offset > ch.lastOffset) ch.lastOffset = m.offset;
     for (const waiting of ch.catchingUp.values()) waiting.push(m);
     const info = publishInfo(m);
     // Every node that has the channel records it; a shared store keeps it once (by offset).

@@ -107,11 +107,12 @@ export async function createChannels(deps: ChannelsDeps): Promise<Channels> {
   new Gauge({ name: 'hookhub_channels', help: 'Browser channels', registers: [registry], collect() { this.set(hub.channels.size); } });
   new Gauge({ name: 'hookhub_channel_users', help: 'Connected channel users', registers: [registry], collect() { this.set(hub.users.size); } });
 
+  const storeWritable = (): void => deps.topics.assertWritable();
   return {
     hub,
     callbacks,
-    sessions: { open: (sink, info) => new ChannelSession(hub, sink, info, deps.log, deps.config.maxSubscriptions) },
-    routes: (app) => channelsRest(app, { hub, users, apiKey: config.apiKey, version: '0.1.0' }),
+    sessions: { open: (sink, info) => new ChannelSession(hub, sink, info, deps.log, deps.config.maxSubscriptions, storeWritable) },
+    routes: (app) => channelsRest(app, { hub, users, apiKey: config.apiKey, version: '0.1.0', storeWritable }),
     close: async () => {
       poller.stopAll();
       // In-flight callbacks belong to connections that are closing: do not wait out their timeout.

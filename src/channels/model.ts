@@ -84,6 +84,8 @@ export class Channel implements Subscriber {
   state: Record<string, unknown> = {};
   /** The offset of the last message delivered to this channel on this node (0: none since it was made here). */
   lastOffset = 0;
+  /** The epoch of the topic log `lastOffset` counts in (core/epoch), once a message told this node. */
+  epoch: string | undefined;
   /** Connections subscribing with offsets: what is delivered meanwhile waits here for them (catch-up.ts). */
   readonly catchingUp = new Map<Conn, Message[]>();
   /** Member users; a Set holds the connections subscribed when the user subscribes per connection. */

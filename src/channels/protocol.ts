@@ -43,10 +43,20 @@ export const publishTail = defineWire('hookbox', (m) => {
   return tail('PUBLISH', { channel_name: m.topic, user: info.user, payload: info.payload, datetime: hookboxTime(m.time) });
 });
 
-/** The same with the message's topic offset, for connections that asked for offsets (exact recovery). */
+/**
+ * The same with the message's topic offset and the epoch of its log, for connections that asked for
+ * offsets (exact recovery): an epoch the connection has not seen means the log began again at offset 1.
+ */
 export const publishTailWithOffset = defineWire('hookbox+offset', (m) => {
   const info = publishInfo(m);
-  return tail('PUBLISH', { channel_name: m.topic, user: info.user, payload: info.payload, datetime: hookboxTime(m.time), offset: m.offset });
+  return tail('PUBLISH', {
+    channel_name: m.topic,
+    user: info.user,
+    payload: info.payload,
+    datetime: hookboxTime(m.time),
+    offset: m.offset,
+    ...(m.epoch !== undefined ? { epoch: m.epoch } : {}),
+  });
 });
 
 export interface ClientFrame {

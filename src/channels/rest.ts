@@ -4,6 +4,7 @@
 // or `Authorization: Bearer <api-key>`; without --api-key (the REST secret) every call is refused, as in Hookbox.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isHookhubError } from '../core/errors.js';
+import { storeFailure } from '../core/store-down.js';
 import { bearerToken, secretEquals } from '../http/auth.js';
 import type { ClusterUsers } from './cluster-users.js';
 import type { Channel, ChannelHub } from './hub.js';
@@ -15,6 +16,8 @@ export interface ChannelsRestDeps {
   users: ClusterUsers;
   apiKey: string | undefined;
   version: string;
+  /** Throws store_unavailable when the store cannot take writes (see Store.assertWritable). */
+  storeWritable?: () => void;
 }
 
 interface Fields {
@@ -208,6 +211,11 @@ export function channelsRest(app: FastifyInstance, deps: ChannelsRestDeps): void
       return reply.send([true, await method(fields, deps)]);
     } catch (err) {
       if (err instanceof ChannelError || isHookhubError(err)) return reply.send([false, { msg: (err as Error).message }]);
+      const down = storeFailure(err, deps.storeWritable ?? (() => {}));
+      if (down) {
+        req.log.warn({ err }, 'channel REST call refused: store unavailable');
+        return reply.send([false, { msg: down.message }]);
+      }
       req.log.error({ err }, 'channel REST call failed');
       return reply.code(500).send([false, { msg: 'internal error' }]);
     }

@@ -1,8 +1,12 @@
 // One browser connection speaking Hookbox's protocol, whatever carries it (WebSocket, HTTP fallback).
-// Frames are handled one at a time, in order; a bad frame gets an ERROR and the connection stays usable.
+// Frames are handled one at a time, in order — a bad frame's ERROR included; the connection stays usable.
 import type { FastifyBaseLogger } from 'fastify';
+import { EPOCH_PATTERN } from '../core/epoch.js';
+import { isHookhubError } from '../core/errors.js';
+import { storeFailure } from '../core/store-down.js';
 import { ChannelError } from './options.js';
 import type { ChannelHub, Conn, FrameSink, User } from './hub.js';
+import type { StreamPosition } from '../core/topics.js';
 import { parseClientFrame, type ClientFrame } from './protocol.js';
 import { isLineFramed, payloadValue, splitLines } from './hookbox-wire.js';
 
@@ -30,13 +34,17 @@ export class ChannelSession implements FrameSession {
   private queue: Promise<void> = Promise.resolve();
   private pending = 0;
 
-  /** `maxSubscriptions` (--max-subscriptions): channels the connection's user may be in through SUBSCRIBE frames. */
+  /**
+   * `maxSubscriptions` (--max-subscriptions): channels the connection's user may be in through SUBSCRIBE frames.
+   * `storeWritable` throws store_unavailable when the store cannot take writes (see Store.assertWritable).
+   */
   constructor(
     private readonly hub: ChannelHub,
     sink: FrameSink,
     info: SessionInfo,
     private readonly log: FastifyBaseLogger,
     private readonly maxSubscriptions = Infinity,
+    private readonly storeWritable: () => void = () => {},
   ) {
     this.conn = hub.open(sink, info.cookie, info.transport, info.origin);
   }
@@ -57,20 +65,33 @@ export class ChannelSession implements FrameSession {
   }
 
   private receiveFrame(text: string): void {
-    const parsed = parseClientFrame(text);
-    if (!parsed.ok) return this.conn.error(parsed.id, parsed.msg);
-    const frame = parsed.frame;
-    if (!FRAMES.has(frame.name)) return this.conn.error(frame.id, `unknown frame ${frame.name.slice(0, 64)}`);
     if (++this.pending > MAX_PENDING_FRAMES) {
       this.conn.sink.close(1008, `more than ${MAX_PENDING_FRAMES} frames waiting`);
       return;
     }
+    // Parsed at once, answered in turn: an ERROR for a bad frame comes after the replies to earlier frames.
+    const parsed = parseClientFrame(text);
+    this.enqueue(parsed.ok ? parsed.frame.id : parsed.id, parsed.ok ? parsed.frame.name : undefined, () => {
+      if (!parsed.ok) return this.conn.error(parsed.id, parsed.msg);
+      const frame = parsed.frame;
+      if (!FRAMES.has(frame.name)) return this.conn.error(frame.id, `unknown frame ${frame.name.slice(0, 64)}`);
+      return this.handle(frame);
+    });
+  }
+
+  /** Runs `step` after every frame received before it; its failure becomes that frame's ERROR. */
+  private enqueue(id: unknown, name: string | undefined, step: () => void | Promise<void>): void {
     this.queue = this.queue
-      .then(() => this.handle(frame))
+      .then(step)
       .catch((err: unknown) => {
-        if (err instanceof ChannelError) return this.conn.error(frame.id, err.message);
-        this.log.error({ err, frame: frame.name }, 'channel frame failed');
-        this.conn.error(frame.id, 'internal error');
+        if (err instanceof ChannelError || isHookhubError(err)) return this.conn.error(id, err.message);
+        const down = storeFailure(err, this.storeWritable);
+        if (down) {
+          this.log.warn({ err, frame: name }, 'channel frame refused: store unavailable');
+          return this.conn.error(id, down.message);
+        }
+        this.log.error({ err, frame: name }, 'channel frame failed');
+        this.conn.error(id, 'internal error');
       })
       .finally(() => this.pending--);
   }
@@ -117,10 +138,16 @@ function channelName(f: ClientFrame): string {
   return name;
 }
 
-/** SUBSCRIBE {since}: the last offset the client saw (honoured for connections that track offsets). */
-function sinceOf(f: ClientFrame): number | undefined {
+/**
+ * SUBSCRIBE {since, epoch?}: the last offset the client saw and the epoch of that log (honoured for
+ * connections that track offsets); a log that began again since is replayed from its start.
+ */
+function sinceOf(f: ClientFrame): StreamPosition | undefined {
   const since = f.args.since;
   if (since === undefined || since === null) return undefined;
   if (typeof since !== 'number' || !Number.isSafeInteger(since) || since < 0) throw new ChannelError('since must be an offset (a whole number, 0 or more)');
-  return since;
+  const epoch = f.args.epoch;
+  if (epoch === undefined || epoch === null) return { offset: since };
+  if (typeof epoch !== 'string' || !EPOCH_PATTERN.test(epoch)) throw new ChannelError('epoch must be the epoch of an earlier SUBSCRIBE or PUBLISH frame');
+  return { offset: since, epoch };
 }

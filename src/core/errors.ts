@@ -15,15 +15,20 @@ export const ERRORS = {
   too_many_topics: 503,
   queue_full: 503,
   unavailable: 503,
+  /** The store cannot take writes now (Redis unreachable): answered with Retry-After. */
+  store_unavailable: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;
 
 export class HookhubError extends Error {
   readonly status: number;
-  constructor(readonly code: ErrorCode, message: string) {
+  /** Seconds after which trying again makes sense (a Retry-After header where the answer is HTTP). */
+  readonly retryAfter: number | undefined;
+  constructor(readonly code: ErrorCode, message: string, options: { retryAfter?: number } = {}) {
     super(message);
     this.status = ERRORS[code];
+    this.retryAfter = options.retryAfter;
   }
 }
 

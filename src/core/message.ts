@@ -21,6 +21,8 @@ export interface Message {
   body: Buffer;
   /** See NewMessage.author. Not part of the consumers' JSON shape. */
   author?: string;
+  /** The epoch of the topic log that committed it (core/epoch); absent for entries stored before epochs. */
+  epoch?: string;
   /** Encoded forms, filled lazily once per wire format and shared by every subscriber. */
   frames?: Partial<Record<string, Buffer>>;
 }
@@ -33,6 +35,8 @@ export interface MessageJson {
   contentType: string;
   data: unknown;
   encoding?: 'base64';
+  /** Only for consumers that asked for epochs (?epochs=1). */
+  epoch?: string;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -80,5 +84,12 @@ export function toJson(m: Message): MessageJson {
     data,
   };
   if (encoding) json.encoding = encoding;
+  return json;
+}
+
+/** The same JSON with the log's epoch, for consumers that asked for it. */
+export function toJsonWithEpoch(m: Message): MessageJson {
+  const json = toJson(m);
+  if (m.epoch !== undefined) json.epoch = m.epoch;
   return json;
 }

@@ -5,7 +5,7 @@ import { Fanout } from './fanout.js';
 import type { Message, NewMessage } from './message.js';
 import type { Metrics } from './metrics.js';
 import { checkTopicName } from './topic-name.js';
-import { TopicStream, type StreamOutput } from './topic-stream.js';
+import { TopicStream, type Reset, type StreamOutput } from './topic-stream.js';
 import type { TopicBounds, TopicInfo, TopicLog, TopicPage } from '../store/interface.js';
 
 /** Messages read per replay page at first and at most; later pages are sized to about REPLAY_PAGE_BYTES. */
@@ -13,11 +13,25 @@ const REPLAY_PAGE = 1000;
 const REPLAY_FIRST_PAGE = 100;
 const REPLAY_PAGE_BYTES = 1024 * 1024;
 
+/** Where a consumer says it stands in a topic: the last offset it has, and the epoch of that log when it knows. */
+export interface StreamPosition {
+  offset: number;
+  epoch?: string;
+}
+
 export interface OpenOptions {
   topics: string[];
-  /** Per topic, the offset the consumer already has; absent topics start live at the current head. */
-  since: ReadonlyMap<string, number>;
+  /** Per topic, the position the consumer already has; absent topics start live at the current head. */
+  since: ReadonlyMap<string, StreamPosition>;
   maxPending: number;
+}
+
+/** One topic's part of a resume: replay after `from` (nothing when undefined), after a reset when there was one. */
+interface Resume {
+  topic: string;
+  last: number;
+  from: number | undefined;
+  reset?: Reset;
 }
 
 export class Topics {
@@ -28,14 +42,28 @@ export class Topics {
   /** New topics whose first publish is in flight on this node: counted before the store has them. */
   private readonly creating = new Set<string>();
 
-  /** `maxTopics`: how many topics the store may hold (0: no cap). */
-  constructor(private readonly log: TopicLog, private readonly metrics: Metrics, private readonly maxTopics = 0) {
+  /**
+   * `writable` throws (store_unavailable) when the store cannot take a write now: see Store.assertWritable.
+   * `maxTopics`: how many topics the store may hold (0: no cap).
+   */
+  constructor(
+    private readonly log: TopicLog,
+    private readonly metrics: Metrics,
+    private readonly writable: () => void = () => {},
+    private readonly maxTopics = 0,
+  ) {
     log.onAppend((m) => this.fanout.publish(m));
+  }
+
+  /** For producers that commit later (after a callback, a fetch): refuse now rather than half-way. */
+  assertWritable(): void {
+    this.writable();
   }
 
   /** Commits a message; it reaches live consumers on every node. Resolves once durable. */
   async publish(topic: string, input: NewMessage): Promise<Message> {
     checkTopicName(topic);
+    this.writable();
     const isNew = await this.admitTopic(topic);
     const end = this.metrics.publishLatency.startTimer();
     let m: Message;
@@ -97,38 +125,19 @@ export class Topics {
     return this.log.setHistorySize(topic, size);
   }
 
-  /** Subscribes `out` to the topics; replays what it missed, reports gaps, then streams live. */
+  /**
+   * Subscribes `out` to the topics; replays what it missed, reports gaps and resets, then streams live.
+   * Every topic's position is known before the first event, so each event can carry all of them.
+   */
   async open(options: OpenOptions, out: StreamOutput): Promise<TopicStream> {
     const stream = new TopicStream(out, options.maxPending);
     for (const topic of options.topics) this.fanout.add(topic, stream);
     try {
-      for (const topic of options.topics) {
-        const bounds = await this.log.bounds(topic);
-        const since = options.since.get(topic);
-        if (since === undefined || since >= bounds.last) {
-          stream.positions.set(topic, Math.min(since ?? bounds.last, bounds.last));
-          continue;
-        }
-        let position = since;
-        let pageSize = REPLAY_FIRST_PAGE;
-        for (;;) {
-          const page = await this.log.read(topic, position, pageSize);
-          let bytes = 0;
-          for (const m of page) {
-            const wait = stream.writable();
-            if (wait) await wait;
-            if (stream.isClosed) break;
-            if (m.offset > position + 1) stream.gap({ topic, from: position + 1, to: m.offset - 1 });
-            stream.emit(m);
-            position = m.offset;
-            bytes += m.body.length;
-          }
-          if (page.length < pageSize || stream.isClosed) break;
-          // Big messages, smaller pages: what one page holds in memory stays near REPLAY_PAGE_BYTES.
-          pageSize = Math.max(1, Math.min(REPLAY_PAGE, Math.floor((pageSize * REPLAY_PAGE_BYTES) / Math.max(1, bytes))));
-        }
-        // History kept less than was missed (or none at all): say so.
-        if (position < bounds.last) stream.gap({ topic, from: position + 1, to: bounds.last });
+      const resumes: Resume[] = [];
+      for (const topic of options.topics) resumes.push(startAt(stream, topic, await this.log.bounds(topic), options.since.get(topic)));
+      for (const resume of resumes) {
+        if (resume.reset) stream.reset(resume.reset);
+        if (resume.from !== undefined && !stream.isClosed) await this.replay(stream, resume.topic, resume.from, resume.last);
       }
     } catch (err) {
       this.close(options.topics, stream);
@@ -138,8 +147,63 @@ export class Topics {
     return stream;
   }
 
+  private async replay(stream: TopicStream, topic: string, since: number, last: number): Promise<void> {
+    let position = since;
+    let pageSize = REPLAY_FIRST_PAGE;
+    for (;;) {
+      const page = await this.log.read(topic, position, pageSize);
+      let bytes = 0;
+      for (const m of page) {
+        // The consumer's socket sets the pace: a replay never piles up more than its buffer.
+        const wait = stream.writable();
+        if (wait) await wait;
+        if (stream.isClosed) break;
+        stream.emit(m);
+        position = m.offset;
+        bytes += m.body.length;
+      }
+      if (page.length < pageSize || stream.isClosed) break;
+      // Big messages, smaller pages: what one page holds in memory stays near REPLAY_PAGE_BYTES.
+      pageSize = Math.max(1, Math.min(REPLAY_PAGE, Math.floor((pageSize * REPLAY_PAGE_BYTES) / Math.max(1, bytes))));
+    }
+    // History kept less than was missed (or none at all): say so.
+    const reached = stream.positions.get(topic) ?? 0;
+    if (reached < last) stream.gap({ topic, from: reached + 1, to: last });
+  }
+
   close(topics: readonly string[], stream: TopicStream): void {
     stream.close();
     for (const topic of topics) this.fanout.remove(topic, stream);
   }
+}
+
+/**
+ * Whether the log began again since the consumer's position: the position cannot have come from it —
+ * another epoch, or (when the consumer gave no epoch) past the head.
+ */
+export function beganAgainSince(asked: StreamPosition, bounds: TopicBounds): boolean {
+  return asked.epoch !== undefined ? asked.epoch !== bounds.epoch : asked.offset > bounds.last;
+}
+
+/**
+ * Sets the consumer's position in one topic from what it asked and what the log holds. A log that began
+ * again since (beganAgainSince) resets the consumer, which then replays the new log from its start.
+ */
+function startAt(stream: TopicStream, topic: string, bounds: TopicBounds, asked: StreamPosition | undefined): Resume {
+  stream.epochs.set(topic, bounds.epoch);
+  if (asked === undefined) {
+    stream.positions.set(topic, bounds.last);
+    return { topic, last: bounds.last, from: undefined };
+  }
+  if (beganAgainSince(asked, bounds)) {
+    // Until the reset is sent, the consumer stands where it said (ids sent meanwhile must not mix the two logs).
+    stream.positions.set(topic, asked.offset);
+    stream.epochs.set(topic, asked.epoch ?? '');
+    const reset: Reset = { topic, epoch: bounds.epoch, previousOffset: asked.offset };
+    if (asked.epoch !== undefined) reset.previousEpoch = asked.epoch;
+    return { topic, last: bounds.last, from: bounds.last > 0 ? 0 : undefined, reset };
+  }
+  const offset = Math.min(asked.offset, bounds.last);
+  stream.positions.set(topic, offset);
+  return { topic, last: bounds.last, from: offset < bounds.last ? offset : undefined };
 }

@@ -11,6 +11,8 @@ export type QueueWebhooks = (bodies: DispatchBody[]) => Promise<string[]>;
 
 export interface DispatchRouteDeps {
   topics: Topics;
+  /** Throws store_unavailable when the store cannot take a write now: nothing is queued then. */
+  storeWritable?: () => void;
   queueWebhook?: QueueWebhook;
   queueWebhooks?: QueueWebhooks;
 }
@@ -26,6 +28,7 @@ export function dispatchRoute(app: FastifyInstance, deps: DispatchRouteDeps): vo
         }),
       );
       if (!deps.queueWebhooks) throw new HookhubError('unavailable', 'the webhook dispatcher is not running');
+      deps.storeWritable?.();
       return reply.code(202).send({ ids: await deps.queueWebhooks(batch) });
     }
     const body = await parseDispatchBody(req.headers['content-type'], req.body as Buffer | undefined);
@@ -38,6 +41,7 @@ export function dispatchRoute(app: FastifyInstance, deps: DispatchRouteDeps): vo
       return reply.code(202).send({ id: m.id, offset: m.offset });
     }
     if (!deps.queueWebhook) throw new HookhubError('unavailable', 'the webhook dispatcher is not running');
+    deps.storeWritable?.();
     const { id } = await deps.queueWebhook(body, req.headers);
     return reply.code(202).send({ id });
   });

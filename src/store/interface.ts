@@ -4,10 +4,14 @@ import type { Subscriptions } from './subscriptions.js';
 
 export type { Subscriptions } from './subscriptions.js';
 
-/** Offsets a topic holds: `first` is the oldest kept (last + 1 when none is kept), `last` the newest (0: never published). */
+/**
+ * Offsets a topic holds: `first` is the oldest kept (last + 1 when none is kept), `last` the newest (0: never
+ * published). `epoch` names this run of the log (core/epoch): '' while the store has no log for the topic.
+ */
 export interface TopicBounds {
   first: number;
   last: number;
+  epoch: string;
 }
 
 export interface TopicInfo {
@@ -17,7 +21,10 @@ export interface TopicInfo {
   historySize: number;
 }
 
-/** Per-topic append-only log with bounded history. Offsets start at 1 and only grow. */
+/**
+ * Per-topic append-only log with bounded history. Offsets start at 1 and only grow, within one epoch: a log
+ * the store lost begins again at 1 under a new epoch, and every message carries the epoch of its log.
+ */
 export interface TopicLog {
   /** Commits the message, assigns its offset, then calls every onAppend listener. */
   append(topic: string, m: NewMessage): Promise<Message>;
@@ -193,6 +200,11 @@ export interface Store {
   readonly relay: UserRelay;
   /** Resolves when the backing store answers (readiness). */
   ping(): Promise<void>;
+  /**
+   * Throws HookhubError 'store_unavailable' (core/store-down) at once when the store cannot take writes
+   * now (Redis connection down); cheap, asked by producers before they start. Memory and SQLite always can.
+   */
+  assertWritable(): void;
   close(): Promise<void>;
 }
 

@@ -1,9 +1,12 @@
-// In-process topic log: the default for tests and ephemeral use.
+// In-process topic log: the default for tests and ephemeral use. Each topic's log gets a new epoch in
+// each process: a restarted server begins every topic again at offset 1, and says so.
 import { randomUUID } from 'node:crypto';
+import { newEpoch } from '../core/epoch.js';
 import type { Message, NewMessage } from '../core/message.js';
 import type { TopicBounds, TopicInfo, TopicLog, TopicPage } from './interface.js';
 
 interface TopicState {
+  epoch: string;
   last: number;
   historySize: number | null;
   messages: Message[];
@@ -17,7 +20,7 @@ export class MemoryTopicLog implements TopicLog {
 
   private state(topic: string): TopicState {
     let s = this.topics.get(topic);
-    if (!s) this.topics.set(topic, (s = { last: 0, historySize: null, messages: [] }));
+    if (!s) this.topics.set(topic, (s = { epoch: newEpoch(), last: 0, historySize: null, messages: [] }));
     return s;
   }
 
@@ -30,6 +33,7 @@ export class MemoryTopicLog implements TopicLog {
       time: Date.now(),
       contentType: input.contentType,
       body: input.body,
+      epoch: s.epoch,
     };
     if (input.author !== undefined) m.author = input.author;
     const size = s.historySize ?? this.defaultHistorySize;
@@ -49,8 +53,8 @@ export class MemoryTopicLog implements TopicLog {
 
   async bounds(topic: string): Promise<TopicBounds> {
     const s = this.topics.get(topic);
-    if (!s) return { first: 1, last: 0 };
-    return { first: s.messages[0]?.offset ?? s.last + 1, last: s.last };
+    if (!s) return { first: 1, last: 0, epoch: '' };
+    return { first: s.messages[0]?.offset ?? s.last + 1, last: s.last, epoch: s.epoch };
   }
 
   onAppend(fn: (m: Message) => void): void {

@@ -23,6 +23,7 @@ export function createMemoryStore(options: StoreOptions): Store {
     histories: new LocalChannelHistories(),
     relay: new LocalUserRelay(),
     ping: async () => {},
+    assertWritable: () => {},
     close: async () => {},
   };
 }

@@ -4,28 +4,35 @@
 // messages to its listeners from that channel, per topic in offset order; a hole (a missed pub/sub
 // message, e.g. across a reconnect) is filled from history first.
 //
-// Keys: <p>topic:<name> hash {last, size}, <p>history:<name> stream (ids "<offset>-0"),
-// <p>topics set of names; channel <p>messages.
-// Wire/stream entry: "<offset>\n<header JSON {topic,id,time,contentType}>\n<body bytes>".
+// Keys: <p>topic:<name> hash {last, size, epoch}, <p>history:<name> stream (ids "<offset>-0"),
+// <p>topics set of names; channel <p>messages. The epoch is set when the hash is made: a Redis that lost
+// its data makes the hash again, with a new epoch, and its offsets start again at 1.
+// Wire/stream entry: "<offset>\n<header JSON {topic,id,time,contentType,epoch}>\n<body bytes>" (the script
+// adds the epoch to the header; entries written before epochs have none).
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { newEpoch } from '../core/epoch.js';
 import type { Message, NewMessage } from '../core/message.js';
 import type { TopicBounds, TopicInfo, TopicLog, TopicPage } from './interface.js';
 import { defineScript, type Script } from './redis.js';
 
 const APPEND = `
+redis.call('HSETNX', KEYS[1], 'epoch', ARGV[6])
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
 local off = redis.call('HINCRBY', KEYS[1], 'last', 1)
 local size = tonumber(redis.call('HGET', KEYS[1], 'size') or ARGV[3])
 redis.call('SADD', KEYS[3], ARGV[4])
-local entry = string.format('%.0f', off) .. '\\n' .. ARGV[1] .. '\\n' .. ARGV[2]
+local header = string.sub(ARGV[1], 1, -2) .. ',"epoch":"' .. epoch .. '"}'
+local entry = string.format('%.0f', off) .. '\\n' .. header .. '\\n' .. ARGV[2]
 if size > 0 then redis.call('XADD', KEYS[2], string.format('%.0f', off) .. '-0', 'm', entry) end
 if off > size then redis.call('XTRIM', KEYS[2], 'MINID', string.format('%.0f', off - size + 1) .. '-0') end
 redis.call('PUBLISH', ARGV[5], entry)
-return off`;
+return {off, epoch}`;
 
 const SET_SIZE = `
 if ARGV[1] == '' then redis.call('HDEL', KEYS[1], 'size') else redis.call('HSET', KEYS[1], 'size', ARGV[1]) end
 redis.call('HSETNX', KEYS[1], 'last', 0)
+redis.call('HSETNX', KEYS[1], 'epoch', ARGV[4])
 redis.call('SADD', KEYS[3], ARGV[3])
 local last = tonumber(redis.call('HGET', KEYS[1], 'last'))
 local keep = tonumber(redis.call('HGET', KEYS[1], 'size') or ARGV[2])
@@ -33,10 +40,12 @@ if last > keep then redis.call('XTRIM', KEYS[2], 'MINID', string.format('%.0f', 
 return last`;
 
 const BOUNDS = `
-local last = tonumber(redis.call('HGET', KEYS[1], 'last') or '0')
+local meta = redis.call('HMGET', KEYS[1], 'last', 'epoch')
+local last = tonumber(meta[1] or '0')
 local head = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)
-if head[1] then return {last, head[1][1]} end
-return {last}`;
+local first = ''
+if head[1] then first = head[1][1] end
+return {last, first, meta[2] or ''}`;
 
 interface Header {
   topic: string;
@@ -44,6 +53,8 @@ interface Header {
   time: number;
   contentType: string;
   author?: string;
+  /** Added by the append script: the epoch of the log. */
+  epoch?: string;
 }
 
 const NL = 0x0a;
@@ -60,6 +71,7 @@ export function decodeEntry(entry: Buffer): Message {
   }
   const m: Message = { topic: h.topic, offset, id: h.id, time: h.time, contentType: h.contentType, body: entry.subarray(b + 1) };
   if (typeof h.author === 'string') m.author = h.author;
+  if (typeof h.epoch === 'string' && h.epoch !== '') m.epoch = h.epoch;
   return m;
 }
 
@@ -69,10 +81,15 @@ interface Feed {
   /** False until the first message of the topic arrives here: then `delivered` starts just before it. */
   known: boolean;
   delivered: number;
+  /** The epoch of the log `delivered` counts in (undefined until a message with one arrives). */
+  epoch: string | undefined;
   queue: Message[];
   pumping: boolean;
-  waiters: Array<{ offset: number; resolve: () => void }>;
+  waiters: Array<{ offset: number; epoch: string | undefined; resolve: () => void }>;
 }
+
+/** A message of the log the feed follows (entries from before epochs have none: they belong to any). */
+const sameLog = (feed: Feed, m: Message): boolean => m.epoch === undefined || feed.epoch === undefined || m.epoch === feed.epoch;
 
 /** How long append waits for its own message to come back over pub/sub before taking the local copy. */
 const ECHO_WAIT_MS = 1000;
@@ -160,7 +177,7 @@ export class RedisTopicLog implements TopicLog {
   private feed(topic: string): Feed {
     let feed = this.feeds.get(topic);
     if (!feed) {
-      feed = { topic, known: false, delivered: 0, queue: [], pumping: false, waiters: [] };
+      feed = { topic, known: false, delivered: 0, epoch: undefined, queue: [], pumping: false, waiters: [] };
       this.feeds.set(topic, feed);
     }
     return feed;
@@ -172,8 +189,26 @@ export class RedisTopicLog implements TopicLog {
     feed.delivered = offset - 1;
   }
 
+  /**
+   * Follows the log into `epoch`. Another epoch than the feed's means Redis lost the log and it began
+   * again: the feed starts over before offset 1 (holes are then read from the new log's history), and
+   * what waited for the old log is let go.
+   */
+  private follow(feed: Feed, epoch: string | undefined): void {
+    if (epoch === undefined || feed.epoch === epoch) return;
+    const previous = feed.epoch;
+    feed.epoch = epoch;
+    if (previous === undefined) return;
+    feed.delivered = 0;
+    feed.queue = feed.queue.filter((m) => sameLog(feed, m));
+    const stale = feed.waiters.filter((w) => w.epoch !== epoch);
+    feed.waiters = feed.waiters.filter((w) => w.epoch === epoch);
+    for (const w of stale) w.resolve();
+  }
+
   private receive(m: Message): void {
     const feed = this.feed(m.topic);
+    this.follow(feed, m.epoch);
     this.know(feed, m.offset);
     if (!feed.pumping && feed.queue.length === 0 && m.offset <= feed.delivered + 1) {
       if (m.offset === feed.delivered + 1) this.deliver(feed, m);
@@ -210,13 +245,13 @@ export class RedisTopicLog implements TopicLog {
             this.noteReadError(err);
           }
           const before = feed.delivered;
-          for (const m of missing) if (m.offset > feed.delivered && m.offset < next.offset) this.deliver(feed, m);
+          for (const m of missing) if (m.offset > feed.delivered && m.offset < next.offset && sameLog(feed, m)) this.deliver(feed, m);
           // A full page that got us further: read on. Otherwise history no longer holds the rest of the
           // hole (trimmed) and the stream goes on after it.
           if (missing.length === FILL_PAGE && feed.delivered > before && feed.delivered < next.offset - 1) continue;
         }
         feed.queue.shift();
-        if (next.offset > feed.delivered) this.deliver(feed, next);
+        if (next.offset > feed.delivered && sameLog(feed, next)) this.deliver(feed, next);
       }
     } finally {
       feed.pumping = false;
@@ -225,9 +260,16 @@ export class RedisTopicLog implements TopicLog {
 
   /** Reads what this node may have missed on a topic (after a reconnect, or a lost echo). */
   private catchUp(feed: Feed, own?: Message): void {
-    if (own) this.know(feed, own.offset);
+    if (own) {
+      this.follow(feed, own.epoch);
+      this.know(feed, own.offset);
+    }
     if (!feed.known) return;
-    void this.read(feed.topic, feed.delivered, FILL_PAGE).then(
+    // The log's epoch first: one that began again while we were away is read from its start.
+    void this.bounds(feed.topic).then((b) => {
+      if (b.epoch !== '') this.follow(feed, b.epoch);
+      return this.read(feed.topic, feed.delivered, FILL_PAGE);
+    }).then(
       (missed) => {
         feed.queue.push(...missed);
         if (own) feed.queue.push(own);
@@ -246,18 +288,19 @@ export class RedisTopicLog implements TopicLog {
   async append(topic: string, input: NewMessage): Promise<Message> {
     const header: Header = { topic, id: input.id ?? randomUUID(), time: Date.now(), contentType: input.contentType };
     if (input.author !== undefined) header.author = input.author;
-    const offset = Number(await this.appendScript.run(
+    const [offsetReply, epoch] = (await this.appendScript.run(
       [this.metaKey(topic), this.historyKey(topic), this.topicsKey],
-      [JSON.stringify(header), input.body, this.defaultHistorySize, topic, this.channel],
-    ));
-    const m: Message = { topic, offset, id: header.id, time: header.time, contentType: header.contentType, body: input.body };
+      [JSON.stringify(header), input.body, this.defaultHistorySize, topic, this.channel, newEpoch()],
+    )) as [number, string];
+    const offset = Number(offsetReply);
+    const m: Message = { topic, offset, id: header.id, time: header.time, contentType: header.contentType, body: input.body, epoch };
     if (header.author !== undefined) m.author = header.author;
     // Listeners get it from pub/sub, like every other node; resolve once they have.
     const feed = this.feed(topic);
-    if ((!feed.known || feed.delivered < offset) && !this.closed) {
+    if ((!feed.known || feed.epoch !== epoch || feed.delivered < offset) && !this.closed) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => this.catchUp(feed, m), ECHO_WAIT_MS);
-        feed.waiters.push({ offset, resolve: () => {
+        feed.waiters.push({ offset, epoch, resolve: () => {
           clearTimeout(timer);
           resolve();
         } });
@@ -274,9 +317,9 @@ export class RedisTopicLog implements TopicLog {
   }
 
   async bounds(topic: string): Promise<TopicBounds> {
-    const [last, head] = (await this.boundsScript.run([this.metaKey(topic), this.historyKey(topic)], [])) as [number, string | null];
+    const [last, head, epoch] = (await this.boundsScript.run([this.metaKey(topic), this.historyKey(topic)], [])) as [number, string, string];
     const first = head ? Number(head.split('-')[0]) : last + 1;
-    return { first, last };
+    return { first, last, epoch };
   }
 
   onAppend(fn: (m: Message) => void): void {
@@ -286,7 +329,7 @@ export class RedisTopicLog implements TopicLog {
   async setHistorySize(topic: string, size: number | null): Promise<void> {
     await this.setSizeScript.run(
       [this.metaKey(topic), this.historyKey(topic), this.topicsKey],
-      [size === null ? '' : String(size), this.defaultHistorySize, topic],
+      [size === null ? '' : String(size), this.defaultHistorySize, topic, newEpoch()],
     );
   }
 

@@ -2,6 +2,7 @@
 // queue, WebSub subscriptions, channel records (persistent ones, and which channels exist with their options), and browser channels' presence, state, history and
 // private messages. Every key and pub/sub channel starts with --redis-prefix.
 import { Redis } from 'ioredis';
+import { storeUnavailable } from '../core/store-down.js';
 import type { Store, StoreOptions } from './interface.js';
 import { RedisChannelHistories } from './redis-channel-histories.js';
 import { RedisChannelRegistry } from './redis-channel-registry.js';
@@ -149,6 +150,10 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
     states,
     histories,
     relay,
+    assertWritable: () => {
+      // No address in the reason: browsers and WebSub publishers see it (/readyz and the logs name it).
+      if (client.status !== 'ready') throw storeUnavailable(`Redis is unreachable (connection ${client.status})`);
+    },
     ping: async () => {
       for (const [role, c] of [['commands', client], ['subscriber', subscriber]] as const) {
         if (c.status !== 'ready') throw new Error(`Redis ${role} connection is ${c.status}`);

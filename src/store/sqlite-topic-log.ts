@@ -1,6 +1,8 @@
 // Topic log on disk: offsets and history survive restarts and kill -9 (WAL; committed before append resolves).
+// Each topic's epoch is made with its row and kept as long as the data dir is.
 import { randomUUID } from 'node:crypto';
 import type { Database, Statement } from 'better-sqlite3';
+import { newEpoch } from '../core/epoch.js';
 import type { Message, NewMessage } from '../core/message.js';
 import type { TopicBounds, TopicInfo, TopicLog, TopicPage } from './interface.js';
 import { migrate } from './sqlite-schema.js';
@@ -21,6 +23,8 @@ const SCHEMA = [
      PRIMARY KEY (topic, offset)
    ) WITHOUT ROWID;`,
   `ALTER TABLE messages ADD COLUMN author TEXT;`,
+  `ALTER TABLE topics ADD COLUMN epoch TEXT;
+   UPDATE topics SET epoch = lower(hex(randomblob(4))) WHERE epoch IS NULL;`,
 ];
 
 interface MessageRow {
@@ -45,17 +49,17 @@ export class SqliteTopicLog implements TopicLog {
   constructor(private readonly db: Database, private readonly defaultHistorySize: number) {
     migrate(db, 'topics', SCHEMA);
     this.bump = db.prepare(
-      `INSERT INTO topics (name, last_offset) VALUES (?, 1)
+      `INSERT INTO topics (name, last_offset, epoch) VALUES (?, 1, ?)
        ON CONFLICT(name) DO UPDATE SET last_offset = last_offset + 1
-       RETURNING last_offset, history_size`,
+       RETURNING last_offset, history_size, epoch`,
     );
     this.insert = db.prepare('INSERT INTO messages (topic, offset, id, time, content_type, body, author) VALUES (?, ?, ?, ?, ?, ?, ?)');
     this.trim = db.prepare('DELETE FROM messages WHERE topic = ? AND offset <= ?');
     this.select = db.prepare('SELECT offset, id, time, content_type, body, author FROM messages WHERE topic = ? AND offset > ? ORDER BY offset LIMIT ?');
-    this.head = db.prepare('SELECT last_offset FROM topics WHERE name = ?').pluck();
+    this.head = db.prepare('SELECT last_offset, epoch FROM topics WHERE name = ?');
     this.oldest = db.prepare('SELECT MIN(offset) FROM messages WHERE topic = ?').pluck();
     this.commit = db.transaction((topic: string, input: NewMessage): Message => {
-      const row = this.bump.get(topic) as { last_offset: number; history_size: number | null };
+      const row = this.bump.get(topic, newEpoch()) as { last_offset: number; history_size: number | null; epoch: string };
       const m: Message = {
         topic,
         offset: row.last_offset,
@@ -63,6 +67,7 @@ export class SqliteTopicLog implements TopicLog {
         time: Date.now(),
         contentType: input.contentType,
         body: input.body,
+        epoch: row.epoch,
       };
       if (input.author !== undefined) m.author = input.author;
       const size = row.history_size ?? this.defaultHistorySize;
@@ -80,17 +85,25 @@ export class SqliteTopicLog implements TopicLog {
   }
 
   async read(topic: string, since: number, limit: number): Promise<Message[]> {
-    return (this.select.all(topic, since, limit) as MessageRow[]).map((r) => {
-      const m: Message = { topic, offset: r.offset, id: r.id, time: r.time, contentType: r.content_type, body: r.body };
+    const rows = this.select.all(topic, since, limit) as MessageRow[];
+    if (rows.length === 0) return [];
+    const epoch = this.headRow(topic)?.epoch ?? '';
+    return rows.map((r) => {
+      const m: Message = { topic, offset: r.offset, id: r.id, time: r.time, contentType: r.content_type, body: r.body, epoch };
       if (r.author !== null) m.author = r.author;
       return m;
     });
   }
 
+  private headRow(topic: string): { last_offset: number; epoch: string } | undefined {
+    return this.head.get(topic) as { last_offset: number; epoch: string } | undefined;
+  }
+
   async bounds(topic: string): Promise<TopicBounds> {
-    const last = (this.head.get(topic) as number | undefined) ?? 0;
+    const head = this.headRow(topic);
+    const last = head?.last_offset ?? 0;
     const first = (this.oldest.get(topic) as number | null | undefined) ?? last + 1;
-    return { first, last };
+    return { first, last, epoch: head?.epoch ?? '' };
   }
 
   onAppend(fn: (m: Message) => void): void {
@@ -99,9 +112,9 @@ export class SqliteTopicLog implements TopicLog {
 
   async setHistorySize(topic: string, size: number | null): Promise<void> {
     this.db.transaction(() => {
-      this.db.prepare('INSERT INTO topics (name, last_offset, history_size) VALUES (?, 0, ?) ON CONFLICT(name) DO UPDATE SET history_size = excluded.history_size')
-        .run(topic, size);
-      const last = this.head.get(topic) as number;
+      this.db.prepare('INSERT INTO topics (name, last_offset, history_size, epoch) VALUES (?, 0, ?, ?) ON CONFLICT(name) DO UPDATE SET history_size = excluded.history_size')
+        .run(topic, size, newEpoch());
+      const last = (this.headRow(topic) as { last_offset: number }).last_offset;
       this.trim.run(topic, last - (size ?? this.defaultHistorySize));
     })();
   }

@@ -82,6 +82,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     ping: async () => {
       db.prepare('SELECT 1').get();
     },
+    assertWritable: () => {},
     close: async () => {
       await checkpointer.stop();
       if (db.open) db.close();

@@ -16,3 +16,9 @@ export function queryString(query: unknown, key: string): string | undefined {
   const value = Array.isArray(raw) ? raw[raw.length - 1] : raw;
   return typeof value === 'string' ? value : undefined;
 }
+
+/** A yes/no query option: 1/true/yes/on (anything else, or absent, is no). */
+export function queryFlag(query: unknown, key: string): boolean {
+  const value = queryString(query, key)?.toLowerCase();
+  return value === '1' || value === 'true' || value === 'yes' || value === 'on';
+}

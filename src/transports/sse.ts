@@ -1,33 +1,49 @@
-// GET /sse?topic=t — Server-Sent Events. Event id = message offset (several topics: "a=5&b=7"),
-// resume with Last-Event-ID or ?since=; an `event: gap` reports what history could not replay.
+// GET /sse?topic=t — Server-Sent Events. Event id = message offset (several topics: "a=5&b=7", every
+// topic's position from the first event on), resume with Last-Event-ID or ?since=; an `event: gap` reports
+// what history could not replay, an `event: reset` a topic log that began again (new epoch). With
+// ?epochs=1 every offset in an id carries its log's epoch ("5_<epoch>") and message data has "epoch".
 import type { FastifyInstance } from 'fastify';
-import { defineWire, jsonFrame } from '../core/frames.js';
+import { defineWire, jsonEpochFrame, jsonFrame } from '../core/frames.js';
+import type { Message } from '../core/message.js';
+import type { StreamCursor } from '../core/topic-stream.js';
 import { requireKey } from '../http/auth.js';
-import { formatPositions, parsePositions } from './positions.js';
-import { queryString, topicsFromQuery } from './consumer-request.js';
+import { formatPosition, formatPositions, parsePositions } from './positions.js';
+import { queryFlag, queryString, topicsFromQuery } from './consumer-request.js';
 import { serveStream, type StreamEncoding, type StreamingDeps } from './streaming.js';
 
 const END = Buffer.from('\n\n');
 const DATA = Buffer.from('data: ');
 /** `data: <json>\n\n` — shared by single- and multi-topic streams. */
 const sseData = defineWire('sse-data', (m) => Buffer.concat([DATA, jsonFrame(m), END]));
+const sseEpochData = defineWire('sse-data+epoch', (m) => Buffer.concat([DATA, jsonEpochFrame(m), END]));
 /** `id: <offset>\ndata: <json>\n\n` — the whole event for single-topic streams. */
 const sseEvent = defineWire('sse', (m) => Buffer.concat([Buffer.from(`id: ${m.offset}\n`), sseData(m)]));
+const sseEpochEvent = defineWire('sse+epoch', (m) =>
+  Buffer.concat([Buffer.from(`id: ${formatPosition(m.offset, m.epoch, true)}\n`), sseEpochData(m)]));
 
-const eventId = (positions: ReadonlyMap<string, number>, multi: boolean, single: number): string =>
-  multi ? formatPositions(positions) : String(single);
+function sseEncoding(withEpochs: boolean): StreamEncoding {
+  const data = withEpochs ? sseEpochData : sseData;
+  const single = withEpochs ? sseEpochEvent : sseEvent;
+  /** The id of a control event: where the consumer stands now. */
+  const id = (cursor: StreamCursor, multi: boolean, topic: string): string =>
+    multi ? formatPositions(cursor, withEpochs) : formatPosition(cursor.positions.get(topic) ?? 0, cursor.epochs.get(topic), withEpochs);
+  const control = (event: string, cursor: StreamCursor, multi: boolean, topic: string, body: unknown): Buffer =>
+    Buffer.from(`id: ${id(cursor, multi, topic)}\nevent: ${event}\ndata: ${JSON.stringify(body)}\n\n`);
+  return {
+    transport: 'sse',
+    headers: { 'content-type': 'text/event-stream; charset=utf-8', connection: 'keep-alive' },
+    preamble: Buffer.from('retry: 2000\n: connected\n\n'),
+    heartbeat: Buffer.from(': heartbeat\n\n'),
+    message: (m: Message, cursor, multi) =>
+      multi ? Buffer.concat([Buffer.from(`id: ${formatPositions(cursor, withEpochs)}\n`), data(m)]) : single(m),
+    gap: (g, cursor, multi) => control('gap', cursor, multi, g.topic, g),
+    reset: (r, cursor, multi) => control('reset', cursor, multi, r.topic, r),
+    farewell: (reason) => Buffer.from(`event: close\ndata: ${JSON.stringify({ reason })}\n\n`),
+  };
+}
 
-const sse: StreamEncoding = {
-  transport: 'sse',
-  headers: { 'content-type': 'text/event-stream; charset=utf-8', connection: 'keep-alive' },
-  preamble: Buffer.from('retry: 2000\n: connected\n\n'),
-  heartbeat: Buffer.from(': heartbeat\n\n'),
-  message: (m, positions, multi) =>
-    multi ? Buffer.concat([Buffer.from(`id: ${formatPositions(positions)}\n`), sseData(m)]) : sseEvent(m),
-  gap: (g, positions, multi) =>
-    Buffer.from(`id: ${eventId(positions, multi, g.to)}\nevent: gap\ndata: ${JSON.stringify(g)}\n\n`),
-  farewell: (reason) => Buffer.from(`event: close\ndata: ${JSON.stringify({ reason })}\n\n`),
-};
+const plain = sseEncoding(false);
+const withEpochs = sseEncoding(true);
 
 export function sseTransport(app: FastifyInstance, deps: StreamingDeps & { streamKey?: string }): void {
   app.get('/sse', { onRequest: requireKey(deps.streamKey, { allowQuery: true }) }, async (req, reply) => {
@@ -35,6 +51,6 @@ export function sseTransport(app: FastifyInstance, deps: StreamingDeps & { strea
     const header = req.headers['last-event-id'];
     const resumeFrom = (Array.isArray(header) ? header[0] : header) || queryString(req.query, 'since') || queryString(req.query, 'lastEventId');
     const since = parsePositions(resumeFrom, topics, header ? 'Last-Event-ID' : 'since');
-    await serveStream(req, reply, deps, sse, topics, since);
+    await serveStream(req, reply, deps, queryFlag(req.query, 'epochs') ? withEpochs : plain, topics, since);
   });
 }

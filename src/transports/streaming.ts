@@ -1,8 +1,8 @@
 // Topics over a live HTTP response: replay from history, then live. /stream and /sse differ only in encoding.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Message } from '../core/message.js';
-import type { Gap, TopicStream } from '../core/topic-stream.js';
-import type { Topics } from '../core/topics.js';
+import type { Gap, Reset, StreamCursor, TopicStream } from '../core/topic-stream.js';
+import type { StreamPosition, Topics } from '../core/topics.js';
 import { openLiveResponse, type LiveResponseDeps } from './live-response.js';
 
 export interface StreamEncoding {
@@ -11,8 +11,9 @@ export interface StreamEncoding {
   /** Written right after the headers (SSE: retry hint). */
   preamble?: Buffer;
   heartbeat: Buffer;
-  message(m: Message, positions: ReadonlyMap<string, number>, multi: boolean): Buffer;
-  gap(g: Gap, positions: ReadonlyMap<string, number>, multi: boolean): Buffer;
+  message(m: Message, cursor: StreamCursor, multi: boolean): Buffer;
+  gap(g: Gap, cursor: StreamCursor, multi: boolean): Buffer;
+  reset(r: Reset, cursor: StreamCursor, multi: boolean): Buffer;
   /** Last words before a shutdown or a failed replay, when the socket can still take them. */
   farewell(reason: string): Buffer;
 }
@@ -31,7 +32,7 @@ export async function serveStream(
   deps: StreamingDeps,
   encoding: StreamEncoding,
   topics: string[],
-  since: ReadonlyMap<string, number>,
+  since: ReadonlyMap<string, StreamPosition>,
 ): Promise<void> {
   const multi = topics.length > 1;
   const started = Date.now();
@@ -53,8 +54,9 @@ export async function serveStream(
     stream = await deps.topics.open(
       { topics, since, maxPending: MAX_PENDING_DURING_REPLAY },
       {
-        message: (m, positions) => live.push(encoding.message(m, positions, multi)),
-        gap: (g, positions) => live.push(encoding.gap(g, positions, multi), false),
+        message: (m, cursor) => live.push(encoding.message(m, cursor, multi)),
+        gap: (g, cursor) => live.push(encoding.gap(g, cursor, multi), false),
+        reset: (r, cursor) => live.push(encoding.reset(r, cursor, multi), false),
         writable: () => live.writable(),
         overflow: (reason) => {
           deps.metrics.dropped.labels(encoding.transport, 'replay').inc();

@@ -2,6 +2,7 @@
 // Hub errors answer 4xx with a plain-text reason, as WebSub subscribers and publishers expect.
 import type { FastifyInstance } from 'fastify';
 import { HookhubError, isHookhubError } from '../core/errors.js';
+import { storeFailure } from '../core/store-down.js';
 import { bearerToken } from '../http/auth.js';
 import { pageOf, pageQuery } from '../http/paging.js';
 import { parseInput } from '../http/validate.js';
@@ -12,8 +13,16 @@ import { formParams, parseHubRequest, type RequestRules } from './request.js';
 export const HUB_PATHS = ['/hub', '/subscribe', '/publish'] as const;
 
 /** Registers the hub routes; call inside their own (open) context: it sets a plain-text error handler. */
-export function websubRoutes(app: FastifyInstance, hub: WebSubHub, rules: RequestRules & { maxBody: number }): void {
+export function websubRoutes(app: FastifyInstance, hub: WebSubHub, rules: RequestRules & { maxBody: number; storeWritable?: () => void }): void {
+  const storeWritable = rules.storeWritable ?? (() => {});
   app.setErrorHandler((err, req, reply) => {
+    // The store unreachable: 503 with the reason and Retry-After (the publisher or subscriber tries again).
+    const down = storeFailure(err, storeWritable);
+    if (down) {
+      req.log.warn({ err }, 'hub request refused: store unavailable');
+      if (down.retryAfter !== undefined) reply.header('retry-after', String(down.retryAfter));
+      return reply.code(down.status).type('text/plain; charset=utf-8').send(`${down.message}\n`);
+    }
     let status = isHookhubError(err) ? err.status : ((err as { statusCode?: number }).statusCode ?? 500);
     let reason = status === 413 ? `body larger than ${rules.maxBody} bytes` : (err as Error).message;
     if (status >= 500) {
@@ -27,6 +36,8 @@ export function websubRoutes(app: FastifyInstance, hub: WebSubHub, rules: Reques
   for (const path of HUB_PATHS) {
     app.post(path, async (req, reply) => {
       const request = parseHubRequest(formParams(req.headers['content-type'], req.body as Buffer | undefined), rules);
+      // Refused before anything starts: a publish would be fetched, and a subscription verified, for nothing.
+      storeWritable();
       const answer = await hub.handle(request, hub.access.credential(bearerToken(req)));
       if (answer.status !== 202) return reply.code(answer.status).type('text/plain; charset=utf-8').send(`${answer.reason}\n`);
       return reply.code(202).type('text/plain; charset=utf-8').send('');

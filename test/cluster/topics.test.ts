@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { SseClient } from '../helpers/sse-client.js';
 import { NdjsonClient } from '../helpers/stream-client.js';
-import { REDIS_URL, redisPrefix, redisProxy } from '../helpers/redis.js';
+import { deleteKeysUnder, REDIS_URL, redisPrefix, redisProxy } from '../helpers/redis.js';
 import { startHub } from '../helpers/server.js';
 import { until } from '../helpers/wait.js';
 import { getJson, publish, startNodes } from './nodes.js';
@@ -71,5 +71,35 @@ describe('cluster: topics', () => {
     const lines = (await stream.waitForLines(6)) as Array<Line & { gap?: { topic: string; from: number; to: number } }>;
     expect(lines.map((l) => (l.gap ? l.gap : l.offset))).toEqual([1, { topic: 'cut', from: 2, to: 8 }, 9, 10, 11, 12]);
     stream.close();
+  });
+
+  it('Redis losing its data (new epoch, offsets from 1 again): live consumers get a reset, then the new log from 1', async () => {
+    const { prefix, nodes: [a, b] } = await startNodes(2);
+    const stream = await NdjsonClient.open(`${b!.url}/stream?topic=lost`);
+    const sse = new SseClient(`${b!.url}/sse?topic=lost`);
+    await sse.waitOpen();
+    for (let i = 1; i <= 3; i++) await publish(a!, 'lost', `old ${i}`);
+    await stream.waitForLines(3);
+    await sse.waitFor(3);
+    const oldEpoch = (await a!.topics.bounds('lost')).epoch;
+    // What a Redis restarted without persistence looks like to the nodes: every key gone.
+    await deleteKeysUnder(prefix);
+    await publish(a!, 'lost', 'new 1');
+    await publish(a!, 'lost', 'new 2');
+    const newEpoch = (await a!.topics.bounds('lost')).epoch;
+    expect(newEpoch).not.toBe(oldEpoch);
+    const lines = (await stream.waitForLines(6)) as Array<Line & { reset?: unknown }>;
+    expect(lines.slice(3)).toEqual([
+      { reset: { topic: 'lost', epoch: newEpoch, previousEpoch: oldEpoch, previousOffset: 3 } },
+      expect.objectContaining({ offset: 1, data: 'new 1' }),
+      expect.objectContaining({ offset: 2, data: 'new 2' }),
+    ]);
+    await sse.waitFor(5);
+    const [reset] = await sse.waitFor(1, 'reset');
+    expect(reset).toMatchObject({ id: '0' });
+    expect(JSON.parse(reset!.data)).toEqual({ topic: 'lost', epoch: newEpoch, previousEpoch: oldEpoch, previousOffset: 3 });
+    expect(sse.events.map((e) => `${e.type} ${e.id}`)).toEqual(['message 1', 'message 2', 'message 3', 'reset 0', 'message 1', 'message 2']);
+    stream.close();
+    sse.close();
   });
 });

@@ -10,6 +10,20 @@ import { createRedisStore } from '../../src/store/redis.js';
 
 export const REDIS_URL = process.env.HOOKHUB_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
+/**
+ * REDIS_URL pointed at another local port (a proxy in front of it, or a port nothing listens on yet),
+ * keeping everything else it says — the DB number above all, so that keys go where the run was told.
+ */
+export function redisUrlAt(port: number): string {
+  const url = new URL(REDIS_URL);
+  url.hostname = '127.0.0.1';
+  url.port = String(port);
+  return url.toString().replace(/\/$/, '');
+}
+
+/** `text` matched literally inside a RegExp. */
+export const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 const used = new Set<string>();
 let client: Redis | undefined;
 
@@ -84,7 +98,7 @@ export class RedisProxy {
   }
 
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    return redisUrlAt(this.port);
   }
 
   private async listen(): Promise<void> {

@@ -40,6 +40,28 @@ describe('channels: exact recovery with offsets', () => {
     expect(payloads(again)).toEqual([[4, { n: 4 }], [5, { n: 5 }], [6, { n: 6 }]]);
   });
 
+  it('a log that began again (another epoch, or since past the head) is replayed from its start, marked reset', async () => {
+    const hub = await startHub();
+    for (const n of [1, 2]) await publish(hub.url, 'room', { n });
+    const epoch = (await hub.topics.bounds('room')).epoch;
+    const sameLog = await HookboxClient.connect(hub.url, { payload: { name: 'same' }, offsets: true });
+    sameLog.send('SUBSCRIBE', { channel_name: 'room', since: 1, epoch });
+    await sameLog.frame('PUBLISH');
+    expect(sameLog.all('SUBSCRIBE')[0]![2]).toMatchObject({ offset: 2, epoch, recovered: true, replayed: 1 });
+    expect(sameLog.all('SUBSCRIBE')[0]![2]).not.toHaveProperty('reset');
+    expect(sameLog.all('PUBLISH').map((f) => [f[2].offset, f[2].epoch])).toEqual([[2, epoch]]);
+    for (const [name, position] of [['other-epoch', { since: 1, epoch: 'deadbeef' }], ['past-head', { since: 5 }]] as const) {
+      const c = await HookboxClient.connect(hub.url, { payload: { name }, offsets: true });
+      c.send('SUBSCRIBE', { channel_name: 'room', ...position });
+      await c.frame('PUBLISH', () => true, 2);
+      expect(c.all('SUBSCRIBE')[0]![2]).toMatchObject({ offset: 2, epoch, recovered: false, replayed: 2, reset: true });
+      expect(c.all('PUBLISH').map((f) => [f[2].offset, f[2].epoch, f[2].payload])).toEqual([[1, epoch, { n: 1 }], [2, epoch, { n: 2 }]]);
+    }
+    const bad = await HookboxClient.connect(hub.url, { payload: { name: 'bad' }, offsets: true });
+    const id = bad.send('SUBSCRIBE', { channel_name: 'room', since: 1, epoch: 'not an epoch!' });
+    expect((await bad.error(id))[2].msg).toMatch(/epoch/);
+  });
+
   it('history shorter than the outage: recovered false, and what history still holds', async () => {
     const hub = await startHub({ ...restful, historySize: 2 });
     for (const n of [1, 2, 3, 4]) await publish(hub.url, 'news', { n });

@@ -52,4 +52,36 @@ describe('client recovery with offsets (real server)', () => {
     ]);
     expect(gaps).toBe(0);
   });
+
+  it('a server whose log began again (memory store restarted: new epoch, offsets from 1) replays the new log; a gap is reported', async () => {
+    const first = await startHub();
+    const port = Number(new URL(first.url).port);
+    const conn = connect(first.url, '', { WebSocket: WebSocket as unknown as WebSocketConstructor, transports: ['websocket'], reconnect: { initialDelay: 50, maxDelay: 200 }, payload: { name: 'bob' } });
+    conns.push(conn);
+    const got: PublishFrame[] = [];
+    let gaps = 0;
+    conn.onSubscribed = (_name, sub) => {
+      sub.onPublish = (f) => got.push(f);
+      sub.onGap = () => gaps++;
+    };
+    conn.subscribe('feed');
+    await until(() => (first.topics.fanout.count('feed') === 1 ? true : undefined), 'subscribed');
+    for (const text of ['old-1', 'old-2', 'old-3']) await restPublish(first.url, text);
+    await until(() => (got.length === 3 ? true : undefined), 'the live publishes');
+    const oldEpoch = got[0]!.epoch;
+
+    await stopHub(first);
+    await until(() => (!conn.connected ? true : undefined), 'disconnected');
+    const second = await startHub({ port });
+    await restPublish(second.url, 'new-1');
+    await until(() => (got.length === 4 ? true : undefined), 'the new log replayed', 15_000);
+    await restPublish(second.url, 'new-2');
+    await until(() => (got.length === 5 ? true : undefined), 'the live publish after');
+    const newEpoch = (await second.topics.bounds('feed')).epoch;
+    expect(newEpoch).not.toBe(oldEpoch);
+    expect(got.slice(3).map((f) => [f.payload, f.offset, f.epoch, f.replayed ?? false])).toEqual([
+      ['new-1', 1, newEpoch, true], ['new-2', 2, newEpoch, false],
+    ]);
+    expect(gaps).toBe(1);
+  });
 });

@@ -55,6 +55,73 @@ describe('/sse', () => {
     client.close();
   });
 
+  it('a multi-topic stream carries every topic\'s position from the first event on: nothing is lost over two outages', async () => {
+    const hub = await startHub();
+    const client = new SseClient(`${hub.url}/sse?topic=orders&topic=invoices`);
+    await client.waitOpen();
+    await publish(hub.url, 'invoices', 'invoice 1');
+    await client.waitFor(1);
+    // Outage 1: orders are published meanwhile and replayed on reconnect.
+    client.cut();
+    for (let i = 1; i <= 6; i++) await publish(hub.url, 'orders', `order ${i}`);
+    client.restore();
+    await client.waitFor(7);
+    // Outage 2, right after the replay: an invoice is published meanwhile.
+    client.cut();
+    await publish(hub.url, 'invoices', 'invoice 2');
+    client.restore();
+    await client.waitFor(8);
+    expect(client.lastEventIds).toEqual([undefined, 'orders=0&invoices=1', 'orders=6&invoices=1']);
+    expect(client.messages().map((m) => [m.id, m.json.data])).toEqual([
+      ['orders=0&invoices=1', 'invoice 1'],
+      ...[1, 2, 3, 4, 5, 6].map((i) => [`orders=${i}&invoices=1`, `order ${i}`]),
+      ['orders=6&invoices=2', 'invoice 2'],
+    ]);
+    client.close();
+  });
+
+  it('a Last-Event-ID past the head means the topic log began again: event reset, then the new log from 1', async () => {
+    const hub = await startHub();
+    await publish(hub.url, 'fresh', 'new 1');
+    await publish(hub.url, 'fresh', 'new 2');
+    const epoch = (await hub.topics.bounds('fresh')).epoch;
+    const client = new SseClient(`${hub.url}/sse?topic=fresh`, { 'Last-Event-ID': '5' });
+    await client.waitFor(2);
+    expect(client.events.map((e) => [e.type, e.id])).toEqual([['reset', '0'], ['message', '1'], ['message', '2']]);
+    expect(JSON.parse(client.events[0]!.data)).toEqual({ topic: 'fresh', epoch, previousOffset: 5 });
+    client.close();
+  });
+
+  it('?epochs=1: ids and data carry the epoch; a resume from another epoch is reset even when its offset exists', async () => {
+    const hub = await startHub();
+    for (let i = 1; i <= 4; i++) await publish(hub.url, 'e', `m${i}`);
+    const epoch = (await hub.topics.bounds('e')).epoch;
+    const same = new SseClient(`${hub.url}/sse?topic=e&epochs=1`, { 'Last-Event-ID': `3_${epoch}` });
+    await same.waitFor(1);
+    expect(same.messages()).toEqual([{ id: `4_${epoch}`, json: expect.objectContaining({ offset: 4, data: 'm4', epoch }) }]);
+    same.close();
+    // Offset 2 of an earlier log (e.g. before a restart of a memory store): the whole new log, after a reset.
+    const other = new SseClient(`${hub.url}/sse?topic=e&epochs=1`, { 'Last-Event-ID': '2_0ld0ld00' });
+    await other.waitFor(4);
+    expect(other.events.map((e) => [e.type, e.id])).toEqual([
+      ['reset', `0_${epoch}`], ['message', `1_${epoch}`], ['message', `2_${epoch}`], ['message', `3_${epoch}`], ['message', `4_${epoch}`],
+    ]);
+    expect(JSON.parse(other.events[0]!.data)).toEqual({ topic: 'e', epoch, previousEpoch: '0ld0ld00', previousOffset: 2 });
+    other.close();
+    // Several topics: every offset with its epoch; a topic with no log yet has none.
+    const multi = new SseClient(`${hub.url}/sse?topic=e&topic=empty&epochs=1`, { 'Last-Event-ID': `e=3_${epoch}&empty=0` });
+    await multi.waitFor(1);
+    expect(multi.messages().map((m) => m.id)).toEqual([`e=4_${epoch}&empty=0`]);
+    multi.close();
+  });
+
+  it('an epoch that is not letters and digits is a 400', async () => {
+    const hub = await startHub();
+    const res = await call(`${hub.url}/sse?topic=t`, { headers: { 'Last-Event-ID': '3_no-way' } });
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ code: 'bad_offset' });
+  });
+
   it('resumes with ?since= too', async () => {
     const hub = await startHub();
     for (let i = 1; i <= 3; i++) await publish(hub.url, 'q', `m${i}`);

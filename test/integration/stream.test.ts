@@ -68,6 +68,25 @@ describe('/stream', () => {
     client.close();
   });
 
+  it('?epochs=1 puts the epoch in each line; ?since= from another epoch gets a reset line, then the new log', async () => {
+    const hub = await startHub();
+    for (let i = 1; i <= 2; i++) await publish(hub.url, 'ep', `m${i}`);
+    const epoch = (await hub.topics.bounds('ep')).epoch;
+    const client = await NdjsonClient.open(`${hub.url}/stream?topic=ep&epochs=1&since=2_beef0000`);
+    const lines = await client.waitForLines(3);
+    expect(lines).toEqual([
+      { reset: { topic: 'ep', epoch, previousEpoch: 'beef0000', previousOffset: 2 } },
+      expect.objectContaining({ offset: 1, data: 'm1', epoch }),
+      expect.objectContaining({ offset: 2, data: 'm2', epoch }),
+    ]);
+    client.close();
+    // Without ?epochs=1 the message lines keep the documented shape.
+    const plain = await NdjsonClient.open(`${hub.url}/stream?topic=ep&since=1`);
+    const [line] = (await plain.waitForLines(1)) as Array<Record<string, unknown>>;
+    expect(Object.keys(line!)).toEqual(['topic', 'offset', 'id', 'time', 'contentType', 'data']);
+    plain.close();
+  });
+
   it('an unknown Accept header still gets NDJSON', async () => {
     const hub = await startHub();
     const client = await NdjsonClient.open(`${hub.url}/stream?topic=x`, { accept: 'application/xml' });

@@ -1,6 +1,7 @@
 // The HTTP fallback: GET /ws/sse receives the frames as SSE events, POST /ws/send sends frames.
 import { request, type IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
+import { ChannelsApp } from '../helpers/channels-app.js';
 import { startHub } from '../helpers/server.js';
 import { until } from '../helpers/wait.js';
 import { HookboxClient, type Frame } from '../helpers/ws-client.js';
@@ -111,6 +112,17 @@ describe('HTTP fallback (/ws/sse + /ws/send)', () => {
     expect(res.status).toBe(202);
     await f.frame('CONNECTED');
     expect((await f.frame('SUBSCRIBE'))[2]).toMatchObject({ channel_name: 'b', user: 'batch' });
+  });
+
+  it('frames of one POST are answered in order, an ERROR for a malformed one included', async () => {
+    const app = await ChannelsApp.start((call) => (call.action === 'connect' ? { raw: '[true, {"name": "slow"}]', delayMs: 150 } : [true, {}]));
+    const hub = await startHub({ cbUrl: `${app.url}/hb` });
+    const f = await FallbackClient.open(hub.url);
+    await until(() => f.events.length >= 1, 'session event');
+    const res = await f.post(JSON.stringify([[1, 'CONNECT', {}], [2, 'SUBSCRIBE', 'args should be an object'], [3, 'SUBSCRIBE', { channel_name: 'b' }]]));
+    expect(res.status).toBe(202);
+    await f.frame('SUBSCRIBE');
+    expect(f.frames.map((fr) => (fr[1] === 'ERROR' ? `ERROR ${String(fr[2].id)}` : fr[1]))).toEqual(['CONNECTED', 'ERROR 2', 'SUBSCRIBE']);
   });
 
   it('an unknown session is a 404; a frame over --max-frame ends the session with code 1009', async () => {

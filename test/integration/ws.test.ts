@@ -3,6 +3,7 @@
 // topic core shared with /api/topics and /stream.
 import WebSocket from 'ws';
 import { describe, expect, it } from 'vitest';
+import { ChannelsApp } from '../helpers/channels-app.js';
 import { startHub } from '../helpers/server.js';
 import { NdjsonClient } from '../helpers/stream-client.js';
 import { until } from '../helpers/wait.js';
@@ -37,6 +38,19 @@ describe('/ws bad input', () => {
     expect(errors[3]).toMatchObject({ id: 8, msg: expect.stringMatching(/args must be an object/) });
     c.send('CONNECT', { payload: { name: 'still-here' } });
     expect((await c.frame('CONNECTED'))[2]).toEqual({ name: 'still-here', payload: { name: 'still-here' } });
+  });
+
+  it('frames are answered in the order they came, an ERROR for a malformed frame included', async () => {
+    // The app takes its time over connect: the malformed frames behind CONNECT must still wait their turn.
+    const app = await ChannelsApp.start((call) => (call.action === 'connect' ? { raw: '[true, {"name": "slow"}]', delayMs: 150 } : [true, {}]));
+    const hub = await startHub({ cbUrl: `${app.url}/hb` });
+    const c = await HookboxClient.open(hub.url);
+    c.send('CONNECT', {});
+    c.sendRaw('not json');
+    c.sendRaw('[3, "DANCE", {}]');
+    c.send('SUBSCRIBE', { channel_name: 'after' });
+    await c.frame('SUBSCRIBE');
+    expect(c.frames.map((f) => (f[1] === 'ERROR' ? `ERROR ${String(f[2].id)}` : f[1]))).toEqual(['CONNECTED', 'ERROR null', 'ERROR 3', 'SUBSCRIBE']);
   });
 
   it('before CONNECT every frame but CONNECT is refused with "not connected"', async () => {

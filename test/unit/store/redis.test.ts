@@ -4,9 +4,9 @@ import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import type { Message } from '../../../src/core/message.js';
 import type { Store } from '../../../src/store/interface.js';
-import { createRedisStore } from '../../../src/store/redis.js';
+import { createRedisStore, showRedisUrl } from '../../../src/store/redis.js';
 import type { RedisTopicLog } from '../../../src/store/redis-topic-log.js';
-import { REDIS_URL, RedisProxy, keysUnder, openRedisStore, redisPrefix, redisProxy, testRedis } from '../../helpers/redis.js';
+import { REDIS_URL, RedisProxy, escapeRegExp, keysUnder, openRedisStore, redisPrefix, redisProxy, redisUrlAt, testRedis } from '../../helpers/redis.js';
 import { until } from '../../helpers/wait.js';
 
 const msg = (text: string) => ({ contentType: 'text/plain', body: Buffer.from(text) });
@@ -36,10 +36,10 @@ describe('redis store: connecting', () => {
     const port = await RedisProxy.freePort();
     const lines: string[] = [];
     let ready: Store | undefined;
-    const opening = createRedisStore({ url: `redis://127.0.0.1:${port}`, prefix: redisPrefix(), historySize: 10, wait: true, onWait: (l) => lines.push(l) })
+    const opening = createRedisStore({ url: redisUrlAt(port), prefix: redisPrefix(), historySize: 10, wait: true, onWait: (l) => lines.push(l) })
       .then((s) => (ready = s));
     await until(() => lines.length > 0, 'a waiting line');
-    expect(lines[0]).toMatch(new RegExp(`^hookhub: waiting for Redis at redis://127\\.0\\.0\\.1:${port} \\(--redis-wait\\)`));
+    expect(lines[0]).toMatch(new RegExp(`^hookhub: waiting for Redis at ${escapeRegExp(showRedisUrl(redisUrlAt(port)))} \\(--redis-wait\\)`));
     expect(ready).toBeUndefined();
     await redisProxy(port);
     const store = await opening;
@@ -62,8 +62,10 @@ describe('redis store: connecting', () => {
 
 describe('redis store: keys', () => {
   it('puts every key under the prefix, in the DB the URL names, and publishes on the prefix channel', async () => {
+    // A DB other than the one the run was given (keysUnder looks there).
     const url = new URL(REDIS_URL);
-    url.pathname = '/5';
+    const other = Number(url.pathname.slice(1) || 0) === 5 ? 6 : 5;
+    url.pathname = `/${other}`;
     const prefix = redisPrefix();
     const db5 = new Redis(url.toString());
     const listener = testRedis().duplicate();
@@ -80,7 +82,7 @@ describe('redis store: keys', () => {
         { maxDepth: 10, idempotencyWindowMs: 1000 },
       );
       await store.close();
-      expect(await keysUnder(prefix)).toEqual([]); // nothing in DB 0
+      expect(await keysUnder(prefix)).toEqual([]); // nothing in the run's own DB
       const keys: string[] = [];
       let cursor = '0';
       do {

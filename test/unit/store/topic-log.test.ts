@@ -5,13 +5,68 @@ import type { Store } from '../../../src/store/interface.js';
 import { createMemoryStore } from '../../../src/store/memory.js';
 import { createSqliteStore } from '../../../src/store/sqlite.js';
 import { tempDir } from '../../helpers/server.js';
-import { openRedisStore } from '../../helpers/redis.js';
+import { deleteKeysUnder, openRedisStore, redisPrefix } from '../../helpers/redis.js';
 import { until } from '../../helpers/wait.js';
 
 const msg = (text: string) => ({ contentType: 'text/plain', body: Buffer.from(text) });
 
-function topicLogContract(name: string, open: (historySize: number) => Promise<Store>) {
+/**
+ * `lost` gives a store of the same engine whose topic logs are gone, as after a Redis restarted without
+ * persistence or a memory store's process restarted; `reopened` one that kept them (undefined: none does).
+ */
+interface Engine {
+  open(historySize: number): Promise<Store>;
+  lost(store: Store): Promise<Store>;
+  reopened?(store: Store): Promise<Store>;
+}
+
+function topicLogContract(name: string, engine: Engine) {
+  const open = (historySize: number) => engine.open(historySize);
   describe(`${name} topic log`, () => {
+    it('gives each topic log an epoch, carried by its messages and bounds; none before the log exists', async () => {
+      const store = await open(100);
+      expect((await store.topics.bounds('t')).epoch).toBe('');
+      const m1 = await store.topics.append('t', msg('1'));
+      const m2 = await store.topics.append('t', msg('2'));
+      const other = await store.topics.append('u', msg('x'));
+      expect(m1.epoch).toMatch(/^[0-9a-f]{8}$/);
+      expect(m2.epoch).toBe(m1.epoch);
+      expect(other.epoch).toMatch(/^[0-9a-f]{8}$/);
+      expect((await store.topics.bounds('t')).epoch).toBe(m1.epoch);
+      expect((await store.topics.read('t', 0, 10)).map((m) => m.epoch)).toEqual([m1.epoch, m1.epoch]);
+      await store.topics.setHistorySize('sized', 5);
+      const sized = (await store.topics.bounds('sized')).epoch;
+      expect((await store.topics.append('sized', msg('s'))).epoch).toBe(sized);
+      await store.close();
+    });
+
+    it('a log the store lost begins again at offset 1 under a new epoch', async () => {
+      const store = await open(100);
+      for (let i = 1; i <= 3; i++) await store.topics.append('t', msg(String(i)));
+      const before = (await store.topics.bounds('t')).epoch;
+      const after = await engine.lost(store);
+      // Listeners that saw offset 3 of the old log still hear 1 and 2 of the new one.
+      const heard: Array<[number, string | undefined]> = [];
+      after.topics.onAppend((m) => heard.push([m.offset, m.epoch]));
+      const again = await after.topics.append('t', msg('new 1'));
+      await after.topics.append('t', msg('new 2'));
+      expect(again.offset).toBe(1);
+      expect(again.epoch).not.toBe(before);
+      expect(await after.topics.bounds('t')).toEqual({ first: 1, last: 2, epoch: again.epoch });
+      await until(() => (heard.length >= 2 ? true : undefined), 'the new log heard');
+      expect(heard).toEqual([[1, again.epoch], [2, again.epoch]]);
+      await after.close();
+    });
+
+    if (engine.reopened) it('a log the store kept keeps its epoch', async () => {
+      const store = await open(100);
+      const m = await store.topics.append('t', msg('1'));
+      const again = await engine.reopened!(store);
+      expect((await again.topics.bounds('t')).epoch).toBe(m.epoch);
+      expect((await again.topics.append('t', msg('2'))).epoch).toBe(m.epoch);
+      await again.close();
+    });
+
     it('assigns increasing offsets per topic, from 1', async () => {
       const store = await open(100);
       const a1 = await store.topics.append('a', msg('1'));
@@ -34,9 +89,9 @@ function topicLogContract(name: string, open: (historySize: number) => Promise<S
 
     it('keeps only the last N messages and reports bounds', async () => {
       const store = await open(3);
-      expect(await store.topics.bounds('t')).toEqual({ first: 1, last: 0 });
+      expect(await store.topics.bounds('t')).toEqual({ first: 1, last: 0, epoch: '' });
       for (let i = 1; i <= 5; i++) await store.topics.append('t', msg(String(i)));
-      expect(await store.topics.bounds('t')).toEqual({ first: 3, last: 5 });
+      expect(await store.topics.bounds('t')).toMatchObject({ first: 3, last: 5 });
       expect((await store.topics.read('t', 0, 10)).map((m) => m.offset)).toEqual([3, 4, 5]);
       await store.close();
     });
@@ -46,7 +101,7 @@ function topicLogContract(name: string, open: (historySize: number) => Promise<S
       await store.topics.setHistorySize('none', 0);
       await store.topics.append('none', msg('gone'));
       expect(await store.topics.read('none', 0, 10)).toEqual([]);
-      expect(await store.topics.bounds('none')).toEqual({ first: 2, last: 1 });
+      expect(await store.topics.bounds('none')).toMatchObject({ first: 2, last: 1 });
       for (let i = 0; i < 4; i++) await store.topics.append('two', msg(String(i)));
       await store.topics.setHistorySize('two', 2);
       expect((await store.topics.read('two', 0, 10)).map((m) => m.offset)).toEqual([3, 4]);
@@ -95,9 +150,55 @@ function topicLogContract(name: string, open: (historySize: number) => Promise<S
   });
 }
 
-topicLogContract('memory', async (historySize) => createMemoryStore({ historySize }));
-topicLogContract('sqlite', async (historySize) => createSqliteStore({ historySize, dataDir: tempDir() }));
-topicLogContract('redis', (historySize) => openRedisStore(historySize));
+topicLogContract('memory', {
+  open: async (historySize) => createMemoryStore({ historySize }),
+  // A new process: nothing is kept.
+  lost: async (store) => {
+    await store.close();
+    return createMemoryStore({ historySize: 100 });
+  },
+});
+
+const sqliteDirs = new WeakMap<Store, string>();
+const openSqlite = (historySize: number, dataDir = tempDir()): Store => {
+  const store = createSqliteStore({ historySize, dataDir });
+  sqliteDirs.set(store, dataDir);
+  return store;
+};
+topicLogContract('sqlite', {
+  open: async (historySize) => openSqlite(historySize),
+  // The data dir is gone: a new one.
+  lost: async (store) => {
+    await store.close();
+    return openSqlite(100);
+  },
+  reopened: async (store) => {
+    await store.close();
+    return openSqlite(100, sqliteDirs.get(store));
+  },
+});
+
+const redisPrefixes = new WeakMap<Store, string>();
+topicLogContract('redis', {
+  open: async (historySize) => {
+    const prefix = redisPrefix();
+    const store = await openRedisStore(historySize, prefix);
+    redisPrefixes.set(store, prefix);
+    return store;
+  },
+  // Redis lost its data (restarted without persistence) under a running node.
+  lost: async (store) => {
+    await deleteKeysUnder(redisPrefixes.get(store) as string);
+    return store;
+  },
+  reopened: async (store) => {
+    await store.close();
+    const prefix = redisPrefixes.get(store) as string;
+    const again = await openRedisStore(100, prefix);
+    redisPrefixes.set(again, prefix);
+    return again;
+  },
+});
 
 describe('sqlite topic log on disk', () => {
   it('keeps offsets, history and bytes across reopen', async () => {
