@@ -48,7 +48,6 @@ export interface BuildOptions {
 export async function buildServer(config: Config, options: BuildOptions = {}): Promise<Hookhub> {
   const store = options.store ?? (await createStore(config));
   const metrics = createMetrics();
-  const topics = new Topics(store.topics, metrics);
   const connections = new Connections(config.maxConnections, metrics);
 
   let hub: Hookhub; // assigned at the end; publicUrl() reads it lazily
@@ -77,6 +76,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     req.log.error({ err }, 'request failed');
     return reply.code(500).send({ error: 'internal error' });
   });
+  const topics = new Topics(store.topics, metrics, { errorLog: app.log, maxJsonDepth: config.maxJsonDepth });
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route for ${req.method} ${req.url.split('?')[0]}` }));
   logRequests(app);
   const dispatcher = createDispatcher(config, { store: store.deliveries, metrics, log: app.log });
@@ -116,7 +116,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   });
   await app.register(async (producers) => {
     producers.addHook('onRequest', requireKey(config.apiKey));
-    dispatchRoute(producers, { topics, queueWebhook: queueFromDispatch(dispatcher), queueWebhooks: queueBatchFromDispatch(dispatcher) });
+    dispatchRoute(producers, { topics, maxJsonDepth: config.maxJsonDepth, queueWebhook: queueFromDispatch(dispatcher), queueWebhooks: queueBatchFromDispatch(dispatcher) });
     deliveryRoutes(producers, dispatcher);
     topicsApi(producers, { topics });
     subscriptionsApi(producers, websub);
@@ -163,6 +163,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
         subscriptions: store.subscriptions,
         channels,
         startedAt: Date.now(),
+        maxJsonDepth: config.maxJsonDepth,
       });
     });
   }

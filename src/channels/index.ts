@@ -22,6 +22,8 @@ export interface ChannelsConfig {
   apiKey?: string | undefined;
   allowPrivateTargets: boolean;
   maxBody: number;
+  /** Deepest JSON accepted from browsers, REST callers and the application (--max-json-depth). */
+  maxJsonDepth: number;
 }
 
 export interface ChannelsDeps {
@@ -75,6 +77,7 @@ export async function createChannels(deps: ChannelsDeps): Promise<Channels> {
     ...(config.cbSecret !== undefined ? { secret: config.cbSecret } : {}),
     timeoutMs: config.cbTimeout,
     concurrency: CALLBACK_CONCURRENCY,
+    maxJsonDepth: config.maxJsonDepth,
     dispatcher: appAgent,
   });
   const { store } = deps;
@@ -94,6 +97,7 @@ export async function createChannels(deps: ChannelsDeps): Promise<Channels> {
     timeoutMs: Math.max(config.cbTimeout, 30_000),
     maxBody: config.maxBody,
     allowPrivate: config.allowPrivateTargets,
+    maxJsonDepth: config.maxJsonDepth,
     log: deps.log,
   });
   hub.poller = poller;
@@ -108,8 +112,8 @@ export async function createChannels(deps: ChannelsDeps): Promise<Channels> {
   return {
     hub,
     callbacks,
-    sessions: { open: (sink, info) => new ChannelSession(hub, sink, info, deps.log) },
-    routes: (app) => channelsRest(app, { hub, users, apiKey: config.apiKey, version: '0.1.0' }),
+    sessions: { open: (sink, info) => new ChannelSession(hub, sink, info, deps.log, config.maxJsonDepth) },
+    routes: (app) => channelsRest(app, { hub, users, apiKey: config.apiKey, version: '0.1.0', maxJsonDepth: config.maxJsonDepth }),
     close: async () => {
       poller.stopAll();
       // In-flight callbacks belong to connections that are closing: do not wait out their timeout.

@@ -1,6 +1,7 @@
 // One browser connection speaking Hookbox's protocol, whatever carries it (WebSocket, HTTP fallback).
 // Frames are handled one at a time, in order; a bad frame gets an ERROR and the connection stays usable.
 import type { FastifyBaseLogger } from 'fastify';
+import { isHookhubError } from '../core/errors.js';
 import { ChannelError } from './options.js';
 import type { ChannelHub, Conn, FrameSink } from './hub.js';
 import { parseClientFrame, type ClientFrame } from './protocol.js';
@@ -27,7 +28,14 @@ export class ChannelSession implements FrameSession {
   private queue: Promise<void> = Promise.resolve();
   private pending = 0;
 
-  constructor(private readonly hub: ChannelHub, sink: FrameSink, info: SessionInfo, private readonly log: FastifyBaseLogger) {
+  constructor(
+    private readonly hub: ChannelHub,
+    sink: FrameSink,
+    info: SessionInfo,
+    private readonly log: FastifyBaseLogger,
+    /** --max-json-depth: frames nested deeper get an ERROR. */
+    private readonly maxJsonDepth: number,
+  ) {
     this.conn = hub.open(sink, info.cookie, info.transport);
   }
 
@@ -36,7 +44,7 @@ export class ChannelSession implements FrameSession {
   }
 
   receive(text: string): void {
-    const parsed = parseClientFrame(text);
+    const parsed = parseClientFrame(text, this.maxJsonDepth);
     if (!parsed.ok) return this.conn.error(parsed.id, parsed.msg);
     const frame = parsed.frame;
     if (!FRAMES.has(frame.name)) return this.conn.error(frame.id, `unknown frame ${frame.name.slice(0, 64)}`);
@@ -47,7 +55,8 @@ export class ChannelSession implements FrameSession {
     this.queue = this.queue
       .then(() => this.handle(frame))
       .catch((err: unknown) => {
-        if (err instanceof ChannelError) return this.conn.error(frame.id, err.message);
+        // Refusals (the channel's, or the topic core's: a bad name, a payload it will not commit) are the client's to read.
+        if (err instanceof ChannelError || (isHookhubError(err) && err.status < 500)) return this.conn.error(frame.id, err.message);
         this.log.error({ err, frame: frame.name }, 'channel frame failed');
         this.conn.error(frame.id, 'internal error');
       })
