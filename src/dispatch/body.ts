@@ -132,7 +132,9 @@ async function parseMultipart(contentType: string, body: Buffer): Promise<Dispat
       reject(new HookhubError('bad_request', `malformed multipart body: ${(err as Error).message}`));
       return;
     }
-    parser.on('field', (name, value) => {
+    // busboy names a part with an empty (or no) name `undefined`: it is the field "".
+    parser.on('field', (rawName: string | undefined, value) => {
+      const name = rawName ?? '';
       if (name.startsWith('_')) {
         if (!control.has(name)) control.set(name, value);
       } else {
@@ -140,7 +142,8 @@ async function parseMultipart(contentType: string, body: Buffer): Promise<Dispat
         parts++;
       }
     });
-    parser.on('file', (name, file, info) => {
+    parser.on('file', (rawName: string | undefined, file, info) => {
+      const name = rawName ?? '';
       const chunks: Buffer[] = [];
       file.on('data', (c: Buffer) => chunks.push(c));
       file.on('end', () => {
