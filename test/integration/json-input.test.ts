@@ -132,6 +132,18 @@ describe('/dispatch prototype keys and header values', () => {
     await receiver.close();
   });
 
+  it('a multipart part with an empty name is the field "" (not a 500)', async () => {
+    const hub = await startHub();
+    const form = new FormData();
+    form.append('_topic', 't');
+    form.append('', 'nameless');
+    const res = await call(`${hub.url}/dispatch`, { method: 'POST', body: form });
+    expect(res.status).toBe(202);
+    const [m] = (await call<History>(`${hub.url}/api/topics/t/history`)).body.messages;
+    expect(String(m!.data)).toContain('name=""');
+    expect(String(m!.data)).toContain('nameless');
+  });
+
   it('form field names in a payload are data, __proto__ and toString included', async () => {
     const hub = await startHub();
     const form = { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: '__proto__=x&toString=y' };

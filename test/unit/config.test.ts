@@ -46,6 +46,8 @@ describe('config', () => {
     [{ 'lease-min': '40d' }, '--lease-min'],
     [{ 'redis-url': 'not a url' }, '--redis-url'],
     [{ 'delivery-threads': '17' }, '--delivery-threads'],
+    [{ 'max-json-depth': '0' }, '--max-json-depth'],
+    [{ 'max-json-depth': '1001' }, '--max-json-depth'],
   ])('names the option of a bad value %j', (layer, option) => {
     expect(() => resolveConfig(layer)).toThrow(ConfigError);
     expect(() => resolveConfig(layer)).toThrow(option);
