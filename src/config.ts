@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { MAX_JSON_DEPTH_LIMIT } from './core/json-input.js';
 import { parseDuration, parseSize } from './core/units.js';
 
 type Kind = 'string' | 'int' | 'bool' | 'duration' | 'size' | 'list' | 'url' | 'enum';
@@ -42,6 +43,7 @@ export const OPTIONS = {
   'public-url': { kind: 'url', help: 'how clients reach this server (WebSub Link headers)' },
   'max-body': { kind: 'size', default: '1mb', help: 'largest request body' },
   'max-frame': { kind: 'size', default: '64kb', help: 'largest WebSocket frame' },
+  'max-json-depth': { kind: 'int', default: '64', help: 'deepest nesting of objects/arrays accepted in any JSON input (1–1000)' },
   'max-connections': { kind: 'int', default: '10000', help: 'open /stream, /sse and /ws connections' },
   'max-sockets': { kind: 'int', default: '20000', help: 'open TCP connections of every kind; more are closed at once (0: no cap)' },
   'header-timeout': { kind: 'duration', default: '10s', help: 'time to receive a request\'s headers, else 408 and close (0: none)' },
@@ -162,6 +164,7 @@ const schema = z.object({
   publicUrl: urlText.optional(),
   maxBody: sizeText,
   maxFrame: sizeText,
+  maxJsonDepth: intText.refine((n) => n >= 1 && n <= MAX_JSON_DEPTH_LIMIT, `must be 1–${MAX_JSON_DEPTH_LIMIT}`),
   maxConnections: intText,
   maxSockets: intText,
   headerTimeout: durationText,

@@ -53,7 +53,6 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   const store = options.store ?? (await createStore(config));
   const metrics = createMetrics();
   const storeWritable = (): void => store.assertWritable();
-  const topics = new Topics(store.topics, metrics, storeWritable, config.maxTopics);
   const connections = new Connections(config.maxConnections, metrics);
 
   const socketLimits = {
@@ -98,6 +97,12 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     req.log.error({ err }, 'request failed');
     return reply.code(500).send({ error: 'internal error' });
   });
+  const topics = new Topics(store.topics, metrics, {
+    errorLog: app.log,
+    maxJsonDepth: config.maxJsonDepth,
+    writable: storeWritable,
+    maxTopics: config.maxTopics,
+  });
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route for ${req.method} ${req.url.split('?')[0]}` }));
   logRequests(app);
   const dispatcher = createDispatcher(config, { store: store.deliveries, metrics, log: app.log });
@@ -140,7 +145,13 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   });
   await app.register(async (producers) => {
     producers.addHook('onRequest', requireKey(config.apiKey));
-    dispatchRoute(producers, { topics, storeWritable, queueWebhook: queueFromDispatch(dispatcher), queueWebhooks: queueBatchFromDispatch(dispatcher) });
+    dispatchRoute(producers, {
+      topics,
+      storeWritable,
+      maxJsonDepth: config.maxJsonDepth,
+      queueWebhook: queueFromDispatch(dispatcher),
+      queueWebhooks: queueBatchFromDispatch(dispatcher),
+    });
     deliveryRoutes(producers, dispatcher);
     topicsApi(producers, { topics, historyMaxBytes: config.historyMaxBytes });
     subscriptionsApi(producers, websub);
@@ -197,6 +208,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
         subscriptions: store.subscriptions,
         channels,
         startedAt: Date.now(),
+        maxJsonDepth: config.maxJsonDepth,
       });
     });
   }

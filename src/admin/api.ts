@@ -4,6 +4,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { HookhubError } from '../core/errors.js';
+import { parseJsonInput } from '../core/json-input.js';
 import { toJson } from '../core/message.js';
 import type { Metrics } from '../core/metrics.js';
 import { checkTopicName } from '../core/topic-name.js';
@@ -30,6 +31,8 @@ export interface AdminDeps {
   channels: Pick<Channels, 'hub' | 'callbacks'>;
   /** When the server started (ms since the epoch). */
   startedAt: number;
+  /** --max-json-depth: request bodies nested deeper are refused. */
+  maxJsonDepth: number;
 }
 
 const MAX_LIMIT = 1000;
@@ -51,16 +54,14 @@ const publishBody = z.object({
 const optionsBody = z.record(z.string(), z.unknown(), { message: 'options must be a JSON object' });
 
 /** A POST body as JSON: must be application/json and parse; an empty body is undefined. */
-function jsonBody(req: FastifyRequest): unknown {
+function jsonBody(req: FastifyRequest, maxDepth: number): unknown {
   const raw = req.body as Buffer | undefined;
   if (!raw || raw.length === 0) return undefined;
   const type = req.headers['content-type'] ?? '';
   if (!/^application\/json\b/i.test(type)) throw new HookhubError('unsupported_media', 'send application/json');
-  try {
-    return JSON.parse(raw.toString('utf8')) as unknown;
-  } catch {
-    throw new HookhubError('bad_request', 'body is not valid JSON');
-  }
+  const json = parseJsonInput(raw, maxDepth);
+  if (!json.ok) throw new HookhubError('bad_request', json.kind === 'malformed' ? 'body is not valid JSON' : json.reason);
+  return json.value;
 }
 
 async function counterValue(metric: { get(): Promise<{ values: Array<{ value: number }> }> }): Promise<number> {
@@ -163,7 +164,7 @@ export function adminApi(app: FastifyInstance, deps: AdminDeps): void {
   });
 
   app.post('/admin/api/publish', async (req, reply) => {
-    const input = parse(publishBody, jsonBody(req) ?? {});
+    const input = parse(publishBody, jsonBody(req, deps.maxJsonDepth) ?? {});
     const topic = checkTopicName(input.topic);
     if (input.encoding === 'base64' && !/^[A-Za-z0-9+/]*={0,2}$/.test(input.body)) throw new HookhubError('bad_request', 'body is not valid base64');
     // The request itself is bounded by --max-body; the decoded payload is never larger.
@@ -197,7 +198,7 @@ export function adminApi(app: FastifyInstance, deps: AdminDeps): void {
 
   app.post<{ Params: { name: string } }>('/admin/api/channels/:name/options', async (req) => {
     const ch = await channelOf(req.params.name);
-    const input = parse(optionsBody, jsonBody(req));
+    const input = parse(optionsBody, jsonBody(req, deps.maxJsonDepth));
     try {
       await hub.setChannelOptions(ch, input, true);
     } catch (err) {

@@ -3,6 +3,7 @@
 // that fails, times out or answers garbage is a denial with a clear reason, never a hang.
 import type { Dispatcher } from 'undici';
 import { request } from 'undici';
+import { DEFAULT_MAX_JSON_DEPTH, parseJsonInput } from '../core/json-input.js';
 import { readCapped } from '../core/read-capped.js';
 
 export type CallbackAction =
@@ -32,6 +33,8 @@ export interface AppCallbacksOptions {
   timeoutMs: number;
   concurrency: number;
   dispatcher: Dispatcher;
+  /** Deepest JSON answer accepted (--max-json-depth); a deeper one denies the action. */
+  maxJsonDepth?: number;
   /** Largest answer read. */
   maxAnswer?: number;
   /** Told of every finished call (metrics). */
@@ -92,7 +95,7 @@ export class AppCallbacks {
       if (res.statusCode !== 200) {
         return { ok: false, msg: `application callback ${action} answered HTTP ${res.statusCode}` };
       }
-      const result = parseAnswer(action, text);
+      const result = parseAnswer(action, text, this.options.maxJsonDepth);
       const setCookie = res.headers['set-cookie'];
       if (setCookie !== undefined) result.setCookie = Array.isArray(setCookie) ? setCookie : [setCookie];
       return result;
@@ -133,13 +136,13 @@ export class AppCallbacks {
 }
 
 /** `[true, {...}]` / `[false, {"msg": ...}]` (Hookbox's older `error` key is read too). */
-export function parseAnswer(action: string, text: string): CallbackResult {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return { ok: false, msg: `application callback ${action} answered malformed JSON` };
+export function parseAnswer(action: string, text: string, maxDepth = DEFAULT_MAX_JSON_DEPTH): CallbackResult {
+  const json = parseJsonInput(text, maxDepth);
+  if (!json.ok) {
+    const why = json.kind === 'malformed' ? 'malformed JSON' : `unacceptable JSON: ${json.reason}`;
+    return { ok: false, msg: `application callback ${action} answered ${why}` };
   }
+  const parsed = json.value;
   if (!Array.isArray(parsed) || parsed.length !== 2 || typeof parsed[0] !== 'boolean') {
     return { ok: false, msg: `application callback ${action} answered an invalid reply (expected [true|false, {...}])` };
   }

@@ -6,6 +6,7 @@
 // non-ASCII character. It also sends payloads as JSON text (PUBLISH {payload: "{\"a\":1}"}), which
 // Hookbox decoded. A connection whose frames end with a line break gets all of this (line framing);
 // Hookhub's own client ends none, and gets frames exactly as before.
+import { DEFAULT_MAX_JSON_DEPTH, parseJsonInput } from '../core/json-input.js';
 import { ChannelError } from './options.js';
 
 /** True for a client frame written by a line-delimited (RTJP) client. */
@@ -44,12 +45,10 @@ function asciiTail(t: Buffer): Buffer {
  * A payload as a client sent it, as a value: from a line-delimited (Hookbox) client it is JSON text,
  * decoded as Hookbox did (absent: null; not JSON: refused with Hookbox's message).
  */
-export function payloadValue(given: unknown, lineFramed: boolean): unknown {
+export function payloadValue(given: unknown, lineFramed: boolean, maxDepth = DEFAULT_MAX_JSON_DEPTH): unknown {
   if (given === undefined) return null;
   if (!lineFramed || typeof given !== 'string') return given;
-  try {
-    return JSON.parse(given) as unknown;
-  } catch {
-    throw new ChannelError('Invalid json for payload');
-  }
+  const parsed = parseJsonInput(given, maxDepth);
+  if (parsed.ok) return parsed.value;
+  throw new ChannelError(parsed.kind === 'malformed' ? 'Invalid json for payload' : `payload: ${parsed.reason}`);
 }

@@ -24,6 +24,8 @@ export interface ChannelsConfig {
   maxBody: number;
   /** Channels one connection's user may join by SUBSCRIBE frames (--max-subscriptions); no cap when unset. */
   maxSubscriptions?: number | undefined;
+  /** Deepest JSON accepted from browsers, REST callers and the application (--max-json-depth). */
+  maxJsonDepth: number;
 }
 
 export interface ChannelsDeps {
@@ -77,6 +79,7 @@ export async function createChannels(deps: ChannelsDeps): Promise<Channels> {
     ...(config.cbSecret !== undefined ? { secret: config.cbSecret } : {}),
     timeoutMs: config.cbTimeout,
     concurrency: CALLBACK_CONCURRENCY,
+    maxJsonDepth: config.maxJsonDepth,
     dispatcher: appAgent,
   });
   const { store } = deps;
@@ -96,6 +99,7 @@ export async function createChannels(deps: ChannelsDeps): Promise<Channels> {
     timeoutMs: Math.max(config.cbTimeout, 30_000),
     maxBody: config.maxBody,
     allowPrivate: config.allowPrivateTargets,
+    maxJsonDepth: config.maxJsonDepth,
     log: deps.log,
   });
   hub.poller = poller;
@@ -111,8 +115,15 @@ export async function createChannels(deps: ChannelsDeps): Promise<Channels> {
   return {
     hub,
     callbacks,
-    sessions: { open: (sink, info) => new ChannelSession(hub, sink, info, deps.log, deps.config.maxSubscriptions, storeWritable) },
-    routes: (app) => channelsRest(app, { hub, users, apiKey: config.apiKey, version: '0.1.0', storeWritable }),
+    sessions: {
+      open: (sink, info) =>
+        new ChannelSession(hub, sink, info, deps.log, {
+          maxJsonDepth: config.maxJsonDepth,
+          storeWritable,
+          ...(config.maxSubscriptions !== undefined ? { maxSubscriptions: config.maxSubscriptions } : {}),
+        }),
+    },
+    routes: (app) => channelsRest(app, { hub, users, apiKey: config.apiKey, version: '0.1.0', storeWritable, maxJsonDepth: config.maxJsonDepth }),
     close: async () => {
       poller.stopAll();
       // In-flight callbacks belong to connections that are closing: do not wait out their timeout.

@@ -1,6 +1,7 @@
 // Channel and user options, with Hookbox's names and defaults, and their validation.
 // Options arrive as JSON values (JSON bodies, callback answers) or as JSON text (form fields).
 import { isRecord } from '../core/is-record.js';
+import { DEFAULT_MAX_JSON_DEPTH, parseJsonInput } from '../core/json-input.js';
 import { hookboxTime } from './hookbox-time.js';
 
 export type PollingMode = 'simple' | 'persistent' | 'once';
@@ -86,14 +87,13 @@ const BOOLEAN_KEYS = [
   'anonymous', 'server_presenceful', 'persistent', 'history_publish_only',
 ] as const;
 
-/** A form field's JSON text as a value; bare words that are not JSON stay text. */
-export function fromText(raw: unknown): unknown {
+/** A form field's JSON text as a value; bare words that are not JSON stay text. Too deep or `__proto__`: refused. */
+export function fromText(raw: unknown, maxDepth = DEFAULT_MAX_JSON_DEPTH): unknown {
   if (typeof raw !== 'string') return raw;
-  try {
-    return JSON.parse(raw) as unknown;
-  } catch {
-    return raw;
-  }
+  const json = parseJsonInput(raw, maxDepth);
+  if (json.ok) return json.value;
+  if (json.kind === 'malformed') return raw;
+  throw new ChannelError(json.reason);
 }
 
 function toBoolean(key: string, v: unknown): boolean {

@@ -5,6 +5,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Dispatcher } from 'undici';
 import { request } from 'undici';
 import { isRecord } from '../core/is-record.js';
+import { parseJsonInput } from '../core/json-input.js';
 import { readCapped } from '../core/read-capped.js';
 import { checkTargetUrl } from '../core/target-guard.js';
 import type { Channel, ChannelHub, Poller } from './hub.js';
@@ -18,6 +19,8 @@ export interface PollerOptions {
   timeoutMs: number;
   maxBody: number;
   allowPrivate: boolean;
+  /** Answers nested deeper (--max-json-depth) are not published. */
+  maxJsonDepth: number;
   log: FastifyBaseLogger;
 }
 
@@ -104,12 +107,10 @@ export class ChannelPoller implements Poller {
       if (res.statusCode < 200 || res.statusCode >= 300) throw new Error(`HTTP ${res.statusCode}`);
       const text = body.toString('utf8');
       if (text.trim() === '' || run.stopped || ch.destroyed) return true;
-      let payload: unknown = text;
-      try {
-        payload = JSON.parse(text);
-      } catch {
-        // not JSON: published as text
-      }
+      const json = parseJsonInput(text, this.options.maxJsonDepth);
+      // Not JSON: published as text. JSON too deep or with __proto__ keys: refused (logged below).
+      if (!json.ok && json.kind !== 'malformed') throw new Error(`polling answer refused: ${json.reason}`);
+      let payload: unknown = json.ok ? json.value : text;
       if (mode !== 'simple' && isReply(payload)) {
         if (!payload[0]) throw new Error(`polling answer refused: ${JSON.stringify(payload[1]).slice(0, 200)}`);
         const { payload: inner, ...options } = payload[1];

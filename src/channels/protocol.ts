@@ -2,6 +2,7 @@
 // (as Hookbox's RTJP did); everything after the id — `,"NAME",{args}]` — is encoded once and shared
 // by every connection that receives it, so fan-out never re-encodes per subscriber.
 import { defineWire } from '../core/frames.js';
+import { DEFAULT_MAX_JSON_DEPTH, parseJsonInput } from '../core/json-input.js';
 import { payloadData, type Message } from '../core/message.js';
 import { hookboxTime } from './hookbox-time.js';
 
@@ -37,27 +38,31 @@ export function publishInfo(m: Message): PublishInfo {
   return info;
 }
 
-/** The PUBLISH frame tail of a topic message, encoded once per message. */
-export const publishTail = defineWire('hookbox', (m) => {
+/** A PUBLISH frame tail; a payload that cannot be serialized again goes as the message's text. */
+function publishFrame(m: Message, withOffset: boolean): FrameTail {
   const info = publishInfo(m);
-  return tail('PUBLISH', { channel_name: m.topic, user: info.user, payload: info.payload, datetime: hookboxTime(m.time) });
-});
+  const args = (payload: unknown) => ({
+    channel_name: m.topic,
+    user: info.user,
+    payload,
+    datetime: hookboxTime(m.time),
+    ...(withOffset ? { offset: m.offset, ...(m.epoch !== undefined ? { epoch: m.epoch } : {}) } : {}),
+  });
+  try {
+    return tail('PUBLISH', args(info.payload));
+  } catch {
+    return tail('PUBLISH', args(m.body.toString('utf8')));
+  }
+}
+
+/** The PUBLISH frame tail of a topic message, encoded once per message. */
+export const publishTail = defineWire('hookbox', (m) => publishFrame(m, false));
 
 /**
  * The same with the message's topic offset and the epoch of its log, for connections that asked for
  * offsets (exact recovery): an epoch the connection has not seen means the log began again at offset 1.
  */
-export const publishTailWithOffset = defineWire('hookbox+offset', (m) => {
-  const info = publishInfo(m);
-  return tail('PUBLISH', {
-    channel_name: m.topic,
-    user: info.user,
-    payload: info.payload,
-    datetime: hookboxTime(m.time),
-    offset: m.offset,
-    ...(m.epoch !== undefined ? { epoch: m.epoch } : {}),
-  });
-});
+export const publishTailWithOffset = defineWire('hookbox+offset', (m) => publishFrame(m, true));
 
 export interface ClientFrame {
   id: unknown;
@@ -67,14 +72,11 @@ export interface ClientFrame {
 
 export type ParsedFrame = { ok: true; frame: ClientFrame } | { ok: false; id: unknown; msg: string };
 
-/** Parses one client frame; anything malformed is reported, never thrown. */
-export function parseClientFrame(text: string): ParsedFrame {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return { ok: false, id: null, msg: 'malformed frame: not JSON' };
-  }
+/** Parses one client frame (JSON nested at most maxDepth); anything malformed is reported, never thrown. */
+export function parseClientFrame(text: string, maxDepth = DEFAULT_MAX_JSON_DEPTH): ParsedFrame {
+  const parsed = parseJsonInput(text, maxDepth);
+  if (!parsed.ok) return { ok: false, id: null, msg: parsed.kind === 'malformed' ? 'malformed frame: not JSON' : `malformed frame: ${parsed.reason}` };
+  const value = parsed.value;
   if (!Array.isArray(value)) return { ok: false, id: null, msg: 'malformed frame: expected a JSON array [id, NAME, args]' };
   const id: unknown = value[0] ?? null;
   if (value.length < 2 || value.length > 3 || typeof value[1] !== 'string') {

@@ -5,6 +5,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isHookhubError } from '../core/errors.js';
 import { storeFailure } from '../core/store-down.js';
+import { parseJsonInput } from '../core/json-input.js';
 import { bearerToken, secretEquals } from '../http/auth.js';
 import type { ClusterUsers } from './cluster-users.js';
 import type { Channel, ChannelHub } from './hub.js';
@@ -18,6 +19,8 @@ export interface ChannelsRestDeps {
   version: string;
   /** Throws store_unavailable when the store cannot take writes (see Store.assertWritable). */
   storeWritable?: () => void;
+  /** --max-json-depth: JSON bodies and JSON fields nested deeper are refused. */
+  maxJsonDepth: number;
 }
 
 interface Fields {
@@ -26,9 +29,22 @@ interface Fields {
   json(name: string): unknown;
   has(name: string): boolean;
   keys(): string[];
+  /** --max-json-depth, for JSON text in fields. */
+  maxDepth: number;
 }
 
 type Method = (f: Fields, deps: ChannelsRestDeps) => Promise<Record<string, unknown>>;
+
+/** Names from `channel_names`: a comma-separated string, or (JSON) a list of strings. */
+function channelNames(f: Fields): string[] {
+  const raw = f.get('channel_names');
+  if (raw === undefined || raw === null) return [];
+  let names: string[];
+  if (typeof raw === 'string') names = raw.split(',');
+  else if (Array.isArray(raw) && raw.every((n) => typeof n === 'string')) names = raw;
+  else throw new ChannelError('channel_names must be a comma-separated string or a list of strings');
+  return names.map((s) => s.trim()).filter(Boolean);
+}
 
 const text = (f: Fields, name: string, required = true): string | undefined => {
   const v = f.get(name);
@@ -62,7 +78,7 @@ function optionsOf(f: Fields, keys: readonly string[]): Record<string, unknown> 
   const out: Record<string, unknown> = {};
   const nested = f.get('options');
   if (nested !== undefined) {
-    const value = typeof nested === 'string' ? fromTextStrict(nested, 'options') : nested;
+    const value = typeof nested === 'string' ? fromTextStrict(nested, 'options', f.maxDepth) : nested;
     if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ChannelError('options must be an object');
     Object.assign(out, value);
   }
@@ -70,12 +86,10 @@ function optionsOf(f: Fields, keys: readonly string[]): Record<string, unknown> 
   return out;
 }
 
-function fromTextStrict(raw: string, name: string): unknown {
-  try {
-    return JSON.parse(raw) as unknown;
-  } catch {
-    throw new ChannelError(`${name} must be JSON text`);
-  }
+function fromTextStrict(raw: string, name: string, maxDepth: number): unknown {
+  const json = parseJsonInput(raw, maxDepth);
+  if (json.ok) return json.value;
+  throw new ChannelError(json.kind === 'malformed' ? `${name} must be JSON text` : `${name}: ${json.reason}`);
 }
 
 const IGNORED = new Set(['security_token', 'secret', 'channel_name', 'user_name', 'options', 'send_hook']);
@@ -86,8 +100,7 @@ const methods: Record<string, Method> = {
     return {};
   },
   async publish_multi(f, { hub }) {
-    const raw = f.get('channel_names');
-    const names = (Array.isArray(raw) ? raw.map(String) : String(raw ?? '').split(',')).map((s) => s.trim()).filter(Boolean);
+    const names = channelNames(f);
     if (names.length === 0) throw new ChannelError('channel_names required');
     const payload = payloadOf(f);
     const originator = text(f, 'originator', false) ?? null;
@@ -158,7 +171,7 @@ const methods: Record<string, Method> = {
   },
 };
 
-function readFields(req: FastifyRequest): Fields {
+function readFields(req: FastifyRequest, maxDepth: number): Fields {
   const values = new Map<string, unknown>();
   const jsonKeys = new Set<string>();
   for (const [k, v] of Object.entries((req.query ?? {}) as Record<string, unknown>)) values.set(k, Array.isArray(v) ? v[v.length - 1] : v);
@@ -166,12 +179,9 @@ function readFields(req: FastifyRequest): Fields {
   if (Buffer.isBuffer(body) && body.length > 0) {
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (type === 'application/json' || type.endsWith('+json')) {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(body.toString('utf8'));
-      } catch {
-        throw new ChannelError('malformed JSON body');
-      }
+      const json = parseJsonInput(body, maxDepth);
+      if (!json.ok) throw new ChannelError(json.kind === 'malformed' ? 'malformed JSON body' : json.reason);
+      const parsed = json.value;
       if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ChannelError('JSON body must be an object');
       for (const [k, v] of Object.entries(parsed)) {
         values.set(k, v);
@@ -185,12 +195,13 @@ function readFields(req: FastifyRequest): Fields {
     get: (name) => values.get(name),
     has: (name) => values.has(name),
     keys: () => [...values.keys()],
+    maxDepth,
     json: (name) => {
       const v = values.get(name);
       if (jsonKeys.has(name)) return v;
       if (typeof v !== 'string') return v;
-      if (name === 'payload' || name === 'val') return fromTextStrict(v, name);
-      return fromText(v);
+      if (name === 'payload' || name === 'val') return fromTextStrict(v, name, maxDepth);
+      return fromText(v, maxDepth);
     },
   };
 }
@@ -205,7 +216,7 @@ export function channelsRest(app: FastifyInstance, deps: ChannelsRestDeps): void
     }
     try {
       if (deps.apiKey === undefined) return reply.send([false, { msg: REST_DISABLED }]);
-      const fields = readFields(req);
+      const fields = readFields(req, deps.maxJsonDepth);
       const given = bearerToken(req) ?? asString(fields.get('security_token')) ?? asString(fields.get('secret'));
       if (!secretEquals(given, deps.apiKey)) return reply.send([false, { msg: 'invalid security token' }]);
       return reply.send([true, await method(fields, deps)]);

@@ -29,22 +29,30 @@ const FRAMES = new Set(['CONNECT', 'SUBSCRIBE', 'UNSUBSCRIBE', 'PUBLISH', 'MESSA
 /** Frames a connection may have waiting (e.g. behind a slow callback) before it is closed. */
 export const MAX_PENDING_FRAMES = 1000;
 
+/** Bounds of one connection (config), each optional. */
+export interface SessionLimits {
+  /** --max-subscriptions: channels the connection's user may be in through SUBSCRIBE frames. */
+  maxSubscriptions?: number;
+  /** --max-json-depth: frames (and a line-framed client's payload text) nested deeper get an ERROR. */
+  maxJsonDepth?: number;
+  /** Throws store_unavailable when the store cannot take writes (see Store.assertWritable). */
+  storeWritable?: () => void;
+}
+
+const noCheck = (): void => {};
+
 export class ChannelSession implements FrameSession {
   private readonly conn: Conn;
   private queue: Promise<void> = Promise.resolve();
   private pending = 0;
 
-  /**
-   * `maxSubscriptions` (--max-subscriptions): channels the connection's user may be in through SUBSCRIBE frames.
-   * `storeWritable` throws store_unavailable when the store cannot take writes (see Store.assertWritable).
-   */
+  /** What bounds one connection; defaults leave it unbounded (tests, embedding). */
   constructor(
     private readonly hub: ChannelHub,
     sink: FrameSink,
     info: SessionInfo,
     private readonly log: FastifyBaseLogger,
-    private readonly maxSubscriptions = Infinity,
-    private readonly storeWritable: () => void = () => {},
+    private readonly limits: SessionLimits = {},
   ) {
     this.conn = hub.open(sink, info.cookie, info.transport, info.origin);
   }
@@ -84,8 +92,9 @@ export class ChannelSession implements FrameSession {
     this.queue = this.queue
       .then(step)
       .catch((err: unknown) => {
-        if (err instanceof ChannelError || isHookhubError(err)) return this.conn.error(id, err.message);
-        const down = storeFailure(err, this.storeWritable);
+        // Refusals (the channel's, or the topic core's: a bad name, a payload it will not commit) are the client's to read.
+        if (err instanceof ChannelError || (isHookhubError(err) && err.status < 500)) return this.conn.error(id, err.message);
+        const down = storeFailure(err, this.limits.storeWritable ?? noCheck);
         if (down) {
           this.log.warn({ err, frame: name }, 'channel frame refused: store unavailable');
           return this.conn.error(id, down.message);
@@ -115,20 +124,21 @@ export class ChannelSession implements FrameSession {
       case 'UNSUBSCRIBE':
         return this.hub.unsubscribe(channelName(f), user, conn, true);
       case 'PUBLISH':
-        return this.hub.publishFromConn(conn, channelName(f), payloadValue(f.args.payload, conn.lineFramed));
+        return this.hub.publishFromConn(conn, channelName(f), payloadValue(f.args.payload, conn.lineFramed, this.limits.maxJsonDepth));
       case 'MESSAGE': {
         const name = f.args.name;
         if (typeof name !== 'string' || name === '') throw new ChannelError('name required');
-        return this.hub.message(user, name, payloadValue(f.args.payload, conn.lineFramed), conn);
+        return this.hub.message(user, name, payloadValue(f.args.payload, conn.lineFramed, this.limits.maxJsonDepth), conn);
       }
     }
   }
 
   /** Refused before the channel is made: one connection cannot create channels without bound. */
   private checkSubscriptionLimit(user: User, name: string): void {
-    if (user.channels.size < this.maxSubscriptions) return;
+    const max = this.limits.maxSubscriptions ?? Infinity;
+    if (user.channels.size < max) return;
     for (const ch of user.channels) if (ch.name === name) return;
-    throw new ChannelError(`subscription limit (${this.maxSubscriptions}) reached: unsubscribe from a channel first`);
+    throw new ChannelError(`subscription limit (${max}) reached: unsubscribe from a channel first`);
   }
 }
 

@@ -1,12 +1,17 @@
 // Live fan-out: topic → subscribers. Delivery is a synchronous hand-off; subscribers queue and write later.
+// Each subscriber is isolated: one that throws is reported and the others still get the message.
 import type { Message } from './message.js';
 
 export interface Subscriber {
   deliver(m: Message): void;
 }
 
+export type FanoutErrorHandler = (err: unknown, m: Message) => void;
+
 export class Fanout {
   private readonly byTopic = new Map<string, Set<Subscriber>>();
+
+  constructor(private readonly onError: FanoutErrorHandler = () => {}) {}
 
   add(topic: string, s: Subscriber): void {
     let set = this.byTopic.get(topic);
@@ -23,7 +28,14 @@ export class Fanout {
 
   publish(m: Message): void {
     const set = this.byTopic.get(m.topic);
-    if (set) for (const s of set) s.deliver(m);
+    if (!set) return;
+    for (const s of set) {
+      try {
+        s.deliver(m);
+      } catch (err) {
+        this.onError(err, m);
+      }
+    }
   }
 
   count(topic: string): number {

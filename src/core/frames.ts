@@ -1,5 +1,5 @@
 // Encode once per message per wire format; every subscriber shares the bytes.
-import { toJson, toJsonWithEpoch, type Message } from './message.js';
+import { messageJsonText, type Message } from './message.js';
 
 export type Encoder = (m: Message) => Buffer;
 
@@ -21,7 +21,7 @@ export function frame(m: Message, wire: string): Buffer {
 }
 
 /** The message's JSON text, shared by the JSON-based wires. */
-export const jsonFrame = defineWire('json', (m) => Buffer.from(JSON.stringify(toJson(m))));
+export const jsonFrame = defineWire('json', (m) => Buffer.from(messageJsonText(m)));
 
 /** The JSON text with the log's epoch (consumers that asked for epochs). */
-export const jsonEpochFrame = defineWire('json+epoch', (m) => Buffer.from(JSON.stringify(toJsonWithEpoch(m))));
+export const jsonEpochFrame = defineWire('json+epoch', (m) => Buffer.from(messageJsonText(m, true)));

@@ -39,14 +39,15 @@ export interface MessageJson {
   epoch?: string;
 }
 
+import { isJsonType, jsonDepthOver, MAX_JSON_DEPTH_LIMIT } from './json-input.js';
+
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-const isJsonType = (type: string): boolean => /^application\/(?:[\w.+-]+\+)?json\b/i.test(type) || /^text\/json\b/i.test(type);
 const isFormType = (type: string): boolean => /^application\/x-www-form-urlencoded\b/i.test(type);
 
-/** Form fields as an object; a repeated field becomes an array. */
+/** Form fields as an object; a repeated field becomes an array. Any name is data (`__proto__`, `toString`). */
 export function formToObject(params: URLSearchParams): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
+  const out = Object.create(null) as Record<string, string | string[]>;
   for (const [key, value] of params) {
     const prev = out[key];
     out[key] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
@@ -54,7 +55,11 @@ export function formToObject(params: URLSearchParams): Record<string, string | s
   return out;
 }
 
-/** The payload as JSON data: parsed JSON, form fields, text, or base64 for bytes that are not UTF-8. */
+/**
+ * The payload as JSON data: parsed JSON, form fields, text, or base64 for bytes that are not UTF-8.
+ * JSON nested past MAX_JSON_DEPTH_LIMIT (committed before the edges checked depth, or by a node with
+ * another limit) stays text: whatever is in the log can always be encoded again.
+ */
 export function payloadData(contentType: string, body: Buffer): { data: unknown; encoding?: 'base64' } {
   let text: string;
   try {
@@ -62,7 +67,7 @@ export function payloadData(contentType: string, body: Buffer): { data: unknown;
   } catch {
     return { data: body.toString('base64'), encoding: 'base64' };
   }
-  if (isJsonType(contentType)) {
+  if (isJsonType(contentType) && !jsonDepthOver(text, MAX_JSON_DEPTH_LIMIT)) {
     try {
       return { data: JSON.parse(text) as unknown };
     } catch {
@@ -73,8 +78,35 @@ export function payloadData(contentType: string, body: Buffer): { data: unknown;
   return { data: text };
 }
 
+function textData(body: Buffer): { data: unknown; encoding?: 'base64' } {
+  try {
+    return { data: utf8.decode(body) };
+  } catch {
+    return { data: body.toString('base64'), encoding: 'base64' };
+  }
+}
+
+/**
+ * The message's JSON text, with the log's epoch when asked (consumers that opted in); never throws:
+ * data that cannot be serialized again goes as its text form.
+ */
+export function messageJsonText(m: Message, withEpoch = false): string {
+  const stamp = (json: MessageJson): MessageJson => {
+    if (withEpoch && m.epoch !== undefined) json.epoch = m.epoch;
+    return json;
+  };
+  try {
+    return JSON.stringify(stamp(toJson(m)));
+  } catch {
+    return JSON.stringify(stamp(shape(m, textData(m.body))));
+  }
+}
+
 export function toJson(m: Message): MessageJson {
-  const { data, encoding } = payloadData(m.contentType, m.body);
+  return shape(m, payloadData(m.contentType, m.body));
+}
+
+function shape(m: Message, { data, encoding }: { data: unknown; encoding?: 'base64' }): MessageJson {
   const json: MessageJson = {
     topic: m.topic,
     offset: m.offset,
@@ -84,12 +116,5 @@ export function toJson(m: Message): MessageJson {
     data,
   };
   if (encoding) json.encoding = encoding;
-  return json;
-}
-
-/** The same JSON with the log's epoch, for consumers that asked for it. */
-export function toJsonWithEpoch(m: Message): MessageJson {
-  const json = toJson(m);
-  if (m.epoch !== undefined) json.epoch = m.epoch;
   return json;
 }

@@ -10,6 +10,12 @@ export function createMetrics() {
     published: new Counter({ name: 'hookhub_messages_published_total', help: 'Messages committed to topics', registers: [registry] }),
     delivered: new Counter({ name: 'hookhub_messages_delivered_total', help: 'Messages written to consumers', labelNames: ['transport'] as const, registers: [registry] }),
     dropped: new Counter({ name: 'hookhub_consumers_dropped_total', help: 'Consumers dropped (slow, over limit)', labelNames: ['transport', 'reason'] as const, registers: [registry] }),
+    fanoutErrors: new Counter({
+      name: 'hookhub_fanout_errors_total',
+      help: 'Exceptions caught while handing a committed message on (stage: consumer, listener, store)',
+      labelNames: ['stage'] as const,
+      registers: [registry],
+    }),
     publishLatency: new Histogram({
       name: 'hookhub_publish_seconds',
       help: 'Time to commit a published message',

@@ -2,6 +2,7 @@
 // Producer → publish → store.append (commit) → onAppend → fan-out, on one node or many.
 import { HookhubError } from './errors.js';
 import { Fanout } from './fanout.js';
+import { DEFAULT_MAX_JSON_DEPTH, isJsonType, jsonDepthOver } from './json-input.js';
 import type { Message, NewMessage } from './message.js';
 import type { Metrics } from './metrics.js';
 import { checkTopicName } from './topic-name.js';
@@ -19,6 +20,14 @@ export interface StreamPosition {
   epoch?: string;
 }
 
+/** Where fan-out failures are logged (a pino/Fastify logger fits). */
+export interface FanoutLog {
+  error(details: Record<string, unknown>, msg: string): void;
+}
+
+/** Where a message was being handed on when it threw: a live consumer, a publish listener, the store's append hook. */
+export type FanoutStage = 'consumer' | 'listener' | 'store';
+
 export interface OpenOptions {
   topics: string[];
   /** Per topic, the position the consumer already has; absent topics start live at the current head. */
@@ -34,25 +43,48 @@ interface Resume {
   reset?: Reset;
 }
 
+export interface TopicsOptions {
+  /** Where fan-out failures are logged. */
+  errorLog?: FanoutLog;
+  /** JSON-typed payloads nested deeper are refused before they are committed (--max-json-depth). */
+  maxJsonDepth?: number;
+  /** Throws (store_unavailable) when the store cannot take a write now: see Store.assertWritable. */
+  writable?: () => void;
+  /** How many topics the store may hold (--max-topics; 0: no cap). */
+  maxTopics?: number;
+}
+
 export class Topics {
-  readonly fanout = new Fanout();
+  readonly fanout: Fanout;
+  private readonly errorLog: FanoutLog | undefined;
+  private readonly maxJsonDepth: number;
+  private readonly writable: () => void;
+  private readonly maxTopics: number;
 
   /** Topics seen to exist (at most about --max-topics): their publishes skip the count. */
   private readonly known = new Set<string>();
   /** New topics whose first publish is in flight on this node: counted before the store has them. */
   private readonly creating = new Set<string>();
 
-  /**
-   * `writable` throws (store_unavailable) when the store cannot take a write now: see Store.assertWritable.
-   * `maxTopics`: how many topics the store may hold (0: no cap).
-   */
-  constructor(
-    private readonly log: TopicLog,
-    private readonly metrics: Metrics,
-    private readonly writable: () => void = () => {},
-    private readonly maxTopics = 0,
-  ) {
-    log.onAppend((m) => this.fanout.publish(m));
+  constructor(private readonly log: TopicLog, private readonly metrics: Metrics, options: TopicsOptions = {}) {
+    this.errorLog = options.errorLog;
+    this.maxJsonDepth = options.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
+    this.writable = options.writable ?? (() => {});
+    this.maxTopics = options.maxTopics ?? 0;
+    this.fanout = new Fanout((err, m) => this.fanoutFailed('consumer', err, m));
+    log.onAppend((m) => {
+      try {
+        this.fanout.publish(m);
+      } catch (err) {
+        this.fanoutFailed('store', err, m);
+      }
+    });
+  }
+
+  /** A committed message stays committed: a failure handing it on is logged and counted, never thrown. */
+  private fanoutFailed(stage: FanoutStage, err: unknown, m: Message): void {
+    this.metrics.fanoutErrors.labels(stage).inc();
+    this.errorLog?.error({ err, stage, topic: m.topic, offset: m.offset, id: m.id }, 'a committed message could not be handed on');
   }
 
   /** For producers that commit later (after a callback, a fetch): refuse now rather than half-way. */
@@ -63,6 +95,10 @@ export class Topics {
   /** Commits a message; it reaches live consumers on every node. Resolves once durable. */
   async publish(topic: string, input: NewMessage): Promise<Message> {
     checkTopicName(topic);
+    // Every producer passes here: JSON that no consumer could be sent is refused, not committed.
+    if (isJsonType(input.contentType) && jsonDepthOver(input.body, this.maxJsonDepth)) {
+      throw new HookhubError('bad_request', `JSON payload nested deeper than ${this.maxJsonDepth} levels (--max-json-depth)`);
+    }
     this.writable();
     const isNew = await this.admitTopic(topic);
     const end = this.metrics.publishLatency.startTimer();
@@ -83,7 +119,13 @@ export class Topics {
    * stores) whichever node published it; before publish() resolves on the publishing node.
    */
   onAppend(fn: (m: Message) => void): void {
-    this.log.onAppend(fn);
+    this.log.onAppend((m) => {
+      try {
+        fn(m);
+      } catch (err) {
+        this.fanoutFailed('listener', err, m);
+      }
+    });
   }
 
   history(topic: string, since: number, limit: number): Promise<Message[]> {

@@ -1,6 +1,7 @@
 // /dispatch with `_url`: the control fields of a parsed body, checked, become one OutgoingWebhook.
 // Every refusal is a 400 naming the field; nothing is queued for a refused request.
 import { HookhubError } from '../core/errors.js';
+import { parseJsonInput } from '../core/json-input.js';
 import { parseDuration } from '../core/units.js';
 import type { OutgoingWebhook } from '../core/webhooks.js';
 import { controlText, type ControlValue, type DispatchBody } from './body.js';
@@ -16,15 +17,20 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 export const MAX_TIMEOUT_MS = 300_000;
 const MAX_KEY_LENGTH = 255;
 
+/** What Node's HTTP client sends as a header value: tab, visible ASCII, space and Latin-1 (no line breaks, no NUL). */
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
 function parseHeaders(body: DispatchBody): Record<string, string> | undefined {
   let value = body.control.get('_headers');
   if (value === undefined || value === null || value === '') return undefined;
   if (typeof value === 'string') {
-    try {
-      value = JSON.parse(value) as ControlValue;
-    } catch {
-      throw new HookhubError('bad_request', '_headers must be a JSON object of header names to values (not valid JSON)');
+    // An object of names to text: two levels are enough to name a nested value in the refusal below.
+    const parsed = parseJsonInput(value, 2);
+    if (!parsed.ok) {
+      const why = parsed.kind === 'malformed' ? 'not valid JSON' : parsed.kind === 'too_deep' ? 'values must be text' : '__proto__ is not a header name';
+      throw new HookhubError('bad_request', `_headers must be a JSON object of header names to values (${why})`);
     }
+    value = parsed.value as ControlValue;
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new HookhubError('bad_request', '_headers must be a JSON object of header names to values');
@@ -38,6 +44,8 @@ function parseHeaders(body: DispatchBody): Record<string, string> | undefined {
     }
     const text = String(v);
     if (/[\r\n\0]/.test(text)) throw new HookhubError('bad_request', `_headers: the value of ${name} contains a line break`);
+    // Refused now rather than failing on every attempt.
+    if (!HEADER_VALUE.test(text)) throw new HookhubError('bad_request', `_headers: the value of ${name} has characters outside Latin-1 or control characters`);
     headers[name.toLowerCase()] = text;
   }
   return headers;

@@ -3,6 +3,7 @@
 // without the control fields, multipart re-encoded with its files).
 import busboy from 'busboy';
 import { HookhubError } from '../core/errors.js';
+import { DEFAULT_MAX_JSON_DEPTH, parseJsonInput } from '../core/json-input.js';
 
 export type ControlValue = string | number | boolean | Record<string, unknown> | unknown[] | null;
 
@@ -17,12 +18,12 @@ const EMPTY = { contentType: FORM, body: Buffer.alloc(0), empty: true };
 
 const mediaType = (contentType: string | undefined): string => (contentType ?? '').split(';')[0]!.trim().toLowerCase();
 
-export async function parseDispatchBody(contentType: string | undefined, raw: Buffer | undefined): Promise<DispatchBody> {
+export async function parseDispatchBody(contentType: string | undefined, raw: Buffer | undefined, maxDepth = DEFAULT_MAX_JSON_DEPTH): Promise<DispatchBody> {
   const body = raw ?? Buffer.alloc(0);
   const type = mediaType(contentType);
   if (body.length === 0) return { control: new Map(), payload: EMPTY };
   if (type === FORM || type === '') return parseForm(body);
-  if (type === JSON_TYPE || type.endsWith('+json')) return parseJson(body);
+  if (type === JSON_TYPE || type.endsWith('+json')) return parseJson(body, maxDepth);
   if (type === 'multipart/form-data') return parseMultipart(contentType as string, body);
   throw new HookhubError('unsupported_media', `unsupported content type "${type}": send form-urlencoded, multipart or JSON`);
 }
@@ -70,12 +71,11 @@ function decodeFormComponent(s: string): string {
 /** Webhooks one batch may queue (a JSON array body). */
 export const MAX_BATCH = 1000;
 
-function parseJsonText(body: Buffer): unknown {
-  try {
-    return JSON.parse(body.toString('utf8'));
-  } catch (err) {
-    throw new HookhubError('bad_request', `malformed JSON body: ${(err as Error).message}`);
-  }
+/** A JSON body, nested at most maxDepth, without `__proto__` keys (they would vanish by assignment). */
+function parseJsonText(body: Buffer, maxDepth: number): unknown {
+  const parsed = parseJsonInput(body, maxDepth);
+  if (!parsed.ok) throw new HookhubError('bad_request', parsed.kind === 'malformed' ? `malformed JSON body: ${parsed.reason.replace(/^malformed JSON: /, '')}` : parsed.reason);
+  return parsed.value;
 }
 
 const isJson = (contentType: string | undefined): boolean => {
@@ -87,11 +87,11 @@ const isJson = (contentType: string | undefined): boolean => {
  * A JSON array body: a batch, each item a /dispatch JSON object. Undefined for any other body. Every item
  * is checked here; a bad one refuses the whole batch (its index in the message).
  */
-export function parseDispatchBatch(contentType: string | undefined, raw: Buffer | undefined): DispatchBody[] | undefined {
+export function parseDispatchBatch(contentType: string | undefined, raw: Buffer | undefined, maxDepth = DEFAULT_MAX_JSON_DEPTH): DispatchBody[] | undefined {
   if (!raw || raw.length === 0 || !isJson(contentType)) return undefined;
   const first = raw.toString('latin1', 0, Math.min(raw.length, 64)).trimStart();
   if (!first.startsWith('[')) return undefined;
-  const items = parseJsonText(raw);
+  const items = parseJsonText(raw, maxDepth);
   if (!Array.isArray(items)) return undefined;
   if (items.length === 0) throw new HookhubError('bad_request', 'the batch is empty');
   if (items.length > MAX_BATCH) throw new HookhubError('bad_request', `a batch holds at most ${MAX_BATCH} items, got ${items.length}`);
@@ -101,8 +101,8 @@ export function parseDispatchBatch(contentType: string | undefined, raw: Buffer 
   });
 }
 
-function parseJson(body: Buffer): DispatchBody {
-  const parsed = parseJsonText(body);
+function parseJson(body: Buffer, maxDepth: number): DispatchBody {
+  const parsed = parseJsonText(body, maxDepth);
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new HookhubError('bad_request', 'JSON body must be an object (or an array of objects: a batch)');
   }
@@ -132,7 +132,9 @@ async function parseMultipart(contentType: string, body: Buffer): Promise<Dispat
       reject(new HookhubError('bad_request', `malformed multipart body: ${(err as Error).message}`));
       return;
     }
-    parser.on('field', (name, value) => {
+    // busboy names a part with an empty (or no) name `undefined`: it is the field "".
+    parser.on('field', (rawName: string | undefined, value) => {
+      const name = rawName ?? '';
       if (name.startsWith('_')) {
         if (!control.has(name)) control.set(name, value);
       } else {
@@ -140,7 +142,8 @@ async function parseMultipart(contentType: string, body: Buffer): Promise<Dispat
         parts++;
       }
     });
-    parser.on('file', (name, file, info) => {
+    parser.on('file', (rawName: string | undefined, file, info) => {
+      const name = rawName ?? '';
       const chunks: Buffer[] = [];
       file.on('data', (c: Buffer) => chunks.push(c));
       file.on('end', () => {

@@ -15,11 +15,13 @@ export interface DispatchRouteDeps {
   storeWritable?: () => void;
   queueWebhook?: QueueWebhook;
   queueWebhooks?: QueueWebhooks;
+  /** --max-json-depth: JSON bodies nested deeper are refused (400). */
+  maxJsonDepth?: number;
 }
 
 export function dispatchRoute(app: FastifyInstance, deps: DispatchRouteDeps): void {
   app.post('/dispatch', async (req, reply) => {
-    const batch = parseDispatchBatch(req.headers['content-type'], req.body as Buffer | undefined);
+    const batch = parseDispatchBatch(req.headers['content-type'], req.body as Buffer | undefined, deps.maxJsonDepth);
     if (batch) {
       batch.forEach((item, i) =>
         atItem(i, () => {
@@ -31,7 +33,7 @@ export function dispatchRoute(app: FastifyInstance, deps: DispatchRouteDeps): vo
       deps.storeWritable?.();
       return reply.code(202).send({ ids: await deps.queueWebhooks(batch) });
     }
-    const body = await parseDispatchBody(req.headers['content-type'], req.body as Buffer | undefined);
+    const body = await parseDispatchBody(req.headers['content-type'], req.body as Buffer | undefined, deps.maxJsonDepth);
     const topic = controlText(body, '_topic');
     const url = controlText(body, '_url');
     if (topic === undefined && url === undefined) throw new HookhubError('bad_request', '_url or _topic is required');

@@ -110,6 +110,9 @@ export class RedisTopicLog implements TopicLog {
   /** History reads (hole filling, catching up) that failed; retried on the next message or reconnect. */
   readErrors = 0;
   lastReadError: Error | undefined;
+  /** Listeners that threw on a message: counted, never allowed out of the pub/sub handler. */
+  listenerErrors = 0;
+  lastListenerError: Error | undefined;
   private closed = false;
 
   constructor(
@@ -146,7 +149,12 @@ export class RedisTopicLog implements TopicLog {
         this.lastMalformed = err as Error;
         return;
       }
-      this.receive(m);
+      try {
+        this.receive(m);
+      } catch (err) {
+        // An exception here would be an uncaught one in ioredis' event handler: the process would exit.
+        this.noteListenerError(err);
+      }
     });
     // After a reconnect (ioredis resubscribes first) messages published meanwhile come from history.
     // Subscribing again (a no-op when ioredis already did) orders the history reads after the subscription.
@@ -162,6 +170,11 @@ export class RedisTopicLog implements TopicLog {
     });
     await this.subscriber.subscribe(this.channel);
     this.connectedOnce = true;
+  }
+
+  private noteListenerError(err: unknown): void {
+    this.listenerErrors++;
+    this.lastListenerError = err as Error;
   }
 
   private noteReadError(err: unknown): void {
@@ -220,7 +233,13 @@ export class RedisTopicLog implements TopicLog {
 
   private deliver(feed: Feed, m: Message): void {
     feed.delivered = m.offset;
-    for (const fn of this.listeners) fn(m);
+    for (const fn of this.listeners) {
+      try {
+        fn(m);
+      } catch (err) {
+        this.noteListenerError(err);
+      }
+    }
     if (feed.waiters.length > 0) {
       const ready = feed.waiters.filter((w) => w.offset <= feed.delivered);
       feed.waiters = feed.waiters.filter((w) => w.offset > feed.delivered);

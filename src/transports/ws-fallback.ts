@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HookhubError } from '../core/errors.js';
+import { MAX_JSON_DEPTH_LIMIT, parseJsonInput } from '../core/json-input.js';
 import { openLiveResponse } from './live-response.js';
 import { CLOSE_GOING_AWAY, CLOSE_TOO_BIG, sessionInfo, type SessionFactory, type SessionSink, type TransportSession, type WsDeps } from './ws.js';
 
@@ -77,14 +78,15 @@ export function wsFallback(app: FastifyInstance, deps: WsDeps & { sessions: Sess
   });
 }
 
-/** A JSON array of frames is split into frames; anything else is one frame (bad ones get ERROR frames). */
+/**
+ * A JSON array of frames is split into frames; anything else is one frame (bad ones get ERROR frames).
+ * Splitting re-serializes each frame, so it only parses what can be serialized again; the session applies
+ * --max-json-depth to each frame.
+ */
 function splitFrames(body: string): string[] {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    return [body];
-  }
+  const json = parseJsonInput(body, MAX_JSON_DEPTH_LIMIT);
+  if (!json.ok) return [body];
+  const parsed = json.value;
   if (Array.isArray(parsed) && parsed.length > 0 && parsed.every((f) => Array.isArray(f))) return parsed.map((f) => JSON.stringify(f));
   return [body];
 }

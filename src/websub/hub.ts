@@ -4,6 +4,7 @@ import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Agent } from 'undici';
+import { isHookhubError } from '../core/errors.js';
 import type { Message } from '../core/message.js';
 import { createOutgoingAgent } from '../core/target-guard.js';
 import type { Topics } from '../core/topics.js';
@@ -242,7 +243,8 @@ export class WebSubHub {
       } catch (err) {
         if (this.closing.signal.aborted) return;
         failure = (err as Error).message;
-        retry = !(err instanceof BodyTooLarge);
+        // Too large, or refused by the topic core (e.g. JSON nested past --max-json-depth): the same again next time.
+        retry = !(err instanceof BodyTooLarge) && !isHookhubError(err);
       }
       this.metrics.fetches.labels('failed').inc();
       const last = !retry || attempt === schedule.length - 1;

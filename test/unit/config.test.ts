@@ -51,6 +51,8 @@ describe('config', () => {
     [{ 'max-subscriptions': '0' }, '--max-subscriptions'],
     [{ 'websub-pending-per-host': '0' }, '--websub-pending-per-host'],
     [{ 'history-max-bytes': 'lots' }, '--history-max-bytes'],
+    [{ 'max-json-depth': '0' }, '--max-json-depth'],
+    [{ 'max-json-depth': '1001' }, '--max-json-depth'],
   ])('names the option of a bad value %j', (layer, option) => {
     expect(() => resolveConfig(layer)).toThrow(ConfigError);
     expect(() => resolveConfig(layer)).toThrow(option);
