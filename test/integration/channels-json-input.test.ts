@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { ChannelsApp, nameFromPayload, type Call } from '../helpers/channels-app.js';
 import { call } from '../helpers/http.js';
 import { Receiver } from '../helpers/receiver.js';
+import { restAuth, restful } from '../helpers/rest-key.js';
 import { startHub } from '../helpers/server.js';
 import { SseClient } from '../helpers/sse-client.js';
 import { until } from '../helpers/wait.js';
@@ -14,17 +15,17 @@ const nested = (depth: number): string => '['.repeat(depth) + ']'.repeat(depth);
 const DEEP = nested(6000);
 
 const rest = async (base: string, method: string, body: string, type = 'application/json') => {
-  const res = await call(`${base}/rest/${method}`, { method: 'POST', headers: { 'content-type': type }, body });
+  const res = await call(`${base}/rest/${method}`, { method: 'POST', headers: { 'content-type': type, ...restAuth }, body });
   expect(res.status, `${method} ${body.slice(0, 80)}`).toBe(200);
   return res.body as [boolean, { msg?: string }];
 };
 
 const history = async (base: string, topic: string) =>
-  (await call<{ messages: Array<{ offset: number; data: unknown }> }>(`${base}/api/topics/${topic}/history`)).body.messages;
+  (await call<{ messages: Array<{ offset: number; data: unknown }> }>(`${base}/api/topics/${topic}/history`, { headers: restAuth })).body.messages;
 
 describe('/ws frames', () => {
   it('a frame nested too deep or with __proto__ gets ERROR; the connection stays usable', async () => {
-    const hub = await startHub();
+    const hub = await startHub(restful);
     const c = await HookboxClient.open(hub.url);
     c.sendRaw(DEEP);
     c.sendRaw(`[1, "CONNECT", {"payload": ${nested(70)}}]`);
@@ -35,7 +36,7 @@ describe('/ws frames', () => {
     expect(errors[1]).toMatchObject({ msg: expect.stringMatching(/deeper than 64/) });
     expect(errors[2]).toMatchObject({ msg: expect.stringMatching(/__proto__/) });
     c.send('CONNECT', { payload: { name: 'still-here' } });
-    expect((await c.frame('CONNECTED'))[2]).toEqual({ name: 'still-here' });
+    expect((await c.frame('CONNECTED'))[2]).toEqual({ name: 'still-here', payload: { name: 'still-here' } });
     c.send('SUBSCRIBE', { channel_name: 'room' });
     await c.frame('SUBSCRIBE', (a) => 'history' in a);
     // Refused before its id could be read: the ERROR's id is null.
@@ -47,7 +48,7 @@ describe('/ws frames', () => {
   });
 
   it('/ws/send: a too-deep body gets an ERROR event, not a 500; the session stays usable', async () => {
-    const hub = await startHub();
+    const hub = await startHub(restful);
     const sse = new SseClient(`${hub.url}/ws/sse`);
     const [first] = await sse.waitFor(1);
     const { session } = JSON.parse(first!.data) as { session: string };
@@ -66,7 +67,7 @@ describe('/ws frames', () => {
 
 describe('REST bodies and fields', () => {
   it('too deep, __proto__ and wrongly typed fields answer 200 [false, {msg}] and change nothing', async () => {
-    const hub = await startHub();
+    const hub = await startHub(restful);
     expect(await rest(hub.url, 'create_channel', '{"channel_name": "c"}')).toEqual([true, {}]);
 
     expect(await rest(hub.url, 'publish', `{"channel_name": "c", "payload": ${DEEP}}`)).toEqual([false, { msg: expect.stringMatching(/deeper than 64/) }]);
@@ -101,7 +102,7 @@ describe('application answers', () => {
       return c.action === 'connect' ? [true, { name: nameFromPayload(c) }] : [true, {}];
     };
     const app = await ChannelsApp.start(decide);
-    const hub = await startHub({ cbUrl: `${app.url}/hb`, cbTimeout: 2000 });
+    const hub = await startHub({ cbUrl: `${app.url}/hb`, cbTimeout: 2000, apiKey: restful.apiKey });
     const c = await HookboxClient.open(hub.url);
     const id = c.send('CONNECT', { payload: { name: 'u' } });
     expect((await c.error(id))[2].msg).toMatch(/application callback connect answered unacceptable JSON: JSON nested deeper than 64/);
@@ -122,7 +123,7 @@ describe('application answers', () => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(++n === 1 ? nested(100) : JSON.stringify({ n }));
     });
-    const hub = await startHub();
+    const hub = await startHub(restful);
     const options = JSON.stringify({ polling: { url: `${source.url}/feed`, interval: 0.05, mode: 'simple' } });
     expect(await rest(hub.url, 'create_channel', new URLSearchParams({ channel_name: 'polled', options }).toString(), 'application/x-www-form-urlencoded')).toEqual([true, {}]);
     const [first] = await until(async () => {

@@ -41,7 +41,7 @@ describe('channels: exact recovery with offsets', () => {
   });
 
   it('a log that began again (another epoch, or since past the head) is replayed from its start, marked reset', async () => {
-    const hub = await startHub();
+    const hub = await startHub(restful);
     for (const n of [1, 2]) await publish(hub.url, 'room', { n });
     const epoch = (await hub.topics.bounds('room')).epoch;
     const sameLog = await HookboxClient.connect(hub.url, { payload: { name: 'same' }, offsets: true });

@@ -54,7 +54,7 @@ describe('client recovery with offsets (real server)', () => {
   });
 
   it('a server whose log began again (memory store restarted: new epoch, offsets from 1) replays the new log; a gap is reported', async () => {
-    const first = await startHub();
+    const first = await startHub(restful);
     const port = Number(new URL(first.url).port);
     const conn = connect(first.url, '', { WebSocket: WebSocket as unknown as WebSocketConstructor, transports: ['websocket'], reconnect: { initialDelay: 50, maxDelay: 200 }, payload: { name: 'bob' } });
     conns.push(conn);
@@ -72,7 +72,7 @@ describe('client recovery with offsets (real server)', () => {
 
     await stopHub(first);
     await until(() => (!conn.connected ? true : undefined), 'disconnected');
-    const second = await startHub({ port });
+    const second = await startHub({ ...restful, port });
     await restPublish(second.url, 'new-1');
     await until(() => (got.length === 4 ? true : undefined), 'the new log replayed', 15_000);
     await restPublish(second.url, 'new-2');
