@@ -13,6 +13,7 @@ import { requireKey } from './http/auth.js';
 import { browserGate, browsersClosedBecause } from './http/browser-gate.js';
 import { createOriginPolicy } from './http/origins.js';
 import { Connections } from './http/connections.js';
+import { exposureWarning } from './http/exposure.js';
 import { logRequests } from './http/request-log.js';
 import { capSockets, httpServerOptions } from './http/socket-limits.js';
 import { opsRoutes } from './ops/health.js';
@@ -240,6 +241,8 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
 
 export async function startServer(config: Config, options: BuildOptions = {}): Promise<Hookhub> {
   const hub = await buildServer(config, options);
+  const exposed = exposureWarning(config.host, config.apiKey);
+  if (exposed !== undefined) hub.app.log.warn(exposed);
   const address = await hub.app.listen({ port: config.port, host: config.host });
   hub.url = address.replace('[::1]', '127.0.0.1');
   return hub;
