@@ -210,6 +210,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
         channels,
         startedAt: Date.now(),
         maxJsonDepth: config.maxJsonDepth,
+        historyMaxBytes: config.historyMaxBytes,
       });
     });
   }

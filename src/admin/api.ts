@@ -3,6 +3,7 @@
 // the channel hub. Register inside the admin context (Basic auth + same-origin hook).
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { newestMessages } from './newest-messages.js';
 import { HookhubError } from '../core/errors.js';
 import { parseJsonInput } from '../core/json-input.js';
 import { toJson } from '../core/message.js';
@@ -33,6 +34,8 @@ export interface AdminDeps {
   startedAt: number;
   /** --max-json-depth: request bodies nested deeper are refused. */
   maxJsonDepth: number;
+  /** --history-max-bytes: payload bytes one topic view holds at most. */
+  historyMaxBytes: number;
 }
 
 const MAX_LIMIT = 1000;
@@ -150,8 +153,11 @@ export function adminApi(app: FastifyInstance, deps: AdminDeps): void {
     const topic = checkTopicName(req.params.topic);
     const { limit } = parse(topicQuery, req.query);
     const bounds = await deps.topics.bounds(topic);
-    const since = Math.max(0, bounds.last - limit);
-    const [messages, subs] = await Promise.all([deps.topics.history(topic, since, limit), deps.subscriptions.list(topic)]);
+    const read = (since: number, n: number) => deps.topics.history(topic, since, n);
+    const [newest, subs] = await Promise.all([
+      newestMessages({ last: bounds.last, first: bounds.first, limit, maxBytes: deps.historyMaxBytes, read }),
+      deps.subscriptions.list(topic),
+    ]);
     const now = Date.now();
     return {
       topic,
@@ -159,7 +165,9 @@ export function adminApi(app: FastifyInstance, deps: AdminDeps): void {
       last: bounds.last,
       consumers: { live: deps.topics.fanout.count(topic), websub: subs.map((s) => subscriptionJson(s, now)) },
       channel: hub.channels.has(topic),
-      messages: messages.map(toJson),
+      messages: newest.messages.map(toJson),
+      // The byte bound (--history-max-bytes) left out older messages that `limit` would have shown.
+      ...(newest.complete ? {} : { truncated: true }),
     };
   });
 

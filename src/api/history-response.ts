@@ -1,7 +1,7 @@
 // A topic's history as one JSON answer {"messages":[…], "next_since"?: n}, written message by message
 // (never built as one string) and bounded in bytes: it stops early and says where to continue.
 import { Readable } from 'node:stream';
-import { toJson, type Message } from '../core/message.js';
+import { messageJsonText, type Message } from '../core/message.js';
 
 /** Messages read from the store at a time: a few, since each may be as large as --max-body. */
 const READ_PAGE = 16;
@@ -35,7 +35,7 @@ async function* chunks(req: HistoryRequest, first: Message[]): AsyncGenerator<st
   let asked = Math.min(req.limit, READ_PAGE);
   for (;;) {
     for (const m of page) {
-      const text = JSON.stringify(toJson(m));
+      const text = messageJsonText(m);
       const size = Buffer.byteLength(text) + 1;
       if (sent > 0 && bytes + size > req.maxBytes) {
         next = position;

@@ -80,3 +80,24 @@ describe('GET /api/topics/:topic/history bounds', () => {
     expect(res.body.error).toMatch(/limit/);
   });
 });
+
+describe('the console topic view bounds', () => {
+  it('shows the newest messages up to --history-max-bytes (the newest always) and says it left some out', async () => {
+    const hub = await startHub({ historyMaxBytes: 3500, adminPassword: 'pw', historySize: 200 });
+    for (let i = 1; i <= 40; i++) await publish(hub.url, 'big', `${i}:`.padEnd(1000, 'x'));
+    const auth = { authorization: `Basic ${Buffer.from('admin:pw').toString('base64')}` };
+    const view = async (query: string) =>
+      (await call<{ messages: Array<{ offset: number }>; truncated?: boolean }>(`${hub.url}/admin/api/topics/big${query}`, { headers: auth })).body;
+
+    const bounded = await view('?limit=1000');
+    expect(bounded.messages.map((m) => m.offset)).toEqual([38, 39, 40]);
+    expect(bounded.truncated).toBe(true);
+    const small = await view('?limit=2');
+    expect(small.messages.map((m) => m.offset)).toEqual([39, 40]);
+    expect(small.truncated).toBeUndefined();
+
+    await publish(hub.url, 'huge', 'h'.repeat(8000));
+    const huge = (await call<{ messages: Array<{ offset: number }> }>(`${hub.url}/admin/api/topics/huge`, { headers: auth })).body;
+    expect(huge.messages.map((m) => m.offset)).toEqual([1]);
+  });
+});
