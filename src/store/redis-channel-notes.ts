@@ -12,6 +12,9 @@ type Listener<C> = (channel: string, c: C) => void;
 export class ChannelNotes<C> {
   /** Unreadable notes (someone else PUBLISHed on the channel): counted, never fatal. */
   malformed = 0;
+  /** Listeners that threw (see emit), and the last error. */
+  listenerErrors = 0;
+  lastListenerError: unknown;
   readonly node = randomUUID();
   private readonly listeners: Array<Listener<C>> = [];
   /** This node's changes not heard back yet. */
@@ -111,7 +114,15 @@ export class ChannelNotes<C> {
     }
   }
 
+  /** Each listener on its own: one that throws is counted, and neither the others nor ioredis' handler see it. */
   private emit(channel: string, c: C): void {
-    for (const fn of this.listeners) fn(channel, c);
+    for (const fn of this.listeners) {
+      try {
+        fn(channel, c);
+      } catch (err) {
+        this.listenerErrors++;
+        this.lastListenerError = err;
+      }
+    }
   }
 }

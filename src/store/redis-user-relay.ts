@@ -97,14 +97,24 @@ export class RedisUserRelay implements UserRelay {
     }
     const users = Array.isArray(v.users) ? v.users.filter((u): u is string => typeof u === 'string') : [];
     if (typeof v.frame !== 'string' || typeof v.args !== 'object' || v.args === null) return this.noteError(new Error('unreadable user frame'));
-    for (const fn of this.listeners) fn(users, v.frame, v.args as Record<string, unknown>);
+    // Each listener on its own: an exception here would escape into ioredis' event handler.
+    for (const fn of this.listeners) {
+      try {
+        fn(users, v.frame, v.args as Record<string, unknown>);
+      } catch (err) {
+        this.noteError(err);
+      }
+    }
   }
 
   private answer(from: string, id: string, raw: unknown): void {
     const request = parseRequest(raw);
     if (!request) return this.noteError(new Error('unreadable user request'));
     const answerer = this.answerer;
-    const answering = answerer ? answerer(request) : Promise.resolve<UserAnswer>({ ok: false, msg: `no such user: ${request.user}` });
+    // Asked inside a promise: an answerer that throws at once is a refusal, like one that rejects.
+    const answering = answerer
+      ? Promise.resolve().then(() => answerer(request))
+      : Promise.resolve<UserAnswer>({ ok: false, msg: `no such user: ${request.user}` });
     void answering
       .catch((err: unknown): UserAnswer => {
         this.noteError(err);
