@@ -1,67 +1,13 @@
 // Durability: 1,000 deliveries accepted (202) by a sqlite server whose receiver is down, the server
 // killed with SIGKILL, restarted on the same data dir, the receiver brought up: every delivery arrives.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
-import { createServer as createTcpServer, type AddressInfo } from 'node:net';
-import { join } from 'node:path';
-import { afterEach, expect, it } from 'vitest';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { expect, it } from 'vitest';
+import { closeAfterTest, freePort, killGroup, serveKillable } from '../helpers/killable-server.js';
 import { tempDir } from '../helpers/server.js';
 import { until } from '../helpers/wait.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
 const TOTAL = 1000;
-const children: ChildProcess[] = [];
-const servers: Server[] = [];
-
-afterEach(async () => {
-  for (const c of children.splice(0)) killGroup(c);
-  for (const s of servers.splice(0)) {
-    s.closeAllConnections();
-    await new Promise((r) => s.close(r));
-  }
-});
-
-function killGroup(c: ChildProcess): void {
-  try {
-    process.kill(-(c.pid as number), 'SIGKILL');
-  } catch {
-    // already gone
-  }
-}
-
-async function freePort(): Promise<number> {
-  const s = createTcpServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-/** `tsx src/cli.ts serve` in its own process group (so SIGKILL reaches the server, not only a wrapper). */
-async function serve(port: number, dataDir: string): Promise<ChildProcess> {
-  const child = spawn(join(ROOT, 'node_modules', '.bin', 'tsx'), ['src/cli.ts', 'serve'], {
-    cwd: ROOT,
-    detached: true,
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: {
-      ...process.env,
-      HOOKHUB_PORT: String(port),
-      HOOKHUB_STORE: 'sqlite',
-      HOOKHUB_DATA_DIR: dataDir,
-      HOOKHUB_ALLOW_PRIVATE_TARGETS: '1',
-      HOOKHUB_RETRY_SCHEDULE: ['0s', ...Array(40).fill('1s')].join(','),
-      HOOKHUB_LOG_LEVEL: 'error',
-    },
-  });
-  children.push(child);
-  let stderr = '';
-  child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
-  await until(async () => {
-    if (child.exitCode !== null) throw new Error(`server exited ${child.exitCode}: ${stderr}`);
-    return fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
-  }, 'server /healthz', 20_000, 100);
-  return child;
-}
 
 it('1,000 accepted deliveries survive kill -9 and all arrive after a restart', async () => {
   const dataDir = tempDir();
@@ -69,7 +15,7 @@ it('1,000 accepted deliveries survive kill -9 and all arrive after a restart', a
   const rxPort = await freePort();
   const target = `http://127.0.0.1:${rxPort}/hook`;
 
-  const first = await serve(hubPort, dataDir);
+  const first = await serveKillable({ port: hubPort, dataDir, retries: 40, logLevel: 'error' });
   const accepted = new Set<string>();
   let next = 0;
   await Promise.all(Array.from({ length: 16 }, async () => {
@@ -98,8 +44,8 @@ it('1,000 accepted deliveries survive kill -9 and all arrive after a restart', a
       res.end('ok');
     });
   });
-  servers.push(rx);
-  await serve(hubPort, dataDir);
+  closeAfterTest(rx);
+  await serveKillable({ port: hubPort, dataDir, retries: 40, logLevel: 'error' });
   await new Promise<void>((r) => rx.listen(rxPort, '127.0.0.1', r));
 
   await until(() => received.size >= TOTAL, `all ${TOTAL} deliveries (have ${received.size})`, 30_000, 100);
@@ -122,11 +68,11 @@ it('deliveries claimed by a killed process (attempts in flight) are attempted ag
       if (answering) res.end('ok'); // before the crash: hang, so the deliveries stay claimed
     });
   });
-  servers.push(rx);
+  closeAfterTest(rx);
   await new Promise<void>((r) => rx.listen(0, '127.0.0.1', r));
   const target = `http://127.0.0.1:${(rx.address() as AddressInfo).port}/`;
 
-  const first = await serve(hubPort, dataDir);
+  const first = await serveKillable({ port: hubPort, dataDir, retries: 40, logLevel: 'error' });
   const ids: string[] = [];
   for (let i = 0; i < 20; i++) {
     const res = await fetch(`http://127.0.0.1:${hubPort}/dispatch`, {
@@ -144,7 +90,7 @@ it('deliveries claimed by a killed process (attempts in flight) are attempted ag
   rx.closeAllConnections();
 
   answering = true;
-  await serve(hubPort, dataDir);
+  await serveKillable({ port: hubPort, dataDir, retries: 40, logLevel: 'error' });
   await until(async () => {
     const list = (await (await fetch(`http://127.0.0.1:${hubPort}/api/deliveries?status=succeeded`)).json()) as { deliveries: Array<{ id: string }> };
     return list.deliveries.length === 20;

@@ -2,76 +2,20 @@
 // publishing to a topic with one subscriber while a sqlite server is killed with SIGKILL three times
 // and restarted on the same data dir. Every message answered 202 reaches the subscriber (at least once:
 // attempts in flight at a kill are repeated, so arrivals are counted by body).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
-import { createServer as createTcpServer, type AddressInfo } from 'node:net';
-import { join } from 'node:path';
-import { afterEach, expect, it } from 'vitest';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { expect, it } from 'vitest';
+import { closeAfterTest, freePort, killGroup, serveKillable } from '../helpers/killable-server.js';
 import { Receiver } from '../helpers/receiver.js';
 import { startHub, tempDir } from '../helpers/server.js';
 import { until } from '../helpers/wait.js';
 import { Subscriber, subscribeActive } from '../helpers/websub.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
 const PUBLISHERS = 16;
 const KILLS = 3;
 /** Acknowledged messages per run before its kill (publishing goes on while the kill lands). */
 const PER_RUN = 200;
 const TOPIC = 'orders-durable';
-const children: ChildProcess[] = [];
-const servers: Server[] = [];
-
-afterEach(async () => {
-  for (const c of children.splice(0)) killGroup(c);
-  for (const s of servers.splice(0)) {
-    s.closeAllConnections();
-    await new Promise((r) => s.close(r));
-  }
-});
-
-function killGroup(c: ChildProcess): void {
-  try {
-    process.kill(-(c.pid as number), 'SIGKILL');
-  } catch {
-    // already gone
-  }
-}
-
-async function freePort(): Promise<number> {
-  const s = createTcpServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-/** `node --import tsx src/cli.ts serve` (the server itself, no wrapper), in its own process group. */
-async function serve(port: number, dataDir: string, log: string[]): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve'], {
-    cwd: ROOT,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: {
-      ...process.env,
-      HOOKHUB_PORT: String(port),
-      HOOKHUB_STORE: 'sqlite',
-      HOOKHUB_DATA_DIR: dataDir,
-      HOOKHUB_ALLOW_PRIVATE_TARGETS: '1',
-      HOOKHUB_RETRY_SCHEDULE: ['0s', ...Array(20).fill('1s')].join(','),
-      HOOKHUB_LOG_LEVEL: 'warn',
-    },
-  });
-  children.push(child);
-  let stderr = '';
-  child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
-  child.stdout?.on('data', (c: Buffer) => log.push(...c.toString().split('\n').filter(Boolean)));
-  await until(async () => {
-    if (child.exitCode !== null) throw new Error(`server exited ${child.exitCode}: ${stderr}`);
-    return fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
-  }, 'server /healthz', 20_000, 50);
-  return child;
-}
-
 it('every message answered 202 reaches the WebSub subscriber across three kill -9 restarts', async () => {
   const dataDir = tempDir();
   const port = await freePort();
@@ -93,11 +37,11 @@ it('every message answered 202 reaches the WebSub subscriber across three kill -
       res.end('ok');
     });
   });
-  servers.push(rx);
+  closeAfterTest(rx);
   await new Promise<void>((r) => rx.listen(0, '127.0.0.1', r));
   const callback = `http://127.0.0.1:${(rx.address() as AddressInfo).port}/cb`;
 
-  let server = await serve(port, dataDir, serverLog);
+  let server = await serveKillable({ port, dataDir, retries: 20, logLevel: 'warn', log: serverLog });
   const sub = await fetch(`${base}/hub`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -142,7 +86,7 @@ it('every message answered 202 reaches the WebSub subscriber across three kill -
     killGroup(server); // down hard while the publishers keep going: no shutdown code runs
     const killed = server;
     await until(() => killed.exitCode !== null || killed.signalCode !== null, 'killed server to exit');
-    server = await serve(port, dataDir, serverLog);
+    server = await serveKillable({ port, dataDir, retries: 20, logLevel: 'warn', log: serverLog });
   }
   const target = acknowledged.size + PER_RUN / 4;
   await until(() => acknowledged.size >= target, `${target} acknowledged messages`, 20_000, 5);
