@@ -1,7 +1,6 @@
 // The delivery log API, retention, metrics, attempt log lines, the WebhookQueue interface and shutdown.
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { describe, expect, it } from 'vitest';
+import { captureLog } from '../helpers/log-capture.js';
 import { testConfig } from '../../src/config.js';
 import type { AttemptEvent } from '../../src/core/webhooks.js';
 import { startServer } from '../../src/server.js';
@@ -126,17 +125,9 @@ describe('dispatch: delivery log', () => {
   });
 
   it('logs one line per attempt, never the secret', async () => {
-    const lines: Array<Record<string, unknown>> = [];
-    const raw: string[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        raw.push(chunk.toString());
-        for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
-        done();
-      },
-    });
+    const { logger, lines, raw } = captureLog();
     const secret = 'whsec_' + Buffer.from('top secret key material').toString('base64');
-    const hub = await startServer(testConfig({ allowPrivateTargets: true, signingSecret: secret, retrySchedule: [0, 20] }), { logger: pino({ level: 'info' }, sink) });
+    const hub = await startServer(testConfig({ allowPrivateTargets: true, signingSecret: secret, retrySchedule: [0, 20] }), { logger });
     try {
       let n = 0;
       const rx = await Receiver.start((_req, res) => {

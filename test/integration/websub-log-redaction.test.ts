@@ -1,25 +1,16 @@
 // URLs in log lines lose their query strings (callback tokens, signed topic links): a failed
 // verification, a denial, a failed topic fetch and the delivery attempts of a WebSub subscription.
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { expect, it } from 'vitest';
+import { captureLog } from '../helpers/log-capture.js';
 import { testConfig } from '../../src/config.js';
 import { startServer } from '../../src/server.js';
 import { until } from '../helpers/wait.js';
 import { hubPost, Publisher, Subscriber, subscribeActive } from '../helpers/websub.js';
 
 it('WebSub and dispatcher log lines name callbacks and topics without their query strings', async () => {
-  const lines: Array<Record<string, unknown>> = [];
-  const raw: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      raw.push(chunk.toString());
-      for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
+  const { logger, lines, raw } = captureLog();
   const config = testConfig({ allowPrivateTargets: true, retrySchedule: [0], websubFetchRetry: [0], websubAllow: ['news', 'http://127.0.0.1:*'] });
-  const hub = await startServer(config, { logger: pino({ level: 'info' }, sink) });
+  const hub = await startServer(config, { logger });
   const logged = (msg: string): Promise<Record<string, unknown>> =>
     until(() => lines.find((l) => l.msg === msg), `a "${msg}" log line`);
   try {

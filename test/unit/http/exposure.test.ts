@@ -1,6 +1,5 @@
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { describe, expect, it } from 'vitest';
+import { captureLog } from '../../helpers/log-capture.js';
 import { testConfig } from '../../../src/config.js';
 import { exposureWarning, isLoopbackHost } from '../../../src/http/exposure.js';
 import { startServer } from '../../../src/server.js';
@@ -22,18 +21,12 @@ describe('exposure warning', () => {
   });
 
   it('a server bound to 0.0.0.0 with no key logs the warning once, and serves', async () => {
-    const lines: Array<{ level: number; msg: string }> = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line) as { level: number; msg: string });
-        done();
-      },
-    });
-    const hub = await startServer(testConfig({ host: '0.0.0.0' }), { logger: pino({ level: 'warn' }, sink) });
+    const { logger, lines } = captureLog('warn');
+    const hub = await startServer(testConfig({ host: '0.0.0.0' }), { logger });
     try {
       const port = new URL(hub.url).port;
       expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
-      expect(lines.filter((l) => l.msg.startsWith('listening on 0.0.0.0 with no --api-key'))).toHaveLength(1);
+      expect(lines.filter((l) => String(l.msg).startsWith('listening on 0.0.0.0 with no --api-key'))).toHaveLength(1);
     } finally {
       await hub.close();
     }
