@@ -1,30 +1,11 @@
 // The SSRF guard on a real server with --allow-private-targets off: literals refused at once,
 // a host name resolving to a private address refused when connecting (DNS rebinding).
-import { lookup } from 'node:dns/promises';
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { isPrivateAddress, checkTargetUrl } from '../../src/core/target-guard.js';
+import { privateHostName } from '../helpers/private-host-name.js';
 import { startHub } from '../helpers/server.js';
 import { Receiver } from '../helpers/receiver.js';
 import { dispatchForm, dispatchJson, listDeliveries, waitForStatus } from '../helpers/dispatch.js';
 
-/** A host name (from /etc/hosts) that the URL check lets through but that resolves to a private address. */
-async function privateHostName(): Promise<string> {
-  const names = readFileSync('/etc/hosts', 'utf8').split('\n')
-    .map((line) => line.replace(/#.*/, '').trim().split(/\s+/))
-    .filter((parts) => parts.length > 1 && isPrivateAddress(parts[0]!))
-    .flatMap((parts) => parts.slice(1));
-  for (const name of names) {
-    try {
-      checkTargetUrl(`http://${name}/`, false);
-    } catch {
-      continue; // refused by name already (localhost…)
-    }
-    const addresses = await lookup(name, { all: true }).catch(() => []);
-    if (addresses.length > 0 && addresses.every((a) => isPrivateAddress(a.address))) return name;
-  }
-  throw new Error('no /etc/hosts name resolves to a private address; this test needs one (e.g. ip6-localhost or the host name)');
-}
 
 describe('dispatch: SSRF guard', () => {
   it('refuses loopback and private literals at once, in every spelling', async () => {

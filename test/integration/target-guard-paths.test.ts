@@ -2,12 +2,10 @@
 // (hub.callback, hub.url) and channel polling, for an address in each special-purpose range of
 // core/special-addresses.ts, with --allow-private-targets off. Also a name resolving to a private
 // address through WebSub's verification (checked again when connecting).
-import { lookup } from 'node:dns/promises';
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { checkTargetUrl, isPrivateAddress } from '../../src/core/target-guard.js';
 import { SPECIAL_IPV4, SPECIAL_IPV6 } from '../../src/core/special-addresses.js';
 import { dispatchForm, listDeliveries } from '../helpers/dispatch.js';
+import { privateHostName } from '../helpers/private-host-name.js';
 import { startHub } from '../helpers/server.js';
 import { until } from '../helpers/wait.js';
 import { hubPost, Subscriber } from '../helpers/websub.js';
@@ -66,20 +64,3 @@ describe('SSRF guard on every outgoing path', () => {
   });
 });
 
-/** A host name (from /etc/hosts) that the URL check lets through but that resolves to a private address. */
-async function privateHostName(): Promise<string> {
-  const names = readFileSync('/etc/hosts', 'utf8').split('\n')
-    .map((line) => line.replace(/#.*/, '').trim().split(/\s+/))
-    .filter((parts) => parts.length > 1 && isPrivateAddress(parts[0]!))
-    .flatMap((parts) => parts.slice(1));
-  for (const name of names) {
-    try {
-      checkTargetUrl(`http://${name}/`, false);
-    } catch {
-      continue;
-    }
-    const addresses = await lookup(name, { all: true }).catch(() => []);
-    if (addresses.length > 0 && addresses.every((a) => isPrivateAddress(a.address))) return name;
-  }
-  throw new Error('no /etc/hosts name resolves to a private address; this test needs one (e.g. ip6-localhost or the host name)');
-}
