@@ -10,7 +10,7 @@ import type { Metrics } from '../core/metrics.js';
 import { checkTopicName } from '../core/topic-name.js';
 import type { Topics } from '../core/topics.js';
 import type { Connections } from '../http/connections.js';
-import type { Subscriptions } from '../store/interface.js';
+import type { Subscriptions } from '../store/contracts/subscriptions.js';
 import type { Channels } from '../channels/index.js';
 import type { Channel, User } from '../channels/hub.js';
 import { ChannelError } from '../channels/options.js';

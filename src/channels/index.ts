@@ -5,7 +5,7 @@ import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Metrics } from '../core/metrics.js';
 import { createOutgoingAgent } from '../core/target-guard.js';
 import type { Topics } from '../core/topics.js';
-import type { Store } from '../store/interface.js';
+import type { Store } from '../store/contracts/store.js';
 import { AppCallbacks } from './callbacks.js';
 import { ClusterUsers } from './cluster-users.js';
 import { ChannelHub, type FrameSink } from './hub.js';

@@ -4,7 +4,7 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 import { atItem } from '../core/errors.js';
 import type { Metrics } from '../core/metrics.js';
-import type { DeliveryQueue } from '../store/interface.js';
+import type { DeliveryQueue } from '../store/contracts/delivery-queue.js';
 import { webhookFromDispatch } from './accept.js';
 import { deliveriesApi } from './deliveries-api.js';
 import { WebhookDispatcher } from './dispatcher.js';

@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { AttemptRequest, AttemptResponse } from './attempt.js';
 import { inProcessSender, type AttemptSender, type SenderOptions } from './sender.js';
-import { deliveryHost } from '../store/delivery-target.js';
+import { deliveryHost } from '../store/contracts/delivery-target.js';
 import { perTurn, type FromThread, type ToThread, type WireRequest } from './thread-wire.js';
 
 interface Waiting {
