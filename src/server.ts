@@ -5,9 +5,8 @@ import { isHookhubError } from './core/errors.js';
 import { storeFailure } from './core/store-down.js';
 import { createMetrics, type Metrics } from './core/metrics.js';
 import { Topics } from './core/topics.js';
-import { createDispatcher, deliveryRoutes, queueBatchFromDispatch, queueFromDispatch } from './dispatch/plugin.js';
+import { createDispatcher, deliveryLogRoutes, dispatchRoute, queueBatchFromDispatch, queueFromDispatch } from './dispatch/index.js';
 import { clientRoute } from './channels/client-route.js';
-import { dispatchRoute } from './dispatch/route.js';
 import { topicsApi } from './api/topics.js';
 import { requireKey } from './http/auth.js';
 import { browserGate, browsersClosedBecause } from './http/browser-gate.js';
@@ -151,7 +150,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
       queueWebhook: queueFromDispatch(dispatcher),
       queueWebhooks: queueBatchFromDispatch(dispatcher),
     });
-    deliveryRoutes(producers, dispatcher);
+    deliveryLogRoutes(producers, dispatcher);
     topicsApi(producers, { topics, historyMaxBytes: config.historyMaxBytes });
     subscriptionsApi(producers, websub);
   });

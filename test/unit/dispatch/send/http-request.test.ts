@@ -4,8 +4,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sendAttempt, type AttemptRequest } from '../../../src/dispatch/attempt.js';
-import { until } from '../../helpers/wait.js';
+import { sendAttempt, type AttemptRequest } from '../../../../src/dispatch/send/http-request.js';
+import { until } from '../../../helpers/wait.js';
 
 let server: Server;
 let base: string;

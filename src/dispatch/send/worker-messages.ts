@@ -1,5 +1,5 @@
 // Messages between the dispatcher's thread and its delivery threads.
-import type { AttemptRequest, AttemptResponse } from './attempt.js';
+import type { AttemptRequest, AttemptResponse } from './http-request.js';
 
 /** An attempt as it crosses to a delivery thread (the body arrives as a Uint8Array). */
 export type WireRequest = Omit<AttemptRequest, 'aborts' | 'body'> & { body?: Uint8Array };

@@ -3,7 +3,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { threadSender, type ThreadSender } from '../../../src/dispatch/thread-sender.js';
+import { threadSender, type ThreadSender } from '../../../../src/dispatch/send/worker-threads.js';
 
 const servers: Server[] = [];
 const senders: ThreadSender[] = [];

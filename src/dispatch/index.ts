@@ -1,16 +1,34 @@
-// The dispatcher as server.ts wires it: one WebhookDispatcher (the WebhookQueue other parts use),
-// the /dispatch `_url` path and the delivery log routes.
+// The dispatcher product as others see it. server.ts builds one WebhookDispatcher (the WebhookQueue other
+// parts deliver through) and wires /dispatch `_url` and the delivery log routes from here; the admin
+// console mounts the delivery log through `deliveryLogRoutes`. Nothing else reaches into dispatch/.
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
-import type { Config } from '../config.js';
 import { atItem } from '../core/errors.js';
 import type { Metrics } from '../core/metrics.js';
 import type { DeliveryQueue } from '../store/contracts/delivery-queue.js';
 import { webhookFromDispatch } from './accept.js';
-import { deliveriesApi } from './deliveries-api.js';
+import { deliveriesApi, type DeliveryLog } from './deliveries-api.js';
 import { WebhookDispatcher } from './dispatcher.js';
 import type { QueueWebhook, QueueWebhooks } from './route.js';
 
-export function createDispatcher(config: Config, deps: { store: DeliveryQueue; metrics: Metrics; log: FastifyBaseLogger }): WebhookDispatcher {
+export { dispatchRoute } from './route.js';
+export type { DeliveryLog } from './deliveries-api.js';
+export type { WebhookDispatcher } from './dispatcher.js';
+
+/** The options the dispatcher reads (the server's Config has them under these names). */
+export interface DispatchConfig {
+  allowPrivateTargets: boolean;
+  signingSecret?: string | undefined;
+  retrySchedule?: number[] | undefined;
+  deliveryTimeout: number;
+  deliveryConcurrency: number;
+  /** 0: the dispatcher's own default. */
+  deliveryPerHost: number;
+  deliveryThreads: number;
+  maxQueueDepth: number;
+  retention: number;
+}
+
+export function createDispatcher(config: DispatchConfig, deps: { store: DeliveryQueue; metrics: Metrics; log: FastifyBaseLogger }): WebhookDispatcher {
   return new WebhookDispatcher({
     store: deps.store,
     registry: deps.metrics.registry,
@@ -39,7 +57,10 @@ export const queueFromDispatch = (dispatcher: WebhookDispatcher): QueueWebhook =
   return { id };
 };
 
-/** Delivery log routes; register inside the api-key guarded context. */
-export function deliveryRoutes(app: FastifyInstance, dispatcher: WebhookDispatcher): void {
-  deliveriesApi(app, { dispatcher });
+/**
+ * The delivery log routes (list, one, resend, recover) under `prefix`: '' for /api/deliveries (register
+ * inside the api-key guarded context), '/admin' for the console's copy.
+ */
+export function deliveryLogRoutes(app: FastifyInstance, log: DeliveryLog, prefix = ''): void {
+  deliveriesApi(app, { dispatcher: log }, prefix);
 }

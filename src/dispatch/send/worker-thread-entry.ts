@@ -1,11 +1,11 @@
-// A delivery thread: sends the attempts thread-sender.ts hands it over its own undici agent (SSRF guard
+// A delivery thread: sends the attempts worker-threads.ts hands it over its own undici agent (SSRF guard
 // included) and answers with their outcomes. Both directions travel in batches, one message per turn.
 import { parentPort, workerData } from 'node:worker_threads';
-import type { AttemptResponse } from './attempt.js';
-import { inProcessSender, type SenderOptions } from './sender.js';
-import { perTurn, type ToThread, type WireRequest } from './thread-wire.js';
+import type { AttemptResponse } from './http-request.js';
+import { inProcessSender, type SenderOptions } from './in-loop.js';
+import { perTurn, type ToThread, type WireRequest } from './worker-messages.js';
 
-if (!parentPort) throw new Error('sender-thread.ts runs as a worker thread');
+if (!parentPort) throw new Error('worker-thread-entry.ts runs as a worker thread');
 const port = parentPort;
 const sender = inProcessSender(workerData as SenderOptions);
 /** Abort functions of this thread's attempts in flight, by request number. */

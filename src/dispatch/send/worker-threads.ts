@@ -6,10 +6,10 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { AttemptRequest, AttemptResponse } from './attempt.js';
-import { inProcessSender, type AttemptSender, type SenderOptions } from './sender.js';
-import { deliveryHost } from '../store/contracts/delivery-target.js';
-import { perTurn, type FromThread, type ToThread, type WireRequest } from './thread-wire.js';
+import type { AttemptRequest, AttemptResponse } from './http-request.js';
+import { inProcessSender, type AttemptSender, type SenderOptions } from './in-loop.js';
+import { deliveryHost } from '../../store/contracts/delivery-target.js';
+import { perTurn, type FromThread, type ToThread, type WireRequest } from './worker-messages.js';
 
 interface Waiting {
   resolve: (r: AttemptResponse) => void;
@@ -31,7 +31,7 @@ function tsxApi(): string {
 
 function spawn(workerData: SenderOptions): Worker {
   const fromSource = import.meta.url.endsWith('.ts');
-  const entry = new URL(fromSource ? './sender-thread.ts' : './sender-thread.js', import.meta.url);
+  const entry = new URL(fromSource ? './worker-thread-entry.ts' : './worker-thread-entry.js', import.meta.url);
   const worker = fromSource
     ? new Worker(`import(${JSON.stringify(tsxApi())}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); });`, {
       eval: true,

@@ -1,7 +1,7 @@
-// Where attempts are sent from: this thread's undici agent, or delivery threads (thread-sender.ts).
+// Where attempts are sent from: this thread's undici agent, or delivery threads (worker-threads.ts).
 // The dispatcher sees one interface either way.
-import { createOutgoingAgent } from '../core/target-guard.js';
-import { sendAttempt, type AttemptRequest, type AttemptResponse } from './attempt.js';
+import { createOutgoingAgent } from '../../core/target-guard.js';
+import { sendAttempt, type AttemptRequest, type AttemptResponse } from './http-request.js';
 
 export interface AttemptSender {
   send(req: AttemptRequest): Promise<AttemptResponse>;
