@@ -19,9 +19,8 @@ import { createStore, type Store } from './store/index.js';
 import type { WebhookQueue } from './core/webhooks.js';
 import { sseTransport } from './transports/sse.js';
 import { streamTransport } from './transports/stream.js';
-import { WebSubHub } from './websub/hub.js';
-import { subscriptionsApi, websubRoutes } from './websub/routes.js';
-import { createChannels, type Channels } from './channels/index.js';
+import { subscriptionsAdminView, subscriptionsApi, websubRoutes, WebSubHub } from './websub/index.js';
+import { channelsAdminView, createChannels, type Channels } from './channels/index.js';
 import { wsTransport } from './transports/ws.js';
 import { wsFallback } from './transports/ws-fallback.js';
 import { adminConsole } from './admin/plugin.js';
@@ -203,8 +202,8 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
         connections,
         metrics,
         deliveries: dispatcher,
-        subscriptions: store.subscriptions,
-        channels,
+        subscriptions: subscriptionsAdminView(store.subscriptions),
+        channels: channelsAdminView(channels),
         startedAt: Date.now(),
         maxJsonDepth: config.maxJsonDepth,
       });

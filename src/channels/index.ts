@@ -13,6 +13,8 @@ import { ChannelPoller } from './polling.js';
 import { channelsRest } from './rest.js';
 import { ChannelSession, type FrameSession, type SessionInfo } from './session.js';
 
+export { channelsAdminView, type AdminChannel, type ChannelsAdminView } from './admin-view.js';
+
 /** The server options channels use (a subset of the server's Config). */
 export interface ChannelsConfig {
   cbUrl?: string | undefined;
