@@ -2,7 +2,7 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { testConfig } from '../../src/config.js';
+import { testConfig } from '../helpers/config.js';
 import type { AttemptEvent } from '../../src/core/webhooks.js';
 import { startServer } from '../../src/server.js';
 import { startHub, stopHub, tempDir } from '../helpers/server.js';

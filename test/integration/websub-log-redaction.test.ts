@@ -3,7 +3,7 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { expect, it } from 'vitest';
-import { testConfig } from '../../src/config.js';
+import { testConfig } from '../helpers/config.js';
 import { startServer } from '../../src/server.js';
 import { until } from '../helpers/wait.js';
 import { hubPost, Publisher, Subscriber, subscribeActive } from '../helpers/websub.js';
