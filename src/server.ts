@@ -57,7 +57,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     requestTimeoutMs: config.requestTimeout,
     maxSockets: config.maxSockets,
   };
-  let hub: Hookhub; // assigned at the end; publicUrl() reads it lazily
+  let hookhub: Hookhub; // assigned at the end; publicUrl() reads it lazily
   const app = Fastify({
     ...(options.logger
       ? { loggerInstance: options.logger }
@@ -115,7 +115,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   };
 
   // Read lazily: the listening address is known only after listen().
-  const publicUrl = (): string => config.publicUrl ?? hub.url;
+  const publicUrl = (): string => config.publicUrl ?? hookhub.url;
   const websub = new WebSubHub({
     subscriptions: store.subscriptions,
     topics,
@@ -174,7 +174,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   });
   if (closed !== undefined) app.log.warn(closed);
   const wsDeps = {
-    gate: browserGate({ origins: createOriginPolicy(config.allowedOrigins, () => config.publicUrl ?? hub?.url), closed }),
+    gate: browserGate({ origins: createOriginPolicy(config.allowedOrigins, () => config.publicUrl ?? hookhub?.url), closed }),
     sessions: channels.sessions,
     connections,
     metrics,
@@ -219,7 +219,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   app.addHook('preClose', async () => dispatcher.stop());
   app.addHook('onClose', async () => store.close());
 
-  hub = {
+  hookhub = {
     app,
     config,
     store,
@@ -232,12 +232,12 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     close: () => app.close(),
   };
   await dispatcher.start();
-  return hub;
+  return hookhub;
 }
 
 export async function startServer(config: Config, options: BuildOptions = {}): Promise<Hookhub> {
-  const hub = await buildServer(config, options);
-  const address = await hub.app.listen({ port: config.port, host: config.host });
-  hub.url = address.replace('[::1]', '127.0.0.1');
-  return hub;
+  const hookhub = await buildServer(config, options);
+  const address = await hookhub.app.listen({ port: config.port, host: config.host });
+  hookhub.url = address.replace('[::1]', '127.0.0.1');
+  return hookhub;
 }

@@ -1,4 +1,5 @@
 // The webhook dispatcher's durable queue of outgoing HTTP requests, and their log.
+import type { OutgoingWebhook } from '../../core/webhooks.js';
 
 export type DeliveryStatus = 'pending' | 'delivering' | 'succeeded' | 'failed';
 
@@ -14,33 +15,24 @@ export interface DeliveryAttempt {
   response?: string;
 }
 
-/** What the dispatcher commits for a new delivery. */
-export interface NewDelivery {
+/**
+ * What the dispatcher commits for a new delivery: the webhook as queued (core/webhooks), with its id, method
+ * and headers settled. Deliveries with the same ordering key (`orderKey`) are attempted one at a time, in the
+ * order they were queued: each waits (held) until the one before it succeeded or finally failed.
+ */
+export interface NewDelivery extends Omit<OutgoingWebhook, 'method' | 'headers'> {
   id: string;
-  url: string;
   method: string;
   headers: Record<string, string>;
-  contentType?: string;
-  body: Buffer;
-  /** undefined: --signing-secret applies; null: unsigned; string: this key. */
-  secret?: string | null;
-  timeoutMs?: number;
-  errback?: string;
-  callback?: string;
-  origin?: { kind: string; ref: string };
-  idempotencyKey?: string;
   /** Attempts allowed in all (the retry schedule's length). */
   maxAttempts: number;
   /** When the first attempt is due (ms since the epoch). */
   nextAt: number;
-  /** Inserted already claimed (status delivering) by the enqueuing worker, leased until then. */
-  claimUntil?: number;
   /**
-   * Deliveries with the same ordering key are attempted one at a time, in the order they were queued:
-   * each waits (held) until the one before it succeeded or finally failed. Absent: no ordering. Never
-   * combined with claimUntil (only the store knows whether an ordered delivery may run now).
+   * Inserted already claimed (status delivering) by the enqueuing worker, leased until then. Never combined
+   * with orderKey (only the store knows whether an ordered delivery may run now).
    */
-  orderKey?: string;
+  claimUntil?: number;
 }
 
 /**
