@@ -11,9 +11,9 @@ import pino from 'pino';
 import { Agent } from 'undici';
 import { resolveConfig, type Config } from '../src/config.js';
 import { createMetrics } from '../src/core/metrics.js';
-import { createDispatcher } from '../src/dispatch/plugin.js';
+import { createDispatcher } from '../src/dispatch/index.js';
 import { startServer } from '../src/server.js';
-import { createStore } from '../src/store/create.js';
+import { createStore } from '../src/store/index.js';
 import { bareLoop, deliveryFields } from './bare-loop.js';
 import { ask, isMain, startProfile, threadCpuMs } from './lib.js';
 

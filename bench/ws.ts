@@ -3,7 +3,7 @@
 // Bounded (timeouts, sizes); runnable alone: npx tsx bench/ws.ts [connections] [publishes]
 import { pathToFileURL } from 'node:url';
 import WebSocket from 'ws';
-import { testConfig } from '../src/config.js';
+import { testConfig } from '../test/helpers/config.js';
 import { startServer } from '../src/server.js';
 
 export interface WsBenchOptions {

@@ -261,8 +261,3 @@ function checkCombinations(config: Config): Config {
   }
   return config;
 }
-
-/** Config for tests and embedding: defaults plus the given overrides (camelCase). */
-export function testConfig(overrides: Partial<Config> = {}): Config {
-  return { ...resolveConfig({ store: 'memory', port: 0, 'log-level': 'silent' }), ...overrides };
-}

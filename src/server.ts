@@ -5,9 +5,8 @@ import { isHookhubError } from './core/errors.js';
 import { storeFailure } from './core/store-down.js';
 import { createMetrics, type Metrics } from './core/metrics.js';
 import { Topics } from './core/topics.js';
-import { createDispatcher, deliveryRoutes, queueBatchFromDispatch, queueFromDispatch } from './dispatch/plugin.js';
+import { createDispatcher, deliveryLogRoutes, dispatchRoute, queueBatchFromDispatch, queueFromDispatch } from './dispatch/index.js';
 import { clientRoute } from './channels/client-route.js';
-import { dispatchRoute } from './dispatch/route.js';
 import { topicsApi } from './api/topics.js';
 import { requireKey } from './http/auth.js';
 import { browserGate, browsersClosedBecause } from './http/browser-gate.js';
@@ -17,14 +16,12 @@ import { exposureWarning } from './http/exposure.js';
 import { logRequests } from './http/request-log.js';
 import { capSockets, httpServerOptions } from './http/socket-limits.js';
 import { opsRoutes } from './ops/health.js';
-import { createStore } from './store/create.js';
-import type { Store } from './store/interface.js';
+import { createStore, type Store } from './store/index.js';
 import type { WebhookQueue } from './core/webhooks.js';
 import { sseTransport } from './transports/sse.js';
 import { streamTransport } from './transports/stream.js';
-import { WebSubHub } from './websub/hub.js';
-import { subscriptionsApi, websubRoutes } from './websub/routes.js';
-import { createChannels, type Channels } from './channels/index.js';
+import { subscriptionsAdminView, subscriptionsApi, websubRoutes, WebSubHub } from './websub/index.js';
+import { channelsAdminView, createChannels, type Channels } from './channels/index.js';
 import { wsTransport } from './transports/ws.js';
 import { wsFallback } from './transports/ws-fallback.js';
 import { adminConsole } from './admin/plugin.js';
@@ -61,7 +58,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     requestTimeoutMs: config.requestTimeout,
     maxSockets: config.maxSockets,
   };
-  let hub: Hookhub; // assigned at the end; publicUrl() reads it lazily
+  let hookhub: Hookhub; // assigned at the end; publicUrl() reads it lazily
   const app = Fastify({
     ...(options.logger
       ? { loggerInstance: options.logger }
@@ -119,7 +116,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   };
 
   // Read lazily: the listening address is known only after listen().
-  const publicUrl = (): string => config.publicUrl ?? hub.url;
+  const publicUrl = (): string => config.publicUrl ?? hookhub.url;
   const websub = new WebSubHub({
     subscriptions: store.subscriptions,
     topics,
@@ -153,7 +150,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
       queueWebhook: queueFromDispatch(dispatcher),
       queueWebhooks: queueBatchFromDispatch(dispatcher),
     });
-    deliveryRoutes(producers, dispatcher);
+    deliveryLogRoutes(producers, dispatcher);
     topicsApi(producers, { topics, historyMaxBytes: config.historyMaxBytes });
     subscriptionsApi(producers, websub);
   });
@@ -178,7 +175,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   });
   if (closed !== undefined) app.log.warn(closed);
   const wsDeps = {
-    gate: browserGate({ origins: createOriginPolicy(config.allowedOrigins, () => config.publicUrl ?? hub?.url), closed }),
+    gate: browserGate({ origins: createOriginPolicy(config.allowedOrigins, () => config.publicUrl ?? hookhub?.url), closed }),
     sessions: channels.sessions,
     connections,
     metrics,
@@ -206,8 +203,8 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
         connections,
         metrics,
         deliveries: dispatcher,
-        subscriptions: store.subscriptions,
-        channels,
+        subscriptions: subscriptionsAdminView(store.subscriptions),
+        channels: channelsAdminView(channels),
         startedAt: Date.now(),
         maxJsonDepth: config.maxJsonDepth,
         historyMaxBytes: config.historyMaxBytes,
@@ -224,7 +221,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   app.addHook('preClose', async () => dispatcher.stop());
   app.addHook('onClose', async () => store.close());
 
-  hub = {
+  hookhub = {
     app,
     config,
     store,
@@ -237,14 +234,14 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     close: () => app.close(),
   };
   await dispatcher.start();
-  return hub;
+  return hookhub;
 }
 
 export async function startServer(config: Config, options: BuildOptions = {}): Promise<Hookhub> {
-  const hub = await buildServer(config, options);
+  const hookhub = await buildServer(config, options);
   const exposed = exposureWarning(config.host, config.apiKey);
-  if (exposed !== undefined) hub.app.log.warn(exposed);
-  const address = await hub.app.listen({ port: config.port, host: config.host });
-  hub.url = address.replace('[::1]', '127.0.0.1');
-  return hub;
+  if (exposed !== undefined) hookhub.app.log.warn(exposed);
+  const address = await hookhub.app.listen({ port: config.port, host: config.host });
+  hookhub.url = address.replace('[::1]', '127.0.0.1');
+  return hookhub;
 }

@@ -1,6 +1,6 @@
-// The console's JSON endpoints (/admin/api/*). They read and act through the parts' public objects:
-// the topic core, the connection registry, the dispatcher's queue and log, WebSub subscriptions and
-// the channel hub. Register inside the admin context (Basic auth + same-origin hook).
+// The console's JSON endpoints (/admin/api/*). They read and act through the topic core, the connection
+// registry and the views each product exports from its index (dispatch: the delivery log; websub:
+// subscriptions; channels: channels and users). Register inside the admin context (Basic auth + same-origin hook).
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { newestMessages } from './newest-messages.js';
@@ -11,14 +11,11 @@ import type { Metrics } from '../core/metrics.js';
 import { checkTopicName } from '../core/topic-name.js';
 import type { Topics } from '../core/topics.js';
 import type { Connections } from '../http/connections.js';
-import type { Subscriptions } from '../store/interface.js';
-import type { Channels } from '../channels/index.js';
-import type { Channel, User } from '../channels/hub.js';
-import { ChannelError } from '../channels/options.js';
-import { deliveriesApi, type DeliveryLog } from '../dispatch/deliveries-api.js';
+import type { AdminChannel, ChannelsAdminView } from '../channels/index.js';
+import { deliveryLogRoutes, type DeliveryLog } from '../dispatch/index.js';
 import { pageOf, pageQuery } from '../http/paging.js';
 import { parseInput as parse } from '../http/validate.js';
-import { subscriptionJson } from '../websub/routes.js';
+import type { SubscriptionsAdminView } from '../websub/index.js';
 
 /** What the console reads and acts on; server.ts passes the running parts in. */
 export interface AdminDeps {
@@ -28,8 +25,8 @@ export interface AdminDeps {
   metrics: Metrics;
   /** The dispatcher: its queue/log and resend. */
   deliveries: DeliveryLog;
-  subscriptions: Subscriptions;
-  channels: Pick<Channels, 'hub' | 'callbacks'>;
+  subscriptions: SubscriptionsAdminView;
+  channels: ChannelsAdminView;
   /** When the server started (ms since the epoch). */
   startedAt: number;
   /** --max-json-depth: request bodies nested deeper are refused. */
@@ -72,31 +69,8 @@ async function counterValue(metric: { get(): Promise<{ values: Array<{ value: nu
   return values.reduce((sum, v) => sum + v.value, 0);
 }
 
-function userJson(user: User): Record<string, unknown> {
-  return {
-    name: user.name,
-    connections: [...user.conns].map((c) => ({ id: c.id, transport: c.transport })),
-    channels: [...user.channels].map((c) => c.name),
-    options: user.options,
-  };
-}
-
-function channelSummary(ch: Channel): Record<string, unknown> {
-  let connections = 0;
-  for (const _ of ch.connections()) connections++;
-  return {
-    name: ch.name,
-    users: ch.members.size,
-    connections,
-    historyEntries: ch.history.length,
-    persistent: ch.options.persistent,
-    presenceful: ch.options.presenceful,
-    polling: ch.options.polling.url !== '' ? ch.options.polling.url : null,
-  };
-}
-
 export function adminApi(app: FastifyInstance, deps: AdminDeps): void {
-  const { hub, callbacks } = deps.channels;
+  const channels = deps.channels;
 
   app.addHook('onSend', async (_req, reply) => {
     reply.header('cache-control', 'no-store');
@@ -110,6 +84,7 @@ export function adminApi(app: FastifyInstance, deps: AdminDeps): void {
       counterValue(deps.metrics.published),
       deps.metrics.connections.get(),
     ]);
+    const counts = channels.counts();
     const byTransport: Record<string, number> = {};
     for (const v of connections.values) {
       const transport = v.labels.transport;
@@ -124,10 +99,10 @@ export function adminApi(app: FastifyInstance, deps: AdminDeps): void {
       messagesPublished: published,
       queueDepth,
       subscriptions,
-      channels: hub.channels.size,
-      users: hub.users.size,
-      channelConnections: hub.connectionCount,
-      callbacksEnabled: callbacks.enabled,
+      channels: counts.channels,
+      users: counts.users,
+      channelConnections: counts.connections,
+      callbacksEnabled: counts.callbacksEnabled,
     };
   });
 
@@ -158,13 +133,12 @@ export function adminApi(app: FastifyInstance, deps: AdminDeps): void {
       newestMessages({ last: bounds.last, first: bounds.first, limit, maxBytes: deps.historyMaxBytes, read }),
       deps.subscriptions.list(topic),
     ]);
-    const now = Date.now();
     return {
       topic,
       first: bounds.first,
       last: bounds.last,
-      consumers: { live: deps.topics.fanout.count(topic), websub: subs.map((s) => subscriptionJson(s, now)) },
-      channel: hub.channels.has(topic),
+      consumers: { live: deps.topics.fanout.count(topic), websub: subs },
+      channel: channels.has(topic),
       messages: newest.messages.map(toJson),
       // The byte bound (--history-max-bytes) left out older messages that `limit` would have shown.
       ...(newest.complete ? {} : { truncated: true }),
@@ -184,63 +158,47 @@ export function adminApi(app: FastifyInstance, deps: AdminDeps): void {
 
   // ---- browser channels and users ----------------------------------------------------------
 
-  const channelOf = async (name: string): Promise<Channel> => {
-    const ch = await hub.findChannel(name);
+  const channelOf = async (name: string): Promise<AdminChannel> => {
+    const ch = await channels.find(name);
     if (!ch) throw new HookhubError('not_found', `no channel ${name}`);
     return ch;
   };
 
   app.get('/admin/api/channels', async (req) => {
-    const page = pageOf(hub.channels.values(), (ch) => ch.name, parse(pageQuery, req.query));
-    return { channels: page.items.map(channelSummary), ...(page.nextCursor !== undefined ? { next_cursor: page.nextCursor } : {}) };
+    const page = channels.channelPage(parse(pageQuery, req.query));
+    return { channels: page.items, ...(page.nextCursor !== undefined ? { next_cursor: page.nextCursor } : {}) };
   });
 
-  app.get<{ Params: { name: string } }>('/admin/api/channels/:name', async (req) => {
-    const ch = await channelOf(req.params.name);
-    const members = [...ch.members.entries()].map(([user, conns]) => ({
-      name: user.name,
-      connections: [...(conns ?? user.conns)].map((c) => c.id),
-    }));
-    return { ...ch.info(), summary: channelSummary(ch), members };
-  });
+  app.get<{ Params: { name: string } }>('/admin/api/channels/:name', async (req) => (await channelOf(req.params.name)).details());
 
   app.post<{ Params: { name: string } }>('/admin/api/channels/:name/options', async (req) => {
     const ch = await channelOf(req.params.name);
     const input = parse(optionsBody, jsonBody(req, deps.maxJsonDepth));
-    try {
-      await hub.setChannelOptions(ch, input, true);
-    } catch (err) {
-      if (err instanceof ChannelError) throw new HookhubError('bad_request', err.message);
-      throw err;
-    }
+    const options = await ch.setOptions(input);
     req.log.info({ channel: ch.name, part: 'admin' }, 'admin changed channel options');
-    return { name: ch.name, options: ch.options };
+    return { name: ch.name, options };
   });
 
   app.get('/admin/api/users', async (req) => {
-    const page = pageOf(hub.users.values(), (user) => user.name, parse(pageQuery, req.query));
-    return { users: page.items.map(userJson), ...(page.nextCursor !== undefined ? { next_cursor: page.nextCursor } : {}) };
+    const page = channels.userPage(parse(pageQuery, req.query));
+    return { users: page.items, ...(page.nextCursor !== undefined ? { next_cursor: page.nextCursor } : {}) };
   });
 
   app.post<{ Params: { name: string } }>('/admin/api/users/:name/kick', async (req) => {
-    if (!hub.kick(req.params.name, 'kicked by admin')) throw new HookhubError('not_found', `no connected user ${req.params.name}`);
+    if (!channels.kick(req.params.name, 'kicked by admin')) throw new HookhubError('not_found', `no connected user ${req.params.name}`);
     req.log.info({ user: req.params.name, part: 'admin' }, 'admin kicked user');
     return { kicked: req.params.name };
   });
 
-  app.get('/admin/api/callbacks', async () => ({
-    enabled: callbacks.enabled,
-    callbacks: callbacks.recent.slice().reverse().map((r) => ({ ...r, at: new Date(r.at).toISOString() })),
-  }));
+  app.get('/admin/api/callbacks', async () => channels.callbacks());
 
   // ---- webhooks and WebSub ---------------------------------------------------------------------
 
   // The delivery log and resend: the same routes as /api/deliveries, mounted under /admin.
-  deliveriesApi(app, { dispatcher: deps.deliveries }, '/admin');
+  deliveryLogRoutes(app, deps.deliveries, '/admin');
 
   app.get('/admin/api/subscriptions', async (req) => {
     const page = pageOf(await deps.subscriptions.list(), (s) => s.id, parse(pageQuery, req.query));
-    const now = Date.now();
-    return { subscriptions: page.items.map((s) => subscriptionJson(s, now)), ...(page.nextCursor !== undefined ? { next_cursor: page.nextCursor } : {}) };
+    return { subscriptions: page.items, ...(page.nextCursor !== undefined ? { next_cursor: page.nextCursor } : {}) };
   });
 }

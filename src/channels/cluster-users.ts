@@ -2,7 +2,8 @@
 // connected: this node's connections, and those on other nodes, asked over the user relay. Presence
 // says which live nodes have the user; a node that does not answer in time is taken as gone.
 import { isHookhubError } from '../core/errors.js';
-import type { ChannelPresence, UserAnswer, UserRelay, UserRequest } from '../store/interface.js';
+import type { ChannelPresence } from '../store/contracts/channel-presence.js';
+import type { UserAnswer, UserRelay, UserRequest } from '../store/contracts/user-relay.js';
 import type { ChannelHub } from './hub.js';
 import { applyUserOptions, ChannelError, defaultUserOptions } from './options.js';
 

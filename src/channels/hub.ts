@@ -9,17 +9,12 @@ import type { Message } from '../core/message.js';
 import type { StreamPosition, Topics } from '../core/topics.js';
 import { checkTopicName } from '../core/topic-name.js';
 import { isHookhubError } from '../core/errors.js';
-import type {
-  ChannelHistories,
-  ChannelPresence,
-  ChannelRecordChange,
-  ChannelRegistry,
-  ChannelStates,
-  ChannelStore,
-  HistoryChange,
-  StateChange,
-  UserRelay,
-} from '../store/interface.js';
+import type { ChannelHistories, HistoryChange } from '../store/contracts/channel-histories.js';
+import type { ChannelPresence } from '../store/contracts/channel-presence.js';
+import type { ChannelRecordChange, ChannelRegistry } from '../store/contracts/channel-registry.js';
+import type { ChannelStates, StateChange } from '../store/contracts/channel-states.js';
+import type { ChannelStore } from '../store/contracts/channel-store.js';
+import type { UserRelay } from '../store/contracts/user-relay.js';
 import type { AppCallbacks, CallbackAction, CallbackResult } from './callbacks.js';
 import {
   applyChannelOptions,

@@ -5,13 +5,15 @@ import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Metrics } from '../core/metrics.js';
 import { createOutgoingAgent } from '../core/target-guard.js';
 import type { Topics } from '../core/topics.js';
-import type { Store } from '../store/interface.js';
+import type { Store } from '../store/contracts/store.js';
 import { AppCallbacks } from './callbacks.js';
 import { ClusterUsers } from './cluster-users.js';
 import { ChannelHub, type FrameSink } from './hub.js';
 import { ChannelPoller } from './polling.js';
 import { channelsRest } from './rest.js';
 import { ChannelSession, type FrameSession, type SessionInfo } from './session.js';
+
+export { channelsAdminView, type AdminChannel, type ChannelsAdminView } from './admin-view.js';
 
 /** The server options channels use (a subset of the server's Config). */
 export interface ChannelsConfig {

@@ -7,7 +7,7 @@ import type { Message, NewMessage } from './message.js';
 import type { Metrics } from './metrics.js';
 import { checkTopicName } from './topic-name.js';
 import { TopicStream, type Reset, type StreamOutput } from './topic-stream.js';
-import type { TopicBounds, TopicInfo, TopicLog, TopicPage } from '../store/interface.js';
+import type { TopicBounds, TopicInfo, TopicLog, TopicPage } from './topic-log.js';
 
 /** Messages read per replay page at first and at most; later pages are sized to about REPLAY_PAGE_BYTES. */
 const REPLAY_PAGE = 1000;

@@ -20,10 +20,3 @@ export function parseSize(input: string | number): number | undefined {
   const unit = (match[2] ?? 'b').toLowerCase();
   return Math.round(Number(match[1]) * (SIZE_UNITS[unit] ?? 1));
 }
-
-export function formatDuration(ms: number): string {
-  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
-    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
-  }
-  return `${ms}ms`;
-}

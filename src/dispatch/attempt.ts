@@ -1,173 +1,174 @@
-// One HTTP attempt over undici: bounded in time, the response body read up to a cap. Outcomes are values.
-// Sent through the dispatcher's handler interface: no response stream, promise wrapper or AbortSignal per
-// attempt (those cost more than the request itself at a few thousand attempts a second).
-import { util, type Dispatcher } from 'undici';
+// One attempt of a delivery, apart from the pool that runs it: the request it sends (headers, Standard
+// Webhooks signature), what its response means for the delivery (success, retry when, final failure), the
+// errback or callback report it queues, and the event and log line that tell others about it.
+import { timeOrderedId } from '../core/ids.js';
+import { logUrl } from '../core/log-url.js';
+import type { AttemptEvent } from '../core/webhooks.js';
+import type { AttemptOutcome, DeliveryAttempt, DeliveryRecord, NewDelivery } from '../store/contracts/delivery-queue.js';
+import type { AttemptOutcomeLabel } from './metrics.js';
+import { delayBefore, isRetryableStatus, retryAfterMs, type RetrySchedule } from './retry-schedule.js';
+import type { AttemptRequest, AttemptResponse } from './send/http-request.js';
+import { sign, signingKey } from './signing.js';
 
-export interface AttemptRequest {
-  url: string;
-  method: string;
-  headers: Record<string, string>;
-  body?: Buffer;
+/** Response bytes kept in the attempt log. */
+const EXCERPT_BYTES = 1024;
+/** Response body bytes forwarded to a _callback. */
+export const CALLBACK_BODY_BYTES = 64 * 1024;
+const USER_AGENT = 'Hookhub-Webhooks/0.1';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** What every attempt shares: the dispatcher's settings. */
+export interface AttemptSettings {
+  schedule: RetrySchedule;
+  /** --signing-secret: the key when a delivery names none. */
+  signingSecret?: string | undefined;
+  /** --delivery-timeout, when a delivery sets none. */
   timeoutMs: number;
-  /** Bytes of the response body kept (the rest is dropped). */
-  keepBytes: number;
-  /** Keep the headers of a 2xx answer too (a _callback reports them); other answers' are always kept (Retry-After). */
-  successHeaders?: boolean;
-  /** While in flight, the attempt's abort function is in this set: calling it abandons the attempt (shutdown). */
-  aborts?: Set<(reason: Error) => void>;
 }
 
-export type AttemptResponse =
-  | { kind: 'response'; status: number; headers: Record<string, string>; body: Buffer; truncated: boolean; durationMs: number }
-  | { kind: 'error'; error: string; timeout: boolean; refused: boolean; durationMs: number };
-
-function errorText(err: unknown): { text: string; code?: string } {
-  const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
-  const code = e.code ?? e.cause?.code;
-  const message = e.message ?? String(err);
-  const cause = e.cause?.message && e.cause.message !== message ? `: ${e.cause.message}` : '';
-  return { text: code && !message.includes(code) ? `${code}: ${message}${cause}` : `${message}${cause}`, ...(code ? { code } : {}) };
+/** An attempt as it was judged: the log entry, its metric label, the delivery's new state and a report to queue. */
+export interface JudgedAttempt {
+  attempt: DeliveryAttempt;
+  label: AttemptOutcomeLabel;
+  outcome: AttemptOutcome;
+  followUp: NewDelivery | undefined;
 }
 
-function flatHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const k in headers) {
-    const v = headers[k];
-    if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
+function requestHeaders(r: DeliveryRecord, timestamp: number, body: Buffer, signingSecret: string | undefined): Record<string, string> {
+  const headers: Record<string, string> = { 'user-agent': USER_AGENT };
+  for (const [k, v] of Object.entries(r.headers)) headers[k.toLowerCase()] = v;
+  if (r.contentType !== undefined && body.length > 0 && headers['content-type'] === undefined) headers['content-type'] = r.contentType;
+  // secret null: the queuing part signs in its own scheme (WebSub's X-Hub-Signature), so no
+  // Standard Webhooks headers at all; otherwise webhook-id/timestamp always, the signature when a key applies.
+  if (r.secret === null) {
+    for (const name of ['webhook-id', 'webhook-timestamp', 'webhook-signature']) delete headers[name];
+    return headers;
   }
-  return out;
+  headers['webhook-id'] = r.id;
+  headers['webhook-timestamp'] = String(timestamp);
+  const secret = r.secret === undefined ? signingSecret : r.secret;
+  if (secret) headers['webhook-signature'] = sign(signingKey(secret), r.id, timestamp, body);
+  else delete headers['webhook-signature'];
+  return headers;
 }
 
-/** Receives one response; settles once with its outcome (complete, truncated, timed out or failed). */
-class AttemptHandler implements Dispatcher.DispatchHandler {
-  private readonly started = performance.now();
-  private readonly timer: NodeJS.Timeout;
-  private abortFn: ((reason: Error) => void) | undefined;
-  /** Why the attempt is to be aborted (timeout or shutdown), once it is. */
-  private reason: Error | undefined;
-  private timedOut = false;
-  private settled = false;
-  private status = 0;
-  private headers: Record<string, string> = {};
-  private chunks: Buffer[] = [];
-  private kept = 0;
-  readonly abort = (reason: Error): void => {
-    if (this.settled || this.reason) return;
-    this.reason = reason;
-    this.abortFn?.(reason);
+/** The request for an attempt starting at `startedAt`; `aborts` collects its abort function while it runs. */
+export function attemptRequest(
+  r: DeliveryRecord,
+  startedAt: number,
+  settings: AttemptSettings,
+  aborts: Set<(reason: Error) => void>,
+): AttemptRequest {
+  const withBody = r.method !== 'GET' && r.method !== 'HEAD';
+  const body = withBody ? r.body : Buffer.alloc(0);
+  const timestamp = Math.floor(startedAt / 1000);
+  return {
+    url: r.url,
+    method: r.method,
+    headers: requestHeaders(r, timestamp, body, settings.signingSecret),
+    body,
+    timeoutMs: r.timeoutMs ?? settings.timeoutMs,
+    keepBytes: r.callback ? CALLBACK_BODY_BYTES : EXCERPT_BYTES,
+    successHeaders: r.callback !== undefined,
+    aborts,
   };
-
-  constructor(
-    private readonly req: AttemptRequest,
-    private readonly resolve: (r: AttemptResponse) => void,
-  ) {
-    this.timer = setTimeout(() => {
-      if (this.settled || this.reason) return;
-      this.timedOut = true;
-      this.abort(new Error(`timed out after ${req.timeoutMs} ms`));
-    }, req.timeoutMs);
-    req.aborts?.add(this.abort);
-  }
-
-  private elapsed(): number {
-    return Math.round(performance.now() - this.started);
-  }
-
-  private settle(r: AttemptResponse): void {
-    if (this.settled) return;
-    this.settled = true;
-    clearTimeout(this.timer);
-    this.req.aborts?.delete(this.abort);
-    this.resolve(r);
-  }
-
-  onConnect(abort: (err?: Error) => void): void {
-    this.abortFn = abort;
-    // Aborted while queued: undici can only abort a request once it is dispatched.
-    if (this.reason) abort(this.reason);
-  }
-
-  onHeaders(statusCode: number, rawHeaders: Buffer[]): boolean {
-    if (statusCode < 200) return true; // informational (100, 103): the answer follows
-    this.status = statusCode;
-    // Parsing headers nobody reads costs as much as the rest of the answer.
-    if (statusCode < 300 && !this.req.successHeaders) return true;
-    this.headers = flatHeaders(util.parseHeaders(rawHeaders) as Record<string, string | string[] | undefined>);
-    return true;
-  }
-
-  onData(chunk: Buffer): boolean {
-    if (this.settled) return true;
-    const room = this.req.keepBytes - this.kept;
-    if (chunk.length <= room) {
-      this.chunks.push(chunk);
-      this.kept += chunk.length;
-      return true;
-    }
-    // Past the cap: keep what fits and drop the connection (not reused) rather than read the rest.
-    this.chunks.push(chunk.subarray(0, room));
-    this.kept += room;
-    this.respond(true);
-    this.abortFn?.(new Error('response body past the kept bytes'));
-    return true;
-  }
-
-  onComplete(): void {
-    this.respond(false);
-  }
-
-  onError(err: Error): void {
-    if (this.settled) return;
-    if (this.timedOut) {
-      this.settle({ kind: 'error', error: `timeout: no complete answer within ${this.req.timeoutMs} ms`, timeout: true, refused: false, durationMs: this.elapsed() });
-      return;
-    }
-    const { text, code } = errorText(err);
-    this.settle({ kind: 'error', error: text, timeout: false, refused: code === 'EPRIVATETARGET', durationMs: this.elapsed() });
-  }
-
-  private respond(truncated: boolean): void {
-    const body = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks);
-    this.settle({ kind: 'response', status: this.status, headers: this.headers, body, truncated, durationMs: this.elapsed() });
-  }
 }
 
-const TARGET_CACHE_SIZE = 1024;
-/** Recent target URLs split for undici: a target is usually sent to many times. */
-const targets = new Map<string, { origin: string; path: string }>();
+/** What the response means: the delivery's new state, and the errback or callback report it owes. */
+export function judgeAttempt(r: DeliveryRecord, res: AttemptResponse, startedAt: number, schedule: RetrySchedule): JudgedAttempt {
+  const attemptNo = r.attempts.length + 1;
+  const { attempt, label, retry, retryAfter } = describe(res, startedAt);
+  let outcome: AttemptOutcome;
+  if (label === 'success') outcome = { attempt, status: 'succeeded' };
+  else if (retry && attemptNo < r.maxAttempts) {
+    const wait = Math.max(delayBefore(schedule, attemptNo), retryAfter ?? 0);
+    outcome = { attempt, status: 'pending', nextAt: Date.now() + wait };
+  } else outcome = { attempt, status: 'failed' };
 
-function target(url: string): { origin: string; path: string } {
-  let t = targets.get(url);
-  if (t) return t;
-  const u = new URL(url);
-  t = { origin: u.origin, path: `${u.pathname}${u.search}` };
-  if (targets.size >= TARGET_CACHE_SIZE) targets.clear();
-  targets.set(url, t);
-  return t;
+  const followUp = outcome.status === 'succeeded' && r.callback ? callbackReport(r, res, schedule)
+    : outcome.status === 'failed' && r.errback ? errbackReport(r, attempt, schedule) : undefined;
+  return { attempt, label, outcome, followUp };
 }
 
-export function sendAttempt(agent: Dispatcher, req: AttemptRequest): Promise<AttemptResponse> {
-  return new Promise((resolve) => {
-    const handler = new AttemptHandler(req, resolve);
-    let url: { origin: string; path: string };
-    try {
-      url = target(req.url);
-    } catch (err) {
-      handler.onError(err as Error);
-      return;
-    }
-    agent.dispatch(
-      {
-        origin: url.origin,
-        path: url.path,
-        method: req.method as Dispatcher.HttpMethod,
-        headers: req.headers,
-        body: req.body && req.body.length > 0 ? req.body : null,
-        // Our own timer bounds the whole attempt; undici's must not fire first.
-        headersTimeout: req.timeoutMs + 1000,
-        bodyTimeout: req.timeoutMs + 1000,
-      },
-      handler,
-    );
-  });
+/** What onAttempt listeners hear. */
+export function attemptEvent(r: DeliveryRecord, judged: JudgedAttempt): AttemptEvent {
+  const { attempt, label, outcome } = judged;
+  const event: AttemptEvent = { deliveryId: r.id, ok: label === 'success', final: outcome.status !== 'pending' };
+  if (r.origin) event.origin = r.origin;
+  if (attempt.status !== null) event.status = attempt.status;
+  if (attempt.error) event.error = attempt.error;
+  return event;
+}
+
+/** The attempt's log line fields (URLs without their query). */
+export function attemptLogFields(r: DeliveryRecord, judged: JudgedAttempt): Record<string, unknown> {
+  const { attempt, label, outcome } = judged;
+  return {
+    delivery: r.id,
+    url: logUrl(r.url),
+    method: r.method,
+    attempt: r.attempts.length + 1,
+    status: attempt.status,
+    ms: attempt.duration_ms,
+    outcome: label,
+    ...(attempt.error ? { error: attempt.error } : {}),
+    next: outcome.status === 'pending' ? new Date(outcome.nextAt ?? Date.now()).toISOString() : outcome.status,
+    ...(r.origin ? { origin: r.origin.kind } : {}),
+  };
+}
+
+function report(r: DeliveryRecord, kind: 'errback' | 'callback', url: string, json: unknown, schedule: RetrySchedule): NewDelivery {
+  const d: NewDelivery = {
+    id: timeOrderedId(),
+    url,
+    method: 'POST',
+    headers: {},
+    contentType: 'application/json',
+    body: Buffer.from(JSON.stringify(json)),
+    maxAttempts: schedule.delays.length,
+    nextAt: Date.now(),
+    origin: { kind, ref: r.id },
+  };
+  if (r.secret !== undefined) d.secret = r.secret;
+  return d;
+}
+
+function errbackReport(r: DeliveryRecord, last: DeliveryAttempt, schedule: RetrySchedule): NewDelivery {
+  const attempts = [...r.attempts, last].map((a) => ({ at: a.at, status: a.status, error: a.error }));
+  return report(r, 'errback', r.errback as string, { id: r.id, url: r.url, status: 'failed', attempts }, schedule);
+}
+
+function callbackReport(r: DeliveryRecord, res: AttemptResponse, schedule: RetrySchedule): NewDelivery | undefined {
+  if (res.kind !== 'response') return undefined;
+  const response: Record<string, unknown> = { status: res.status, headers: res.headers };
+  try {
+    response.body = utf8.decode(res.body);
+  } catch {
+    response.body = res.body.toString('base64');
+    response.encoding = 'base64';
+  }
+  if (res.truncated) response.truncated = true;
+  return report(r, 'callback', r.callback as string, { id: r.id, url: r.url, response }, schedule);
+}
+
+/** The attempt as logged, and what it means for the delivery. */
+function describe(res: AttemptResponse, startedAt: number): {
+  attempt: DeliveryAttempt; label: AttemptOutcomeLabel; retry: boolean; retryAfter?: number;
+} {
+  const at = new Date(startedAt).toISOString();
+  if (res.kind === 'error') {
+    return {
+      attempt: { at, status: null, duration_ms: res.durationMs, error: res.error },
+      label: res.timeout ? 'timeout' : res.refused ? 'refused' : 'network_error',
+      retry: !res.refused,
+    };
+  }
+  const attempt: DeliveryAttempt = { at, status: res.status, duration_ms: res.durationMs, error: null };
+  if (res.body.length > 0) attempt.response = res.body.subarray(0, EXCERPT_BYTES).toString('utf8');
+  if (res.status >= 200 && res.status < 300) return { attempt, label: 'success', retry: false };
+  const retry = isRetryableStatus(res.status);
+  attempt.error = `HTTP ${res.status}${retry ? '' : ' (final)'}`;
+  const retryAfter = retry ? retryAfterMs(res.headers['retry-after'], Date.now()) : undefined;
+  return { attempt, label: retry ? 'http_retry' : 'http_final', retry, ...(retryAfter !== undefined ? { retryAfter } : {}) };
 }

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { HookhubError } from '../core/errors.js';
 import { parseInput as parse } from '../http/validate.js';
-import { HELD_BEHIND_EARLIER, type DeliveryQueue, type DeliveryRecord } from '../store/interface.js';
+import { HELD_BEHIND_EARLIER, type DeliveryQueue, type DeliveryRecord } from '../store/contracts/delivery-queue.js';
 
 const MAX_LIMIT = 1000;
 

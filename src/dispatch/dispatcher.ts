@@ -1,33 +1,27 @@
-// The webhook dispatcher: a durable queue (store.deliveries) worked by a pool of attempts over undici.
-// Workers are woken on enqueue and sleep until the next due time; claims carry a renewed lease;
-// a per-host limit keeps one slow host from taking every slot.
+// The webhook dispatcher: a durable queue (store.deliveries) worked by a pool of attempts (attempt.ts)
+// sent over undici (send/). Workers are woken on enqueue and sleep until the next due time; claims carry
+// a renewed lease; a per-host limit keeps one slow host from taking every slot.
 import type { FastifyBaseLogger } from 'fastify';
 import type { Registry } from 'prom-client';
 import { timeOrderedId } from '../core/ids.js';
 import { atItem, HookhubError } from '../core/errors.js';
-import { logUrl } from '../core/log-url.js';
 import { checkTargetUrl } from '../core/target-guard.js';
 import type { AttemptEvent, OutgoingWebhook, WebhookQueue } from '../core/webhooks.js';
-import { deliveryHost } from '../store/delivery-target.js';
-import type { AttemptOutcome, DeliveryAttempt, DeliveryQueue, DeliveryRecord, NewDelivery } from '../store/interface.js';
-import type { AttemptResponse } from './attempt.js';
-import { createDispatchMetrics, type AttemptOutcomeLabel, type DispatchMetrics } from './metrics.js';
-import { delayBefore, isRetryableStatus, retryAfterMs, retrySchedule, type RetrySchedule } from './retry-schedule.js';
-import { inProcessSender, type AttemptSender } from './sender.js';
-import { sign, signingKey } from './signing.js';
-import { threadSender } from './thread-sender.js';
+import { deliveryHost } from '../store/contracts/delivery-target.js';
+import type { DeliveryQueue, DeliveryRecord, NewDelivery } from '../store/contracts/delivery-queue.js';
+import { attemptEvent, attemptLogFields, attemptRequest, judgeAttempt, type AttemptSettings } from './attempt.js';
+import { createDispatchMetrics, type DispatchMetrics } from './metrics.js';
+import { delayBefore, retrySchedule, type RetrySchedule } from './retry-schedule.js';
+import { inProcessSender, type AttemptSender } from './send/in-loop.js';
+import { signingKey } from './signing.js';
+import { threadSender } from './send/worker-threads.js';
 
 export const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
-/** Response bytes kept in the attempt log. */
-const EXCERPT_BYTES = 1024;
-/** Response body bytes forwarded to a _callback. */
-export const CALLBACK_BODY_BYTES = 64 * 1024;
 // A dead node's claims lapse within LEASE_MS and are seen within MAX_SLEEP_MS: taken over in < 10 s.
 const LEASE_MS = 6_000;
 const RENEW_EVERY_MS = 2_000;
 /** A woken worker with nothing due sleeps at most this long before looking again (other nodes' work). */
 const MAX_SLEEP_MS = 3_000;
-const USER_AGENT = 'Hookhub-Webhooks/0.1';
 
 export interface DispatcherOptions {
   store: DeliveryQueue;
@@ -57,13 +51,12 @@ interface HostSlots {
   reserved: number;
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
 export class WebhookDispatcher implements WebhookQueue {
   readonly schedule: RetrySchedule;
   readonly metrics: DispatchMetrics;
   readonly perHost: number;
   private readonly sender: AttemptSender;
+  private readonly attemptSettings: AttemptSettings;
   private readonly listeners: Array<(e: AttemptEvent) => void> = [];
   private readonly hosts = new Map<string, HostSlots>();
   /** Deliveries this process holds (running or waiting for a host slot). */
@@ -111,6 +104,7 @@ export class WebhookDispatcher implements WebhookQueue {
     this.sender = (options.threads ?? 0) > 0
       ? threadSender({ ...senderOptions, threads: options.threads as number, onError: (message) => options.log.error(message) })
       : inProcessSender(senderOptions);
+    this.attemptSettings = { schedule: this.schedule, signingSecret: options.signingSecret, timeoutMs: options.timeoutMs };
     this.metrics = createDispatchMetrics(options.registry, () => options.store.depth());
   }
 
@@ -473,54 +467,15 @@ export class WebhookDispatcher implements WebhookQueue {
     }
   }
 
-  // ---- one attempt ----
-
-  private requestHeaders(r: DeliveryRecord, timestamp: number, body: Buffer): Record<string, string> {
-    const headers: Record<string, string> = { 'user-agent': USER_AGENT };
-    for (const [k, v] of Object.entries(r.headers)) headers[k.toLowerCase()] = v;
-    if (r.contentType !== undefined && body.length > 0 && headers['content-type'] === undefined) headers['content-type'] = r.contentType;
-    // secret null: the queuing part signs in its own scheme (WebSub's X-Hub-Signature), so no
-    // Standard Webhooks headers at all; otherwise webhook-id/timestamp always, the signature when a key applies.
-    if (r.secret === null) {
-      for (const name of ['webhook-id', 'webhook-timestamp', 'webhook-signature']) delete headers[name];
-      return headers;
-    }
-    headers['webhook-id'] = r.id;
-    headers['webhook-timestamp'] = String(timestamp);
-    const secret = r.secret === undefined ? this.options.signingSecret : r.secret;
-    if (secret) headers['webhook-signature'] = sign(signingKey(secret), r.id, timestamp, body);
-    else delete headers['webhook-signature'];
-    return headers;
-  }
+  // ---- one attempt (attempt.ts judges it; the pool records it and frees its slot) ----
 
   /** Sends one attempt, calls `answered` once the target answered (or failed), then records it. */
   private async attempt(r: DeliveryRecord, answered: () => void): Promise<void> {
     const startedAt = Date.now();
-    const withBody = r.method !== 'GET' && r.method !== 'HEAD';
-    const body = withBody ? r.body : Buffer.alloc(0);
-    const timestamp = Math.floor(startedAt / 1000);
-    const res = await this.sender.send({
-      url: r.url,
-      method: r.method,
-      headers: this.requestHeaders(r, timestamp, body),
-      body,
-      timeoutMs: r.timeoutMs ?? this.options.timeoutMs,
-      keepBytes: r.callback ? CALLBACK_BODY_BYTES : EXCERPT_BYTES,
-      successHeaders: r.callback !== undefined,
-      aborts: this.aborts,
-    });
+    const res = await this.sender.send(attemptRequest(r, startedAt, this.attemptSettings, this.aborts));
     if (this.abandoned) return; // shutdown deadline passed: released by stop(), not recorded
-    const attemptNo = r.attempts.length + 1;
-    const { attempt, label, retry, retryAfter } = describe(res, startedAt);
-    let outcome: AttemptOutcome;
-    if (label === 'success') outcome = { attempt, status: 'succeeded' };
-    else if (retry && attemptNo < r.maxAttempts) {
-      const wait = Math.max(delayBefore(this.schedule, attemptNo), retryAfter ?? 0);
-      outcome = { attempt, status: 'pending', nextAt: Date.now() + wait };
-    } else outcome = { attempt, status: 'failed' };
-
-    const followUp = outcome.status === 'succeeded' && r.callback ? this.callbackReport(r, res)
-      : outcome.status === 'failed' && r.errback ? this.errbackReport(r, attempt) : undefined;
+    const judged = judgeAttempt(r, res, startedAt, this.schedule);
+    const { attempt, label, outcome, followUp } = judged;
     const recorded = this.store.finish(r.id, outcome, followUp);
     answered();
     await recorded;
@@ -536,27 +491,8 @@ export class WebhookDispatcher implements WebhookQueue {
     this.metrics.attemptDuration.observe(attempt.duration_ms / 1000);
     if (outcome.status !== 'pending') this.counter(this.deliveryCounters, this.metrics.deliveries, outcome.status).inc();
     if (outcome.status === 'succeeded') this.metrics.latency.observe((Date.now() - r.createdAt) / 1000);
-    if (this.logAttempts) {
-      this.options.log.info(
-        {
-          delivery: r.id,
-          url: logUrl(r.url),
-          method: r.method,
-          attempt: attemptNo,
-          status: attempt.status,
-          ms: attempt.duration_ms,
-          outcome: label,
-          ...(attempt.error ? { error: attempt.error } : {}),
-          next: outcome.status === 'pending' ? new Date(outcome.nextAt ?? Date.now()).toISOString() : outcome.status,
-          ...(r.origin ? { origin: r.origin.kind } : {}),
-        },
-        'webhook attempt',
-      );
-    }
-    const event: AttemptEvent = { deliveryId: r.id, ok: label === 'success', final: outcome.status !== 'pending' };
-    if (r.origin) event.origin = r.origin;
-    if (attempt.status !== null) event.status = attempt.status;
-    if (attempt.error) event.error = attempt.error;
+    if (this.logAttempts) this.options.log.info(attemptLogFields(r, judged), 'webhook attempt');
+    const event = attemptEvent(r, judged);
     for (const fn of this.listeners) {
       try {
         fn(event);
@@ -565,59 +501,5 @@ export class WebhookDispatcher implements WebhookQueue {
       }
     }
   }
-
-  private report(r: DeliveryRecord, kind: 'errback' | 'callback', url: string, json: unknown): NewDelivery {
-    const d: NewDelivery = {
-      id: timeOrderedId(),
-      url,
-      method: 'POST',
-      headers: {},
-      contentType: 'application/json',
-      body: Buffer.from(JSON.stringify(json)),
-      maxAttempts: this.schedule.delays.length,
-      nextAt: Date.now(),
-      origin: { kind, ref: r.id },
-    };
-    if (r.secret !== undefined) d.secret = r.secret;
-    return d;
-  }
-
-  private errbackReport(r: DeliveryRecord, last: DeliveryAttempt): NewDelivery {
-    const attempts = [...r.attempts, last].map((a) => ({ at: a.at, status: a.status, error: a.error }));
-    return this.report(r, 'errback', r.errback as string, { id: r.id, url: r.url, status: 'failed', attempts });
-  }
-
-  private callbackReport(r: DeliveryRecord, res: AttemptResponse): NewDelivery | undefined {
-    if (res.kind !== 'response') return undefined;
-    const response: Record<string, unknown> = { status: res.status, headers: res.headers };
-    try {
-      response.body = utf8.decode(res.body);
-    } catch {
-      response.body = res.body.toString('base64');
-      response.encoding = 'base64';
-    }
-    if (res.truncated) response.truncated = true;
-    return this.report(r, 'callback', r.callback as string, { id: r.id, url: r.url, response });
-  }
 }
 
-/** The attempt as logged, and what it means for the delivery. */
-function describe(res: AttemptResponse, startedAt: number): {
-  attempt: DeliveryAttempt; label: AttemptOutcomeLabel; retry: boolean; retryAfter?: number;
-} {
-  const at = new Date(startedAt).toISOString();
-  if (res.kind === 'error') {
-    return {
-      attempt: { at, status: null, duration_ms: res.durationMs, error: res.error },
-      label: res.timeout ? 'timeout' : res.refused ? 'refused' : 'network_error',
-      retry: !res.refused,
-    };
-  }
-  const attempt: DeliveryAttempt = { at, status: res.status, duration_ms: res.durationMs, error: null };
-  if (res.body.length > 0) attempt.response = res.body.subarray(0, EXCERPT_BYTES).toString('utf8');
-  if (res.status >= 200 && res.status < 300) return { attempt, label: 'success', retry: false };
-  const retry = isRetryableStatus(res.status);
-  attempt.error = `HTTP ${res.status}${retry ? '' : ' (final)'}`;
-  const retryAfter = retry ? retryAfterMs(res.headers['retry-after'], Date.now()) : undefined;
-  return { attempt, label: retry ? 'http_retry' : 'http_final', retry, ...(retryAfter !== undefined ? { retryAfter } : {}) };
-}

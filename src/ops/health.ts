@@ -1,7 +1,7 @@
 // Liveness, readiness and Prometheus metrics.
 import type { FastifyInstance } from 'fastify';
 import type { Metrics } from '../core/metrics.js';
-import type { Store } from '../store/interface.js';
+import type { Store } from '../store/contracts/store.js';
 import { requireKey } from '../http/auth.js';
 
 /** `metricsKey` (--metrics-key): `Authorization: Bearer <key>` on /metrics; open when unset. */

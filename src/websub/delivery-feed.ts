@@ -10,7 +10,7 @@ import { logUrl } from '../core/log-url.js';
 import type { Message } from '../core/message.js';
 import type { Topics } from '../core/topics.js';
 import type { OutgoingWebhook, WebhookQueue } from '../core/webhooks.js';
-import type { Subscription, Subscriptions } from '../store/subscriptions.js';
+import type { Subscription, Subscriptions } from '../store/contracts/subscriptions.js';
 
 export interface DeliveryFeedOptions {
   topics: Topics;

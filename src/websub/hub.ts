@@ -10,7 +10,7 @@ import { createOutgoingAgent } from '../core/target-guard.js';
 import type { Topics } from '../core/topics.js';
 import { logUrl } from '../core/log-url.js';
 import type { AttemptEvent, OutgoingWebhook, WebhookQueue } from '../core/webhooks.js';
-import type { Subscription, Subscriptions } from '../store/subscriptions.js';
+import type { Subscription, Subscriptions } from '../store/contracts/subscriptions.js';
 import { DeliveryFeed } from './delivery-feed.js';
 import { websubLink } from './link.js';
 import { createWebSubMetrics, type WebSubMetrics } from './metrics.js';

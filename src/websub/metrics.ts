@@ -1,6 +1,6 @@
 // WebSub metrics, registered on the server's registry.
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { Subscriptions } from '../store/subscriptions.js';
+import type { Subscriptions } from '../store/contracts/subscriptions.js';
 
 export function createWebSubMetrics(registry: Registry, subscriptions: Subscriptions) {
   return {

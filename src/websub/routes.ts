@@ -6,7 +6,7 @@ import { storeFailure } from '../core/store-down.js';
 import { bearerToken } from '../http/auth.js';
 import { pageOf, pageQuery } from '../http/paging.js';
 import { parseInput } from '../http/validate.js';
-import type { Subscription } from '../store/subscriptions.js';
+import type { Subscription } from '../store/contracts/subscriptions.js';
 import type { WebSubHub } from './hub.js';
 import { formParams, parseHubRequest, type RequestRules } from './request.js';
 

@@ -1,7 +1,7 @@
 // Redis unreachable: /readyz 503 while it is away; at start, exit 2 with one line, or wait with --redis-wait.
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/process.js';
-import { showRedisUrl } from '../../src/store/redis.js';
+import { showRedisUrl } from '../../src/store/redis/index.js';
 import { RedisProxy, escapeRegExp, redisPrefix, redisProxy, redisUrlAt } from '../helpers/redis.js';
 import { call, postForm } from '../helpers/http.js';
 import { restAuth, restful } from '../helpers/rest-key.js';

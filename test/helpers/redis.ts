@@ -5,8 +5,8 @@ import { randomUUID } from 'node:crypto';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach } from 'vitest';
-import type { Store } from '../../src/store/interface.js';
-import { createRedisStore } from '../../src/store/redis.js';
+import type { Store } from '../../src/store/contracts/store.js';
+import { createRedisStore } from '../../src/store/redis/index.js';
 
 export const REDIS_URL = process.env.HOOKHUB_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 

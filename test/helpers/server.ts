@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
-import { testConfig, type Config } from '../../src/config.js';
+import type { Config } from '../../src/config.js';
+import { testConfig } from './config.js';
 import { startServer, type Hookhub } from '../../src/server.js';
 
 const running = new Set<Hookhub>();

@@ -1,7 +1,7 @@
 // The delivery log API, retention, metrics, attempt log lines, the WebhookQueue interface and shutdown.
 import { describe, expect, it } from 'vitest';
 import { captureLog } from '../helpers/log-capture.js';
-import { testConfig } from '../../src/config.js';
+import { testConfig } from '../helpers/config.js';
 import type { AttemptEvent } from '../../src/core/webhooks.js';
 import { startServer } from '../../src/server.js';
 import { startHub, stopHub, tempDir } from '../helpers/server.js';

@@ -2,7 +2,7 @@
 // verification, a denial, a failed topic fetch and the delivery attempts of a WebSub subscription.
 import { expect, it } from 'vitest';
 import { captureLog } from '../helpers/log-capture.js';
-import { testConfig } from '../../src/config.js';
+import { testConfig } from '../helpers/config.js';
 import { startServer } from '../../src/server.js';
 import { until } from '../helpers/wait.js';
 import { hubPost, Publisher, Subscriber, subscribeActive } from '../helpers/websub.js';

@@ -3,7 +3,7 @@ import pino from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebhookDispatcher, type DispatcherOptions } from '../../../src/dispatch/dispatcher.js';
-import { MemoryDeliveryQueue } from '../../../src/store/memory-delivery-queue.js';
+import { MemoryDeliveryQueue } from '../../../src/store/memory/delivery-queue.js';
 import { Receiver } from '../../helpers/receiver.js';
 import { sleep, until } from '../../helpers/wait.js';
 

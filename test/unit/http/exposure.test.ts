@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { captureLog } from '../../helpers/log-capture.js';
-import { testConfig } from '../../../src/config.js';
+import { testConfig } from '../../helpers/config.js';
 import { exposureWarning, isLoopbackHost } from '../../../src/http/exposure.js';
 import { startServer } from '../../../src/server.js';
 

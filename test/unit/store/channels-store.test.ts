@@ -1,11 +1,11 @@
 // One contract for every ChannelStore implementation; sqlite is tested on disk.
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../../helpers/server.js';
-import type { ChannelStore } from '../../../src/store/interface.js';
-import { MemoryChannelStore } from '../../../src/store/memory-channels.js';
-import { SqliteChannelStore } from '../../../src/store/sqlite-channels.js';
-import { openSqlite } from '../../../src/store/sqlite.js';
-import { RedisChannelStore } from '../../../src/store/redis-channels.js';
+import type { ChannelStore } from '../../../src/store/contracts/channel-store.js';
+import { MemoryChannelStore } from '../../../src/store/memory/channel-store.js';
+import { SqliteChannelStore } from '../../../src/store/sqlite/channel-store.js';
+import { openSqlite } from '../../../src/store/sqlite/index.js';
+import { RedisChannelStore } from '../../../src/store/redis/channel-store.js';
 import { redisPrefix, testRedis } from '../../helpers/redis.js';
 
 function contract(name: string, make: () => ChannelStore) {

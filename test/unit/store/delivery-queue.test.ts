@@ -2,12 +2,12 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { HookhubError } from '../../../src/core/errors.js';
-import { HELD_BEHIND_EARLIER, type DeliveryQueue, type NewDelivery } from '../../../src/store/interface.js';
-import { MemoryDeliveryQueue } from '../../../src/store/memory-delivery-queue.js';
-import { SqliteDeliveryQueue } from '../../../src/store/sqlite-delivery-queue.js';
-import { openSqlite } from '../../../src/store/sqlite.js';
+import { HELD_BEHIND_EARLIER, type DeliveryQueue, type NewDelivery } from '../../../src/store/contracts/delivery-queue.js';
+import { MemoryDeliveryQueue } from '../../../src/store/memory/delivery-queue.js';
+import { SqliteDeliveryQueue } from '../../../src/store/sqlite/delivery-queue.js';
+import { openSqlite } from '../../../src/store/sqlite/index.js';
 import { tempDir } from '../../helpers/server.js';
-import { RedisDeliveryQueue } from '../../../src/store/redis-delivery-queue.js';
+import { RedisDeliveryQueue } from '../../../src/store/redis/delivery-queue.js';
 import { redisPrefix, testRedis } from '../../helpers/redis.js';
 
 const LIMITS = { maxDepth: 1000, idempotencyWindowMs: 24 * 3600_000 };
@@ -222,8 +222,8 @@ describe('SqliteDeliveryQueue schema', () => {
   it('upgrades a first-version database in place and keeps its deliveries', async () => {
     const dir = tempDir();
     const db = openSqlite(dir);
-    const { migrate } = await import('../../../src/store/sqlite-schema.js');
-    const { DELIVERIES_SCHEMA } = await import('../../../src/store/sqlite-delivery-queue.js');
+    const { migrate } = await import('../../../src/store/sqlite/schema.js');
+    const { DELIVERIES_SCHEMA } = await import('../../../src/store/sqlite/delivery-queue.js');
     migrate(db, 'deliveries', DELIVERIES_SCHEMA.slice(0, 1));
     db.prepare(`INSERT INTO deliveries (id, url, host, method, headers, body, secret_mode, max_attempts, status, next_at, created_at, updated_at)
       VALUES ('old', 'http://a.example/', 'a.example', 'POST', '{}', x'', 0, 3, 'pending', 0, 0, 0)`).run();

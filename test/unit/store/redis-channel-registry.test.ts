@@ -1,7 +1,8 @@
 // The cluster's channel records: one per channel whichever node makes it, every change heard by every
 // node (the changing one too), one node at a time deciding whether an empty channel goes.
 import { describe, expect, it } from 'vitest';
-import type { ChannelRecordChange, Store } from '../../../src/store/interface.js';
+import type { ChannelRecordChange } from '../../../src/store/contracts/channel-registry.js';
+import type { Store } from '../../../src/store/contracts/store.js';
 import { openRedisStore, redisPrefix } from '../../helpers/redis.js';
 import { until } from '../../helpers/wait.js';
 

@@ -1,7 +1,8 @@
 // A listener of a Redis pub/sub feed that throws must not escape into ioredis' event handler (the
 // process would exit) nor keep the other listeners from hearing: the channel registry and the user relay.
 import { describe, expect, it } from 'vitest';
-import type { ChannelRecordChange, Store } from '../../../src/store/interface.js';
+import type { ChannelRecordChange } from '../../../src/store/contracts/channel-registry.js';
+import type { Store } from '../../../src/store/contracts/store.js';
 import { openRedisStore, redisPrefix } from '../../helpers/redis.js';
 import { until } from '../../helpers/wait.js';
 

@@ -3,9 +3,9 @@
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import type { Message } from '../../../src/core/message.js';
-import type { Store } from '../../../src/store/interface.js';
-import { createRedisStore, showRedisUrl } from '../../../src/store/redis.js';
-import type { RedisTopicLog } from '../../../src/store/redis-topic-log.js';
+import type { Store } from '../../../src/store/contracts/store.js';
+import { createRedisStore, showRedisUrl } from '../../../src/store/redis/index.js';
+import type { RedisTopicLog } from '../../../src/store/redis/topic-log.js';
 import { REDIS_URL, RedisProxy, escapeRegExp, keysUnder, openRedisStore, redisPrefix, redisProxy, redisUrlAt, testRedis } from '../../helpers/redis.js';
 import { until } from '../../helpers/wait.js';
 

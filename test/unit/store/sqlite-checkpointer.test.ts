@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createSqliteStore } from '../../../src/store/sqlite.js';
+import { createSqliteStore } from '../../../src/store/sqlite/index.js';
 
 const dirs: string[] = [];
 afterEach(() => {

@@ -1,9 +1,9 @@
 // One contract for every TopicLog implementation.
 import { describe, expect, it } from 'vitest';
 import type { Message } from '../../../src/core/message.js';
-import type { Store } from '../../../src/store/interface.js';
-import { createMemoryStore } from '../../../src/store/memory.js';
-import { createSqliteStore } from '../../../src/store/sqlite.js';
+import type { Store } from '../../../src/store/contracts/store.js';
+import { createMemoryStore } from '../../../src/store/memory/index.js';
+import { createSqliteStore } from '../../../src/store/sqlite/index.js';
 import { tempDir } from '../../helpers/server.js';
 import { deleteKeysUnder, openRedisStore, redisPrefix } from '../../helpers/redis.js';
 import { until } from '../../helpers/wait.js';

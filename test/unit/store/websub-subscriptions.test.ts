@@ -1,11 +1,11 @@
 // One contract for every Subscriptions implementation; sqlite runs on disk and is reopened.
 import { describe, expect, it } from 'vitest';
-import { openSqlite } from '../../../src/store/sqlite.js';
-import { MemorySubscriptions } from '../../../src/store/memory-subscriptions.js';
-import { SqliteSubscriptions } from '../../../src/store/sqlite-subscriptions.js';
-import type { SubscriptionIntent, Subscriptions } from '../../../src/store/subscriptions.js';
+import { openSqlite } from '../../../src/store/sqlite/index.js';
+import { MemorySubscriptions } from '../../../src/store/memory/subscriptions.js';
+import { SqliteSubscriptions } from '../../../src/store/sqlite/subscriptions.js';
+import type { SubscriptionIntent, Subscriptions } from '../../../src/store/contracts/subscriptions.js';
 import { tempDir } from '../../helpers/server.js';
-import { RedisSubscriptions } from '../../../src/store/redis-subscriptions.js';
+import { RedisSubscriptions } from '../../../src/store/redis/subscriptions.js';
 import { redisPrefix, testRedis } from '../../helpers/redis.js';
 import { until } from '../../helpers/wait.js';
 

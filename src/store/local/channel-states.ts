@@ -1,0 +1,21 @@
+// Single-node stores (memory, sqlite): a change goes straight to the hub, whose copy is the state.
+import type { ChannelStates, StateChange } from '../contracts/channel-states.js';
+
+export class LocalChannelStates implements ChannelStates {
+  readonly shared = false;
+  private readonly listeners: Array<(channel: string, c: StateChange) => void> = [];
+
+  async read(): Promise<Record<string, unknown>> {
+    return {};
+  }
+
+  async change(channel: string, c: StateChange): Promise<void> {
+    for (const fn of this.listeners) fn(channel, c);
+  }
+
+  async drop(): Promise<void> {}
+
+  onChange(fn: (channel: string, c: StateChange) => void): void {
+    this.listeners.push(fn);
+  }
+}

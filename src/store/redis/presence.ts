@@ -1,0 +1,307 @@
+// Browser-channel presence across nodes. Each node keeps the (channel, user) pairs it holds in a set of
+// its own, `<prefix>presence:node:<id>`, which expires unless the node refreshes it, and registers in the
+// zset `<prefix>presence:nodes` (id → expiry time). Changes are PUBLISHed on `<prefix>presence`; every
+// node mirrors the others' pairs in memory, so the hub reads presence without a round trip. A node that
+// stops refreshing (killed) is dropped by the others once its expiry passes (Centrifugo's way).
+// Connected users are pairs too, under the channel name '' (no channel has it).
+import { randomUUID } from 'node:crypto';
+import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChannelPresence } from '../contracts/channel-presence.js';
+
+/** A node's presence lives this long past its last refresh. */
+export const PRESENCE_TTL_MS = 6000;
+/** Refresh (and look for dead nodes) this often. */
+export const PRESENCE_REFRESH_MS = 2000;
+
+type Note = { node: string; op: 'add' | 'remove'; entry: string } | { node: string; op: 'sync' | 'gone' };
+
+type Listener = (channel: string, user: string, present: boolean, nodeLost: boolean) => void;
+
+const NONE: ReadonlySet<string> = new Set();
+
+/** The pseudo-channel of connected users. */
+const USERS = '';
+
+const entryOf = (channel: string, user: string): string => JSON.stringify([channel, user]);
+
+function parseEntry(entry: string): [string, string] | undefined {
+  const v: unknown = JSON.parse(entry);
+  return Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string' ? [v[0], v[1]] : undefined;
+}
+
+function parseNote(text: string): Note | undefined {
+  const v = JSON.parse(text) as Partial<Record<string, unknown>>;
+  if (typeof v.node !== 'string') return undefined;
+  if ((v.op === 'add' || v.op === 'remove') && typeof v.entry === 'string') return { node: v.node, op: v.op, entry: v.entry };
+  if (v.op === 'sync' || v.op === 'gone') return { node: v.node, op: v.op };
+  return undefined;
+}
+
+export class RedisPresence implements ChannelPresence {
+  readonly node = randomUUID();
+  /** Failed Redis calls and unreadable notes (never fatal: the next refresh or resync repairs). */
+  errors = 0;
+  lastError: Error | undefined;
+  private readonly pubsub: string;
+  private readonly nodesKey: string;
+  /** Entries this node holds. */
+  private readonly own = new Set<string>();
+  /** Other nodes' entries, as last heard. */
+  private readonly others = new Map<string, Set<string>>();
+  /** channel → user → how many other nodes hold it. */
+  private readonly counts = new Map<string, Map<string, number>>();
+  private readonly listeners: Listener[] = [];
+  /** Mirror updates run one at a time, in the order heard. */
+  private chain: Promise<void> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+  private ticking = false;
+  /** Our set in Redis may differ from `own` (a write failed): rewrite it on the next refresh. */
+  private dirty = false;
+  /** The mirror may have missed notes (pub/sub reconnect, failed read): read everything again. */
+  private stale = false;
+  private started = false;
+  private closed = false;
+
+  constructor(private readonly client: Redis, private readonly subscriber: Redis, private readonly prefix: string) {
+    this.pubsub = `${prefix}presence`;
+    this.nodesKey = `${prefix}presence:nodes`;
+  }
+
+  private setKey(node: string): string {
+    return `${this.prefix}presence:node:${node}`;
+  }
+
+  /** Registers this node, subscribes to changes and reads the other nodes' presence. */
+  async start(): Promise<void> {
+    this.subscriber.on('message', (channel: string, text: string) => {
+      if (channel !== this.pubsub) return;
+      let note: Note | undefined;
+      try {
+        note = parseNote(text);
+      } catch (err) {
+        this.noteError(err);
+        return;
+      }
+      if (!note) return this.noteError(new Error(`unreadable presence note: ${text.slice(0, 100)}`));
+      if (note.node === this.node) return;
+      const heard = note;
+      void this.enqueue(() => this.apply(heard));
+    });
+    // Notes published while the subscriber was away are lost: read everything again.
+    this.subscriber.on('ready', () => {
+      if (this.started && !this.closed) void this.enqueue(() => this.resync());
+    });
+    await this.subscriber.subscribe(this.pubsub);
+    await this.refresh();
+    await this.enqueue(() => this.resync(), true);
+    this.started = true;
+    this.timer = setInterval(() => void this.tick(), PRESENCE_REFRESH_MS);
+    this.timer.unref();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    await this.chain;
+    if (this.client.status !== 'ready') return;
+    // Leaving politely: the others drop our users now rather than when our entry expires.
+    await this.exec(this.client.multi().del(this.setKey(this.node)).zrem(this.nodesKey, this.node).publish(this.pubsub, JSON.stringify({ node: this.node, op: 'gone' })));
+  }
+
+  add(channel: string, user: string): void {
+    const entry = entryOf(channel, user);
+    if (this.own.has(entry) || this.closed) return;
+    this.own.add(entry);
+    const key = this.setKey(this.node);
+    void this.exec(this.client.multi().sadd(key, entry).pexpire(key, PRESENCE_TTL_MS).publish(this.pubsub, JSON.stringify({ node: this.node, op: 'add', entry })));
+  }
+
+  remove(channel: string, user: string): void {
+    const entry = entryOf(channel, user);
+    if (!this.own.delete(entry) || this.closed) return;
+    void this.exec(this.client.multi().srem(this.setKey(this.node), entry).publish(this.pubsub, JSON.stringify({ node: this.node, op: 'remove', entry })));
+  }
+
+  addUser(user: string): void {
+    this.add(USERS, user);
+  }
+
+  removeUser(user: string): void {
+    this.remove(USERS, user);
+  }
+
+  hasRemoteUser(user: string): boolean {
+    return this.counts.get(USERS)?.has(user) ?? false;
+  }
+
+  userNodes(user: string): string[] {
+    if (!this.hasRemoteUser(user)) return [];
+    const entry = entryOf(USERS, user);
+    return [...this.others].filter(([, entries]) => entries.has(entry)).map(([node]) => node);
+  }
+
+  async othersAlive(): Promise<boolean> {
+    return (await this.liveNodes()).length > 0;
+  }
+
+  remote(channel: string): ReadonlySet<string> {
+    const users = this.counts.get(channel);
+    return users ? new Set(users.keys()) : NONE;
+  }
+
+  onChange(fn: Listener): void {
+    this.listeners.push(fn);
+  }
+
+  // ---- our own entry -----------------------------------------------------------------------
+
+  /** Runs a MULTI; a failure marks our set for rewriting. */
+  private async exec(multi: ChainableCommander): Promise<Array<[Error | null, unknown]> | undefined> {
+    try {
+      const results = (await multi.exec()) ?? [];
+      const failed = results.find(([err]) => err !== null);
+      if (failed) throw failed[0];
+      return results;
+    } catch (err) {
+      this.dirty = true;
+      this.noteError(err);
+      return undefined;
+    }
+  }
+
+  /** Extends our expiry; rewrites our set when Redis lost it, a write failed, or the others dropped us. */
+  private async refresh(): Promise<void> {
+    const key = this.setKey(this.node);
+    const results = await this.exec(this.client.multi().zadd(this.nodesKey, Date.now() + PRESENCE_TTL_MS, this.node).pexpire(key, PRESENCE_TTL_MS));
+    if (!results) return;
+    const registeredAgain = results[0]?.[1] === 1;
+    const setLost = results[1]?.[1] === 0 && this.own.size > 0;
+    if (!registeredAgain && !setLost && !this.dirty) return;
+    this.dirty = false;
+    const multi = this.client.multi().del(key);
+    if (this.own.size > 0) multi.sadd(key, ...this.own).pexpire(key, PRESENCE_TTL_MS);
+    multi.zadd(this.nodesKey, Date.now() + PRESENCE_TTL_MS, this.node).publish(this.pubsub, JSON.stringify({ node: this.node, op: 'sync' }));
+    await this.exec(multi);
+  }
+
+  private async tick(): Promise<void> {
+    if (this.ticking || this.closed) return;
+    this.ticking = true;
+    try {
+      await this.refresh();
+      await this.enqueue(() => (this.stale ? this.resync() : this.sweep()));
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  // ---- the mirror of the other nodes -------------------------------------------------------
+
+  private enqueue(fn: () => Promise<void>, rethrow = false): Promise<void> {
+    const run = this.chain.then(fn);
+    this.chain = run.catch((err: unknown) => {
+      this.stale = true;
+      this.noteError(err);
+    });
+    return rethrow ? run : this.chain;
+  }
+
+  private async apply(note: Note): Promise<void> {
+    switch (note.op) {
+      case 'add':
+        return this.addEntry(note.node, note.entry);
+      case 'remove':
+        return this.removeEntry(note.node, note.entry);
+      case 'gone':
+        return this.drop(note.node);
+      case 'sync':
+        return this.replace(note.node, new Set(await this.client.smembers(this.setKey(note.node))));
+    }
+  }
+
+  /** Live nodes other than this one (expiry not passed). */
+  private async liveNodes(): Promise<string[]> {
+    return (await this.client.zrangebyscore(this.nodesKey, Date.now(), '+inf')).filter((n) => n !== this.node);
+  }
+
+  /** Drops the nodes whose expiry passed; forgets long-dead ones in Redis (their sets expire on their own). */
+  private async sweep(): Promise<void> {
+    const live = new Set(await this.liveNodes());
+    for (const node of [...this.others.keys()]) if (!live.has(node)) this.drop(node);
+    await this.client.zremrangebyscore(this.nodesKey, '-inf', Date.now() - PRESENCE_TTL_MS);
+  }
+
+  /** Reads every live node's entries and brings the mirror in line, telling the listeners what changed. */
+  private async resync(): Promise<void> {
+    this.stale = false;
+    const live = await this.liveNodes();
+    const sets = await Promise.all(live.map((n) => this.client.smembers(this.setKey(n))));
+    const next = new Map(live.map((n, i) => [n, new Set(sets[i])]));
+    for (const node of [...this.others.keys()]) if (!next.has(node)) this.drop(node);
+    for (const [node, entries] of next) this.replace(node, entries);
+  }
+
+  private replace(node: string, entries: ReadonlySet<string>): void {
+    const known = this.others.get(node);
+    if (known) for (const e of [...known]) if (!entries.has(e)) this.removeEntry(node, e);
+    for (const e of entries) this.addEntry(node, e);
+  }
+
+  private drop(node: string): void {
+    for (const e of [...(this.others.get(node) ?? [])]) this.removeEntry(node, e, true);
+    this.others.delete(node);
+  }
+
+  private addEntry(node: string, entry: string): void {
+    let entries = this.others.get(node);
+    if (!entries) this.others.set(node, (entries = new Set()));
+    if (entries.has(entry)) return;
+    const pair = this.pair(entry);
+    if (!pair) return;
+    entries.add(entry);
+    const [channel, user] = pair;
+    let users = this.counts.get(channel);
+    if (!users) this.counts.set(channel, (users = new Map()));
+    const n = (users.get(user) ?? 0) + 1;
+    users.set(user, n);
+    if (n === 1 && channel !== USERS) this.emit(channel, user, true, false);
+  }
+
+  private removeEntry(node: string, entry: string, nodeLost = false): void {
+    const entries = this.others.get(node);
+    if (!entries?.delete(entry)) return;
+    const pair = this.pair(entry);
+    if (!pair) return;
+    const [channel, user] = pair;
+    const users = this.counts.get(channel);
+    const n = (users?.get(user) ?? 1) - 1;
+    if (n > 0) {
+      users?.set(user, n);
+      return;
+    }
+    users?.delete(user);
+    if (users?.size === 0) this.counts.delete(channel);
+    if (channel !== USERS) this.emit(channel, user, false, nodeLost);
+  }
+
+  private pair(entry: string): [string, string] | undefined {
+    try {
+      const pair = parseEntry(entry);
+      if (!pair) this.noteError(new Error(`unreadable presence entry: ${entry.slice(0, 100)}`));
+      return pair;
+    } catch (err) {
+      this.noteError(err);
+      return undefined;
+    }
+  }
+
+  private emit(channel: string, user: string, present: boolean, nodeLost: boolean): void {
+    for (const fn of this.listeners) fn(channel, user, present, nodeLost);
+  }
+
+  private noteError(err: unknown): void {
+    this.errors++;
+    this.lastError = err instanceof Error ? err : new Error(String(err));
+  }
+}

@@ -1,0 +1,25 @@
+// The WebSub product as others see it: server.ts builds the hub and registers its routes from here, and
+// the admin console reads subscriptions through `subscriptionsAdminView`. Nothing else reaches into websub/.
+import type { Subscriptions } from '../store/contracts/subscriptions.js';
+import { subscriptionJson, type SubscriptionJson } from './routes.js';
+
+export { WebSubHub } from './hub.js';
+export { subscriptionsApi, websubRoutes, type SubscriptionJson } from './routes.js';
+
+/** What the admin console reads of WebSub subscriptions. */
+export interface SubscriptionsAdminView {
+  count(): Promise<number>;
+  /** Subscriptions as /api/subscriptions shows them: of one topic, or all. */
+  list(topic?: string): Promise<SubscriptionJson[]>;
+}
+
+export function subscriptionsAdminView(subscriptions: Subscriptions): SubscriptionsAdminView {
+  return {
+    count: () => subscriptions.count(),
+    list: async (topic) => {
+      const subs = await subscriptions.list(topic);
+      const now = Date.now();
+      return subs.map((s) => subscriptionJson(s, now));
+    },
+  };
+}
