@@ -21,6 +21,8 @@ export interface ChannelsRestDeps {
   storeWritable?: () => void;
   /** --max-json-depth: JSON bodies and JSON fields nested deeper are refused. */
   maxJsonDepth: number;
+  /** Hookbox's -x: publish to a channel that does not exist is ignored instead of refused. */
+  ignoreMissingChannels?: boolean;
 }
 
 interface Fields {
@@ -95,8 +97,9 @@ function fromTextStrict(raw: string, name: string, maxDepth: number): unknown {
 const IGNORED = new Set(['security_token', 'secret', 'channel_name', 'user_name', 'options', 'send_hook']);
 
 const methods: Record<string, Method> = {
-  async publish(f, { hub }) {
-    await hub.publishFromApp(text(f, 'channel_name') as string, payloadOf(f), text(f, 'originator', false) ?? null, flag(f, 'send_hook'));
+  async publish(f, { hub, ignoreMissingChannels }) {
+    const name = text(f, 'channel_name') as string;
+    await hub.publishFromApp(name, payloadOf(f), text(f, 'originator', false) ?? null, flag(f, 'send_hook'), ignoreMissingChannels ? 'ignore' : 'error');
     return {};
   },
   async publish_multi(f, { hub }) {
@@ -104,7 +107,8 @@ const methods: Record<string, Method> = {
     if (names.length === 0) throw new ChannelError('channel_names required');
     const payload = payloadOf(f);
     const originator = text(f, 'originator', false) ?? null;
-    for (const name of names) await hub.publishFromApp(name, payload, originator, flag(f, 'send_hook'));
+    // Hookbox skips the channels that do not exist.
+    for (const name of names) await hub.publishFromApp(name, payload, originator, flag(f, 'send_hook'), 'ignore');
     return {};
   },
   async subscribe(f, deps) {
@@ -129,7 +133,9 @@ const methods: Record<string, Method> = {
     return {};
   },
   async get_channel_info(f, deps) {
-    return (await channelOf(deps, f)).info();
+    // Hookbox's `subscribers` (every member, presenceful or not) besides Hookhub's fields.
+    const ch = await channelOf(deps, f);
+    return { ...ch.info(), subscribers: ch.presence() };
   },
   async set_channel_options(f, deps) {
     const ch = await channelOf(deps, f);
@@ -162,11 +168,12 @@ const methods: Record<string, Method> = {
     return {};
   },
   async get_server_info(_f, { hub, version }) {
+    // Hookbox's shape: channel names and connection ids; `version` and `users` are Hookhub's additions.
     return {
-      version,
       channels: [...hub.channels.keys()],
+      connections: hub.connectionIds(),
+      version,
       users: [...hub.users.keys()],
-      connections: hub.connectionCount,
     };
   },
 };
