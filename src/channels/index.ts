@@ -11,6 +11,7 @@ import { ClusterUsers } from './cluster-users.js';
 import { ChannelHub, type FrameSink } from './hub.js';
 import { ChannelPoller } from './polling.js';
 import { channelsRest } from './rest.js';
+import { serveRestApart } from './rest-apart.js';
 import { ChannelSession, type FrameSession, type SessionInfo } from './session.js';
 
 /** The server options channels use (a subset of the server's Config). */
@@ -32,6 +33,11 @@ export interface ChannelsConfig {
   trustProxy?: boolean | undefined;
   /** Hookbox's -x: REST publish to a channel that does not exist answers [true, {}] and does nothing. */
   ignorePublishNonExistingChannels?: boolean | undefined;
+  /** Hookbox's -w/-W: the REST API on a port (and interface) of its own, and not on the main one. */
+  webApiPort?: number | undefined;
+  webApiHost?: string | undefined;
+  host?: string | undefined;
+  port?: number | undefined;
   apiKey?: string | undefined;
   allowPrivateTargets: boolean;
   maxBody: number;
@@ -139,7 +145,9 @@ export async function createChannels(deps: ChannelsDeps): Promise<Channels> {
           ...(config.maxSubscriptions !== undefined ? { maxSubscriptions: config.maxSubscriptions } : {}),
         }),
     },
-    routes: (app) =>
+    routes: (app) => {
+      const apart = restApart(config);
+      if (apart) serveRestApart(app, apart);
       channelsRest(app, {
         hub,
         users,
@@ -148,7 +156,9 @@ export async function createChannels(deps: ChannelsDeps): Promise<Channels> {
         storeWritable,
         maxJsonDepth: config.maxJsonDepth,
         ignoreMissingChannels: config.ignorePublishNonExistingChannels === true,
-      }),
+        apart: apart !== undefined,
+      });
+    },
     close: async () => {
       poller.stopAll();
       // In-flight callbacks belong to connections that are closing: do not wait out their timeout.
@@ -170,4 +180,12 @@ function callbackPaths(config: ChannelsConfig): Partial<Record<CallbackAction, s
     message: config.cbMessage,
   };
   return Object.fromEntries(Object.entries(given).filter(([, path]) => path !== undefined && path !== ''));
+}
+
+/** Where REST listens apart, if it does: as in Hookbox, the same interface and port as the main one means not apart. */
+function restApart(config: ChannelsConfig): { host: string; port: number } | undefined {
+  if (config.webApiPort === undefined) return undefined;
+  const host = config.webApiHost ?? config.host ?? '127.0.0.1';
+  if (config.webApiPort === config.port && host === (config.host ?? '127.0.0.1')) return undefined;
+  return { host, port: config.webApiPort };
 }

@@ -10,6 +10,7 @@ import { bearerToken, secretEquals } from '../http/auth.js';
 import type { ClusterUsers } from './cluster-users.js';
 import type { Channel, ChannelHub } from './hub.js';
 import { CHANNEL_OPTION_KEYS, ChannelError, fromText, USER_OPTION_KEYS } from './options.js';
+import { cameThroughRestPort } from './rest-apart.js';
 
 export interface ChannelsRestDeps {
   hub: ChannelHub;
@@ -23,6 +24,8 @@ export interface ChannelsRestDeps {
   maxJsonDepth: number;
   /** Hookbox's -x: publish to a channel that does not exist is ignored instead of refused. */
   ignoreMissingChannels?: boolean;
+  /** --web-api-port: REST is served on that port only (rest-apart.ts); the main port answers 404. */
+  apart?: boolean;
 }
 
 interface Fields {
@@ -218,7 +221,7 @@ export const REST_DISABLED = 'the REST API is disabled: no REST secret is set (s
 export function channelsRest(app: FastifyInstance, deps: ChannelsRestDeps): void {
   const handler = async (req: FastifyRequest<{ Params: { method: string } }>, reply: FastifyReply) => {
     const method = methods[req.params.method];
-    if (!method || !Object.hasOwn(methods, req.params.method)) {
+    if (!method || !Object.hasOwn(methods, req.params.method) || (deps.apart === true && !cameThroughRestPort(req.raw))) {
       return reply.code(404).send([false, { msg: `unknown method ${req.params.method.slice(0, 64)}` }]);
     }
     try {
