@@ -136,9 +136,10 @@ const methods: Record<string, Method> = {
     return {};
   },
   async get_channel_info(f, deps) {
-    // Hookbox's `subscribers` (every member, presenceful or not) besides Hookhub's fields.
+    // Hookbox's shape (options with history and state among them, subscribers: every member) and Hookhub's fields.
     const ch = await channelOf(deps, f);
-    return { ...ch.info(), subscribers: ch.presence() };
+    const info = ch.info();
+    return { ...info, options: { ...ch.options, history: info.history, state: info.state }, subscribers: ch.presence() };
   },
   async set_channel_options(f, deps) {
     const ch = await channelOf(deps, f);

@@ -160,7 +160,7 @@ describe('REST methods', () => {
         reflective: true, history_size: 2, history_duration: 0, history_publish_only: false, presenceful: true, moderated: true,
         moderated_publish: false, moderated_subscribe: false, moderated_unsubscribe: false, anonymous: false,
         polling: { url: '', interval: 5, mode: '', form: {}, originator: '' },
-        server_presenceful: false, server_user_presence: [], persistent: false,
+        server_presenceful: false, server_user_presence: [], persistent: false, history: [], state: { k: 1 },
       },
       history: [],
       presence: [],
