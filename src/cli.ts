@@ -1,10 +1,26 @@
 #!/usr/bin/env node
 // hookhub serve [options] — command line → config → server. Bad configuration: one line, exit 2.
+// hookhub hookbox [Hookbox's flags] — the same server started from Hookbox 0.3's command line, with its
+// defaults (channels/hookbox-flags.ts); Hookhub's own long options may follow.
 import { parseArgs } from 'node:util';
-import { ConfigError, OPTIONS, envName, readConfigFile, readEnv, resolveConfig, type OptionName } from './config.js';
+import { HookboxFlagError, parseHookboxArgs } from './channels/hookbox-flags.js';
+import { ConfigError, OPTIONS, envName, readConfigFile, readEnv, resolveConfig, type Config, type OptionName } from './config.js';
 import { startServer } from './server.js';
 
-const USAGE = 'usage: hookhub serve [options]   (hookhub serve --help lists them)';
+const USAGE = 'usage: hookhub serve [options]   (hookhub serve --help lists them)\n       hookhub hookbox [Hookbox\'s flags] [Hookhub options]   (a drop-in for Hookbox 0.3\'s command line)';
+
+const HOOKBOX_HELP = `hookhub hookbox [Hookbox's flags] [Hookhub's long options]
+
+Starts Hookhub from Hookbox 0.3's command line, with Hookbox's defaults (port 8001 on 0.0.0.0,
+callbacks to http://127.0.0.1:80/hookbox/<action>, the memory store). Flags:
+  -p/--port, -i/--interface, -r/--api-security-token (REST secret), -s/--webhook-secret,
+  --cbhost, --cbport, --cbpath, --cbhttps, --cbtrailingslash, --cb-single-url,
+  --cb-connect, --cb-disconnect, --cb-create_channel, --cb-destroy_channel, --cb-subscribe,
+  --cb-unsubscribe, --cb-publish, --cb-message, -a/--admin-password, -w/--web-api-port,
+  -W/--web-api-interface, -x/--ignore-publish-non-existing-channels <any non-empty value>, -L/--log-level;
+  -E, -A, -c, -d, -o, --cbsendhookboxversion are accepted with a warning.
+Any Hookhub long option may follow (hookhub serve --help lists them), e.g. --allow-private-targets.
+README "Switching from Hookbox" has the whole mapping.`;
 
 function help(): string {
   const lines = ['hookhub serve [options]', '', 'Every option is also an environment variable (HOOKHUB_ + name) and a key of the --config file.', ''];
@@ -30,21 +46,51 @@ function parseFlags(argv: string[]): { config?: string; help: boolean; flags: Pa
   return { config: config as string | undefined, help: wantsHelp === true, flags: flags as Partial<Record<OptionName, unknown>> };
 }
 
+/** Hookbox's flags mapped to Hookhub's; Hookhub's own long options given after them win. */
+function hookboxConfig(argv: string[]): Config | undefined {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(HOOKBOX_HELP);
+    return undefined;
+  }
+  const kind = (name: string): 'flag' | 'value' | undefined =>
+    name === 'config' ? 'value' : name in OPTIONS ? (OPTIONS[name as OptionName].kind === 'bool' ? 'flag' : 'value') : undefined;
+  let parsed;
+  try {
+    parsed = parseHookboxArgs(argv, kind);
+  } catch (err) {
+    if (err instanceof HookboxFlagError) throw new ConfigError('hookbox', err.message);
+    throw err;
+  }
+  for (const line of parsed.warnings) console.error(line);
+  const own = parseFlags(parsed.passThrough);
+  const file = own.config ?? process.env.HOOKHUB_CONFIG;
+  // Hookbox's defaults lie below --config and HOOKHUB_* variables; the Hookbox flags given, above them.
+  const defaults = parseHookboxArgs([], kind).flags;
+  const given = Object.fromEntries(Object.entries(parsed.flags).filter(([name, value]) => defaults[name] !== value));
+  const layer = (flags: Record<string, unknown>) => flags as Partial<Record<OptionName, unknown>>;
+  return resolveConfig(layer(defaults), file ? readConfigFile(file) : {}, readEnv(process.env), layer(given), own.flags);
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
-  if (command !== 'serve') {
+  if (command !== 'serve' && command !== 'hookbox') {
     console.error(command === undefined || command === '--help' || command === '-h' ? USAGE : `unknown command "${command}"; ${USAGE}`);
     process.exit(command === undefined || command === '--help' || command === '-h' ? 0 : 2);
   }
   let config;
   try {
-    const args = parseFlags(rest);
-    if (args.help) {
-      console.log(help());
-      return;
+    if (command === 'hookbox') {
+      config = hookboxConfig(rest);
+      if (!config) return;
+    } else {
+      const args = parseFlags(rest);
+      if (args.help) {
+        console.log(help());
+        return;
+      }
+      const file = args.config ?? process.env.HOOKHUB_CONFIG;
+      config = resolveConfig(file ? readConfigFile(file) : {}, readEnv(process.env), args.flags);
     }
-    const file = args.config ?? process.env.HOOKHUB_CONFIG;
-    config = resolveConfig(file ? readConfigFile(file) : {}, readEnv(process.env), args.flags);
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(`hookhub: ${err.message}`);

@@ -36,7 +36,7 @@ export async function startChatApp({ port = 8090, host = '127.0.0.1', hubUrl = '
       const text = String(typeof payload === 'object' && payload !== null ? (payload.text ?? '') : (payload ?? '')).trim().slice(0, 500);
       if (text === '') return [false, { msg: 'empty message' }];
       // The application may rewrite what is published: here, only the trimmed text goes out.
-      return [true, { payload: { text } }];
+      return [true, { override_payload: { text } }];
     },
     message: (fields) => {
       const payload = jsonField(fields.payload);

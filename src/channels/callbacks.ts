@@ -24,9 +24,17 @@ export interface CallbackRecord {
   msg?: string;
 }
 
+/** Who a callback is made for: the browser's cookie and address (Hookbox's Cookie and X-Real-IP headers). */
+export interface CallbackOrigin {
+  cookie?: string | undefined;
+  realIp?: string | undefined;
+}
+
 export interface AppCallbacksOptions {
-  /** Base URL: POST <cbUrl>/<action>. */
+  /** Base URL: POST <cbUrl>/<path of the action> (the action's name unless `paths` names another). */
   cbUrl?: string;
+  /** Per-action paths relative to cbUrl (Hookbox's --cb-connect=connect.php …). */
+  paths?: Partial<Record<CallbackAction, string>>;
   /** One URL for every action (the action is in the body); wins over cbUrl. */
   cbSingleUrl?: string;
   secret?: string;
@@ -59,13 +67,13 @@ export class AppCallbacks {
   private urlFor(action: CallbackAction): string {
     if (this.options.cbSingleUrl) return this.options.cbSingleUrl;
     const base = this.options.cbUrl as string;
-    return `${base.replace(/\/+$/, '')}/${action}`;
+    return `${base.replace(/\/+$/, '')}/${(this.options.paths?.[action] ?? action).replace(/^\/+/, '')}`;
   }
 
   /** Calls the application; resolves within the timeout with its answer or a denial. */
-  async call(action: CallbackAction, fields: Record<string, string>, cookie?: string): Promise<CallbackResult> {
+  async call(action: CallbackAction, fields: Record<string, string>, origin: CallbackOrigin = {}): Promise<CallbackResult> {
     const started = Date.now();
-    const result = await this.attempt(action, fields, cookie, started);
+    const result = await this.attempt(action, fields, origin, started);
     const record: CallbackRecord = { action, at: started, ms: Date.now() - started, ok: result.ok, ...(result.ok ? {} : { msg: result.msg }) };
     this.recent.push(record);
     if (this.recent.length > 100) this.recent.shift();
@@ -73,7 +81,7 @@ export class AppCallbacks {
     return result;
   }
 
-  private async attempt(action: CallbackAction, fields: Record<string, string>, cookie: string | undefined, started: number): Promise<CallbackResult> {
+  private async attempt(action: CallbackAction, fields: Record<string, string>, origin: CallbackOrigin, started: number): Promise<CallbackResult> {
     const deadline = started + this.options.timeoutMs;
     const timedOut: CallbackResult = { ok: false, msg: `application callback ${action} timed out after ${this.options.timeoutMs} ms` };
     if (!(await this.acquire(deadline))) return timedOut;
@@ -83,7 +91,8 @@ export class AppCallbacks {
       const form = new URLSearchParams({ action, ...fields });
       if (this.options.secret !== undefined) form.set('secret', this.options.secret);
       const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
-      if (cookie) headers.cookie = cookie;
+      if (origin.cookie) headers.cookie = origin.cookie;
+      if (origin.realIp) headers['x-real-ip'] = origin.realIp;
       const res = await request(this.urlFor(action), {
         method: 'POST',
         headers,

@@ -96,7 +96,8 @@ export class ClusterUsers {
           this.hub.setUserOptions(user, request.options);
           break;
         case 'subscribe':
-          await this.hub.subscribe(request.channel, user, undefined, request.auth, request.auth);
+          // Hookbox asks create_channel for a channel that does not exist, send_hook or not.
+          await this.hub.subscribe(request.channel, user, undefined, request.auth, true);
           break;
         case 'unsubscribe':
           await this.hub.unsubscribe(request.channel, user, undefined, request.auth);

@@ -15,13 +15,15 @@ import type { ChannelRecordChange, ChannelRegistry } from '../store/contracts/ch
 import type { ChannelStates, StateChange } from '../store/contracts/channel-states.js';
 import type { ChannelStore } from '../store/contracts/channel-store.js';
 import type { UserRelay } from '../store/contracts/user-relay.js';
-import type { AppCallbacks, CallbackAction, CallbackResult } from './callbacks.js';
+import type { AppCallbacks, CallbackAction, CallbackOrigin, CallbackResult } from './callbacks.js';
 import {
   applyChannelOptions,
   applyUserOptions,
   ChannelError,
   defaultChannelOptions,
   defaultUserOptions,
+  moderates,
+  pollingActive,
   toHistory,
   type ChannelOptions,
   type HistoryEntry,
@@ -120,8 +122,8 @@ export class ChannelHub implements ChannelOwner {
 
   // ---- connections -------------------------------------------------------------------------
 
-  open(sink: FrameSink, headerCookie: string | undefined, transport: string, origin?: string): Conn {
-    const conn = new Conn(sink, headerCookie, transport, origin);
+  open(sink: FrameSink, headerCookie: string | undefined, transport: string, origin?: string, realIp?: string): Conn {
+    const conn = new Conn(sink, headerCookie, transport, origin, realIp);
     this.conns.add(conn);
     return conn;
   }
@@ -163,8 +165,10 @@ export class ChannelHub implements ChannelOwner {
       throw err;
     }
     if (!user) {
+      const elsewhere = this.userExists(name);
       this.users.set(name, (user = new User(name)));
       this.deps.presence.addUser(name);
+      if (!elsewhere) this.serverPresence(name, true);
     }
     user.options = options;
     user.conns.add(conn);
@@ -194,17 +198,24 @@ export class ChannelHub implements ChannelOwner {
     if (!user || !wasConnected) return;
     user.conns.delete(conn);
     for (const ch of [...user.channels]) {
+      const through = user.subscribedThrough.get(ch);
+      const wasThrough = through?.delete(conn) === true;
       const conns = ch.members.get(user);
       if (conns) {
         conns.delete(conn);
-        if (conns.size === 0) this.leave(ch, user, undefined, 'notify');
+        if (conns.size === 0) this.leave(ch, user, conn, 'notify');
+      } else if (wasThrough && user.options.global_unsubscriptions) {
+        // Hookbox: the connection that subscribed goes, and takes the user's other connections out with it.
+        this.leave(ch, user, conn, 'notify');
       }
     }
     if (user.conns.size > 0) return;
-    for (const ch of [...user.channels]) this.leave(ch, user, undefined, 'notify');
+    // The unsubscribe and disconnect calls carry the cookie of the user's last connection (Hookbox).
+    for (const ch of [...user.channels]) this.leave(ch, user, conn, 'notify');
     this.users.delete(user.name);
     this.deps.presence.removeUser(user.name);
     this.notify('disconnect', { name: user.name }, conn.cookie);
+    if (!this.userExists(user.name)) this.serverPresence(user.name, false);
   }
 
   /**
@@ -237,7 +248,7 @@ export class ChannelHub implements ChannelOwner {
     if (shared.history) ch.history = shared.history;
     this.channels.set(name, ch);
     this.deps.topics.fanout.add(name, ch);
-    if (options.polling.url && poll) this.poller?.start(ch);
+    if (pollingActive(options) && poll) this.poller?.start(ch);
     return ch;
   }
 
@@ -315,7 +326,8 @@ export class ChannelHub implements ChannelOwner {
   /** The application's create_channel answer applied to the defaults; undefined when there is no application. */
   private async appOptions(name: string, origin: Origin): Promise<OptionChanges | undefined> {
     if (!this.deps.callbacks.enabled) return undefined;
-    const result = await this.callback('create_channel', { channel_name: name }, origin);
+    // Hookbox makes this call with the browser's cookie but not for its connection: no X-Real-IP, no SET_COOKIE.
+    const result = await this.callback('create_channel', { channel_name: name }, { cookie: cookieOf(origin) });
     if (!result.ok) throw new ChannelError(result.msg);
     const changes = applyChannelOptions(defaultChannelOptions(), result.options, false);
     this.checkPolling(changes.options);
@@ -327,6 +339,7 @@ export class ChannelHub implements ChannelOwner {
     if (changes.history) await this.setHistory(ch, changes.history);
     if (changes.state) await this.initialState(ch, changes.state);
     ch.prune();
+    await this.syncServerPresence(ch);
     await this.persist(ch);
     return ch;
   }
@@ -372,7 +385,7 @@ export class ChannelHub implements ChannelOwner {
     if (!this.deps.registry.shared && (this.channels.has(name) || this.creating.has(name))) throw new ChannelError(`channel ${name} already exists`);
     // Ours in the registry; a subscribe here meanwhile made its copy from our record (not polling it).
     const copy = this.channels.get(name);
-    if (copy && copy.options.polling.url) this.poller?.start(copy);
+    if (copy && pollingActive(copy.options)) this.poller?.start(copy);
     return this.seed(copy ?? this.create(name, changes.options, shared), changes);
   }
 
@@ -386,11 +399,12 @@ export class ChannelHub implements ChannelOwner {
       // Every node's copy (this one's too) takes the options when it hears of them (recordChanged).
       if (!(await this.deps.registry.update(ch.name, { ...changes.options }))) throw new ChannelError(`no such channel: ${ch.name}`);
       // New polling runs on this node only (the others stopped theirs).
-      if (pollingChanged && ch.options.polling.url && !ch.destroyed) this.poller?.start(ch);
+      if (pollingChanged && pollingActive(ch.options) && !ch.destroyed) this.poller?.start(ch);
     } else this.applyOptions(ch, changes.options, true);
     if (changes.history) await this.setHistory(ch, changes.history);
     ch.prune();
     if (changes.state) await this.deps.states.change(ch.name, { replace: changes.state });
+    await this.syncServerPresence(ch);
     if (wasPersistent && !ch.options.persistent) await this.deps.store.delete(ch.name);
     await this.persist(ch);
     if (wasPersistent) this.maybeDestroy(ch);
@@ -403,7 +417,7 @@ export class ChannelHub implements ChannelOwner {
     ch.prune();
     if (pollingChanged) {
       this.poller?.stop(ch);
-      if (pollHere && ch.options.polling.url) this.poller?.start(ch);
+      if (pollHere && pollingActive(ch.options)) this.poller?.start(ch);
     }
   }
 
@@ -460,15 +474,16 @@ export class ChannelHub implements ChannelOwner {
   }
 
   /**
-   * An empty, non-persistent channel goes away — once the application agrees: its destroy_channel
-   * answer [false, …] keeps the channel (Hookbox); a failed call destroys it anyway.
+   * An empty, non-persistent channel goes away — once the application agrees: a destroy_channel call
+   * that is refused or fails (unreachable app, timeout, bad answer) keeps the channel, as in Hookbox.
    */
   private maybeDestroy(ch: Channel): void {
     if (this.deps.registry.shared) return this.maybeDestroyShared(ch);
     if (ch.members.size > 0 || ch.options.persistent || ch.destroyed) return;
     if (!this.deps.callbacks.enabled) return this.destroyHere(ch);
     void this.deps.callbacks.call('destroy_channel', { channel_name: ch.name }).then((r) => {
-      if ((!r.ok && r.refused) || ch.members.size > 0 || ch.options.persistent) return;
+      if (!r.ok) this.deps.log.debug({ channel: ch.name, msg: r.msg }, 'channel kept: destroy_channel refused or failed');
+      if (!r.ok || ch.members.size > 0 || ch.options.persistent) return;
       this.destroyHere(ch);
     });
   }
@@ -487,7 +502,7 @@ export class ChannelHub implements ChannelOwner {
         if (!empty()) return;
         if (this.deps.callbacks.enabled) {
           const r = await this.deps.callbacks.call('destroy_channel', { channel_name: ch.name });
-          if ((!r.ok && r.refused) || !empty()) return;
+          if (!r.ok || !empty()) return;
         }
         await this.destroy(ch);
       } finally {
@@ -545,29 +560,29 @@ export class ChannelHub implements ChannelOwner {
       if (!conn) return;
       const late = conn.offsets ? await this.missedBy(ch, user, conn, since) : undefined;
       if (conn.state !== 'connected') return;
+      subscribedThrough(user, ch, conn);
       this.confirm(ch, conn, this.subscribeArgs(ch, user), late?.());
       return;
     }
     const firstJoin = !ch.members.has(user);
     let answer: Record<string, unknown> = {};
-    if (firstJoin) {
-      const ask = auth && ch.options.moderated_subscribe;
-      // server_presenceful tells the application of the first join cluster-wide only.
-      if (ask || (ch.options.server_presenceful && !this.remotelyPresent(ch, user.name))) {
-        const result = await this.callback('subscribe', { channel_name: name, user: user.name }, conn ? { conn } : {});
-        if (ask && !result.ok) {
-          this.maybeDestroy(ch);
-          throw new ChannelError(result.msg);
-        }
-        if (result.ok) answer = result.options;
+    if (firstJoin && auth && moderates(ch.options, 'subscribe')) {
+      const result = await this.callback('subscribe', { channel_name: name, user: user.name }, conn ? { conn } : {});
+      if (!result.ok) {
+        this.maybeDestroy(ch);
+        throw new ChannelError(result.msg);
       }
+      answer = result.options;
     }
     // Only a tracking connection waits here: the others join in the same turn as before.
     const late = conn?.offsets ? await this.missedBy(ch, user, conn, since) : undefined;
     if (ch.destroyed) throw new ChannelError(`channel ${name} was destroyed`);
     if (conn && conn.state !== 'connected') return;
     if (firstJoin && (!this.users.has(user.name) || user.conns.size === 0)) return;
-    this.join(ch, user, perConn ? conn : undefined, conn && late ? { conn, catchUp: late() } : undefined);
+    // Hookbox copies the subscribe answer's initial_data (when truthy) into the subscriber's SUBSCRIBE frame.
+    const initialData = answer.initial_data ? answer.initial_data : undefined;
+    this.join(ch, user, perConn ? conn : undefined, conn && late ? { conn, catchUp: late() } : undefined, initialData);
+    if (conn) subscribedThrough(user, ch, conn);
     await this.autoSubscribe(user, answer, conn ? { conn } : {});
   }
 
@@ -577,9 +592,10 @@ export class ChannelHub implements ChannelOwner {
     for (const f of late?.frames ?? []) conn.send(f);
   }
 
-  private join(ch: Channel, user: User, conn: Conn | undefined, asking?: { conn: Conn; catchUp: CatchUp }): void {
+  private join(ch: Channel, user: User, conn: Conn | undefined, asking?: { conn: Conn; catchUp: CatchUp }, initialData?: unknown): void {
     const existing = ch.members.get(user);
     const args = this.subscribeArgs(ch, user);
+    if (initialData !== undefined) args.initial_data = initialData;
     if (existing !== undefined) {
       // Another connection of a per-connection user: only that connection hears of it.
       if (existing && conn) {
@@ -624,32 +640,36 @@ export class ChannelHub implements ChannelOwner {
       return;
     }
     let answer: Record<string, unknown> = {};
-    const ask = auth && ch.options.moderated_unsubscribe;
-    if (ask || (ch.options.server_presenceful && !this.remotelyPresent(ch, user.name))) {
+    if (auth && moderates(ch.options, 'unsubscribe')) {
       const result = await this.callback('unsubscribe', { channel_name: name, user: user.name }, conn ? { conn } : {});
-      if (ask && !result.ok) throw new ChannelError(result.msg);
-      if (result.ok) answer = result.options;
+      if (!result.ok) throw new ChannelError(result.msg);
+      answer = result.options;
     }
     if (!ch.members.has(user)) return;
     this.leave(ch, user, conn, 'done');
     await this.autoSubscribe(user, answer, conn ? { conn } : {});
   }
 
-  /** Removes a member and tells everyone concerned; `notify` also tells the application (disconnects). */
-  private leave(ch: Channel, user: User, _conn: Conn | undefined, mode: 'notify' | 'done'): void {
+  /**
+   * Removes a member and tells everyone concerned; `notify` also tells the application (a connection
+   * closed: `closing`, whose cookie the call carries, as Hookbox's carried the last one's).
+   */
+  private leave(ch: Channel, user: User, closing: Conn | undefined, mode: 'notify' | 'done'): void {
     if (!ch.members.has(user)) return;
     const time = Date.now();
     const event = tail('UNSUBSCRIBE', { channel_name: ch.name, user: user.name, datetime: hookboxTime(time) });
     for (const c of ch.connectionsOf(user)) c.send(event);
     ch.members.delete(user);
     user.channels.delete(ch);
+    user.subscribedThrough.delete(ch);
     this.deps.presence.remove(ch.name, user.name);
     // Still present through another node: not a leave for the others (nor for the application, nor history).
     if (this.remotelyPresent(ch, user.name)) return this.maybeDestroy(ch);
     this.record(ch, ch.entry('UNSUBSCRIBE', user.name, time));
     if (ch.options.presenceful) for (const c of ch.connections()) c.send(event);
-    if (mode === 'notify' && (ch.options.moderated_unsubscribe || ch.options.server_presenceful)) {
-      this.notify('unsubscribe', { channel_name: ch.name, user: user.name });
+    // Hookbox asks as for an UNSUBSCRIBE frame, but the user leaves whatever the answer.
+    if (mode === 'notify' && moderates(ch.options, 'unsubscribe')) {
+      this.notify('unsubscribe', { channel_name: ch.name, user: user.name }, closing?.cookie);
     }
     this.maybeDestroy(ch);
   }
@@ -701,7 +721,13 @@ export class ChannelHub implements ChannelOwner {
   private async autoSubscribe(user: User, answer: Record<string, unknown>, origin: Origin): Promise<void> {
     const conn = 'conn' in origin ? origin.conn : undefined;
     for (const name of asList(answer.auto_subscribe)) {
-      await this.subscribe(name, user, undefined, false).catch((err: unknown) => conn?.error(null, `auto_subscribe ${name}: ${messageOf(err)}`));
+      await this.subscribe(name, user, undefined, false).then(
+        () => {
+          const ch = this.channels.get(name);
+          if (conn && ch?.members.has(user)) subscribedThrough(user, ch, conn);
+        },
+        (err: unknown) => conn?.error(null, `auto_subscribe ${name}: ${messageOf(err)}`),
+      );
     }
     for (const name of asList(answer.auto_unsubscribe)) {
       const ch = this.channels.get(name);
@@ -721,8 +747,8 @@ export class ChannelHub implements ChannelOwner {
     const user = conn.user as User;
     const ch = await this.ensureChannel(name, { conn });
     let body = payload;
-    if (ch.options.moderated_publish && this.deps.callbacks.enabled) {
-      const result = await this.callback('publish', { channel_name: name, user: user.name, payload: JSON.stringify(payload ?? null) }, { conn });
+    if (moderates(ch.options, 'publish') && this.deps.callbacks.enabled) {
+      const result = await this.callback('publish', publishFields(ch, user.name, payload), { conn });
       if (!result.ok) throw new ChannelError(result.msg);
       body = rewritten(result.options, payload);
       if (result.options.only_to_sender === true || result.options.only_to_sender === 1) {
@@ -737,13 +763,21 @@ export class ChannelHub implements ChannelOwner {
     await this.publish(ch, body, ch.options.anonymous ? null : user.name, ch.options.reflective ? undefined : conn);
   }
 
-  /** The application's publish (REST, polling): `sendHook` asks the publish callback first. */
-  async publishFromApp(name: string, payload: unknown, originator: string | null, sendHook: boolean): Promise<void> {
+  /**
+   * The application's publish (REST, polling): `sendHook` asks the publish callback first. A channel
+   * that does not exist is Hookbox's error, or (`ifMissing: 'ignore'`, Hookbox's -x and publish_multi)
+   * nothing happens; it is never made here.
+   */
+  async publishFromApp(name: string, payload: unknown, originator: string | null, sendHook: boolean, ifMissing: 'error' | 'ignore' = 'error'): Promise<void> {
     this.deps.topics.assertWritable();
-    const ch = await this.ensureChannel(name, {}, false);
+    const ch = await this.findChannel(name);
+    if (!ch) {
+      if (ifMissing === 'ignore') return;
+      throw new ChannelError(`Channel ${name} doesn't exist`);
+    }
     let body = payload;
     if (sendHook && this.deps.callbacks.enabled) {
-      const result = await this.callback('publish', { channel_name: name, user: originator ?? '', payload: JSON.stringify(payload ?? null) }, {});
+      const result = await this.callback('publish', publishFields(ch, originator ?? '', payload), {});
       if (!result.ok) throw new ChannelError(result.msg);
       body = rewritten(result.options, payload);
     }
@@ -800,7 +834,8 @@ export class ChannelHub implements ChannelOwner {
     const ask = (conn ? senderUser?.options.moderated_message === true : askApp) && this.deps.callbacks.enabled;
     if (!ask && !this.userExists(to)) throw new ChannelError(`no such user: ${to}`);
     if (ask) {
-      const fields = { sender: senderName, recipient: to, recipient_exists: String(this.userExists(to)), payload: JSON.stringify(payload ?? null) };
+      // recipient_exists as Hookbox's form wrote a Python boolean: True / False.
+      const fields = { sender: senderName, recipient: to, recipient_exists: this.userExists(to) ? 'True' : 'False', payload: JSON.stringify(payload ?? null) };
       const result = await this.callback('message', fields, conn ? { conn } : {});
       if (!result.ok) throw new ChannelError(result.msg);
       body = rewritten(result.options, payload);
@@ -835,6 +870,33 @@ export class ChannelHub implements ChannelOwner {
     if (targets.size === 0) return;
     const frameTail = tail(frame, args);
     for (const c of targets) c.send(frameTail);
+  }
+
+  /**
+   * server_presenceful (Hookbox): the state of such a channel holds `<name>: true|false` for each user
+   * in its server_user_presence, whether that user is connected (anywhere). A user came or went.
+   */
+  private serverPresence(name: string, present: boolean): void {
+    for (const ch of this.channels.values()) {
+      if (!ch.options.server_presenceful || !ch.options.server_user_presence.includes(name) || ch.state[name] === present) continue;
+      this.updateState(ch, { [name]: present }, []).catch((err: unknown) => this.deps.log.error({ err, channel: ch.name }, 'server presence update failed'));
+    }
+  }
+
+  /** A server_presenceful channel made or changed: its state takes every listed user's presence now. */
+  private async syncServerPresence(ch: Channel): Promise<void> {
+    if (!ch.options.server_presenceful) return;
+    const updates: Record<string, boolean> = {};
+    for (const name of ch.options.server_user_presence) {
+      const present = this.userExists(name);
+      if (ch.state[name] !== present) updates[name] = present;
+    }
+    if (Object.keys(updates).length > 0) await this.deps.states.change(ch.name, { updates, deletes: [] });
+  }
+
+  /** The ids of this node's connected connections (get_server_info, as Hookbox listed them). */
+  connectionIds(): string[] {
+    return [...this.conns].filter((c) => c.state === 'connected').map((c) => c.id);
   }
 
   async updateState(ch: Channel, updates: Record<string, unknown>, deletes: string[]): Promise<void> {
@@ -941,7 +1003,8 @@ export class ChannelHub implements ChannelOwner {
   /** Asks the application on behalf of a connection; Set-Cookie in its answer goes back as SET_COOKIE frames. */
   private async callback(action: CallbackAction, fields: Record<string, string>, origin: Origin): Promise<CallbackResult> {
     if (!this.deps.callbacks.enabled) return { ok: true, options: {} };
-    const result = await this.deps.callbacks.call(action, fields, cookieOf(origin));
+    const who: CallbackOrigin = 'conn' in origin ? { cookie: origin.conn.cookie, realIp: origin.conn.realIp } : { cookie: origin.cookie };
+    const result = await this.deps.callbacks.call(action, fields, who);
     if ('conn' in origin && result.setCookie) for (const cookie of result.setCookie) origin.conn.frame('SET_COOKIE', { cookie });
     return result;
   }
@@ -949,7 +1012,7 @@ export class ChannelHub implements ChannelOwner {
   /** A callback that only informs the application; its answer changes nothing. */
   private notify(action: CallbackAction, fields: Record<string, string>, cookie?: string): void {
     if (!this.deps.callbacks.enabled) return;
-    void this.deps.callbacks.call(action, fields, cookie).then((r) => {
+    void this.deps.callbacks.call(action, fields, { cookie }).then((r) => {
       if (!r.ok) this.deps.log.debug({ action, msg: r.msg }, 'application callback refused or failed');
     });
   }
@@ -959,10 +1022,22 @@ function cookieOf(origin: Origin): string | undefined {
   return 'conn' in origin ? origin.conn.cookie : origin.cookie;
 }
 
+/** Hookbox reads `override_payload` only (publish, message). */
 function rewritten(options: Record<string, unknown>, payload: unknown): unknown {
-  if ('override_payload' in options) return options.override_payload;
-  if ('payload' in options) return options.payload;
-  return payload;
+  return 'override_payload' in options ? options.override_payload : payload;
+}
+
+/** publish callback fields: Hookbox's `originator` (left out on anonymous channels, as Hookbox did) and our `user`. */
+function publishFields(ch: Channel, name: string, payload: unknown): Record<string, string> {
+  const fields: Record<string, string> = { channel_name: ch.name, user: name, payload: JSON.stringify(payload ?? null) };
+  if (!ch.options.anonymous) fields.originator = name;
+  return fields;
+}
+
+function subscribedThrough(user: User, ch: Channel, conn: Conn): void {
+  let conns = user.subscribedThrough.get(ch);
+  if (!conns) user.subscribedThrough.set(ch, (conns = new Set()));
+  conns.add(conn);
 }
 
 function checkName(name: string): void {

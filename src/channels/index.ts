@@ -6,11 +6,12 @@ import type { Metrics } from '../core/metrics.js';
 import { createOutgoingAgent } from '../core/target-guard.js';
 import type { Topics } from '../core/topics.js';
 import type { Store } from '../store/contracts/store.js';
-import { AppCallbacks } from './callbacks.js';
+import { AppCallbacks, type CallbackAction } from './callbacks.js';
 import { ClusterUsers } from './cluster-users.js';
 import { ChannelHub, type FrameSink } from './hub.js';
 import { ChannelPoller } from './polling.js';
 import { channelsRest } from './rest.js';
+import { serveRestApart } from './rest-apart.js';
 import { ChannelSession, type FrameSession, type SessionInfo } from './session.js';
 
 export { channelsAdminView, type AdminChannel, type ChannelsAdminView } from './admin-view.js';
@@ -20,7 +21,25 @@ export interface ChannelsConfig {
   cbUrl?: string | undefined;
   cbSingleUrl?: string | undefined;
   cbSecret?: string | undefined;
+  /** Per-action callback paths relative to --cb-url (--cb-connect=connect.php …); the action's name when unset. */
+  cbConnect?: string | undefined;
+  cbDisconnect?: string | undefined;
+  cbCreateChannel?: string | undefined;
+  cbDestroyChannel?: string | undefined;
+  cbSubscribe?: string | undefined;
+  cbUnsubscribe?: string | undefined;
+  cbPublish?: string | undefined;
+  cbMessage?: string | undefined;
   cbTimeout: number;
+  /** --trust-proxy: X-Real-IP is the browser's address as the proxy in front reported it (X-Forwarded-For). */
+  trustProxy?: boolean | undefined;
+  /** Hookbox's -x: REST publish to a channel that does not exist answers [true, {}] and does nothing. */
+  ignorePublishNonExistingChannels?: boolean | undefined;
+  /** Hookbox's -w/-W: the REST API on a port (and interface) of its own, and not on the main one. */
+  webApiPort?: number | undefined;
+  webApiHost?: string | undefined;
+  host?: string | undefined;
+  port?: number | undefined;
   apiKey?: string | undefined;
   allowPrivateTargets: boolean;
   maxBody: number;
@@ -79,6 +98,7 @@ export async function createChannels(deps: ChannelsDeps): Promise<Channels> {
     ...(config.cbUrl !== undefined ? { cbUrl: config.cbUrl } : {}),
     ...(config.cbSingleUrl !== undefined ? { cbSingleUrl: config.cbSingleUrl } : {}),
     ...(config.cbSecret !== undefined ? { secret: config.cbSecret } : {}),
+    paths: callbackPaths(config),
     timeoutMs: config.cbTimeout,
     concurrency: CALLBACK_CONCURRENCY,
     maxJsonDepth: config.maxJsonDepth,
@@ -102,6 +122,7 @@ export async function createChannels(deps: ChannelsDeps): Promise<Channels> {
     maxBody: config.maxBody,
     allowPrivate: config.allowPrivateTargets,
     maxJsonDepth: config.maxJsonDepth,
+    secret: config.cbSecret,
     log: deps.log,
   });
   hub.poller = poller;
@@ -122,14 +143,51 @@ export async function createChannels(deps: ChannelsDeps): Promise<Channels> {
         new ChannelSession(hub, sink, info, deps.log, {
           maxJsonDepth: config.maxJsonDepth,
           storeWritable,
+          trustProxy: config.trustProxy === true,
           ...(config.maxSubscriptions !== undefined ? { maxSubscriptions: config.maxSubscriptions } : {}),
         }),
     },
-    routes: (app) => channelsRest(app, { hub, users, apiKey: config.apiKey, version: '0.1.0', storeWritable, maxJsonDepth: config.maxJsonDepth }),
+    routes: (app) => {
+      const apart = restApart(config);
+      if (apart) serveRestApart(app, apart);
+      channelsRest(app, {
+        hub,
+        users,
+        apiKey: config.apiKey,
+        version: '0.1.0',
+        storeWritable,
+        maxJsonDepth: config.maxJsonDepth,
+        ignoreMissingChannels: config.ignorePublishNonExistingChannels === true,
+        apart: apart !== undefined,
+      });
+    },
     close: async () => {
       poller.stopAll();
       // In-flight callbacks belong to connections that are closing: do not wait out their timeout.
       await Promise.all([appAgent.destroy(), pollAgent.destroy()]);
     },
   };
+}
+
+/** The per-action paths that are set (--cb-connect …). */
+function callbackPaths(config: ChannelsConfig): Partial<Record<CallbackAction, string>> {
+  const given: Record<CallbackAction, string | undefined> = {
+    connect: config.cbConnect,
+    disconnect: config.cbDisconnect,
+    create_channel: config.cbCreateChannel,
+    destroy_channel: config.cbDestroyChannel,
+    subscribe: config.cbSubscribe,
+    unsubscribe: config.cbUnsubscribe,
+    publish: config.cbPublish,
+    message: config.cbMessage,
+  };
+  return Object.fromEntries(Object.entries(given).filter(([, path]) => path !== undefined && path !== ''));
+}
+
+/** Where REST listens apart, if it does: as in Hookbox, the same interface and port as the main one means not apart. */
+function restApart(config: ChannelsConfig): { host: string; port: number } | undefined {
+  if (config.webApiPort === undefined) return undefined;
+  const host = config.webApiHost ?? config.host ?? '127.0.0.1';
+  if (config.webApiPort === config.port && host === (config.host ?? '127.0.0.1')) return undefined;
+  return { host, port: config.webApiPort };
 }

@@ -47,6 +47,8 @@ export class Conn {
     readonly transport: string,
     /** The browser's Origin header (absent for non-browser clients), told to the connect callback. */
     readonly origin?: string,
+    /** The browser's address, told to the application as X-Real-IP (Hookbox). */
+    readonly realIp?: string,
   ) {}
 
   /** Puts this connection's frame number in front of a shared, already encoded frame tail. */
@@ -76,6 +78,8 @@ export class User {
   readonly conns = new Set<Conn>();
   readonly channels = new Set<Channel>();
   options: UserOptions = defaultUserOptions();
+  /** The connections whose SUBSCRIBE (or connect answer) put the user in each channel: global_unsubscriptions. */
+  readonly subscribedThrough = new Map<Channel, Set<Conn>>();
   constructor(readonly name: string) {}
 }
 

@@ -4,14 +4,15 @@ import { isRecord } from '../core/is-record.js';
 import { DEFAULT_MAX_JSON_DEPTH, parseJsonInput } from '../core/json-input.js';
 import { hookboxTime } from './hookbox-time.js';
 
-export type PollingMode = 'simple' | 'persistent' | 'once';
+/** `""`: off (Hookbox's default: a URL alone does not poll). */
+export type PollingMode = '' | 'simple' | 'persistent' | 'once';
 
 export interface PollingOptions {
   url: string;
   /** Seconds between polls (simple), or the pause after a failed request (persistent). */
   interval: number;
   mode: PollingMode;
-  /** Form fields POSTed with each poll; empty: GET. */
+  /** Form fields POSTed with each poll (simple: a GET when empty); persistent/once also POST --cb-secret as `secret`. */
   form: Record<string, string>;
   /** PUBLISH `user` of polled messages (empty: null). */
   originator: string;
@@ -25,14 +26,16 @@ export interface ChannelOptions {
   /** Only PUBLISH entries go into history (no SUBSCRIBE/UNSUBSCRIBE). */
   history_publish_only: boolean;
   presenceful: boolean;
+  /** Ask the app before subscribe, publish and unsubscribe; ORed with each moderated_* (see moderates). */
   moderated: boolean;
   moderated_publish: boolean;
   moderated_subscribe: boolean;
   moderated_unsubscribe: boolean;
   anonymous: boolean;
   polling: PollingOptions;
-  /** The app is told of every join and leave (subscribe/unsubscribe callbacks) even when not moderated. */
+  /** The channel's state holds, for each name in server_user_presence, whether that user is connected (Hookbox). */
   server_presenceful: boolean;
+  server_user_presence: string[];
   /** The channel survives its last subscriber (and restarts, with the sqlite store). */
   persistent: boolean;
 }
@@ -41,9 +44,20 @@ export interface UserOptions {
   reflective: boolean;
   moderated_message: boolean;
   per_connection_subscriptions: boolean;
+  /** A connection that closes takes the user out of every channel it subscribed to, other connections included (Hookbox). */
+  global_unsubscriptions: boolean;
 }
 
-export const defaultPolling = (): PollingOptions => ({ url: '', interval: 5, mode: 'simple', form: {}, originator: '' });
+export const defaultPolling = (): PollingOptions => ({ url: '', interval: 5, mode: '', form: {}, originator: '' });
+
+/** Hookbox polls only with a mode set (and, here, a URL). */
+export const pollingActive = (options: ChannelOptions): boolean => options.polling.mode !== '' && options.polling.url !== '';
+
+export type ModeratedAction = 'publish' | 'subscribe' | 'unsubscribe';
+
+/** Hookbox's rule: `moderated` ORed with the action's own option (each false by default). */
+export const moderates = (options: ChannelOptions, action: ModeratedAction): boolean =>
+  options.moderated || options[`moderated_${action}`];
 
 export const defaultChannelOptions = (): ChannelOptions => ({
   reflective: true,
@@ -52,12 +66,13 @@ export const defaultChannelOptions = (): ChannelOptions => ({
   history_publish_only: false,
   presenceful: false,
   moderated: true,
-  moderated_publish: true,
-  moderated_subscribe: true,
-  moderated_unsubscribe: true,
+  moderated_publish: false,
+  moderated_subscribe: false,
+  moderated_unsubscribe: false,
   anonymous: false,
   polling: defaultPolling(),
   server_presenceful: false,
+  server_user_presence: [],
   persistent: false,
 });
 
@@ -65,6 +80,7 @@ export const defaultUserOptions = (): UserOptions => ({
   reflective: true,
   moderated_message: true,
   per_connection_subscriptions: false,
+  global_unsubscriptions: false,
 });
 
 /** An expected refusal: becomes an ERROR frame or a REST `[false, {msg}]`. */
@@ -125,10 +141,10 @@ function toPolling(v: unknown, current: PollingOptions): PollingOptions {
         break;
       }
       case 'mode':
-        if (value !== 'simple' && value !== 'persistent' && value !== 'once' && value !== '') {
-          throw new ChannelError('polling.mode must be simple, persistent or once');
+        if (value !== 'simple' && value !== 'persistent' && value !== 'once' && value !== '' && value !== null) {
+          throw new ChannelError('polling.mode must be simple, persistent, once or "" (off)');
         }
-        p.mode = value === '' ? 'simple' : value;
+        p.mode = value ?? '';
         break;
       case 'form':
         if (!isRecord(value)) throw new ChannelError('polling.form must be an object');
@@ -163,28 +179,19 @@ export function toHistory(v: unknown): HistoryEntry[] {
 
 /**
  * Applies option changes to a copy of `current`. `strict` refuses unknown keys (REST); callback
- * answers may carry other keys, which are ignored. Setting `moderated` alone also sets the
- * per-action moderated_* options it covers (they can still be set apart in the same call).
+ * answers may carry other keys, which are ignored. Each option is set alone: `moderated` and the
+ * moderated_* options are ORed when used (moderates), as in Hookbox.
  */
 export function applyChannelOptions(current: ChannelOptions, input: Record<string, unknown>, strict: boolean): OptionChanges {
   const options: ChannelOptions = { ...current, polling: { ...current.polling } };
   const changes: OptionChanges = { options };
-  const values = Object.entries(input);
-  const moderated = input.moderated;
-  if (moderated !== undefined) {
-    const m = toBoolean('moderated', moderated);
-    options.moderated = m;
-    options.moderated_publish = m;
-    options.moderated_subscribe = m;
-    options.moderated_unsubscribe = m;
-  }
-  for (const [key, value] of values) {
-    if (key === 'moderated') continue;
+  for (const [key, value] of Object.entries(input)) {
     if ((BOOLEAN_KEYS as readonly string[]).includes(key)) {
       (options as unknown as Record<string, boolean>)[key] = toBoolean(key, value);
     } else if (key === 'history_size') options.history_size = toCount(key, value, MAX_HISTORY_SIZE);
     else if (key === 'history_duration') options.history_duration = toCount(key, value, 10 * 365 * 86_400);
     else if (key === 'polling') options.polling = toPolling(value, options.polling);
+    else if (key === 'server_user_presence') options.server_user_presence = toNames(key, value);
     else if (key === 'history') changes.history = toHistory(value);
     else if (key === 'state') {
       if (!isRecord(value)) throw new ChannelError('option state must be an object');
@@ -194,14 +201,22 @@ export function applyChannelOptions(current: ChannelOptions, input: Record<strin
   return changes;
 }
 
+function toNames(key: string, v: unknown): string[] {
+  if (!Array.isArray(v) || !v.every((n) => typeof n === 'string')) throw new ChannelError(`option ${key} must be a list of user names`);
+  if (v.length > MAX_HISTORY_SIZE) throw new ChannelError(`option ${key} may hold at most ${MAX_HISTORY_SIZE} names`);
+  return [...new Set(v)];
+}
+
+const USER_BOOLEAN_KEYS = ['reflective', 'moderated_message', 'per_connection_subscriptions', 'global_unsubscriptions'] as const;
+
 export function applyUserOptions(current: UserOptions, input: Record<string, unknown>, strict: boolean): UserOptions {
   const options = { ...current };
   for (const [key, value] of Object.entries(input)) {
-    if (key === 'reflective' || key === 'moderated_message' || key === 'per_connection_subscriptions') options[key] = toBoolean(key, value);
+    if ((USER_BOOLEAN_KEYS as readonly string[]).includes(key)) options[key as (typeof USER_BOOLEAN_KEYS)[number]] = toBoolean(key, value);
     else if (strict) throw new ChannelError(`unknown user option ${key}`);
   }
   return options;
 }
 
-export const CHANNEL_OPTION_KEYS = [...BOOLEAN_KEYS, 'history_size', 'history_duration', 'polling', 'history', 'state'];
-export const USER_OPTION_KEYS = ['reflective', 'moderated_message', 'per_connection_subscriptions'];
+export const CHANNEL_OPTION_KEYS = [...BOOLEAN_KEYS, 'history_size', 'history_duration', 'polling', 'history', 'state', 'server_user_presence'];
+export const USER_OPTION_KEYS: string[] = [...USER_BOOLEAN_KEYS];

@@ -1,6 +1,7 @@
 // Channel option `polling {url, interval, mode}`: the hub fetches the URL and publishes each answer
 // to the channel. simple: every `interval` seconds; persistent: again as soon as an answer came
-// (long polling), `interval` after a failure; once: a single fetch. Outgoing requests obey the SSRF guard.
+// (long polling), `interval` after a failure; once: a single fetch; "" (the default): off.
+// Outgoing requests obey the SSRF guard.
 import type { FastifyBaseLogger } from 'fastify';
 import type { Dispatcher } from 'undici';
 import { request } from 'undici';
@@ -21,6 +22,8 @@ export interface PollerOptions {
   allowPrivate: boolean;
   /** Answers nested deeper (--max-json-depth) are not published. */
   maxJsonDepth: number;
+  /** --cb-secret: persistent and once polls POST it as `secret`, as Hookbox's did (they went through its callback path). */
+  secret?: string | undefined;
   log: FastifyBaseLogger;
 }
 
@@ -50,6 +53,7 @@ export class ChannelPoller implements Poller {
 
   start(ch: Channel): void {
     this.stop(ch);
+    if (ch.options.polling.mode === '' || !ch.options.polling.url) return;
     const run: Running = { stopped: false, abort: new AbortController() };
     this.running.set(ch, run);
     const { mode, interval } = ch.options.polling;
@@ -97,9 +101,11 @@ export class ChannelPoller implements Poller {
     const timer = setTimeout(() => run.abort.abort(), this.options.timeoutMs);
     try {
       const post = mode !== 'simple' || Object.keys(form).length > 0;
+      const fields = new URLSearchParams(form);
+      if (mode !== 'simple' && this.options.secret !== undefined) fields.set('secret', this.options.secret);
       const res = await request(url, {
         method: post ? 'POST' : 'GET',
-        ...(post ? { body: new URLSearchParams(form).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } } : {}),
+        ...(post ? { body: fields.toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } } : {}),
         dispatcher: this.options.dispatcher,
         signal: run.abort.signal,
       });

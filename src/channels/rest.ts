@@ -10,6 +10,7 @@ import { bearerToken, secretEquals } from '../http/auth.js';
 import type { ClusterUsers } from './cluster-users.js';
 import type { Channel, ChannelHub } from './hub.js';
 import { CHANNEL_OPTION_KEYS, ChannelError, fromText, USER_OPTION_KEYS } from './options.js';
+import { cameThroughRestPort } from './rest-apart.js';
 
 export interface ChannelsRestDeps {
   hub: ChannelHub;
@@ -21,6 +22,10 @@ export interface ChannelsRestDeps {
   storeWritable?: () => void;
   /** --max-json-depth: JSON bodies and JSON fields nested deeper are refused. */
   maxJsonDepth: number;
+  /** Hookbox's -x: publish to a channel that does not exist is ignored instead of refused. */
+  ignoreMissingChannels?: boolean;
+  /** --web-api-port: REST is served on that port only (rest-apart.ts); the main port answers 404. */
+  apart?: boolean;
 }
 
 interface Fields {
@@ -95,8 +100,9 @@ function fromTextStrict(raw: string, name: string, maxDepth: number): unknown {
 const IGNORED = new Set(['security_token', 'secret', 'channel_name', 'user_name', 'options', 'send_hook']);
 
 const methods: Record<string, Method> = {
-  async publish(f, { hub }) {
-    await hub.publishFromApp(text(f, 'channel_name') as string, payloadOf(f), text(f, 'originator', false) ?? null, flag(f, 'send_hook'));
+  async publish(f, { hub, ignoreMissingChannels }) {
+    const name = text(f, 'channel_name') as string;
+    await hub.publishFromApp(name, payloadOf(f), text(f, 'originator', false) ?? null, flag(f, 'send_hook'), ignoreMissingChannels ? 'ignore' : 'error');
     return {};
   },
   async publish_multi(f, { hub }) {
@@ -104,7 +110,8 @@ const methods: Record<string, Method> = {
     if (names.length === 0) throw new ChannelError('channel_names required');
     const payload = payloadOf(f);
     const originator = text(f, 'originator', false) ?? null;
-    for (const name of names) await hub.publishFromApp(name, payload, originator, flag(f, 'send_hook'));
+    // Hookbox skips the channels that do not exist.
+    for (const name of names) await hub.publishFromApp(name, payload, originator, flag(f, 'send_hook'), 'ignore');
     return {};
   },
   async subscribe(f, deps) {
@@ -129,7 +136,10 @@ const methods: Record<string, Method> = {
     return {};
   },
   async get_channel_info(f, deps) {
-    return (await channelOf(deps, f)).info();
+    // Hookbox's shape (options with history and state among them, subscribers: every member) and Hookhub's fields.
+    const ch = await channelOf(deps, f);
+    const info = ch.info();
+    return { ...info, options: { ...ch.options, history: info.history, state: info.state }, subscribers: ch.presence() };
   },
   async set_channel_options(f, deps) {
     const ch = await channelOf(deps, f);
@@ -162,11 +172,12 @@ const methods: Record<string, Method> = {
     return {};
   },
   async get_server_info(_f, { hub, version }) {
+    // Hookbox's shape: channel names and connection ids; `version` and `users` are Hookhub's additions.
     return {
-      version,
       channels: [...hub.channels.keys()],
+      connections: hub.connectionIds(),
+      version,
       users: [...hub.users.keys()],
-      connections: hub.connectionCount,
     };
   },
 };
@@ -211,7 +222,7 @@ export const REST_DISABLED = 'the REST API is disabled: no REST secret is set (s
 export function channelsRest(app: FastifyInstance, deps: ChannelsRestDeps): void {
   const handler = async (req: FastifyRequest<{ Params: { method: string } }>, reply: FastifyReply) => {
     const method = methods[req.params.method];
-    if (!method || !Object.hasOwn(methods, req.params.method)) {
+    if (!method || !Object.hasOwn(methods, req.params.method) || (deps.apart === true && !cameThroughRestPort(req.raw))) {
       return reply.code(404).send([false, { msg: `unknown method ${req.params.method.slice(0, 64)}` }]);
     }
     try {

@@ -22,6 +22,9 @@ export interface SessionInfo {
   transport: string;
   /** The browser's Origin header, when it sent one. */
   origin?: string | undefined;
+  /** The peer's address, and the X-Forwarded-For header of the request (trusted only with --trust-proxy). */
+  address?: string | undefined;
+  forwardedFor?: string | undefined;
 }
 
 const FRAMES = new Set(['CONNECT', 'SUBSCRIBE', 'UNSUBSCRIBE', 'PUBLISH', 'MESSAGE']);
@@ -37,6 +40,17 @@ export interface SessionLimits {
   maxJsonDepth?: number;
   /** Throws store_unavailable when the store cannot take writes (see Store.assertWritable). */
   storeWritable?: () => void;
+  /** --trust-proxy: the browser's address is the last entry of X-Forwarded-For. */
+  trustProxy?: boolean;
+}
+
+/** The browser's address told to the application (X-Real-IP): the peer's, or the one the proxy in front reported. */
+export function browserAddress(info: SessionInfo, trustProxy: boolean): string | undefined {
+  if (trustProxy && info.forwardedFor) {
+    const last = info.forwardedFor.split(',').map((s) => s.trim()).filter(Boolean).pop();
+    if (last) return last;
+  }
+  return info.address?.replace(/^::ffff:/, '');
 }
 
 const noCheck = (): void => {};
@@ -54,7 +68,7 @@ export class ChannelSession implements FrameSession {
     private readonly log: FastifyBaseLogger,
     private readonly limits: SessionLimits = {},
   ) {
-    this.conn = hub.open(sink, info.cookie, info.transport, info.origin);
+    this.conn = hub.open(sink, info.cookie, info.transport, info.origin, browserAddress(info, limits.trustProxy === true));
   }
 
   get id(): string {

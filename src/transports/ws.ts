@@ -27,6 +27,9 @@ export interface SessionInfo {
   transport: string;
   /** The browser's Origin header (absent for non-browser clients). */
   origin?: string | undefined;
+  /** The peer's address, and the X-Forwarded-For header a proxy in front may have set (sessions decide whether to trust it). */
+  address?: string | undefined;
+  forwardedFor?: string | undefined;
 }
 
 export interface SessionFactory {
@@ -36,7 +39,14 @@ export interface SessionFactory {
 /** What a browser request carries for its session. */
 export function sessionInfo(req: FastifyRequest, transport: string): SessionInfo {
   const { cookie, origin } = req.headers;
-  return { cookie: typeof cookie === 'string' ? cookie : undefined, transport, ...(typeof origin === 'string' ? { origin } : {}) };
+  const forwarded = req.headers['x-forwarded-for'];
+  return {
+    cookie: typeof cookie === 'string' ? cookie : undefined,
+    transport,
+    ...(typeof origin === 'string' ? { origin } : {}),
+    address: req.socket.remoteAddress,
+    ...(forwarded !== undefined ? { forwardedFor: Array.isArray(forwarded) ? forwarded.join(', ') : forwarded } : {}),
+  };
 }
 
 export interface WsDeps {

@@ -35,7 +35,7 @@ describe('cluster: users on any node', () => {
     await known(b, 'alice');
     const [ok, info] = await rest(b, 'get_user_info', { user_name: 'alice' });
     expect(ok).toBe(true);
-    expect(info).toEqual({ name: 'alice', channels: ['room'], connections: [expect.stringMatching(/^[0-9a-f]{32}$/)], options: { reflective: true, moderated_message: true, per_connection_subscriptions: false } });
+    expect(info).toEqual({ name: 'alice', channels: ['room'], connections: [expect.stringMatching(/^[0-9a-f]{32}$/)], options: { reflective: true, moderated_message: true, per_connection_subscriptions: false, global_unsubscriptions: false } });
     // A second connection through node C, in another channel: every node answers both.
     await joined(c, 'alice', 'hall');
     for (const base of [a, b, c]) {

@@ -73,7 +73,8 @@ describe('Hookbox pages in Chromium', () => {
     const carol = await newPage();
     await carol.page.goto(`${app.url}/carol`);
     await eventually(() => carol.page.textContent('#status')).toBe('open as carol');
-    expect(await global<unknown>(carol.page, 'subscribedArgs')).toMatchObject({ channel_name: 'chat', user: 'carol' });
+    // The SUBSCRIBE answer follows CONNECTED (after the app's create_channel and subscribe callbacks).
+    await eventually(() => global<unknown>(carol.page, 'subscribedArgs')).toMatchObject({ channel_name: 'chat', user: 'carol' });
 
     await stopHub(hub);
     await eventually(() => global<string[]>(carol.page, 'lost')).toEqual(['ServerClosedConnection']);

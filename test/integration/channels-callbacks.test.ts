@@ -219,7 +219,7 @@ describe('application callbacks', () => {
     expect(hub.channels.hub.users.get('a')?.options.reflective).toBe(false);
     a.send('MESSAGE', { name: 'offline-person', payload: 'help' });
     expect((await desk.frame('MESSAGE'))[2]).toEqual({ sender: 'a', recipient: 'desk', payload: 'help', datetime: expect.any(String) });
-    expect(app.of('message')[0]!.fields).toMatchObject({ recipient: 'offline-person', recipient_exists: 'false' });
+    expect(app.of('message')[0]!.fields).toMatchObject({ recipient: 'offline-person', recipient_exists: 'False' });
     expect(a.all('MESSAGE')).toHaveLength(0);
   });
 

@@ -80,33 +80,23 @@ describe('channel options', () => {
     expect(app.calls.map((c) => c.action)).toEqual(['connect', 'create_channel', 'destroy_channel']);
   });
 
-  it('moderated_publish false alone: subscribe is still asked, publish is not', async () => {
-    const app = await appWith({ moderated_publish: false });
-    const hub = await startHub({ cbUrl: app.url });
-    const a = await joined(hub.url, 'a', 'm');
-    a.send('PUBLISH', { channel_name: 'm', payload: 1 });
-    await a.frame('PUBLISH');
-    expect(app.calls.map((c) => c.action)).toEqual(['connect', 'create_channel', 'subscribe']);
-  });
+  // moderated ORed with each moderated_* on every action path: channels-moderated.test.ts.
 
-  it('moderated_subscribe / moderated_unsubscribe false: those callbacks are skipped', async () => {
-    const app = await appWith({ moderated_subscribe: false, moderated_unsubscribe: false });
-    const hub = await startHub({ cbUrl: app.url });
-    const a = await joined(hub.url, 'a', 'm');
-    a.send('UNSUBSCRIBE', { channel_name: 'm' });
-    await a.frame('UNSUBSCRIBE');
-    expect(app.of('subscribe')).toHaveLength(0);
-    expect(app.of('unsubscribe')).toHaveLength(0);
-  });
-
-  it('server_presenceful: the app hears joins and leaves even when not moderated; its answer cannot refuse', async () => {
-    const app = await appWith({ moderated: false, server_presenceful: true }, (call) => (call.action === 'subscribe' ? [false, { msg: 'ignored' }] : undefined));
+  it('server_presenceful: the state holds whether each server_user_presence user is connected (Hookbox); no callbacks for it', async () => {
+    const app = await appWith({ moderated: false, server_presenceful: true, server_user_presence: ['a', 'b'] });
     const hub = await startHub({ cbUrl: app.url });
     const a = await joined(hub.url, 'a', 'sp');
-    a.close();
-    await until(() => app.of('unsubscribe').length === 1, 'unsubscribe notice');
-    expect(app.of('subscribe')[0]!.fields).toMatchObject({ channel_name: 'sp', user: 'a' });
-    expect(app.of('unsubscribe')[0]!.fields).toMatchObject({ channel_name: 'sp', user: 'a' });
+    expect(a.all('SUBSCRIBE')[0]![2].state).toEqual({ a: true, b: false });
+    const b = await HookboxClient.connect(hub.url, { payload: { name: 'b' } });
+    expect((await a.frame('STATE_UPDATE'))[2]).toEqual({ channel_name: 'sp', updates: { b: true }, deletes: [] });
+    b.close();
+    expect((await a.frame('STATE_UPDATE', (x) => x.updates.b === false))[2]).toEqual({ channel_name: 'sp', updates: { b: false }, deletes: [] });
+    const c = await HookboxClient.connect(hub.url, { payload: { name: 'c' } });
+    c.close();
+    await until(() => app.of('disconnect').length === 2, 'both disconnects');
+    expect(a.all('STATE_UPDATE')).toHaveLength(2);
+    expect(app.of('subscribe')).toHaveLength(0);
+    expect(app.of('unsubscribe')).toHaveLength(0);
   });
 
   it('history set by option appears in SUBSCRIBE; history_duration drops old entries', async () => {
@@ -172,22 +162,26 @@ describe('channel options', () => {
     });
     const hub = await startHub(restful);
     const a = await joined(hub.url, 'a', 'ticker');
-    expect(await rest(hub.url, 'set_channel_options', { channel_name: 'ticker', polling: { url: `${source.url}/feed`, interval: 0.1, mode: 'simple', originator: 'robot' } })).toEqual([true, {}]);
+    // Hookbox's default mode "" is off: a URL alone does not poll.
+    expect(await rest(hub.url, 'set_channel_options', { channel_name: 'ticker', polling: { url: `${source.url}/feed`, interval: 0.1 } })).toEqual([true, {}]);
+    expect(hub.channels.hub.channels.get('ticker')?.options.polling.mode).toBe('');
+    expect(await rest(hub.url, 'set_channel_options', { channel_name: 'ticker', polling: { mode: 'simple', originator: 'robot' } })).toEqual([true, {}]);
     await a.frame('PUBLISH', () => true, 3);
     expect(a.all('PUBLISH').slice(0, 3).map((f) => f[2])).toEqual([1, 2, 3].map((tick) => ({ channel_name: 'ticker', user: 'robot', payload: { tick }, datetime: expect.any(String) })));
     expect(source.received[0]!.url).toBe('/feed');
-    await rest(hub.url, 'set_channel_options', { channel_name: 'ticker', polling: { url: '' } });
+    expect(source.received.every((r) => r.method === 'GET')).toBe(true);
+    await rest(hub.url, 'set_channel_options', { channel_name: 'ticker', polling: { mode: '' } });
     const settled = source.received.length;
     await new Promise((r) => setTimeout(r, 400));
     expect(source.received.length).toBeLessThanOrEqual(settled + 1);
   });
 
-  it('polling once fetches a single time; persistent polls again after each answer; form makes it a POST', async () => {
+  it('polling once fetches a single time; persistent polls again after each answer; both POST the form and --cb-secret (Hookbox)', async () => {
     const source = await Receiver.start((req, res) => {
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.end(req.url.startsWith('/once') ? 'only once' : 'again');
     });
-    const hub = await startHub(restful);
+    const hub = await startHub({ ...restful, cbSecret: 'cb-s3cret' });
     const a = await joined(hub.url, 'a', 'once');
     await rest(hub.url, 'set_channel_options', { channel_name: 'once', polling: { url: `${source.url}/once`, interval: 0.05, mode: 'once' } });
     expect((await a.frame('PUBLISH'))[2]).toEqual({ channel_name: 'once', user: null, payload: 'only once', datetime: expect.any(String) });
@@ -197,7 +191,9 @@ describe('channel options', () => {
     expect(source.received.filter((r) => r.url === '/once')).toHaveLength(1);
     const long = source.received.filter((r) => r.url === '/long');
     expect(long[0]!.method).toBe('POST');
-    expect(long[0]!.body.toString()).toBe('since=1');
+    expect(long[0]!.body.toString()).toBe('since=1&secret=cb-s3cret');
+    const once = source.received.find((r) => r.url === '/once')!;
+    expect([once.method, once.body.toString()]).toEqual(['POST', 'secret=cb-s3cret']);
   });
 
   it('polling answers shaped like callback replies publish their payload and set options (Hookbox)', async () => {

@@ -5,13 +5,23 @@ import { startHub } from '../helpers/server.js';
 import { HookboxClient } from '../helpers/ws-client.js';
 import { restAuth, restful } from '../helpers/rest-key.js';
 
+/** REST publish (to a channel kept while nobody is in it: REST publish to a missing channel is Hookbox's error). */
 async function publish(base: string, channel: string, payload: unknown): Promise<void> {
+  await keepChannel(base, channel);
   const res = await fetch(`${base}/rest/publish`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...restAuth },
     body: JSON.stringify({ channel_name: channel, payload }),
   });
   expect(await res.json()).toEqual([true, {}]);
+}
+
+/** Makes the channel persistent (created when missing), so that it outlives its subscribers. */
+async function keepChannel(base: string, channel: string): Promise<void> {
+  const call = (method: string) =>
+    fetch(`${base}/rest/${method}`, { method: 'POST', headers: { 'content-type': 'application/json', ...restAuth }, body: JSON.stringify({ channel_name: channel, persistent: true }) });
+  const [created] = (await (await call('create_channel')).json()) as [boolean];
+  if (!created) expect(await (await call('set_channel_options')).json()).toEqual([true, {}]);
 }
 
 const payloads = (c: HookboxClient, after = 0) => c.all('PUBLISH').slice(after).map((f) => [f[2].offset, f[2].payload]);

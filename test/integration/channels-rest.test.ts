@@ -71,11 +71,11 @@ describe('REST token', () => {
 });
 
 describe('REST methods', () => {
-  it('publish: form payload is JSON text, originator is the user; the channel is created; no callback without send_hook', async () => {
+  it('publish: form payload is JSON text, originator is the user; a channel that does not exist is an error; no callback without send_hook', async () => {
     const app = await ChannelsApp.start((call) => (call.action === 'connect' ? [true, { name: nameFromPayload(call) }] : call.action === 'publish' ? [true, { override_payload: 'hooked' }] : [true, {}]));
     const hub = await startHub({ ...restful, cbUrl: app.url });
-    expect(await form(hub.url, '/rest/publish', { channel_name: 'fresh', payload: '{"n": 1}', originator: 'dictator' })).toEqual([true, {}]);
-    expect(hub.channels.hub.channels.has('fresh')).toBe(true);
+    expect(await form(hub.url, '/rest/publish', { channel_name: 'fresh', payload: '{"n": 1}', originator: 'dictator' })).toEqual([false, { msg: "Channel fresh doesn't exist" }]);
+    expect(hub.channels.hub.channels.has('fresh')).toBe(false);
     const c = await joined(hub.url, 'a', 'news');
     await form(hub.url, '/rest/publish', { channel_name: 'news', payload: '[1, 2, "foo"]', originator: 'dictator' });
     await json(hub.url, '/rest/publish', { channel_name: 'news', payload: { as: 'json' } });
@@ -87,16 +87,17 @@ describe('REST methods', () => {
       { channel_name: 'news', user: null, payload: { as: 'json' }, datetime: expect.any(String) },
       { channel_name: 'news', user: 'boss', payload: 'hooked', datetime: expect.any(String) },
     ]);
-    expect(app.of('publish')[0]!.fields).toMatchObject({ channel_name: 'news', user: 'boss', payload: '"raw"' });
+    expect(app.of('publish')[0]!.fields).toMatchObject({ channel_name: 'news', originator: 'boss', user: 'boss', payload: '"raw"' });
     expect(await form(hub.url, '/rest/publish', { channel_name: 'news', payload: '{not json' })).toEqual([false, { msg: 'payload must be JSON text' }]);
     expect(await form(hub.url, '/rest/publish', { payload: '1' })).toEqual([false, { msg: 'channel_name required' }]);
   });
 
-  it('publish_multi publishes to each comma-separated channel', async () => {
+  it('publish_multi publishes to each comma-separated channel, skipping those that do not exist (Hookbox)', async () => {
     const hub = await startHub(restful);
     const a = await joined(hub.url, 'a', 'one');
     const b = await joined(hub.url, 'b', 'two');
-    expect(await form(hub.url, '/web/publish_multi', { channel_names: 'one, two', payload: '"both"' })).toEqual([true, {}]);
+    expect(await form(hub.url, '/web/publish_multi', { channel_names: 'one, ghost, two', payload: '"both"' })).toEqual([true, {}]);
+    expect(hub.channels.hub.channels.has('ghost')).toBe(false);
     expect((await a.frame('PUBLISH'))[2]).toEqual({ channel_name: 'one', user: null, payload: 'both', datetime: expect.any(String) });
     expect((await b.frame('PUBLISH'))[2]).toEqual({ channel_name: 'two', user: null, payload: 'both', datetime: expect.any(String) });
   });
@@ -125,7 +126,8 @@ describe('REST methods', () => {
     expect(await form(hub.url, '/rest/unsubscribe', { channel_name: 'vip', name: 'ann' })).toEqual([true, {}]);
     expect(await form(hub.url, '/rest/message', { sender_name: 'sys', recipient_name: 'ann', payload: '"plain"' })).toEqual([true, {}]);
     await until(() => app.of('destroy_channel').length === 1, 'destroy_channel notice');
-    expect(app.calls.map((x) => x.action)).toEqual(['connect', 'destroy_channel']);
+    // The channel is made for the subscribe: Hookbox asks create_channel, send_hook or not.
+    expect(app.calls.map((x) => x.action)).toEqual(['connect', 'create_channel', 'destroy_channel']);
     expect(await form(hub.url, '/rest/subscribe', { channel_name: 'vip', name: 'ann', send_hook: '1' })).toEqual([false, { msg: 'not on the list' }]);
     expect(await form(hub.url, '/rest/subscribe', { channel_name: 'open', name: 'ann', send_hook: '1' })).toEqual([true, {}]);
     expect(await form(hub.url, '/rest/unsubscribe', { channel_name: 'open', name: 'ann', send_hook: '1' })).toEqual([true, {}]);
@@ -156,12 +158,13 @@ describe('REST methods', () => {
       name: 'c',
       options: {
         reflective: true, history_size: 2, history_duration: 0, history_publish_only: false, presenceful: true, moderated: true,
-        moderated_publish: true, moderated_subscribe: true, moderated_unsubscribe: true, anonymous: false,
-        polling: { url: '', interval: 5, mode: 'simple', form: {}, originator: '' },
-        server_presenceful: false, persistent: false,
+        moderated_publish: false, moderated_subscribe: false, moderated_unsubscribe: false, anonymous: false,
+        polling: { url: '', interval: 5, mode: '', form: {}, originator: '' },
+        server_presenceful: false, server_user_presence: [], persistent: false, history: [], state: { k: 1 },
       },
       history: [],
       presence: [],
+      subscribers: [],
       state: { k: 1 },
     });
     expect(await json(hub.url, '/rest/set_channel_options', { channel_name: 'c', anonymous: true, history_size: 7 })).toEqual([true, {}]);
@@ -203,7 +206,8 @@ describe('REST methods', () => {
     expect(await form(hub.url, '/rest/get_user_info', { user_name: 'nobody' })).toEqual([false, { msg: 'no such user: nobody' }]);
     const [sok, server] = await form(hub.url, '/rest/get_server_info', {});
     expect(sok).toBe(true);
-    expect(server).toMatchObject({ channels: ['room'], users: ['ann'], connections: 1 });
+    // Hookbox's shape: channel names and connection ids.
+    expect(server).toEqual({ channels: ['room'], connections: info.connections, version: expect.any(String), users: ['ann'] });
     c.close();
   });
 });

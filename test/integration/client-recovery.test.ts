@@ -12,9 +12,17 @@ afterEach(() => {
   for (const c of conns.splice(0)) c.disconnect();
 });
 
+const rest = async (base: string, method: string, body: Record<string, unknown>): Promise<unknown> =>
+  (await fetch(`${base}/rest/${method}`, { method: 'POST', headers: { 'content-type': 'application/json', ...restAuth }, body: JSON.stringify(body) })).json();
+
+/** REST publish to `feed` (which must exist: REST publish to a missing channel is Hookbox's error). */
 async function restPublish(base: string, payload: unknown): Promise<void> {
-  const res = await fetch(`${base}/rest/publish`, { method: 'POST', headers: { 'content-type': 'application/json', ...restAuth }, body: JSON.stringify({ channel_name: 'feed', payload }) });
-  expect(await res.json()).toEqual([true, {}]);
+  expect(await rest(base, 'publish', { channel_name: 'feed', payload })).toEqual([true, {}]);
+}
+
+/** `feed` made by the application, persistent: it is there while nobody is subscribed (and, with sqlite, across restarts). */
+async function createFeed(base: string): Promise<void> {
+  expect(await rest(base, 'create_channel', { channel_name: 'feed', persistent: true })).toEqual([true, {}]);
 }
 
 describe('client recovery with offsets (real server)', () => {
@@ -22,6 +30,7 @@ describe('client recovery with offsets (real server)', () => {
     const dataDir = tempDir();
     const first = await startHub({ ...restful, store: 'sqlite', dataDir });
     const port = Number(new URL(first.url).port);
+    await createFeed(first.url);
     const conn = connect(first.url, '', { WebSocket: WebSocket as unknown as WebSocketConstructor, transports: ['websocket'], reconnect: { initialDelay: 50, maxDelay: 200 }, payload: { name: 'alice' } });
     conns.push(conn);
     const got: PublishFrame[] = [];
@@ -56,6 +65,7 @@ describe('client recovery with offsets (real server)', () => {
   it('a server whose log began again (memory store restarted: new epoch, offsets from 1) replays the new log; a gap is reported', async () => {
     const first = await startHub(restful);
     const port = Number(new URL(first.url).port);
+    await createFeed(first.url);
     const conn = connect(first.url, '', { WebSocket: WebSocket as unknown as WebSocketConstructor, transports: ['websocket'], reconnect: { initialDelay: 50, maxDelay: 200 }, payload: { name: 'bob' } });
     conns.push(conn);
     const got: PublishFrame[] = [];
@@ -65,7 +75,7 @@ describe('client recovery with offsets (real server)', () => {
       sub.onGap = () => gaps++;
     };
     conn.subscribe('feed');
-    await until(() => (first.topics.fanout.count('feed') === 1 ? true : undefined), 'subscribed');
+    await until(() => (first.channels.hub.channels.get('feed')?.members.size === 1 ? true : undefined), 'subscribed');
     for (const text of ['old-1', 'old-2', 'old-3']) await restPublish(first.url, text);
     await until(() => (got.length === 3 ? true : undefined), 'the live publishes');
     const oldEpoch = got[0]!.epoch;
@@ -73,6 +83,7 @@ describe('client recovery with offsets (real server)', () => {
     await stopHub(first);
     await until(() => (!conn.connected ? true : undefined), 'disconnected');
     const second = await startHub({ ...restful, port });
+    await createFeed(second.url);
     await restPublish(second.url, 'new-1');
     await until(() => (got.length === 4 ? true : undefined), 'the new log replayed', 15_000);
     await restPublish(second.url, 'new-2');

@@ -1,20 +1,32 @@
 import { describe, expect, it } from 'vitest';
 import { parseAnswer } from '../../../src/channels/callbacks.js';
-import { applyChannelOptions, applyUserOptions, ChannelError, defaultChannelOptions, defaultUserOptions } from '../../../src/channels/options.js';
+import { applyChannelOptions, applyUserOptions, ChannelError, defaultChannelOptions, defaultUserOptions, moderates, pollingActive } from '../../../src/channels/options.js';
 import { parseClientFrame } from '../../../src/channels/protocol.js';
 
 describe('channel options', () => {
   it('has Hookbox defaults', () => {
     expect(defaultChannelOptions()).toMatchObject({
-      reflective: true, history_size: 0, presenceful: false, moderated: true, moderated_publish: true,
-      moderated_subscribe: true, moderated_unsubscribe: true, anonymous: false, persistent: false, server_presenceful: false,
+      reflective: true, history_size: 0, presenceful: false, moderated: true, moderated_publish: false,
+      moderated_subscribe: false, moderated_unsubscribe: false, anonymous: false, persistent: false, server_presenceful: false,
+      server_user_presence: [], polling: { url: '', interval: 5, mode: '', form: {}, originator: '' },
     });
-    expect(defaultUserOptions()).toEqual({ reflective: true, moderated_message: true, per_connection_subscriptions: false });
+    expect(defaultUserOptions()).toEqual({ reflective: true, moderated_message: true, per_connection_subscriptions: false, global_unsubscriptions: false });
   });
 
-  it('moderated sets the per-action options unless they are given too', () => {
+  it('moderated is ORed with each moderated_* (Hookbox): each option is set alone', () => {
     const { options } = applyChannelOptions(defaultChannelOptions(), { moderated: false, moderated_publish: true }, true);
     expect(options).toMatchObject({ moderated: false, moderated_subscribe: false, moderated_unsubscribe: false, moderated_publish: true });
+    expect((['publish', 'subscribe', 'unsubscribe'] as const).map((a) => moderates(options, a))).toEqual([true, false, false]);
+    const only = applyChannelOptions(defaultChannelOptions(), { moderated_publish: false }, true).options;
+    expect((['publish', 'subscribe', 'unsubscribe'] as const).map((a) => moderates(only, a))).toEqual([true, true, true]);
+  });
+
+  it('polling is off until a mode is set; server_user_presence is a list of names', () => {
+    const url = applyChannelOptions(defaultChannelOptions(), { polling: { url: 'http://x/feed' } }, true).options;
+    expect(pollingActive(url)).toBe(false);
+    expect(pollingActive(applyChannelOptions(url, { polling: { mode: 'once' } }, true).options)).toBe(true);
+    expect(applyChannelOptions(defaultChannelOptions(), { server_user_presence: ['a', 'b', 'a'] }, true).options.server_user_presence).toEqual(['a', 'b']);
+    expect(() => applyChannelOptions(defaultChannelOptions(), { server_user_presence: 'a' }, true)).toThrow(/list of user names/);
   });
 
   it('refuses unknown keys and wrong types when strict; ignores unknown keys otherwise', () => {
