@@ -32,7 +32,8 @@ import {
 } from './options.js';
 import { Channel, Conn, User, type ChannelOwner, type FrameSink, type Poller } from './model.js';
 import { catchUp, readMissed, type CatchUp } from './catch-up.js';
-import { pendingPublishes, publishInfo, publishTail, publishTailWithOffset, tail, type FrameTail } from './protocol.js';
+import { publishInfo, publishTail, publishTailWithOffset, tail, type FrameTail } from './protocol.js';
+import { ChannelPublish, channelPublishOf } from './channel-publish.js';
 import { hookboxTime } from './hookbox-time.js';
 import { payloadValue } from './hookbox-wire.js';
 
@@ -784,21 +785,16 @@ export class ChannelHub implements ChannelOwner {
     await this.publish(ch, body, ch.options.anonymous ? null : originator);
   }
 
-  private readonly omitted = new Map<string, Conn>();
-
   /** Commits through the topic core; every consumer of the topic gets it, channel subscribers as PUBLISH. */
-  private async publish(ch: Channel, payload: unknown, user: string | null, omit?: Conn): Promise<void> {
-    const id = randomUUID();
+  private async publish(ch: Channel, payload: unknown, user: string | null, leaveOut?: Conn): Promise<void> {
     const value = payload === undefined ? null : payload;
-    pendingPublishes.set(id, { user, payload: value });
-    if (omit) this.omitted.set(id, omit);
-    try {
-      const body = Buffer.from(JSON.stringify(value));
-      await this.deps.topics.publish(ch.name, { contentType: 'application/json', body, id, ...(user !== null ? { author: user } : {}) });
-    } finally {
-      pendingPublishes.delete(id);
-      this.omitted.delete(id);
-    }
+    const body = Buffer.from(JSON.stringify(value));
+    // This node's fan-out learns the user, payload and left-out connection from `local` (channel-publish.ts).
+    await this.deps.topics.publish(
+      ch.name,
+      { contentType: 'application/json', body, id: randomUUID(), ...(user !== null ? { author: user } : {}) },
+      { local: new ChannelPublish(user, value, leaveOut) },
+    );
   }
 
   /** Fan-out hot path: one encoded frame per message, handed to each subscribed connection. */
@@ -814,9 +810,9 @@ export class ChannelHub implements ChannelOwner {
     this.record(ch, ch.entry('PUBLISH', ch.options.anonymous ? null : info.user, m.time, info.payload), m.offset);
     if (ch.members.size === 0) return;
     const frameTail = publishTail(m);
-    const omit = this.omitted.get(m.id);
+    const leaveOut = channelPublishOf(m)?.leaveOut;
     for (const [user, conns] of ch.members) {
-      for (const c of conns ?? user.conns) if (c !== omit) c.send(c.offsets ? publishTailWithOffset(m) : frameTail);
+      for (const c of conns ?? user.conns) if (c !== leaveOut) c.send(c.offsets ? publishTailWithOffset(m) : frameTail);
     }
   }
 

@@ -4,6 +4,7 @@
 import { defineWire } from '../core/frames.js';
 import { DEFAULT_MAX_JSON_DEPTH, parseJsonInput } from '../core/json-input.js';
 import { payloadData, type Message } from '../core/message.js';
+import { channelPublishOf } from './channel-publish.js';
 import { hookboxTime } from './hookbox-time.js';
 
 /** The shared part of a server frame: `,"NAME",{...}]`. */
@@ -20,19 +21,20 @@ export interface PublishInfo {
 }
 
 /**
- * Messages published through the channels (browsers, REST, polling) register their user and payload
- * under their message id until the publish resolves; fan-out runs in between. A message from any
- * other producer (/dispatch _topic, /api/topics, WebSub) appears with user = null and payload = its
- * JSON data (parsed JSON, form fields as an object, text, or base64 text).
+ * Messages published through the channels (browsers, REST, polling) carry their user and payload to
+ * this node's fan-out (channel-publish.ts). A message from any other producer (/dispatch _topic,
+ * /api/topics, WebSub) appears with user = null and payload = its JSON data (parsed JSON, form fields
+ * as an object, text, or base64 text).
  */
-export const pendingPublishes = new Map<string, PublishInfo>();
 const infoCache = new WeakMap<Message, PublishInfo>();
 
 export function publishInfo(m: Message): PublishInfo {
   let info = infoCache.get(m);
   if (!info) {
     // Other nodes (and other producers' messages) have only the stored message: its author is the user.
-    info = pendingPublishes.get(m.id) ?? { user: m.author ?? null, payload: payloadData(m.contentType, m.body).data };
+    const local = channelPublishOf(m);
+    // A copy: the cache must not keep the connection the publish left out.
+    info = local ? { user: local.user, payload: local.payload } : { user: m.author ?? null, payload: payloadData(m.contentType, m.body).data };
     infoCache.set(m, info);
   }
   return info;

@@ -23,6 +23,11 @@ export interface Message {
   author?: string;
   /** The epoch of the topic log that committed it (core/epoch); absent for entries stored before epochs. */
   epoch?: string;
+  /**
+   * PublishOptions.local, on the publishing node only and only while the fan-out hands the message on:
+   * never stored, never seen by other nodes (which know the message by its stored fields alone).
+   */
+  local?: object;
   /** Encoded forms, filled lazily once per wire format and shared by every subscriber. */
   frames?: Partial<Record<string, Buffer>>;
 }

@@ -1,5 +1,6 @@
 // The one publish path and the one subscribe path. Producers call publish(); transports call open().
 // Producer → publish → store.append (commit) → onAppend → fan-out, on one node or many.
+import { randomUUID } from 'node:crypto';
 import { HookhubError } from './errors.js';
 import { Fanout } from './fanout.js';
 import { DEFAULT_MAX_JSON_DEPTH, isJsonType, jsonDepthOver } from './json-input.js';
@@ -43,6 +44,14 @@ interface Resume {
   reset?: Reset;
 }
 
+export interface PublishOptions {
+  /**
+   * What this node's own consumers may know of the message beyond its bytes (a channel publish: its
+   * user's payload, the connection it leaves out). The fan-out sees it as Message.local, on this node only.
+   */
+  local?: object;
+}
+
 export interface TopicsOptions {
   /** Where fan-out failures are logged. */
   errorLog?: FanoutLog;
@@ -65,6 +74,8 @@ export class Topics {
   private readonly known = new Set<string>();
   /** New topics whose first publish is in flight on this node: counted before the store has them. */
   private readonly creating = new Set<string>();
+  /** PublishOptions.local of this node's publishes in flight, by message id, until the fan-out had them. */
+  private readonly locals = new Map<string, object>();
 
   constructor(private readonly log: TopicLog, private readonly metrics: Metrics, options: TopicsOptions = {}) {
     this.errorLog = options.errorLog;
@@ -73,10 +84,15 @@ export class Topics {
     this.maxTopics = options.maxTopics ?? 0;
     this.fanout = new Fanout((err, m) => this.fanoutFailed('consumer', err, m));
     log.onAppend((m) => {
+      const local = this.locals.get(m.id);
+      if (local !== undefined) m.local = local;
       try {
         this.fanout.publish(m);
       } catch (err) {
         this.fanoutFailed('store', err, m);
+      } finally {
+        // A stored message (the memory engine keeps this very object) must not hold on to it.
+        if (local !== undefined) delete m.local;
       }
     });
   }
@@ -93,7 +109,7 @@ export class Topics {
   }
 
   /** Commits a message; it reaches live consumers on every node. Resolves once durable. */
-  async publish(topic: string, input: NewMessage): Promise<Message> {
+  async publish(topic: string, input: NewMessage, options: PublishOptions = {}): Promise<Message> {
     checkTopicName(topic);
     // Every producer passes here: JSON that no consumer could be sent is refused, not committed.
     if (isJsonType(input.contentType) && jsonDepthOver(input.body, this.maxJsonDepth)) {
@@ -103,10 +119,15 @@ export class Topics {
     const isNew = await this.admitTopic(topic);
     const end = this.metrics.publishLatency.startTimer();
     let m: Message;
+    // The store calls the fan-out before append resolves here: the local part waits for it under the id.
+    const local = options.local;
+    const id = local !== undefined ? (input.id ?? randomUUID()) : undefined;
+    if (local !== undefined && id !== undefined) this.locals.set(id, local);
     try {
-      m = await this.log.append(topic, input);
+      m = await this.log.append(topic, id !== undefined ? { ...input, id } : input);
     } finally {
       if (isNew) this.creating.delete(topic);
+      if (id !== undefined) this.locals.delete(id);
     }
     if (this.maxTopics > 0) this.known.add(topic);
     end();
