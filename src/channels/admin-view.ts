@@ -6,7 +6,7 @@ import { pageOf, type Page, type PageQuery } from '../http/paging.js';
 import type { AppCallbacks } from './callbacks.js';
 import type { ChannelHub } from './hub.js';
 import type { Channel, User } from './model.js';
-import { ChannelError } from './options.js';
+import { ChannelError } from './channel-error.js';
 
 /** A channel the console found. */
 export interface AdminChannel {

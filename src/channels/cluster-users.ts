@@ -5,7 +5,8 @@ import { isHookhubError } from '../core/errors.js';
 import type { ChannelPresence } from '../store/contracts/channel-presence.js';
 import type { UserAnswer, UserRelay, UserRequest } from '../store/contracts/user-relay.js';
 import type { ChannelHub } from './hub.js';
-import { applyUserOptions, ChannelError, defaultUserOptions } from './options.js';
+import { ChannelError } from './channel-error.js';
+import { applyUserOptions, defaultUserOptions } from './options.js';
 
 /** How long another node may take to answer a request that asks nothing of the application. */
 const INFO_TIMEOUT_MS = 2000;

@@ -7,7 +7,7 @@
 // Hookbox decoded. A connection whose frames end with a line break gets all of this (line framing);
 // Hookhub's own client ends none, and gets frames exactly as before.
 import { DEFAULT_MAX_JSON_DEPTH, parseJsonInput } from '../core/json-input.js';
-import { ChannelError } from './options.js';
+import { ChannelError } from './channel-error.js';
 
 /** True for a client frame written by a line-delimited (RTJP) client. */
 export function isLineFramed(text: string): boolean {

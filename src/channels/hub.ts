@@ -19,7 +19,6 @@ import type { AppCallbacks, CallbackAction, CallbackOrigin, CallbackResult } fro
 import {
   applyChannelOptions,
   applyUserOptions,
-  ChannelError,
   defaultChannelOptions,
   defaultUserOptions,
   moderates,
@@ -30,7 +29,8 @@ import {
   type OptionChanges,
   type UserOptions,
 } from './options.js';
-import { Channel, Conn, User, type ChannelOwner, type FrameSink, type Poller } from './model.js';
+import { ChannelError } from './channel-error.js';
+import { Channel, Conn, User, type ChannelOwner, type FrameSink, type Poller, type PollTarget } from './model.js';
 import { catchUp, readMissed, type CatchUp } from './catch-up.js';
 import { publishInfo, publishTail, publishTailWithOffset, tail, type FrameTail } from './protocol.js';
 import { ChannelPublish, channelPublishOf } from './channel-publish.js';
@@ -54,6 +54,8 @@ export interface ChannelHubDeps {
   relay: UserRelay;
   callbacks: AppCallbacks;
   log: FastifyBaseLogger;
+  /** Makes the poller of the channel option `polling`, which publishes through this hub. */
+  poller: (target: PollTarget) => Poller;
 }
 
 const CLOSE_POLICY = 1008;
@@ -69,20 +71,26 @@ type Origin = { conn: Conn } | { cookie?: string };
 const asList = (v: unknown): string[] =>
   Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : [];
 
-export class ChannelHub implements ChannelOwner {
+export class ChannelHub implements ChannelOwner, PollTarget {
   readonly channels = new Map<string, Channel>();
   readonly users = new Map<string, User>();
   private readonly creating = new Map<string, Promise<Channel | undefined>>();
   private readonly conns = new Set<Conn>();
-  poller: Poller | undefined;
+  private readonly poller: Poller;
   private guestCounter = 0;
 
   constructor(private readonly deps: ChannelHubDeps) {
+    this.poller = deps.poller(this);
     deps.presence.onChange((channel, user, present, nodeLost) => this.remoteChanged(channel, user, present, nodeLost));
     deps.registry.onChange((channel, c) => this.recordChanged(channel, c));
     deps.states.onChange((channel, c) => this.stateChanged(channel, c));
     deps.histories.onChange((channel, c) => this.historyChanged(channel, c));
     deps.relay.onFrame((users, frame, args) => this.relayed(users, frame, args));
+  }
+
+  /** Stops every channel's polling (the server is closing). */
+  stopPolling(): void {
+    this.poller.stopAll();
   }
 
   get connectionCount(): number {
@@ -249,7 +257,7 @@ export class ChannelHub implements ChannelOwner {
     if (shared.history) ch.history = shared.history;
     this.channels.set(name, ch);
     this.deps.topics.fanout.add(name, ch);
-    if (pollingActive(options) && poll) this.poller?.start(ch);
+    if (pollingActive(options) && poll) this.poller.start(ch);
     return ch;
   }
 
@@ -331,7 +339,7 @@ export class ChannelHub implements ChannelOwner {
     const result = await this.callback('create_channel', { channel_name: name }, { cookie: cookieOf(origin) });
     if (!result.ok) throw new ChannelError(result.msg);
     const changes = applyChannelOptions(defaultChannelOptions(), result.options, false);
-    this.checkPolling(changes.options);
+    this.poller.check(changes.options);
     return changes;
   }
 
@@ -377,7 +385,7 @@ export class ChannelHub implements ChannelOwner {
     // Shared: a copy being made here may be a lookup of a channel that does not exist; the registry decides.
     if (this.channels.has(name) || (!this.deps.registry.shared && this.creating.has(name))) throw new ChannelError(`channel ${name} already exists`);
     const changes = applyChannelOptions(defaultChannelOptions(), input, true);
-    this.checkPolling(changes.options);
+    this.poller.check(changes.options);
     if (this.deps.registry.shared) {
       // Made on another node (or by another call) already: it exists for this node too.
       if (!(await this.deps.registry.create(name, { ...changes.options })).created) throw new ChannelError(`channel ${name} already exists`);
@@ -386,21 +394,21 @@ export class ChannelHub implements ChannelOwner {
     if (!this.deps.registry.shared && (this.channels.has(name) || this.creating.has(name))) throw new ChannelError(`channel ${name} already exists`);
     // Ours in the registry; a subscribe here meanwhile made its copy from our record (not polling it).
     const copy = this.channels.get(name);
-    if (copy && pollingActive(copy.options)) this.poller?.start(copy);
+    if (copy && pollingActive(copy.options)) this.poller.start(copy);
     return this.seed(copy ?? this.create(name, changes.options, shared), changes);
   }
 
   /** `strict` refuses unknown keys (REST); polling answers may carry others, which are ignored. */
   async setChannelOptions(ch: Channel, input: Record<string, unknown>, strict = true): Promise<void> {
     const changes = applyChannelOptions(ch.options, input, strict);
-    this.checkPolling(changes.options);
+    this.poller.check(changes.options);
     const wasPersistent = ch.options.persistent;
     if (this.deps.registry.shared) {
       const pollingChanged = JSON.stringify(ch.options.polling) !== JSON.stringify(changes.options.polling);
       // Every node's copy (this one's too) takes the options when it hears of them (recordChanged).
       if (!(await this.deps.registry.update(ch.name, { ...changes.options }))) throw new ChannelError(`no such channel: ${ch.name}`);
       // New polling runs on this node only (the others stopped theirs).
-      if (pollingChanged && pollingActive(ch.options) && !ch.destroyed) this.poller?.start(ch);
+      if (pollingChanged && pollingActive(ch.options) && !ch.destroyed) this.poller.start(ch);
     } else this.applyOptions(ch, changes.options, true);
     if (changes.history) await this.setHistory(ch, changes.history);
     ch.prune();
@@ -417,8 +425,8 @@ export class ChannelHub implements ChannelOwner {
     ch.options = options;
     ch.prune();
     if (pollingChanged) {
-      this.poller?.stop(ch);
-      if (pollHere && pollingActive(ch.options)) this.poller?.start(ch);
+      this.poller.stop(ch);
+      if (pollHere && pollingActive(ch.options)) this.poller.start(ch);
     }
   }
 
@@ -429,8 +437,6 @@ export class ChannelHub implements ChannelOwner {
     if ('destroyed' in c) return this.destroyHere(ch);
     this.applyOptions(ch, this.optionsOf(channel, c.set), false);
   }
-
-  checkPolling: (options: ChannelOptions) => void = () => {};
 
   private async persist(ch: Channel): Promise<void> {
     if (!ch.options.persistent || ch.destroyed) return;
@@ -460,7 +466,7 @@ export class ChannelHub implements ChannelOwner {
     ch.destroyed = true;
     this.channels.delete(ch.name);
     this.deps.topics.fanout.remove(ch.name, ch);
-    this.poller?.stop(ch);
+    this.poller.stop(ch);
     if (!ch.options.persistent) this.maybeDropState(ch.name);
     if (ch.options.persistent) this.deps.store.delete(ch.name).catch((err: unknown) => this.deps.log.error({ err }, 'channel delete failed'));
   }

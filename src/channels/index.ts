@@ -115,18 +115,17 @@ export async function createChannels(deps: ChannelsDeps): Promise<Channels> {
     relay: store.relay,
     callbacks,
     log: deps.log,
+    poller: (target) =>
+      new ChannelPoller(target, {
+        dispatcher: pollAgent,
+        timeoutMs: Math.max(config.cbTimeout, 30_000),
+        maxBody: config.maxBody,
+        allowPrivate: config.allowPrivateTargets,
+        maxJsonDepth: config.maxJsonDepth,
+        secret: config.cbSecret,
+        log: deps.log,
+      }),
   });
-  const poller = new ChannelPoller(hub, {
-    dispatcher: pollAgent,
-    timeoutMs: Math.max(config.cbTimeout, 30_000),
-    maxBody: config.maxBody,
-    allowPrivate: config.allowPrivateTargets,
-    maxJsonDepth: config.maxJsonDepth,
-    secret: config.cbSecret,
-    log: deps.log,
-  });
-  hub.poller = poller;
-  hub.checkPolling = (options) => poller.check(options);
   await hub.load();
   // REST calls on users reach their connections on other nodes too (a subscribe may ask the app).
   const users = new ClusterUsers(hub, store.presence, store.relay, config.cbTimeout + 2000);
@@ -162,7 +161,7 @@ export async function createChannels(deps: ChannelsDeps): Promise<Channels> {
       });
     },
     close: async () => {
-      poller.stopAll();
+      hub.stopPolling();
       // In-flight callbacks belong to connections that are closing: do not wait out their timeout.
       await Promise.all([appAgent.destroy(), pollAgent.destroy()]);
     },

@@ -21,9 +21,19 @@ export interface FrameSink {
   close(code: number, reason: string): void;
 }
 
+/** Channel option `polling` (polling.ts): given to the channels when they are made, see PollTarget. */
 export interface Poller {
+  /** Refuses options whose polling may not run (the SSRF guard): throws ChannelError. */
+  check(options: ChannelOptions): void;
   start(channel: Channel): void;
   stop(channel: Channel): void;
+  stopAll(): void;
+}
+
+/** What polling asks of the channels: the options and the publish an answer carries. */
+export interface PollTarget {
+  setChannelOptions(ch: Channel, input: Record<string, unknown>, strict: boolean): Promise<void>;
+  publishFromApp(name: string, payload: unknown, originator: string | null, sendHook: boolean): Promise<void>;
 }
 
 export class Conn {

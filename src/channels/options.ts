@@ -2,6 +2,7 @@
 // Options arrive as JSON values (JSON bodies, callback answers) or as JSON text (form fields).
 import { isRecord } from '../core/is-record.js';
 import { DEFAULT_MAX_JSON_DEPTH, parseJsonInput } from '../core/json-input.js';
+import { ChannelError } from './channel-error.js';
 import { hookboxTime } from './hookbox-time.js';
 
 /** `""`: off (Hookbox's default: a URL alone does not poll). */
@@ -82,9 +83,6 @@ export const defaultUserOptions = (): UserOptions => ({
   per_connection_subscriptions: false,
   global_unsubscriptions: false,
 });
-
-/** An expected refusal: becomes an ERROR frame or a REST `[false, {msg}]`. */
-export class ChannelError extends Error {}
 
 export const MAX_HISTORY_SIZE = 10_000;
 

@@ -9,8 +9,9 @@ import { isRecord } from '../core/is-record.js';
 import { parseJsonInput } from '../core/json-input.js';
 import { readCapped } from '../core/read-capped.js';
 import { checkTargetUrl } from '../core/target-guard.js';
-import type { Channel, ChannelHub, Poller } from './hub.js';
-import { ChannelError, type ChannelOptions } from './options.js';
+import type { Channel, Poller, PollTarget } from './model.js';
+import { ChannelError } from './channel-error.js';
+import type { ChannelOptions } from './options.js';
 
 const isReply = (v: unknown): v is [boolean, Record<string, unknown>] =>
   Array.isArray(v) && v.length === 2 && typeof v[0] === 'boolean' && isRecord(v[1]);
@@ -39,7 +40,7 @@ interface Running {
 export class ChannelPoller implements Poller {
   private readonly running = new Map<Channel, Running>();
 
-  constructor(private readonly hub: ChannelHub, private readonly options: PollerOptions) {}
+  constructor(private readonly channels: PollTarget, private readonly options: PollerOptions) {}
 
   /** Refuses polling URLs the SSRF guard forbids. */
   check(options: ChannelOptions): void {
@@ -120,11 +121,11 @@ export class ChannelPoller implements Poller {
       if (mode !== 'simple' && isReply(payload)) {
         if (!payload[0]) throw new Error(`polling answer refused: ${JSON.stringify(payload[1]).slice(0, 200)}`);
         const { payload: inner, ...options } = payload[1];
-        if (Object.keys(options).length > 0) await this.hub.setChannelOptions(ch, options, false);
+        if (Object.keys(options).length > 0) await this.channels.setChannelOptions(ch, options, false);
         if (inner === undefined) return true;
         payload = inner;
       }
-      await this.hub.publishFromApp(ch.name, payload, originator || null, false);
+      await this.channels.publishFromApp(ch.name, payload, originator || null, false);
       return true;
     } catch (err) {
       if (!run.stopped) this.options.log.warn({ channel: ch.name, err: (err as Error).message }, 'channel polling failed');

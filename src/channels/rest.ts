@@ -9,7 +9,8 @@ import { parseJsonInput } from '../core/json-input.js';
 import { bearerToken, secretEquals } from '../http/auth.js';
 import type { ClusterUsers } from './cluster-users.js';
 import type { Channel, ChannelHub } from './hub.js';
-import { CHANNEL_OPTION_KEYS, ChannelError, fromText, USER_OPTION_KEYS } from './options.js';
+import { ChannelError } from './channel-error.js';
+import { CHANNEL_OPTION_KEYS, fromText, USER_OPTION_KEYS } from './options.js';
 import { cameThroughRestPort } from './rest-apart.js';
 
 export interface ChannelsRestDeps {

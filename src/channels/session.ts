@@ -4,7 +4,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { EPOCH_PATTERN } from '../core/epoch.js';
 import { isHookhubError } from '../core/errors.js';
 import { storeFailure } from '../core/store-down.js';
-import { ChannelError } from './options.js';
+import { ChannelError } from './channel-error.js';
 import type { ChannelHub, Conn, FrameSink, User } from './hub.js';
 import type { StreamPosition } from '../core/topics.js';
 import { parseClientFrame, type ClientFrame } from './protocol.js';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseAnswer } from '../../../src/channels/callbacks.js';
-import { applyChannelOptions, applyUserOptions, ChannelError, defaultChannelOptions, defaultUserOptions, moderates, pollingActive } from '../../../src/channels/options.js';
+import { ChannelError } from '../../../src/channels/channel-error.js';
+import { applyChannelOptions, applyUserOptions, defaultChannelOptions, defaultUserOptions, moderates, pollingActive } from '../../../src/channels/options.js';
 import { parseClientFrame } from '../../../src/channels/protocol.js';
 
 describe('channel options', () => {
