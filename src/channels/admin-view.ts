@@ -1,10 +1,10 @@
 // What the admin console reads and does with browser channels: counts, pages of channels and users as
 // JSON, one channel's details, its options, kicks and the recent application callbacks. The console sees
-// only this (through channels/index.ts), never the hub or its model.
+// only this (through channels/index.ts), never ChannelsNode or its model.
 import { HookhubError } from '../core/errors.js';
 import { pageOf, type Page, type PageQuery } from '../http/paging.js';
 import type { AppCallbacks } from './callbacks.js';
-import type { ChannelHub } from './hub.js';
+import type { ChannelsNode } from './node.js';
 import type { Channel, User } from './model.js';
 import { ChannelError } from './channel-error.js';
 
@@ -54,7 +54,7 @@ function channelSummary(ch: Channel): Record<string, unknown> {
   };
 }
 
-function adminChannel(hub: ChannelHub, ch: Channel): AdminChannel {
+function adminChannel(node: ChannelsNode, ch: Channel): AdminChannel {
   return {
     name: ch.name,
     details: () => {
@@ -66,7 +66,7 @@ function adminChannel(hub: ChannelHub, ch: Channel): AdminChannel {
     },
     setOptions: async (input) => {
       try {
-        await hub.setChannelOptions(ch, input, true);
+        await node.setChannelOptions(ch, input, true);
       } catch (err) {
         if (err instanceof ChannelError) throw new HookhubError('bad_request', err.message);
         throw err;
@@ -76,22 +76,22 @@ function adminChannel(hub: ChannelHub, ch: Channel): AdminChannel {
   };
 }
 
-export function channelsAdminView(channels: { hub: ChannelHub; callbacks: AppCallbacks }): ChannelsAdminView {
-  const { hub, callbacks } = channels;
+export function channelsAdminView(channels: { node: ChannelsNode; callbacks: AppCallbacks }): ChannelsAdminView {
+  const { node, callbacks } = channels;
   const page = <T>(items: Iterable<T>, key: (item: T) => string, json: (item: T) => Record<string, unknown>, q: PageQuery) => {
     const p = pageOf(items, key, q);
     return { items: p.items.map(json), ...(p.nextCursor !== undefined ? { nextCursor: p.nextCursor } : {}) };
   };
   return {
-    counts: () => ({ channels: hub.channels.size, users: hub.users.size, connections: hub.connectionCount, callbacksEnabled: callbacks.enabled }),
-    has: (channel) => hub.channels.has(channel),
-    channelPage: (q) => page(hub.channels.values(), (ch) => ch.name, channelSummary, q),
+    counts: () => ({ channels: node.channels.size, users: node.users.size, connections: node.connectionCount, callbacksEnabled: callbacks.enabled }),
+    has: (channel) => node.channels.has(channel),
+    channelPage: (q) => page(node.channels.values(), (ch) => ch.name, channelSummary, q),
     find: async (name) => {
-      const ch = await hub.findChannel(name);
-      return ch ? adminChannel(hub, ch) : undefined;
+      const ch = await node.findChannel(name);
+      return ch ? adminChannel(node, ch) : undefined;
     },
-    userPage: (q) => page(hub.users.values(), (user) => user.name, userJson, q),
-    kick: (user, reason) => hub.kick(user, reason),
+    userPage: (q) => page(node.users.values(), (user) => user.name, userJson, q),
+    kick: (user, reason) => node.kick(user, reason),
     callbacks: () => ({
       enabled: callbacks.enabled,
       callbacks: callbacks.recent.slice().reverse().map((r) => ({ ...r, at: new Date(r.at).toISOString() })),

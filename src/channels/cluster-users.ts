@@ -4,7 +4,7 @@
 import { isHookhubError } from '../core/errors.js';
 import type { ChannelPresence } from '../store/contracts/channel-presence.js';
 import type { UserAnswer, UserRelay, UserRequest } from '../store/contracts/user-relay.js';
-import type { ChannelHub } from './hub.js';
+import type { ChannelsNode } from './node.js';
 import { ChannelError } from './channel-error.js';
 import { applyUserOptions, defaultUserOptions } from './options.js';
 
@@ -16,7 +16,7 @@ const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is
 export class ClusterUsers {
   /** `actTimeoutMs` bounds a request that may ask the application (subscribe): above the callback timeout. */
   constructor(
-    private readonly hub: ChannelHub,
+    private readonly node: ChannelsNode,
     private readonly presence: ChannelPresence,
     private readonly relay: UserRelay,
     private readonly actTimeoutMs: number,
@@ -26,14 +26,14 @@ export class ClusterUsers {
 
   /** Connected here or through another live node. */
   exists(name: string): boolean {
-    return this.hub.users.has(name) || this.presence.hasRemoteUser(name);
+    return this.node.users.has(name) || this.presence.hasRemoteUser(name);
   }
 
   /** `{name, channels, connections, options}` over every node: channels and connections of all of them. */
   async info(name: string): Promise<Record<string, unknown>> {
-    const here = this.hub.users.get(name);
+    const here = this.node.users.get(name);
     const answers = await Promise.all(this.presence.userNodes(name).map((node) => this.relay.ask(node, { op: 'info', user: name }, INFO_TIMEOUT_MS)));
-    const parts = [...(here ? [this.hub.userInfo(here)] : []), ...answers.flatMap((a) => (a?.ok ? [a.result] : []))];
+    const parts = [...(here ? [this.node.userInfo(here)] : []), ...answers.flatMap((a) => (a?.ok ? [a.result] : []))];
     const first = parts[0];
     if (!first) throw new ChannelError(`no such user: ${name}`);
     const channels = new Set<string>();
@@ -68,7 +68,7 @@ export class ClusterUsers {
    */
   private async everywhere(name: string, request: (auth: boolean) => UserRequest, auth: boolean, stopOnRefusal: boolean): Promise<void> {
     const nodes: Array<string | undefined> = this.presence.userNodes(name);
-    if (this.hub.users.has(name)) nodes.unshift(undefined);
+    if (this.node.users.has(name)) nodes.unshift(undefined);
     let done = false;
     let refusal: string | undefined;
     for (const node of nodes) {
@@ -87,21 +87,21 @@ export class ClusterUsers {
 
   /** Does a request for a user connected here (asked by this node or another). */
   private async answer(request: UserRequest): Promise<UserAnswer> {
-    const user = this.hub.users.get(request.user);
+    const user = this.node.users.get(request.user);
     if (!user) return { ok: false, msg: `no such user: ${request.user}` };
     try {
       switch (request.op) {
         case 'info':
-          return { ok: true, result: this.hub.userInfo(user) };
+          return { ok: true, result: this.node.userInfo(user) };
         case 'set_options':
-          this.hub.setUserOptions(user, request.options);
+          this.node.setUserOptions(user, request.options);
           break;
         case 'subscribe':
           // Hookbox asks create_channel for a channel that does not exist, send_hook or not.
-          await this.hub.subscribe(request.channel, user, undefined, request.auth, true);
+          await this.node.subscribe(request.channel, user, undefined, request.auth, true);
           break;
         case 'unsubscribe':
-          await this.hub.unsubscribe(request.channel, user, undefined, request.auth);
+          await this.node.unsubscribe(request.channel, user, undefined, request.auth);
           break;
       }
       return { ok: true, result: {} };

@@ -1,4 +1,4 @@
-// Browser channels, assembled: the hub, its application callbacks and poller, the REST API and the
+// Browser channels, assembled: this node's channels (ChannelsNode), their application callbacks and poller, the REST API and the
 // session factory the /ws transports drive. server.ts registers these; transports never import channels/.
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram } from 'prom-client';
@@ -8,7 +8,8 @@ import type { Topics } from '../core/topics.js';
 import type { Store } from '../store/contracts/store.js';
 import { AppCallbacks, type CallbackAction } from './callbacks.js';
 import { ClusterUsers } from './cluster-users.js';
-import { ChannelHub, type FrameSink } from './hub.js';
+import type { FrameSink } from './model.js';
+import { ChannelsNode } from './node.js';
 import { ChannelPoller } from './polling.js';
 import { channelsRest } from './rest.js';
 import { serveRestApart } from './rest-apart.js';
@@ -62,7 +63,7 @@ export interface ChannelsDeps {
 export const CALLBACK_CONCURRENCY = 64;
 
 export interface Channels {
-  hub: ChannelHub;
+  node: ChannelsNode;
   callbacks: AppCallbacks;
   /** The session factory handed to the /ws transports. */
   sessions: { open(sink: FrameSink, info: SessionInfo): FrameSession & { id: string } };
@@ -105,7 +106,7 @@ export async function createChannels(deps: ChannelsDeps): Promise<Channels> {
     dispatcher: appAgent,
   });
   const { store } = deps;
-  const hub = new ChannelHub({
+  const node = new ChannelsNode({
     topics: deps.topics,
     store: store.channels,
     registry: store.registry,
@@ -126,20 +127,20 @@ export async function createChannels(deps: ChannelsDeps): Promise<Channels> {
         log: deps.log,
       }),
   });
-  await hub.load();
+  await node.load();
   // REST calls on users reach their connections on other nodes too (a subscribe may ask the app).
-  const users = new ClusterUsers(hub, store.presence, store.relay, config.cbTimeout + 2000);
+  const users = new ClusterUsers(node, store.presence, store.relay, config.cbTimeout + 2000);
 
-  new Gauge({ name: 'hookhub_channels', help: 'Browser channels', registers: [registry], collect() { this.set(hub.channels.size); } });
-  new Gauge({ name: 'hookhub_channel_users', help: 'Connected channel users', registers: [registry], collect() { this.set(hub.users.size); } });
+  new Gauge({ name: 'hookhub_channels', help: 'Browser channels', registers: [registry], collect() { this.set(node.channels.size); } });
+  new Gauge({ name: 'hookhub_channel_users', help: 'Connected channel users', registers: [registry], collect() { this.set(node.users.size); } });
 
   const storeWritable = (): void => deps.topics.assertWritable();
   return {
-    hub,
+    node,
     callbacks,
     sessions: {
       open: (sink, info) =>
-        new ChannelSession(hub, sink, info, deps.log, {
+        new ChannelSession(node, sink, info, deps.log, {
           maxJsonDepth: config.maxJsonDepth,
           storeWritable,
           trustProxy: config.trustProxy === true,
@@ -150,7 +151,7 @@ export async function createChannels(deps: ChannelsDeps): Promise<Channels> {
       const apart = restApart(config);
       if (apart) serveRestApart(app, apart);
       channelsRest(app, {
-        hub,
+        node,
         users,
         apiKey: config.apiKey,
         version: '0.1.0',
@@ -161,7 +162,7 @@ export async function createChannels(deps: ChannelsDeps): Promise<Channels> {
       });
     },
     close: async () => {
-      hub.stopPolling();
+      node.stopPolling();
       // In-flight callbacks belong to connections that are closing: do not wait out their timeout.
       await Promise.all([appAgent.destroy(), pollAgent.destroy()]);
     },

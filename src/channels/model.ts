@@ -1,4 +1,4 @@
-// The channel hub's model: connections, users (one per name, several connections) and channels (a
+// The channels' model: connections, users (one per name, several connections) and channels (a
 // channel IS a topic: it subscribes to the core fan-out and hands each message back to its owner).
 import { randomUUID } from 'node:crypto';
 import type { Subscriber } from '../core/fanout.js';
@@ -8,7 +8,7 @@ import { hookboxTime } from './hookbox-time.js';
 import { lineFramedTail } from './hookbox-wire.js';
 import { tail, type FrameTail } from './protocol.js';
 
-/** What a channel needs from the hub that owns it. */
+/** What a channel needs from the node that owns it (delivery.ts). */
 export interface ChannelOwner {
   delivered(ch: Channel, m: Message): void;
   /** Users present in the channel through other nodes only. */
@@ -106,10 +106,10 @@ export class Channel implements Subscriber {
   readonly members = new Map<User, Set<Conn> | null>();
   destroyed = false;
 
-  constructor(readonly name: string, public options: ChannelOptions, private readonly hub: ChannelOwner) {}
+  constructor(readonly name: string, public options: ChannelOptions, private readonly owner: ChannelOwner) {}
 
   deliver(m: Message): void {
-    this.hub.delivered(this, m);
+    this.owner.delivered(this, m);
   }
 
   *connections(): Iterable<Conn> {
@@ -130,7 +130,7 @@ export class Channel implements Subscriber {
   /** Members here, then users present only through other nodes (shared stores). */
   presence(): string[] {
     const names = [...this.members.keys()].map((u) => u.name);
-    const remote = this.hub.remoteUsers(this.name);
+    const remote = this.owner.remoteUsers(this.name);
     if (remote.size === 0) return names;
     const here = new Set(names);
     for (const name of remote) if (!here.has(name)) names.push(name);

@@ -1,4 +1,4 @@
-// Channel option `polling {url, interval, mode}`: the hub fetches the URL and publishes each answer
+// Channel option `polling {url, interval, mode}`: this node fetches the URL and publishes each answer
 // to the channel. simple: every `interval` seconds; persistent: again as soon as an answer came
 // (long polling), `interval` after a failure; once: a single fetch; "" (the default): off.
 // Outgoing requests obey the SSRF guard.

@@ -8,13 +8,14 @@ import { storeFailure } from '../core/store-down.js';
 import { parseJsonInput } from '../core/json-input.js';
 import { bearerToken, secretEquals } from '../http/auth.js';
 import type { ClusterUsers } from './cluster-users.js';
-import type { Channel, ChannelHub } from './hub.js';
+import type { Channel } from './model.js';
+import type { ChannelsNode } from './node.js';
 import { ChannelError } from './channel-error.js';
 import { CHANNEL_OPTION_KEYS, fromText, USER_OPTION_KEYS } from './options.js';
 import { cameThroughRestPort } from './rest-apart.js';
 
 export interface ChannelsRestDeps {
-  hub: ChannelHub;
+  node: ChannelsNode;
   /** Users wherever they are connected (other nodes of a shared store too). */
   users: ClusterUsers;
   apiKey: string | undefined;
@@ -70,7 +71,7 @@ const flag = (f: Fields, name: string): boolean => {
 /** The channel, on whichever node it was made (shared stores). */
 async function channelOf(deps: ChannelsRestDeps, f: Fields): Promise<Channel> {
   const name = text(f, 'channel_name') as string;
-  const ch = await deps.hub.findChannel(name);
+  const ch = await deps.node.findChannel(name);
   if (!ch) throw new ChannelError(`no such channel: ${name}`);
   return ch;
 }
@@ -101,18 +102,18 @@ function fromTextStrict(raw: string, name: string, maxDepth: number): unknown {
 const IGNORED = new Set(['security_token', 'secret', 'channel_name', 'user_name', 'options', 'send_hook']);
 
 const methods: Record<string, Method> = {
-  async publish(f, { hub, ignoreMissingChannels }) {
+  async publish(f, { node, ignoreMissingChannels }) {
     const name = text(f, 'channel_name') as string;
-    await hub.publishFromApp(name, payloadOf(f), text(f, 'originator', false) ?? null, flag(f, 'send_hook'), ignoreMissingChannels ? 'ignore' : 'error');
+    await node.publishFromApp(name, payloadOf(f), text(f, 'originator', false) ?? null, flag(f, 'send_hook'), ignoreMissingChannels ? 'ignore' : 'error');
     return {};
   },
-  async publish_multi(f, { hub }) {
+  async publish_multi(f, { node }) {
     const names = channelNames(f);
     if (names.length === 0) throw new ChannelError('channel_names required');
     const payload = payloadOf(f);
     const originator = text(f, 'originator', false) ?? null;
     // Hookbox skips the channels that do not exist.
-    for (const name of names) await hub.publishFromApp(name, payload, originator, flag(f, 'send_hook'), 'ignore');
+    for (const name of names) await node.publishFromApp(name, payload, originator, flag(f, 'send_hook'), 'ignore');
     return {};
   },
   async subscribe(f, deps) {
@@ -123,17 +124,17 @@ const methods: Record<string, Method> = {
     await deps.users.unsubscribe(text(f, 'channel_name') as string, text(f, 'name') as string, flag(f, 'send_hook'));
     return {};
   },
-  async message(f, { hub }) {
-    await hub.message(text(f, 'sender_name') as string, text(f, 'recipient_name') as string, payloadOf(f), undefined, flag(f, 'send_hook'));
+  async message(f, { node }) {
+    await node.message(text(f, 'sender_name') as string, text(f, 'recipient_name') as string, payloadOf(f), undefined, flag(f, 'send_hook'));
     return {};
   },
-  async create_channel(f, { hub }) {
+  async create_channel(f, { node }) {
     const options = optionsOf(f, CHANNEL_OPTION_KEYS);
-    await hub.createChannel(text(f, 'channel_name') as string, options);
+    await node.createChannel(text(f, 'channel_name') as string, options);
     return {};
   },
   async destroy_channel(f, deps) {
-    await deps.hub.destroyFromApp(await channelOf(deps, f), flag(f, 'send_hook'));
+    await deps.node.destroyFromApp(await channelOf(deps, f), flag(f, 'send_hook'));
     return {};
   },
   async get_channel_info(f, deps) {
@@ -146,19 +147,19 @@ const methods: Record<string, Method> = {
     const ch = await channelOf(deps, f);
     const unknown = f.keys().filter((k) => !IGNORED.has(k) && !CHANNEL_OPTION_KEYS.includes(k));
     if (unknown.length > 0) throw new ChannelError(`unknown channel option ${unknown[0]}`);
-    await deps.hub.setChannelOptions(ch, optionsOf(f, CHANNEL_OPTION_KEYS));
+    await deps.node.setChannelOptions(ch, optionsOf(f, CHANNEL_OPTION_KEYS));
     return {};
   },
   async state_set_key(f, deps) {
     const ch = await channelOf(deps, f);
     const key = text(f, 'key') as string;
     if (!f.has('val')) throw new ChannelError('val required');
-    await deps.hub.updateState(ch, { [key]: f.json('val') }, []);
+    await deps.node.updateState(ch, { [key]: f.json('val') }, []);
     return {};
   },
   async state_delete_key(f, deps) {
     const ch = await channelOf(deps, f);
-    await deps.hub.updateState(ch, {}, [text(f, 'key') as string]);
+    await deps.node.updateState(ch, {}, [text(f, 'key') as string]);
     return {};
   },
   async get_user_info(f, deps) {
@@ -172,13 +173,13 @@ const methods: Record<string, Method> = {
     await deps.users.setOptions(name, optionsOf(f, USER_OPTION_KEYS));
     return {};
   },
-  async get_server_info(_f, { hub, version }) {
+  async get_server_info(_f, { node, version }) {
     // Hookbox's shape: channel names and connection ids; `version` and `users` are Hookhub's additions.
     return {
-      channels: [...hub.channels.keys()],
-      connections: hub.connectionIds(),
+      channels: [...node.channels.keys()],
+      connections: node.connectionIds(),
       version,
-      users: [...hub.users.keys()],
+      users: [...node.users.keys()],
     };
   },
 };

@@ -5,7 +5,8 @@ import { EPOCH_PATTERN } from '../core/epoch.js';
 import { isHookhubError } from '../core/errors.js';
 import { storeFailure } from '../core/store-down.js';
 import { ChannelError } from './channel-error.js';
-import type { ChannelHub, Conn, FrameSink, User } from './hub.js';
+import type { Conn, FrameSink, User } from './model.js';
+import type { ChannelsNode } from './node.js';
 import type { StreamPosition } from '../core/topics.js';
 import { parseClientFrame, type ClientFrame } from './protocol.js';
 import { isLineFramed, payloadValue, splitLines } from './hookbox-wire.js';
@@ -62,13 +63,13 @@ export class ChannelSession implements FrameSession {
 
   /** What bounds one connection; defaults leave it unbounded (tests, embedding). */
   constructor(
-    private readonly hub: ChannelHub,
+    private readonly node: ChannelsNode,
     sink: FrameSink,
     info: SessionInfo,
     private readonly log: FastifyBaseLogger,
     private readonly limits: SessionLimits = {},
   ) {
-    this.conn = hub.open(sink, info.cookie, info.transport, info.origin, browserAddress(info, limits.trustProxy === true));
+    this.conn = node.open(sink, info.cookie, info.transport, info.origin, browserAddress(info, limits.trustProxy === true));
   }
 
   get id(): string {
@@ -120,29 +121,29 @@ export class ChannelSession implements FrameSession {
   }
 
   closed(): void {
-    this.hub.closed(this.conn);
+    this.node.closed(this.conn);
   }
 
   private async handle(f: ClientFrame): Promise<void> {
     const conn = this.conn;
     if (conn.state === 'closed') return;
-    if (f.name === 'CONNECT') return this.hub.connect(conn, f.args);
+    if (f.name === 'CONNECT') return this.node.connect(conn, f.args);
     if (conn.state !== 'connected' || !conn.user) throw new ChannelError('not connected');
     const user = conn.user;
     switch (f.name) {
       case 'SUBSCRIBE': {
         const name = channelName(f);
         this.checkSubscriptionLimit(user, name);
-        return this.hub.subscribe(name, user, conn, true, true, sinceOf(f));
+        return this.node.subscribe(name, user, conn, true, true, sinceOf(f));
       }
       case 'UNSUBSCRIBE':
-        return this.hub.unsubscribe(channelName(f), user, conn, true);
+        return this.node.unsubscribe(channelName(f), user, conn, true);
       case 'PUBLISH':
-        return this.hub.publishFromConn(conn, channelName(f), payloadValue(f.args.payload, conn.lineFramed, this.limits.maxJsonDepth));
+        return this.node.publishFromConn(conn, channelName(f), payloadValue(f.args.payload, conn.lineFramed, this.limits.maxJsonDepth));
       case 'MESSAGE': {
         const name = f.args.name;
         if (typeof name !== 'string' || name === '') throw new ChannelError('name required');
-        return this.hub.message(user, name, payloadValue(f.args.payload, conn.lineFramed, this.limits.maxJsonDepth), conn);
+        return this.node.message(user, name, payloadValue(f.args.payload, conn.lineFramed, this.limits.maxJsonDepth), conn);
       }
     }
   }

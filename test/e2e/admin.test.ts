@@ -87,7 +87,7 @@ describe('admin console in Chromium', () => {
     await page.fill('#channel-options', JSON.stringify({ ...options, history_size: 7 }, null, 2));
     await page.click('#channel-save');
     await eventually(() => text(page, '#channel-detail .status'), 'saved', 'options saved');
-    expect(hub.channels.hub.channels.get('lobby')?.options.history_size).toBe(7);
+    expect(hub.channels.node.channels.get('lobby')?.options.history_size).toBe(7);
     await page.fill('#channel-options', '{"history_size": "lots"}');
     await page.click('#channel-save');
     await eventually(() => text(page, '#channel-detail .status'), /history_size must be a number/, 'refusal shown');

@@ -88,7 +88,7 @@ describe('application callbacks', () => {
     expect((await c.error(c.send('SUBSCRIBE', { channel_name: 'nope' })))[2].msg).toBe('no such room');
     expect((await c.error(c.send('SUBSCRIBE', { channel_name: 'club' })))[2].msg).toBe('members only');
     expect(c.all('SUBSCRIBE')).toHaveLength(0);
-    await until(() => !hub.channels.hub.channels.has('club'), 'empty channel destroyed');
+    await until(() => !hub.channels.node.channels.has('club'), 'empty channel destroyed');
   });
 
   it('publish: fields channel_name, user, payload (JSON text); override_payload rewrites it', async () => {
@@ -164,7 +164,7 @@ describe('application callbacks', () => {
     c.send('UNSUBSCRIBE', { channel_name: 'kept' });
     await c.frame('UNSUBSCRIBE');
     await until(() => app.of('destroy_channel').length === 1, 'destroy_channel asked');
-    const ch = hub.channels.hub.channels.get('kept');
+    const ch = hub.channels.node.channels.get('kept');
     expect(ch?.currentHistory().map((e) => e[0])).toEqual(['SUBSCRIBE', 'PUBLISH', 'UNSUBSCRIBE']);
     c.send('SUBSCRIBE', { channel_name: 'kept' });
     const again = await c.frame('SUBSCRIBE', () => true, 2);
@@ -177,7 +177,7 @@ describe('application callbacks', () => {
     c.send('SUBSCRIBE', { channel_name: 'room' });
     await c.frame('SUBSCRIBE');
     expect((await c.error(c.send('UNSUBSCRIBE', { channel_name: 'room' })))[2].msg).toBe('stay');
-    expect(hub.channels.hub.channels.get('room')?.presence()).toEqual(['q']);
+    expect(hub.channels.node.channels.get('room')?.presence()).toEqual(['q']);
   });
 
   it('message: fields sender, recipient, payload; the answer may rewrite or refuse it', async () => {
@@ -216,7 +216,7 @@ describe('application callbacks', () => {
     });
     const a = await HookboxClient.connect(hub.url, { payload: { name: 'a' } });
     const desk = await HookboxClient.connect(hub.url, { payload: { name: 'desk' } });
-    expect(hub.channels.hub.users.get('a')?.options.reflective).toBe(false);
+    expect(hub.channels.node.users.get('a')?.options.reflective).toBe(false);
     a.send('MESSAGE', { name: 'offline-person', payload: 'help' });
     expect((await desk.frame('MESSAGE'))[2]).toEqual({ sender: 'a', recipient: 'desk', payload: 'help', datetime: expect.any(String) });
     expect(app.of('message')[0]!.fields).toMatchObject({ recipient: 'offline-person', recipient_exists: 'False' });

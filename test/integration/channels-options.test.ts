@@ -121,7 +121,7 @@ describe('channel options', () => {
     a.send('PUBLISH', { channel_name: 'po', payload: 'kept' });
     await a.frame('PUBLISH');
     a.close();
-    await until(() => !hub.channels.hub.users.has('a'), 'a gone');
+    await until(() => !hub.channels.node.users.has('a'), 'a gone');
     const [, info] = await rest(hub.url, 'get_channel_info', { channel_name: 'po' });
     expect(info.history.map((e: [string, { payload?: unknown }]) => [e[0], e[1].payload])).toEqual([['PUBLISH', 'kept']]);
   });
@@ -133,8 +133,8 @@ describe('channel options', () => {
     const b = await joined(hub.url, 'b', 'temp');
     a.close();
     b.close();
-    await until(() => !hub.channels.hub.channels.has('temp'), 'temp destroyed');
-    expect(hub.channels.hub.channels.has('keep')).toBe(true);
+    await until(() => !hub.channels.node.channels.has('temp'), 'temp destroyed');
+    expect(hub.channels.node.channels.has('keep')).toBe(true);
   });
 
   it('persistent channels keep options and state across restarts (sqlite on disk)', async () => {
@@ -151,7 +151,7 @@ describe('channel options', () => {
     expect(info.state).toEqual({ k: [1, 2] });
     expect((await rest(second.url, 'get_channel_info', { channel_name: 'fleeting' }))[0]).toBe(false);
     expect(await rest(second.url, 'set_channel_options', { channel_name: 'lasting', persistent: false })).toEqual([true, {}]);
-    expect(second.channels.hub.channels.has('lasting')).toBe(false);
+    expect(second.channels.node.channels.has('lasting')).toBe(false);
   });
 
   it('polling simple: the hub fetches the URL every interval and publishes the answer as originator', async () => {
@@ -164,7 +164,7 @@ describe('channel options', () => {
     const a = await joined(hub.url, 'a', 'ticker');
     // Hookbox's default mode "" is off: a URL alone does not poll.
     expect(await rest(hub.url, 'set_channel_options', { channel_name: 'ticker', polling: { url: `${source.url}/feed`, interval: 0.1 } })).toEqual([true, {}]);
-    expect(hub.channels.hub.channels.get('ticker')?.options.polling.mode).toBe('');
+    expect(hub.channels.node.channels.get('ticker')?.options.polling.mode).toBe('');
     expect(await rest(hub.url, 'set_channel_options', { channel_name: 'ticker', polling: { mode: 'simple', originator: 'robot' } })).toEqual([true, {}]);
     await a.frame('PUBLISH', () => true, 3);
     expect(a.all('PUBLISH').slice(0, 3).map((f) => f[2])).toEqual([1, 2, 3].map((tick) => ({ channel_name: 'ticker', user: 'robot', payload: { tick }, datetime: expect.any(String) })));
@@ -205,7 +205,7 @@ describe('channel options', () => {
     const a = await joined(hub.url, 'a', 'quotes');
     await rest(hub.url, 'set_channel_options', { channel_name: 'quotes', polling: { url: source.url, interval: 60, mode: 'once' } });
     expect((await a.frame('PUBLISH'))[2]).toEqual({ channel_name: 'quotes', user: null, payload: { price: 42 }, datetime: expect.any(String) });
-    expect(hub.channels.hub.channels.get('quotes')?.options.history_size).toBe(3);
+    expect(hub.channels.node.channels.get('quotes')?.options.history_size).toBe(3);
     expect(source.received[0]!.method).toBe('POST');
   });
 

@@ -35,8 +35,8 @@ describe('REST token', () => {
     expect(await form(hub.url, '/web/publish', { security_token: 'wrong', channel_name: 'room', payload: '"x"' }, {})).toEqual([false, { msg: 'invalid security token' }]);
     expect(await json(hub.url, '/rest/create_channel', { channel_name: 'other' }, { authorization: 'Bearer nope' })).toEqual([false, { msg: 'invalid security token' }]);
     expect(await json(hub.url, '/rest/destroy_channel', { channel_name: 'room', security_token: 'k3y!' }, {})).toEqual([false, { msg: 'invalid security token' }]);
-    expect(hub.channels.hub.channels.has('other')).toBe(false);
-    expect(hub.channels.hub.channels.has('room')).toBe(true);
+    expect(hub.channels.node.channels.has('other')).toBe(false);
+    expect(hub.channels.node.channels.has('room')).toBe(true);
     expect((await hub.topics.bounds('room')).last).toBe(0);
     // The right token, three ways.
     expect(await form(hub.url, '/rest/publish', { security_token: 'k3y', channel_name: 'room', payload: '1' }, {})).toEqual([true, {}]);
@@ -56,7 +56,7 @@ describe('REST token', () => {
     expect(await json(hub.url, '/rest/get_server_info', {}, { authorization: 'Bearer anything' })).toEqual(refused);
     expect((await fetch(`${hub.url}/web/get_channel_info?channel_name=room`)).status).toBe(200);
     expect(await (await fetch(`${hub.url}/web/get_channel_info?channel_name=room`)).json()).toEqual(refused);
-    expect(hub.channels.hub.channels.has('other')).toBe(false);
+    expect(hub.channels.node.channels.has('other')).toBe(false);
     expect((await hub.topics.bounds('room')).last).toBe(0);
     expect(c.all('PUBLISH')).toEqual([]);
   });
@@ -75,7 +75,7 @@ describe('REST methods', () => {
     const app = await ChannelsApp.start((call) => (call.action === 'connect' ? [true, { name: nameFromPayload(call) }] : call.action === 'publish' ? [true, { override_payload: 'hooked' }] : [true, {}]));
     const hub = await startHub({ ...restful, cbUrl: app.url });
     expect(await form(hub.url, '/rest/publish', { channel_name: 'fresh', payload: '{"n": 1}', originator: 'dictator' })).toEqual([false, { msg: "Channel fresh doesn't exist" }]);
-    expect(hub.channels.hub.channels.has('fresh')).toBe(false);
+    expect(hub.channels.node.channels.has('fresh')).toBe(false);
     const c = await joined(hub.url, 'a', 'news');
     await form(hub.url, '/rest/publish', { channel_name: 'news', payload: '[1, 2, "foo"]', originator: 'dictator' });
     await json(hub.url, '/rest/publish', { channel_name: 'news', payload: { as: 'json' } });
@@ -97,7 +97,7 @@ describe('REST methods', () => {
     const a = await joined(hub.url, 'a', 'one');
     const b = await joined(hub.url, 'b', 'two');
     expect(await form(hub.url, '/web/publish_multi', { channel_names: 'one, ghost, two', payload: '"both"' })).toEqual([true, {}]);
-    expect(hub.channels.hub.channels.has('ghost')).toBe(false);
+    expect(hub.channels.node.channels.has('ghost')).toBe(false);
     expect((await a.frame('PUBLISH'))[2]).toEqual({ channel_name: 'one', user: null, payload: 'both', datetime: expect.any(String) });
     expect((await b.frame('PUBLISH'))[2]).toEqual({ channel_name: 'two', user: null, payload: 'both', datetime: expect.any(String) });
   });
@@ -175,10 +175,10 @@ describe('REST methods', () => {
     const c = await joined(hub.url, 'zed', 'c');
     app.decide = (call) => (call.action === 'destroy_channel' ? [false, { msg: 'not yet' }] : [true, { name: 'zed' }]);
     expect(await form(hub.url, '/rest/destroy_channel', { channel_name: 'c', send_hook: '1' })).toEqual([false, { msg: 'not yet' }]);
-    expect(hub.channels.hub.channels.has('c')).toBe(true);
+    expect(hub.channels.node.channels.has('c')).toBe(true);
     expect(await form(hub.url, '/rest/destroy_channel', { channel_name: 'c' })).toEqual([true, {}]);
     expect((await c.frame('UNSUBSCRIBE'))[2]).toEqual({ channel_name: 'c', user: 'zed' });
-    expect(hub.channels.hub.channels.has('c')).toBe(false);
+    expect(hub.channels.node.channels.has('c')).toBe(false);
     expect(app.of('destroy_channel')).toHaveLength(1);
     expect(await form(hub.url, '/rest/get_channel_info', { channel_name: 'c' })).toEqual([false, { msg: 'no such channel: c' }]);
   });

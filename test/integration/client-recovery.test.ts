@@ -77,7 +77,7 @@ describe('client recovery with offsets (real server)', () => {
       sub.onGap = () => gaps++;
     };
     conn.subscribe('feed');
-    await until(() => (first.channels.hub.channels.get('feed')?.members.size === 1 ? true : undefined), 'subscribed');
+    await until(() => (first.channels.node.channels.get('feed')?.members.size === 1 ? true : undefined), 'subscribed');
     for (const text of ['old-1', 'old-2', 'old-3']) await restPublish(first.url, text);
     await until(() => (got.length === 3 ? true : undefined), 'the live publishes');
     const oldEpoch = got[0]!.epoch;

@@ -136,7 +136,7 @@ describe('what Hookbox honours in callback answers', () => {
     second.close();
     expect((await first.frame('UNSUBSCRIBE', (a) => a.channel_name === 'room'))[2]).toMatchObject({ channel_name: 'room', user: 'ann' });
     expect(first.all('UNSUBSCRIBE', (a) => a.channel_name === 'news')).toHaveLength(0);
-    expect(hub.channels.hub.users.get('ann')?.channels.size).toBe(1);
+    expect(hub.channels.node.users.get('ann')?.channels.size).toBe(1);
   });
 
   it('without global_unsubscriptions a closing connection leaves its channels to the user\'s other connections', async () => {
@@ -147,8 +147,8 @@ describe('what Hookbox honours in callback answers', () => {
     second.send('SUBSCRIBE', { channel_name: 'room' });
     await first.frame('SUBSCRIBE');
     second.close();
-    await until(() => hub.channels.hub.users.get('ann')?.conns.size === 1, 'second closed');
-    expect(hub.channels.hub.users.get('ann')?.channels.size).toBe(1);
+    await until(() => hub.channels.node.users.get('ann')?.conns.size === 1, 'second closed');
+    expect(hub.channels.node.users.get('ann')?.channels.size).toBe(1);
     expect(first.all('UNSUBSCRIBE')).toHaveLength(0);
   });
 
@@ -200,7 +200,7 @@ describe('what Hookbox honours in callback answers', () => {
       await until(() => hub.channels.callbacks.recent.some((r) => r.action === 'destroy_channel'), 'destroy_channel outcome');
       await new Promise((r) => setImmediate(r));
       expect(hub.channels.callbacks.recent.find((r) => r.action === 'destroy_channel')!.ok).toBe(false);
-      expect(hub.channels.hub.channels.has('room')).toBe(true);
+      expect(hub.channels.node.channels.has('room')).toBe(true);
     });
   }
 });
@@ -239,11 +239,11 @@ describe("Hookbox's REST answers", () => {
     const app = await ChannelsApp.start((call) => (call.action === 'connect' ? [true, { name: nameFromPayload(call) }] : [true, {}]));
     const hub = await startHub({ cbUrl: app.url, apiKey: REST_KEY });
     expect(await rest(hub.url, 'publish', { channel_name: 'ghost', payload: '1' })).toEqual([false, { msg: "Channel ghost doesn't exist" }]);
-    expect(hub.channels.hub.channels.has('ghost')).toBe(false);
+    expect(hub.channels.node.channels.has('ghost')).toBe(false);
     expect(hub.topics.fanout.count('ghost')).toBe(0);
     const x = await startHub({ cbUrl: app.url, apiKey: REST_KEY, ignorePublishNonExistingChannels: true });
     expect(await rest(x.url, 'publish', { channel_name: 'ghost', payload: '1' })).toEqual([true, {}]);
-    expect(x.channels.hub.channels.has('ghost')).toBe(false);
+    expect(x.channels.node.channels.has('ghost')).toBe(false);
     const [, history] = [0, await (await fetch(`${x.url}/api/topics/ghost/history`, { headers: { authorization: `Bearer ${REST_KEY}` } })).json()];
     expect(history).toMatchObject({ messages: [] });
     // Afterwards a browser's subscribe makes the channel as usual: the application's create_channel is asked.

@@ -15,7 +15,7 @@ describe('--max-subscriptions', () => {
     }
     const id = c.send('SUBSCRIBE', { channel_name: 'd' });
     expect((await c.error(id))[2].msg).toMatch(/subscription limit \(3\) reached/);
-    expect(hub.channels.hub.channels.has('d')).toBe(false);
+    expect(hub.channels.node.channels.has('d')).toBe(false);
 
     // Subscribing again to a channel it is in is not a new subscription.
     c.send('SUBSCRIBE', { channel_name: 'a' });

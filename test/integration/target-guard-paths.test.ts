@@ -49,7 +49,7 @@ describe('SSRF guard on every outgoing path', () => {
     }
     expect((await listDeliveries(hub.url, '', auth)).json.deliveries).toEqual([]);
     expect(await hub.store.subscriptions.list()).toEqual([]);
-    expect(hub.channels.hub.channels.get('feed')?.options.polling.url).toBe('');
+    expect(hub.channels.node.channels.get('feed')?.options.polling.url).toBe('');
   });
 
   it('WebSub: a callback whose name resolves to a private address is refused when connecting (verification fails, nothing reaches it)', async () => {

@@ -97,7 +97,7 @@ describe('HTTP fallback (/ws/sse + /ws/send)', () => {
     await f.send('PUBLISH', { channel_name: 'mixed', payload: 'from sse' });
     expect((await ws.frame('PUBLISH', (a) => a.payload === 'from sse'))[2].user).toBe('legacy');
     f.close();
-    await until(() => !hub.channels.hub.users.has('legacy'), 'fallback user gone');
+    await until(() => !hub.channels.node.users.has('legacy'), 'fallback user gone');
   });
 
   it('several frames in one POST; bad frames get ERROR events and the session stays usable', async () => {

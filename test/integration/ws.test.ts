@@ -65,7 +65,7 @@ describe('/ws bad input', () => {
       const id = c.send(name, args);
       expect((await c.error(id))[2]).toEqual({ id, reference_id: id, msg: 'not connected' });
     }
-    expect(hub.channels.hub.channels.size).toBe(0);
+    expect(hub.channels.node.channels.size).toBe(0);
   });
 
   it('PUBLISH to a channel the connection is not subscribed to reaches its subscribers, as in Hookbox', async () => {
@@ -128,7 +128,7 @@ describe('/ws bad input', () => {
     expect(fast.all('PUBLISH').map((f) => f[2].payload.i)).toEqual([...Array(count).keys()]);
     expect(elapsed).toBeLessThan(count * 25);
     await until(() => hub.connections.count('ws') === 1, 'slow consumer dropped');
-    expect(hub.channels.hub.channels.get('flood')?.presence()).toEqual(['fast']);
+    expect(hub.channels.node.channels.get('flood')?.presence()).toEqual(['fast']);
     (slow.ws as unknown as { _socket: { resume(): void } })._socket.resume();
     expect(await slow.closed(5000)).toEqual({ code: 1008, reason: expect.stringMatching(/^slow consumer: more than 65536 bytes waiting/) });
     expect(slow.all('PUBLISH').length).toBeLessThan(count);
@@ -139,7 +139,7 @@ describe('/ws bad input', () => {
     const c = await joined(hub.url, 'bob', 'news');
     await hub.topics.publish('news', { contentType: 'application/json', body: Buffer.from('{"last":"words"}') });
     // The PUBLISH frame is queued, not yet written: the kick closes the connection in the same turn.
-    expect(hub.channels.hub.kick('bob')).toBe(true);
+    expect(hub.channels.node.kick('bob')).toBe(true);
     expect(await c.closed()).toEqual({ code: 1008, reason: 'kicked' });
     expect(c.all('PUBLISH').map((f) => f[2].payload)).toEqual([{ last: 'words' }]);
   });
@@ -173,23 +173,23 @@ describe('users, presence, history, state and messages', () => {
     await Promise.all([a1, a2, a3].map((c) => c.frame('PUBLISH')));
     a1.close();
     a2.close();
-    await until(() => hub.channels.hub.users.get('ann')?.conns.size === 1, 'two connections gone');
+    await until(() => hub.channels.node.users.get('ann')?.conns.size === 1, 'two connections gone');
     expect(watcher.all('UNSUBSCRIBE')).toHaveLength(0);
     a3.close();
     expect((await watcher.frame('UNSUBSCRIBE'))[2]).toEqual({ channel_name: 'room', user: 'ann', datetime: expect.any(String) });
     expect(watcher.all('SUBSCRIBE', (a) => a.user === 'ann')).toHaveLength(1);
-    expect(hub.channels.hub.users.has('ann')).toBe(false);
+    expect(hub.channels.node.users.has('ann')).toBe(false);
   });
 
   it('kick closes every connection of a user with 1008', async () => {
     const hub = await startHub();
     const c1 = await HookboxClient.connect(hub.url, { payload: { name: 'troll' } });
     const c2 = await HookboxClient.connect(hub.url, { payload: { name: 'troll' } });
-    expect(hub.channels.hub.kick('troll')).toBe(true);
+    expect(hub.channels.node.kick('troll')).toBe(true);
     expect((await c1.closed()).code).toBe(1008);
     expect((await c2.closed()).reason).toBe('kicked');
-    await until(() => !hub.channels.hub.users.has('troll'), 'user gone');
-    expect(hub.channels.hub.kick('troll')).toBe(false);
+    await until(() => !hub.channels.node.users.has('troll'), 'user gone');
+    expect(hub.channels.node.kick('troll')).toBe(false);
   });
 
   it('presence join/leave frames go to the other subscribers of presenceful channels only', async () => {

@@ -94,7 +94,7 @@ describe('client HTTP fallback against the server', () => {
     await until(() => log.opens === 2, 'reopened after the restart');
     // The fallback worked and WebSocket never did: the client went straight back to it.
     expect(conn.transport).toBe('sse');
-    await until(() => again.channels.hub.channels.get('news')?.members.size === 1, 'resubscribed');
+    await until(() => again.channels.node.channels.get('news')?.members.size === 1, 'resubscribed');
     const res = await fetch(`${again.url}/rest/publish`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...restAuth },

@@ -1,0 +1,36 @@
+// What a channel hands back to this node (model.ts ChannelOwner): each message the core fan-out
+// delivers to it, sent to its members as PUBLISH frames and recorded in its history.
+import type { Message } from '../core/message.js';
+import { channelPublishOf } from './channel-publish.js';
+import type { ChannelsContext } from './context.js';
+import type { ChannelData } from './data.js';
+import type { Channel, ChannelOwner } from './model.js';
+import { publishInfo, publishTail, publishTailWithOffset } from './protocol.js';
+
+export class ChannelDelivery implements ChannelOwner {
+  constructor(private readonly ctx: ChannelsContext, private readonly data: ChannelData) {}
+
+  /** Fan-out hot path: one encoded frame per message, handed to each subscribed connection. */
+  delivered(ch: Channel, m: Message): void {
+    if (m.epoch !== undefined && m.epoch !== ch.epoch) {
+      // The topic log began again (or this is the first message of it here): its offsets start over.
+      ch.epoch = m.epoch;
+      ch.lastOffset = m.offset;
+    } else if (m.offset > ch.lastOffset) ch.lastOffset = m.offset;
+    for (const waiting of ch.catchingUp.values()) waiting.push(m);
+    const info = publishInfo(m);
+    // Every node that has the channel records it; a shared store keeps it once (by offset).
+    this.data.record(ch, ch.entry('PUBLISH', ch.options.anonymous ? null : info.user, m.time, info.payload), m.offset);
+    if (ch.members.size === 0) return;
+    const frameTail = publishTail(m);
+    // A publish made here may leave out its sender's connection (channel-publish.ts).
+    const leaveOut = channelPublishOf(m)?.leaveOut;
+    for (const [user, conns] of ch.members) {
+      for (const c of conns ?? user.conns) if (c !== leaveOut) c.send(c.offsets ? publishTailWithOffset(m) : frameTail);
+    }
+  }
+
+  remoteUsers(channel: string): ReadonlySet<string> {
+    return this.ctx.deps.presence.remote(channel);
+  }
+}

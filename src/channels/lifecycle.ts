@@ -1,0 +1,342 @@
+// Channels being made and going away on this node: loading the persistent ones, creation on first use
+// (the application's create_channel answer gives the options), options and their polling, destruction.
+// With a shared registry a channel exists for the whole cluster: each node keeps a copy that follows
+// the registry's record (recordChanged).
+import { checkTopicName } from '../core/topic-name.js';
+import { isHookhubError } from '../core/errors.js';
+import type { ChannelRecordChange } from '../store/contracts/channel-registry.js';
+import { ChannelError } from './channel-error.js';
+import { cookieOf, type ChannelsContext, type Origin } from './context.js';
+import type { ChannelData, SharedData } from './data.js';
+import { Channel, type ChannelOwner, type Poller } from './model.js';
+import { applyChannelOptions, defaultChannelOptions, pollingActive, type ChannelOptions, type OptionChanges } from './options.js';
+import { tail } from './protocol.js';
+
+export class ChannelLifecycle {
+  private readonly creating = new Map<string, Promise<Channel | undefined>>();
+
+  constructor(
+    private readonly ctx: ChannelsContext,
+    private readonly data: ChannelData,
+    /** Where the channels made here hand their messages (ChannelDelivery). */
+    private readonly owner: ChannelOwner,
+    private readonly poller: Poller,
+  ) {}
+
+  private get deps() {
+    return this.ctx.deps;
+  }
+
+  /** Loads persistent channels from the store. */
+  async load(): Promise<void> {
+    if (this.deps.registry.shared && !(await this.deps.presence.othersAlive())) await this.forgetStoppedCluster();
+    for (const record of await this.deps.store.list()) {
+      try {
+        let { options } = applyChannelOptions(defaultChannelOptions(), record.options, false);
+        // Another node may have the channel already (with newer options): its record wins. Every node
+        // polls the persistent channels it loads (no node may be left that set their polling).
+        if (this.deps.registry.shared) options = this.ctx.optionsOf(record.name, (await this.deps.registry.create(record.name, { ...options })).options);
+        const shared = this.ctx.sharesData ? await this.data.shared(record.name) : {};
+        if (this.ctx.channels.has(record.name)) continue;
+        const ch = this.create(record.name, options, shared);
+        // The shared state is the newer one: the record is rewritten after each change anyway.
+        if (!shared.state) ch.state = { ...record.state };
+      } catch (err) {
+        this.deps.log.warn({ err, channel: record.name }, 'stored channel skipped');
+      }
+    }
+  }
+
+  /**
+   * The first node of a cluster: nobody is connected anywhere, so the non-persistent channels (with
+   * their state and history) left by a cluster that stopped or died are gone, as after a restart.
+   */
+  private async forgetStoppedCluster(): Promise<void> {
+    for (const { name, options } of await this.deps.registry.list()) {
+      if (this.ctx.optionsOf(name, options).persistent) continue;
+      await this.deps.registry.remove(name);
+      await Promise.all([this.deps.states.drop(name), this.deps.histories.drop(name)]);
+    }
+  }
+
+  /** `poll`: this node runs the channel's polling (with a shared store, only the node that set it does). */
+  private create(name: string, options: ChannelOptions, shared: SharedData = {}, poll = true): Channel {
+    const ch = new Channel(name, options, this.owner);
+    if (shared.state) ch.state = shared.state;
+    if (shared.history) ch.history = shared.history;
+    this.ctx.channels.set(name, ch);
+    this.deps.topics.fanout.add(name, ch);
+    if (pollingActive(options) && poll) this.poller.start(ch);
+    return ch;
+  }
+
+  /** The channel, created on first use: the application's create_channel answer gives its options. */
+  async ensureChannel(name: string, origin: Origin, askApp = true): Promise<Channel> {
+    const made = await this.existingOrMade(name, () => {
+      checkName(name);
+      return this.deps.registry.shared ? this.sharedChannel(name, origin, askApp, false) : this.localChannel(name, origin, askApp);
+    });
+    return made as Channel;
+  }
+
+  /**
+   * The channel when it exists on any node (REST and admin calls on a channel): with a shared store, a
+   * channel made on another node gets its copy here, with the cluster's options.
+   */
+  async findChannel(name: string): Promise<Channel | undefined> {
+    if (!this.deps.registry.shared) return this.ctx.channels.get(name);
+    try {
+      checkName(name);
+    } catch {
+      return undefined;
+    }
+    return this.existingOrMade(name, () => this.sharedChannel(name, {}, false, true));
+  }
+
+  /**
+   * This node's channel; else the one being made here (waited for); else `make`'s, registered as the
+   * creation in flight so that concurrent callers wait for it. No await between the check and the
+   * registration.
+   */
+  private async existingOrMade(name: string, make: () => Promise<Channel | undefined>): Promise<Channel | undefined> {
+    for (;;) {
+      const existing = this.ctx.channels.get(name);
+      if (existing) return existing;
+      const pending = this.creating.get(name);
+      if (!pending) break;
+      const ch = await pending;
+      if (ch) return ch;
+    }
+    const creation = make();
+    this.creating.set(name, creation);
+    try {
+      return await creation;
+    } finally {
+      this.creating.delete(name);
+    }
+  }
+
+  /**
+   * A shared store: the cluster's channel when it exists (its options; the application is not asked
+   * again), else a new one for the whole cluster, unless `mustExist`. Two nodes making it at once agree
+   * on the first one's options.
+   */
+  private async sharedChannel(name: string, origin: Origin, askApp: boolean, mustExist: boolean): Promise<Channel | undefined> {
+    const known = await this.deps.registry.get(name);
+    let made: { options: ChannelOptions; changes?: OptionChanges } | undefined;
+    if (known) made = { options: this.ctx.optionsOf(name, known) };
+    else if (mustExist) return undefined;
+    else {
+      const changes = (askApp ? await this.appOptions(name, origin) : undefined) ?? { options: defaultChannelOptions() };
+      const answer = await this.deps.registry.create(name, { ...changes.options });
+      made = answer.created ? { options: changes.options, changes } : { options: this.ctx.optionsOf(name, answer.options) };
+    }
+    // Read last: the shared state and history are then current when the channel is made (no await after).
+    const shared = await this.data.shared(name);
+    const again = this.ctx.channels.get(name);
+    if (again) return again;
+    const ch = this.create(name, made.options, shared, made.changes !== undefined);
+    if (made.changes) return this.seed(ch, made.changes);
+    ch.prune();
+    return ch;
+  }
+
+  /** The application's create_channel answer applied to the defaults; undefined when there is no application. */
+  private async appOptions(name: string, origin: Origin): Promise<OptionChanges | undefined> {
+    if (!this.deps.callbacks.enabled) return undefined;
+    // Hookbox makes this call with the browser's cookie but not for its connection: no X-Real-IP, no SET_COOKIE.
+    const result = await this.ctx.callback('create_channel', { channel_name: name }, { cookie: cookieOf(origin) });
+    if (!result.ok) throw new ChannelError(result.msg);
+    const changes = applyChannelOptions(defaultChannelOptions(), result.options, false);
+    this.poller.check(changes.options);
+    return changes;
+  }
+
+  /** A channel just made takes the history and state its options came with, then is stored if persistent. */
+  private async seed(ch: Channel, changes: OptionChanges): Promise<Channel> {
+    if (changes.history) await this.data.setHistory(ch, changes.history);
+    if (changes.state) await this.data.initialState(ch, changes.state);
+    ch.prune();
+    await this.data.syncServerPresence(ch);
+    await this.data.persist(ch);
+    return ch;
+  }
+
+  /** A single-node store: the channel is this node's alone. */
+  private localChannel(name: string, origin: Origin, askApp: boolean): Promise<Channel> {
+    return (async () => {
+      if (askApp && this.deps.callbacks.enabled) {
+        const changes = (await this.appOptions(name, origin)) as OptionChanges;
+        const shared = this.ctx.sharesData ? await this.data.shared(name) : {};
+        const again = this.ctx.channels.get(name);
+        if (again) return again;
+        return this.seed(this.create(name, changes.options, shared), changes);
+      }
+      // Without a shared store no await here: the channel exists in the same tick as before.
+      const shared = this.ctx.sharesData ? await this.data.shared(name) : {};
+      return this.ctx.channels.get(name) ?? this.create(name, defaultChannelOptions(), shared);
+    })();
+  }
+
+  /** REST create_channel: fails when it exists. */
+  async createChannel(name: string, input: Record<string, unknown>): Promise<Channel> {
+    checkName(name);
+    // Shared: a copy being made here may be a lookup of a channel that does not exist; the registry decides.
+    if (this.ctx.channels.has(name) || (!this.deps.registry.shared && this.creating.has(name))) throw new ChannelError(`channel ${name} already exists`);
+    const changes = applyChannelOptions(defaultChannelOptions(), input, true);
+    this.poller.check(changes.options);
+    if (this.deps.registry.shared) {
+      // Made on another node (or by another call) already: it exists for this node too.
+      if (!(await this.deps.registry.create(name, { ...changes.options })).created) throw new ChannelError(`channel ${name} already exists`);
+    }
+    const shared = this.ctx.sharesData ? await this.data.shared(name) : {};
+    if (!this.deps.registry.shared && (this.ctx.channels.has(name) || this.creating.has(name))) throw new ChannelError(`channel ${name} already exists`);
+    // Ours in the registry; a subscribe here meanwhile made its copy from our record (not polling it).
+    const copy = this.ctx.channels.get(name);
+    if (copy && pollingActive(copy.options)) this.poller.start(copy);
+    return this.seed(copy ?? this.create(name, changes.options, shared), changes);
+  }
+
+  /** `strict` refuses unknown keys (REST); polling answers may carry others, which are ignored. */
+  async setChannelOptions(ch: Channel, input: Record<string, unknown>, strict = true): Promise<void> {
+    const changes = applyChannelOptions(ch.options, input, strict);
+    this.poller.check(changes.options);
+    const wasPersistent = ch.options.persistent;
+    if (this.deps.registry.shared) {
+      const pollingChanged = JSON.stringify(ch.options.polling) !== JSON.stringify(changes.options.polling);
+      // Every node's copy (this one's too) takes the options when it hears of them (recordChanged).
+      if (!(await this.deps.registry.update(ch.name, { ...changes.options }))) throw new ChannelError(`no such channel: ${ch.name}`);
+      // New polling runs on this node only (the others stopped theirs).
+      if (pollingChanged && pollingActive(ch.options) && !ch.destroyed) this.poller.start(ch);
+    } else this.applyOptions(ch, changes.options, true);
+    if (changes.history) await this.data.setHistory(ch, changes.history);
+    ch.prune();
+    if (changes.state) await this.data.replaceState(ch, changes.state);
+    await this.data.syncServerPresence(ch);
+    if (wasPersistent && !ch.options.persistent) await this.deps.store.delete(ch.name);
+    await this.data.persist(ch);
+    if (wasPersistent) this.maybeDestroy(ch);
+  }
+
+  /** New options for this node's copy of a channel; changed polling stops here, and starts again when `pollHere`. */
+  private applyOptions(ch: Channel, options: ChannelOptions, pollHere: boolean): void {
+    const pollingChanged = JSON.stringify(ch.options.polling) !== JSON.stringify(options.polling);
+    ch.options = options;
+    ch.prune();
+    if (pollingChanged) {
+      this.poller.stop(ch);
+      if (pollHere && pollingActive(ch.options)) this.poller.start(ch);
+    }
+  }
+
+  /** The cluster's record of a channel changed (on any node, this one included): this node's copy follows. */
+  recordChanged(channel: string, c: ChannelRecordChange): void {
+    const ch = this.ctx.channels.get(channel);
+    if (!ch || ch.destroyed) return;
+    if ('destroyed' in c) return this.destroyHere(ch);
+    this.applyOptions(ch, this.ctx.optionsOf(channel, c.set), false);
+  }
+
+  /**
+   * Removes a channel at once (REST destroy_channel): members are told UNSUBSCRIBE; the app is not asked.
+   * With a shared store, on every node; resolves once the others are told.
+   */
+  async destroy(ch: Channel): Promise<void> {
+    if (ch.destroyed) return;
+    this.destroyHere(ch);
+    if (this.deps.registry.shared) await this.deps.registry.remove(ch.name);
+  }
+
+  /** This node's copy goes: its members are told UNSUBSCRIBE. */
+  private destroyHere(ch: Channel): void {
+    if (ch.destroyed) return;
+    for (const user of [...ch.members.keys()]) {
+      const leaveTail = tail('UNSUBSCRIBE', { channel_name: ch.name, user: user.name });
+      for (const conn of ch.connectionsOf(user)) conn.send(leaveTail);
+      user.channels.delete(ch);
+    }
+    for (const user of ch.members.keys()) this.deps.presence.remove(ch.name, user.name);
+    ch.members.clear();
+    ch.destroyed = true;
+    this.ctx.channels.delete(ch.name);
+    this.deps.topics.fanout.remove(ch.name, ch);
+    this.poller.stop(ch);
+    if (!ch.options.persistent) this.data.maybeDrop(ch.name);
+    if (ch.options.persistent) this.deps.store.delete(ch.name).catch((err: unknown) => this.deps.log.error({ err }, 'channel delete failed'));
+  }
+
+  /** REST destroy_channel: with send_hook the application may refuse. */
+  async destroyFromApp(ch: Channel, sendHook: boolean): Promise<void> {
+    if (sendHook && this.deps.callbacks.enabled) {
+      const result = await this.deps.callbacks.call('destroy_channel', { channel_name: ch.name });
+      if (!result.ok) throw new ChannelError(result.msg);
+    }
+    await this.destroy(ch);
+  }
+
+  /**
+   * An empty, non-persistent channel goes away — once the application agrees: a destroy_channel call
+   * that is refused or fails (unreachable app, timeout, bad answer) keeps the channel, as in Hookbox.
+   */
+  maybeDestroy(ch: Channel): void {
+    if (this.deps.registry.shared) return this.maybeDestroyShared(ch);
+    if (ch.members.size > 0 || ch.options.persistent || ch.destroyed) return;
+    if (!this.deps.callbacks.enabled) return this.destroyHere(ch);
+    void this.deps.callbacks.call('destroy_channel', { channel_name: ch.name }).then((r) => {
+      if (!r.ok) this.deps.log.debug({ channel: ch.name, msg: r.msg }, 'channel kept: destroy_channel refused or failed');
+      if (!r.ok || ch.members.size > 0 || ch.options.persistent) return;
+      this.destroyHere(ch);
+    });
+  }
+
+  /**
+   * A shared store: the channel goes once it is empty cluster-wide (users present through other nodes
+   * keep it). Every node that sees it empty may get here at once: the one that takes the turn decides.
+   */
+  private maybeDestroyShared(ch: Channel): void {
+    const empty = (): boolean => !ch.destroyed && ch.members.size === 0 && !ch.options.persistent && this.deps.presence.remote(ch.name).size === 0;
+    if (!empty()) return;
+    const registry = this.deps.registry;
+    void (async () => {
+      if (!(await registry.takeTurn(ch.name))) return;
+      try {
+        if (!empty()) return;
+        if (this.deps.callbacks.enabled) {
+          const r = await this.deps.callbacks.call('destroy_channel', { channel_name: ch.name });
+          if (!r.ok || !empty()) return;
+        }
+        await this.destroy(ch);
+      } finally {
+        await registry.endTurn(ch.name);
+      }
+    })().catch((err: unknown) => this.deps.log.error({ err, channel: ch.name }, 'channel destroy failed'));
+  }
+
+  /**
+   * The last users of a channel went with their node (died or stopped): nobody left there to destroy a
+   * non-persistent channel, so every node that sees it empty does (idempotent; the app is not asked).
+   */
+  orphaned(channel: string): void {
+    const registry = this.deps.registry;
+    const empty = (): boolean => (this.ctx.channels.get(channel)?.members.size ?? 0) === 0 && this.deps.presence.remote(channel).size === 0;
+    if (!registry.shared || !empty()) return;
+    void (async () => {
+      if (!(await registry.takeTurn(channel))) return;
+      try {
+        const record = await registry.get(channel);
+        if (!record || this.ctx.optionsOf(channel, record).persistent || !empty()) return;
+        await registry.remove(channel);
+      } finally {
+        await registry.endTurn(channel);
+      }
+    })().catch((err: unknown) => this.deps.log.error({ err, channel }, 'orphaned channel removal failed'));
+  }
+}
+
+function checkName(name: string): void {
+  try {
+    checkTopicName(name);
+  } catch (err) {
+    throw new ChannelError(isHookhubError(err) ? err.message.replace(/^topic/, 'channel_name') : 'bad channel_name');
+  }
+}
