@@ -52,9 +52,12 @@ export class ChannelsContext {
     return this.deps.presence.remote(ch.name).has(name);
   }
 
-  /** State or history kept by a store other nodes share. */
-  get sharesData(): boolean {
-    return this.deps.states.shared || this.deps.histories.shared;
+  /**
+   * Several nodes on one store: a channel made here reads what the others keep of it (ChannelData.shared).
+   * One node reads nothing, and makes a channel in the same tick as before (no await).
+   */
+  get clustered(): boolean {
+    return this.deps.registry.shared;
   }
 
   /** A record's options as this node reads them (a record another version wrote may hold bad values). */

@@ -37,10 +37,10 @@ export class ChannelData {
     await this.deps.states.change(ch.name, { replace: state });
   }
 
-  /** A new channel's state given by its creator (create_channel, the app's answer): shared when the store is. */
+  /** A new channel's state given by its creator (create_channel, the app's answer): through the store, like every change. */
   async initialState(ch: Channel, state: Record<string, unknown>): Promise<void> {
     ch.state = state;
-    if (this.deps.states.shared) await this.deps.states.change(ch.name, { replace: state });
+    await this.deps.states.change(ch.name, { replace: state });
   }
 
   /** A state change committed on any node (this one's included): applied to this node's copy, told to its members. */
@@ -88,14 +88,14 @@ export class ChannelData {
   /** Records a history entry through the store; it comes back to historyChanged (from this node or another). */
   record(ch: Channel, entry: HistoryEntry | undefined, offset?: number): void {
     if (!entry) return;
-    const item = { id: this.deps.histories.shared ? randomUUID() : '', entry };
+    const item = { id: randomUUID(), entry };
     this.deps.histories.append(ch.name, item, ch.options.history_size, offset).catch((err: unknown) => this.deps.log.error({ err, channel: ch.name }, 'channel history append failed'));
   }
 
-  /** A whole new history (the history option): here at once, and for the other nodes. */
+  /** A whole new history (the history option): here at once, and through the store (for the other nodes). */
   async setHistory(ch: Channel, history: HistoryEntry[]): Promise<void> {
     ch.history = history;
-    if (this.deps.histories.shared) await this.deps.histories.replace(ch.name, history.map((entry) => ({ id: randomUUID(), entry })));
+    await this.deps.histories.replace(ch.name, history.map((entry) => ({ id: randomUUID(), entry })));
   }
 
   historyChanged(channel: string, c: HistoryChange): void {
@@ -110,9 +110,8 @@ export class ChannelData {
     if (entry) ch.append(entry);
   }
 
-  /** Entries as written by this node; from a shared store they are checked (another version may have written them). */
+  /** Entries as the store gives them back: checked (on a shared store another version may have written them). */
   private toEntries(channel: string, entries: unknown[]): HistoryEntry[] {
-    if (!this.deps.histories.shared) return entries as HistoryEntry[];
     try {
       return toHistory(entries);
     } catch (err) {
@@ -135,7 +134,7 @@ export class ChannelData {
 
   /** Nobody is present on any node and the channel is gone here: its shared state and history go (persistent ones keep them). */
   maybeDrop(channel: string): void {
-    if (!this.ctx.sharesData || this.deps.presence.remote(channel).size > 0) return;
+    if (this.deps.presence.remote(channel).size > 0) return;
     this.deps.states.drop(channel).catch((err: unknown) => this.deps.log.error({ err, channel }, 'channel state drop failed'));
     this.deps.histories.drop(channel).catch((err: unknown) => this.deps.log.error({ err, channel }, 'channel history drop failed'));
   }

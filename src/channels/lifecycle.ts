@@ -36,7 +36,7 @@ export class ChannelLifecycle {
         // Another node may have the channel already (with newer options): its record wins. Every node
         // polls the persistent channels it loads (no node may be left that set their polling).
         if (this.deps.registry.shared) options = this.ctx.optionsOf(record.name, (await this.deps.registry.create(record.name, { ...options })).options);
-        const shared = this.ctx.sharesData ? await this.data.shared(record.name) : {};
+        const shared = this.ctx.clustered ? await this.data.shared(record.name) : {};
         if (this.ctx.channels.has(record.name)) continue;
         const ch = this.create(record.name, options, shared);
         // The shared state is the newer one: the record is rewritten after each change anyway.
@@ -167,13 +167,13 @@ export class ChannelLifecycle {
     return (async () => {
       if (askApp && this.deps.callbacks.enabled) {
         const changes = (await this.appOptions(name, origin)) as OptionChanges;
-        const shared = this.ctx.sharesData ? await this.data.shared(name) : {};
+        const shared = this.ctx.clustered ? await this.data.shared(name) : {};
         const again = this.ctx.channels.get(name);
         if (again) return again;
         return this.seed(this.create(name, changes.options, shared), changes);
       }
       // Without a shared store no await here: the channel exists in the same tick as before.
-      const shared = this.ctx.sharesData ? await this.data.shared(name) : {};
+      const shared = this.ctx.clustered ? await this.data.shared(name) : {};
       return this.ctx.channels.get(name) ?? this.create(name, defaultChannelOptions(), shared);
     })();
   }
@@ -189,7 +189,7 @@ export class ChannelLifecycle {
       // Made on another node (or by another call) already: it exists for this node too.
       if (!(await this.deps.registry.create(name, { ...changes.options })).created) throw new ChannelError(`channel ${name} already exists`);
     }
-    const shared = this.ctx.sharesData ? await this.data.shared(name) : {};
+    const shared = this.ctx.clustered ? await this.data.shared(name) : {};
     if (!this.deps.registry.shared && (this.ctx.channels.has(name) || this.creating.has(name))) throw new ChannelError(`channel ${name} already exists`);
     // Ours in the registry; a subscribe here meanwhile made its copy from our record (not polling it).
     const copy = this.ctx.channels.get(name);

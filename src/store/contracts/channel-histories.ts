@@ -13,8 +13,7 @@ export type HistoryChange = { append: HistoryItem } | { replace: HistoryItem[] }
  * Like ChannelStates: every change reaches the listeners of every node (this one's too) once, in one order.
  */
 export interface ChannelHistories {
-  readonly shared: boolean;
-  /** The channel's shared history, oldest first (empty when none is kept). */
+  /** The channel's shared history, oldest first (empty when none is kept: a single-node store). */
   read(channel: string): Promise<HistoryItem[]>;
   /**
    * Appends an entry, keeping the newest `keep`. With `offset` (a PUBLISH: every node that has the channel

@@ -8,9 +8,7 @@ export type StateChange = { updates: Record<string, unknown>; deletes: string[] 
  * change goes through `change` and reaches the listeners of every node (this one's too) once, in one order.
  */
 export interface ChannelStates {
-  /** False on single-node stores: the hub's own copy is all there is, and `read` has nothing to add. */
-  readonly shared: boolean;
-  /** The channel's shared state (empty when none is kept). */
+  /** The channel's shared state (empty when none is kept: a single-node store, whose node's copy is all there is). */
   read(channel: string): Promise<Record<string, unknown>>;
   /** Commits a change; resolves once this node's listeners have applied it. */
   change(channel: string, c: StateChange): Promise<void>;

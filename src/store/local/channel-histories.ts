@@ -1,8 +1,8 @@
-// Single-node stores (memory, sqlite): a history entry goes straight to the hub, whose copy is the history.
+// Single-node stores (memory, sqlite): a history change goes straight to the listeners (this node's
+// channels), whose copy is the history; as on a shared store, it reaches them through onChange.
 import type { ChannelHistories, HistoryChange, HistoryItem } from '../contracts/channel-histories.js';
 
 export class LocalChannelHistories implements ChannelHistories {
-  readonly shared = false;
   private readonly listeners: Array<(channel: string, c: HistoryChange) => void> = [];
 
   async read(): Promise<HistoryItem[]> {

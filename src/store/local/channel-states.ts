@@ -1,8 +1,8 @@
-// Single-node stores (memory, sqlite): a change goes straight to the hub, whose copy is the state.
+// Single-node stores (memory, sqlite): a change goes straight to the listeners (this node's channels),
+// whose copy is the state; as on a shared store, it reaches them through onChange.
 import type { ChannelStates, StateChange } from '../contracts/channel-states.js';
 
 export class LocalChannelStates implements ChannelStates {
-  readonly shared = false;
   private readonly listeners: Array<(channel: string, c: StateChange) => void> = [];
 
   async read(): Promise<Record<string, unknown>> {

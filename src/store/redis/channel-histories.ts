@@ -38,7 +38,6 @@ function replay(items: HistoryItem[], c: HistoryChange): HistoryItem[] {
 }
 
 export class RedisChannelHistories implements ChannelHistories {
-  readonly shared = true;
   readonly notes: ChannelNotes<HistoryChange>;
   private readonly appendScript: Script;
 

@@ -31,7 +31,6 @@ const encode = (o: Record<string, unknown>): Record<string, string> =>
   Object.fromEntries(Object.entries(o).map(([k, v]) => [k, JSON.stringify(v ?? null)]));
 
 export class RedisChannelStates implements ChannelStates {
-  readonly shared = true;
   readonly notes: ChannelNotes<StateChange>;
 
   constructor(private readonly client: Redis, subscriber: Redis, private readonly prefix: string) {

@@ -17,11 +17,6 @@ const item = (id: string): HistoryItem => ({ id, entry: ['PUBLISH', { payload: i
 
 function channelHistoriesContract(engine: ChannelEngine) {
   describe(`${engine.name} channel histories`, () => {
-    it('says whether nodes share histories', async () => {
-      const { store } = await engine.open();
-      expect(store.histories.shared).toBe(engine.shared);
-    });
-
     it('an append or replace resolves once this node\'s listeners applied it, in commit order', async () => {
       const { store } = await engine.open();
       const heard = listen(store.histories);

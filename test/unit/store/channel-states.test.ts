@@ -14,11 +14,6 @@ function listen(states: ChannelStates): Heard {
 
 function channelStatesContract(engine: ChannelEngine) {
   describe(`${engine.name} channel states`, () => {
-    it('says whether nodes share states', async () => {
-      const { store } = await engine.open();
-      expect(store.states.shared).toBe(engine.shared);
-    });
-
     it('a change resolves once this node\'s listeners applied it, in commit order', async () => {
       const { store } = await engine.open();
       const heard = listen(store.states);
