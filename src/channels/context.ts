@@ -53,8 +53,10 @@ export class ChannelsContext {
   }
 
   /**
-   * Several nodes on one store: a channel made here reads what the others keep of it (ChannelData.shared).
-   * One node reads nothing, and makes a channel in the same tick as before (no await).
+   * Several nodes on one store. The one question left between one node and many (state, history and
+   * record changes take the same path on both): with a cluster, a channel made here reads what the others
+   * keep of it and the registry decides who makes or destroys it (turns); one node makes a channel in the
+   * same tick as the SUBSCRIBE asking for it, and destroys an empty one at once, as Hookbox did.
    */
   get clustered(): boolean {
     return this.deps.registry.shared;

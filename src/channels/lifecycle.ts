@@ -29,14 +29,14 @@ export class ChannelLifecycle {
 
   /** Loads persistent channels from the store. */
   async load(): Promise<void> {
-    if (this.deps.registry.shared && !(await this.deps.presence.othersAlive())) await this.forgetStoppedCluster();
+    if (!(await this.deps.presence.othersAlive())) await this.forgetStoppedCluster();
     for (const record of await this.deps.store.list()) {
       try {
         let { options } = applyChannelOptions(defaultChannelOptions(), record.options, false);
         // Another node may have the channel already (with newer options): its record wins. Every node
         // polls the persistent channels it loads (no node may be left that set their polling).
-        if (this.deps.registry.shared) options = this.ctx.optionsOf(record.name, (await this.deps.registry.create(record.name, { ...options })).options);
-        const shared = this.ctx.clustered ? await this.data.shared(record.name) : {};
+        options = this.ctx.optionsOf(record.name, (await this.deps.registry.create(record.name, { ...options })).options);
+        const shared = await this.data.shared(record.name);
         if (this.ctx.channels.has(record.name)) continue;
         const ch = this.create(record.name, options, shared);
         // The shared state is the newer one: the record is rewritten after each change anyway.
@@ -74,7 +74,7 @@ export class ChannelLifecycle {
   async ensureChannel(name: string, origin: Origin, askApp = true): Promise<Channel> {
     const made = await this.existingOrMade(name, () => {
       checkName(name);
-      return this.deps.registry.shared ? this.sharedChannel(name, origin, askApp, false) : this.localChannel(name, origin, askApp);
+      return this.ctx.clustered ? this.sharedChannel(name, origin, askApp, false) : this.localChannel(name, origin, askApp);
     });
     return made as Channel;
   }
@@ -84,7 +84,7 @@ export class ChannelLifecycle {
    * channel made on another node gets its copy here, with the cluster's options.
    */
   async findChannel(name: string): Promise<Channel | undefined> {
-    if (!this.deps.registry.shared) return this.ctx.channels.get(name);
+    if (!this.ctx.clustered) return this.ctx.channels.get(name);
     try {
       checkName(name);
     } catch {
@@ -167,14 +167,12 @@ export class ChannelLifecycle {
     return (async () => {
       if (askApp && this.deps.callbacks.enabled) {
         const changes = (await this.appOptions(name, origin)) as OptionChanges;
-        const shared = this.ctx.clustered ? await this.data.shared(name) : {};
         const again = this.ctx.channels.get(name);
         if (again) return again;
-        return this.seed(this.create(name, changes.options, shared), changes);
+        return this.seed(this.create(name, changes.options), changes);
       }
-      // Without a shared store no await here: the channel exists in the same tick as before.
-      const shared = this.ctx.clustered ? await this.data.shared(name) : {};
-      return this.ctx.channels.get(name) ?? this.create(name, defaultChannelOptions(), shared);
+      // No await here: the channel exists in the same tick as the first SUBSCRIBE or PUBLISH asking for it.
+      return this.ctx.channels.get(name) ?? this.create(name, defaultChannelOptions());
     })();
   }
 
@@ -182,15 +180,14 @@ export class ChannelLifecycle {
   async createChannel(name: string, input: Record<string, unknown>): Promise<Channel> {
     checkName(name);
     // Shared: a copy being made here may be a lookup of a channel that does not exist; the registry decides.
-    if (this.ctx.channels.has(name) || (!this.deps.registry.shared && this.creating.has(name))) throw new ChannelError(`channel ${name} already exists`);
+    if (this.ctx.channels.has(name) || (!this.ctx.clustered && this.creating.has(name))) throw new ChannelError(`channel ${name} already exists`);
     const changes = applyChannelOptions(defaultChannelOptions(), input, true);
     this.poller.check(changes.options);
-    if (this.deps.registry.shared) {
-      // Made on another node (or by another call) already: it exists for this node too.
-      if (!(await this.deps.registry.create(name, { ...changes.options })).created) throw new ChannelError(`channel ${name} already exists`);
-    }
+    // Made on another node (or by another call) already: it exists for this node too. (One node's
+    // registry always makes it: this node's own channels are checked before and after.)
+    if (!(await this.deps.registry.create(name, { ...changes.options })).created) throw new ChannelError(`channel ${name} already exists`);
     const shared = this.ctx.clustered ? await this.data.shared(name) : {};
-    if (!this.deps.registry.shared && (this.ctx.channels.has(name) || this.creating.has(name))) throw new ChannelError(`channel ${name} already exists`);
+    if (!this.ctx.clustered && (this.ctx.channels.has(name) || this.creating.has(name))) throw new ChannelError(`channel ${name} already exists`);
     // Ours in the registry; a subscribe here meanwhile made its copy from our record (not polling it).
     const copy = this.ctx.channels.get(name);
     if (copy && pollingActive(copy.options)) this.poller.start(copy);
@@ -202,13 +199,11 @@ export class ChannelLifecycle {
     const changes = applyChannelOptions(ch.options, input, strict);
     this.poller.check(changes.options);
     const wasPersistent = ch.options.persistent;
-    if (this.deps.registry.shared) {
-      const pollingChanged = JSON.stringify(ch.options.polling) !== JSON.stringify(changes.options.polling);
-      // Every node's copy (this one's too) takes the options when it hears of them (recordChanged).
-      if (!(await this.deps.registry.update(ch.name, { ...changes.options }))) throw new ChannelError(`no such channel: ${ch.name}`);
-      // New polling runs on this node only (the others stopped theirs).
-      if (pollingChanged && pollingActive(ch.options) && !ch.destroyed) this.poller.start(ch);
-    } else this.applyOptions(ch, changes.options, true);
+    const pollingChanged = JSON.stringify(ch.options.polling) !== JSON.stringify(changes.options.polling);
+    // Every node's copy (this one's too) takes the options when it hears of them (recordChanged).
+    if (!(await this.deps.registry.update(ch.name, { ...changes.options }))) throw new ChannelError(`no such channel: ${ch.name}`);
+    // New polling runs on this node only (the others stopped theirs).
+    if (pollingChanged && pollingActive(ch.options) && !ch.destroyed) this.poller.start(ch);
     if (changes.history) await this.data.setHistory(ch, changes.history);
     ch.prune();
     if (changes.state) await this.data.replaceState(ch, changes.state);
@@ -244,7 +239,7 @@ export class ChannelLifecycle {
   async destroy(ch: Channel): Promise<void> {
     if (ch.destroyed) return;
     this.destroyHere(ch);
-    if (this.deps.registry.shared) await this.deps.registry.remove(ch.name);
+    await this.deps.registry.remove(ch.name);
   }
 
   /** This node's copy goes: its members are told UNSUBSCRIBE. */
@@ -279,7 +274,7 @@ export class ChannelLifecycle {
    * that is refused or fails (unreachable app, timeout, bad answer) keeps the channel, as in Hookbox.
    */
   maybeDestroy(ch: Channel): void {
-    if (this.deps.registry.shared) return this.maybeDestroyShared(ch);
+    if (this.ctx.clustered) return this.maybeDestroyShared(ch);
     if (ch.members.size > 0 || ch.options.persistent || ch.destroyed) return;
     if (!this.deps.callbacks.enabled) return this.destroyHere(ch);
     void this.deps.callbacks.call('destroy_channel', { channel_name: ch.name }).then((r) => {
@@ -319,7 +314,7 @@ export class ChannelLifecycle {
   orphaned(channel: string): void {
     const registry = this.deps.registry;
     const empty = (): boolean => (this.ctx.channels.get(channel)?.members.size ?? 0) === 0 && this.deps.presence.remote(channel).size === 0;
-    if (!registry.shared || !empty()) return;
+    if (!empty()) return;
     void (async () => {
       if (!(await registry.takeTurn(channel))) return;
       try {

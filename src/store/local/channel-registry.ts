@@ -1,8 +1,10 @@
-// Single-node stores (memory, sqlite): the channel hub's own channels are all there is; nothing to share.
-import type { ChannelRegistry } from '../contracts/channel-registry.js';
+// Single-node stores (memory, sqlite): the node's own channels are all there is; nothing to share.
+// Changes still reach the listeners through onChange, as on a shared store (once, before the call resolves).
+import type { ChannelRecordChange, ChannelRegistry } from '../contracts/channel-registry.js';
 
 export class LocalChannelRegistry implements ChannelRegistry {
   readonly shared = false;
+  private readonly listeners: Array<(channel: string, c: ChannelRecordChange) => void> = [];
 
   async list(): Promise<Array<{ name: string; options: Record<string, unknown> }>> {
     return [];
@@ -12,15 +14,19 @@ export class LocalChannelRegistry implements ChannelRegistry {
     return undefined;
   }
 
-  async create(_channel: string, options: Record<string, unknown>): Promise<{ created: boolean; options: Record<string, unknown> }> {
+  /** Always made: the node checks its own channels around the call. */
+  async create(channel: string, options: Record<string, unknown>): Promise<{ created: boolean; options: Record<string, unknown> }> {
+    this.emit(channel, { set: options });
     return { created: true, options };
   }
 
-  async update(): Promise<boolean> {
+  async update(channel: string, options: Record<string, unknown>): Promise<boolean> {
+    this.emit(channel, { set: options });
     return true;
   }
 
-  async remove(): Promise<boolean> {
+  async remove(channel: string): Promise<boolean> {
+    this.emit(channel, { destroyed: true });
     return true;
   }
 
@@ -30,5 +36,11 @@ export class LocalChannelRegistry implements ChannelRegistry {
 
   async endTurn(): Promise<void> {}
 
-  onChange(): void {}
+  onChange(fn: (channel: string, c: ChannelRecordChange) => void): void {
+    this.listeners.push(fn);
+  }
+
+  private emit(channel: string, c: ChannelRecordChange): void {
+    for (const fn of this.listeners) fn(channel, c);
+  }
 }
