@@ -42,6 +42,13 @@ export interface NewDelivery extends Omit<OutgoingWebhook, 'method' | 'headers'>
  */
 export const HELD_BEHIND_EARLIER = 8_640_000_000_000_000;
 
+/**
+ * The due time of a parked delivery: its endpoint's circuit is open or the endpoint is disabled. Never due by
+ * the clock, like a held one; `unpark` gives it a real due time when the endpoint comes back. An ordered
+ * delivery parked at the head of its lane keeps the rest of the lane held behind it.
+ */
+export const PARKED = 8_639_999_999_999_999;
+
 export interface DeliveryRecord extends NewDelivery {
   /** Insertion order; the delivery log pages by it. */
   seq: number;
@@ -116,7 +123,14 @@ export interface DeliveryQueue {
    * the end of its lane (held when the lane has unfinished deliveries); a held one stays held.
    */
   retry(id: string, now: number): Promise<'queued' | 'in_flight' | 'not_found'>;
-  /** Unfinished deliveries (pending + delivering, held ones included). */
+  /** Parks a delivery (claimed by this worker, or pending): unattempted, pending, due only once unparked. */
+  park(id: string): Promise<void>;
+  /**
+   * Makes parked deliveries whose URL `matches` due at `now`, oldest first, at most `limit` (all when
+   * absent). Returns how many.
+   */
+  unpark(matches: (url: string) => boolean, now: number, limit?: number): Promise<number>;
+  /** Unfinished deliveries (pending + delivering, held and parked ones included). */
   depth(): Promise<number>;
   /** Deletes finished deliveries last updated before `before`. Returns how many. */
   prune(before: number): Promise<number>;

@@ -6,7 +6,7 @@
 import type { Redis } from 'ioredis';
 import { HookhubError } from '../../core/errors.js';
 import { deliveryHost, matchesTarget } from '../contracts/delivery-target.js';
-import { HELD_BEHIND_EARLIER, type AttemptOutcome, type ClaimRequest, type DeliveryAttempt, type DeliveryLimits, type DeliveryQuery, type DeliveryQueue, type DeliveryRecord, type DeliveryStatus, type NewDelivery } from '../contracts/delivery-queue.js';
+import { HELD_BEHIND_EARLIER, PARKED, type AttemptOutcome, type ClaimRequest, type DeliveryAttempt, type DeliveryLimits, type DeliveryQuery, type DeliveryQueue, type DeliveryRecord, type DeliveryStatus, type NewDelivery } from '../contracts/delivery-queue.js';
 import { defineScript, type Script, type ScriptArg } from './script.js';
 
 /** Candidates looked at per claim in each of `due` and `claimed` before the per-host cap applies. */
@@ -174,6 +174,31 @@ redis.call('ZREM', p .. 'dq:finished', id)
 redis.call('ZADD', p .. 'dq:due', now, id)
 return 'queued'`;
 
+// ARGV: p, id
+const PARK = `
+local p, id = ARGV[1], ARGV[2]
+local hkey = p .. 'dq:d:' .. id
+local status = redis.call('HGET', hkey, 'status')
+if status ~= 'pending' and status ~= 'delivering' then return 0 end
+redis.call('ZREM', p .. 'dq:claimed', id)
+redis.call('HSET', hkey, 'status', 'pending', 'next', '${PARKED}')
+redis.call('HDEL', hkey, 'lease')
+redis.call('ZADD', p .. 'dq:due', '${PARKED}', id)
+return 1`;
+
+// ARGV: p, now, ids...
+const UNPARK = `
+local p, now, n = ARGV[1], ARGV[2], 0
+for i = 3, #ARGV do
+  local hkey = p .. 'dq:d:' .. ARGV[i]
+  if redis.call('HGET', hkey, 'next') == '${PARKED}' and redis.call('HGET', hkey, 'status') == 'pending' then
+    redis.call('HSET', hkey, 'next', now)
+    redis.call('ZADD', p .. 'dq:due', now, ARGV[i])
+    n = n + 1
+  end
+end
+return n`;
+
 // ARGV: p, before, batch
 const PRUNE = `
 local p = ARGV[1]
@@ -266,6 +291,8 @@ export class RedisDeliveryQueue implements DeliveryQueue {
   private readonly leasesScript: Script;
   private readonly retryScript: Script;
   private readonly pruneScript: Script;
+  private readonly parkScript: Script;
+  private readonly unparkScript: Script;
   private readonly due: string;
   private readonly claimed: string;
 
@@ -276,6 +303,8 @@ export class RedisDeliveryQueue implements DeliveryQueue {
     this.leasesScript = defineScript(client, 'hookhubDqLeases', 0, LEASES);
     this.retryScript = defineScript(client, 'hookhubDqRetry', 0, RETRY);
     this.pruneScript = defineScript(client, 'hookhubDqPrune', 0, PRUNE);
+    this.parkScript = defineScript(client, 'hookhubDqPark', 0, PARK);
+    this.unparkScript = defineScript(client, 'hookhubDqUnpark', 0, UNPARK);
     this.due = `${prefix}dq:due`;
     this.claimed = `${prefix}dq:claimed`;
   }
@@ -379,6 +408,23 @@ export class RedisDeliveryQueue implements DeliveryQueue {
 
   async retry(id: string, now: number): Promise<'queued' | 'in_flight' | 'not_found'> {
     return (await this.retryScript.run([], [this.prefix, id, now])) as 'queued' | 'in_flight' | 'not_found';
+  }
+
+  async park(id: string): Promise<void> {
+    await this.parkScript.run([], [this.prefix, id]);
+  }
+
+  /** Parked ids share one score: ZRANGEBYSCORE gives them by id, and ids are time-ordered (oldest first). */
+  async unpark(matches: (url: string) => boolean, now: number, limit = Infinity): Promise<number> {
+    const ids = await this.client.zrangebyscore(this.due, PARKED, PARKED);
+    if (ids.length === 0) return 0;
+    const pipeline = this.client.pipeline();
+    for (const id of ids) pipeline.hget(this.key(id), 'url');
+    const urls = results<string | null>(await pipeline.exec());
+    const chosen = ids.filter((_, i) => urls[i] !== null && matches(urls[i] as string)).slice(0, limit);
+    let n = 0;
+    for (let i = 0; i < chosen.length; i += 500) n += Number(await this.unparkScript.run([], [this.prefix, now, ...chosen.slice(i, i + 500)]));
+    return n;
   }
 
   async depth(): Promise<number> {
