@@ -3,7 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { HookhubError } from '../core/errors.js';
 import { parseInput as parse } from '../http/validate.js';
-import { HELD_BEHIND_EARLIER, type DeliveryQueue, type DeliveryRecord } from '../store/contracts/delivery-queue.js';
+import { HELD_BEHIND_EARLIER, PARKED, type DeliveryQueue, type DeliveryRecord } from '../store/contracts/delivery-queue.js';
+import { failedDeliveries } from './replay.js';
 
 const MAX_LIMIT = 1000;
 
@@ -15,10 +16,7 @@ const listQuery = z.object({
   cursor: z.string().regex(/^\d{1,15}$/, 'cursor must be a next_cursor from a previous page').transform(Number).optional(),
 });
 
-const RECOVER_MAX = 10_000;
-const RECOVER_PAGE = 500;
-
-const time = (name: string) => {
+export const time = (name: string) => {
   const message = `${name} must be an ISO 8601 time, e.g. 2026-11-23T14:00:00Z`;
   return z.string({ message }).refine((v) => !Number.isNaN(Date.parse(v)), message).transform((v) => Date.parse(v));
 };
@@ -45,6 +43,8 @@ export function deliveryJson(d: DeliveryRecord): Record<string, unknown> {
   };
   // Held: waiting for an earlier delivery with the same ordering key to finish; it has no due time yet.
   if (d.status === 'pending' && d.nextAt === HELD_BEHIND_EARLIER) json.held = true;
+  // Parked: its endpoint is open or disabled; it goes out when the endpoint comes back.
+  else if (d.status === 'pending' && d.nextAt === PARKED) json.parked = true;
   else if (d.status === 'pending') json.next_attempt_at = iso(d.nextAt);
   if (d.contentType !== undefined) json.content_type = d.contentType;
   json.body_bytes = d.body.length;
@@ -89,28 +89,7 @@ export function deliveriesApi(app: FastifyInstance, deps: { dispatcher: Delivery
   // Svix's "recover": after a receiver's outage, resend every delivery that failed meanwhile.
   app.post(`${prefix}/api/deliveries/recover`, async (req, reply) => {
     const q = parse(recoverQuery, req.query);
-    const ids: string[] = [];
-    let before: number | undefined;
-    let more = false;
-    scan: for (;;) {
-      const page = await store.list({
-        status: 'failed',
-        limit: RECOVER_PAGE,
-        ...(q.target !== undefined ? { target: q.target } : {}),
-        ...(before !== undefined ? { before } : {}),
-      });
-      for (const d of page) {
-        if (d.createdAt < q.since) break scan; // newest first: the rest are older
-        if (q.until !== undefined && d.createdAt > q.until) continue;
-        if (ids.length === RECOVER_MAX) {
-          more = true;
-          break scan;
-        }
-        ids.push(d.id);
-      }
-      if (page.length < RECOVER_PAGE) break;
-      before = (page[page.length - 1] as DeliveryRecord).seq;
-    }
+    const { ids, more } = await failedDeliveries(store, q);
     let queued = 0;
     for (const id of ids) if ((await deps.dispatcher.retry(id)) === 'queued') queued++;
     return reply.code(202).send({ queued, ...(more ? { more: true } : {}) });
