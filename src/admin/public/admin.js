@@ -211,6 +211,61 @@ async function resend(id) {
   await loadDeliveries();
 }
 
+// ---- endpoints ------------------------------------------------------------------------------
+
+const percent = (rate) => (rate === null ? '—' : `${Math.round(rate * 1000) / 10}%`);
+const limitText = (l) => [l.concurrency ? `${l.concurrency} at once` : null, l.rate ? `${l.rate}/s (burst ${l.burst})` : null].filter(Boolean).join(', ') || 'none';
+
+async function loadEndpoints() {
+  const { endpoints } = await api('endpoints?limit=1000');
+  show($('endpoints-list'), table(['endpoint', 'state', 'success rate', 'mean latency', 'attempts', 'limits', ''], endpoints.map((e) => {
+    const path = `endpoints/${encodeURIComponent(e.id)}`;
+    return el('tr', { dataset: { endpoint: e.id } }, el('td', { class: 'url' }, e.id, e.kind === 'prefix' ? badge('prefix', 'muted') : null),
+      el('td', {}, badge(e.state, { closed: 'ok', open: 'failed', half_open: 'pending', disabled: 'failed' }[e.state]),
+        e.disabled ? el('span', { class: 'muted' }, ` ${e.disabled.reason}`) : null),
+      el('td', { class: 'num' }, percent(e.recent.success_rate)), el('td', { class: 'num' }, `${e.recent.mean_latency_ms} ms`),
+      el('td', { class: 'num' }, e.recent.attempts), el('td', {}, limitText(e.limits)),
+      el('td', {},
+        e.state === 'disabled'
+          ? el('button', { type: 'button', class: 'enable', onclick: () => act(`${path}/enable`, `${e.id} enabled`) }, 'Enable')
+          : el('button', { type: 'button', class: 'danger disable', onclick: () => act(`${path}/disable`, `${e.id} disabled`) }, 'Disable'),
+        el('button', { type: 'button', onclick: () => act(`${path}/replay?status=failed`, 'failed deliveries queued again') }, 'Replay failed'),
+        el('button', { type: 'button', onclick: () => act(`${path}/replay?status=parked`, 'parked deliveries released') }, 'Release parked'),
+        el('button', { type: 'button', onclick: () => editEndpoint(e) }, 'Edit')));
+  }), 'No endpoints yet: they appear after their first attempt, or when defined below.'));
+}
+
+async function act(path, done) {
+  try {
+    const r = await api(path, { method: 'POST' });
+    notice(r.queued !== undefined ? `${done}: ${r.queued}` : done, 'ok');
+  } catch (err) {
+    notice(err.message);
+  }
+  await loadEndpoints();
+}
+
+function editEndpoint(e) {
+  $('endpoint-id').value = e.id;
+  for (const key of ['concurrency', 'rate', 'burst']) $(`endpoint-${key}`).value = e.settings[key] ?? '';
+}
+
+async function saveEndpoint(event) {
+  event.preventDefault();
+  const settings = {};
+  for (const key of ['concurrency', 'rate', 'burst']) {
+    const v = $(`endpoint-${key}`).value;
+    if (v !== '') settings[key] = Number(v);
+  }
+  try {
+    await api(`endpoints/${encodeURIComponent($('endpoint-id').value)}`, { method: 'PUT', json: settings });
+    notice('endpoint saved', 'ok');
+  } catch (err) {
+    notice(err.message);
+  }
+  await loadEndpoints();
+}
+
 // ---- WebSub and callbacks -------------------------------------------------------------------
 
 async function loadSubscriptions() {
@@ -256,6 +311,7 @@ const loaders = {
   channels: loadChannels,
   users: loadUsers,
   deliveries: loadDeliveries,
+  endpoints: loadEndpoints,
   subscriptions: loadSubscriptions,
   callbacks: loadCallbacks,
   publish: async () => {},
@@ -281,6 +337,7 @@ document.addEventListener('DOMContentLoaded', () => {
   for (const button of document.querySelectorAll('button[data-refresh]')) button.addEventListener('click', () => refresh(button.dataset.refresh));
   $('delivery-status').addEventListener('change', () => refresh('deliveries'));
   $('publish-form').addEventListener('submit', publish);
+  $('endpoint-form').addEventListener('submit', saveEndpoint);
   select(location.hash.slice(1) || 'overview');
   setInterval(() => { if (current === 'overview' && !document.hidden) refresh('overview'); }, 2000);
 });
