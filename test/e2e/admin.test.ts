@@ -5,6 +5,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { startHub } from '../helpers/server.js';
 import { until } from '../helpers/wait.js';
 import { HookboxClient } from '../helpers/ws-client.js';
+import { Receiver } from '../helpers/receiver.js';
 
 const PASSWORD = 'e2e-admin-password';
 
@@ -99,6 +100,32 @@ describe('admin console in Chromium', () => {
     expect((await dora.closed()).code).toBe(1008);
     await eventually(() => text(page, '#users-list'), 'No connected users.', 'dora gone');
     await page.screenshot({ path: '/tmp/admin-users.png' });
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it('the Endpoints tab: an endpoint with its state and success rate, disable and enable, a prefix defined from the form', async () => {
+    const hub = await startHub({ adminPassword: PASSWORD, retrySchedule: [0] });
+    const receiver = await Receiver.start();
+    const sent = await fetch(`${hub.url}/dispatch`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `_url=${encodeURIComponent(`${receiver.url}/hook`)}` });
+    expect(sent.status).toBe(202);
+    await receiver.waitFor(1);
+    const context = await browser.newContext({ httpCredentials: { username: 'admin', password: PASSWORD }, viewport: { width: 1100, height: 900 } });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (err) => errors.push(err.message));
+    await page.goto(`${hub.url}/admin#endpoints`);
+    const row = `#endpoints-list tr[data-endpoint="${receiver.url}"]`;
+    await eventually(() => text(page, row), /closed.*100%/, 'the endpoint listed, closed, 100% success');
+    await page.click(`${row} button.disable`);
+    await eventually(() => text(page, row), /disabled\s*manual/, 'the endpoint disabled');
+    await page.click(`${row} button.enable`);
+    await eventually(() => text(page, row), /closed/, 'the endpoint enabled');
+    await page.fill('#endpoint-id', `${receiver.url}/slow/`);
+    await page.fill('#endpoint-concurrency', '2');
+    await page.click('#endpoint-save');
+    await eventually(() => text(page, `#endpoints-list tr[data-endpoint="${receiver.url}/slow/"]`), /prefix.*2 at once/, 'the prefix endpoint listed');
+    await page.screenshot({ path: '/tmp/admin-endpoints.png', fullPage: true });
     expect(errors).toEqual([]);
     await context.close();
   });

@@ -8,6 +8,7 @@ import { Receiver } from '../helpers/receiver.js';
 import { startHub } from '../helpers/server.js';
 import { SseClient } from '../helpers/sse-client.js';
 import { until } from '../helpers/wait.js';
+import { Subscriber, subscribeActive } from '../helpers/websub.js';
 
 async function dispatchMany(base: string, url: string, n: number): Promise<string[]> {
   const ids: string[] = [];
@@ -179,6 +180,23 @@ describe('endpoints: circuit breaker and parking', () => {
     const [alert] = await alerts.waitFor(1);
     expect(JSON.parse(alert!.body.toString())).toMatchObject({ type: 'delivery.failed', endpoint: failing.url, delivery: { id, status: 500 } });
     expect(alert!.headers['content-type']).toBe('application/json');
+  });
+});
+
+describe('endpoints: events through WebSub', () => {
+  it('a WebSub subscriber of hookhub.endpoints gets each state change as JSON', async () => {
+    const hub = await startHub({ retrySchedule: [0] });
+    const sub = await Subscriber.start();
+    await subscribeActive(hub, `${sub.receiver.url}/events`, 'hookhub.endpoints');
+    const receiver = await Receiver.start();
+    await endpointAction(hub.url, receiver.url, 'disable');
+    await endpointAction(hub.url, receiver.url, 'enable');
+    const notes = await sub.waitNotifications(2);
+    expect(notes.map((n) => JSON.parse(n.body.toString()) as { type: string; endpoint: string })).toEqual([
+      expect.objectContaining({ type: 'endpoint.disabled', endpoint: receiver.url }),
+      expect.objectContaining({ type: 'endpoint.enabled', endpoint: receiver.url }),
+    ]);
+    expect(notes[0]!.headers['content-type']).toBe('application/json');
   });
 });
 

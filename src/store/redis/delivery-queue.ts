@@ -414,14 +414,19 @@ export class RedisDeliveryQueue implements DeliveryQueue {
     await this.parkScript.run([], [this.prefix, id]);
   }
 
-  /** Parked ids share one score: ZRANGEBYSCORE gives them by id, and ids are time-ordered (oldest first). */
+  /** Parked ids share one score: their seqs give the order. */
   async unpark(matches: (url: string) => boolean, now: number, limit = Infinity): Promise<number> {
     const ids = await this.client.zrangebyscore(this.due, PARKED, PARKED);
     if (ids.length === 0) return 0;
     const pipeline = this.client.pipeline();
-    for (const id of ids) pipeline.hget(this.key(id), 'url');
-    const urls = results<string | null>(await pipeline.exec());
-    const chosen = ids.filter((_, i) => urls[i] !== null && matches(urls[i] as string)).slice(0, limit);
+    for (const id of ids) pipeline.hmget(this.key(id), 'url', 'seq');
+    const rows = results<[string | null, string | null]>(await pipeline.exec());
+    const chosen = ids
+      .map((id, i) => ({ id, url: rows[i]?.[0] ?? null, seq: Number(rows[i]?.[1]) }))
+      .filter((p) => p.url !== null && matches(p.url))
+      .sort((a, b) => a.seq - b.seq)
+      .slice(0, limit)
+      .map((p) => p.id);
     let n = 0;
     for (let i = 0; i < chosen.length; i += 500) n += Number(await this.unparkScript.run([], [this.prefix, now, ...chosen.slice(i, i + 500)]));
     return n;
