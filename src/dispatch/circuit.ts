@@ -69,6 +69,12 @@ export class AttemptWindow {
     return undefined;
   }
 
+  /** Nothing in the window and no failures pending: the endpoint can be forgotten here. */
+  idle(now: number): boolean {
+    this.trim(now);
+    return this.slices.length === 0 && this.consecutiveFailures === 0;
+  }
+
   /** A fresh start (the circuit closed): old failures do not count against the endpoint again. */
   reset(): void {
     this.consecutiveFailures = 0;

@@ -86,6 +86,8 @@ export class WebhookDispatcher implements WebhookQueue {
   private readonly resends = new Set<string>();
   private readonly attemptCounters = new Map<string, { inc(): void }>();
   private readonly deliveryCounters = new Map<string, { inc(): void }>();
+  /** Each endpoint's metric children, looked up once. */
+  private readonly endpointMetrics = new Map<string, { success: { inc(): void }; failure: { inc(): void }; duration: { observe(v: number): void } }>();
   private runningCount = 0;
   private waitingCount = 0;
   private reservedCount = 0;
@@ -624,8 +626,18 @@ export class WebhookDispatcher implements WebhookQueue {
   /** The endpoint's health and metrics learn of the attempt; a delivery failed for good is an event. */
   private endpointOutcome(r: DeliveryRecord, endpoint: string, judged: JudgedAttempt): void {
     const ok = judged.label === 'success';
-    this.metrics.endpointAttempts.labels(endpoint, ok ? 'success' : 'failure').inc();
-    this.metrics.endpointAttemptDuration.labels(endpoint).observe(judged.attempt.duration_ms / 1000);
+    let m = this.endpointMetrics.get(endpoint);
+    if (!m) {
+      if (this.endpointMetrics.size >= 10_000) this.endpointMetrics.clear();
+      m = {
+        success: this.metrics.endpointAttempts.labels(endpoint, 'success'),
+        failure: this.metrics.endpointAttempts.labels(endpoint, 'failure'),
+        duration: this.metrics.endpointAttemptDuration.labels(endpoint),
+      };
+      this.endpointMetrics.set(endpoint, m);
+    }
+    (ok ? m.success : m.failure).inc();
+    m.duration.observe(judged.attempt.duration_ms / 1000);
     this.endpoints?.recordAttempt(endpoint, r.id, ok, judged.attempt.duration_ms)
       .catch((err: unknown) => this.options.log.error({ err, endpoint }, 'recording an endpoint outcome failed'));
     if (judged.outcome.status === 'failed' && r.origin?.kind !== ALERT_ORIGIN) {

@@ -13,6 +13,11 @@ import type { EndpointEvent, EndpointEventBody } from './events.js';
 export const ENDPOINT_REFRESH_MS = 1000;
 /** Writes retried this often when another node changed the record meanwhile. */
 const CAS_TRIES = 5;
+/**
+ * A run of failures is written to the store (failing since) once it lasted this long (or half of
+ * --endpoint-disable-after when shorter): an endpoint failing now and then costs no write per attempt.
+ */
+const STREAK_PERSIST_MS = 60_000;
 
 export interface EndpointOptions {
   /** --endpoint-concurrency, --endpoint-rate, --endpoint-burst (0: none). */
@@ -38,6 +43,8 @@ export class EndpointControl {
   readonly resolver = new EndpointResolver();
   private records = new Map<string, EndpointRecord>();
   private readonly windows = new Map<string, AttemptWindow>();
+  /** Start of this node's current run of failures per endpoint, and whether it was written as failingSince. */
+  private readonly streaks = new Map<string, { since: number; written: boolean }>();
   private timer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
 
@@ -84,8 +91,12 @@ export class EndpointControl {
     try {
       await this.refresh();
       const now = Date.now();
+      for (const [id, w] of this.windows) if (w.idle(now) && !this.streaks.has(id)) this.windows.delete(id);
       for (const r of this.records.values()) {
-        if (r.disabled === undefined && r.circuit === 'open' && now >= (r.openedAt ?? 0) + this.options.cooldownMs) {
+        const cooled = r.circuit === 'open' ? now >= (r.openedAt ?? 0) + this.options.cooldownMs
+          // A probe whose node died: another one after the cooldown.
+          : r.circuit === 'half_open' && (r.probe === undefined || now >= r.probe.at + this.options.cooldownMs);
+        if (r.disabled === undefined && cooled) {
           // One parked delivery becomes due; whichever node claims it makes it the probe (gate).
           if (await this.deps.queue.unpark((url) => this.endpointOf(url) === r.id, now, 1)) this.deps.unparked();
         }
@@ -147,6 +158,7 @@ export class EndpointControl {
     w.record(ok, latencyMs, now);
     const rec = this.records.get(endpoint);
     if (ok) {
+      this.streaks.delete(endpoint);
       if (!rec || (rec.circuit === 'closed' && rec.failingSince === undefined)) return;
       const wasClosed = rec.circuit === 'closed';
       const closed = await this.change(endpoint, (r) => {
@@ -162,25 +174,41 @@ export class EndpointControl {
       return;
     }
     const reason = rec?.probe?.id === deliveryId ? 'the probe failed' : rec?.circuit === 'closed' || !rec ? w.trips(this.options.circuit, now) : undefined;
-    const disableAt = rec?.failingSince !== undefined && this.options.disableAfterMs > 0 ? rec.failingSince + this.options.disableAfterMs : Infinity;
-    if (rec?.failingSince !== undefined && reason === undefined && now < disableAt) return;
+    const since = this.failingSince(endpoint, rec, now);
+    const disableAfter = this.options.disableAfterMs;
+    const disable = disableAfter > 0 && rec?.disabled === undefined && now >= since + disableAfter;
+    const persist = rec?.failingSince === undefined && now - since >= Math.min(STREAK_PERSIST_MS, disableAfter > 0 ? disableAfter / 2 : STREAK_PERSIST_MS);
+    if (reason === undefined && !disable && !persist) return;
     let events: EndpointEventBody[] = [];
     await this.change(endpoint, (r) => {
       events = [];
-      const next: EndpointRecord = { ...r, failingSince: r.failingSince ?? now };
+      const next: EndpointRecord = { ...r, failingSince: r.failingSince ?? since };
       if (reason !== undefined && (r.circuit === 'closed' || r.probe?.id === deliveryId)) {
         next.circuit = 'open';
         next.openedAt = now;
         delete next.probe;
         events.push({ type: 'endpoint.opened', endpoint, reason });
       }
-      if (next.disabled === undefined && this.options.disableAfterMs > 0 && now >= (next.failingSince as number) + this.options.disableAfterMs) {
+      if (next.disabled === undefined && disableAfter > 0 && now >= (next.failingSince as number) + disableAfter) {
         next.disabled = { at: now, reason: 'failing' };
         events.push({ type: 'endpoint.disabled', endpoint, reason: `failing since ${new Date(next.failingSince as number).toISOString()}` });
       }
       return next.failingSince === r.failingSince && events.length === 0 ? undefined : next;
     });
+    const streak = this.streaks.get(endpoint);
+    if (streak) streak.written = true;
     for (const e of events) this.emit(e);
+  }
+
+  /**
+   * When the endpoint's run of failures began: the stored time, else this node's. A stored time this node
+   * wrote and another node cleared (it had a success) starts the run again.
+   */
+  private failingSince(endpoint: string, rec: EndpointRecord | undefined, now: number): number {
+    let streak = this.streaks.get(endpoint);
+    if (streak?.written && rec?.failingSince === undefined) streak = undefined;
+    if (!streak) this.streaks.set(endpoint, (streak = { since: now, written: false }));
+    return rec?.failingSince ?? streak.since;
   }
 
   /** Manual disable: its deliveries are parked until it is enabled. */
