@@ -4,6 +4,8 @@ import { z } from 'zod';
 import { HookhubError } from '../core/errors.js';
 import { parseInput as parse } from '../http/validate.js';
 import { HELD_BEHIND_EARLIER, PARKED, type DeliveryQueue, type DeliveryRecord } from '../store/contracts/delivery-queue.js';
+import { matchesTarget } from '../store/contracts/delivery-target.js';
+import { originOf } from './endpoint-id.js';
 import { failedDeliveries } from './replay.js';
 
 const MAX_LIMIT = 1000;
@@ -14,7 +16,15 @@ const listQuery = z.object({
   limit: z.string().regex(/^\d{1,6}$/, 'limit must be a whole number').default('50').transform(Number)
     .refine((n) => n >= 1 && n <= MAX_LIMIT, `limit must be 1–${MAX_LIMIT}`),
   cursor: z.string().regex(/^\d{1,15}$/, 'cursor must be a next_cursor from a previous page').transform(Number).optional(),
+  endpoint: z.string().min(1, 'endpoint must not be empty').optional(),
+  id: z.string().min(1, 'id must not be empty').optional(),
+  since: z.string().optional(),
+  until: z.string().optional(),
 });
+
+/** Log rows a filtered page looks at, at most, before it answers (with a next_cursor to go on). */
+export const SCAN_MAX = 5000;
+const SCAN_PAGE = 200;
 
 export const time = (name: string) => {
   const message = `${name} must be an ISO 8601 time, e.g. 2026-11-23T14:00:00Z`;
@@ -59,6 +69,8 @@ export function deliveryJson(d: DeliveryRecord): Record<string, unknown> {
 /** What the delivery log needs of the dispatcher. */
 export interface DeliveryLog {
   readonly store: DeliveryQueue;
+  /** Which endpoint a URL belongs to (the `endpoint` filter); undefined without endpoint control. */
+  readonly endpoints: { endpointOf(url: string): string } | undefined;
   retry(id: string): Promise<'queued' | 'in_flight' | 'not_found'>;
 }
 
@@ -68,16 +80,53 @@ export function deliveriesApi(app: FastifyInstance, deps: { dispatcher: Delivery
 
   app.get(`${prefix}/api/deliveries`, async (req) => {
     const q = parse(listQuery, req.query);
-    const page = await store.list({
-      limit: q.limit,
+    const since = q.since === undefined ? undefined : parse(time('since'), q.since);
+    const until = q.until === undefined ? undefined : parse(time('until'), q.until);
+    const endpointOf = (url: string): string => deps.dispatcher.endpoints?.endpointOf(url) ?? originOf(url);
+    const accept = (d: DeliveryRecord): boolean =>
+      (since === undefined || d.createdAt >= since) && (until === undefined || d.createdAt <= until)
+      && (q.endpoint === undefined || endpointOf(d.url) === q.endpoint)
+      && (q.status === undefined || d.status === q.status) && (q.target === undefined || matchesTarget(d.url, q.target));
+    if (q.id !== undefined) {
+      const d = await store.get(q.id);
+      return { deliveries: d && accept(d) ? [deliveryJson(d)] : [] };
+    }
+    const base = {
       ...(q.status !== undefined ? { status: q.status } : {}),
-      ...(q.target !== undefined ? { target: q.target } : {}),
-      ...(q.cursor !== undefined ? { before: q.cursor } : {}),
-    });
-    const out: { deliveries: Record<string, unknown>[]; next_cursor?: string } = { deliveries: page.map(deliveryJson) };
-    const last = page[page.length - 1];
-    if (page.length === q.limit && last) out.next_cursor = String(last.seq);
-    return out;
+      // An endpoint's deliveries are among its origin's (a defined prefix narrows them further).
+      ...(q.target !== undefined ? { target: q.target } : q.endpoint !== undefined && originOf(q.endpoint) !== '' ? { target: new URL(q.endpoint).host } : {}),
+    };
+    const out: { deliveries: Record<string, unknown>[]; next_cursor?: string } = { deliveries: [] };
+    if (since === undefined && until === undefined && q.endpoint === undefined) {
+      const page = await store.list({ ...base, limit: q.limit, ...(q.cursor !== undefined ? { before: q.cursor } : {}) });
+      out.deliveries = page.map(deliveryJson);
+      const last = page[page.length - 1];
+      if (page.length === q.limit && last) out.next_cursor = String(last.seq);
+      return out;
+    }
+    // Filters the store does not index: scan newest first (bounded), stop at `since` (older ones follow).
+    let before = q.cursor;
+    let scanned = 0;
+    for (;;) {
+      const page = await store.list({ ...base, limit: SCAN_PAGE, ...(before !== undefined ? { before } : {}) });
+      for (const d of page) {
+        if (since !== undefined && d.createdAt < since) return out;
+        if (!accept(d)) continue;
+        out.deliveries.push(deliveryJson(d));
+        if (out.deliveries.length === q.limit) {
+          out.next_cursor = String(d.seq);
+          return out;
+        }
+      }
+      scanned += page.length;
+      const last = page[page.length - 1];
+      if (page.length < SCAN_PAGE || !last) return out;
+      before = last.seq;
+      if (scanned >= SCAN_MAX) {
+        out.next_cursor = String(before);
+        return out;
+      }
+    }
   });
 
   app.get<{ Params: { id: string } }>(`${prefix}/api/deliveries/:id`, async (req) => {

@@ -40,6 +40,8 @@ export interface DispatcherOptions {
   perHost?: number;
   maxQueueDepth: number;
   retentionMs: number;
+  /** Finished deliveries kept at most (the last updated); 0: no cap. */
+  retentionCount?: number;
   /** How long stop() waits for attempts in flight. */
   drainMs?: number;
   /** Delivery threads sending the attempts; 0 (default): this thread sends them. */
@@ -509,7 +511,8 @@ export class WebhookDispatcher implements WebhookQueue {
 
   private async prune(): Promise<void> {
     try {
-      const pruned = await this.store.prune(Date.now() - this.options.retentionMs);
+      let pruned = await this.store.prune(Date.now() - this.options.retentionMs);
+      if ((this.options.retentionCount ?? 0) > 0) pruned += await this.store.pruneBeyond(this.options.retentionCount as number);
       if (pruned > 0) this.options.log.info({ pruned }, 'pruned finished webhook deliveries');
     } catch (err) {
       this.options.log.error({ err }, 'pruning webhook deliveries failed');

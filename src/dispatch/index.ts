@@ -33,6 +33,7 @@ export interface DispatchConfig {
   deliveryThreads: number;
   maxQueueDepth: number;
   retention: number;
+  retentionCount: number;
   endpointConcurrency: number;
   endpointRate: number;
   endpointBurst: number;
@@ -97,6 +98,7 @@ export function createDispatcher(config: DispatchConfig, deps: DispatcherDeps): 
     threads: config.deliveryThreads,
     maxQueueDepth: config.maxQueueDepth,
     retentionMs: config.retention,
+    retentionCount: config.retentionCount,
   });
   return dispatcher;
 }

@@ -129,4 +129,40 @@ describe('admin console in Chromium', () => {
     expect(errors).toEqual([]);
     await context.close();
   });
+
+  it('the Deliveries tab pages past the newest 100 and searches by id and endpoint', async () => {
+    const hub = await startHub({ adminPassword: PASSWORD, retrySchedule: [0] });
+    const a = await Receiver.start();
+    const b = await Receiver.start();
+    const batch = (url: string, n: number) => fetch(`${hub.url}/dispatch`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(Array.from({ length: n }, (_, i) => ({ _url: url, i }))),
+    }).then(async (r) => ((await r.json()) as { ids: string[] }).ids);
+    const first = await batch(`${a.url}/a`, 101);
+    const [onB] = await batch(`${b.url}/b`, 1);
+    await a.waitFor(101);
+    await b.waitFor(1);
+    const context = await browser.newContext({ httpCredentials: { username: 'admin', password: PASSWORD }, viewport: { width: 1100, height: 900 } });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (err) => errors.push(err.message));
+    await page.goto(`${hub.url}/admin#deliveries`);
+    const rows = () => page.$$eval('#deliveries-list tbody tr', (trs) => trs.map((tr) => (tr as HTMLElement).dataset.id ?? ''));
+    await until(async () => (await rows()).length === 100 || undefined, 'the newest 100 deliveries');
+    await page.click('#deliveries-older');
+    await until(async () => {
+      const older = await rows();
+      return older.length === 2 && older[0] === first[1] && older[1] === first[0] ? true : undefined;
+    }, 'the 2 older deliveries');
+    await page.click('#deliveries-newest');
+    await page.fill('#delivery-endpoint', b.url);
+    await page.click('#delivery-search-submit');
+    await until(async () => JSON.stringify(await rows()) === JSON.stringify([onB]) || undefined, 'the endpoint search');
+    await page.fill('#delivery-endpoint', '');
+    await page.fill('#delivery-id', first[50] as string);
+    await page.click('#delivery-search-submit');
+    await until(async () => JSON.stringify(await rows()) === JSON.stringify([first[50]]) || undefined, 'the id search');
+    expect(errors).toEqual([]);
+    await context.close();
+  });
 });

@@ -183,9 +183,30 @@ async function kick(name) {
 
 // ---- deliveries -----------------------------------------------------------------------------
 
+/** The page of the log shown: undefined for the newest, else the cursor of an older page. */
+let deliveriesCursor;
+
+function deliveryQuery() {
+  const q = new URLSearchParams({ limit: '100' });
+  const add = (name, value) => { if (value) q.set(name, value); };
+  add('status', $('delivery-status').value);
+  add('id', $('delivery-id').value.trim());
+  add('endpoint', $('delivery-endpoint').value.trim());
+  // datetime-local is local time without a zone: as an ISO time in UTC.
+  for (const name of ['since', 'until']) {
+    const v = $(`delivery-${name}`).value;
+    if (v) add(name, new Date(v).toISOString());
+  }
+  add('cursor', deliveriesCursor);
+  return q.toString();
+}
+
 async function loadDeliveries() {
-  const status = $('delivery-status').value;
-  const { deliveries } = await api(`deliveries?limit=100${status ? `&status=${encodeURIComponent(status)}` : ''}`);
+  const { deliveries, next_cursor: next } = await api(`deliveries?${deliveryQuery()}`);
+  const older = $('deliveries-older');
+  older.hidden = !next;
+  older.dataset.cursor = next || '';
+  $('deliveries-newest').hidden = deliveriesCursor === undefined;
   show($('deliveries-list'), table(['created', 'url', 'status', 'attempts', 'last attempt', ''], deliveries.map((d) => {
     const last = d.attempts[d.attempts.length - 1];
     const attempts = el('details', {}, el('summary', {}, `${d.attempts.length} / ${d.max_attempts}`),
@@ -194,7 +215,7 @@ async function loadDeliveries() {
     return el('tr', { dataset: { id: d.id } },
       el('td', {}, time(d.created_at)),
       el('td', { class: 'url' }, `${d.method} ${d.url}`, el('div', { class: 'muted' }, d.id)),
-      el('td', {}, badge(d.status)),
+      el('td', {}, badge(d.status), d.parked ? badge('parked', 'muted') : null, d.held ? badge('held', 'muted') : null),
       el('td', {}, attempts),
       el('td', {}, last ? `${last.status ?? last.error ?? ''}` : '—'),
       el('td', {}, el('button', { type: 'button', onclick: () => resend(d.id) }, 'Resend')));
@@ -335,7 +356,11 @@ function select(tab) {
 document.addEventListener('DOMContentLoaded', () => {
   for (const button of document.querySelectorAll('#tabs button')) button.addEventListener('click', () => select(button.dataset.tab));
   for (const button of document.querySelectorAll('button[data-refresh]')) button.addEventListener('click', () => refresh(button.dataset.refresh));
-  $('delivery-status').addEventListener('change', () => refresh('deliveries'));
+  const fromNewest = () => { deliveriesCursor = undefined; return refresh('deliveries'); };
+  $('delivery-status').addEventListener('change', fromNewest);
+  $('delivery-search').addEventListener('submit', (event) => { event.preventDefault(); void fromNewest(); });
+  $('deliveries-newest').addEventListener('click', fromNewest);
+  $('deliveries-older').addEventListener('click', () => { deliveriesCursor = $('deliveries-older').dataset.cursor || undefined; void refresh('deliveries'); });
   $('publish-form').addEventListener('submit', publish);
   $('endpoint-form').addEventListener('submit', saveEndpoint);
   select(location.hash.slice(1) || 'overview');

@@ -134,4 +134,6 @@ export interface DeliveryQueue {
   depth(): Promise<number>;
   /** Deletes finished deliveries last updated before `before`. Returns how many. */
   prune(before: number): Promise<number>;
+  /** Deletes finished deliveries beyond the `keep` last updated. Returns how many. */
+  pruneBeyond(keep: number): Promise<number>;
 }

@@ -184,6 +184,13 @@ export class MemoryDeliveryQueue implements DeliveryQueue {
     return this.live.size;
   }
 
+  async pruneBeyond(keep: number): Promise<number> {
+    const finished = [...this.records.values()].filter((r) => !unfinished(r)).sort((a, b) => b.updatedAt - a.updatedAt || b.seq - a.seq);
+    for (const r of finished.slice(keep)) this.records.delete(r.id);
+    for (const [key, seen] of this.keys) if (!this.records.has(seen.id)) this.keys.delete(key);
+    return Math.max(0, finished.length - keep);
+  }
+
   async prune(before: number): Promise<number> {
     let n = 0;
     for (const [id, r] of this.records) {

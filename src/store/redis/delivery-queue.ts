@@ -199,10 +199,17 @@ for i = 3, #ARGV do
 end
 return n`;
 
-// ARGV: p, before, batch
+// ARGV: p, before, batch[, keep]: finished before `before`, or (keep given) beyond the `keep` last updated
 const PRUNE = `
 local p = ARGV[1]
-local ids = redis.call('ZRANGEBYSCORE', p .. 'dq:finished', '-inf', '(' .. ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
+local ids
+if ARGV[4] then
+  local over = redis.call('ZCARD', p .. 'dq:finished') - tonumber(ARGV[4])
+  if over <= 0 then return 0 end
+  ids = redis.call('ZRANGE', p .. 'dq:finished', 0, math.min(over, tonumber(ARGV[3])) - 1)
+else
+  ids = redis.call('ZRANGEBYSCORE', p .. 'dq:finished', '-inf', '(' .. ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
+end
 for _, id in ipairs(ids) do
   redis.call('DEL', p .. 'dq:d:' .. id)
   redis.call('ZREM', p .. 'dq:log', id)
@@ -435,6 +442,15 @@ export class RedisDeliveryQueue implements DeliveryQueue {
   async depth(): Promise<number> {
     const [due, claimed] = results<number>(await this.client.multi().zcard(this.due).zcard(this.claimed).exec());
     return Number(due) + Number(claimed);
+  }
+
+  async pruneBeyond(keep: number): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const n = Number(await this.pruneScript.run([], [this.prefix, 0, PRUNE_BATCH, keep]));
+      total += n;
+      if (n < PRUNE_BATCH) return total;
+    }
   }
 
   async prune(before: number): Promise<number> {

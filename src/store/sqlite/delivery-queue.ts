@@ -511,6 +511,11 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     return this.unfinished;
   }
 
+  async pruneBeyond(keep: number): Promise<number> {
+    return this.db.prepare(`DELETE FROM deliveries WHERE seq IN (SELECT seq FROM deliveries INDEXED BY deliveries_finished
+        WHERE status IN ('succeeded', 'failed') ORDER BY updated_at DESC, seq DESC LIMIT -1 OFFSET ?)`).run(keep).changes;
+  }
+
   async prune(before: number): Promise<number> {
     return this.db.prepare(`DELETE FROM deliveries WHERE status IN ('succeeded', 'failed') AND updated_at < ?`).run(before).changes;
   }

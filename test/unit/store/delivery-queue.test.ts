@@ -217,6 +217,21 @@ describe.each(factories)('DeliveryQueue contract: %s', (_name, make) => {
     expect(await claim(Date.now())).toEqual([d.id]);
   });
 
+  it('pruneBeyond keeps the last updated finished deliveries, never unfinished ones', async () => {
+    const { q } = make();
+    const ds = Array.from({ length: 4 }, (_, i) => delivery({ url: `http://a.example/${i}` }));
+    const open = delivery();
+    for (const d of [...ds, open]) await q.enqueue(d, LIMITS);
+    for (const d of ds) {
+      await q.finish(d.id, { attempt: attempt(200), status: 'succeeded' });
+      await new Promise((r) => setTimeout(r, 2)); // distinct update times
+    }
+    expect(await q.pruneBeyond(2)).toBe(2);
+    const left = (await q.list({ limit: 10 })).map((d) => d.id);
+    expect(left.sort()).toEqual([open.id, ds[2]!.id, ds[3]!.id].sort());
+    expect(await q.pruneBeyond(2)).toBe(0);
+  });
+
   it('parks a claimed delivery (never due, survives a reopen) and unparks by URL, oldest first; a parked lane head keeps its lane held', async () => {
     const made = make();
     const claim = async (q: DeliveryQueue, now: number) => (await q.claim({ now, limit: 10, leaseMs: 1000, perHost: 10, skipHosts: [] })).map((c) => c.id);
