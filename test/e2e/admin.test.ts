@@ -147,7 +147,7 @@ describe('admin console in Chromium', () => {
     const errors: string[] = [];
     page.on('pageerror', (err) => errors.push(err.message));
     await page.goto(`${hub.url}/admin#deliveries`);
-    const rows = () => page.$$eval('#deliveries-list tbody tr', (trs) => trs.map((tr) => (tr as HTMLElement).dataset.id ?? ''));
+    const rows = () => page.$$eval('#deliveries-list tbody tr', (trs) => trs.map((tr) => tr.getAttribute('data-id') ?? ''));
     await until(async () => (await rows()).length === 100 || undefined, 'the newest 100 deliveries');
     await page.click('#deliveries-older');
     await until(async () => {
