@@ -4,6 +4,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Registry } from 'prom-client';
 import { timeOrderedId } from '../core/ids.js';
+import { logUrl } from '../core/log-url.js';
 import { atItem, HookhubError } from '../core/errors.js';
 import { checkTargetUrl } from '../core/target-guard.js';
 import type { AttemptEvent, OutgoingWebhook, WebhookQueue } from '../core/webhooks.js';
@@ -649,7 +650,8 @@ export class WebhookDispatcher implements WebhookQueue {
         type: 'delivery.failed',
         endpoint,
         at: new Date().toISOString(),
-        delivery: { id: r.id, url: r.url, attempts: r.attempts.length + 1, status: a.status, error: a.error },
+        // The topic's readers are a wider audience than the errback: the URL without its query string.
+        delivery: { id: r.id, url: logUrl(r.url), attempts: r.attempts.length + 1, status: a.status, error: a.error },
       });
     }
   }

@@ -3,6 +3,7 @@
 // after a failing period, manual disable and enable. Deliveries to an open or disabled endpoint are parked
 // in the store and unparked when it comes back. State changes are compare-and-set writes to the shared
 // EndpointBook, so exactly one node makes each change and publishes its event.
+import { HookhubError } from '../core/errors.js';
 import type { EndpointBook, EndpointLimiter, EndpointRecord, EndpointSettings, FlowLimits } from '../store/contracts/endpoints.js';
 import type { DeliveryQueue, DeliveryRecord } from '../store/contracts/delivery-queue.js';
 import { AttemptWindow, type CircuitThresholds } from './circuit.js';
@@ -11,6 +12,8 @@ import type { EndpointEvent, EndpointEventBody } from './events.js';
 
 /** How often a node reads the shared endpoint records (other nodes' changes are seen within this). */
 export const ENDPOINT_REFRESH_MS = 1000;
+/** Endpoints stored with settings or a state, at most (every node reads them all each second). */
+export const MAX_STORED_ENDPOINTS = 10_000;
 /** Writes retried this often when another node changed the record meanwhile. */
 const CAS_TRIES = 5;
 /**
@@ -233,6 +236,9 @@ export class EndpointControl {
   }
 
   async setSettings(id: string, settings: EndpointSettings): Promise<void> {
+    if (!this.records.has(id) && this.records.size >= MAX_STORED_ENDPOINTS) {
+      throw new HookhubError('bad_request', `at most ${MAX_STORED_ENDPOINTS} endpoints are stored; delete some first`);
+    }
     await this.change(id, (r) => ({ ...r, settings }), true);
     await this.refresh();
   }

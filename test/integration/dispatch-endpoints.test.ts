@@ -175,10 +175,12 @@ describe('endpoints: circuit breaker and parking', () => {
       res.writeHead(500);
       res.end();
     });
-    const [id] = await dispatchMany(hub.url, `${failing.url}/f`, 1);
+    const [id] = await dispatchMany(hub.url, `${failing.url}/f?token=s3cret`, 1);
     await waitForStatus(hub.url, id as string, 'failed');
     const [alert] = await alerts.waitFor(1);
-    expect(JSON.parse(alert!.body.toString())).toMatchObject({ type: 'delivery.failed', endpoint: failing.url, delivery: { id, status: 500 } });
+    // The URL without its query string: topic readers are a wider audience than the errback.
+    expect(JSON.parse(alert!.body.toString())).toMatchObject({ type: 'delivery.failed', endpoint: failing.url, delivery: { id, url: `${failing.url}/f?…`, status: 500 } });
+    expect(alert!.body.toString()).not.toContain('s3cret');
     expect(alert!.headers['content-type']).toBe('application/json');
   });
 });
