@@ -102,6 +102,8 @@ export class WebhookDispatcher implements WebhookQueue {
   private wakeQueued = false;
   private lastClaimEmpty = false;
   private lastClaimAt = 0;
+  /** No claims before this time (endpoint control failed: the store is likely down). */
+  private pausedUntil = 0;
   /**
    * False once a claim came back empty, until something may have become claimable: a timer (due times,
    * leases, other nodes), new or resent work for a host with room, or a host that was skipped getting room.
@@ -373,7 +375,7 @@ export class WebhookDispatcher implements WebhookQueue {
   }
 
   private async fill(): Promise<void> {
-    while (this.worthClaiming && !this.stopping) {
+    while (this.worthClaiming && !this.stopping && Date.now() >= this.pausedUntil) {
       const limit = Math.min(this.free, 512);
       const skipHosts: string[] = [];
       for (const [h, s] of this.hosts) if (this.heldFor(s) >= 2 * this.perHost) skipHosts.push(h);
@@ -405,7 +407,7 @@ export class WebhookDispatcher implements WebhookQueue {
     // Something was already due when the last claim came back empty (its host is full, or another node
     // holds it): no hot loop. What became due after that claim is claimed at once.
     if (delay === 0 && this.lastClaimEmpty && next !== undefined && next <= this.lastClaimAt) delay = 1000;
-    this.sleep(delay);
+    this.sleep(Math.max(delay, this.pausedUntil - now));
   }
 
   private sleep(ms: number): void {
@@ -528,14 +530,24 @@ export class WebhookDispatcher implements WebhookQueue {
     const endpoint = control.endpointOf(r.url);
     // Behind others of its endpoint waiting for a permit: it waits behind them (no permit asked).
     const queue = this.throttled.get(endpoint);
-    const gate: GateAnswer = queue && queue.queue.length > 0 && !this.throttleTurn.has(r.id)
-      ? { kind: 'wait', endpoint, ms: -1 }
-      : await control.gate(r);
-    this.throttleTurn.delete(r.id);
-    if (gate.kind === 'park') {
-      await this.store.park(r.id);
+    let gate: GateAnswer;
+    try {
+      gate = queue && queue.queue.length > 0 && !this.throttleTurn.has(r.id) ? { kind: 'wait', endpoint, ms: -1 } : await control.gate(r);
+      this.throttleTurn.delete(r.id);
+      if (gate.kind === 'park') {
+        await this.store.park(r.id);
+        this.held.delete(r.id);
+        this.metrics.parked.inc();
+        return;
+      }
+    } catch (err) {
+      // The store could not answer (Redis down): the delivery is given back unattempted, not held for ever.
+      this.throttleTurn.delete(r.id);
+      this.options.log.error({ err, delivery: r.id, endpoint }, 'endpoint control failed; the delivery is released');
       this.held.delete(r.id);
-      this.metrics.parked.inc();
+      // No claim for a second: claimed again at once, it would meet the same failure in a hot loop.
+      this.pausedUntil = Date.now() + 1000;
+      await this.store.release([r.id]).catch((e: unknown) => this.options.log.error({ err: e }, 'could not release a webhook claim'));
       return;
     }
     if (gate.kind === 'wait') {

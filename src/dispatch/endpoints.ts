@@ -83,7 +83,10 @@ export class EndpointControl {
   /** Reads every record again (the shared state other nodes change). */
   refresh(): Promise<void> {
     this.refreshing ??= this.deps.book.list().then((list) => {
-      this.records = new Map(list.map((r) => [r.id, r]));
+      // A change this node wrote while the list was read is newer than the list: it stays.
+      const records = new Map(list.map((r) => [r.id, r]));
+      for (const [id, mine] of this.records) if (mine.version > (records.get(id)?.version ?? 0)) records.set(id, mine);
+      this.records = records;
       this.resolver.setPrefixes(list.filter((r) => !isOrigin(r.id)).map((r) => r.id));
     }).finally(() => (this.refreshing = undefined));
     return this.refreshing;

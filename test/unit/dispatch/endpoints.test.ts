@@ -3,6 +3,11 @@
 import { describe, expect, it } from 'vitest';
 import { AttemptWindow } from '../../../src/dispatch/circuit.js';
 import { EndpointResolver, isOrigin } from '../../../src/dispatch/endpoint-id.js';
+import { EndpointControl } from '../../../src/dispatch/endpoints.js';
+import type { EndpointBook } from '../../../src/store/contracts/endpoints.js';
+import { LocalEndpointLimiter } from '../../../src/store/local/endpoint-limiter.js';
+import { MemoryDeliveryQueue } from '../../../src/store/memory/delivery-queue.js';
+import { MemoryEndpointBook } from '../../../src/store/memory/endpoints.js';
 
 describe('EndpointResolver', () => {
   it('an origin by default; the longest defined prefix when one matches', () => {
@@ -42,5 +47,34 @@ describe('AttemptWindow', () => {
     expect(w.trips(rateOnly, 7)).toBe('50% of 6 attempts failed');
     expect(w.totals(7)).toEqual({ attempts: 6, ok: 3, meanLatencyMs: 10 });
     expect(w.totals(20_000).attempts).toBe(0);
+  });
+});
+
+describe('EndpointControl', () => {
+  it('a state this node wrote while a refresh was reading the records is kept (the refresh is older)', async () => {
+    const book = new MemoryEndpointBook();
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    const slowBook: EndpointBook = {
+      list: async () => {
+        const snapshot = await book.list();
+        await gate;
+        return snapshot;
+      },
+      get: (id) => book.get(id),
+      put: (r) => book.put(r),
+      remove: (id) => book.remove(id),
+    };
+    const events: string[] = [];
+    const control = new EndpointControl(
+      { defaults: { concurrency: 0, rate: 0, burst: 0 }, circuit: { failures: 3, failureRate: 0, windowMs: 60_000, minAttempts: 1 }, cooldownMs: 1000, disableAfterMs: 0 },
+      { book: slowBook, limiter: new LocalEndpointLimiter(), queue: new MemoryDeliveryQueue(), emit: (e) => events.push(e.type), unparked: () => {}, slotHoldMs: () => 1000, onError: (err) => { throw err; } },
+    );
+    const reading = control.refresh();
+    expect(await control.disable('https://a.example')).toBe(true);
+    release();
+    await reading;
+    expect(control.view('https://a.example').state).toBe('disabled');
+    expect(events).toEqual(['endpoint.disabled']);
   });
 });
