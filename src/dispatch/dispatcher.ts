@@ -532,7 +532,8 @@ export class WebhookDispatcher implements WebhookQueue {
     const queue = this.throttled.get(endpoint);
     let gate: GateAnswer;
     try {
-      gate = queue && queue.queue.length > 0 && !this.throttleTurn.has(r.id) ? { kind: 'wait', endpoint, ms: -1 } : await control.gate(r);
+      gate = queue && queue.queue.length > 0 && !this.throttleTurn.has(r.id) ? { kind: 'wait', endpoint, ms: -1 }
+        : control.quickGate(r) ?? await control.gate(r);
       this.throttleTurn.delete(r.id);
       if (gate.kind === 'park') {
         await this.store.park(r.id);

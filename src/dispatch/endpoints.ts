@@ -119,6 +119,16 @@ export class EndpointControl {
     return { concurrency: s.concurrency ?? d.concurrency, rate, burst: s.burst ?? (d.burst > 0 ? d.burst : Math.max(1, Math.ceil(rate))) };
   }
 
+  /** The gate's answer without a store round trip when there is nothing to check (closed, no limits). */
+  quickGate(r: DeliveryRecord): GateAnswer | undefined {
+    const endpoint = this.endpointOf(r.url);
+    const rec = this.records.get(endpoint);
+    if (rec && (rec.disabled !== undefined || rec.circuit !== 'closed')) return undefined;
+    const s = rec?.settings;
+    const d = this.options.defaults;
+    return (s?.concurrency ?? d.concurrency) === 0 && (s?.rate ?? d.rate) === 0 ? { kind: 'go', endpoint, slot: false } : undefined;
+  }
+
   /** Whether a delivery may go now, waits (flow limits), or is parked (circuit open, endpoint disabled). */
   async gate(r: DeliveryRecord): Promise<GateAnswer> {
     const endpoint = this.endpointOf(r.url);
