@@ -104,7 +104,7 @@ export function endpointsApi(app: FastifyInstance, dispatcher: EndpointsControl,
     return control().view(id);
   });
 
-  // Replay: failed deliveries of the endpoint (within since/until) get one more attempt; parked ones go
+  // Replay (within since/until by creation): failed deliveries of the endpoint get one more attempt; parked ones go
   // out now whatever the endpoint's state (they are parked again if it is still open or disabled).
   app.post<{ Params: { id: string } }>(`${prefix}/api/endpoints/:id/replay`, async (req, reply) => {
     const id = endpointId(req.params.id);
@@ -113,8 +113,7 @@ export function endpointsApi(app: FastifyInstance, dispatcher: EndpointsControl,
     const inRange = (createdAt: number): boolean =>
       (q.since === undefined || createdAt >= q.since) && (q.until === undefined || createdAt <= q.until);
     if (q.status === 'parked') {
-      if (q.since !== undefined || q.until !== undefined) throw new HookhubError('bad_request', 'since and until apply to status=failed');
-      const queued = await dispatcher.store.unpark((url) => c.endpointOf(url) === id, Date.now());
+      const queued = await dispatcher.store.unpark((d) => c.endpointOf(d.url) === id && inRange(d.createdAt), Date.now());
       if (queued > 0) c.unparked();
       return reply.code(202).send({ queued });
     }

@@ -104,7 +104,7 @@ export class EndpointControl {
           : r.circuit === 'half_open' && (r.probe === undefined || now >= r.probe.at + this.options.cooldownMs);
         if (r.disabled === undefined && cooled) {
           // One parked delivery becomes due; whichever node claims it makes it the probe (gate).
-          if (await this.deps.queue.unpark((url) => this.endpointOf(url) === r.id, now, 1)) this.deps.unparked();
+          if (await this.deps.queue.unpark((d) => this.endpointOf(d.url) === r.id, now, 1)) this.deps.unparked();
         }
       }
     } catch (err) {
@@ -269,7 +269,7 @@ export class EndpointControl {
   }
 
   private async unparkAll(id: string): Promise<void> {
-    const n = await this.deps.queue.unpark((url) => this.endpointOf(url) === id, Date.now());
+    const n = await this.deps.queue.unpark((d) => this.endpointOf(d.url) === id, Date.now());
     if (n > 0) this.deps.unparked();
   }
 

@@ -121,6 +121,20 @@ describe('admin console in Chromium', () => {
     await eventually(() => text(page, row), /disabled\s*manual/, 'the endpoint disabled');
     await page.click(`${row} button.enable`);
     await eventually(() => text(page, row), /closed/, 'the endpoint enabled');
+    // Disabled, a delivery parks; the replay form releases it (status parked, since an hour ago): it is
+    // parked again (still disabled), and goes once enabled.
+    await page.click(`${row} button.disable`);
+    await eventually(() => text(page, row), /disabled/, 'disabled again');
+    const parked = await fetch(`${hub.url}/dispatch`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `_url=${encodeURIComponent(`${receiver.url}/p`)}` });
+    const parkedId = ((await parked.json()) as { id: string }).id;
+    await until(async () => ((await (await fetch(`${hub.url}/api/deliveries/${parkedId}`)).json()) as { parked?: boolean }).parked === true || undefined, 'the delivery parked');
+    await page.click(`${row} button:has-text("Edit")`);
+    await page.selectOption('#replay-status', 'parked');
+    await page.fill('#replay-since', new Date(Date.now() - 3_600_000 - new Date().getTimezoneOffset() * 60_000).toISOString().slice(0, 19));
+    await page.click('#replay-submit');
+    await eventually(() => text(page, '#notice'), 'deliveries queued again: 1', 'the replay done');
+    await page.click(`${row} button.enable`);
+    await receiver.waitFor(2);
     await page.fill('#endpoint-id', `${receiver.url}/slow/`);
     await page.fill('#endpoint-concurrency', '2');
     await page.click('#endpoint-save');

@@ -266,7 +266,18 @@ async function act(path, done) {
   await loadEndpoints();
 }
 
+async function replay(event) {
+  event.preventDefault();
+  const q = new URLSearchParams({ status: $('replay-status').value });
+  for (const name of ['since', 'until']) {
+    const v = $(`replay-${name}`).value;
+    if (v) q.set(name, new Date(v).toISOString());
+  }
+  await act(`endpoints/${encodeURIComponent($('replay-endpoint').value)}/replay?${q}`, 'deliveries queued again');
+}
+
 function editEndpoint(e) {
+  $('replay-endpoint').value = e.id;
   $('endpoint-id').value = e.id;
   for (const key of ['concurrency', 'rate', 'burst']) $(`endpoint-${key}`).value = e.settings[key] ?? '';
 }
@@ -363,6 +374,7 @@ document.addEventListener('DOMContentLoaded', () => {
   $('deliveries-older').addEventListener('click', () => { deliveriesCursor = $('deliveries-older').dataset.cursor || undefined; void refresh('deliveries'); });
   $('publish-form').addEventListener('submit', publish);
   $('endpoint-form').addEventListener('submit', saveEndpoint);
+  $('replay-form').addEventListener('submit', replay);
   select(location.hash.slice(1) || 'overview');
   setInterval(() => { if (current === 'overview' && !document.hidden) refresh('overview'); }, 2000);
 });

@@ -49,6 +49,12 @@ export const HELD_BEHIND_EARLIER = 8_640_000_000_000_000;
  */
 export const PARKED = 8_639_999_999_999_999;
 
+/** What `unpark` shows its filter of a parked delivery. */
+export interface ParkedDelivery {
+  url: string;
+  createdAt: number;
+}
+
 export interface DeliveryRecord extends NewDelivery {
   /** Insertion order; the delivery log pages by it. */
   seq: number;
@@ -126,10 +132,10 @@ export interface DeliveryQueue {
   /** Parks a delivery (claimed by this worker, or pending): unattempted, pending, due only once unparked. */
   park(id: string): Promise<void>;
   /**
-   * Makes parked deliveries whose URL `matches` due at `now`, oldest first, at most `limit` (all when
-   * absent). Returns how many.
+   * Makes the parked deliveries `matches` accepts (by URL and creation time) due at `now`, oldest first, at
+   * most `limit` (all when absent). Returns how many.
    */
-  unpark(matches: (url: string) => boolean, now: number, limit?: number): Promise<number>;
+  unpark(matches: (d: ParkedDelivery) => boolean, now: number, limit?: number): Promise<number>;
   /** Unfinished deliveries (pending + delivering, held and parked ones included). */
   depth(): Promise<number>;
   /** Deletes finished deliveries last updated before `before`. Returns how many. */

@@ -1,6 +1,6 @@
 // In-process webhook queue and delivery log: the default for tests and ephemeral use.
 import { HookhubError } from '../../core/errors.js';
-import { HELD_BEHIND_EARLIER, PARKED, type AttemptOutcome, type ClaimRequest, type DeliveryLimits, type DeliveryQuery, type DeliveryQueue, type DeliveryRecord, type NewDelivery } from '../contracts/delivery-queue.js';
+import { HELD_BEHIND_EARLIER, PARKED, type ParkedDelivery, type AttemptOutcome, type ClaimRequest, type DeliveryLimits, type DeliveryQuery, type DeliveryQueue, type DeliveryRecord, type NewDelivery } from '../contracts/delivery-queue.js';
 import { deliveryHost, matchesTarget } from '../contracts/delivery-target.js';
 
 const copy = (r: DeliveryRecord): DeliveryRecord => ({ ...r, headers: { ...r.headers }, attempts: [...r.attempts] });
@@ -173,8 +173,8 @@ export class MemoryDeliveryQueue implements DeliveryQueue {
     delete r.leaseUntil;
   }
 
-  async unpark(matches: (url: string) => boolean, now: number, limit = Infinity): Promise<number> {
-    const parked = [...this.live.values()].filter((r) => r.nextAt === PARKED && matches(r.url)).sort((a, b) => a.seq - b.seq);
+  async unpark(matches: (d: ParkedDelivery) => boolean, now: number, limit = Infinity): Promise<number> {
+    const parked = [...this.live.values()].filter((r) => r.nextAt === PARKED && matches({ url: r.url, createdAt: r.createdAt })).sort((a, b) => a.seq - b.seq);
     const some = parked.slice(0, limit);
     for (const r of some) r.nextAt = now;
     return some.length;

@@ -6,7 +6,7 @@
 import type { Redis } from 'ioredis';
 import { HookhubError } from '../../core/errors.js';
 import { deliveryHost, matchesTarget } from '../contracts/delivery-target.js';
-import { HELD_BEHIND_EARLIER, PARKED, type AttemptOutcome, type ClaimRequest, type DeliveryAttempt, type DeliveryLimits, type DeliveryQuery, type DeliveryQueue, type DeliveryRecord, type DeliveryStatus, type NewDelivery } from '../contracts/delivery-queue.js';
+import { HELD_BEHIND_EARLIER, PARKED, type ParkedDelivery, type AttemptOutcome, type ClaimRequest, type DeliveryAttempt, type DeliveryLimits, type DeliveryQuery, type DeliveryQueue, type DeliveryRecord, type DeliveryStatus, type NewDelivery } from '../contracts/delivery-queue.js';
 import { defineScript, type Script, type ScriptArg } from './script.js';
 
 /** Candidates looked at per claim in each of `due` and `claimed` before the per-host cap applies. */
@@ -422,15 +422,15 @@ export class RedisDeliveryQueue implements DeliveryQueue {
   }
 
   /** Parked ids share one score: their seqs give the order. */
-  async unpark(matches: (url: string) => boolean, now: number, limit = Infinity): Promise<number> {
+  async unpark(matches: (d: ParkedDelivery) => boolean, now: number, limit = Infinity): Promise<number> {
     const ids = await this.client.zrangebyscore(this.due, PARKED, PARKED);
     if (ids.length === 0) return 0;
     const pipeline = this.client.pipeline();
-    for (const id of ids) pipeline.hmget(this.key(id), 'url', 'seq');
-    const rows = results<[string | null, string | null]>(await pipeline.exec());
+    for (const id of ids) pipeline.hmget(this.key(id), 'url', 'seq', 'created');
+    const rows = results<[string | null, string | null, string | null]>(await pipeline.exec());
     const chosen = ids
-      .map((id, i) => ({ id, url: rows[i]?.[0] ?? null, seq: Number(rows[i]?.[1]) }))
-      .filter((p) => p.url !== null && matches(p.url))
+      .map((id, i) => ({ id, url: rows[i]?.[0] ?? null, seq: Number(rows[i]?.[1]), createdAt: Number(rows[i]?.[2]) }))
+      .filter((p) => p.url !== null && matches({ url: p.url, createdAt: p.createdAt }))
       .sort((a, b) => a.seq - b.seq)
       .slice(0, limit)
       .map((p) => p.id);

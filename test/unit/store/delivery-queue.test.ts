@@ -250,10 +250,11 @@ describe.each(factories)('DeliveryQueue contract: %s', (_name, make) => {
     expect(await made.q.depth()).toBe(4);
     const q = made.reopen?.() ?? made.q;
     expect(await claim(q, Date.now() + 3_600_000)).toEqual([other.id]);
-    expect(await q.unpark((url) => url.startsWith('http://nowhere.example/'), Date.now())).toBe(0);
-    expect(await q.unpark((url) => url.startsWith('http://down.example/'), Date.now(), 1)).toBe(1);
+    expect(await q.unpark((p) => p.url.startsWith('http://nowhere.example/'), Date.now())).toBe(0);
+    expect(await q.unpark((p) => p.url.startsWith('http://down.example/') && p.createdAt <= Date.now(), Date.now(), 1)).toBe(1);
     expect(await claim(q, Date.now())).toEqual([a.id]);
-    expect(await q.unpark((url) => url.startsWith('http://down.example/'), Date.now())).toBe(1);
+    expect(await q.unpark((p) => p.createdAt > Date.now() + 60_000, Date.now())).toBe(0);
+    expect(await q.unpark((p) => p.url.startsWith('http://down.example/'), Date.now())).toBe(1);
     expect(await claim(q, Date.now())).toEqual([b.id]);
     await q.finish(b.id, { attempt: attempt(200), status: 'succeeded' });
     expect(await claim(q, Date.now())).toEqual([c.id]);
