@@ -1,16 +1,15 @@
-// Dispatcher benchmark: durable deliveries per second through Hookhub (sqlite store) to a local receiver,
-// enqueue→delivered latency, and the same requests sent by a bare undici loop for comparison.
+// Dispatcher benchmark, end to end: durable deliveries per second through Hookhub's /dispatch (accept, commit,
+// send, record; sqlite store) to a receiver, enqueue→delivered latency, the server's CPU per delivery, and the
+// same requests sent by a bare undici loop (the reference) for the ratio.
 // Run alone: npx tsx bench/dispatch.ts [deliveries]   (bounded: 5,000 deliveries by default)
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { fork, type ChildProcess, type Serializable } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
-import { Agent } from 'undici';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { resolveConfig } from '../src/config.js';
 import { startServer } from '../src/server.js';
-import { bareLoop } from './bare-loop.js';
-import { ask, startProfile, threadCpuMs } from './lib.js';
+import { cpuSeconds, startProfile, threadCpuMs } from './lib.js';
 
 export interface DispatchBenchOptions {
   /** Deliveries measured (after a warm-up of a tenth of them). */
@@ -42,107 +41,24 @@ export interface DispatchBenchResults {
      * delivery whatever else runs on the machine (wall-clock rates vary with the load of other processes).
      */
     serverCpuUsPerDelivery: number | null;
-    /** CPU time of the whole bench process (server, load generator and receiver) per delivery, in µs. */
+    /** CPU time of the server's whole process (every thread: event loop, GC, delivery threads) per delivery, µs. */
+    serverProcessCpuUsPerDelivery: number;
+    /** CPU time of the receiver process per delivery, µs. */
+    receiverCpuUsPerDelivery: number;
+    /** CPU time of the three processes (server, load generator, receiver) per delivery, µs. */
     totalCpuUsPerDelivery: number;
   };
   /** Latency enqueue→delivered at a fixed rate below capacity (no backlog). */
   paced?: { rate: number; deliveries: number; deliveredP50Ms: number; deliveredP99Ms: number; deliveredMaxMs: number };
-  /** totalCpuUsPerDelivery: sender (this thread) plus receiver, per request. */
-  bareUndici: { requestsPerSecond: number; seconds: number; totalCpuUsPerDelivery: number };
+  /** The reference in its own process; totalCpuUsPerDelivery: its sender plus the receiver, per request. */
+  bareUndici: {
+    requestsPerSecond: number; seconds: number; concurrency: number;
+    senderCpuUsPerRequest: number; receiverCpuUsPerRequest: number; totalCpuUsPerDelivery: number;
+  };
+  /** Hookhub's deliveries/s ÷ the reference's requests/s (each delivery is two HTTP exchanges and a commit: ~0.5× is the limit). */
   ratio: number;
-  /** The throughput goal; the ratio goal is measured on the sending side (dispatch-drain.ts), where both sides do the same work. */
-  goals: { deliveriesPerSecond: number; met: boolean };
+  goals: { deliveriesPerSecond: number; met: boolean; ratio: number; ratioMet: boolean };
 }
-
-// The receiver and the load generator share a worker thread (one clock for send and arrival times),
-// so that the server under test has the main thread to itself.
-const PEER = `
-const { parentPort, workerData } = require('node:worker_threads');
-const http = require('node:http');
-(async () => {
-  const { Agent, request } = await import(workerData.undici);
-  let sent = new Map(), accepted = new Map(), arrived = new Map(), expected = 0, done = null;
-  const server = http.createServer((req, res) => {
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => {
-      const text = Buffer.concat(chunks).toString();
-      const n = Number(text.startsWith('{') ? JSON.parse(text).n : new URLSearchParams(text).get('n'));
-      if (!arrived.has(n)) arrived.set(n, performance.now());
-      res.end('ok');
-      if (done && arrived.size >= expected) { const d = done; done = null; d(); }
-    });
-  });
-  server.keepAliveTimeout = 30000;
-  server.listen(0, '127.0.0.1', () => parentPort.postMessage({ type: 'ready', port: server.address().port }));
-  parentPort.on('message', async (m) => {
-    if (m.type === 'reset') { sent = new Map(); accepted = new Map(); arrived = new Map(); parentPort.postMessage({ type: 'reset' }); return; }
-    if (m.type === 'paced') return paced(m);
-    if (m.type !== 'load') return;
-    expected = m.from + m.count;
-    const all = new Promise((r) => (done = r));
-    const agent = new Agent({ connections: m.concurrency });
-    let next = m.from;
-    const batch = m.batch || 1;
-    await Promise.all(Array.from({ length: m.concurrency }, async () => {
-      while (next < m.from + m.count) {
-        const ns = [];
-        while (ns.length < batch && next < m.from + m.count) ns.push(next++);
-        const at = performance.now();
-        for (const n of ns) sent.set(n, at);
-        // One delivery: a form body, as Hookah's clients send; a batch: a JSON array of the same fields.
-        const res = await request(m.hubUrl + '/dispatch', { dispatcher: agent, method: 'POST',
-          headers: { 'content-type': batch > 1 ? 'application/json' : 'application/x-www-form-urlencoded' },
-          body: batch > 1
-            ? JSON.stringify(ns.map((n) => ({ _url: m.target, n, event: 'order.created', amount: 42 })))
-            : '_url=' + encodeURIComponent(m.target) + '&n=' + ns[0] + '&event=order.created&amount=42' });
-        await res.body.text();
-        if (res.statusCode !== 202) throw new Error('dispatch answered ' + res.statusCode);
-        const done = performance.now();
-        for (const n of ns) accepted.set(n, done);
-      }
-    }));
-    if (arrived.size < expected) await all;
-    await agent.close();
-    const enqueue = [], delivered = [];
-    let first = Infinity, last = 0;
-    for (let n = m.from; n < m.from + m.count; n++) {
-      enqueue.push(accepted.get(n) - sent.get(n));
-      delivered.push(arrived.get(n) - sent.get(n));
-      first = Math.min(first, sent.get(n)); last = Math.max(last, arrived.get(n));
-    }
-    parentPort.postMessage({ type: 'done', enqueue, delivered, seconds: (last - first) / 1000 });
-  });
-  // Open loop: m.rate dispatches per second whatever the answers, in 5 ms ticks; latency is send → arrival.
-  async function paced(m) {
-    expected = m.from + m.count;
-    const all = new Promise((r) => (done = r));
-    const agent = new Agent({ connections: 256 });
-    const started = performance.now();
-    let next = m.from;
-    const pending = [];
-    await new Promise((resolve) => {
-      const tick = setInterval(() => {
-        const due = Math.min(m.from + m.count, m.from + Math.floor(((performance.now() - started) / 1000) * m.rate));
-        for (; next < due; next++) {
-          const n = next;
-          sent.set(n, performance.now());
-          pending.push(request(m.hubUrl + '/dispatch', { dispatcher: agent, method: 'POST',
-            headers: { 'content-type': 'application/x-www-form-urlencoded' },
-            body: '_url=' + encodeURIComponent(m.target) + '&n=' + n + '&event=order.created&amount=42' }).then((res) => res.body.text()));
-        }
-        if (next >= m.from + m.count) { clearInterval(tick); resolve(); }
-      }, 5);
-    });
-    await Promise.all(pending);
-    if (arrived.size < expected) await all;
-    await agent.close();
-    const delivered = [];
-    for (let n = m.from; n < m.from + m.count; n++) delivered.push(arrived.get(n) - sent.get(n));
-    parentPort.postMessage({ type: 'paced', delivered });
-  }
-})();
-`;
 
 const cpuUs = (u: NodeJS.CpuUsage): number => u.user + u.system;
 
@@ -152,6 +68,45 @@ const quantile = (values: number[], q: number): number => {
 };
 
 
+/** Requests the reference sends before it is measured. */
+const BARE_WARM = 5000;
+
+/** A child process of this benchmark (TypeScript through tsx), talking over IPC. */
+function child(file: string): ChildProcess {
+  return fork(fileURLToPath(new URL(file, import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+}
+
+/** Sends `message` (unless undefined) and resolves with the child's next message of `type`. */
+function askChild<T>(proc: ChildProcess, message: unknown, type: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (m: { type?: string }): void => {
+      if (m.type !== type) return;
+      proc.off('message', onMessage);
+      proc.off('exit', onExit);
+      resolve(m as T);
+    };
+    const onExit = (code: number | null): void => reject(new Error(`benchmark child exited (${code}) before answering ${type}`));
+    proc.on('message', onMessage);
+    proc.once('exit', onExit);
+    if (message !== undefined) proc.send(message as Serializable);
+  });
+}
+
+/** CPU µs of a child process so far (/proc, Linux; 0 elsewhere). */
+const childCpuUs = (proc: ChildProcess): number => {
+  try {
+    return cpuSeconds(proc.pid as number) * 1e6;
+  } catch {
+    return 0;
+  }
+};
+
+/**
+ * Three processes, as in production: the server under test (this process, nothing else on it), the load
+ * generator posting to /dispatch (dispatch-load.ts) and the receiver (dispatch-receiver.ts). The reference
+ * is a bare undici loop in a fresh process of its own (dispatch-bare.ts) sending the same requests to the
+ * same receiver: no server, load generator or their heap beside it, so it runs at its own ceiling.
+ */
 export async function runDispatchBench(opts: DispatchBenchOptions = {}): Promise<DispatchBenchResults> {
   const total = opts.deliveries ?? 5000;
   const concurrency = opts.concurrency ?? 64;
@@ -159,53 +114,79 @@ export async function runDispatchBench(opts: DispatchBenchOptions = {}): Promise
   const warm = Math.max(50, Math.floor(total / 10));
   const pacedRate = opts.pacedRate ?? 1000;
   const dataDir = mkdtempSync(join(tmpdir(), 'hookhub-bench-'));
-  const worker = new Worker(PEER, { eval: true, workerData: { undici: import.meta.resolve('undici') } });
+  const receiver = child('./dispatch-receiver.ts');
+  const loader = child('./dispatch-load.ts');
+  type Loaded = { sent: number[]; accepted: number[] };
+  type Arrived = { times: number[] };
+  /** Sends deliveries from..from+count-1 through /dispatch; resolves once all arrived. */
+  const run = async (m: Record<string, unknown> & { from: number; count: number }, type = 'loaded'): Promise<[Loaded, Arrived]> => {
+    await askChild(receiver, { type: 'expect', from: m.from, count: m.count }, 'expecting');
+    const arrived = askChild<Arrived>(receiver, undefined, 'arrived');
+    return Promise.all([askChild<Loaded>(loader, m, type), arrived]);
+  };
   try {
-    const { port } = await ask<{ port: number }>(worker, undefined, 'ready');
+    const { port } = await askChild<{ port: number }>(receiver, undefined, 'ready');
     const target = `http://127.0.0.1:${port}/hook`;
     const config = resolveConfig({ port: 0, store, 'data-dir': dataDir, 'log-level': 'silent', 'allow-private-targets': true, 'retry-schedule': '0s,1s,5s',
       ...(opts.perHost !== undefined ? { 'delivery-per-host': opts.perHost } : {}),
       ...(opts.threads !== undefined ? { 'delivery-threads': opts.threads } : {}) });
     const hub = await startServer(config);
-    type Done = { enqueue: number[]; delivered: number[]; seconds: number };
-    let measured: Done;
+    let measured: { enqueue: number[]; delivered: number[]; seconds: number };
     let utilization: number;
     let cpuMs: number | undefined;
+    let processCpuUs = 0;
     let totalCpuUs = 0;
+    let receiverCpuUs = 0;
     let paced: DispatchBenchResults['paced'];
     try {
       const batch = opts.batch ?? 1;
-      await ask<Done>(worker, { type: 'load', hubUrl: hub.url, target, from: 0, count: warm, concurrency, batch }, 'done');
+      await run({ type: 'load', hubUrl: hub.url, target, from: 0, count: warm, concurrency, batch });
       const elu = performance.eventLoopUtilization();
       const cpuBefore = threadCpuMs();
       const processBefore = process.cpuUsage();
+      const othersBefore = [childCpuUs(loader), childCpuUs(receiver)];
       const profiling = process.env.BENCH_PROFILE ? await startProfile() : undefined;
-      measured = await ask<Done>(worker, { type: 'load', hubUrl: hub.url, target, from: warm, count: total, concurrency: batch > 1 ? Math.max(2, Math.ceil(concurrency / 8)) : concurrency, batch }, 'done');
+      const [loaded, arrived] = await run({ type: 'load', hubUrl: hub.url, target, from: warm, count: total, concurrency: batch > 1 ? Math.max(2, Math.ceil(concurrency / 8)) : concurrency, batch });
       await profiling?.stop(process.env.BENCH_PROFILE as string);
       utilization = Math.round(performance.eventLoopUtilization(elu).utilization * 100) / 100;
       const cpuAfter = threadCpuMs();
       cpuMs = cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore;
-      totalCpuUs = cpuUs(process.cpuUsage(processBefore)) / total;
+      processCpuUs = cpuUs(process.cpuUsage(processBefore)) / total;
+      receiverCpuUs = (childCpuUs(receiver) - (othersBefore[1] as number)) / total;
+      totalCpuUs = processCpuUs + (childCpuUs(loader) - (othersBefore[0] as number)) / total + receiverCpuUs;
+      const first = Math.min(...loaded.sent);
+      const last = Math.max(...arrived.times);
+      measured = {
+        enqueue: loaded.accepted.map((t, i) => t - (loaded.sent[i] as number)),
+        delivered: arrived.times.map((t, i) => t - (loaded.sent[i] as number)),
+        seconds: (last - first) / 1000,
+      };
       if (pacedRate > 0 && batch === 1) {
         const count = pacedRate * 4;
-        const { delivered } = await ask<{ delivered: number[] }>(worker, { type: 'paced', hubUrl: hub.url, target, from: warm + total, count, rate: pacedRate }, 'paced');
+        const [sent, got] = await run({ type: 'paced', hubUrl: hub.url, target, from: warm + total, count, rate: pacedRate }, 'paced');
+        const delivered = got.times.map((t, i) => t - (sent.sent[i] as number));
         paced = { rate: pacedRate, deliveries: count, deliveredP50Ms: quantile(delivered, 0.5), deliveredP99Ms: quantile(delivered, 0.99), deliveredMaxMs: quantile(delivered, 1) };
       }
     } finally {
       await hub.close();
     }
 
-    // The same requests, sent straight to the receiver by a bare undici loop.
-    await ask(worker, { type: 'reset' }, 'reset');
-    const agent = new Agent({ connections: concurrency });
-    await bareLoop(agent, target, 0, warm, concurrency);
-    const bareCpuBefore = process.cpuUsage();
-    const bareSeconds = opts.skipBaseline ? Infinity : await bareLoop(agent, target, warm, total, concurrency);
-    const bareCpuUs = cpuUs(process.cpuUsage(bareCpuBefore)) / total;
-    await agent.close();
+    // The reference: the same requests, to the same receiver, from a bare undici loop in a process of its own.
+    let bare = { seconds: Infinity, cpuUs: 0 };
+    let bareReceiverCpuUs = 0;
+    if (!opts.skipBaseline) {
+      const from = 10 * (warm + total + pacedRate * 4);
+      await askChild(receiver, { type: 'expect', from, count: total }, 'expecting');
+      const arrived = askChild<Arrived>(receiver, undefined, 'arrived');
+      const receiverBefore = childCpuUs(receiver);
+      const sender = child('./dispatch-bare.ts');
+      // A fresh process: warmed up on at least BARE_WARM requests before it is measured (its JIT starts cold).
+      [bare] = await Promise.all([askChild<{ seconds: number; cpuUs: number }>(sender, { type: 'bare', target, warm: Math.max(warm, BARE_WARM), from, count: total, concurrency }, 'bare'), arrived]);
+      bareReceiverCpuUs = (childCpuUs(receiver) - receiverBefore) / total;
+    }
 
     const perSecond = Math.round(total / measured.seconds);
-    const barePerSecond = Math.round(total / bareSeconds);
+    const barePerSecond = Math.round(total / bare.seconds);
     const ratio = Math.round((perSecond / barePerSecond) * 100) / 100;
     return {
       deliveries: total,
@@ -219,15 +200,25 @@ export async function runDispatchBench(opts: DispatchBenchOptions = {}): Promise
         seconds: Math.round(measured.seconds * 100) / 100,
         serverLoopUtilization: utilization,
         serverCpuUsPerDelivery: cpuMs === undefined ? null : Math.round((cpuMs * 1000) / total),
+        serverProcessCpuUsPerDelivery: Math.round(processCpuUs),
+        receiverCpuUsPerDelivery: Math.round(receiverCpuUs),
         totalCpuUsPerDelivery: Math.round(totalCpuUs),
       },
       ...(paced ? { paced } : {}),
-      bareUndici: { requestsPerSecond: barePerSecond, seconds: Math.round(bareSeconds * 100) / 100, totalCpuUsPerDelivery: Math.round(bareCpuUs) },
+      bareUndici: {
+        requestsPerSecond: barePerSecond,
+        seconds: Math.round(bare.seconds * 100) / 100,
+        concurrency,
+        senderCpuUsPerRequest: Math.round(bare.cpuUs / total),
+        receiverCpuUsPerRequest: Math.round(bareReceiverCpuUs),
+        totalCpuUsPerDelivery: Math.round(bare.cpuUs / total + bareReceiverCpuUs),
+      },
       ratio,
-      goals: { deliveriesPerSecond: 3000, met: perSecond >= 3000 },
+      goals: { deliveriesPerSecond: 3000, met: perSecond >= 3000, ratio: 0.4, ratioMet: ratio >= 0.4 },
     };
   } finally {
-    await worker.terminate();
+    loader.kill();
+    receiver.kill();
     rmSync(dataDir, { recursive: true, force: true });
   }
 }

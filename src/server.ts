@@ -5,7 +5,7 @@ import { isHookhubError } from './core/errors.js';
 import { storeFailure } from './core/store-down.js';
 import { createMetrics, type Metrics } from './core/metrics.js';
 import { Topics } from './core/topics.js';
-import { createDispatcher, deliveryLogRoutes, dispatchRoute, queueBatchFromDispatch, queueFromDispatch } from './dispatch/index.js';
+import { createDispatcher, deliveryLogRoutes, dispatchRoute, endpointRoutes, queueBatchFromDispatch, queueFromDispatch } from './dispatch/index.js';
 import { clientRoute } from './channels/client-route.js';
 import { topicsApi } from './api/topics.js';
 import { requireKey } from './http/auth.js';
@@ -103,7 +103,13 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   });
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route for ${req.method} ${req.url.split('?')[0]}` }));
   logRequests(app);
-  const dispatcher = createDispatcher(config, { store: store.deliveries, metrics, log: app.log });
+  const dispatcher = createDispatcher(config, {
+    store: store.deliveries,
+    endpoints: { book: store.endpoints, limiter: store.limiter },
+    metrics,
+    log: app.log,
+    publish: (topic, body) => topics.publish(topic, { contentType: 'application/json', body }),
+  });
 
   const streaming = {
     topics,
@@ -151,6 +157,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
       queueWebhooks: queueBatchFromDispatch(dispatcher),
     });
     deliveryLogRoutes(producers, dispatcher);
+    endpointRoutes(producers, dispatcher);
     topicsApi(producers, { topics, historyMaxBytes: config.historyMaxBytes });
     subscriptionsApi(producers, websub);
   });

@@ -1,5 +1,5 @@
 // The console's JSON endpoints (/admin/api/*). They read and act through the topic core, the connection
-// registry and the views each product exports from its index (dispatch: the delivery log; websub:
+// registry and the views each product exports from its index (dispatch: the delivery log and endpoints; websub:
 // subscriptions; channels: channels and users). Register inside the admin context (Basic auth + same-origin hook).
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -12,7 +12,7 @@ import { checkTopicName } from '../core/topic-name.js';
 import type { Topics } from '../core/topics.js';
 import type { Connections } from '../http/connections.js';
 import type { AdminChannel, ChannelsAdminView } from '../channels/index.js';
-import { deliveryLogRoutes, type DeliveryLog } from '../dispatch/index.js';
+import { deliveryLogRoutes, endpointRoutes, type DeliveryLog, type EndpointsControl } from '../dispatch/index.js';
 import { pageOf, pageQuery } from '../http/paging.js';
 import { parseInput as parse } from '../http/validate.js';
 import type { SubscriptionsAdminView } from '../websub/index.js';
@@ -23,8 +23,8 @@ export interface AdminDeps {
   topics: Topics;
   connections: Connections;
   metrics: Metrics;
-  /** The dispatcher: its queue/log and resend. */
-  deliveries: DeliveryLog;
+  /** The dispatcher: its queue/log and resend, and its endpoints. */
+  deliveries: DeliveryLog & EndpointsControl;
   subscriptions: SubscriptionsAdminView;
   channels: ChannelsAdminView;
   /** When the server started (ms since the epoch). */
@@ -196,6 +196,8 @@ export function adminApi(app: FastifyInstance, deps: AdminDeps): void {
 
   // The delivery log and resend: the same routes as /api/deliveries, mounted under /admin.
   deliveryLogRoutes(app, deps.deliveries, '/admin');
+  // Endpoints: state, limits, disable/enable and replay, the same routes as /api/endpoints.
+  endpointRoutes(app, deps.deliveries, '/admin');
 
   app.get('/admin/api/subscriptions', async (req) => {
     const page = pageOf(await deps.subscriptions.list(), (s) => s.id, parse(pageQuery, req.query));

@@ -3,7 +3,10 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { HookhubError } from '../core/errors.js';
 import { parseInput as parse } from '../http/validate.js';
-import { HELD_BEHIND_EARLIER, type DeliveryQueue, type DeliveryRecord } from '../store/contracts/delivery-queue.js';
+import { HELD_BEHIND_EARLIER, PARKED, type DeliveryQueue, type DeliveryRecord } from '../store/contracts/delivery-queue.js';
+import { matchesTarget } from '../store/contracts/delivery-target.js';
+import { originOf } from './endpoint-id.js';
+import { failedDeliveries } from './replay.js';
 
 const MAX_LIMIT = 1000;
 
@@ -13,12 +16,17 @@ const listQuery = z.object({
   limit: z.string().regex(/^\d{1,6}$/, 'limit must be a whole number').default('50').transform(Number)
     .refine((n) => n >= 1 && n <= MAX_LIMIT, `limit must be 1–${MAX_LIMIT}`),
   cursor: z.string().regex(/^\d{1,15}$/, 'cursor must be a next_cursor from a previous page').transform(Number).optional(),
+  endpoint: z.string().min(1, 'endpoint must not be empty').optional(),
+  id: z.string().min(1, 'id must not be empty').optional(),
+  since: z.string().optional(),
+  until: z.string().optional(),
 });
 
-const RECOVER_MAX = 10_000;
-const RECOVER_PAGE = 500;
+/** Log rows a filtered page looks at, at most, before it answers (with a next_cursor to go on). */
+export const SCAN_MAX = 5000;
+const SCAN_PAGE = 200;
 
-const time = (name: string) => {
+export const time = (name: string) => {
   const message = `${name} must be an ISO 8601 time, e.g. 2026-11-23T14:00:00Z`;
   return z.string({ message }).refine((v) => !Number.isNaN(Date.parse(v)), message).transform((v) => Date.parse(v));
 };
@@ -45,6 +53,8 @@ export function deliveryJson(d: DeliveryRecord): Record<string, unknown> {
   };
   // Held: waiting for an earlier delivery with the same ordering key to finish; it has no due time yet.
   if (d.status === 'pending' && d.nextAt === HELD_BEHIND_EARLIER) json.held = true;
+  // Parked: its endpoint is open or disabled; it goes out when the endpoint comes back.
+  else if (d.status === 'pending' && d.nextAt === PARKED) json.parked = true;
   else if (d.status === 'pending') json.next_attempt_at = iso(d.nextAt);
   if (d.contentType !== undefined) json.content_type = d.contentType;
   json.body_bytes = d.body.length;
@@ -59,6 +69,8 @@ export function deliveryJson(d: DeliveryRecord): Record<string, unknown> {
 /** What the delivery log needs of the dispatcher. */
 export interface DeliveryLog {
   readonly store: DeliveryQueue;
+  /** Which endpoint a URL belongs to (the `endpoint` filter); undefined without endpoint control. */
+  readonly endpoints: { endpointOf(url: string): string } | undefined;
   retry(id: string): Promise<'queued' | 'in_flight' | 'not_found'>;
 }
 
@@ -68,16 +80,53 @@ export function deliveriesApi(app: FastifyInstance, deps: { dispatcher: Delivery
 
   app.get(`${prefix}/api/deliveries`, async (req) => {
     const q = parse(listQuery, req.query);
-    const page = await store.list({
-      limit: q.limit,
+    const since = q.since === undefined ? undefined : parse(time('since'), q.since);
+    const until = q.until === undefined ? undefined : parse(time('until'), q.until);
+    const endpointOf = (url: string): string => deps.dispatcher.endpoints?.endpointOf(url) ?? originOf(url);
+    const accept = (d: DeliveryRecord): boolean =>
+      (since === undefined || d.createdAt >= since) && (until === undefined || d.createdAt <= until)
+      && (q.endpoint === undefined || endpointOf(d.url) === q.endpoint)
+      && (q.status === undefined || d.status === q.status) && (q.target === undefined || matchesTarget(d.url, q.target));
+    if (q.id !== undefined) {
+      const d = await store.get(q.id);
+      return { deliveries: d && accept(d) ? [deliveryJson(d)] : [] };
+    }
+    const base = {
       ...(q.status !== undefined ? { status: q.status } : {}),
-      ...(q.target !== undefined ? { target: q.target } : {}),
-      ...(q.cursor !== undefined ? { before: q.cursor } : {}),
-    });
-    const out: { deliveries: Record<string, unknown>[]; next_cursor?: string } = { deliveries: page.map(deliveryJson) };
-    const last = page[page.length - 1];
-    if (page.length === q.limit && last) out.next_cursor = String(last.seq);
-    return out;
+      // An endpoint's deliveries are among its origin's (a defined prefix narrows them further).
+      ...(q.target !== undefined ? { target: q.target } : q.endpoint !== undefined && originOf(q.endpoint) !== '' ? { target: new URL(q.endpoint).host } : {}),
+    };
+    const out: { deliveries: Record<string, unknown>[]; next_cursor?: string } = { deliveries: [] };
+    if (since === undefined && until === undefined && q.endpoint === undefined) {
+      const page = await store.list({ ...base, limit: q.limit, ...(q.cursor !== undefined ? { before: q.cursor } : {}) });
+      out.deliveries = page.map(deliveryJson);
+      const last = page[page.length - 1];
+      if (page.length === q.limit && last) out.next_cursor = String(last.seq);
+      return out;
+    }
+    // Filters the store does not index: scan newest first (bounded), stop at `since` (older ones follow).
+    let before = q.cursor;
+    let scanned = 0;
+    for (;;) {
+      const page = await store.list({ ...base, limit: SCAN_PAGE, ...(before !== undefined ? { before } : {}) });
+      for (const d of page) {
+        if (since !== undefined && d.createdAt < since) return out;
+        if (!accept(d)) continue;
+        out.deliveries.push(deliveryJson(d));
+        if (out.deliveries.length === q.limit) {
+          out.next_cursor = String(d.seq);
+          return out;
+        }
+      }
+      scanned += page.length;
+      const last = page[page.length - 1];
+      if (page.length < SCAN_PAGE || !last) return out;
+      before = last.seq;
+      if (scanned >= SCAN_MAX) {
+        out.next_cursor = String(before);
+        return out;
+      }
+    }
   });
 
   app.get<{ Params: { id: string } }>(`${prefix}/api/deliveries/:id`, async (req) => {
@@ -89,28 +138,7 @@ export function deliveriesApi(app: FastifyInstance, deps: { dispatcher: Delivery
   // Svix's "recover": after a receiver's outage, resend every delivery that failed meanwhile.
   app.post(`${prefix}/api/deliveries/recover`, async (req, reply) => {
     const q = parse(recoverQuery, req.query);
-    const ids: string[] = [];
-    let before: number | undefined;
-    let more = false;
-    scan: for (;;) {
-      const page = await store.list({
-        status: 'failed',
-        limit: RECOVER_PAGE,
-        ...(q.target !== undefined ? { target: q.target } : {}),
-        ...(before !== undefined ? { before } : {}),
-      });
-      for (const d of page) {
-        if (d.createdAt < q.since) break scan; // newest first: the rest are older
-        if (q.until !== undefined && d.createdAt > q.until) continue;
-        if (ids.length === RECOVER_MAX) {
-          more = true;
-          break scan;
-        }
-        ids.push(d.id);
-      }
-      if (page.length < RECOVER_PAGE) break;
-      before = (page[page.length - 1] as DeliveryRecord).seq;
-    }
+    const { ids, more } = await failedDeliveries(store, q);
     let queued = 0;
     for (const id of ids) if ((await deps.dispatcher.retry(id)) === 'queued') queued++;
     return reply.code(202).send({ queued, ...(more ? { more: true } : {}) });

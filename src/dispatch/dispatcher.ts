@@ -4,12 +4,16 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Registry } from 'prom-client';
 import { timeOrderedId } from '../core/ids.js';
+import { logUrl } from '../core/log-url.js';
 import { atItem, HookhubError } from '../core/errors.js';
 import { checkTargetUrl } from '../core/target-guard.js';
 import type { AttemptEvent, OutgoingWebhook, WebhookQueue } from '../core/webhooks.js';
 import { deliveryHost } from '../store/contracts/delivery-target.js';
 import type { DeliveryQueue, DeliveryRecord, NewDelivery } from '../store/contracts/delivery-queue.js';
-import { attemptEvent, attemptLogFields, attemptRequest, judgeAttempt, type AttemptSettings } from './attempt.js';
+import type { EndpointBook, EndpointLimiter } from '../store/contracts/endpoints.js';
+import { EndpointControl, type EndpointOptions, type GateAnswer } from './endpoints.js';
+import { ALERT_ORIGIN, type EndpointEvent } from './events.js';
+import { attemptEvent, attemptLogFields, attemptRequest, judgeAttempt, type AttemptSettings, type JudgedAttempt } from './attempt.js';
 import { createDispatchMetrics, type DispatchMetrics } from './metrics.js';
 import { delayBefore, retrySchedule, type RetrySchedule } from './retry-schedule.js';
 import { inProcessSender, type AttemptSender } from './send/in-loop.js';
@@ -37,10 +41,22 @@ export interface DispatcherOptions {
   perHost?: number;
   maxQueueDepth: number;
   retentionMs: number;
+  /** Finished deliveries kept at most (the last updated); 0: no cap. */
+  retentionCount?: number;
   /** How long stop() waits for attempts in flight. */
   drainMs?: number;
   /** Delivery threads sending the attempts; 0 (default): this thread sends them. */
   threads?: number;
+  /** Per-endpoint flow control, circuit breaker and parking; none when absent. */
+  endpoints?: { book: EndpointBook; limiter: EndpointLimiter; options: EndpointOptions };
+  /** Operational events (endpoint state changes, deliveries failed for good), on the node that saw them. */
+  onEvent?: (e: EndpointEvent) => void;
+}
+
+/** Deliveries of one endpoint waiting for a flow-control permit, in the order they came. */
+interface Throttled {
+  queue: Array<{ r: DeliveryRecord; host: string }>;
+  timer: NodeJS.Timeout | undefined;
 }
 
 interface HostSlots {
@@ -49,6 +65,8 @@ interface HostSlots {
   waiting: DeliveryRecord[];
   /** Enqueued by this process, inserted already claimed, not committed yet. */
   reserved: number;
+  /** Held here, waiting for a flow-control permit of their endpoint (not in `waiting`). */
+  throttled: number;
 }
 
 export class WebhookDispatcher implements WebhookQueue {
@@ -71,9 +89,12 @@ export class WebhookDispatcher implements WebhookQueue {
   private readonly resends = new Set<string>();
   private readonly attemptCounters = new Map<string, { inc(): void }>();
   private readonly deliveryCounters = new Map<string, { inc(): void }>();
+  /** Each endpoint's metric children, looked up once. */
+  private readonly endpointMetrics = new Map<string, { success: { inc(): void }; failure: { inc(): void }; duration: { observe(v: number): void } }>();
   private runningCount = 0;
   private waitingCount = 0;
   private reservedCount = 0;
+  private throttledCount = 0;
   private started = false;
   private stopping = false;
   private pumping = false;
@@ -81,6 +102,8 @@ export class WebhookDispatcher implements WebhookQueue {
   private wakeQueued = false;
   private lastClaimEmpty = false;
   private lastClaimAt = 0;
+  /** No claims before this time (endpoint control failed: the store is likely down). */
+  private pausedUntil = 0;
   /**
    * False once a claim came back empty, until something may have become claimable: a timer (due times,
    * leases, other nodes), new or resent work for a host with room, or a host that was skipped getting room.
@@ -95,6 +118,11 @@ export class WebhookDispatcher implements WebhookQueue {
   private timerAt = 0;
   private renewTimer: NodeJS.Timeout | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
+  /** Endpoint control (flow limits, circuit, parking); undefined without `options.endpoints`. */
+  readonly endpoints: EndpointControl | undefined;
+  private readonly throttled = new Map<string, Throttled>();
+  /** Throttled deliveries let through to ask for their permit again (the head of their endpoint's queue). */
+  private readonly throttleTurn = new Set<string>();
 
   constructor(private readonly options: DispatcherOptions) {
     this.logAttempts = ['trace', 'debug', 'info'].includes(options.log.level);
@@ -105,7 +133,29 @@ export class WebhookDispatcher implements WebhookQueue {
       ? threadSender({ ...senderOptions, threads: options.threads as number, onError: (message) => options.log.error(message) })
       : inProcessSender(senderOptions);
     this.attemptSettings = { schedule: this.schedule, signingSecret: options.signingSecret, timeoutMs: options.timeoutMs };
-    this.metrics = createDispatchMetrics(options.registry, () => options.store.depth());
+    this.metrics = createDispatchMetrics(options.registry, () => options.store.depth(),
+      () => (this.endpoints?.ids() ?? []).map((id) => [id, (this.endpoints as EndpointControl).view(id).state]));
+    const ep = options.endpoints;
+    this.endpoints = ep && new EndpointControl(ep.options, {
+      book: ep.book,
+      limiter: ep.limiter,
+      queue: options.store,
+      emit: (e) => this.emit(e),
+      unparked: () => {
+        this.mayClaim = true;
+        this.wake();
+      },
+      slotHoldMs: (r) => (r.timeoutMs ?? options.timeoutMs) + LEASE_MS,
+      onError: (err, what) => options.log.error({ err }, what),
+    });
+  }
+
+  private emit(e: EndpointEvent): void {
+    try {
+      this.options.onEvent?.(e);
+    } catch (err) {
+      this.options.log.error({ err }, 'endpoint event listener failed');
+    }
   }
 
   get store(): DeliveryQueue {
@@ -116,6 +166,7 @@ export class WebhookDispatcher implements WebhookQueue {
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
+    await this.endpoints?.start();
     const recovered = await this.store.recover(Date.now());
     if (recovered > 0) this.options.log.warn({ recovered }, 'webhook deliveries claimed by a previous process are pending again');
     this.renewTimer = setInterval(() => void this.renewLeases(), RENEW_EVERY_MS).unref();
@@ -132,6 +183,9 @@ export class WebhookDispatcher implements WebhookQueue {
     clearTimeout(this.timer);
     clearInterval(this.renewTimer);
     clearInterval(this.pruneTimer);
+    this.endpoints?.stop();
+    for (const t of this.throttled.values()) clearTimeout(t.timer);
+    this.throttled.clear();
     const waiting: string[] = [];
     for (const slots of this.hosts.values()) waiting.push(...slots.waiting.splice(0).map((r) => r.id));
     this.waitingCount = 0;
@@ -248,7 +302,7 @@ export class WebhookDispatcher implements WebhookQueue {
 
   private forgetIdle(host: string): void {
     const s = this.hosts.get(host);
-    if (s && s.running === 0 && s.waiting.length === 0 && s.reserved === 0) this.hosts.delete(host);
+    if (s && s.running === 0 && s.waiting.length === 0 && s.reserved === 0 && s.throttled === 0) this.hosts.delete(host);
   }
 
   /** One more attempt of a delivery (same id), due now. */
@@ -311,7 +365,7 @@ export class WebhookDispatcher implements WebhookQueue {
    * waiting for a slot), so that finishing attempts start the next one without a store round trip.
    */
   private get free(): number {
-    return 2 * this.options.concurrency - this.runningCount - this.waitingCount - this.reservedCount;
+    return 2 * this.options.concurrency - this.runningCount - this.waitingCount - this.reservedCount - this.throttledCount;
   }
 
   /** Claims in batches (a quarter of the pool at least) unless the pool is idle. */
@@ -321,7 +375,7 @@ export class WebhookDispatcher implements WebhookQueue {
   }
 
   private async fill(): Promise<void> {
-    while (this.worthClaiming && !this.stopping) {
+    while (this.worthClaiming && !this.stopping && Date.now() >= this.pausedUntil) {
       const limit = Math.min(this.free, 512);
       const skipHosts: string[] = [];
       for (const [h, s] of this.hosts) if (this.heldFor(s) >= 2 * this.perHost) skipHosts.push(h);
@@ -353,7 +407,7 @@ export class WebhookDispatcher implements WebhookQueue {
     // Something was already due when the last claim came back empty (its host is full, or another node
     // holds it): no hot loop. What became due after that claim is claimed at once.
     if (delay === 0 && this.lastClaimEmpty && next !== undefined && next <= this.lastClaimAt) delay = 1000;
-    this.sleep(delay);
+    this.sleep(Math.max(delay, this.pausedUntil - now));
   }
 
   private sleep(ms: number): void {
@@ -369,7 +423,7 @@ export class WebhookDispatcher implements WebhookQueue {
   }
 
   private heldFor(s: HostSlots): number {
-    return s.running + s.waiting.length + s.reserved;
+    return s.running + s.waiting.length + s.reserved + s.throttled;
   }
 
   /** A host the next claim would skip. */
@@ -380,7 +434,7 @@ export class WebhookDispatcher implements WebhookQueue {
 
   private slots(host: string): HostSlots {
     let s = this.hosts.get(host);
-    if (!s) this.hosts.set(host, (s = { host, running: 0, waiting: [], reserved: 0 }));
+    if (!s) this.hosts.set(host, (s = { host, running: 0, waiting: [], reserved: 0, throttled: 0 }));
     return s;
   }
 
@@ -433,7 +487,7 @@ export class WebhookDispatcher implements WebhookQueue {
       this.forgetIdle(s.host);
       this.wake();
     };
-    const done = this.attempt(r, freeSlot)
+    const done = this.gateThenAttempt(r, s, freeSlot)
       .catch((err: unknown) => this.options.log.error({ err, delivery: r.id }, 'webhook attempt failed unexpectedly'))
       .finally(() => {
         this.running.delete(r.id);
@@ -460,17 +514,100 @@ export class WebhookDispatcher implements WebhookQueue {
 
   private async prune(): Promise<void> {
     try {
-      const pruned = await this.store.prune(Date.now() - this.options.retentionMs);
+      let pruned = await this.store.prune(Date.now() - this.options.retentionMs);
+      if ((this.options.retentionCount ?? 0) > 0) pruned += await this.store.pruneBeyond(this.options.retentionCount as number);
       if (pruned > 0) this.options.log.info({ pruned }, 'pruned finished webhook deliveries');
     } catch (err) {
       this.options.log.error({ err }, 'pruning webhook deliveries failed');
     }
   }
 
+  // ---- endpoint control: park, wait for a permit, or go ----
+
+  private async gateThenAttempt(r: DeliveryRecord, s: HostSlots, freeSlot: () => void): Promise<void> {
+    const control = this.endpoints;
+    if (!control) return this.attempt(r, freeSlot);
+    const endpoint = control.endpointOf(r.url);
+    // Behind others of its endpoint waiting for a permit: it waits behind them (no permit asked).
+    const queue = this.throttled.get(endpoint);
+    let gate: GateAnswer;
+    try {
+      gate = queue && queue.queue.length > 0 && !this.throttleTurn.has(r.id) ? { kind: 'wait', endpoint, ms: -1 }
+        : control.quickGate(r) ?? await control.gate(r);
+      this.throttleTurn.delete(r.id);
+      if (gate.kind === 'park') {
+        await this.store.park(r.id);
+        this.held.delete(r.id);
+        this.metrics.parked.inc();
+        return;
+      }
+    } catch (err) {
+      // The store could not answer (Redis down): the delivery is given back unattempted, not held for ever.
+      this.throttleTurn.delete(r.id);
+      this.options.log.error({ err, delivery: r.id, endpoint }, 'endpoint control failed; the delivery is released');
+      this.held.delete(r.id);
+      // No claim for a second: claimed again at once, it would meet the same failure in a hot loop.
+      this.pausedUntil = Date.now() + 1000;
+      await this.store.release([r.id]).catch((e: unknown) => this.options.log.error({ err: e }, 'could not release a webhook claim'));
+      return;
+    }
+    if (gate.kind === 'wait') {
+      freeSlot();
+      this.throttle(r, s.host, endpoint, gate.ms);
+      return;
+    }
+    // Granted: the next one waiting for this endpoint may ask for its permit now.
+    this.nextThrottled(endpoint, 0);
+    try {
+      await this.attempt(r, freeSlot, endpoint);
+    } finally {
+      if (gate.slot) {
+        control.release(endpoint, r.id);
+        this.nextThrottled(endpoint, 0);
+      }
+    }
+  }
+
+  /** Holds a delivery (claimed, lease renewed) until its endpoint's permit may be granted. */
+  private throttle(r: DeliveryRecord, host: string, endpoint: string, ms: number): void {
+    let t = this.throttled.get(endpoint);
+    if (!t) this.throttled.set(endpoint, (t = { queue: [], timer: undefined }));
+    const s = this.slots(host);
+    s.throttled++;
+    this.throttledCount++;
+    // The head asked and was refused: it stays first. Others join the end.
+    if (ms >= 0) t.queue.unshift({ r, host });
+    else t.queue.push({ r, host });
+    if (ms >= 0) this.nextThrottled(endpoint, ms);
+  }
+
+  /** Lets the first delivery waiting for `endpoint` ask for its permit again in `ms`. */
+  private nextThrottled(endpoint: string, ms: number): void {
+    const t = this.throttled.get(endpoint);
+    if (!t || t.queue.length === 0 || this.stopping) return;
+    if (t.timer !== undefined) {
+      if (ms > 0) return; // a turn is already scheduled
+      clearTimeout(t.timer);
+    }
+    t.timer = setTimeout(() => {
+      t.timer = undefined;
+      const head = t.queue.shift();
+      if (!head) return;
+      if (t.queue.length === 0) this.throttled.delete(endpoint);
+      const s = this.slots(head.host);
+      s.throttled--;
+      this.throttledCount--;
+      this.throttleTurn.add(head.r.id);
+      s.waiting.unshift(head.r);
+      this.waitingCount++;
+      this.startWaiting(s);
+    }, ms).unref();
+  }
+
   // ---- one attempt (attempt.ts judges it; the pool records it and frees its slot) ----
 
   /** Sends one attempt, calls `answered` once the target answered (or failed), then records it. */
-  private async attempt(r: DeliveryRecord, answered: () => void): Promise<void> {
+  private async attempt(r: DeliveryRecord, answered: () => void, endpoint?: string): Promise<void> {
     const startedAt = Date.now();
     const res = await this.sender.send(attemptRequest(r, startedAt, this.attemptSettings, this.aborts));
     if (this.abandoned) return; // shutdown deadline passed: released by stop(), not recorded
@@ -492,6 +629,7 @@ export class WebhookDispatcher implements WebhookQueue {
     if (outcome.status !== 'pending') this.counter(this.deliveryCounters, this.metrics.deliveries, outcome.status).inc();
     if (outcome.status === 'succeeded') this.metrics.latency.observe((Date.now() - r.createdAt) / 1000);
     if (this.logAttempts) this.options.log.info(attemptLogFields(r, judged), 'webhook attempt');
+    if (endpoint !== undefined) this.endpointOutcome(r, endpoint, judged);
     const event = attemptEvent(r, judged);
     for (const fn of this.listeners) {
       try {
@@ -499,6 +637,35 @@ export class WebhookDispatcher implements WebhookQueue {
       } catch (err) {
         this.options.log.error({ err }, 'webhook attempt listener failed');
       }
+    }
+  }
+
+  /** The endpoint's health and metrics learn of the attempt; a delivery failed for good is an event. */
+  private endpointOutcome(r: DeliveryRecord, endpoint: string, judged: JudgedAttempt): void {
+    const ok = judged.label === 'success';
+    let m = this.endpointMetrics.get(endpoint);
+    if (!m) {
+      if (this.endpointMetrics.size >= 10_000) this.endpointMetrics.clear();
+      m = {
+        success: this.metrics.endpointAttempts.labels(endpoint, 'success'),
+        failure: this.metrics.endpointAttempts.labels(endpoint, 'failure'),
+        duration: this.metrics.endpointAttemptDuration.labels(endpoint),
+      };
+      this.endpointMetrics.set(endpoint, m);
+    }
+    (ok ? m.success : m.failure).inc();
+    m.duration.observe(judged.attempt.duration_ms / 1000);
+    this.endpoints?.recordAttempt(endpoint, r.id, ok, judged.attempt.duration_ms)
+      .catch((err: unknown) => this.options.log.error({ err, endpoint }, 'recording an endpoint outcome failed'));
+    if (judged.outcome.status === 'failed' && r.origin?.kind !== ALERT_ORIGIN) {
+      const a = judged.attempt;
+      this.emit({
+        type: 'delivery.failed',
+        endpoint,
+        at: new Date().toISOString(),
+        // The topic's readers are a wider audience than the errback: the URL without its query string.
+        delivery: { id: r.id, url: logUrl(r.url), attempts: r.attempts.length + 1, status: a.status, error: a.error },
+      });
     }
   }
 }

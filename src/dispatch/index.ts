@@ -5,14 +5,21 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { atItem } from '../core/errors.js';
 import type { Metrics } from '../core/metrics.js';
 import type { DeliveryQueue } from '../store/contracts/delivery-queue.js';
+import type { EndpointBook, EndpointLimiter } from '../store/contracts/endpoints.js';
+import type { EndpointOptions } from './endpoints.js';
+import { ALERT_ORIGIN, SYSTEM_TOPIC, type EndpointEvent } from './events.js';
 import { webhookFromDispatch } from './accept.js';
 import { deliveriesApi, type DeliveryLog } from './deliveries-api.js';
+import { endpointsApi, type EndpointsControl } from './endpoints-api.js';
 import { WebhookDispatcher } from './dispatcher.js';
 import type { QueueWebhook, QueueWebhooks } from './route.js';
 
 export { dispatchRoute } from './route.js';
 export type { DeliveryLog } from './deliveries-api.js';
+export type { EndpointsControl } from './endpoints-api.js';
 export type { WebhookDispatcher } from './dispatcher.js';
+export { SYSTEM_TOPIC } from './events.js';
+export type { EndpointEvent } from './events.js';
 
 /** The options the dispatcher reads (the server's Config has them under these names). */
 export interface DispatchConfig {
@@ -26,13 +33,62 @@ export interface DispatchConfig {
   deliveryThreads: number;
   maxQueueDepth: number;
   retention: number;
+  retentionCount: number;
+  endpointConcurrency: number;
+  endpointRate: number;
+  endpointBurst: number;
+  circuitFailures: number;
+  circuitFailureRate: number;
+  circuitWindow: number;
+  circuitMinAttempts: number;
+  circuitCooldown: number;
+  endpointDisableAfter: number;
+  alertUrl?: string | undefined;
 }
 
-export function createDispatcher(config: DispatchConfig, deps: { store: DeliveryQueue; metrics: Metrics; log: FastifyBaseLogger }): WebhookDispatcher {
-  return new WebhookDispatcher({
+/** The endpoint control's options from the server's. */
+export function endpointOptions(config: DispatchConfig): EndpointOptions {
+  return {
+    defaults: { concurrency: config.endpointConcurrency, rate: config.endpointRate, burst: config.endpointBurst },
+    circuit: {
+      failures: config.circuitFailures,
+      failureRate: config.circuitFailureRate,
+      windowMs: config.circuitWindow,
+      minAttempts: config.circuitMinAttempts,
+    },
+    cooldownMs: config.circuitCooldown,
+    disableAfterMs: config.endpointDisableAfter,
+  };
+}
+
+export interface DispatcherDeps {
+  store: DeliveryQueue;
+  /** Endpoint records and flow-control permits (the store's); without them, no endpoint control. */
+  endpoints?: { book: EndpointBook; limiter: EndpointLimiter };
+  metrics: Metrics;
+  log: FastifyBaseLogger;
+  /** Publishes an event to a topic (the system topic); the events go nowhere else when absent. */
+  publish?: (topic: string, body: Buffer) => Promise<unknown>;
+}
+
+export function createDispatcher(config: DispatchConfig, deps: DispatcherDeps): WebhookDispatcher {
+  const log = deps.log.child({ part: 'dispatch' });
+  // Every event goes to the system topic, and to --alert-url as a delivery of its own (except events about
+  // the alert endpoint itself, which could only be parked behind the failure they report).
+  const onEvent = (e: EndpointEvent): void => {
+    const body = Buffer.from(JSON.stringify(e));
+    deps.publish?.(SYSTEM_TOPIC, body).catch((err: unknown) => log.error({ err, event: e.type }, 'publishing an endpoint event failed'));
+    const alertUrl = config.alertUrl;
+    if (alertUrl === undefined || e.endpoint === dispatcher.endpoints?.endpointOf(alertUrl)) return;
+    dispatcher.enqueue({ url: alertUrl, body, contentType: 'application/json', origin: { kind: ALERT_ORIGIN, ref: e.type } })
+      .catch((err: unknown) => log.error({ err, event: e.type }, 'queuing an alert failed'));
+  };
+  const dispatcher: WebhookDispatcher = new WebhookDispatcher({
     store: deps.store,
+    ...(deps.endpoints ? { endpoints: { ...deps.endpoints, options: endpointOptions(config) } } : {}),
+    onEvent,
     registry: deps.metrics.registry,
-    log: deps.log.child({ part: 'dispatch' }),
+    log,
     allowPrivateTargets: config.allowPrivateTargets,
     ...(config.signingSecret !== undefined ? { signingSecret: config.signingSecret } : {}),
     ...(config.retrySchedule !== undefined ? { schedule: config.retrySchedule } : {}),
@@ -42,7 +98,9 @@ export function createDispatcher(config: DispatchConfig, deps: { store: Delivery
     threads: config.deliveryThreads,
     maxQueueDepth: config.maxQueueDepth,
     retentionMs: config.retention,
+    retentionCount: config.retentionCount,
   });
+  return dispatcher;
 }
 
 /** What /dispatch calls for a batch (a JSON array of `_url` objects). */
@@ -63,4 +121,12 @@ export const queueFromDispatch = (dispatcher: WebhookDispatcher): QueueWebhook =
  */
 export function deliveryLogRoutes(app: FastifyInstance, log: DeliveryLog, prefix = ''): void {
   deliveriesApi(app, { dispatcher: log }, prefix);
+}
+
+/**
+ * The endpoints routes (list, one, settings, disable, enable, replay) under `prefix`: '' for /api/endpoints
+ * (inside the api-key guarded context), '/admin' for the console's copy.
+ */
+export function endpointRoutes(app: FastifyInstance, dispatcher: EndpointsControl, prefix = ''): void {
+  endpointsApi(app, dispatcher, prefix);
 }

@@ -3,7 +3,14 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export type AttemptOutcomeLabel = 'success' | 'http_retry' | 'http_final' | 'timeout' | 'network_error' | 'refused';
 
-export function createDispatchMetrics(registry: Registry, depth: () => Promise<number>) {
+/** hookhub_endpoint_state's values. */
+export const ENDPOINT_STATE_VALUE = { closed: 0, half_open: 1, open: 2, disabled: 3 } as const;
+
+export function createDispatchMetrics(
+  registry: Registry,
+  depth: () => Promise<number>,
+  endpointStates: () => Array<[string, keyof typeof ENDPOINT_STATE_VALUE]> = () => [],
+) {
   return {
     attempts: new Counter({
       name: 'hookhub_webhook_attempts_total',
@@ -36,6 +43,34 @@ export function createDispatchMetrics(registry: Registry, depth: () => Promise<n
       help: 'Duration of one webhook attempt',
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15, 60],
       registers: [registry],
+    }),
+    parked: new Counter({
+      name: 'hookhub_webhook_parked_total',
+      help: 'Deliveries parked because their endpoint was open or disabled',
+      registers: [registry],
+    }),
+    endpointAttempts: new Counter({
+      name: 'hookhub_endpoint_attempts_total',
+      help: 'Webhook attempts by endpoint and result (success: 2xx; failure: anything else)',
+      labelNames: ['endpoint', 'result'] as const,
+      registers: [registry],
+    }),
+    endpointAttemptDuration: new Histogram({
+      name: 'hookhub_endpoint_attempt_seconds',
+      help: 'Duration of one webhook attempt, by endpoint',
+      labelNames: ['endpoint'] as const,
+      buckets: [0.005, 0.025, 0.1, 0.5, 2.5, 15],
+      registers: [registry],
+    }),
+    endpointState: new Gauge({
+      name: 'hookhub_endpoint_state',
+      help: 'Endpoint state: 0 closed, 1 half-open, 2 open, 3 disabled',
+      labelNames: ['endpoint'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [endpoint, state] of endpointStates()) this.labels(endpoint).set(ENDPOINT_STATE_VALUE[state]);
+      },
     }),
   };
 }

@@ -5,6 +5,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { startHub } from '../helpers/server.js';
 import { until } from '../helpers/wait.js';
 import { HookboxClient } from '../helpers/ws-client.js';
+import { Receiver } from '../helpers/receiver.js';
 
 const PASSWORD = 'e2e-admin-password';
 
@@ -99,6 +100,82 @@ describe('admin console in Chromium', () => {
     expect((await dora.closed()).code).toBe(1008);
     await eventually(() => text(page, '#users-list'), 'No connected users.', 'dora gone');
     await page.screenshot({ path: '/tmp/admin-users.png' });
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it('the Endpoints tab: an endpoint with its state and success rate, disable and enable, a prefix defined from the form', async () => {
+    const hub = await startHub({ adminPassword: PASSWORD, retrySchedule: [0] });
+    const receiver = await Receiver.start();
+    const sent = await fetch(`${hub.url}/dispatch`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `_url=${encodeURIComponent(`${receiver.url}/hook`)}` });
+    expect(sent.status).toBe(202);
+    await receiver.waitFor(1);
+    const context = await browser.newContext({ httpCredentials: { username: 'admin', password: PASSWORD }, viewport: { width: 1100, height: 900 } });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (err) => errors.push(err.message));
+    await page.goto(`${hub.url}/admin#endpoints`);
+    const row = `#endpoints-list tr[data-endpoint="${receiver.url}"]`;
+    await eventually(() => text(page, row), /closed.*100%/, 'the endpoint listed, closed, 100% success');
+    await page.click(`${row} button.disable`);
+    await eventually(() => text(page, row), /disabled\s*manual/, 'the endpoint disabled');
+    await page.click(`${row} button.enable`);
+    await eventually(() => text(page, row), /closed/, 'the endpoint enabled');
+    // Disabled, a delivery parks; the replay form releases it (status parked, since an hour ago): it is
+    // parked again (still disabled), and goes once enabled.
+    await page.click(`${row} button.disable`);
+    await eventually(() => text(page, row), /disabled/, 'disabled again');
+    const parked = await fetch(`${hub.url}/dispatch`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `_url=${encodeURIComponent(`${receiver.url}/p`)}` });
+    const parkedId = ((await parked.json()) as { id: string }).id;
+    await until(async () => ((await (await fetch(`${hub.url}/api/deliveries/${parkedId}`)).json()) as { parked?: boolean }).parked === true || undefined, 'the delivery parked');
+    await page.click(`${row} button:has-text("Edit")`);
+    await page.selectOption('#replay-status', 'parked');
+    await page.fill('#replay-since', new Date(Date.now() - 3_600_000 - new Date().getTimezoneOffset() * 60_000).toISOString().slice(0, 19));
+    await page.click('#replay-submit');
+    await eventually(() => text(page, '#notice'), 'deliveries queued again: 1', 'the replay done');
+    await page.click(`${row} button.enable`);
+    await receiver.waitFor(2);
+    await page.fill('#endpoint-id', `${receiver.url}/slow/`);
+    await page.fill('#endpoint-concurrency', '2');
+    await page.click('#endpoint-save');
+    await eventually(() => text(page, `#endpoints-list tr[data-endpoint="${receiver.url}/slow/"]`), /prefix.*2 at once/, 'the prefix endpoint listed');
+    await page.screenshot({ path: '/tmp/admin-endpoints.png', fullPage: true });
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it('the Deliveries tab pages past the newest 100 and searches by id and endpoint', async () => {
+    const hub = await startHub({ adminPassword: PASSWORD, retrySchedule: [0] });
+    const a = await Receiver.start();
+    const b = await Receiver.start();
+    const batch = (url: string, n: number) => fetch(`${hub.url}/dispatch`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(Array.from({ length: n }, (_, i) => ({ _url: url, i }))),
+    }).then(async (r) => ((await r.json()) as { ids: string[] }).ids);
+    const first = await batch(`${a.url}/a`, 101);
+    const [onB] = await batch(`${b.url}/b`, 1);
+    await a.waitFor(101);
+    await b.waitFor(1);
+    const context = await browser.newContext({ httpCredentials: { username: 'admin', password: PASSWORD }, viewport: { width: 1100, height: 900 } });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (err) => errors.push(err.message));
+    await page.goto(`${hub.url}/admin#deliveries`);
+    const rows = () => page.$$eval('#deliveries-list tbody tr', (trs) => trs.map((tr) => tr.getAttribute('data-id') ?? ''));
+    await until(async () => (await rows()).length === 100 || undefined, 'the newest 100 deliveries');
+    await page.click('#deliveries-older');
+    await until(async () => {
+      const older = await rows();
+      return older.length === 2 && older[0] === first[1] && older[1] === first[0] ? true : undefined;
+    }, 'the 2 older deliveries');
+    await page.click('#deliveries-newest');
+    await page.fill('#delivery-endpoint', b.url);
+    await page.click('#delivery-search-submit');
+    await until(async () => JSON.stringify(await rows()) === JSON.stringify([onB]) || undefined, 'the endpoint search');
+    await page.fill('#delivery-endpoint', '');
+    await page.fill('#delivery-id', first[50] as string);
+    await page.click('#delivery-search-submit');
+    await until(async () => JSON.stringify(await rows()) === JSON.stringify([first[50]]) || undefined, 'the id search');
     expect(errors).toEqual([]);
     await context.close();
   });

@@ -50,6 +50,8 @@ export interface KillableOptions {
   logLevel: 'warn' | 'error';
   /** Receives the server's stdout lines (its log). */
   log?: string[];
+  /** More HOOKHUB_* options. */
+  env?: Record<string, string>;
 }
 
 /** `node --import tsx src/cli.ts serve` on sqlite, resolved once /healthz answers. */
@@ -66,6 +68,7 @@ export async function serveKillable(o: KillableOptions): Promise<ChildProcess> {
       HOOKHUB_ALLOW_PRIVATE_TARGETS: '1',
       HOOKHUB_RETRY_SCHEDULE: ['0s', ...Array<string>(o.retries).fill('1s')].join(','),
       HOOKHUB_LOG_LEVEL: o.logLevel,
+      ...o.env,
     },
   });
   children.push(child);

@@ -294,6 +294,22 @@ describe('admin console: data', () => {
     expect(listed.text).not.toContain('cb-secret');
   });
 
+  it('endpoints: state, success rate and limits listed; settings saved, disable and enable through the console', async () => {
+    const hub = await startAdmin({ retrySchedule: [0] });
+    const target = await Receiver.start();
+    const sent = await dispatchJson(hub.url, { _url: `${target.url}/hook` }, { authorization: `Bearer ${API_KEY}` });
+    await until(async () => (await get(hub, `/admin/api/deliveries/${sent.json.id}`)).body.status === 'succeeded', 'delivery succeeded');
+    const listed = await get(hub, '/admin/api/endpoints');
+    expect(listed.body.endpoints).toEqual([expect.objectContaining({ id: target.url, state: 'closed', recent: expect.objectContaining({ attempts: 1, success_rate: 1 }) })]);
+    const path = `/admin/api/endpoints/${encodeURIComponent(target.url)}`;
+    const saved = await call<Json>(`${hub.url}${path}`, { method: 'PUT', headers: { ...AUTH, 'content-type': 'application/json' }, body: JSON.stringify({ rate: 3 }) });
+    expect(saved.status).toBe(200);
+    expect(saved.body.limits).toEqual({ concurrency: 0, rate: 3, burst: 3 });
+    expect((await post(hub, `${path}/disable`)).body.state).toBe('disabled');
+    expect((await post(hub, `${path}/enable`)).body.state).toBe('closed');
+    expect((await get(hub, '/admin/api/endpoints', {})).status).toBe(401);
+  });
+
   it('deliveries: the webhook log with status filter, and resend queues one more attempt of the same delivery', async () => {
     const hub = await startAdmin({ retrySchedule: [0] });
     let answer = 500;

@@ -8,6 +8,11 @@ import { tempDir } from '../helpers/server.js';
 import { until } from '../helpers/wait.js';
 
 const TOTAL = 1000;
+/**
+ * The receiver is down for the first server: its circuit would open and park the deliveries until the
+ * cooldown (parking across kill -9 has its own test, dispatch-parking-durability); here retries are the subject.
+ */
+const NO_CIRCUIT = { HOOKHUB_CIRCUIT_FAILURES: '0', HOOKHUB_CIRCUIT_FAILURE_RATE: '0' };
 
 it('1,000 accepted deliveries survive kill -9 and all arrive after a restart', async () => {
   const dataDir = tempDir();
@@ -15,7 +20,7 @@ it('1,000 accepted deliveries survive kill -9 and all arrive after a restart', a
   const rxPort = await freePort();
   const target = `http://127.0.0.1:${rxPort}/hook`;
 
-  const first = await serveKillable({ port: hubPort, dataDir, retries: 40, logLevel: 'error' });
+  const first = await serveKillable({ port: hubPort, dataDir, retries: 40, logLevel: 'error', env: NO_CIRCUIT });
   const accepted = new Set<string>();
   let next = 0;
   await Promise.all(Array.from({ length: 16 }, async () => {
@@ -45,7 +50,7 @@ it('1,000 accepted deliveries survive kill -9 and all arrive after a restart', a
     });
   });
   closeAfterTest(rx);
-  await serveKillable({ port: hubPort, dataDir, retries: 40, logLevel: 'error' });
+  await serveKillable({ port: hubPort, dataDir, retries: 40, logLevel: 'error', env: NO_CIRCUIT });
   await new Promise<void>((r) => rx.listen(rxPort, '127.0.0.1', r));
 
   await until(() => received.size >= TOTAL, `all ${TOTAL} deliveries (have ${received.size})`, 30_000, 100);
@@ -72,7 +77,7 @@ it('deliveries claimed by a killed process (attempts in flight) are attempted ag
   await new Promise<void>((r) => rx.listen(0, '127.0.0.1', r));
   const target = `http://127.0.0.1:${(rx.address() as AddressInfo).port}/`;
 
-  const first = await serveKillable({ port: hubPort, dataDir, retries: 40, logLevel: 'error' });
+  const first = await serveKillable({ port: hubPort, dataDir, retries: 40, logLevel: 'error', env: NO_CIRCUIT });
   const ids: string[] = [];
   for (let i = 0; i < 20; i++) {
     const res = await fetch(`http://127.0.0.1:${hubPort}/dispatch`, {
@@ -90,7 +95,7 @@ it('deliveries claimed by a killed process (attempts in flight) are attempted ag
   rx.closeAllConnections();
 
   answering = true;
-  await serveKillable({ port: hubPort, dataDir, retries: 40, logLevel: 'error' });
+  await serveKillable({ port: hubPort, dataDir, retries: 40, logLevel: 'error', env: NO_CIRCUIT });
   await until(async () => {
     const list = (await (await fetch(`http://127.0.0.1:${hubPort}/api/deliveries?status=succeeded`)).json()) as { deliveries: Array<{ id: string }> };
     return list.deliveries.length === 20;

@@ -57,6 +57,56 @@ describe('dispatch: delivery log', () => {
     expect(missing.json).toEqual({ error: 'no delivery no-such-id', code: 'not_found' });
   });
 
+  it('searches by id, endpoint, status and time range, paging through filters with next_cursor', async () => {
+    const hub = await startHub({ retrySchedule: [0] });
+    const a = await Receiver.start();
+    const b = await Receiver.start((_req, res) => {
+      res.writeHead(404);
+      res.end();
+    });
+    const early: string[] = [];
+    for (let i = 0; i < 3; i++) early.push((await dispatchJson(hub.url, { _url: `${a.url}/x`, i })).json.id!);
+    for (const id of early) await waitForStatus(hub.url, id, 'succeeded');
+    const mid = new Date().toISOString();
+    await until(() => Date.now() > Date.parse(mid) + 5 || undefined, 'the clock to move on', 1000, 2);
+    const late: string[] = [];
+    for (let i = 0; i < 3; i++) late.push((await dispatchJson(hub.url, { _url: `${a.url}/y`, i })).json.id!);
+    const bad = (await dispatchJson(hub.url, { _url: `${b.url}/z` })).json.id!;
+    for (const id of late) await waitForStatus(hub.url, id, 'succeeded');
+    await waitForStatus(hub.url, bad, 'failed');
+    const ids = async (q: string) => (await listDeliveries(hub.url, q)).json.deliveries.map((d) => d.id);
+
+    expect(await ids(`endpoint=${encodeURIComponent(a.url)}`)).toEqual([...early, ...late].reverse());
+    expect(await ids(`endpoint=${encodeURIComponent(b.url)}`)).toEqual([bad]);
+    expect(await ids(`since=${encodeURIComponent(mid)}&status=succeeded`)).toEqual([...late].reverse());
+    expect(await ids(`until=${encodeURIComponent(mid)}`)).toEqual([...early].reverse());
+    expect(await ids(`id=${bad}`)).toEqual([bad]);
+    expect(await ids(`id=${bad}&status=succeeded`)).toEqual([]);
+    // Filtered pages carry next_cursor too.
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await listDeliveries(hub.url, `endpoint=${encodeURIComponent(a.url)}&limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      seen.push(...page.json.deliveries.map((d) => d.id));
+      cursor = page.json.next_cursor;
+    } while (cursor);
+    expect(seen).toEqual(await ids(`endpoint=${encodeURIComponent(a.url)}`));
+    expect((await listDeliveries(hub.url, 'since=yesterday')).status).toBe(400);
+  });
+
+  it('retention by count keeps the last updated finished deliveries', async () => {
+    const hub = await startHub({ retrySchedule: [0], retention: 10_000, retentionCount: 2 });
+    const receiver = await Receiver.start();
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push((await dispatchJson(hub.url, { _url: `${receiver.url}/k`, i })).json.id!);
+    for (const id of ids) await waitForStatus(hub.url, id, 'succeeded');
+    const kept = await until(async () => {
+      const list = (await listDeliveries(hub.url)).json.deliveries;
+      return list.length === 2 ? list : undefined;
+    }, 'the log pruned to 2');
+    expect(kept.map((d) => d.id)).toEqual(ids.slice(3).reverse());
+  });
+
   it('recover resends the failed deliveries of a target since a time, once each; bad times are 400', async () => {
     const hub = await startHub({ store: 'sqlite', dataDir: tempDir(), retrySchedule: [0] });
     let up = false;

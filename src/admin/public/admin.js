@@ -183,9 +183,30 @@ async function kick(name) {
 
 // ---- deliveries -----------------------------------------------------------------------------
 
+/** The page of the log shown: undefined for the newest, else the cursor of an older page. */
+let deliveriesCursor;
+
+function deliveryQuery() {
+  const q = new URLSearchParams({ limit: '100' });
+  const add = (name, value) => { if (value) q.set(name, value); };
+  add('status', $('delivery-status').value);
+  add('id', $('delivery-id').value.trim());
+  add('endpoint', $('delivery-endpoint').value.trim());
+  // datetime-local is local time without a zone: as an ISO time in UTC.
+  for (const name of ['since', 'until']) {
+    const v = $(`delivery-${name}`).value;
+    if (v) add(name, new Date(v).toISOString());
+  }
+  add('cursor', deliveriesCursor);
+  return q.toString();
+}
+
 async function loadDeliveries() {
-  const status = $('delivery-status').value;
-  const { deliveries } = await api(`deliveries?limit=100${status ? `&status=${encodeURIComponent(status)}` : ''}`);
+  const { deliveries, next_cursor: next } = await api(`deliveries?${deliveryQuery()}`);
+  const older = $('deliveries-older');
+  older.hidden = !next;
+  older.dataset.cursor = next || '';
+  $('deliveries-newest').hidden = deliveriesCursor === undefined;
   show($('deliveries-list'), table(['created', 'url', 'status', 'attempts', 'last attempt', ''], deliveries.map((d) => {
     const last = d.attempts[d.attempts.length - 1];
     const attempts = el('details', {}, el('summary', {}, `${d.attempts.length} / ${d.max_attempts}`),
@@ -194,7 +215,7 @@ async function loadDeliveries() {
     return el('tr', { dataset: { id: d.id } },
       el('td', {}, time(d.created_at)),
       el('td', { class: 'url' }, `${d.method} ${d.url}`, el('div', { class: 'muted' }, d.id)),
-      el('td', {}, badge(d.status)),
+      el('td', {}, badge(d.status), d.parked ? badge('parked', 'muted') : null, d.held ? badge('held', 'muted') : null),
       el('td', {}, attempts),
       el('td', {}, last ? `${last.status ?? last.error ?? ''}` : '—'),
       el('td', {}, el('button', { type: 'button', onclick: () => resend(d.id) }, 'Resend')));
@@ -209,6 +230,72 @@ async function resend(id) {
     notice(err.message);
   }
   await loadDeliveries();
+}
+
+// ---- endpoints ------------------------------------------------------------------------------
+
+const percent = (rate) => (rate === null ? '—' : `${Math.round(rate * 1000) / 10}%`);
+const limitText = (l) => [l.concurrency ? `${l.concurrency} at once` : null, l.rate ? `${l.rate}/s (burst ${l.burst})` : null].filter(Boolean).join(', ') || 'none';
+
+async function loadEndpoints() {
+  const { endpoints } = await api('endpoints?limit=1000');
+  show($('endpoints-list'), table(['endpoint', 'state', 'success rate', 'mean latency', 'attempts', 'limits', ''], endpoints.map((e) => {
+    const path = `endpoints/${encodeURIComponent(e.id)}`;
+    return el('tr', { dataset: { endpoint: e.id } }, el('td', { class: 'url' }, e.id, e.kind === 'prefix' ? badge('prefix', 'muted') : null),
+      el('td', {}, badge(e.state, { closed: 'ok', open: 'failed', half_open: 'pending', disabled: 'failed' }[e.state]),
+        e.disabled ? el('span', { class: 'muted' }, ` ${e.disabled.reason}`) : null),
+      el('td', { class: 'num' }, percent(e.recent.success_rate)), el('td', { class: 'num' }, `${e.recent.mean_latency_ms} ms`),
+      el('td', { class: 'num' }, e.recent.attempts), el('td', {}, limitText(e.limits)),
+      el('td', {},
+        e.state === 'disabled'
+          ? el('button', { type: 'button', class: 'enable', onclick: () => act(`${path}/enable`, `${e.id} enabled`) }, 'Enable')
+          : el('button', { type: 'button', class: 'danger disable', onclick: () => act(`${path}/disable`, `${e.id} disabled`) }, 'Disable'),
+        el('button', { type: 'button', onclick: () => act(`${path}/replay?status=failed`, 'failed deliveries queued again') }, 'Replay failed'),
+        el('button', { type: 'button', onclick: () => act(`${path}/replay?status=parked`, 'parked deliveries released') }, 'Release parked'),
+        el('button', { type: 'button', onclick: () => editEndpoint(e) }, 'Edit')));
+  }), 'No endpoints yet: they appear after their first attempt, or when defined below.'));
+}
+
+async function act(path, done) {
+  try {
+    const r = await api(path, { method: 'POST' });
+    notice(r.queued !== undefined ? `${done}: ${r.queued}` : done, 'ok');
+  } catch (err) {
+    notice(err.message);
+  }
+  await loadEndpoints();
+}
+
+async function replay(event) {
+  event.preventDefault();
+  const q = new URLSearchParams({ status: $('replay-status').value });
+  for (const name of ['since', 'until']) {
+    const v = $(`replay-${name}`).value;
+    if (v) q.set(name, new Date(v).toISOString());
+  }
+  await act(`endpoints/${encodeURIComponent($('replay-endpoint').value)}/replay?${q}`, 'deliveries queued again');
+}
+
+function editEndpoint(e) {
+  $('replay-endpoint').value = e.id;
+  $('endpoint-id').value = e.id;
+  for (const key of ['concurrency', 'rate', 'burst']) $(`endpoint-${key}`).value = e.settings[key] ?? '';
+}
+
+async function saveEndpoint(event) {
+  event.preventDefault();
+  const settings = {};
+  for (const key of ['concurrency', 'rate', 'burst']) {
+    const v = $(`endpoint-${key}`).value;
+    if (v !== '') settings[key] = Number(v);
+  }
+  try {
+    await api(`endpoints/${encodeURIComponent($('endpoint-id').value)}`, { method: 'PUT', json: settings });
+    notice('endpoint saved', 'ok');
+  } catch (err) {
+    notice(err.message);
+  }
+  await loadEndpoints();
 }
 
 // ---- WebSub and callbacks -------------------------------------------------------------------
@@ -256,6 +343,7 @@ const loaders = {
   channels: loadChannels,
   users: loadUsers,
   deliveries: loadDeliveries,
+  endpoints: loadEndpoints,
   subscriptions: loadSubscriptions,
   callbacks: loadCallbacks,
   publish: async () => {},
@@ -279,8 +367,14 @@ function select(tab) {
 document.addEventListener('DOMContentLoaded', () => {
   for (const button of document.querySelectorAll('#tabs button')) button.addEventListener('click', () => select(button.dataset.tab));
   for (const button of document.querySelectorAll('button[data-refresh]')) button.addEventListener('click', () => refresh(button.dataset.refresh));
-  $('delivery-status').addEventListener('change', () => refresh('deliveries'));
+  const fromNewest = () => { deliveriesCursor = undefined; return refresh('deliveries'); };
+  $('delivery-status').addEventListener('change', fromNewest);
+  $('delivery-search').addEventListener('submit', (event) => { event.preventDefault(); void fromNewest(); });
+  $('deliveries-newest').addEventListener('click', fromNewest);
+  $('deliveries-older').addEventListener('click', () => { deliveriesCursor = $('deliveries-older').dataset.cursor || undefined; void refresh('deliveries'); });
   $('publish-form').addEventListener('submit', publish);
+  $('endpoint-form').addEventListener('submit', saveEndpoint);
+  $('replay-form').addEventListener('submit', replay);
   select(location.hash.slice(1) || 'overview');
   setInterval(() => { if (current === 'overview' && !document.hidden) refresh('overview'); }, 2000);
 });

@@ -42,6 +42,19 @@ export interface NewDelivery extends Omit<OutgoingWebhook, 'method' | 'headers'>
  */
 export const HELD_BEHIND_EARLIER = 8_640_000_000_000_000;
 
+/**
+ * The due time of a parked delivery: its endpoint's circuit is open or the endpoint is disabled. Never due by
+ * the clock, like a held one; `unpark` gives it a real due time when the endpoint comes back. An ordered
+ * delivery parked at the head of its lane keeps the rest of the lane held behind it.
+ */
+export const PARKED = 8_639_999_999_999_999;
+
+/** What `unpark` shows its filter of a parked delivery. */
+export interface ParkedDelivery {
+  url: string;
+  createdAt: number;
+}
+
 export interface DeliveryRecord extends NewDelivery {
   /** Insertion order; the delivery log pages by it. */
   seq: number;
@@ -116,8 +129,17 @@ export interface DeliveryQueue {
    * the end of its lane (held when the lane has unfinished deliveries); a held one stays held.
    */
   retry(id: string, now: number): Promise<'queued' | 'in_flight' | 'not_found'>;
-  /** Unfinished deliveries (pending + delivering, held ones included). */
+  /** Parks a delivery (claimed by this worker, or pending): unattempted, pending, due only once unparked. */
+  park(id: string): Promise<void>;
+  /**
+   * Makes the parked deliveries `matches` accepts (by URL and creation time) due at `now`, oldest first, at
+   * most `limit` (all when absent). Returns how many.
+   */
+  unpark(matches: (d: ParkedDelivery) => boolean, now: number, limit?: number): Promise<number>;
+  /** Unfinished deliveries (pending + delivering, held and parked ones included). */
   depth(): Promise<number>;
   /** Deletes finished deliveries last updated before `before`. Returns how many. */
   prune(before: number): Promise<number>;
+  /** Deletes finished deliveries beyond the `keep` last updated. Returns how many. */
+  pruneBeyond(keep: number): Promise<number>;
 }

@@ -6,6 +6,7 @@ import type { ChannelRegistry } from './channel-registry.js';
 import type { ChannelStates } from './channel-states.js';
 import type { ChannelStore } from './channel-store.js';
 import type { DeliveryQueue } from './delivery-queue.js';
+import type { EndpointBook, EndpointLimiter } from './endpoints.js';
 import type { Subscriptions } from './subscriptions.js';
 import type { UserRelay } from './user-relay.js';
 
@@ -15,6 +16,10 @@ export interface Store {
   /** WebSub subscriptions (see subscriptions.ts). */
   readonly subscriptions: Subscriptions;
   readonly deliveries: DeliveryQueue;
+  /** Receiving endpoints' settings and health (see endpoints.ts). */
+  readonly endpoints: EndpointBook;
+  /** Flow-control permits: shared by every node on a shared store. */
+  readonly limiter: EndpointLimiter;
   readonly channels: ChannelStore;
   readonly registry: ChannelRegistry;
   readonly presence: ChannelPresence;

@@ -1,6 +1,6 @@
 // In-process webhook queue and delivery log: the default for tests and ephemeral use.
 import { HookhubError } from '../../core/errors.js';
-import { HELD_BEHIND_EARLIER, type AttemptOutcome, type ClaimRequest, type DeliveryLimits, type DeliveryQuery, type DeliveryQueue, type DeliveryRecord, type NewDelivery } from '../contracts/delivery-queue.js';
+import { HELD_BEHIND_EARLIER, PARKED, type ParkedDelivery, type AttemptOutcome, type ClaimRequest, type DeliveryLimits, type DeliveryQuery, type DeliveryQueue, type DeliveryRecord, type NewDelivery } from '../contracts/delivery-queue.js';
 import { deliveryHost, matchesTarget } from '../contracts/delivery-target.js';
 
 const copy = (r: DeliveryRecord): DeliveryRecord => ({ ...r, headers: { ...r.headers }, attempts: [...r.attempts] });
@@ -165,8 +165,30 @@ export class MemoryDeliveryQueue implements DeliveryQueue {
     return 'queued';
   }
 
+  async park(id: string): Promise<void> {
+    const r = this.live.get(id);
+    if (!r) return;
+    r.status = 'pending';
+    r.nextAt = PARKED;
+    delete r.leaseUntil;
+  }
+
+  async unpark(matches: (d: ParkedDelivery) => boolean, now: number, limit = Infinity): Promise<number> {
+    const parked = [...this.live.values()].filter((r) => r.nextAt === PARKED && matches({ url: r.url, createdAt: r.createdAt })).sort((a, b) => a.seq - b.seq);
+    const some = parked.slice(0, limit);
+    for (const r of some) r.nextAt = now;
+    return some.length;
+  }
+
   async depth(): Promise<number> {
     return this.live.size;
+  }
+
+  async pruneBeyond(keep: number): Promise<number> {
+    const finished = [...this.records.values()].filter((r) => !unfinished(r)).sort((a, b) => b.updatedAt - a.updatedAt || b.seq - a.seq);
+    for (const r of finished.slice(keep)) this.records.delete(r.id);
+    for (const [key, seen] of this.keys) if (!this.records.has(seen.id)) this.keys.delete(key);
+    return Math.max(0, finished.length - keep);
   }
 
   async prune(before: number): Promise<number> {

@@ -2,6 +2,8 @@
 import type { Store, StoreOptions } from '../contracts/store.js';
 import { MemoryDeliveryQueue } from './delivery-queue.js';
 import { MemoryChannelStore } from './channel-store.js';
+import { MemoryEndpointBook } from './endpoints.js';
+import { LocalEndpointLimiter } from '../local/endpoint-limiter.js';
 import { LocalChannelHistories } from '../local/channel-histories.js';
 import { LocalChannelRegistry } from '../local/channel-registry.js';
 import { LocalChannelStates } from '../local/channel-states.js';
@@ -16,6 +18,8 @@ export function createMemoryStore(options: StoreOptions): Store {
     topics: new MemoryTopicLog(options.historySize),
     subscriptions: new MemorySubscriptions(),
     deliveries: new MemoryDeliveryQueue(),
+    endpoints: new MemoryEndpointBook(),
+    limiter: new LocalEndpointLimiter(),
     channels: new MemoryChannelStore(),
     registry: new LocalChannelRegistry(),
     presence: new LocalPresence(),

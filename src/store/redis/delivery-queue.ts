@@ -6,7 +6,7 @@
 import type { Redis } from 'ioredis';
 import { HookhubError } from '../../core/errors.js';
 import { deliveryHost, matchesTarget } from '../contracts/delivery-target.js';
-import { HELD_BEHIND_EARLIER, type AttemptOutcome, type ClaimRequest, type DeliveryAttempt, type DeliveryLimits, type DeliveryQuery, type DeliveryQueue, type DeliveryRecord, type DeliveryStatus, type NewDelivery } from '../contracts/delivery-queue.js';
+import { HELD_BEHIND_EARLIER, PARKED, type ParkedDelivery, type AttemptOutcome, type ClaimRequest, type DeliveryAttempt, type DeliveryLimits, type DeliveryQuery, type DeliveryQueue, type DeliveryRecord, type DeliveryStatus, type NewDelivery } from '../contracts/delivery-queue.js';
 import { defineScript, type Script, type ScriptArg } from './script.js';
 
 /** Candidates looked at per claim in each of `due` and `claimed` before the per-host cap applies. */
@@ -174,10 +174,42 @@ redis.call('ZREM', p .. 'dq:finished', id)
 redis.call('ZADD', p .. 'dq:due', now, id)
 return 'queued'`;
 
-// ARGV: p, before, batch
+// ARGV: p, id
+const PARK = `
+local p, id = ARGV[1], ARGV[2]
+local hkey = p .. 'dq:d:' .. id
+local status = redis.call('HGET', hkey, 'status')
+if status ~= 'pending' and status ~= 'delivering' then return 0 end
+redis.call('ZREM', p .. 'dq:claimed', id)
+redis.call('HSET', hkey, 'status', 'pending', 'next', '${PARKED}')
+redis.call('HDEL', hkey, 'lease')
+redis.call('ZADD', p .. 'dq:due', '${PARKED}', id)
+return 1`;
+
+// ARGV: p, now, ids...
+const UNPARK = `
+local p, now, n = ARGV[1], ARGV[2], 0
+for i = 3, #ARGV do
+  local hkey = p .. 'dq:d:' .. ARGV[i]
+  if redis.call('HGET', hkey, 'next') == '${PARKED}' and redis.call('HGET', hkey, 'status') == 'pending' then
+    redis.call('HSET', hkey, 'next', now)
+    redis.call('ZADD', p .. 'dq:due', now, ARGV[i])
+    n = n + 1
+  end
+end
+return n`;
+
+// ARGV: p, before, batch[, keep]: finished before `before`, or (keep given) beyond the `keep` last updated
 const PRUNE = `
 local p = ARGV[1]
-local ids = redis.call('ZRANGEBYSCORE', p .. 'dq:finished', '-inf', '(' .. ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
+local ids
+if ARGV[4] then
+  local over = redis.call('ZCARD', p .. 'dq:finished') - tonumber(ARGV[4])
+  if over <= 0 then return 0 end
+  ids = redis.call('ZRANGE', p .. 'dq:finished', 0, math.min(over, tonumber(ARGV[3])) - 1)
+else
+  ids = redis.call('ZRANGEBYSCORE', p .. 'dq:finished', '-inf', '(' .. ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
+end
 for _, id in ipairs(ids) do
   redis.call('DEL', p .. 'dq:d:' .. id)
   redis.call('ZREM', p .. 'dq:log', id)
@@ -266,6 +298,8 @@ export class RedisDeliveryQueue implements DeliveryQueue {
   private readonly leasesScript: Script;
   private readonly retryScript: Script;
   private readonly pruneScript: Script;
+  private readonly parkScript: Script;
+  private readonly unparkScript: Script;
   private readonly due: string;
   private readonly claimed: string;
 
@@ -276,6 +310,8 @@ export class RedisDeliveryQueue implements DeliveryQueue {
     this.leasesScript = defineScript(client, 'hookhubDqLeases', 0, LEASES);
     this.retryScript = defineScript(client, 'hookhubDqRetry', 0, RETRY);
     this.pruneScript = defineScript(client, 'hookhubDqPrune', 0, PRUNE);
+    this.parkScript = defineScript(client, 'hookhubDqPark', 0, PARK);
+    this.unparkScript = defineScript(client, 'hookhubDqUnpark', 0, UNPARK);
     this.due = `${prefix}dq:due`;
     this.claimed = `${prefix}dq:claimed`;
   }
@@ -381,9 +417,40 @@ export class RedisDeliveryQueue implements DeliveryQueue {
     return (await this.retryScript.run([], [this.prefix, id, now])) as 'queued' | 'in_flight' | 'not_found';
   }
 
+  async park(id: string): Promise<void> {
+    await this.parkScript.run([], [this.prefix, id]);
+  }
+
+  /** Parked ids share one score: their seqs give the order. */
+  async unpark(matches: (d: ParkedDelivery) => boolean, now: number, limit = Infinity): Promise<number> {
+    const ids = await this.client.zrangebyscore(this.due, PARKED, PARKED);
+    if (ids.length === 0) return 0;
+    const pipeline = this.client.pipeline();
+    for (const id of ids) pipeline.hmget(this.key(id), 'url', 'seq', 'created');
+    const rows = results<[string | null, string | null, string | null]>(await pipeline.exec());
+    const chosen = ids
+      .map((id, i) => ({ id, url: rows[i]?.[0] ?? null, seq: Number(rows[i]?.[1]), createdAt: Number(rows[i]?.[2]) }))
+      .filter((p) => p.url !== null && matches({ url: p.url, createdAt: p.createdAt }))
+      .sort((a, b) => a.seq - b.seq)
+      .slice(0, limit)
+      .map((p) => p.id);
+    let n = 0;
+    for (let i = 0; i < chosen.length; i += 500) n += Number(await this.unparkScript.run([], [this.prefix, now, ...chosen.slice(i, i + 500)]));
+    return n;
+  }
+
   async depth(): Promise<number> {
     const [due, claimed] = results<number>(await this.client.multi().zcard(this.due).zcard(this.claimed).exec());
     return Number(due) + Number(claimed);
+  }
+
+  async pruneBeyond(keep: number): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const n = Number(await this.pruneScript.run([], [this.prefix, 0, PRUNE_BATCH, keep]));
+      total += n;
+      if (n < PRUNE_BATCH) return total;
+    }
   }
 
   async prune(before: number): Promise<number> {

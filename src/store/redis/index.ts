@@ -9,6 +9,7 @@ import { RedisChannelRegistry } from './channel-registry.js';
 import { RedisChannelStates } from './channel-states.js';
 import { RedisChannelStore } from './channel-store.js';
 import { RedisDeliveryQueue } from './delivery-queue.js';
+import { RedisEndpointBook, RedisEndpointLimiter } from './endpoints.js';
 import { RedisPresence } from './presence.js';
 import { RedisSubscriptions } from './subscriptions.js';
 import { RedisTopicLog } from './topic-log.js';
@@ -119,6 +120,8 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
     topics,
     subscriptions: new RedisSubscriptions(client, prefix),
     deliveries: new RedisDeliveryQueue(client, prefix),
+    endpoints: new RedisEndpointBook(client, prefix),
+    limiter: new RedisEndpointLimiter(client, prefix),
     channels: new RedisChannelStore(client, prefix),
     registry,
     presence,

@@ -7,7 +7,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import { HookhubError } from '../../core/errors.js';
 import { deliveryHost } from '../contracts/delivery-target.js';
 import { ClaimBook } from './claims.js';
-import { HELD_BEHIND_EARLIER, type AttemptOutcome, type ClaimRequest, type DeliveryAttempt, type DeliveryLimits, type DeliveryQuery, type DeliveryQueue, type DeliveryRecord, type DeliveryStatus, type NewDelivery } from '../contracts/delivery-queue.js';
+import { HELD_BEHIND_EARLIER, PARKED, type ParkedDelivery, type AttemptOutcome, type ClaimRequest, type DeliveryAttempt, type DeliveryLimits, type DeliveryQuery, type DeliveryQueue, type DeliveryRecord, type DeliveryStatus, type NewDelivery } from '../contracts/delivery-queue.js';
 import { migrate } from './schema.js';
 
 export const DELIVERIES_SCHEMA = [
@@ -488,8 +488,32 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     })();
   }
 
+  park(id: string): Promise<void> {
+    return this.grouped(() => {
+      this.claims.delete(id);
+      this.db.prepare(`UPDATE deliveries SET status = 'pending', next_at = ${PARKED}, lease_until = NULL
+          WHERE id = ? AND status IN ('pending', 'delivering')`).run(id);
+    });
+  }
+
+  unpark(matches: (d: ParkedDelivery) => boolean, now: number, limit = Infinity): Promise<number> {
+    return this.grouped(() => {
+      const parked = this.db.prepare(`SELECT seq, url, created_at FROM deliveries INDEXED BY deliveries_due
+          WHERE status = 'pending' AND next_at = ${PARKED} ORDER BY seq`).raw().all() as Array<[number, string, number]>;
+      const seqs = parked.filter(([, url, createdAt]) => matches({ url, createdAt })).slice(0, limit).map(([seq]) => seq);
+      if (seqs.length === 0) return 0;
+      return this.db.prepare(`UPDATE deliveries SET next_at = ? WHERE seq IN (SELECT value FROM json_each(?)) AND next_at = ${PARKED}`)
+        .run(now, JSON.stringify(seqs)).changes;
+    });
+  }
+
   async depth(): Promise<number> {
     return this.unfinished;
+  }
+
+  async pruneBeyond(keep: number): Promise<number> {
+    return this.db.prepare(`DELETE FROM deliveries WHERE seq IN (SELECT seq FROM deliveries INDEXED BY deliveries_finished
+        WHERE status IN ('succeeded', 'failed') ORDER BY updated_at DESC, seq DESC LIMIT -1 OFFSET ?)`).run(keep).changes;
   }
 
   async prune(before: number): Promise<number> {

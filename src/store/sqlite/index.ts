@@ -6,6 +6,8 @@ import type { Store, StoreOptions } from '../contracts/store.js';
 import { startCheckpointer } from './checkpointer.js';
 import { SqliteDeliveryQueue } from './delivery-queue.js';
 import { SqliteChannelStore } from './channel-store.js';
+import { SqliteEndpointBook } from './endpoints.js';
+import { LocalEndpointLimiter } from '../local/endpoint-limiter.js';
 import { LocalChannelHistories } from '../local/channel-histories.js';
 import { LocalChannelRegistry } from '../local/channel-registry.js';
 import { LocalChannelStates } from '../local/channel-states.js';
@@ -73,6 +75,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     topics: new SqliteTopicLog(db, options.historySize),
     subscriptions: new SqliteSubscriptions(db),
     deliveries: new SqliteDeliveryQueue(db),
+    endpoints: new SqliteEndpointBook(db),
+    limiter: new LocalEndpointLimiter(),
     channels: new SqliteChannelStore(db),
     registry: new LocalChannelRegistry(),
     presence: new LocalPresence(),

@@ -4,6 +4,9 @@ import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebhookDispatcher, type DispatcherOptions } from '../../../src/dispatch/dispatcher.js';
 import { MemoryDeliveryQueue } from '../../../src/store/memory/delivery-queue.js';
+import type { EndpointLimiter } from '../../../src/store/contracts/endpoints.js';
+import { LocalEndpointLimiter } from '../../../src/store/local/endpoint-limiter.js';
+import { MemoryEndpointBook } from '../../../src/store/memory/endpoints.js';
 import { Receiver } from '../../helpers/receiver.js';
 import { sleep, until } from '../../helpers/wait.js';
 
@@ -101,5 +104,34 @@ describe('webhook dispatcher', () => {
     await next.start();
     await rx.waitFor(1);
     expect(rx.received[0]!.headers['webhook-id']).toBe('left');
+  });
+});
+
+describe('webhook dispatcher: endpoint control', () => {
+  it('when the permit store fails, a delivery is given back (pending, unattempted), not held; it goes once the store answers', async () => {
+    let down = true;
+    const limiter = new LocalEndpointLimiter();
+    const failing: EndpointLimiter = {
+      acquire: (...args) => (down ? Promise.reject(new Error('store down')) : limiter.acquire(...args)),
+      release: (...args) => limiter.release(...args),
+    };
+    const { d, store } = dispatcher({
+      endpoints: {
+        book: new MemoryEndpointBook(),
+        limiter: failing,
+        options: { defaults: { concurrency: 1, rate: 0, burst: 0 }, circuit: { failures: 0, failureRate: 0, windowMs: 60_000, minAttempts: 1 }, cooldownMs: 1000, disableAfterMs: 0 },
+      },
+    });
+    const receiver = await Receiver.start();
+    await d.start();
+    const { id } = await d.enqueue({ url: receiver.url, body: Buffer.from('x') });
+    await until(async () => {
+      const r = await store.get(id);
+      return r?.status === 'pending' && r.attempts.length === 0 || undefined;
+    }, 'the delivery given back');
+    expect(receiver.received).toHaveLength(0);
+    down = false;
+    await receiver.waitFor(1);
+    await until(async () => (await store.get(id))?.status === 'succeeded' || undefined, 'the delivery sent');
   });
 });

@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { HookhubError } from '../../../src/core/errors.js';
-import { HELD_BEHIND_EARLIER, type DeliveryQueue, type NewDelivery } from '../../../src/store/contracts/delivery-queue.js';
+import { HELD_BEHIND_EARLIER, PARKED, type DeliveryQueue, type NewDelivery } from '../../../src/store/contracts/delivery-queue.js';
 import { MemoryDeliveryQueue } from '../../../src/store/memory/delivery-queue.js';
 import { SqliteDeliveryQueue } from '../../../src/store/sqlite/delivery-queue.js';
 import { openSqlite } from '../../../src/store/sqlite/index.js';
@@ -215,6 +215,49 @@ describe.each(factories)('DeliveryQueue contract: %s', (_name, make) => {
     const d = delivery({ orderKey: 'lane-1' });
     await q.enqueue(d, LIMITS);
     expect(await claim(Date.now())).toEqual([d.id]);
+  });
+
+  it('pruneBeyond keeps the last updated finished deliveries, never unfinished ones', async () => {
+    const { q } = make();
+    const ds = Array.from({ length: 4 }, (_, i) => delivery({ url: `http://a.example/${i}` }));
+    const open = delivery();
+    for (const d of [...ds, open]) await q.enqueue(d, LIMITS);
+    for (const d of ds) {
+      await q.finish(d.id, { attempt: attempt(200), status: 'succeeded' });
+      await new Promise((r) => setTimeout(r, 2)); // distinct update times
+    }
+    expect(await q.pruneBeyond(2)).toBe(2);
+    const left = (await q.list({ limit: 10 })).map((d) => d.id);
+    expect(left.sort()).toEqual([open.id, ds[2]!.id, ds[3]!.id].sort());
+    expect(await q.pruneBeyond(2)).toBe(0);
+  });
+
+  it('parks a claimed delivery (never due, survives a reopen) and unparks by URL, oldest first; a parked lane head keeps its lane held', async () => {
+    const made = make();
+    const claim = async (q: DeliveryQueue, now: number) => (await q.claim({ now, limit: 10, leaseMs: 1000, perHost: 10, skipHosts: [] })).map((c) => c.id);
+    const a = delivery({ url: 'http://down.example/a' });
+    const b = delivery({ url: 'http://down.example/b', orderKey: 'lane-p' });
+    const c = delivery({ url: 'http://down.example/c', orderKey: 'lane-p' });
+    const other = delivery({ url: 'http://up.example/x' });
+    for (const d of [a, b, c]) await made.q.enqueue(d, LIMITS);
+    expect(await claim(made.q, Date.now())).toEqual([a.id, b.id]);
+    await made.q.park(a.id);
+    await made.q.park(b.id);
+    await made.q.enqueue(other, LIMITS);
+    const parked = await made.q.get(a.id);
+    expect(parked).toMatchObject({ status: 'pending', nextAt: PARKED, attempts: [] });
+    expect(parked!.leaseUntil).toBeUndefined();
+    expect(await made.q.depth()).toBe(4);
+    const q = made.reopen?.() ?? made.q;
+    expect(await claim(q, Date.now() + 3_600_000)).toEqual([other.id]);
+    expect(await q.unpark((p) => p.url.startsWith('http://nowhere.example/'), Date.now())).toBe(0);
+    expect(await q.unpark((p) => p.url.startsWith('http://down.example/') && p.createdAt <= Date.now(), Date.now(), 1)).toBe(1);
+    expect(await claim(q, Date.now())).toEqual([a.id]);
+    expect(await q.unpark((p) => p.createdAt > Date.now() + 60_000, Date.now())).toBe(0);
+    expect(await q.unpark((p) => p.url.startsWith('http://down.example/'), Date.now())).toBe(1);
+    expect(await claim(q, Date.now())).toEqual([b.id]);
+    await q.finish(b.id, { attempt: attempt(200), status: 'succeeded' });
+    expect(await claim(q, Date.now())).toEqual([c.id]);
   });
 });
 
