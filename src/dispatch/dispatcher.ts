@@ -1,6 +1,8 @@
 // The webhook dispatcher: a durable queue (store.deliveries) worked by a pool of attempts (attempt.ts)
 // sent over undici (send/). Workers are woken on enqueue and sleep until the next due time; claims carry
 // a renewed lease; a per-host limit keeps one slow host from taking every slot.
+// Over 400 lines, knowingly: the claim pump, per-host slots, endpoint gates and lanes share one set of
+// counters that every wake-up reads; splitting them needs those counters behind one object first (issue #11).
 import type { FastifyBaseLogger } from 'fastify';
 import type { Registry } from 'prom-client';
 import { timeOrderedId } from '../core/ids.js';

@@ -3,6 +3,8 @@
 // `finished` (scored by last update, for prune). A claim is one Lua script moving due ids (and claims
 // whose lease lapsed — a dead node's) into `claimed`: each delivery goes to exactly one node.
 // `log` (scored by seq) pages the delivery log; idempotency keys are strings with a TTL.
+// Over 400 lines, knowingly: the Lua scripts and the key layout they share are kept in one place; the log
+// queries (list, search, retention) could move to a file of their own (issue #11).
 import type { Redis } from 'ioredis';
 import { HookhubError } from '../../core/errors.js';
 import { deliveryHost, matchesTarget } from '../contracts/delivery-target.js';
