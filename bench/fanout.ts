@@ -359,18 +359,22 @@ export async function runFanoutBench(opts: FanoutOptions = defaultFanoutOptions(
       await nchan?.stop();
     }
     if (opts.idle > 0) {
+      // BENCH_ONLY (a part of a target's name) narrows the run while developing.
       const only = process.env.BENCH_ONLY;
+      const wanted = (name: string): boolean => !only || name.includes(only);
       for (const family of ['ws', 'sse'] as const) {
-        if (only && !`hookhub ${family}`.includes(only) && !`nchan ${family}`.includes(only)) continue;
-        const server = await startHookhub(hookhubEnv(opts.idle + 100));
-        try {
-          const target = hookhubTargets(server).find((t) => t.family === family && t.name !== 'hookhub /stream') as Target;
-          idle.push(await idleMemory(gens, target, opts.idle));
-          log(`idle ${target.name}: ${fmt(idle.at(-1)?.perConnKiB ?? NaN, 1)} KiB per connection`);
-        } finally {
-          await server.stop();
+        const name = family === 'ws' ? 'hookhub /ws (Hookbox)' : 'hookhub /sse';
+        if (wanted(name)) {
+          const server = await startHookhub(hookhubEnv(opts.idle + 100));
+          try {
+            const target = hookhubTargets(server).find((t) => t.name === name) as Target;
+            idle.push(await idleMemory(gens, target, opts.idle));
+            log(`idle ${target.name}: ${fmt(idle.at(-1)?.perConnKiB ?? NaN, 1)} KiB per connection`);
+          } finally {
+            await server.stop();
+          }
         }
-        if (!nchanAvailable() || only === 'hookhub') continue;
+        if (!nchanAvailable() || !wanted(family === 'ws' ? 'nginx+nchan websocket' : 'nginx+nchan eventsource')) continue;
         const ng = await startNchan(nchanPort());
         try {
           const target = nchanTargets(ng).find((t) => t.family === family) as Target;

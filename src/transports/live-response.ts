@@ -93,6 +93,8 @@ class LiveStream implements LiveResponse, BatchSink {
   chunked = false;
   /** Headers written by us (see start): the response is ours to end. */
   private raw = false;
+  /** A HEAD request: headers only, whatever is pushed. */
+  private bodyless = false;
   readonly transport: string;
   private readonly socket: Socket;
   private readonly writer: BatchWriter;
@@ -130,6 +132,7 @@ class LiveStream implements LiveResponse, BatchSink {
       this.socket.write(`${head}transfer-encoding: chunked\r\n\r\n`, 'latin1');
       if (this.options.preamble !== undefined) this.socket.write(httpChunk(Buffer.from(this.options.preamble)));
     } else {
+      this.bodyless = req.method === 'HEAD';
       res.writeHead(200, headers);
       res.flushHeaders();
       // Node frames chunks for HTTP/1.1; the bytes written past it must be framed the same way.
@@ -149,7 +152,7 @@ class LiveStream implements LiveResponse, BatchSink {
   }
 
   writeBatch(chunks: Buffer[]): void {
-    writeAll(this.socket, chunks);
+    if (!this.bodyless) writeAll(this.socket, chunks);
   }
 
   pushWire(bytes: Buffer, counts?: boolean): void {
