@@ -72,6 +72,21 @@ function goals(report: FanoutReport): string[] {
   return lines;
 }
 
+/** Who set the pace: the generators' busy share against nchan's (a single process: 100% is its ceiling). */
+function pace(gen: number[], nchanBusy: number[]): string {
+  const busiest = Math.max(...gen);
+  const lines = [
+    `Generators: the busiest generator process was busy ${fmt(busiest * 100)}% of a burst's wall time at most` +
+      (busiest < 0.5 ? ', so none of them set the pace.' : ': a generator may have set the pace in some rounds.'),
+  ];
+  if (nchanBusy.length > 0) {
+    const lo = Math.min(...nchanBusy);
+    lines.push(`nchan's worker was ${fmt(lo * 100)}–${fmt(Math.max(...nchanBusy) * 100)}% busy during its bursts` +
+      (lo >= 0.9 ? ' (at its ceiling).' : ': below its ceiling in some rounds — on a shared machine the CPU it waited for, not the generators, is the likeliest limit (see the generators\' share).'));
+  }
+  return lines.join('\n');
+}
+
 export function fanoutSection(report: FanoutReport, seconds: number): string {
   const o = report.options;
   const gen = report.rounds.map((r) => r.genCpuMax);
@@ -83,14 +98,13 @@ export function fanoutSection(report: FanoutReport, seconds: number): string {
 counts events by the payload marker in the bytes it receives, so no client-side parser sets the pace. nginx + nchan (Debian's
 libnginx-mod-nchan, one worker) and Hookhub run at the same time; per round each target gets ${o.subscribers} fresh subscribers, an
 untimed burst, then a burst of ${o.burst} messages published back to back (${o.publishConcurrency} HTTP publishers in flight) and ${o.paced}
-messages paced at ${o.pacedRate}/s; rounds alternate the order (${o.rounds} rounds). Deliveries/s: the burst's deliveries over the time from its
+messages paced at ${o.pacedRate}/s; rounds alternate the order (${o.rounds} round${o.rounds === 1 ? '' : 's'}). Deliveries/s: the burst's deliveries over the time from its
 first publish to the last receipt. Server CPU: user + system time of the server process during the burst, per 1,000 deliveries.
 Paced latency: publish start → receipt. Ratios (in brackets) are against nchan's same-round row of the same family
 (eventsource for /sse and /stream, websocket for /ws); ranges are over the rounds. Every subscriber is checked for exactly the
 messages sent (lost / duplicated), and for its connection staying up.
 
-The generators are not the bottleneck: the busiest generator process was busy ${fmt(Math.max(...gen) * 100)}% of the burst's wall time at most,
-while nchan's worker was ${nchanBusy.length ? `${fmt(Math.min(...nchanBusy) * 100)}–${fmt(Math.max(...nchanBusy) * 100)}%` : 'n/a'} busy during its bursts (one process: 100% is its ceiling).
+${pace(gen, nchanBusy)}
 
 ${fanoutTable(report)}
 
@@ -106,5 +120,10 @@ ${idleTable(report)}
 Goals (worst round of this run):
 
 ${goals(report).join('\n')}
+
+What each delivery still costs beyond the shared bytes: on /ws, Hookbox frames carry a per-connection frame number, so each
+connection's PUBLISH frame is its own copy (\`[n\` + the message's shared tail) with a shared WebSocket header in front of it;
+multi-topic /sse ids carry the consumer's own positions, so those events are framed per consumer (single-topic /sse and /stream
+share one chunk per message). Every write is still one Node socket write per consumer per flush (one system call each).
 `;
 }
