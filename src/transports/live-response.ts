@@ -8,6 +8,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import { BatchWriter, writeAll, type BatchSink } from '../core/batch-writer.js';
 import { httpChunk } from '../core/frames.js';
+import { deliveryCount, type DeliveryCount } from './delivery-count.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Connections } from '../http/connections.js';
 
@@ -78,7 +79,6 @@ function leaveHeartbeat(ms: number, live: LiveStream): void {
   heartbeats.delete(ms);
 }
 
-type Counter = { inc(n: number): void };
 
 /** The end of a chunked body. */
 const LAST_CHUNK = Buffer.from('0\r\n\r\n');
@@ -106,11 +106,11 @@ class LiveStream implements LiveResponse, BatchSink {
     private readonly res: ServerResponse,
     private readonly deps: LiveResponseDeps,
     private readonly options: LiveResponseOptions,
-    delivered: Counter,
+    delivered: DeliveryCount,
   ) {
     this.transport = options.transport;
     this.socket = res.socket as Socket;
-    this.writer = new BatchWriter(this, deps.bufferLimit, (reason) => this.overflowed(reason), (n) => delivered.inc(n));
+    this.writer = new BatchWriter(this, deps.bufferLimit, (reason) => this.overflowed(reason), (n) => delivered.add(n));
     // Throws 503 when the server is full, before anything is sent.
     this.release = deps.connections.admit(this);
     this.heartbeatBytes = options.heartbeat;
@@ -216,21 +216,10 @@ class LiveStream implements LiveResponse, BatchSink {
   }
 }
 
-/** The delivery counter of each transport, looked up once (not per flush). */
-const deliveredCounters = new WeakMap<Metrics, Map<string, Counter>>();
-
-function deliveredCounter(metrics: Metrics, transport: string): Counter {
-  let byTransport = deliveredCounters.get(metrics);
-  if (!byTransport) deliveredCounters.set(metrics, (byTransport = new Map()));
-  let counter = byTransport.get(transport);
-  if (!counter) byTransport.set(transport, (counter = metrics.delivered.labels(transport)));
-  return counter;
-}
-
 /** Admits the connection (throws 503 when full, before anything is sent), hijacks the reply and opens the stream. */
 export function openLiveResponse(req: FastifyRequest, reply: FastifyReply, deps: LiveResponseDeps, options: LiveResponseOptions): LiveResponse {
   const res = reply.raw;
-  const live = new LiveStream(req, res, deps, options, deliveredCounter(deps.metrics, options.transport));
+  const live = new LiveStream(req, res, deps, options, deliveryCount(deps.metrics, options.transport));
   reply.hijack();
   live.start({ ...options.headers, 'cache-control': 'no-cache', 'x-accel-buffering': 'no', 'access-control-allow-origin': '*' });
   res.on('close', () => live.finish('client closed'));

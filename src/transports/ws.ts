@@ -10,6 +10,7 @@ import type { WebSocket } from 'ws';
 import { BatchWriter, type BatchSink } from '../core/batch-writer.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Connections } from '../http/connections.js';
+import { deliveryCount } from './delivery-count.js';
 
 /** What a transport hands a session: where its frames go. */
 export interface SessionSink {
@@ -187,7 +188,7 @@ export async function wsTransport(app: FastifyInstance, deps: WsDeps): Promise<v
   keepAlive.unref();
   app.addHook('onClose', async () => clearInterval(keepAlive));
 
-  const delivered = deps.metrics.delivered.labels('ws');
+  const delivered = deliveryCount(deps.metrics, 'ws');
   const onSocket = (ws: WebSocket, req: FastifyRequest): void => {
     const log: FastifyBaseLogger = req.log;
     let release = (): void => {};
@@ -208,7 +209,7 @@ export async function wsTransport(app: FastifyInstance, deps: WsDeps): Promise<v
         sink.close(CLOSE_POLICY, reason);
         detach();
       },
-      (n) => delivered.inc(n),
+      (n) => delivered.add(n),
     );
     try {
       release = deps.connections.admit(sink);

@@ -116,4 +116,24 @@ describe('live responses on the wire', () => {
     const ids = c.all('PUBLISH').map((f) => f[0]);
     expect(ids).toEqual([...ids].sort((a, b) => a - b));
   });
+
+  it('hookhub_messages_delivered_total counts every message written to every consumer once (summed per flush)', async () => {
+    const hub = await startHub();
+    const sse = await Promise.all([0, 1, 2].map(() => rawRequest(hub.url, 'GET /sse?topic=count HTTP/1.1\r\nHost: x\r\n\r\n')));
+    const ws = await Promise.all(['a', 'b'].map(async (name) => {
+      const c = await HookboxClient.connect(hub.url, { payload: { name } });
+      c.send('SUBSCRIBE', { channel_name: 'count' });
+      await c.frame('SUBSCRIBE', (a) => a.channel_name === 'count');
+      return c;
+    }));
+    for (const c of sse) await until(() => parseChunked(c.bytes()).chunks.length >= 1, 'the preamble');
+    for (let i = 0; i < 5; i++) await publish(hub, 'count', `m${i}`);
+    for (const c of sse) await until(() => parseChunked(c.bytes()).chunks.length >= 6, 'five events');
+    for (const c of ws) await c.frame('PUBLISH', () => true, 5);
+    const metrics = await (await fetch(`${hub.url}/metrics`)).text();
+    expect(metrics).toMatch(/hookhub_messages_delivered_total\{transport="sse"\} 15\n/);
+    // On /ws every frame written counts: 5 PUBLISH + CONNECTED + SUBSCRIBE, per connection.
+    expect(metrics).toMatch(/hookhub_messages_delivered_total\{transport="ws"\} 14\n/);
+    for (const c of sse) c.socket.destroy();
+  });
 });
