@@ -1,192 +1,401 @@
-// Fan-out: N consumers on one topic, M published messages. Deliveries/s, p50/p99 publish→receive latency,
-// server CPU. Hookhub (/sse and /stream) side by side with nginx+nchan (eventsource) when installed.
-import { Agent, request as httpRequest } from 'node:http';
+// Fan-out: Hookhub's /sse, /stream and /ws (Hookbox PUBLISH frames) side by side with nginx + nchan's
+// eventsource and websocket, in one run. Consumers live in separate generator processes
+// (bench/fanout-gen.ts) on raw sockets and count events by their own bytes; each reports its CPU busy
+// share, so a generator that could set the pace shows. Per target and round: a burst (deliveries/s and
+// server CPU per 1,000 deliveries), then a paced phase (latency p50/p99), every consumer checked for
+// exactly the messages sent; rounds alternate the order. Then idle memory: 19,000 connections held by
+// one server process (a process here may hold 20,000 descriptors), RSS per connection.
+// Runnable alone: npx tsx bench/fanout.ts (BENCH_* variables below size it).
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
-import WebSocket from 'ws';
+import type { GenCommand, GenReport, GenTarget } from './fanout-gen.js';
 import { cpuSeconds, fmt, isMain, percentile, rssBytes, startHookhub, type ChildServer } from './lib.js';
 import { nchanAvailable, startNchan } from './nchan.js';
 
 export interface FanoutOptions {
   subscribers: number;
-  messages: number;
+  /** Messages published back to back (the burst). */
+  burst: number;
+  /** Messages published at `pacedRate` per second after the burst (latency). */
+  paced: number;
+  pacedRate: number;
+  rounds: number;
+  /** Generator processes the consumers are spread over. Two on this 2-core machine: each stays well under
+   *  a core, and more processes only add context switches that the servers pay for (nchan, writing one
+   *  message per system call, most: in short runs it did about half the deliveries/s with 4 as with 1). */
+  generators: number;
+  /** Idle connections held by one server process (0: skip). */
+  idle: number;
   publishConcurrency: number;
 }
 
-export interface FanoutResult {
-  target: string;
-  subscribers: number;
-  messages: number;
-  deliveries: number;
-  seconds: number;
-  deliveriesPerSec: number;
-  p50ms: number;
-  p99ms: number;
-  serverCpuSec: number;
-  rssMiB: number;
-  /** Server memory added per connected consumer (RSS after connecting − RSS before). */
-  rssPerConnKiB: number;
-}
+export const defaultFanoutOptions = (): FanoutOptions => ({
+  subscribers: Number(process.env.BENCH_SUBSCRIBERS ?? 1000),
+  burst: Number(process.env.BENCH_BURST ?? 200),
+  paced: Number(process.env.BENCH_PACED ?? 75),
+  pacedRate: 25,
+  rounds: Number(process.env.BENCH_ROUNDS ?? 2),
+  generators: Number(process.env.BENCH_GENERATORS ?? 2),
+  idle: Number(process.env.BENCH_IDLE ?? 19000),
+  publishConcurrency: 8,
+});
+
+type Family = 'sse' | 'ws';
 
 interface Target {
   name: string;
+  family: Family;
+  nchan: boolean;
   pid: number;
-  subscribePath: string;
-  publishPath: string;
-  separator: string;
+  port: number;
+  subscribePath: (round: number) => string;
+  publishPath: (round: number) => string;
+  kind: GenTarget['kind'];
+  hello: (round: number) => string[];
   base: string;
-  /** WebSocket targets: the frames to send once open (Hookbox CONNECT + SUBSCRIBE), if any. */
-  websocket?: { hello: string[] };
+}
+
+export interface RoundResult {
+  target: string;
+  family: Family;
+  nchan: boolean;
+  round: number;
+  deliveries: number;
+  expected: number;
+  burstSeconds: number;
+  deliveriesPerSec: number;
+  serverCpuMsPer1000: number;
+  /** Server CPU time over the burst's wall time: near 1, a single-threaded server is at its ceiling. */
+  serverCpuShare: number;
+  /** Busiest generator process's CPU share of the burst's wall time, and all of them together (cores). */
+  genCpuMax: number;
+  genCpuTotal: number;
+  pacedP50: number;
+  pacedP99: number;
+  /** Messages a consumer did not get, or got twice (burst + paced, over all consumers). */
+  missing: number;
+  duplicated: number;
+  lostConnections: number;
+}
+
+export interface IdleResult {
+  target: string;
+  family: Family;
+  connections: number;
+  rssBeforeMiB: number;
+  /** After the first half of the connections. */
+  rssMidMiB: number;
+  rssAfterMiB: number;
+  /** (after − before) / connections. */
+  perConnKiB: number;
+  /** (after − mid) / the second half's connections. */
+  marginalKiB: number;
+  /** RSS a process would need for 100,000 such connections at this cost. */
+  projected100kMiB: number;
+}
+
+export interface FanoutReport {
+  options: FanoutOptions;
+  rounds: RoundResult[];
+  idle: IdleResult[];
 }
 
 const now = (): number => performance.timeOrigin + performance.now();
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const marker = (): string => `#T${Math.round(now() * 1000)};`;
+const WARM = '#T0;';
+const WARMUP_BURST = 50;
 
-async function measure(target: Target, opts: FanoutOptions): Promise<FanoutResult> {
-  const agent = new Agent({ keepAlive: false, maxSockets: Infinity });
-  const latencies: number[] = [];
-  const counts = new Array<number>(opts.subscribers).fill(0);
-  let warm = 0;
-  let timed = false;
-  const sockets: Array<() => void> = [];
+/** The generator processes, driven over IPC. */
+class Generators {
+  private constructor(private readonly procs: ChildProcess[]) {}
 
-  const rssBefore = rssBytes(target.pid);
-  const onEvent = (i: number, part: string, sawWarm: { v: boolean }): void => {
-    const at = part.indexOf('ts:');
-    if (at < 0) {
-      if (!sawWarm.v && part.includes('warm')) { sawWarm.v = true; warm++; }
-      return;
-    }
-    if (!timed) return;
-    counts[i]!++;
-    latencies.push(now() - Number.parseFloat(part.slice(at + 3)));
-  };
-  const openHttp = (i: number): Promise<void> => new Promise<void>((resolve, reject) => {
-    const req = httpRequest(`${target.base}${target.subscribePath}`, { agent, headers: { accept: 'text/event-stream' } }, (res) => {
-      let rest = '';
-      const sawWarm = { v: false };
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        rest += chunk;
-        const parts = rest.split(target.separator);
-        rest = parts.pop() ?? '';
-        for (const part of parts) onEvent(i, part, sawWarm);
-      });
-      res.on('error', () => {});
-      resolve();
-    });
-    req.on('error', reject);
-    sockets.push(() => req.destroy());
-    req.end();
-  });
-  const openWs = (i: number, hello: string[]): Promise<void> => new Promise<void>((resolve, reject) => {
-    const ws = new WebSocket(`${target.base.replace(/^http/, 'ws')}${target.subscribePath}`, { perMessageDeflate: false });
-    const sawWarm = { v: false };
-    ws.on('open', () => {
-      for (const frame of hello) ws.send(frame);
-      resolve();
-    });
-    ws.on('message', (data) => onEvent(i, data.toString(), sawWarm));
-    ws.on('error', reject);
-    sockets.push(() => ws.terminate());
-  });
-  // Open in batches so the listen backlog is not the thing measured.
-  for (let i = 0; i < opts.subscribers; i += 100) {
-    await Promise.all(Array.from({ length: Math.min(100, opts.subscribers - i) }, (_, k) =>
-      target.websocket ? openWs(i + k, target.websocket.hello) : openHttp(i + k)));
+  static async start(n: number): Promise<Generators> {
+    const script = fileURLToPath(new URL('./fanout-gen.ts', import.meta.url));
+    const procs = Array.from({ length: n }, () => fork(script, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+    return new Generators(procs);
   }
 
+  private ask<T>(proc: ChildProcess, cmd: GenCommand, type: string, timeoutMs = 300_000): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`generator did not answer ${cmd.type}`)), timeoutMs);
+      const onMessage = (m: { type: string }): void => {
+        if (m.type !== type) return;
+        clearTimeout(timer);
+        proc.off('message', onMessage);
+        resolve(m as T);
+      };
+      proc.on('message', onMessage);
+      proc.send(cmd);
+    });
+  }
+
+  async open(target: GenTarget, count: number): Promise<number> {
+    const share = (i: number): number => Math.floor(count / this.procs.length) + (i < count % this.procs.length ? 1 : 0);
+    const answers = await Promise.all(this.procs.map((p, i) => this.ask<{ failed: number }>(p, { type: 'open', target, count: share(i) }, 'opened')));
+    return answers.reduce((n, a) => n + a.failed, 0);
+  }
+
+  async reset(latencies: boolean): Promise<void> {
+    await Promise.all(this.procs.map((p) => this.ask(p, { type: 'reset', latencies }, 'reset')));
+  }
+
+  report(): Promise<GenReport[]> {
+    return Promise.all(this.procs.map((p) => this.ask<GenReport>(p, { type: 'report' }, 'report')));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.procs.map((p) => this.ask(p, { type: 'close' }, 'closed')));
+  }
+
+  stop(): void {
+    for (const p of this.procs) p.disconnect();
+  }
+}
+
+const sum = (reports: GenReport[], f: (r: GenReport) => number): number => reports.reduce((n, r) => n + f(r), 0);
+
+/** Polls the generators until `expected` deliveries arrived, or nothing arrived for 5 s. */
+async function awaitDeliveries(gens: Generators, expected: number): Promise<GenReport[]> {
+  let last = -1;
+  let since = Date.now();
+  for (;;) {
+    const reports = await gens.report();
+    const got = sum(reports, (r) => r.deliveries);
+    if (got >= expected) return reports;
+    if (got !== last) {
+      last = got;
+      since = Date.now();
+    } else if (Date.now() - since > 5000) return reports;
+    await sleep(20);
+  }
+}
+
+async function measure(gens: Generators, target: Target, round: number, opts: FanoutOptions): Promise<RoundResult> {
+  const n = opts.subscribers;
   const pool = new Pool(target.base, { connections: opts.publishConcurrency, pipelining: 1 });
+  const path = target.publishPath(round);
   const publish = async (body: string): Promise<void> => {
-    const res = await pool.request({ path: target.publishPath, method: 'POST', headers: { 'content-type': 'text/plain' }, body });
+    const res = await pool.request({ path, method: 'POST', headers: { 'content-type': 'text/plain' }, body });
     await res.body.dump();
     if (res.statusCode >= 300) throw new Error(`${target.name} publish answered ${res.statusCode}`);
   };
-
-  // Everyone is subscribed once everyone has seen a warm-up message.
-  const warmDeadline = Date.now() + 30_000;
-  while (warm < opts.subscribers) {
-    await publish('warm');
-    await new Promise((r) => setTimeout(r, 100));
-    if (Date.now() > warmDeadline) throw new Error(`${target.name}: only ${warm}/${opts.subscribers} subscribers warmed up`);
-  }
-
-  const rssConnected = rssBytes(target.pid);
-  timed = true;
-  const cpuBefore = cpuSeconds(target.pid);
-  const started = now();
-  let next = 0;
-  await Promise.all(Array.from({ length: opts.publishConcurrency }, async () => {
-    while (next < opts.messages) {
-      next++;
-      await publish(`ts:${now()}`);
-    }
-  }));
-  const expected = opts.subscribers * opts.messages;
-  const deadline = Date.now() + 60_000;
-  while (latencies.length < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  const seconds = (now() - started) / 1000;
-  const cpu = cpuSeconds(target.pid) - cpuBefore;
-  const rss = rssBytes(target.pid);
-
-  for (const close of sockets) close();
-  await pool.close();
-  latencies.sort((a, b) => a - b);
-  return {
-    target: target.name,
-    subscribers: opts.subscribers,
-    messages: opts.messages,
-    deliveries: latencies.length,
-    seconds,
-    deliveriesPerSec: latencies.length / seconds,
-    p50ms: percentile(latencies, 50),
-    p99ms: percentile(latencies, 99),
-    serverCpuSec: cpu,
-    rssMiB: rss / 1024 / 1024,
-    rssPerConnKiB: (rssConnected - rssBefore) / opts.subscribers / 1024,
-  };
-}
-
-export async function runFanoutBench(opts: FanoutOptions): Promise<FanoutResult[]> {
-  const results: FanoutResult[] = [];
-  const hub: ChildServer = await startHookhub({ HOOKHUB_STORE: 'memory', HOOKHUB_MAX_CONNECTIONS: '100000' });
   try {
-    const pid = hub.proc.pid as number;
-    results.push(await measure({ name: 'hookhub /sse', pid, base: hub.url, subscribePath: '/sse?topic=bench', publishPath: '/api/topics/bench/publish', separator: '\n\n' }, opts));
-    results.push(await measure({ name: 'hookhub /stream', pid, base: hub.url, subscribePath: '/stream?topic=bench2', publishPath: '/api/topics/bench2/publish', separator: '\n' }, opts));
-    const hello = [JSON.stringify([1, 'CONNECT', { cookie: '' }]), JSON.stringify([2, 'SUBSCRIBE', { channel_name: 'bench3' }])];
-    results.push(await measure({ name: 'hookhub /ws (Hookbox)', pid, base: hub.url, subscribePath: '/ws', publishPath: '/api/topics/bench3/publish', separator: '', websocket: { hello } }, opts));
-  } finally {
-    await hub.stop();
-  }
-  if (nchanAvailable()) {
-    const nchan = await startNchan(18000 + Math.floor(Math.random() * 1000));
-    try {
-      results.push(await measure({ name: 'nginx+nchan eventsource', pid: nchan.workerPid(), base: nchan.url, subscribePath: '/sub/bench', publishPath: '/pub/bench', separator: '\n\n' }, opts));
-      results.push(await measure({ name: 'nginx+nchan websocket', pid: nchan.workerPid(), base: nchan.url, subscribePath: '/ws/bench2', publishPath: '/pub/bench2', separator: '', websocket: { hello: [] } }, opts));
-    } finally {
-      await nchan.stop();
+    const failed = await gens.open({ port: target.port, path: target.subscribePath(round), kind: target.kind, hello: target.hello(round) }, n);
+    if (failed > 0) throw new Error(`${target.name}: ${failed} of ${n} consumers could not connect`);
+    // Everyone is subscribed once everyone has seen a warm-up message.
+    const warmDeadline = Date.now() + 60_000;
+    for (;;) {
+      await publish(WARM);
+      await sleep(100);
+      const warmed = sum(await gens.report(), (r) => r.warmed);
+      if (warmed >= n) break;
+      if (Date.now() > warmDeadline) throw new Error(`${target.name}: only ${warmed}/${n} consumers warmed up`);
     }
+    // Burst: every message published back to back, `publishConcurrency` in flight.
+    const burstOf = async (count: number): Promise<void> => {
+      let next = 0;
+      await Promise.all(Array.from({ length: opts.publishConcurrency }, async () => {
+        while (next < count) {
+          next++;
+          await publish(marker());
+        }
+      }));
+    };
+    // An untimed burst first, so that the server's code is compiled as in a long-running process.
+    await gens.reset(false);
+    await burstOf(WARMUP_BURST);
+    await awaitDeliveries(gens, n * WARMUP_BURST);
+    await sleep(200);
+
+    await gens.reset(false);
+    const cpuBefore = cpuSeconds(target.pid);
+    const started = now();
+    await burstOf(opts.burst);
+    const burst = await awaitDeliveries(gens, n * opts.burst);
+    const cpu = cpuSeconds(target.pid) - cpuBefore;
+    const lastAt = Math.max(...burst.map((r) => r.lastAt));
+    const deliveries = sum(burst, (r) => r.deliveries);
+    const burstSeconds = (lastAt - started) / 1000;
+    const shares = burst.map((r) => r.cpuMs / Math.max(1, r.wallMs));
+
+    // Paced: one message every 1/pacedRate s, latency from the publish's start to each receipt.
+    await gens.reset(true);
+    const pacedStart = now();
+    const sends: Promise<void>[] = [];
+    for (let i = 0; i < opts.paced; i++) {
+      const wait = pacedStart + (i * 1000) / opts.pacedRate - now();
+      if (wait > 0) await sleep(wait);
+      sends.push(publish(marker()));
+    }
+    await Promise.all(sends);
+    const paced = await awaitDeliveries(gens, n * opts.paced);
+    const latencies = paced.flatMap((r) => r.latenciesMs).sort((a, b) => a - b);
+    const pacedDeliveries = sum(paced, (r) => r.deliveries);
+    const all = [...burst, ...paced];
+    return {
+      target: target.name,
+      family: target.family,
+      nchan: target.nchan,
+      round,
+      deliveries,
+      expected: n * opts.burst,
+      burstSeconds,
+      deliveriesPerSec: deliveries / burstSeconds,
+      serverCpuMsPer1000: (cpu * 1000) / (deliveries / 1000),
+      serverCpuShare: cpu / burstSeconds,
+      genCpuMax: Math.max(...shares),
+      genCpuTotal: shares.reduce((a, b) => a + b, 0),
+      pacedP50: percentile(latencies, 50),
+      pacedP99: percentile(latencies, 99),
+      missing: Math.max(0, n * opts.burst - deliveries) + Math.max(0, n * opts.paced - pacedDeliveries),
+      duplicated: sum(burst, (r) => Math.max(0, r.maxPerSocket - opts.burst)) + sum(paced, (r) => Math.max(0, r.maxPerSocket - opts.paced)),
+      lostConnections: Math.max(...all.map((r) => r.lost)),
+    };
+  } finally {
+    await gens.close();
+    await pool.close();
   }
-  return results;
 }
 
-export function fanoutTable(results: FanoutResult[]): string {
-  const rows = results.map((r) => {
-    const ws = r.target.includes('ws') || r.target.includes('websocket');
-    const nchan = results.find((n) => n.target.startsWith('nginx') && (n.target.includes('websocket') === ws));
-    const ratio = nchan && r !== nchan ? ` (${fmt(r.deliveriesPerSec / nchan.deliveriesPerSec, 2)}× nchan)` : '';
-    const cpuRatio = nchan && r !== nchan ? ` (${fmt(r.serverCpuSec / nchan.serverCpuSec, 2)}×)` : '';
-    return `| ${r.target} | ${r.subscribers} | ${r.messages} | ${r.deliveries} | ${fmt(r.deliveriesPerSec)}${ratio} | ${fmt(r.p50ms, 1)} | ${fmt(r.p99ms, 1)} | ${fmt(r.serverCpuSec, 2)}${cpuRatio} | ${fmt(r.rssMiB, 0)} | ${fmt(r.rssPerConnKiB, 1)} |`;
-  });
+const hello = (channel: string): string[] => [JSON.stringify([1, 'CONNECT', { cookie: '' }]), JSON.stringify([2, 'SUBSCRIBE', { channel_name: channel }])];
+
+function hookhubTargets(hub: ChildServer): Target[] {
+  const pid = hub.proc.pid as number;
+  const port = Number(new URL(hub.url).port);
+  const common = { pid, port, base: hub.url, nchan: false };
   return [
-    '| target | subscribers | messages | deliveries | deliveries/s | p50 ms | p99 ms | server CPU s | server RSS MiB | RSS per connection KiB |',
-    '|---|---|---|---|---|---|---|---|---|---|',
-    ...rows,
-  ].join('\n');
+    { ...common, name: 'hookhub /sse', family: 'sse', kind: 'http', subscribePath: (r) => `/sse?topic=sse${r}`, publishPath: (r) => `/api/topics/sse${r}/publish`, hello: () => [] },
+    { ...common, name: 'hookhub /stream', family: 'sse', kind: 'http', subscribePath: (r) => `/stream?topic=stream${r}`, publishPath: (r) => `/api/topics/stream${r}/publish`, hello: () => [] },
+    { ...common, name: 'hookhub /ws (Hookbox)', family: 'ws', kind: 'ws', subscribePath: () => '/ws', publishPath: (r) => `/api/topics/ws${r}/publish`, hello: (r) => hello(`ws${r}`) },
+  ];
+}
+
+function nchanTargets(nchan: ChildServer & { workerPid(): number }): Target[] {
+  const common = { pid: nchan.workerPid(), port: Number(new URL(nchan.url).port), base: nchan.url, nchan: true, hello: () => [] };
+  return [
+    { ...common, name: 'nginx+nchan eventsource', family: 'sse', kind: 'http', subscribePath: (r) => `/sub/es${r}`, publishPath: (r) => `/pub/es${r}` },
+    { ...common, name: 'nginx+nchan websocket', family: 'ws', kind: 'ws', subscribePath: (r) => `/ws/ws${r}`, publishPath: (r) => `/pub/ws${r}` },
+  ];
+}
+
+const hookhubEnv = (maxConnections: number): Record<string, string> => ({
+  HOOKHUB_STORE: 'memory',
+  HOOKHUB_MAX_CONNECTIONS: String(maxConnections),
+  // No keep-alive traffic during the measurement (the generators do not answer pings).
+  HOOKHUB_HEARTBEAT: '600s',
+});
+
+const nchanPort = (): number => 18000 + Math.floor(Math.random() * 1000);
+
+/**
+ * One server process holding `count` idle connections (subscribed, checked live with one message),
+ * opened in two halves: RSS before, after the first half and after all. The average includes what the
+ * process grows by once whatever the number (e.g. V8's young generation filling up); the second half's
+ * cost per connection (the marginal cost) does not, and is what the projection to 100,000 uses.
+ */
+async function idleMemory(gens: Generators, target: Target, count: number): Promise<IdleResult> {
+  const pool = new Pool(target.base, { connections: 1 });
+  const openLive = async (n: number, total: number): Promise<void> => {
+    const failed = await gens.open({ port: target.port, path: target.subscribePath(0), kind: target.kind, hello: target.hello(0) }, n);
+    if (failed > 0) throw new Error(`${target.name}: ${failed} of ${n} idle connections failed`);
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const res = await pool.request({ path: target.publishPath(0), method: 'POST', headers: { 'content-type': 'text/plain' }, body: WARM });
+      await res.body.dump();
+      await sleep(500);
+      const warmed = sum(await gens.report(), (r) => r.warmed);
+      if (warmed >= total) break;
+      if (Date.now() > deadline) throw new Error(`${target.name}: only ${warmed}/${total} idle connections live`);
+    }
+    await sleep(1000);
+  };
+  try {
+    await sleep(500);
+    const before = rssBytes(target.pid);
+    const half = Math.floor(count / 2);
+    await openLive(half, half);
+    const mid = rssBytes(target.pid);
+    await openLive(count - half, count);
+    const after = rssBytes(target.pid);
+    const marginal = (after - mid) / (count - half);
+    return {
+      target: target.name,
+      family: target.family,
+      connections: count,
+      rssBeforeMiB: before / 2 ** 20,
+      rssMidMiB: mid / 2 ** 20,
+      rssAfterMiB: after / 2 ** 20,
+      perConnKiB: (after - before) / count / 1024,
+      marginalKiB: marginal / 1024,
+      projected100kMiB: (after + marginal * (100_000 - count)) / 2 ** 20,
+    };
+  } finally {
+    await gens.close();
+    await pool.close();
+  }
+}
+
+export async function runFanoutBench(opts: FanoutOptions = defaultFanoutOptions(), log: (line: string) => void = console.log): Promise<FanoutReport> {
+  const gens = await Generators.start(opts.generators);
+  const rounds: RoundResult[] = [];
+  const idle: IdleResult[] = [];
+  try {
+    const hub = await startHookhub(hookhubEnv(opts.subscribers * 2 + 100));
+    const nchan = nchanAvailable() ? await startNchan(nchanPort()) : undefined;
+    try {
+      const ordered = [...hookhubTargets(hub), ...(nchan ? nchanTargets(nchan) : [])];
+      // Interleaved (sse, nchan eventsource, stream, ws, nchan websocket), the order reversed every other round.
+      const only = process.env.BENCH_ONLY;
+      const order = [0, 3, 1, 2, 4].map((i) => ordered[i]).filter((t): t is Target => t !== undefined && (!only || t.name.includes(only)));
+      for (let round = 1; round <= opts.rounds; round++) {
+        for (const target of round % 2 === 1 ? order : [...order].reverse()) {
+          const r = await measure(gens, target, round, opts);
+          log(`round ${round} ${r.target}: ${fmt(r.deliveriesPerSec)}/s, ${fmt(r.serverCpuMsPer1000, 2)} ms CPU/1000 (server busy ${fmt(r.serverCpuShare * 100)}%), paced p50 ${fmt(r.pacedP50, 1)} p99 ${fmt(r.pacedP99, 1)} ms, generators ${fmt(r.genCpuMax * 100)}% max`);
+          rounds.push(r);
+        }
+      }
+    } finally {
+      await hub.stop();
+      await nchan?.stop();
+    }
+    if (opts.idle > 0) {
+      // BENCH_ONLY (a part of a target's name) narrows the run while developing.
+      const only = process.env.BENCH_ONLY;
+      const wanted = (name: string): boolean => !only || name.includes(only);
+      for (const family of ['ws', 'sse'] as const) {
+        const name = family === 'ws' ? 'hookhub /ws (Hookbox)' : 'hookhub /sse';
+        if (wanted(name)) {
+          const server = await startHookhub(hookhubEnv(opts.idle + 100));
+          try {
+            const target = hookhubTargets(server).find((t) => t.name === name) as Target;
+            idle.push(await idleMemory(gens, target, opts.idle));
+            log(`idle ${target.name}: ${fmt(idle.at(-1)?.perConnKiB ?? NaN, 1)} KiB per connection`);
+          } finally {
+            await server.stop();
+          }
+        }
+        if (!nchanAvailable() || !wanted(family === 'ws' ? 'nginx+nchan websocket' : 'nginx+nchan eventsource')) continue;
+        const ng = await startNchan(nchanPort());
+        try {
+          const target = nchanTargets(ng).find((t) => t.family === family) as Target;
+          idle.push(await idleMemory(gens, target, opts.idle));
+          log(`idle ${target.name}: ${fmt(idle.at(-1)?.perConnKiB ?? NaN, 1)} KiB per connection`);
+        } finally {
+          await ng.stop();
+        }
+      }
+    }
+  } finally {
+    gens.stop();
+  }
+  return { options: opts, rounds, idle };
 }
 
 if (isMain(import.meta.url)) {
-  const subscribers = Number(process.env.BENCH_SUBSCRIBERS ?? 1000);
-  const messages = Number(process.env.BENCH_MESSAGES ?? 500);
-  const results = await runFanoutBench({ subscribers, messages, publishConcurrency: 4 });
-  console.log(fanoutTable(results));
+  const { fanoutSection } = await import('./fanout-report.js');
+  const started = Date.now();
+  const report = await runFanoutBench();
+  console.log(fanoutSection(report, (Date.now() - started) / 1000));
 }

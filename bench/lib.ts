@@ -47,7 +47,8 @@ export async function freePort(): Promise<number> {
 export async function startHookhub(env: Record<string, string>): Promise<ChildServer> {
   const port = await freePort();
   const compiled = existsSync(`${root}/dist/cli.js`);
-  const proc = spawn(process.execPath, compiled ? [...(process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []), 'dist/cli.js', 'serve'] : ['--import', 'tsx', 'src/cli.ts', 'serve'], {
+  const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const proc = spawn(process.execPath, compiled ? [...nodeArgs, 'dist/cli.js', 'serve'] : [...nodeArgs, '--import', 'tsx', 'src/cli.ts', 'serve'], {
     cwd: root,
     env: { ...process.env, HOOKHUB_PORT: String(port), HOOKHUB_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'inherit', 'inherit'],

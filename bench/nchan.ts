@@ -19,7 +19,8 @@ daemon off;
 master_process off;
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
-events { worker_connections 20000; }
+# nchan's websocket subscribers take more than one connection slot each: room for 19,000 of them.
+events { worker_connections 65536; }
 http {
   access_log off;
   client_body_temp_path ${dir}/body;

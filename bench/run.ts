@@ -5,20 +5,22 @@ import { cpus, totalmem } from 'node:os';
 import { writeFileSync } from 'node:fs';
 import { runDispatchBench } from './dispatch.js';
 import { runDrainBench } from './dispatch-drain.js';
-import { fanoutTable, runFanoutBench } from './fanout.js';
+import { defaultFanoutOptions, runFanoutBench } from './fanout.js';
 import { fmt, root } from './lib.js';
-import { nchanAvailable } from './nchan.js';
+import { fanoutSection, fanoutTable, idleTable } from './fanout-report.js';
 
-const subscribers = Number(process.env.BENCH_SUBSCRIBERS ?? 1000);
-const messages = Number(process.env.BENCH_MESSAGES ?? 500);
+const fanoutOptions = defaultFanoutOptions();
 const deliveries = Number(process.env.BENCH_DELIVERIES ?? 20000);
 
 execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
 
 const started = new Date().toISOString();
-console.log(`fan-out: ${subscribers} consumers × ${messages} messages`);
-const fanout = await runFanoutBench({ subscribers, messages, publishConcurrency: 4 });
+console.log(`fan-out: ${fanoutOptions.subscribers} consumers, ${fanoutOptions.rounds} rounds`);
+const fanoutStarted = Date.now();
+const fanout = await runFanoutBench(fanoutOptions);
+const fanoutSeconds = (Date.now() - fanoutStarted) / 1000;
 console.log(fanoutTable(fanout));
+console.log(idleTable(fanout));
 
 const drainDeliveries = Number(process.env.BENCH_DRAIN_DELIVERIES ?? 10000);
 const drainRounds = Number(process.env.BENCH_DRAIN_ROUNDS ?? 7);
@@ -45,18 +47,10 @@ const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${fmt(totalme
 const report = `# Benchmark results
 
 Produced by \`npm run bench\` (bench/run.ts) on ${started}. Machine: ${machine}.
-Hookhub runs compiled (\`dist/\`) in its own process; the load generator and consumers run in the bench process.
-${nchanAvailable() ? 'nginx + nchan from Debian (`apt-get install nginx-light libnginx-mod-nchan`) runs in the same run with the same load generator, one worker process.' : 'nginx + nchan was not installed (`apt-get install nginx-light libnginx-mod-nchan`), so there is no side-by-side row.'}
-Every figure comes from one run on a 2-core machine: client and server share the cores, so compare rows of the same run (the ratios), not absolute numbers across runs.
+Hookhub runs compiled (\`dist/\`) in its own process.
+Every figure comes from one run on a 2-core machine: compare rows of the same run (the ratios), not absolute numbers across runs.
 
-## Fan-out: ${subscribers} consumers on one topic, ${messages} messages
-
-Messages are published over HTTP (4 concurrent publishers); latency is publish start → receipt by the consumer;
-CPU is the server process's user + system time during the timed part; ratios are against nchan over the same transport family (SSE vs eventsource, WebSocket vs websocket).
-RSS per connection is the server's resident memory after the consumers connected minus before, divided by their number.
-The WebSocket rows are Hookbox channel subscribers (CONNECT + SUBSCRIBE, PUBLISH frames). \`npx tsx bench/ws.ts\` runs a smaller in-process WebSocket bench on its own.
-
-${fanoutTable(fanout)}
+${fanoutSection(fanout, fanoutSeconds)}
 
 ## Webhook dispatcher
 

@@ -1,8 +1,14 @@
 // A long-lived chunked HTTP response (/stream, /sse, the /ws/sse fallback): counted against
 // --max-connections, headers at once, batched writes, heartbeats on idle, dropped when it cannot keep
-// up, ended politely on shutdown. Callers decide what flows through it.
+// up, ended politely on shutdown. Callers decide what flows through it. Once the headers are out, the
+// bytes go straight to the socket, already chunk-framed (core/frames httpChunk): a message framed once
+// is written as-is to every consumer, past the response object's per-write work.
+import type { Socket } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { BatchWriter, streamSink } from '../core/batch-writer.js';
+import type { ServerResponse } from 'node:http';
+import { BatchWriter, writeAll, type BatchSink } from '../core/batch-writer.js';
+import { httpChunk } from '../core/frames.js';
+import { deliveryCount, type DeliveryCount } from './delivery-count.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Connections } from '../http/connections.js';
 
@@ -26,8 +32,15 @@ export interface LiveResponseOptions {
 }
 
 export interface LiveResponse {
-  /** Queues a chunk; `counts` says whether it is a message (delivery metrics) or a control line. */
-  push(chunk: Buffer, counts?: boolean): void;
+  /**
+   * True when the response is chunk-framed (HTTP/1.1): what `pushWire` takes must then be whole chunks
+   * (an HTTP/1.0 client gets the bytes as they are, the end of the body being the end of the connection).
+   */
+  readonly chunked: boolean;
+  /** Queues bytes as they go on the wire (framed for `chunked`); `counts`: a message, not a control line. */
+  pushWire(bytes: Buffer, counts?: boolean): void;
+  /** Queues one body, framed here (a copy: for what differs per consumer). */
+  push(body: Buffer, counts?: boolean): void;
   /** Ends the response: with `farewell` written when the socket can still take it, else by destroying it. */
   finish(reason: string, farewell?: Buffer | string): void;
   readonly finished: boolean;
@@ -38,66 +51,178 @@ export interface LiveResponse {
   writable(): Promise<void> | undefined;
 }
 
+/**
+ * Live responses sharing one heartbeat interval share its timer: one timer per interval, not per
+ * connection (a connection's memory is what bounds how many one process holds).
+ */
+const heartbeats = new Map<number, { timer: NodeJS.Timeout; members: Set<LiveStream> }>();
+
+function joinHeartbeat(ms: number, live: LiveStream): void {
+  let beat = heartbeats.get(ms);
+  if (!beat) {
+    const members = new Set<LiveStream>();
+    const timer = setInterval(() => {
+      for (const m of members) m.beat();
+    }, ms);
+    timer.unref();
+    heartbeats.set(ms, (beat = { timer, members }));
+  }
+  beat.members.add(live);
+}
+
+function leaveHeartbeat(ms: number, live: LiveStream): void {
+  const beat = heartbeats.get(ms);
+  if (!beat) return;
+  beat.members.delete(live);
+  if (beat.members.size > 0) return;
+  clearInterval(beat.timer);
+  heartbeats.delete(ms);
+}
+
+
+/** The end of a chunked body. */
+const LAST_CHUNK = Buffer.from('0\r\n\r\n');
+
+/**
+ * One live response: its own batch sink (the socket, past the response object) and the connection
+ * registry's entry. A class, not closures over an object literal: per connection that is one object
+ * instead of a dozen, and an idle connection's memory is what bounds how many one process holds.
+ */
+class LiveStream implements LiveResponse, BatchSink {
+  finished = false;
+  chunked = false;
+  /** Headers written by us (see start): the response is ours to end. */
+  private raw = false;
+  /** A HEAD request: headers only, whatever is pushed. */
+  private bodyless = false;
+  readonly transport: string;
+  private readonly socket: Socket;
+  private readonly writer: BatchWriter;
+  private readonly release: () => void;
+  private heartbeatBytes: Buffer;
+
+  constructor(
+    private readonly req: FastifyRequest,
+    private readonly res: ServerResponse,
+    private readonly deps: LiveResponseDeps,
+    private readonly options: LiveResponseOptions,
+    delivered: DeliveryCount,
+  ) {
+    this.transport = options.transport;
+    this.socket = res.socket as Socket;
+    this.writer = new BatchWriter(this, deps.bufferLimit, (reason) => this.overflowed(reason), (n) => delivered.add(n));
+    // Throws 503 when the server is full, before anything is sent.
+    this.release = deps.connections.admit(this);
+    this.heartbeatBytes = options.heartbeat;
+  }
+
+  /**
+   * Sends the headers. An HTTP/1.1 GET gets them written here, straight to the socket, and the body is
+   * framed here too; the response object then keeps no copy of them (it lives as long as the connection).
+   * Anything else (HTTP/1.0: no chunked framing; HEAD) goes through Node's writeHead.
+   */
+  start(headers: Record<string, string>): void {
+    const req = this.req.raw;
+    const res = this.res;
+    if (req.httpVersionMajor === 1 && req.httpVersionMinor >= 1 && req.method === 'GET') {
+      this.raw = true;
+      this.chunked = true;
+      let head = `HTTP/1.1 200 OK\r\ndate: ${new Date().toUTCString()}\r\n`;
+      for (const name of Object.keys(headers)) head += `${name}: ${headers[name]}\r\n`;
+      this.socket.write(`${head}transfer-encoding: chunked\r\n\r\n`, 'latin1');
+      if (this.options.preamble !== undefined) this.socket.write(httpChunk(Buffer.from(this.options.preamble)));
+    } else {
+      this.bodyless = req.method === 'HEAD';
+      res.writeHead(200, headers);
+      res.flushHeaders();
+      // Node frames chunks for HTTP/1.1; the bytes written past it must be framed the same way.
+      this.chunked = (res as unknown as { chunkedEncoding: boolean }).chunkedEncoding;
+      if (this.options.preamble !== undefined) res.write(this.options.preamble);
+    }
+    if (this.chunked) this.heartbeatBytes = httpChunk(this.options.heartbeat);
+  }
+
+  // BatchSink: the socket itself.
+  get backlog(): number {
+    return this.socket.writableLength;
+  }
+
+  get gone(): boolean {
+    return this.socket.destroyed;
+  }
+
+  writeBatch(chunks: Buffer[]): void {
+    if (!this.bodyless) writeAll(this.socket, chunks);
+  }
+
+  pushWire(bytes: Buffer, counts?: boolean): void {
+    this.writer.push(bytes, counts);
+  }
+
+  push(body: Buffer, counts?: boolean): void {
+    this.writer.push(this.chunked ? httpChunk(body) : body, counts);
+  }
+
+  /** Heartbeat tick: a keep-alive only on a connection that has been quiet. */
+  beat(): void {
+    if (Date.now() - this.writer.lastWrite >= this.deps.heartbeatMs * 0.9) this.writer.push(this.heartbeatBytes, false);
+  }
+
+  shutdown(): void {
+    this.finish('server shutting down', this.options.farewell('server shutting down'));
+  }
+
+  private overflowed(reason: string): void {
+    this.deps.metrics.dropped.labels(this.transport, 'slow').inc();
+    this.req.log.warn({ transport: this.transport, reason }, 'consumer dropped');
+    this.finish(reason);
+  }
+
+  finish(reason: string, farewell?: Buffer | string): void {
+    if (this.finished) return;
+    this.finished = true;
+    leaveHeartbeat(this.deps.heartbeatMs, this);
+    this.writer.flush();
+    this.writer.close();
+    this.release();
+    const res = this.res;
+    const socket = this.socket;
+    if (this.raw) {
+      if (farewell !== undefined && !socket.destroyed && socket.writableLength === 0) {
+        socket.end(Buffer.concat([httpChunk(Buffer.from(farewell)), LAST_CHUNK]));
+        // The response ends with the connection; a client that never closes its side is let go.
+        setTimeout(() => socket.destroy(), 2000).unref();
+      } else if (!socket.destroyed) socket.destroy();
+    } else if (farewell !== undefined && !res.destroyed && socket.writableLength === 0) res.end(farewell);
+    else if (!res.writableEnded) res.destroy();
+    this.options.onFinish(reason);
+  }
+
+  writable(): Promise<void> | undefined {
+    const socket = this.socket;
+    if (this.finished || socket.destroyed || socket.writableLength + this.writer.queued <= this.deps.bufferLimit / 2) return undefined;
+    this.writer.flush();
+    // Only a write that was refused is followed by 'drain'; below the stream's own mark there is room anyway.
+    if (!socket.writableNeedDrain) return undefined;
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        socket.off('drain', done);
+        socket.off('close', done);
+        resolve();
+      };
+      socket.on('drain', done);
+      socket.on('close', done);
+    });
+  }
+}
+
 /** Admits the connection (throws 503 when full, before anything is sent), hijacks the reply and opens the stream. */
 export function openLiveResponse(req: FastifyRequest, reply: FastifyReply, deps: LiveResponseDeps, options: LiveResponseOptions): LiveResponse {
   const res = reply.raw;
-  const { transport } = options;
-  let finished = false;
-  let heartbeat: NodeJS.Timeout | undefined;
-
-  const finish = (reason: string, farewell?: Buffer | string): void => {
-    if (finished) return;
-    finished = true;
-    clearInterval(heartbeat);
-    writer.flush();
-    writer.close();
-    release();
-    if (farewell !== undefined && !res.destroyed && res.writableLength === 0) res.end(farewell);
-    else if (!res.writableEnded) res.destroy();
-    options.onFinish(reason);
-  };
-
-  const writer = new BatchWriter(
-    streamSink(res),
-    deps.bufferLimit,
-    (reason) => {
-      deps.metrics.dropped.labels(transport, 'slow').inc();
-      req.log.warn({ transport, reason }, 'consumer dropped');
-      finish(reason);
-    },
-    (n) => deps.metrics.delivered.labels(transport).inc(n),
-  );
-
-  const release = deps.connections.admit({ transport, shutdown: () => finish('server shutting down', options.farewell('server shutting down')) });
+  const live = new LiveStream(req, res, deps, options, deliveryCount(deps.metrics, options.transport));
   reply.hijack();
-  res.writeHead(200, { ...options.headers, 'cache-control': 'no-cache', 'x-accel-buffering': 'no', 'access-control-allow-origin': '*' });
-  res.flushHeaders();
-  if (options.preamble !== undefined) res.write(options.preamble);
-  res.on('close', () => finish('client closed'));
-  heartbeat = setInterval(() => {
-    if (Date.now() - writer.lastWrite >= deps.heartbeatMs * 0.9) writer.push(options.heartbeat, false);
-  }, deps.heartbeatMs);
-
-  return {
-    push: (chunk, counts) => writer.push(chunk, counts),
-    finish,
-    get finished() {
-      return finished;
-    },
-    writable: () => {
-      if (finished || res.destroyed || res.writableLength + writer.queued <= deps.bufferLimit / 2) return undefined;
-      writer.flush();
-      // Only a write that was refused is followed by 'drain'; below the stream's own mark there is room anyway.
-      if (!res.writableNeedDrain) return undefined;
-      return new Promise<void>((resolve) => {
-        const done = (): void => {
-          res.off('drain', done);
-          res.off('close', done);
-          resolve();
-        };
-        res.on('drain', done);
-        res.on('close', done);
-      });
-    },
-  };
+  live.start({ ...options.headers, 'cache-control': 'no-cache', 'x-accel-buffering': 'no', 'access-control-allow-origin': '*' });
+  res.on('close', () => live.finish('client closed'));
+  joinHeartbeat(deps.heartbeatMs, live);
+  return live;
 }

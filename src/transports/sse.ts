@@ -3,7 +3,7 @@
 // what history could not replay, an `event: reset` a topic log that began again (new epoch). With
 // ?epochs=1 every offset in an id carries its log's epoch ("5_<epoch>") and message data has "epoch".
 import type { FastifyInstance } from 'fastify';
-import { defineWire, jsonEpochFrame, jsonFrame } from '../core/frames.js';
+import { chunkedWire, defineWire, httpChunk, jsonEpochFrame, jsonFrame } from '../core/frames.js';
 import type { Message } from '../core/message.js';
 import type { StreamCursor } from '../core/topic-stream.js';
 import { requireKey } from '../http/auth.js';
@@ -20,10 +20,13 @@ const sseEpochData = defineWire('sse-data+epoch', (m) => Buffer.concat([DATA, js
 const sseEvent = defineWire('sse', (m) => Buffer.concat([Buffer.from(`id: ${m.offset}\n`), sseData(m)]));
 const sseEpochEvent = defineWire('sse+epoch', (m) =>
   Buffer.concat([Buffer.from(`id: ${formatPosition(m.offset, m.epoch, true)}\n`), sseEpochData(m)]));
+const sseEventChunk = chunkedWire('sse', sseEvent);
+const sseEpochEventChunk = chunkedWire('sse+epoch', sseEpochEvent);
 
 function sseEncoding(withEpochs: boolean): StreamEncoding {
   const data = withEpochs ? sseEpochData : sseData;
   const single = withEpochs ? sseEpochEvent : sseEvent;
+  const singleChunk = withEpochs ? sseEpochEventChunk : sseEventChunk;
   /** The id of a control event: where the consumer stands now. */
   const id = (cursor: StreamCursor, multi: boolean, topic: string): string =>
     multi ? formatPositions(cursor, withEpochs) : formatPosition(cursor.positions.get(topic) ?? 0, cursor.epochs.get(topic), withEpochs);
@@ -34,8 +37,12 @@ function sseEncoding(withEpochs: boolean): StreamEncoding {
     headers: { 'content-type': 'text/event-stream; charset=utf-8', connection: 'keep-alive' },
     preamble: Buffer.from('retry: 2000\n: connected\n\n'),
     heartbeat: Buffer.from(': heartbeat\n\n'),
-    message: (m: Message, cursor, multi) =>
-      multi ? Buffer.concat([Buffer.from(`id: ${formatPositions(cursor, withEpochs)}\n`), data(m)]) : single(m),
+    message: (m: Message, cursor, multi, chunked) => {
+      if (!multi) return chunked ? singleChunk(m) : single(m);
+      // Every topic's position is in the id: this consumer's own bytes.
+      const event = Buffer.concat([Buffer.from(`id: ${formatPositions(cursor, withEpochs)}\n`), data(m)]);
+      return chunked ? httpChunk(event) : event;
+    },
     gap: (g, cursor, multi) => control('gap', cursor, multi, g.topic, g),
     reset: (r, cursor, multi) => control('reset', cursor, multi, r.topic, r),
     farewell: (reason) => Buffer.from(`event: close\ndata: ${JSON.stringify({ reason })}\n\n`),

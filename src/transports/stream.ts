@@ -3,7 +3,7 @@
 // {"reset": {topic, epoch, previousEpoch?, previousOffset}} a topic log that began again (new epoch).
 // With ?epochs=1 every message has "epoch", and ?since= takes "5_<epoch>".
 import type { FastifyInstance } from 'fastify';
-import { defineWire, jsonEpochFrame, jsonFrame } from '../core/frames.js';
+import { chunkedWire, defineWire, jsonEpochFrame, jsonFrame } from '../core/frames.js';
 import { requireKey } from '../http/auth.js';
 import { parsePositions } from './positions.js';
 import { queryFlag, queryString, topicsFromQuery } from './consumer-request.js';
@@ -12,13 +12,17 @@ import { serveStream, type StreamEncoding, type StreamingDeps } from './streamin
 const NEWLINE = Buffer.from('\n');
 const ndjsonFrame = defineWire('ndjson', (m) => Buffer.concat([jsonFrame(m), NEWLINE]));
 const ndjsonEpochFrame = defineWire('ndjson+epoch', (m) => Buffer.concat([jsonEpochFrame(m), NEWLINE]));
+const ndjsonChunk = chunkedWire('ndjson', ndjsonFrame);
+const ndjsonEpochChunk = chunkedWire('ndjson+epoch', ndjsonEpochFrame);
 
 function ndjson(withEpochs: boolean): StreamEncoding {
   return {
     transport: 'stream',
     headers: { 'content-type': 'application/x-ndjson; charset=utf-8' },
     heartbeat: NEWLINE,
-    message: withEpochs ? (m) => ndjsonEpochFrame(m) : (m) => ndjsonFrame(m),
+    message: withEpochs
+      ? (m, _cursor, _multi, chunked) => (chunked ? ndjsonEpochChunk(m) : ndjsonEpochFrame(m))
+      : (m, _cursor, _multi, chunked) => (chunked ? ndjsonChunk(m) : ndjsonFrame(m)),
     gap: (g) => Buffer.from(`${JSON.stringify({ gap: g })}\n`),
     reset: (r) => Buffer.from(`${JSON.stringify({ reset: r })}\n`),
     farewell: () => Buffer.alloc(0),

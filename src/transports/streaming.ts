@@ -1,9 +1,9 @@
 // Topics over a live HTTP response: replay from history, then live. /stream and /sse differ only in encoding.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Message } from '../core/message.js';
-import type { Gap, Reset, StreamCursor, TopicStream } from '../core/topic-stream.js';
+import type { Gap, Reset, StreamCursor, StreamOutput, TopicStream } from '../core/topic-stream.js';
 import type { StreamPosition, Topics } from '../core/topics.js';
-import { openLiveResponse, type LiveResponseDeps } from './live-response.js';
+import { openLiveResponse, type LiveResponse, type LiveResponseDeps } from './live-response.js';
 
 export interface StreamEncoding {
   transport: string;
@@ -11,7 +11,8 @@ export interface StreamEncoding {
   /** Written right after the headers (SSE: retry hint). */
   preamble?: Buffer;
   heartbeat: Buffer;
-  message(m: Message, cursor: StreamCursor, multi: boolean): Buffer;
+  /** The message as it goes on the wire: one HTTP chunk when `chunked` (shared by every consumer when it can be). */
+  message(m: Message, cursor: StreamCursor, multi: boolean, chunked: boolean): Buffer;
   gap(g: Gap, cursor: StreamCursor, multi: boolean): Buffer;
   reset(r: Reset, cursor: StreamCursor, multi: boolean): Buffer;
   /** Last words before a shutdown or a failed replay, when the socket can still take them. */
@@ -25,6 +26,37 @@ export interface StreamingDeps extends LiveResponseDeps {
 }
 
 const MAX_PENDING_DURING_REPLAY = 10_000;
+
+/** Where one consumer's topic stream goes: its live response, in its encoding (a class: no closures per connection). */
+class StreamToResponse implements StreamOutput {
+  constructor(
+    private readonly live: LiveResponse,
+    private readonly encoding: StreamEncoding,
+    private readonly multi: boolean,
+    private readonly deps: StreamingDeps,
+  ) {}
+
+  message(m: Message, cursor: StreamCursor): void {
+    this.live.pushWire(this.encoding.message(m, cursor, this.multi, this.live.chunked));
+  }
+
+  gap(g: Gap, cursor: StreamCursor): void {
+    this.live.push(this.encoding.gap(g, cursor, this.multi), false);
+  }
+
+  reset(r: Reset, cursor: StreamCursor): void {
+    this.live.push(this.encoding.reset(r, cursor, this.multi), false);
+  }
+
+  writable(): Promise<void> | undefined {
+    return this.live.writable();
+  }
+
+  overflow(reason: string): void {
+    this.deps.metrics.dropped.labels(this.encoding.transport, 'replay').inc();
+    this.live.finish(reason, this.encoding.farewell(reason));
+  }
+}
 
 export async function serveStream(
   req: FastifyRequest,
@@ -51,19 +83,7 @@ export async function serveStream(
   });
 
   try {
-    stream = await deps.topics.open(
-      { topics, since, maxPending: MAX_PENDING_DURING_REPLAY },
-      {
-        message: (m, cursor) => live.push(encoding.message(m, cursor, multi)),
-        gap: (g, cursor) => live.push(encoding.gap(g, cursor, multi), false),
-        reset: (r, cursor) => live.push(encoding.reset(r, cursor, multi), false),
-        writable: () => live.writable(),
-        overflow: (reason) => {
-          deps.metrics.dropped.labels(encoding.transport, 'replay').inc();
-          live.finish(reason, encoding.farewell(reason));
-        },
-      },
-    );
+    stream = await deps.topics.open({ topics, since, maxPending: MAX_PENDING_DURING_REPLAY }, new StreamToResponse(live, encoding, multi, deps));
     if (live.finished) deps.topics.close(topics, stream);
   } catch (err) {
     req.log.error({ err }, 'stream replay failed');

@@ -1,0 +1,129 @@
+// The fan-out section of bench/RESULTS.md: the side-by-side table of one run, idle memory, and the
+// goals of issue #17 checked against the same run's nchan rows.
+import type { FanoutReport, RoundResult } from './fanout.js';
+import { fmt } from './lib.js';
+
+const range = (values: number[], digits: number): string => {
+  const lo = Math.min(...values);
+  const hi = Math.max(...values);
+  return fmt(lo, digits) === fmt(hi, digits) ? fmt(lo, digits) : `${fmt(lo, digits)}–${fmt(hi, digits)}`;
+};
+
+/** Per target: the range over the rounds; ratios against nchan of the same family in the same round. */
+export function fanoutTable(report: FanoutReport): string {
+  const names = [...new Set(report.rounds.map((r) => r.target))];
+  const nchanOf = (r: RoundResult): RoundResult | undefined => report.rounds.find((n) => n.nchan && n.family === r.family && n.round === r.round);
+  const rows = names.map((name) => {
+    const rs = report.rounds.filter((r) => r.target === name);
+    const ratio = (f: (r: RoundResult) => number): string => {
+      const pairs = rs.flatMap((r) => {
+        const n = nchanOf(r);
+        return n && n !== r ? [f(r) / f(n)] : [];
+      });
+      return pairs.length ? ` (${range(pairs, 2)}×)` : '';
+    };
+    const lost = rs.reduce((a, r) => a + r.missing, 0);
+    const dup = rs.reduce((a, r) => a + r.duplicated, 0);
+    const dropped = rs.reduce((a, r) => a + r.lostConnections, 0);
+    return `| ${name} | ${range(rs.map((r) => r.deliveriesPerSec / 1000), 0)}k${ratio((r) => r.deliveriesPerSec)} | ${range(rs.map((r) => r.serverCpuMsPer1000), 2)} ms${ratio((r) => r.serverCpuMsPer1000)} | ${range(rs.map((r) => r.pacedP50), 1)} / ${range(rs.map((r) => r.pacedP99), 1)} ms${ratio((r) => r.pacedP99)} | ${range(rs.map((r) => r.serverCpuShare * 100), 0)}% | ${lost} / ${dup} / ${dropped} | ${range(rs.map((r) => r.genCpuMax * 100), 0)}% (${range(rs.map((r) => r.genCpuTotal), 2)} cores) |`;
+  });
+  return [
+    '| server | burst deliveries/s | server CPU per 1,000 deliveries | paced p50 / p99 | server CPU busy in the burst | lost / duplicated / dropped connections | generator CPU: busiest process (all) |',
+    '|---|---|---|---|---|---|---|',
+    ...rows,
+  ].join('\n');
+}
+
+export function idleTable(report: FanoutReport): string {
+  if (report.idle.length === 0) return '';
+  return [
+    '| server | idle connections in one process | RSS before → half → all | RSS per connection: average / second half | projected RSS for 100,000 |',
+    '|---|---|---|---|---|',
+    ...report.idle.map((r) => `| ${r.target} | ${r.connections} | ${fmt(r.rssBeforeMiB)} → ${fmt(r.rssMidMiB)} → ${fmt(r.rssAfterMiB)} MiB | ${fmt(r.perConnKiB, 1)} / ${fmt(r.marginalKiB, 1)} KiB | ${fmt(r.projected100kMiB)} MiB |`),
+  ].join('\n');
+}
+
+/** Per Hookhub target: each goal, met or not, from this run's figures (worst round). */
+function goals(report: FanoutReport): string[] {
+  const lines: string[] = [];
+  const names = [...new Set(report.rounds.filter((r) => !r.nchan).map((r) => r.target))];
+  const nchanOf = (r: RoundResult): RoundResult | undefined => report.rounds.find((n) => n.nchan && n.family === r.family && n.round === r.round);
+  for (const name of names) {
+    const rs = report.rounds.filter((r) => r.target === name);
+    const pairs = rs.flatMap((r) => {
+      const n = nchanOf(r);
+      return n ? [[r, n] as const] : [];
+    });
+    if (pairs.length === 0) continue;
+    const rate = Math.min(...pairs.map(([r, n]) => r.deliveriesPerSec / n.deliveriesPerSec));
+    const cpu = Math.max(...pairs.map(([r, n]) => r.serverCpuMsPer1000 / n.serverCpuMsPer1000));
+    const p99 = Math.max(...pairs.map(([r, n]) => r.pacedP99 / n.pacedP99));
+    const lost = rs.reduce((a, r) => a + r.missing + r.duplicated + r.lostConnections, 0);
+    const mark = (ok: boolean): string => (ok ? 'met' : '**not met**');
+    lines.push(`- ${name}: deliveries/s ≥ 1.5× nchan — ${fmt(rate, 2)}× in the worst round, ${mark(rate >= 1.5)}; ` +
+      `CPU per delivery ≤ 0.8× — ${fmt(cpu, 2)}×, ${mark(cpu <= 0.8)}; paced p99 ≤ nchan's — ${fmt(p99, 2)}×, ${mark(p99 <= 1)}; ` +
+      `nothing lost or duplicated — ${mark(lost === 0)}.`);
+  }
+  for (const r of report.idle.filter((i) => i.target.startsWith('hookhub'))) {
+    const limit = r.family === 'ws' ? 8 : 10;
+    const verdict = r.perConnKiB <= limit ? 'met' : r.marginalKiB <= limit ? '**not met** by the average, met by the second half' : '**not met**';
+    lines.push(`- ${r.target}: idle RSS per connection ≤ ${limit} KB — ${fmt(r.perConnKiB, 1)} KiB on average, ${fmt(r.marginalKiB, 1)} KiB for the second half: ${verdict}.`);
+  }
+  return lines;
+}
+
+/** Who set the pace: the generators' busy share against nchan's (a single process: 100% is its ceiling). */
+function pace(gen: number[], nchanBusy: number[]): string {
+  const busiest = Math.max(...gen);
+  const lines = [
+    `Generators: the busiest generator process was busy ${fmt(busiest * 100)}% of a burst's wall time at most` +
+      (busiest < 0.5 ? ', so none of them set the pace.' : ': a generator may have set the pace in some rounds.'),
+  ];
+  if (nchanBusy.length > 0) {
+    const lo = Math.min(...nchanBusy);
+    lines.push(`nchan's worker was ${fmt(lo * 100)}–${fmt(Math.max(...nchanBusy) * 100)}% busy during its bursts` +
+      (lo >= 0.9 ? ' (at its ceiling).' : ': below its ceiling in some rounds — on a shared machine the CPU it waited for, not the generators, is the likeliest limit (see the generators\' share).'));
+  }
+  return lines.join('\n');
+}
+
+export function fanoutSection(report: FanoutReport, seconds: number): string {
+  const o = report.options;
+  const gen = report.rounds.map((r) => r.genCpuMax);
+  const nchanBusy = report.rounds.filter((r) => r.nchan).map((r) => r.serverCpuShare);
+  return `## Fan-out: ${o.subscribers} subscribers on one topic, side by side with nginx + nchan (issue #17)
+
+\`npx tsx bench/fanout.ts\` runs this part alone (${fmt(seconds)} s in this run). Consumers live in ${o.generators} generator processes
+(bench/fanout-gen.ts) on raw sockets: an HTTP GET, or a WebSocket handshake and, for Hookbox, CONNECT + SUBSCRIBE; each
+counts events by the payload marker in the bytes it receives, so no client-side parser sets the pace. nginx + nchan (Debian's
+libnginx-mod-nchan, one worker) and Hookhub run at the same time; per round each target gets ${o.subscribers} fresh subscribers, an
+untimed burst, then a burst of ${o.burst} messages published back to back (${o.publishConcurrency} HTTP publishers in flight) and ${o.paced}
+messages paced at ${o.pacedRate}/s; rounds alternate the order (${o.rounds} round${o.rounds === 1 ? '' : 's'}). Deliveries/s: the burst's deliveries over the time from its
+first publish to the last receipt. Server CPU: user + system time of the server process during the burst, per 1,000 deliveries.
+Paced latency: publish start → receipt. Ratios (in brackets) are against nchan's same-round row of the same family
+(eventsource for /sse and /stream, websocket for /ws); ranges are over the rounds. Every subscriber is checked for exactly the
+messages sent (lost / duplicated), and for its connection staying up.
+
+${pace(gen, nchanBusy)}
+
+${fanoutTable(report)}
+
+Idle connections: one fresh server process holds ${o.idle} of them (a process may hold 20,000 descriptors on this machine), opened by
+the ${o.generators} generator processes (each well under 20,000 descriptors) and checked live with one message; RSS per connection
+is the server's RSS after minus before, over their number, and the same for the second half alone (opened after the first half:
+what one more connection costs, without what the process grows by once); the projection adds the second half's cost per
+connection up to 100,000.
+WebSocket connections are Hookbox users (CONNECT + SUBSCRIBE to one channel).
+
+${idleTable(report)}
+
+Goals (worst round of this run):
+
+${goals(report).join('\n')}
+
+What each delivery still costs beyond the shared bytes: on /ws, Hookbox frames carry a per-connection frame number, so each
+connection's PUBLISH frame is its own copy (\`[n\` + the message's shared tail) with a shared WebSocket header in front of it;
+multi-topic /sse ids carry the consumer's own positions, so those events are framed per consumer (single-topic /sse and /stream
+share one chunk per message). Every write is still one Node socket write per consumer per flush (one system call each).
+`;
+}
