@@ -10,6 +10,9 @@ import type { ChannelsNode } from './node.js';
 import type { StreamPosition } from '../core/topics.js';
 import { parseClientFrame, type ClientFrame } from './protocol.js';
 import { isLineFramed, payloadValue, splitLines } from './hookbox-wire.js';
+import type { SessionInfo } from '../core/session-info.js';
+
+export type { SessionInfo };
 
 export interface FrameSession {
   /** One text frame from the client. */
@@ -18,15 +21,6 @@ export interface FrameSession {
   closed(): void;
 }
 
-export interface SessionInfo {
-  cookie: string | undefined;
-  transport: string;
-  /** The browser's Origin header, when it sent one. */
-  origin?: string | undefined;
-  /** The peer's address, and the X-Forwarded-For header of the request (trusted only with --trust-proxy). */
-  address?: string | undefined;
-  forwardedFor?: string | undefined;
-}
 
 const FRAMES = new Set(['CONNECT', 'SUBSCRIBE', 'UNSUBSCRIBE', 'PUBLISH', 'MESSAGE']);
 

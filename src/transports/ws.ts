@@ -11,6 +11,7 @@ import { BatchWriter, type BatchSink } from '../core/batch-writer.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Connections } from '../http/connections.js';
 import { deliveryCount } from './delivery-count.js';
+import type { SessionInfo } from '../core/session-info.js';
 
 /** What a transport hands a session: where its frames go. */
 export interface SessionSink {
@@ -23,16 +24,6 @@ export interface TransportSession {
   closed(): void;
 }
 
-/** What a transport knows of a new connection. */
-export interface SessionInfo {
-  cookie: string | undefined;
-  transport: string;
-  /** The browser's Origin header (absent for non-browser clients). */
-  origin?: string | undefined;
-  /** The peer's address, and the X-Forwarded-For header a proxy in front may have set (sessions decide whether to trust it). */
-  address?: string | undefined;
-  forwardedFor?: string | undefined;
-}
 
 export interface SessionFactory {
   open(sink: SessionSink, info: SessionInfo): TransportSession;
