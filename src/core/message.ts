@@ -1,4 +1,5 @@
 // A message on a topic, and the one JSON shape every consumer sees it in.
+import { randomUUID } from 'node:crypto';
 
 /** What a producer hands to the core: bytes with their content type. */
 export interface NewMessage {
@@ -30,6 +31,21 @@ export interface Message {
   local?: object;
   /** Encoded forms, filled lazily once per wire format and shared by every subscriber. */
   frames?: Partial<Record<string, Buffer>>;
+}
+
+/** A message committed at `offset` of the log `epoch`: the producer's input, its id (or a new one) and now. */
+export function committedMessage(topic: string, offset: number, epoch: string, input: NewMessage): Message {
+  const m: Message = {
+    topic,
+    offset,
+    id: input.id ?? randomUUID(),
+    time: Date.now(),
+    contentType: input.contentType,
+    body: input.body,
+    epoch,
+  };
+  if (input.author !== undefined) m.author = input.author;
+  return m;
 }
 
 export interface MessageJson {

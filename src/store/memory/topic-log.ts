@@ -1,8 +1,7 @@
 // In-process topic log: the default for tests and ephemeral use. Each topic's log gets a new epoch in
 // each process: a restarted server begins every topic again at offset 1, and says so.
-import { randomUUID } from 'node:crypto';
 import { newEpoch } from '../../core/epoch.js';
-import type { Message, NewMessage } from '../../core/message.js';
+import { committedMessage, type Message, type NewMessage } from '../../core/message.js';
 import type { TopicBounds, TopicInfo, TopicLog, TopicPage } from '../../core/topic-log.js';
 
 interface TopicState {
@@ -26,16 +25,7 @@ export class MemoryTopicLog implements TopicLog {
 
   async append(topic: string, input: NewMessage): Promise<Message> {
     const s = this.state(topic);
-    const m: Message = {
-      topic,
-      offset: ++s.last,
-      id: input.id ?? randomUUID(),
-      time: Date.now(),
-      contentType: input.contentType,
-      body: input.body,
-      epoch: s.epoch,
-    };
-    if (input.author !== undefined) m.author = input.author;
+    const m = committedMessage(topic, ++s.last, s.epoch, input);
     const size = s.historySize ?? this.defaultHistorySize;
     if (size > 0) {
       s.messages.push(m);

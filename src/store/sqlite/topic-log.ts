@@ -1,9 +1,8 @@
 // Topic log on disk: offsets and history survive restarts and kill -9 (WAL; committed before append resolves).
 // Each topic's epoch is made with its row and kept as long as the data dir is.
-import { randomUUID } from 'node:crypto';
 import type { Database, Statement } from 'better-sqlite3';
 import { newEpoch } from '../../core/epoch.js';
-import type { Message, NewMessage } from '../../core/message.js';
+import { committedMessage, type Message, type NewMessage } from '../../core/message.js';
 import type { TopicBounds, TopicInfo, TopicLog, TopicPage } from '../../core/topic-log.js';
 import { migrate } from './schema.js';
 
@@ -60,16 +59,7 @@ export class SqliteTopicLog implements TopicLog {
     this.oldest = db.prepare('SELECT MIN(offset) FROM messages WHERE topic = ?').pluck();
     this.commit = db.transaction((topic: string, input: NewMessage): Message => {
       const row = this.bump.get(topic, newEpoch()) as { last_offset: number; history_size: number | null; epoch: string };
-      const m: Message = {
-        topic,
-        offset: row.last_offset,
-        id: input.id ?? randomUUID(),
-        time: Date.now(),
-        contentType: input.contentType,
-        body: input.body,
-        epoch: row.epoch,
-      };
-      if (input.author !== undefined) m.author = input.author;
+      const m = committedMessage(topic, row.last_offset, row.epoch, input);
       const size = row.history_size ?? this.defaultHistorySize;
       if (size > 0) this.insert.run(topic, m.offset, m.id, m.time, m.contentType, m.body, m.author ?? null);
       // Keep the newest `size` messages; an index range delete of (usually) one row.
