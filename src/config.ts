@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { MAX_JSON_DEPTH_LIMIT } from './core/json-input.js';
 import { parseDuration, parseSize } from './core/units.js';
 
-type Kind = 'string' | 'int' | 'bool' | 'duration' | 'size' | 'list' | 'url' | 'enum';
+type Kind = 'string' | 'int' | 'bool' | 'duration' | 'size' | 'list' | 'url' | 'enum' | 'apps';
 
 interface OptionSpec {
   kind: Kind;
@@ -90,6 +90,12 @@ export const OPTIONS = {
   'lease-max': { kind: 'duration', default: '30d', help: 'longest WebSub lease' },
   'lease-default': { kind: 'duration', default: '10d', help: 'WebSub lease when none is asked' },
   'websub-fetch-retry': { kind: 'list', default: '0s,2s,10s', help: 'delays of the attempts to fetch a published WebSub topic URL' },
+  'pusher-app-id': { kind: 'string', help: 'Pusher front door: the app id of the one app given by options (/apps/<app_id>/…)' },
+  'pusher-key': { kind: 'string', help: 'Pusher front door: the app key (/app/<key> WebSocket)' },
+  'pusher-secret': { kind: 'string', help: 'Pusher front door: the app secret (channel auth, HTTP API, webhook signatures)' },
+  'pusher-client-events': { kind: 'bool', default: '0', help: 'Pusher front door: relay client-* events on private and presence channels' },
+  'pusher-webhook-url': { kind: 'url', help: 'Pusher front door: where the app\'s webhooks go (channel_occupied, member_added, …)' },
+  'pusher-apps': { kind: 'apps', help: 'Pusher front door: several apps, a list of {id, key, secret, clientEvents, webhookUrl} (config file; JSON text in env)' },
   'log-level': { kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', help: 'log level' },
 } as const satisfies Record<string, OptionSpec>;
 
@@ -149,6 +155,7 @@ function fieldFor(spec: OptionSpec): z.ZodType {
     case 'url': return urlText;
     case 'enum': return z.enum(spec.values as [string, ...string[]]);
     case 'string': return text;
+    case 'apps': return pusherAppList;
   }
 }
 
@@ -160,6 +167,25 @@ const retrySchedule = z.array(z.string()).transform((items, ctx) => {
   }
   return delays as number[];
 });
+
+const pusherApp = z.object({
+  id: text.pipe(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'an app id is 1–64 of A-Z a-z 0-9 _ -')),
+  key: text.pipe(z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, 'an app key is 1–128 of A-Z a-z 0-9 _ . -')),
+  secret: text.pipe(z.string().min(1, 'an app secret must not be empty')),
+  clientEvents: boolText.default(false),
+  webhookUrl: urlText.optional(),
+}).strict();
+/** A list of apps; a string (env, flag) is its JSON text. */
+const pusherAppList = z.union([z.array(z.unknown()), z.string()]).transform((v, ctx) => {
+  if (typeof v !== 'string') return v;
+  try {
+    return JSON.parse(v) as unknown;
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'expected a JSON list of {id, key, secret, clientEvents, webhookUrl}' });
+    return z.NEVER;
+  }
+}).pipe(z.array(pusherApp));
+export type PusherAppConfig = z.output<typeof pusherApp>;
 
 const schema = z.object({
   port: intText.refine((n) => n <= 65535, 'port must be 0–65535'),
@@ -234,6 +260,12 @@ const schema = z.object({
   leaseMax: durationText,
   leaseDefault: durationText,
   websubFetchRetry: listText.pipe(retrySchedule),
+  pusherAppId: text.optional(),
+  pusherKey: text.optional(),
+  pusherSecret: text.optional(),
+  pusherClientEvents: boolText,
+  pusherWebhookUrl: urlText.optional(),
+  pusherApps: pusherAppList.optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
 });
 
@@ -305,5 +337,32 @@ function checkCombinations(config: Config): Config {
   if (config.signingSecret?.startsWith('whsec_') && Buffer.from(config.signingSecret.slice(6), 'base64').length === 0) {
     throw new ConfigError('--signing-secret', 'whsec_ must be followed by a base64 key');
   }
+  const apps = pusherAppsOf(config);
+  const seen = new Set<string>();
+  for (const app of apps) {
+    for (const k of [`id ${app.id}`, `key ${app.key}`]) {
+      if (seen.has(k)) throw new ConfigError('--pusher-apps', `two apps have the ${k}`);
+      seen.add(k);
+    }
+  }
   return config;
+}
+
+/**
+ * The Pusher apps: the one given by --pusher-app-id/--pusher-key/--pusher-secret (all three, or none),
+ * then each of --pusher-apps. Throws ConfigError when the three options are given in part.
+ */
+export function pusherAppsOf(config: Config): PusherAppConfig[] {
+  const apps: PusherAppConfig[] = [];
+  const given = [config.pusherAppId, config.pusherKey, config.pusherSecret];
+  if (given.some((v) => v !== undefined)) {
+    if (given.some((v) => v === undefined || v === '')) {
+      throw new ConfigError('--pusher-app-id', '--pusher-app-id, --pusher-key and --pusher-secret go together');
+    }
+    const one = pusherApp.safeParse({ id: config.pusherAppId, key: config.pusherKey, secret: config.pusherSecret, clientEvents: config.pusherClientEvents, webhookUrl: config.pusherWebhookUrl });
+    if (!one.success) throw new ConfigError('--pusher-app-id', one.error.issues[0]?.message ?? 'invalid app');
+    apps.push(one.data);
+  }
+  apps.push(...(config.pusherApps ?? []));
+  return apps;
 }
