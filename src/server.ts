@@ -5,6 +5,7 @@ import { isHookhubError } from './core/errors.js';
 import { storeFailure } from './core/store-down.js';
 import { createMetrics, type Metrics } from './core/metrics.js';
 import { Topics } from './core/topics.js';
+import { SystemEvents } from './core/system-events.js';
 import { createDispatcher, deliveryLogRoutes, dispatchRoute, endpointRoutes, queueBatchFromDispatch, queueFromDispatch } from './dispatch/index.js';
 import { clientRoute } from './channels/client-route.js';
 import { topicsApi } from './api/topics.js';
@@ -103,12 +104,14 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   });
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route for ${req.method} ${req.url.split('?')[0]}` }));
   logRequests(app);
+  // The system topic (hookhub.endpoints): endpoint and channel events, and --alert-url through the dispatcher.
+  const systemEvents = new SystemEvents(topics, (err, event, what) => app.log.error({ err, event: event.type }, what));
   const dispatcher = createDispatcher(config, {
     store: store.deliveries,
     endpoints: { book: store.endpoints, limiter: store.limiter },
     metrics,
     log: app.log,
-    publish: (topic, body) => topics.publish(topic, { contentType: 'application/json', body }),
+    events: systemEvents,
   });
 
   const streaming = {
