@@ -144,8 +144,8 @@ function channelPresenceContract(engine: ChannelEngine) {
         await Promise.all(nodes.map((n) => n.presence.flush()));
         for (const u of users) expect(count(lines, `member_removed race ${u}`)).toBe(1);
         expect(count(lines, 'vacated race')).toBe(1);
+        // (In which order the nodes hear their answers is theirs: each one's own changes come in order.)
         expect(lines).toHaveLength(21);
-        expect(lines.at(-1)).toBe('vacated race');
       });
 
       it('a node that stops holding members: they leave once, told by one survivor', async () => {
