@@ -176,7 +176,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   });
   await websub.start();
   // Browser channels: /ws, its HTTP fallback and the Hookbox REST API (own token check, own context).
-  const channels = await createChannels({ config, topics, store, metrics, log: app.log });
+  const channels = await createChannels({ config, topics, store, metrics, log: app.log, events: systemEvents });
   // Browsers: a foreign Origin is refused; with keys set, only the application's callbacks let them in.
   const closed = browsersClosedBecause({
     keysSet: config.apiKey !== undefined || config.streamKey !== undefined,
@@ -229,7 +229,12 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   app.addHook('preClose', async () => websub.close());
   // Stop claiming, let attempts in flight finish (bounded), release the rest — before the store closes.
   app.addHook('preClose', async () => dispatcher.stop());
-  app.addHook('onClose', async () => store.close());
+  app.addHook('onClose', async () => {
+    // The last membership changes are made and every operational event is published before the store goes.
+    await store.presence.flush();
+    await systemEvents.settled();
+    await store.close();
+  });
 
   hookhub = {
     app,

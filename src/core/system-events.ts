@@ -27,8 +27,11 @@ export function publishSystemEvent(topics: SystemTopicPublisher, event: SystemEv
   return topics.publish(SYSTEM_TOPIC, { contentType: 'application/json', body });
 }
 
-/** Hears each event published through SystemEvents on this node, with its body (the alert webhook). */
-export type SystemEventFollower = (event: SystemEvent, body: Buffer) => void;
+/**
+ * Hears each event published through SystemEvents on this node, with its body (the alert webhook). What it
+ * starts and returns (a delivery being queued) is waited for by `settled()`; it reports its own failures.
+ */
+export type SystemEventFollower = (event: SystemEvent, body: Buffer) => Promise<unknown> | void;
 
 /**
  * This node's way to the system topic. The part that made a change emits its event once (on several nodes,
@@ -46,17 +49,20 @@ export class SystemEvents {
 
   emit(event: SystemEvent): void {
     const body = systemEventBody(event);
-    const published: Promise<unknown> = publishSystemEvent(this.topics, event, body)
-      .catch((err: unknown) => this.onError(err, event, 'publishing an operational event failed'))
-      .finally(() => this.inFlight.delete(published));
-    this.inFlight.add(published);
+    this.track(publishSystemEvent(this.topics, event, body), event, 'publishing an operational event failed');
     for (const follow of this.followers) {
       try {
-        follow(event, body);
+        const started = follow(event, body);
+        if (started) this.track(started, event, 'an operational event follower failed');
       } catch (err) {
         this.onError(err, event, 'an operational event follower failed');
       }
     }
+  }
+
+  private track(work: Promise<unknown>, event: SystemEvent, what: string): void {
+    const done: Promise<unknown> = work.catch((err: unknown) => this.onError(err, event, what)).finally(() => this.inFlight.delete(done));
+    this.inFlight.add(done);
   }
 
   follow(fn: SystemEventFollower): void {

@@ -84,7 +84,7 @@ export function createDispatcher(config: DispatchConfig, deps: DispatcherDeps): 
   if (alertUrl !== undefined) {
     deps.events?.follow((e: SystemEvent, body: Buffer) => {
       if ('endpoint' in e && e.endpoint === dispatcher.endpoints?.endpointOf(alertUrl)) return;
-      dispatcher.enqueue({ url: alertUrl, body, contentType: 'application/json', origin: { kind: ALERT_ORIGIN, ref: e.type } })
+      return dispatcher.enqueue({ url: alertUrl, body, contentType: 'application/json', origin: { kind: ALERT_ORIGIN, ref: e.type } })
         .catch((err: unknown) => log.error({ err, event: e.type }, 'queuing an alert failed'));
     });
   }

@@ -23,6 +23,9 @@ type MembershipListener = (change: MembershipChange) => void;
 
 const NONE: ReadonlySet<string> = new Set();
 
+/** Membership changes kept for a listener that is not there yet (the node is starting), at most. */
+const UNTOLD_MAX = 10_000;
+
 /** The pseudo-channel of connected users. */
 const USERS = '';
 
@@ -56,6 +59,8 @@ export class RedisPresence implements ChannelPresence {
   private readonly counts = new Map<string, Map<string, number>>();
   private readonly listeners: Listener[] = [];
   private readonly membershipListeners: MembershipListener[] = [];
+  /** Changes made (a dead node reaped) before anyone listened: told to the first listener. */
+  private untold: MembershipChange[] = [];
   private readonly membership: RedisMembership;
   /** Membership steps in flight (flush waits for them). */
   private readonly pending = new Set<Promise<void>>();
@@ -171,6 +176,9 @@ export class RedisPresence implements ChannelPresence {
 
   onMembership(fn: MembershipListener): void {
     this.membershipListeners.push(fn);
+    const early = this.untold;
+    this.untold = [];
+    if (this.membershipListeners.length === 1) this.tellMembership(early);
   }
 
   async flush(): Promise<void> {
@@ -192,6 +200,10 @@ export class RedisPresence implements ChannelPresence {
   }
 
   private tellMembership(changes: readonly MembershipChange[]): void {
+    if (this.membershipListeners.length === 0) {
+      this.untold.push(...changes.slice(0, UNTOLD_MAX - this.untold.length));
+      return;
+    }
     for (const change of changes) {
       for (const fn of this.membershipListeners) {
         try {
