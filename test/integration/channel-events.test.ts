@@ -3,6 +3,7 @@
 // at the --alert-url webhook (a delivery of its own, retried and in the delivery log).
 import { describe, expect, it } from 'vitest';
 import { listDeliveries } from '../helpers/dispatch.js';
+import { restAuth, restful } from '../helpers/rest-key.js';
 import { Receiver } from '../helpers/receiver.js';
 import { startHub } from '../helpers/server.js';
 import { SseClient } from '../helpers/sse-client.js';
@@ -93,6 +94,23 @@ describe('channel events on the system topic', () => {
     expect(log.map((d) => d.url)).toEqual([`${alerts.url}/alert`, `${alerts.url}/alert`]);
     expect(log.map((d) => d.attempts.map((a) => a.status)).sort()).toEqual([[200], [503, 200]]);
     alice.close();
+  });
+
+  it('a channel destroyed through REST with members in it: they are removed and it is vacated', async () => {
+    const hub = await startHub(restful);
+    const { sse, events } = await followSse(hub.url);
+    await until(() => hub.topics.fanout.count('hookhub.endpoints') === 1, 'subscribed to the system topic');
+    const ann = await joined(hub.url, 'ann', 'stage');
+    const res = await fetch(`${hub.url}/rest/destroy_channel`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...restAuth },
+      body: 'channel_name=stage',
+    });
+    expect(await res.json()).toEqual([true, {}]);
+    await ann.frame('UNSUBSCRIBE', (a) => a.channel_name === 'stage');
+    const seen = await until(() => (events().length >= 4 ? events() : undefined), 'four channel events on /sse');
+    expect(seen.map(line)).toEqual(['channel.occupied stage', 'channel.member_added stage ann', 'channel.member_removed stage ann', 'channel.vacated stage']);
+    sse.close();
   });
 
   it('a WebSub subscriber of hookhub.endpoints gets the channel events', async () => {
