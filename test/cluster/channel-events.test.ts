@@ -4,8 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { spawnHub } from '../helpers/process.js';
 import { Receiver } from '../helpers/receiver.js';
-import { REDIS_URL } from '../helpers/redis.js';
-import { stopHub } from '../helpers/server.js';
+import { REDIS_URL, redisProxy } from '../helpers/redis.js';
+import { startHub, stopHub } from '../helpers/server.js';
 import { SseClient } from '../helpers/sse-client.js';
 import { sleep, until } from '../helpers/wait.js';
 import { HookboxClient } from '../helpers/ws-client.js';
@@ -101,6 +101,22 @@ describe('cluster: channel events', () => {
     await exactly(a!.url, before);
     await stopHub(c!);
     await exactly(b!.url, [...before, 'channel.member_removed room dan', 'channel.member_removed hall cyd', 'channel.vacated hall']);
+  });
+
+  it('a member leaving while its node cannot reach Redis: the change is made, and published once, when Redis is back', async () => {
+    const { prefix, nodes: [a] } = await startNodes(1);
+    const proxy = await redisProxy();
+    const cutOff = await startHub({ store: 'redis', redisUrl: proxy.url, redisPrefix: prefix });
+    const alice = await joined(cutOff.url, 'alice', 'attic');
+    const before = ['channel.occupied attic', 'channel.member_added attic alice'];
+    await exactly(a!.url, before);
+    await proxy.cut();
+    alice.close();
+    await until(() => cutOff.channels.node.users.size === 0, 'alice gone from the cut-off node');
+    // Back within the presence lease: the node was never taken for dead.
+    await sleep(300);
+    await proxy.restore();
+    await exactly(a!.url, [...before, 'channel.member_removed attic alice', 'channel.vacated attic']);
   });
 
   it('a node killed (SIGKILL) with members: one survivor removes them once, within the presence lease', async () => {
