@@ -113,6 +113,24 @@ describe('channel events on the system topic', () => {
     sse.close();
   });
 
+  it('browsers cannot make the system topic a channel: no reading, no forging operational events', async () => {
+    const hub = await startHub(restful);
+    const eve = await HookboxClient.connect(hub.url, { payload: { name: 'eve' } });
+    const refused = 'channel_name hookhub.endpoints is the system topic of operational events, not a channel';
+    const sub = eve.send('SUBSCRIBE', { channel_name: 'hookhub.endpoints' });
+    expect((await eve.error(sub))[2].msg).toBe(refused);
+    const pub = eve.send('PUBLISH', { channel_name: 'hookhub.endpoints', payload: { type: 'endpoint.enabled' } });
+    expect((await eve.error(pub))[2].msg).toMatch(/hookhub.endpoints/);
+    const res = await fetch(`${hub.url}/rest/create_channel`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...restAuth },
+      body: 'channel_name=hookhub.endpoints',
+    });
+    expect(await res.json()).toEqual([false, { msg: refused }]);
+    expect((await hub.topics.bounds('hookhub.endpoints')).last).toBe(0);
+    expect(hub.channels.node.channels.has('hookhub.endpoints')).toBe(false);
+  });
+
   it('a WebSub subscriber of hookhub.endpoints gets the channel events', async () => {
     const hub = await startHub();
     const sub = await Subscriber.start();
