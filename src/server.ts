@@ -1,6 +1,6 @@
 // Builds the Fastify app from the parts. buildServer() does not listen; startServer() does.
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import type { Config } from './config.js';
+import { pusherAppsOf, type Config } from './config.js';
 import { isHookhubError } from './core/errors.js';
 import { storeFailure } from './core/store-down.js';
 import { createMetrics, type Metrics } from './core/metrics.js';
@@ -25,6 +25,8 @@ import { channelsAdminView, createChannels, type Channels } from './channels/ind
 import { wsTransport } from './transports/ws.js';
 import { wsFallback } from './transports/ws-fallback.js';
 import { adminConsole } from './admin/plugin.js';
+import { pusherHttpApi } from './pusher/http-api.js';
+import { noConnections } from './pusher/no-connections.js';
 
 export interface Hookhub {
   app: FastifyInstance;
@@ -198,6 +200,11 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     channels.routes(browsers);
   });
   app.addHook('onClose', async () => channels.close());
+  // The Pusher front door's HTTP API (/apps/<app_id>/…): its own context, its own signature check.
+  const pusherApps = pusherAppsOf(config);
+  if (pusherApps.length > 0) {
+    await app.register(pusherHttpApi, { apps: pusherApps, topics, directory: noConnections, maxJsonDepth: config.maxJsonDepth });
+  }
   // The /admin console: own context and own auth (Basic, --admin-password); absent (404) when unset.
   const adminPassword = config.adminPassword;
   if (adminPassword !== undefined) {
