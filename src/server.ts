@@ -1,6 +1,6 @@
 // Builds the Fastify app from the parts. buildServer() does not listen; startServer() does.
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import type { Config } from './config.js';
+import { pusherAppsOf, type Config } from './config.js';
 import { isHookhubError } from './core/errors.js';
 import { storeFailure } from './core/store-down.js';
 import { createMetrics, type Metrics } from './core/metrics.js';
@@ -25,6 +25,7 @@ import { channelsAdminView, createChannels, type Channels } from './channels/ind
 import { wsTransport } from './transports/ws.js';
 import { wsFallback } from './transports/ws-fallback.js';
 import { adminConsole } from './admin/plugin.js';
+import { PusherNode, pusherPlugin } from './pusher/index.js';
 
 export interface Hookhub {
   app: FastifyInstance;
@@ -36,6 +37,8 @@ export interface Hookhub {
   /** The durable outgoing webhook queue (dispatcher); other parts deliver through it. */
   webhooks: WebhookQueue;
   channels: Channels;
+  /** The Pusher front door's connections and their directory (when apps are configured). */
+  pusher: PusherNode | undefined;
   /** Base URL once listening (startServer). */
   url: string;
   close(): Promise<void>;
@@ -192,12 +195,25 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   };
   // @fastify/websocket at the root: registered in a child context, an upgrade request to a path without a
   // WebSocket route would be answered by the root 404 handler and its socket never released (close hangs).
-  await wsTransport(app, wsDeps);
+  const wsRoute = await wsTransport(app, wsDeps);
   await app.register(async (browsers) => {
     wsFallback(browsers, wsDeps);
     channels.routes(browsers);
   });
   app.addHook('onClose', async () => channels.close());
+  // The Pusher front door: /app/<key> (its own access model: signed channel authorization, any origin).
+  const pusherApps = pusherAppsOf(config);
+  let pusher: PusherNode | undefined;
+  if (pusherApps.length > 0) {
+    pusher = new PusherNode({
+      apps: pusherApps,
+      topics,
+      roster: store.pusher,
+      maxSubscriptions: config.maxSubscriptions,
+      log: app.log,
+    });
+    await app.register(pusherPlugin, { node: pusher, wsRoute });
+  }
   // The /admin console: own context and own auth (Basic, --admin-password); absent (404) when unset.
   const adminPassword = config.adminPassword;
   if (adminPassword !== undefined) {
@@ -237,6 +253,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     connections,
     webhooks: dispatcher,
     channels,
+    pusher,
     url: '',
     close: () => app.close(),
   };
