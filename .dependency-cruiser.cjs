@@ -1,6 +1,6 @@
 // The layer rules of docs/architecture.md, checked by `npm test` (scripts/depcruise.mjs runs this on src/).
 // Paths end in .js: the check reads src/ with its types stripped (see the script).
-const PRODUCTS = '(dispatch|websub|channels|api)';
+const PRODUCTS = '(dispatch|websub|channels|api|pusher)';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {

@@ -25,8 +25,7 @@ import { channelsAdminView, createChannels, type Channels } from './channels/ind
 import { wsTransport } from './transports/ws.js';
 import { wsFallback } from './transports/ws-fallback.js';
 import { adminConsole } from './admin/plugin.js';
-import { pusherHttpApi } from './pusher/http-api.js';
-import { noConnections } from './pusher/no-connections.js';
+import { PusherNode, PusherWebhooks, pusherHttpApi, pusherPlugin } from './pusher/index.js';
 
 export interface Hookhub {
   app: FastifyInstance;
@@ -38,6 +37,8 @@ export interface Hookhub {
   /** The durable outgoing webhook queue (dispatcher); other parts deliver through it. */
   webhooks: WebhookQueue;
   channels: Channels;
+  /** The Pusher front door's connections and their directory (when apps are configured). */
+  pusher: PusherNode | undefined;
   /** Base URL once listening (startServer). */
   url: string;
   close(): Promise<void>;
@@ -194,16 +195,29 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   };
   // @fastify/websocket at the root: registered in a child context, an upgrade request to a path without a
   // WebSocket route would be answered by the root 404 handler and its socket never released (close hangs).
-  await wsTransport(app, wsDeps);
+  const wsRoute = await wsTransport(app, wsDeps);
   await app.register(async (browsers) => {
     wsFallback(browsers, wsDeps);
     channels.routes(browsers);
   });
   app.addHook('onClose', async () => channels.close());
-  // The Pusher front door's HTTP API (/apps/<app_id>/…): its own context, its own signature check.
+  // The Pusher front door: /app/<key> (its own access model: signed channel authorization, any origin).
   const pusherApps = pusherAppsOf(config);
+  let pusher: PusherNode | undefined;
+  let pusherWebhooks: PusherWebhooks | undefined;
   if (pusherApps.length > 0) {
-    await app.register(pusherHttpApi, { apps: pusherApps, topics, directory: noConnections, maxJsonDepth: config.maxJsonDepth });
+    pusherWebhooks = new PusherWebhooks({ queue: dispatcher, log: app.log });
+    pusher = new PusherNode({
+      apps: pusherApps,
+      topics,
+      roster: store.pusher,
+      maxSubscriptions: config.maxSubscriptions,
+      log: app.log,
+      webhooks: pusherWebhooks,
+    });
+    await app.register(pusherPlugin, { node: pusher, wsRoute });
+    // /apps/<app_id>/…: the HTTP API, in its own context with its own signature check.
+    await app.register(pusherHttpApi, { apps: pusherApps, topics, directory: pusher, maxJsonDepth: config.maxJsonDepth });
   }
   // The /admin console: own context and own auth (Basic, --admin-password); absent (404) when unset.
   const adminPassword = config.adminPassword;
@@ -229,6 +243,8 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   clientRoute(app);
 
   app.addHook('preClose', async () => connections.shutdownAll());
+  // Pusher webhooks still waiting (delayed leaves) are queued before the dispatcher stops.
+  app.addHook('preClose', async () => pusherWebhooks?.close());
   // WebSub stops verifying and fetching before the queue it feeds stops.
   app.addHook('preClose', async () => websub.close());
   // Stop claiming, let attempts in flight finish (bounded), release the rest — before the store closes.
@@ -244,6 +260,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     connections,
     webhooks: dispatcher,
     channels,
+    pusher,
     url: '',
     close: () => app.close(),
   };

@@ -51,6 +51,8 @@ export class PusherWebhooks implements PusherWebhookSink {
   private readonly leaving = new Map<string, { app: PusherApp; event: PusherLifecycleEvent; timer: NodeJS.Timeout }>();
   private readonly batches = new Map<string, Batch>();
   private readonly sending = new Set<Promise<void>>();
+  /** Once closing, nothing waits: connections closing with the node report their leaves at once. */
+  private closing = false;
 
   constructor(private readonly options: PusherWebhooksOptions) {
     this.leaveDelayMs = options.leaveDelayMs ?? DEFAULT_LEAVE_DELAY_MS;
@@ -60,7 +62,7 @@ export class PusherWebhooks implements PusherWebhookSink {
   emit(app: PusherApp, event: PusherLifecycleEvent): void {
     if (app.webhookUrl === undefined) return;
     const key = leaveKey(app, event);
-    if (key !== undefined && (event.name === 'channel_vacated' || event.name === 'member_removed')) {
+    if (key !== undefined && !this.closing && (event.name === 'channel_vacated' || event.name === 'member_removed')) {
       const timer = setTimeout(() => {
         this.leaving.delete(key);
         this.add(app, event);
@@ -86,7 +88,7 @@ export class PusherWebhooks implements PusherWebhookSink {
       this.batches.set(app.id, batch);
     }
     batch.events.push(event);
-    if (batch.events.length >= MAX_EVENTS_PER_WEBHOOK) this.flush(app.id);
+    if (batch.events.length >= MAX_EVENTS_PER_WEBHOOK || this.closing) this.flush(app.id);
   }
 
   private flush(appId: string): void {
@@ -121,6 +123,7 @@ export class PusherWebhooks implements PusherWebhookSink {
 
   /** Sends what waits (leaves at once: this node's connections are gone) and resolves once it is queued. */
   async close(): Promise<void> {
+    this.closing = true;
     for (const [key, w] of this.leaving) {
       clearTimeout(w.timer);
       this.leaving.delete(key);

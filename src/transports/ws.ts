@@ -173,7 +173,11 @@ class WsSink implements SessionSink, BatchSink {
   }
 }
 
-export async function wsTransport(app: FastifyInstance, deps: WsDeps): Promise<void> {
+/** Adds another WebSocket route served like /ws (batched writes, keep-alive, limits, counted connections):
+ *  `sessionsFor` picks the session factory from the upgrade request (e.g. by a path parameter). */
+export type WsRoute = (url: string, sessionsFor: (req: FastifyRequest) => SessionFactory) => void;
+
+export async function wsTransport(app: FastifyInstance, deps: WsDeps): Promise<WsRoute> {
   const sinks = new Set<WsSink>();
   await app.register(websocket, {
     options: { maxPayload: deps.maxFrame, perMessageDeflate: false },
@@ -190,7 +194,7 @@ export async function wsTransport(app: FastifyInstance, deps: WsDeps): Promise<v
   app.addHook('onClose', async () => clearInterval(keepAlive));
 
   const delivered = deliveryCount(deps.metrics, 'ws');
-  const onSocket = (ws: WebSocket, req: FastifyRequest): void => {
+  const onSocket = (ws: WebSocket, req: FastifyRequest, sessions: SessionFactory): void => {
     const log: FastifyBaseLogger = req.log;
     let release = (): void => {};
     let session: TransportSession | undefined;
@@ -219,7 +223,7 @@ export async function wsTransport(app: FastifyInstance, deps: WsDeps): Promise<v
       return;
     }
     sinks.add(sink);
-    session = deps.sessions.open(sink, sessionInfo(req, 'ws'));
+    session = sessions.open(sink, sessionInfo(req, 'ws'));
     ws.on('pong', () => (sink.alive = true));
     ws.on('message', (data, isBinary) => {
       sink.alive = true;
@@ -248,6 +252,14 @@ export async function wsTransport(app: FastifyInstance, deps: WsDeps): Promise<v
     // A plain GET (no upgrade) learns what to do instead.
     handler: async (_req, reply) =>
       reply.code(426).header('upgrade', 'websocket').send({ error: 'WebSocket upgrade required (browsers without WebSocket: GET /ws/sse)' }),
-    wsHandler: onSocket,
+    wsHandler: (ws, req) => onSocket(ws, req, deps.sessions),
   });
+  return (url, sessionsFor) => {
+    app.route({
+      method: 'GET',
+      url,
+      handler: async (_req, reply) => reply.code(426).header('upgrade', 'websocket').send({ error: 'WebSocket upgrade required' }),
+      wsHandler: (ws, req) => onSocket(ws, req, sessionsFor(req)),
+    });
+  };
 }
