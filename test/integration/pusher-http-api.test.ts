@@ -1,12 +1,13 @@
 // The Pusher HTTP API (/apps/<app_id>/…) called by the real `pusher` Node SDK: events reach the topic's
 // consumers over /stream and /sse; every refusal (signature, clock, body_md5, app, size, shape) has no effect.
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { startHub } from '../helpers/server.js';
 import { NdjsonClient } from '../helpers/stream-client.js';
 import { SseClient } from '../helpers/sse-client.js';
 import { until } from '../helpers/wait.js';
 import { APP_1, APP_2, handSigned, postJsonBody, refusal, sdkFor } from '../helpers/pusher-sdk.js';
 import type { Hookhub } from '../../src/server.js';
+import { APP, client, collect, connected, disconnectAll, pusherOptions, serverSdk, subscribed } from '../helpers/pusher.js';
 
 const hubWithApps = () => startHub({ pusherApps: [APP_1, APP_2] });
 
@@ -202,5 +203,93 @@ describe('Pusher HTTP API: refusals have no effect', () => {
     const lines = (await stream.waitForLines(2)) as Array<{ topic: string; data: { event: string } }>;
     expect(lines.map((l) => [l.topic, l.data.event])).toEqual([['2/news', 'from-two'], ['1/news', 'from-one']]);
     stream.close();
+  });
+});
+
+describe('Pusher HTTP API with pusher-js connections', () => {
+  afterEach(() => disconnectAll());
+
+  it('trigger with socket_id reaches every subscriber but that connection', async () => {
+    const hub = await startHub(pusherOptions());
+    const a = client(hub);
+    const b = client(hub);
+    await subscribed(a, 'room');
+    await subscribed(b, 'private-room');
+    await subscribed(b, 'room');
+    const gotA = collect(a, 'room');
+    const gotB = collect(b, 'room');
+    const gotBPrivate = collect(b, 'private-room');
+    const sdk = serverSdk(hub);
+    await sdk.trigger(['room', 'private-room'], 'from-a', { n: 1 }, { socket_id: a.connection.socket_id });
+    await sdk.trigger('room', 'for-all', 'x');
+    await until(() => gotB.length === 2 && gotBPrivate.length === 1 && gotA.length === 1, 'deliveries');
+    expect(gotA).toEqual([{ event: 'for-all', data: 'x' }]);
+    expect(gotB).toEqual([{ event: 'from-a', data: { n: 1 } }, { event: 'for-all', data: 'x' }]);
+    const batch = serverSdk(hub).triggerBatch([{ channel: 'room', name: 'batched', data: 'y', socket_id: b.connection.socket_id }]);
+    await batch;
+    await until(() => gotA.length === 2, 'the batched event at a');
+    await sdk.trigger('room', 'last', 'z');
+    await until(() => gotB.length === 3, 'the last event at b');
+    expect(gotB.map((e) => e.event)).toEqual(['from-a', 'for-all', 'last']);
+  });
+
+  it('channels, one channel, users and info count the subscriptions and presence members', async () => {
+    const hub = await startHub(pusherOptions());
+    const alice1 = client(hub, { user: { id: 'alice' } });
+    const alice2 = client(hub, { user: { id: 'alice' } });
+    const bob = client(hub, { user: { id: 'bob', info: { name: 'Bob' } } });
+    for (const p of [alice1, alice2, bob]) await subscribed(p, 'presence-room');
+    await subscribed(alice1, 'news');
+    await subscribed(bob, 'private-news');
+    const sdk = serverSdk(hub);
+    const json = async (path: string, params?: Record<string, string>) => (await sdk.get({ path, ...(params ? { params } : {}) })).json();
+
+    expect(await json('/channels')).toEqual({ channels: { 'presence-room': {}, news: {}, 'private-news': {} } });
+    expect(await json('/channels', { filter_by_prefix: 'presence-', info: 'user_count' })).toEqual({ channels: { 'presence-room': { user_count: 2 } } });
+    expect(await json('/channels', { filter_by_prefix: 'n', info: 'subscription_count' })).toEqual({ channels: { news: { subscription_count: 1 } } });
+    expect(await json('/channels/presence-room', { info: 'subscription_count,user_count' })).toEqual({ occupied: true, subscription_count: 3, user_count: 2 });
+    expect(await json('/channels/news')).toEqual({ occupied: true });
+    expect(await json('/channels/empty')).toEqual({ occupied: false });
+    const users = (await json('/channels/presence-room/users')) as { users: Array<{ id: string }> };
+    expect(users.users.map((u) => u.id).sort()).toEqual(['alice', 'bob']);
+    const info = await sdk.trigger(['presence-room', 'news'], 'e', 'd', { info: 'user_count,subscription_count' });
+    expect(await info.json()).toEqual({ channels: { 'presence-room': { user_count: 2, subscription_count: 3 }, news: { subscription_count: 1 } } });
+
+    alice1.unsubscribe('presence-room');
+    await until(async () => ((await json('/channels/presence-room', { info: 'subscription_count' })) as { subscription_count: number }).subscription_count === 2, 'one subscription fewer');
+    expect(await json('/channels/presence-room', { info: 'user_count' })).toEqual({ occupied: true, user_count: 2 });
+    alice2.unsubscribe('presence-room');
+    await until(async () => ((await json('/channels/presence-room', { info: 'user_count' })) as { user_count: number }).user_count === 1, 'alice gone');
+    expect(await json('/channels/presence-room/users')).toEqual({ users: [{ id: 'bob' }] });
+  });
+
+  it('an app sees only its own channels', async () => {
+    const other = { id: '1002', key: 'other-key', secret: 'other-secret' };
+    const hub = await startHub({ pusherApps: [{ ...APP, clientEvents: false }, { ...other, clientEvents: false }] });
+    await subscribed(client(hub), 'news');
+    await subscribed(client(hub, { app: other }), 'sport');
+    expect(await (await serverSdk(hub).get({ path: '/channels' })).json()).toEqual({ channels: { news: {} } });
+    expect(await (await serverSdk(hub, other).get({ path: '/channels' })).json()).toEqual({ channels: { sport: {} } });
+    expect(await (await serverSdk(hub, other).get({ path: '/channels/news' })).json()).toEqual({ occupied: false });
+  });
+
+  it('terminate_connections closes every connection signed in as the user, and only those', async () => {
+    const hub = await startHub(pusherOptions());
+    const alice1 = client(hub, { user: { id: 'alice' } });
+    const alice2 = client(hub, { user: { id: 'alice' } });
+    const bob = client(hub, { user: { id: 'bob' } });
+    for (const p of [alice1, alice2, bob]) {
+      await connected(p);
+      p.signin();
+      await p.user.signinDonePromise;
+      await subscribed(p, 'room');
+    }
+    expect((await serverSdk(hub).terminateUserConnections('alice')).status).toBe(200);
+    await until(() => alice1.connection.state !== 'connected' && alice2.connection.state !== 'connected', 'alice disconnected');
+    await until(async () => ((await (await serverSdk(hub).get({ path: '/channels/room', params: { info: 'subscription_count' } })).json()) as { subscription_count: number }).subscription_count === 1, 'one subscription left');
+    expect(bob.connection.state).toBe('connected');
+    const got = collect(bob, 'room');
+    await serverSdk(hub).trigger('room', 'still-here', 'x');
+    await until(() => got.length === 1, 'bob still gets events');
   });
 });
