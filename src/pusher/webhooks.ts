@@ -87,7 +87,12 @@ export class PusherWebhooks implements PusherWebhookSink {
       batch = { app, events: [], timer: setTimeout(() => this.flush(app.id), this.batchMs) };
       this.batches.set(app.id, batch);
     }
-    batch.events.push(event);
+    // Within a request, a channel's occupied comes before its member_added and its member_removed before its
+    // vacated, whichever the connections reported first.
+    const before = event.name === 'channel_occupied' ? 'member_added' : event.name === 'member_removed' ? 'channel_vacated' : undefined;
+    const at = before === undefined ? -1 : batch.events.findIndex((e) => e.name === before && e.channel === event.channel);
+    if (at >= 0) batch.events.splice(at, 0, event);
+    else batch.events.push(event);
     if (batch.events.length >= MAX_EVENTS_PER_WEBHOOK || this.closing) this.flush(app.id);
   }
 

@@ -1,6 +1,6 @@
 // Pusher webhooks through Hookhub's dispatcher to a real receiver, which judges them with the `pusher`
 // SDK's own webhook().isValid(): batched bodies, Pusher's signature, retries, resend, delayed leaves.
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import Pusher from 'pusher';
 import { startHub } from '../helpers/server.js';
 import { Receiver, type Received } from '../helpers/receiver.js';
@@ -9,6 +9,7 @@ import { sleep, until } from '../helpers/wait.js';
 import { APP_1 } from '../helpers/pusher-sdk.js';
 import { PusherWebhooks } from '../../src/pusher/webhooks.js';
 import type { PusherApp } from '../../src/pusher/contracts.js';
+import { APP, client, disconnectAll, pusherOptions, serverSdk, subscribed } from '../helpers/pusher.js';
 
 const verifier = new Pusher({ appId: APP_1.id, key: APP_1.key, secret: APP_1.secret, host: '127.0.0.1' });
 
@@ -115,6 +116,27 @@ describe('Pusher webhooks', () => {
     await sink.close();
   });
 
+  it('in a request, a channel\'s occupied precedes its member_added and its member_removed precedes its vacated', async () => {
+    const hub = await startHub();
+    const receiver = await Receiver.start();
+    const sink = new PusherWebhooks({ queue: hub.webhooks, leaveDelayMs: 0 });
+    const app = appTo(receiver);
+    sink.emit(app, { name: 'member_added', channel: 'presence-a', user_id: 'u' });
+    sink.emit(app, { name: 'channel_occupied', channel: 'presence-b' });
+    sink.emit(app, { name: 'channel_occupied', channel: 'presence-a' });
+    await sink.close();
+    sink.emit(app, { name: 'channel_vacated', channel: 'presence-a' });
+    sink.emit(app, { name: 'member_removed', channel: 'presence-a', user_id: 'u' });
+    const got = await receiver.waitFor(3);
+    expect(judged(got[0]!).events).toEqual([
+      { name: 'channel_occupied', channel: 'presence-a' },
+      { name: 'member_added', channel: 'presence-a', user_id: 'u' },
+      { name: 'channel_occupied', channel: 'presence-b' },
+    ]);
+    // After close nothing waits: each leave is its own request, in the order reported.
+    expect(got.slice(1).flatMap((r) => judged(r).events.map((e) => (e as { name: string }).name))).toEqual(['channel_vacated', 'member_removed']);
+  });
+
   it('close sends the leaves still waiting at once', async () => {
     const hub = await startHub();
     const receiver = await Receiver.start();
@@ -123,5 +145,63 @@ describe('Pusher webhooks', () => {
     await sink.close();
     const [r] = await receiver.waitFor(1);
     expect(judged(r!).events).toEqual([{ name: 'channel_vacated', channel: 'news' }]);
+  });
+});
+
+describe('Pusher webhooks from pusher-js connections', () => {
+  afterEach(() => disconnectAll());
+
+  const sdkVerifier = new Pusher({ appId: APP.id, key: APP.key, secret: APP.secret, host: '127.0.0.1' });
+  const eventsOf = (received: Received[]): Array<Record<string, unknown>> => received.flatMap((r) => {
+    const hook = sdkVerifier.webhook({ headers: r.headers as Record<string, string>, rawBody: r.body.toString('utf8') });
+    expect(hook.isValid()).toBe(true);
+    return hook.getEvents() as unknown as Array<Record<string, unknown>>;
+  });
+
+  it('occupied, member_added and client_event at once; member_removed and vacated after 3 s', async () => {
+    const receiver = await Receiver.start();
+    const hub = await startHub({ ...pusherOptions(), pusherWebhookUrl: `${receiver.url}/hooks` });
+    const alice = client(hub, { user: { id: 'alice' } });
+    await subscribed(alice, 'presence-room');
+    await subscribed(alice, 'private-chat');
+    alice.channel('private-chat')!.trigger('client-typing', { on: true });
+    await until(() => eventsOf(receiver.received).length >= 4, 'four events');
+    expect(eventsOf(receiver.received)).toEqual([
+      { name: 'channel_occupied', channel: 'presence-room' },
+      { name: 'member_added', channel: 'presence-room', user_id: 'alice' },
+      { name: 'channel_occupied', channel: 'private-chat' },
+      { name: 'client_event', channel: 'private-chat', event: 'client-typing', data: '{"on":true}', socket_id: alice.connection.socket_id },
+    ]);
+    expect(eventsOf(receiver.received)).toHaveLength(4);
+    const before = receiver.received.length;
+    const left = Date.now();
+    alice.unsubscribe('presence-room');
+    const [late] = (await receiver.waitFor(before + 1, 10_000)).slice(before);
+    expect(late!.at - left).toBeGreaterThanOrEqual(2900);
+    await until(() => eventsOf(receiver.received.slice(before)).length >= 2, 'both leaves');
+    expect(eventsOf(receiver.received.slice(before))).toEqual([
+      { name: 'member_removed', channel: 'presence-room', user_id: 'alice' },
+      { name: 'channel_vacated', channel: 'presence-room' },
+    ]);
+  });
+
+  it('a quick resubscribe within the delay sends no vacated and no member_removed', async () => {
+    const receiver = await Receiver.start();
+    const hub = await startHub({ ...pusherOptions(), pusherWebhookUrl: `${receiver.url}/hooks` });
+    const alice = client(hub, { user: { id: 'alice' } });
+    await subscribed(alice, 'presence-room');
+    await until(() => eventsOf(receiver.received).length >= 2, 'occupied and member_added');
+    alice.unsubscribe('presence-room');
+    await until(async () => ((await (await serverSdk(hub).get({ path: '/channels/presence-room' })).json()) as { occupied: boolean }).occupied === false, 'vacated on the server');
+    await subscribed(alice, 'presence-room');
+    // Past the 3 s delay, a marker: the app's webhooks go out in order, so a leave sent would come before it.
+    await sleep(3300);
+    await subscribed(alice, 'marker');
+    await until(() => eventsOf(receiver.received).some((e) => e.channel === 'marker'), 'the marker webhook');
+    expect(eventsOf(receiver.received)).toEqual([
+      { name: 'channel_occupied', channel: 'presence-room' },
+      { name: 'member_added', channel: 'presence-room', user_id: 'alice' },
+      { name: 'channel_occupied', channel: 'marker' },
+    ]);
   });
 });
