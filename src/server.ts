@@ -25,7 +25,7 @@ import { channelsAdminView, createChannels, type Channels } from './channels/ind
 import { wsTransport } from './transports/ws.js';
 import { wsFallback } from './transports/ws-fallback.js';
 import { adminConsole } from './admin/plugin.js';
-import { PusherNode, pusherPlugin } from './pusher/index.js';
+import { PusherNode, pusherPlugin, type PusherWebhookSink } from './pusher/index.js';
 
 export interface Hookhub {
   app: FastifyInstance;
@@ -48,6 +48,8 @@ export interface BuildOptions {
   /** A pino logger or options; defaults to JSON logs on stdout at --log-level. */
   logger?: FastifyServerOptions['loggerInstance'];
   store?: Store;
+  /** Where the Pusher front door reports lifecycle events (channel_occupied, member_added, …). */
+  pusherWebhooks?: PusherWebhookSink;
 }
 
 export async function buildServer(config: Config, options: BuildOptions = {}): Promise<Hookhub> {
@@ -210,6 +212,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
       topics,
       roster: store.pusher,
       maxSubscriptions: config.maxSubscriptions,
+      ...(options.pusherWebhooks ? { webhooks: options.pusherWebhooks } : {}),
       log: app.log,
     });
     await app.register(pusherPlugin, { node: pusher, wsRoute });
