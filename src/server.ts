@@ -25,7 +25,7 @@ import { channelsAdminView, createChannels, type Channels } from './channels/ind
 import { wsTransport } from './transports/ws.js';
 import { wsFallback } from './transports/ws-fallback.js';
 import { adminConsole } from './admin/plugin.js';
-import { PusherNode, PusherWebhooks, pusherHttpApi, pusherPlugin } from './pusher/index.js';
+import { PusherNode, PusherWebhooks, pusherHttpApi, pusherPlugin, type PusherWebhookSink } from './pusher/index.js';
 
 export interface Hookhub {
   app: FastifyInstance;
@@ -48,6 +48,8 @@ export interface BuildOptions {
   /** A pino logger or options; defaults to JSON logs on stdout at --log-level. */
   logger?: FastifyServerOptions['loggerInstance'];
   store?: Store;
+  /** Where the Pusher front door reports lifecycle events (channel_occupied, member_added, …). */
+  pusherWebhooks?: PusherWebhookSink;
 }
 
 export async function buildServer(config: Config, options: BuildOptions = {}): Promise<Hookhub> {
@@ -206,14 +208,15 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   let pusher: PusherNode | undefined;
   let pusherWebhooks: PusherWebhooks | undefined;
   if (pusherApps.length > 0) {
-    pusherWebhooks = new PusherWebhooks({ queue: dispatcher, log: app.log });
+    // The app's webhooks through the dispatcher, unless the caller hands in its own sink (tests).
+    const sink: PusherWebhookSink = options.pusherWebhooks ?? (pusherWebhooks = new PusherWebhooks({ queue: dispatcher, log: app.log }));
     pusher = new PusherNode({
       apps: pusherApps,
       topics,
       roster: store.pusher,
       maxSubscriptions: config.maxSubscriptions,
       log: app.log,
-      webhooks: pusherWebhooks,
+      webhooks: sink,
     });
     await app.register(pusherPlugin, { node: pusher, wsRoute });
     // /apps/<app_id>/…: the HTTP API, in its own context with its own signature check.

@@ -12,7 +12,7 @@ import { Subscription, type Member, type SubscriptionOwner } from './subscriptio
 export interface ConnectionHost {
   readonly activityTimeout: number;
   readonly maxSubscriptions: number;
-  attach(sub: Subscription, resume: { since: number; epoch?: string } | undefined): Promise<void>;
+  attach(sub: Subscription, resume: Resume | undefined): Promise<void>;
   detach(sub: Subscription): void;
   forget(conn: PusherConnection): void;
   clientEvent(conn: PusherConnection, sub: Subscription, event: string, data: string): Promise<void>;
@@ -21,9 +21,18 @@ export interface ConnectionHost {
 /** Pusher's socket ids: two numbers joined by a dot. */
 const newSocketId = (): string => `${randomInt(1, 2 ** 47)}.${randomInt(1, 2 ** 47)}`;
 
-/** Where the client asks to resume: `since` (an offset: events after it are replayed) and the log's `epoch`. */
-function resumeOf(data: Record<string, unknown>): { since: number; epoch?: string } | string | undefined {
-  if (data.since === undefined) return undefined;
+/**
+ * Beyond Pusher: a subscription that asks gets its events with their offset. `since` (an offset): the events
+ * after it are replayed first; `epoch`: the log it came from; `offsets: true` alone: live, with offsets.
+ */
+export interface Resume {
+  since?: number;
+  epoch?: string;
+}
+
+/** The resume fields of pusher:subscribe's data, or why they are wrong. */
+function resumeOf(data: Record<string, unknown>): { since?: number; epoch?: string } | string | undefined {
+  if (data.since === undefined) return data.offsets === true ? {} : undefined;
   if (typeof data.since !== 'number' || !Number.isSafeInteger(data.since) || data.since < 0) return 'since must be an offset (an integer ≥ 0)';
   if (data.epoch !== undefined && typeof data.epoch !== 'string') return 'epoch must be a string';
   return typeof data.epoch === 'string' && data.epoch !== '' ? { since: data.since, epoch: data.epoch } : { since: data.since };

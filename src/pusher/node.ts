@@ -5,7 +5,7 @@ import type { Topics } from '../core/topics.js';
 import type { PusherMembers, PusherRoster, RosterChange } from '../store/contracts/pusher-roster.js';
 import type { SessionFactory, SessionSink, TransportSession } from '../transports/ws.js';
 import { channelOf, envelope, topicOf, type ChannelCounts, type ChannelDirectory, type PusherApp, type PusherWebhookSink } from './contracts.js';
-import { PusherConnection, type ConnectionHost } from './connection.js';
+import { PusherConnection, type ConnectionHost, type Resume } from './connection.js';
 import { ERROR, errorFrame, frame, kindOf } from './protocol.js';
 import type { Subscription } from './subscription.js';
 
@@ -80,7 +80,7 @@ export class PusherNode implements ChannelDirectory, ConnectionHost {
    * Makes the subscription live: presence join, the roster's count, subscription_succeeded, then the topic
    * from where it stood (or from the client's `since`), then member changes heard meanwhile.
    */
-  async attach(sub: Subscription, resume: { since: number; epoch?: string } | undefined): Promise<void> {
+  async attach(sub: Subscription, resume: Resume | undefined): Promise<void> {
     let members: PusherMembers | undefined;
     if (sub.member) {
       let subs = this.presence.get(sub.topic);
@@ -88,7 +88,8 @@ export class PusherNode implements ChannelDirectory, ConnectionHost {
       subs.add(sub);
       members = await this.join(sub);
     }
-    const bounds = resume ? undefined : await this.topics.bounds(sub.topic);
+    const from = resume?.since;
+    const bounds = from === undefined ? await this.topics.bounds(sub.topic) : undefined;
     if (sub.ended) return;
     await this.roster.count(sub.topic, 1);
     sub.counted = true;
@@ -108,7 +109,7 @@ export class PusherNode implements ChannelDirectory, ConnectionHost {
     sub.succeeded = true;
     if (members) sub.membersSent(members.seq);
     // From the head read above (nothing published since is missed) or from where the client stands.
-    const since = resume ? { offset: resume.since, ...(resume.epoch ? { epoch: resume.epoch } : {}) } : { offset: bounds?.last ?? 0, ...(bounds?.epoch ? { epoch: bounds.epoch } : {}) };
+    const since = from !== undefined ? { offset: from, ...(resume?.epoch ? { epoch: resume.epoch } : {}) } : { offset: bounds?.last ?? 0, ...(bounds?.epoch ? { epoch: bounds.epoch } : {}) };
     const stream = await this.topics.open({ topics: [sub.topic], since: new Map([[sub.topic, since]]), maxPending: MAX_PENDING_DURING_REPLAY }, sub);
     if (sub.ended) this.topics.close([sub.topic], stream);
     else sub.stream = stream;

@@ -158,13 +158,24 @@ export class RedisPusherRoster implements PusherRoster {
     this.timer.unref();
   }
 
-  /** Leaves politely: the others hear this node's subscriptions and members go now, not after the lease. */
+  /**
+   * Leaves politely: this node's lease ends now, so a live node reaps its subscriptions and members at its
+   * next refresh (within REFRESH_MS) and reports them as its own changes (its webhooks still run). With no
+   * other node alive, this node removes them itself.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
     if (this.client.status !== 'ready') return;
-    await this.scripts.reap.run([], [this.p, this.channel, this.node, this.node, Date.now(), '1']).catch((err: unknown) => this.noteError(err));
+    try {
+      const now = Date.now();
+      const others = (await this.client.zrangebyscore(`${this.p}nodes`, now, '+inf')).filter((n) => n !== this.node);
+      if (others.length > 0) await this.client.zadd(`${this.p}nodes`, 0, this.node);
+      else await this.scripts.reap.run([], [this.p, this.channel, this.node, this.node, now, '1']);
+    } catch (err) {
+      this.noteError(err);
+    }
   }
 
   async count(topic: string, delta: 1 | -1): Promise<void> {
