@@ -218,6 +218,8 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
       log: app.log,
       webhooks: sink,
     });
+    // A delayed channel_vacated / member_removed is sent only if every node still shows it.
+    pusherWebhooks?.confirmLeavesWith(pusher);
     await app.register(pusherPlugin, { node: pusher, wsRoute });
     // /apps/<app_id>/…: the HTTP API, in its own context with its own signature check.
     await app.register(pusherHttpApi, { apps: pusherApps, topics, directory: pusher, maxJsonDepth: config.maxJsonDepth });

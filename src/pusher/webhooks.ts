@@ -5,10 +5,12 @@
 //
 // channel_vacated and member_removed wait `leaveDelayMs` (3 s by default), as Pusher delays them: when the
 // channel is occupied again (or the member added again) meanwhile, neither event is sent, so a page reload
-// does not flap the application's view.
+// does not flap the application's view. The return may happen on another node, whose sink sends its
+// channel_occupied at once; so when the delay is over, a leave is sent only if the directory (every
+// node) still shows the channel empty or the member gone — the application's last word is the true one.
 import { createHmac } from 'node:crypto';
 import type { WebhookQueue } from '../core/webhooks.js';
-import type { PusherApp, PusherLifecycleEvent, PusherWebhookSink } from './contracts.js';
+import type { ChannelDirectory, PusherApp, PusherLifecycleEvent, PusherWebhookSink } from './contracts.js';
 
 export const DEFAULT_LEAVE_DELAY_MS = 3000;
 export const DEFAULT_BATCH_MS = 50;
@@ -53,10 +55,16 @@ export class PusherWebhooks implements PusherWebhookSink {
   private readonly sending = new Set<Promise<void>>();
   /** Once closing, nothing waits: connections closing with the node report their leaves at once. */
   private closing = false;
+  private directory: Pick<ChannelDirectory, 'channel' | 'users'> | undefined;
 
   constructor(private readonly options: PusherWebhooksOptions) {
     this.leaveDelayMs = options.leaveDelayMs ?? DEFAULT_LEAVE_DELAY_MS;
     this.batchMs = options.batchMs ?? DEFAULT_BATCH_MS;
+  }
+
+  /** Where a delayed leave is confirmed before it is sent (the WebSocket side, counting every node). */
+  confirmLeavesWith(directory: Pick<ChannelDirectory, 'channel' | 'users'>): void {
+    this.directory = directory;
   }
 
   emit(app: PusherApp, event: PusherLifecycleEvent): void {
@@ -65,7 +73,7 @@ export class PusherWebhooks implements PusherWebhookSink {
     if (key !== undefined && !this.closing && (event.name === 'channel_vacated' || event.name === 'member_removed')) {
       const timer = setTimeout(() => {
         this.leaving.delete(key);
-        this.add(app, event);
+        this.track(this.addIfStillGone(app, event));
       }, this.leaveDelayMs);
       clearTimeout(this.leaving.get(key)?.timer);
       this.leaving.set(key, { app, event, timer });
@@ -79,6 +87,26 @@ export class PusherWebhooks implements PusherWebhookSink {
       return;
     }
     this.add(app, event);
+  }
+
+  private async addIfStillGone(app: PusherApp, event: PusherLifecycleEvent): Promise<void> {
+    if (this.directory !== undefined && (event.name === 'channel_vacated' || event.name === 'member_removed')) {
+      try {
+        const back = event.name === 'channel_vacated'
+          ? (await this.directory.channel(app, event.channel)).subscriptionCount > 0
+          : (await this.directory.users(app, event.channel)).includes(event.user_id);
+        if (back) return;
+      } catch (err) {
+        // Unknown: sending the leave is the safer mistake (an application can see it was occupied again).
+        this.options.log?.error({ err, app: app.id }, 'pusher webhook: a leave could not be confirmed; sending it');
+      }
+    }
+    this.add(app, event);
+  }
+
+  private track(p: Promise<void>): void {
+    const tracked = p.finally(() => this.sending.delete(tracked));
+    this.sending.add(tracked);
   }
 
   private add(app: PusherApp, event: PusherLifecycleEvent): void {
@@ -101,8 +129,7 @@ export class PusherWebhooks implements PusherWebhookSink {
     if (batch === undefined) return;
     clearTimeout(batch.timer);
     this.batches.delete(appId);
-    const p = this.send(batch.app, batch.events).finally(() => this.sending.delete(p));
-    this.sending.add(p);
+    this.track(this.send(batch.app, batch.events));
   }
 
   private async send(app: PusherApp, events: PusherLifecycleEvent[]): Promise<void> {
@@ -132,9 +159,10 @@ export class PusherWebhooks implements PusherWebhookSink {
     for (const [key, w] of this.leaving) {
       clearTimeout(w.timer);
       this.leaving.delete(key);
-      this.add(w.app, w.event);
+      this.track(this.addIfStillGone(w.app, w.event));
     }
     for (const appId of [...this.batches.keys()]) this.flush(appId);
-    await Promise.all([...this.sending]);
+    // Confirmations end in add(), which flushes at once while closing; then the sends they started.
+    while (this.sending.size > 0) await Promise.all([...this.sending]);
   }
 }

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import Pusher from 'pusher';
 import { APP, client, collect, connected, disconnectAll, pusherOptions, serverSdk, subscribed } from '../helpers/pusher.js';
 import { Receiver } from '../helpers/receiver.js';
-import { until } from '../helpers/wait.js';
+import { sleep, until } from '../helpers/wait.js';
 import { startNodes } from './nodes.js';
 
 afterEach(() => disconnectAll());
@@ -69,5 +69,29 @@ describe('Pusher HTTP API across two nodes', () => {
     });
     await until(() => events().some((e) => e.channel === 'marker'), 'the marker webhook');
     expect(events().filter((e) => e.channel === 'news')).toEqual([{ name: 'channel_occupied', channel: 'news' }]);
+  });
+
+  it('a channel left on node A and joined on node B within the delay never reads as vacated', async () => {
+    const receiver = await Receiver.start();
+    const { nodes: [a, b] } = await startNodes(2, { ...pusherOptions(), pusherWebhookUrl: `${receiver.url}/hooks` });
+    const verifier = new Pusher({ appId: APP.id, key: APP.key, secret: APP.secret, host: '127.0.0.1' });
+    const events = () => receiver.received.flatMap((r) => {
+      const hook = verifier.webhook({ headers: r.headers as Record<string, string>, rawBody: r.body.toString('utf8') });
+      expect(hook.isValid()).toBe(true);
+      return hook.getEvents() as unknown as Array<{ name: string; channel: string }>;
+    });
+    const onA = client(a!);
+    await subscribed(onA, 'news');
+    await until(() => events().length === 1, 'channel_occupied');
+    onA.unsubscribe('news');
+    await until(async () => ((await (await serverSdk(b!).get({ path: '/channels/news' })).json()) as { occupied: boolean }).occupied === false, 'vacated in the roster');
+    await subscribed(client(b!), 'news');
+    // Past node A's 3 s delay, a marker: a vacated sent would have been queued before it.
+    await sleep(3300);
+    await subscribed(client(b!), 'marker');
+    await until(() => events().some((e) => e.channel === 'marker'), 'the marker webhook');
+    const news = events().filter((e) => e.channel === 'news');
+    // Node B reports its occupied at once (a repeat, harmless); node A's vacated is dropped: still occupied.
+    expect(news.map((e) => e.name)).toEqual(['channel_occupied', 'channel_occupied']);
   });
 });
