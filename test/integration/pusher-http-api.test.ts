@@ -7,6 +7,8 @@ import { SseClient } from '../helpers/sse-client.js';
 import { until } from '../helpers/wait.js';
 import { APP_1, APP_2, handSigned, postJsonBody, refusal, sdkFor } from '../helpers/pusher-sdk.js';
 import type { Hookhub } from '../../src/server.js';
+import { Subscriber, subscribeActive } from '../helpers/websub.js';
+import { HookboxClient } from '../helpers/ws-client.js';
 import { APP, client, collect, connected, disconnectAll, pusherOptions, serverSdk, subscribed } from '../helpers/pusher.js';
 
 const hubWithApps = () => startHub({ pusherApps: [APP_1, APP_2] });
@@ -192,6 +194,22 @@ describe('Pusher HTTP API: refusals have no effect', () => {
       expect(r.status, body.slice(0, 20)).toBe(400);
     }
     expect((await topicNames(hub)).filter((t) => t.startsWith('1/'))).toEqual([]);
+  });
+
+  it('a trigger reaches WebSub subscribers and Hookbox channels of the topic too', async () => {
+    const hub = await hubWithApps();
+    const subscriber = await Subscriber.start();
+    await subscribeActive(hub, `${subscriber.url}/cb`, '1/news');
+    const hookbox = await HookboxClient.connect(hub.url, { payload: { name: 'reader' } });
+    hookbox.send('SUBSCRIBE', { channel_name: '1/news' });
+    await hookbox.frame('SUBSCRIBE', (a) => a.channel_name === '1/news');
+    await sdkFor(hub.url, APP_1).trigger('news', 'greeting', { text: 'hi' });
+    const [note] = await subscriber.waitNotifications(1);
+    expect(note!.headers['content-type']).toMatch(/^application\/json/);
+    expect(JSON.parse(note!.body.toString('utf8'))).toEqual({ event: 'greeting', data: '{"text":"hi"}' });
+    const published = await hookbox.frame('PUBLISH', (a) => a.channel_name === '1/news');
+    expect(published[2]).toMatchObject({ channel_name: '1/news', payload: { event: 'greeting', data: '{"text":"hi"}' } });
+    hookbox.close();
   });
 
   it('an app reaches only topics under its own prefix', async () => {
