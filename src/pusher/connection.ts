@@ -101,7 +101,7 @@ export class PusherConnection implements TransportSession, SubscriptionOwner {
   private async subscribe(f: ClientFrame): Promise<void> {
     const data = dataObject(f.data);
     if (!data || !isChannelName(data.channel)) {
-      return this.send(errorFrame(ERROR.badFrame, 'pusher:subscribe needs data.channel, a channel name (A-Z a-z 0-9 _ - = @ , . ; up to 200)'));
+      return this.send(errorFrame(ERROR.badFrame, 'pusher:subscribe needs data.channel, a channel name (1–164 of A-Z a-z 0-9 _ - = @ , . ;)'));
     }
     const channel = data.channel;
     if (this.subscriptions.has(channel)) return; // already subscribed (or subscribing): nothing changes

@@ -120,13 +120,17 @@ export class PusherNode implements ChannelDirectory, ConnectionHost {
     if (sub.ended) return;
     sub.ended = true;
     if (sub.stream) this.topics.close([sub.topic], sub.stream);
-    if (sub.counted) void this.roster.count(sub.topic, -1).catch((err: unknown) => this.warn(err, 'pusher: subscription count not lowered'));
-    if (sub.member) {
-      const subs = this.presence.get(sub.topic);
-      subs?.delete(sub);
-      if (subs?.size === 0) this.presence.delete(sub.topic);
-      void this.leave(sub).catch((err: unknown) => this.warn(err, 'pusher: presence leave failed'));
-    }
+    const uncount = (): void => {
+      if (sub.counted) void this.roster.count(sub.topic, -1).catch((err: unknown) => this.warn(err, 'pusher: subscription count not lowered'));
+    };
+    if (!sub.member) return uncount();
+    const subs = this.presence.get(sub.topic);
+    subs?.delete(sub);
+    if (subs?.size === 0) this.presence.delete(sub.topic);
+    // The member goes before the channel does (member_removed, then channel_vacated).
+    void this.leave(sub)
+      .catch((err: unknown) => this.warn(err, 'pusher: presence leave failed'))
+      .then(uncount);
   }
 
   async clientEvent(conn: PusherConnection, sub: Subscription, event: string, data: string): Promise<void> {

@@ -21,8 +21,8 @@ export const ERROR = {
   subscriptionLimit: 4302,
 } as const;
 
-/** Pusher's channel names: up to 164 characters of A–Z a–z 0–9 _ - = @ , . ; (Hookhub allows up to 200). */
-const CHANNEL_NAME = /^[A-Za-z0-9_\-=@,.;]{1,200}$/;
+/** Pusher's channel names: 1–164 of A–Z a–z 0–9 _ - = @ , . ; (so `<app_id>/<channel>` fits a topic name). */
+const CHANNEL_NAME = /^[A-Za-z0-9_\-=@,.;]{1,164}$/;
 
 export const isChannelName = (name: unknown): name is string => typeof name === 'string' && CHANNEL_NAME.test(name);
 

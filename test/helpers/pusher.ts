@@ -16,10 +16,13 @@ export function pusherOptions(app: { id: string; key: string; secret: string; cl
   return { pusherAppId: app.id, pusherKey: app.key, pusherSecret: app.secret, pusherClientEvents: app.clientEvents ?? true };
 }
 
-const portOf = (hub: Hookhub): number => Number(new URL(hub.url).port);
+/** A hub in this process or a spawned one: only its URL matters. */
+export type HubAddress = Pick<Hookhub, 'url'>;
+
+const portOf = (hub: HubAddress): number => Number(new URL(hub.url).port);
 
 /** The server SDK pointed at the hub (its HTTP API) and signing with the app's secret. */
-export function serverSdk(hub: Hookhub, app = APP): PusherServer {
+export function serverSdk(hub: HubAddress, app = APP): PusherServer {
   return new PusherServer({ appId: app.id, key: app.key, secret: app.secret, host: '127.0.0.1', port: String(portOf(hub)), useTLS: false });
 }
 
@@ -34,7 +37,7 @@ export function disconnectAll(): void {
  * A pusher-js client as an app builds it, authorizing channels (and signin) with the server SDK as the
  * app's backend would; `user` is the presence member (channel_data) and the signed-in user.
  */
-export function client(hub: Hookhub, options: { app?: typeof APP; user?: { id: string; info?: Record<string, unknown> }; key?: string } = {}): Pusher {
+export function client(hub: HubAddress, options: { app?: typeof APP; user?: { id: string; info?: Record<string, unknown> }; key?: string } = {}): Pusher {
   const app = options.app ?? APP;
   const sdk = new PusherServer({ appId: app.id, key: app.key, secret: app.secret, cluster: 'mt1' });
   const user = options.user;
