@@ -120,6 +120,18 @@ describe('Pusher HTTP API: refusals have no effect', () => {
     expect(await topicNames(hub)).toEqual([]);
   });
 
+  it('with --api-key set, the SDK still signs its way in and the API key alone opens nothing', async () => {
+    const hub = await startHub({ pusherApps: [APP_1], apiKey: 'the-api-key' });
+    expect((await sdkFor(hub.url, APP_1).trigger('news', 'e', 'd')).status).toBe(200);
+    const res = await fetch(`${hub.url}/apps/1/events`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer the-api-key', 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'e', data: 'd', channel: 'news' }),
+    });
+    expect(res.status).toBe(401);
+    expect((await hub.topics.bounds('1/news')).last).toBe(1);
+  });
+
   it('an unknown app is a 404', async () => {
     const hub = await hubWithApps();
     const res = await refusal(sdkFor(hub.url, { id: '99', key: APP_1.key, secret: APP_1.secret }).trigger('news', 'e', 'd'));
