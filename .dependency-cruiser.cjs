@@ -36,7 +36,7 @@ module.exports = {
     {
       name: 'products-never-import-each-other',
       severity: 'error',
-      comment: 'dispatch, websub, channels and the topic API share only core/ and store contracts; server.ts wires them.',
+      comment: 'dispatch, websub, channels, pusher and the topic API share only core/ and store contracts; server.ts wires them.',
       from: { path: `^src/${PRODUCTS}/` },
       to: { path: `^src/${PRODUCTS}/`, pathNot: '^src/$1/' },
     },

@@ -71,6 +71,10 @@ export class PusherConnection implements TransportSession, SubscriptionOwner {
     this.sink.close(4100, reason);
   }
 
+  writable(): Promise<void> | undefined {
+    return this.gone ? undefined : this.sink.writable?.();
+  }
+
   receive(text: string): void {
     const f = readFrame(text);
     if (typeof f === 'string') return this.send(errorFrame(ERROR.badFrame, f));

@@ -14,6 +14,8 @@ export interface SubscriptionOwner {
   send(frame: Buffer): void;
   /** The connection cannot keep up (more arrived during a replay than it may hold): closes it. */
   overflow(reason: string): void;
+  /** During a replay: wait for this before pushing more (see StreamOutput.writable). */
+  writable(): Promise<void> | undefined;
 }
 
 /** Parsed events, once per message for every subscriber on this node. */
@@ -92,6 +94,10 @@ export class Subscription implements StreamOutput {
 
   overflow(reason: string): void {
     this.owner.overflow(reason);
+  }
+
+  writable(): Promise<void> | undefined {
+    return this.ended ? undefined : this.owner.writable();
   }
 
   /** A presence member change anywhere in the cluster: sent unless this subscriber's member list has it already. */

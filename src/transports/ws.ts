@@ -17,6 +17,11 @@ import type { SessionInfo } from '../core/session-info.js';
 export interface SessionSink {
   send(frame: Buffer): void;
   close(code: number, reason: string): void;
+  /**
+   * For a session replaying history: a promise when the connection should take what it was sent before
+   * more is pushed (undefined: go on), so a long replay paces itself instead of being dropped as slow.
+   */
+  writable?(): Promise<void> | undefined;
 }
 
 export interface TransportSession {
@@ -114,7 +119,7 @@ class WsSink implements SessionSink, BatchSink {
 
   constructor(
     private readonly ws: WebSocket,
-    limit: number,
+    private readonly limit: number,
     onSlow: (reason: string) => void,
     onFlushed: (n: number) => void,
   ) {
@@ -147,6 +152,23 @@ class WsSink implements SessionSink, BatchSink {
 
   send(frame: Buffer): void {
     this.writer.push(frame);
+  }
+
+  writable(): Promise<void> | undefined {
+    const socket = (this.ws as unknown as WsInternals)._socket;
+    if (!socket || socket.destroyed || this.gone || this.backlog + this.writer.queued <= this.limit / 2) return undefined;
+    this.writer.flush();
+    // Only a write that was refused is followed by 'drain'; below the socket's own mark there is room anyway.
+    if (!socket.writableNeedDrain) return undefined;
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        socket.off('drain', done);
+        socket.off('close', done);
+        resolve();
+      };
+      socket.on('drain', done);
+      socket.on('close', done);
+    });
   }
 
   /** Keep-alive: a connection that did not answer the last ping is gone. */

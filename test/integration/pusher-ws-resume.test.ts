@@ -62,6 +62,24 @@ describe('pusher history and resume', () => {
     expect(plainFrames.find((f) => f.event === 'tick')).toEqual({ event: 'tick', channel: 'feed', data: '5' });
   });
 
+  it('a replay larger than --subscriber-buffer paces itself to the client instead of dropping it', async () => {
+    const hub = await startHub({ ...pusherOptions(), subscriberBuffer: 64 * 1024, historySize: 4000 });
+    const topic = `${APP.id}/bulk`;
+    // Far more than socket buffers hold on loopback: without pacing the connection is dropped as slow.
+    const filler = 'x'.repeat(2000);
+    for (let n = 1; n <= 4000; n++) await hub.topics.publish(topic, envelope({ event: 'row', data: JSON.stringify({ n, filler }) }));
+    const p = client(hub);
+    await connected(p);
+    const got: number[] = [];
+    let dropped = false;
+    p.connection.bind('state_change', () => (dropped = true));
+    subscribeWith(p, 'bulk', { since: 0 });
+    p.channel('bulk').bind('row', (d: { n: number }) => got.push(d.n));
+    await until(() => got.length === 4000 || dropped, 'the whole replay (or a drop)', 20_000);
+    expect(dropped).toBe(false);
+    expect(got).toEqual(Array.from({ length: 4000 }, (_, i) => i + 1));
+  });
+
   it('a reconnecting client resumes exactly where it stood', async () => {
     const hub = await startHub(pusherOptions());
     const topic = `${APP.id}/private-orders`;
