@@ -1,6 +1,6 @@
 // Builds the Fastify app from the parts. buildServer() does not listen; startServer() does.
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import type { Config } from './config.js';
+import { pusherAppsOf, type Config } from './config.js';
 import { isHookhubError } from './core/errors.js';
 import { storeFailure } from './core/store-down.js';
 import { createMetrics, type Metrics } from './core/metrics.js';
@@ -26,6 +26,7 @@ import { channelsAdminView, createChannels, type Channels } from './channels/ind
 import { wsTransport } from './transports/ws.js';
 import { wsFallback } from './transports/ws-fallback.js';
 import { adminConsole } from './admin/plugin.js';
+import { PusherNode, PusherWebhooks, pusherHttpApi, pusherPlugin, type PusherWebhookSink } from './pusher/index.js';
 
 export interface Hookhub {
   app: FastifyInstance;
@@ -37,6 +38,8 @@ export interface Hookhub {
   /** The durable outgoing webhook queue (dispatcher); other parts deliver through it. */
   webhooks: WebhookQueue;
   channels: Channels;
+  /** The Pusher front door's connections and their directory (when apps are configured). */
+  pusher: PusherNode | undefined;
   /** Base URL once listening (startServer). */
   url: string;
   close(): Promise<void>;
@@ -46,6 +49,8 @@ export interface BuildOptions {
   /** A pino logger or options; defaults to JSON logs on stdout at --log-level. */
   logger?: FastifyServerOptions['loggerInstance'];
   store?: Store;
+  /** Where the Pusher front door reports lifecycle events (channel_occupied, member_added, …). */
+  pusherWebhooks?: PusherWebhookSink;
 }
 
 export async function buildServer(config: Config, options: BuildOptions = {}): Promise<Hookhub> {
@@ -195,12 +200,33 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   };
   // @fastify/websocket at the root: registered in a child context, an upgrade request to a path without a
   // WebSocket route would be answered by the root 404 handler and its socket never released (close hangs).
-  await wsTransport(app, wsDeps);
+  const wsRoute = await wsTransport(app, wsDeps);
   await app.register(async (browsers) => {
     wsFallback(browsers, wsDeps);
     channels.routes(browsers);
   });
   app.addHook('onClose', async () => channels.close());
+  // The Pusher front door: /app/<key> (its own access model: signed channel authorization, any origin).
+  const pusherApps = pusherAppsOf(config);
+  let pusher: PusherNode | undefined;
+  let pusherWebhooks: PusherWebhooks | undefined;
+  if (pusherApps.length > 0) {
+    // The app's webhooks through the dispatcher, unless the caller hands in its own sink (tests).
+    const sink: PusherWebhookSink = options.pusherWebhooks ?? (pusherWebhooks = new PusherWebhooks({ queue: dispatcher, log: app.log }));
+    pusher = new PusherNode({
+      apps: pusherApps,
+      topics,
+      roster: store.pusher,
+      maxSubscriptions: config.maxSubscriptions,
+      log: app.log,
+      webhooks: sink,
+    });
+    // A delayed channel_vacated / member_removed is sent only if every node still shows it.
+    pusherWebhooks?.confirmLeavesWith(pusher);
+    await app.register(pusherPlugin, { node: pusher, wsRoute });
+    // /apps/<app_id>/…: the HTTP API, in its own context with its own signature check.
+    await app.register(pusherHttpApi, { apps: pusherApps, topics, directory: pusher, maxJsonDepth: config.maxJsonDepth });
+  }
   // The /admin console: own context and own auth (Basic, --admin-password); absent (404) when unset.
   const adminPassword = config.adminPassword;
   if (adminPassword !== undefined) {
@@ -225,6 +251,8 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   clientRoute(app);
 
   app.addHook('preClose', async () => connections.shutdownAll());
+  // Pusher webhooks still waiting (delayed leaves) are queued before the dispatcher stops.
+  app.addHook('preClose', async () => pusherWebhooks?.close());
   // WebSub stops verifying and fetching before the queue it feeds stops.
   app.addHook('preClose', async () => websub.close());
   // Stop claiming, let attempts in flight finish (bounded), release the rest — before the store closes.
@@ -245,6 +273,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     connections,
     webhooks: dispatcher,
     channels,
+    pusher,
     url: '',
     close: () => app.close(),
   };

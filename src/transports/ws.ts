@@ -17,6 +17,11 @@ import type { SessionInfo } from '../core/session-info.js';
 export interface SessionSink {
   send(frame: Buffer): void;
   close(code: number, reason: string): void;
+  /**
+   * For a session replaying history: a promise when the connection should take what it was sent before
+   * more is pushed (undefined: go on), so a long replay paces itself instead of being dropped as slow.
+   */
+  writable?(): Promise<void> | undefined;
 }
 
 export interface TransportSession {
@@ -114,7 +119,7 @@ class WsSink implements SessionSink, BatchSink {
 
   constructor(
     private readonly ws: WebSocket,
-    limit: number,
+    private readonly limit: number,
     onSlow: (reason: string) => void,
     onFlushed: (n: number) => void,
   ) {
@@ -149,6 +154,23 @@ class WsSink implements SessionSink, BatchSink {
     this.writer.push(frame);
   }
 
+  writable(): Promise<void> | undefined {
+    const socket = (this.ws as unknown as WsInternals)._socket;
+    if (!socket || socket.destroyed || this.gone || this.backlog + this.writer.queued <= this.limit / 2) return undefined;
+    this.writer.flush();
+    // Only a write that was refused is followed by 'drain'; below the socket's own mark there is room anyway.
+    if (!socket.writableNeedDrain) return undefined;
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        socket.off('drain', done);
+        socket.off('close', done);
+        resolve();
+      };
+      socket.on('drain', done);
+      socket.on('close', done);
+    });
+  }
+
   /** Keep-alive: a connection that did not answer the last ping is gone. */
   ping(): void {
     if (!this.alive) {
@@ -173,7 +195,11 @@ class WsSink implements SessionSink, BatchSink {
   }
 }
 
-export async function wsTransport(app: FastifyInstance, deps: WsDeps): Promise<void> {
+/** Adds another WebSocket route served like /ws (batched writes, keep-alive, limits, counted connections):
+ *  `sessionsFor` picks the session factory from the upgrade request (e.g. by a path parameter). */
+export type WsRoute = (url: string, sessionsFor: (req: FastifyRequest) => SessionFactory) => void;
+
+export async function wsTransport(app: FastifyInstance, deps: WsDeps): Promise<WsRoute> {
   const sinks = new Set<WsSink>();
   await app.register(websocket, {
     options: { maxPayload: deps.maxFrame, perMessageDeflate: false },
@@ -190,7 +216,7 @@ export async function wsTransport(app: FastifyInstance, deps: WsDeps): Promise<v
   app.addHook('onClose', async () => clearInterval(keepAlive));
 
   const delivered = deliveryCount(deps.metrics, 'ws');
-  const onSocket = (ws: WebSocket, req: FastifyRequest): void => {
+  const onSocket = (ws: WebSocket, req: FastifyRequest, sessions: SessionFactory): void => {
     const log: FastifyBaseLogger = req.log;
     let release = (): void => {};
     let session: TransportSession | undefined;
@@ -219,7 +245,7 @@ export async function wsTransport(app: FastifyInstance, deps: WsDeps): Promise<v
       return;
     }
     sinks.add(sink);
-    session = deps.sessions.open(sink, sessionInfo(req, 'ws'));
+    session = sessions.open(sink, sessionInfo(req, 'ws'));
     ws.on('pong', () => (sink.alive = true));
     ws.on('message', (data, isBinary) => {
       sink.alive = true;
@@ -248,6 +274,14 @@ export async function wsTransport(app: FastifyInstance, deps: WsDeps): Promise<v
     // A plain GET (no upgrade) learns what to do instead.
     handler: async (_req, reply) =>
       reply.code(426).header('upgrade', 'websocket').send({ error: 'WebSocket upgrade required (browsers without WebSocket: GET /ws/sse)' }),
-    wsHandler: onSocket,
+    wsHandler: (ws, req) => onSocket(ws, req, deps.sessions),
   });
+  return (url, sessionsFor) => {
+    app.route({
+      method: 'GET',
+      url,
+      handler: async (_req, reply) => reply.code(426).header('upgrade', 'websocket').send({ error: 'WebSocket upgrade required' }),
+      wsHandler: (ws, req) => onSocket(ws, req, sessionsFor(req)),
+    });
+  };
 }

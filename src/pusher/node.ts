@@ -1,0 +1,268 @@
+// This node's Pusher connections, and what spans them: subscriptions through the topic core, presence and
+// subscription counts through the roster (every node), lifecycle events to the webhook sink (once per
+// cluster-wide change), and the ChannelDirectory the HTTP API reads.
+import type { Topics } from '../core/topics.js';
+import type { PusherMembers, PusherRoster, RosterChange } from '../store/contracts/pusher-roster.js';
+import type { SessionFactory, SessionSink, TransportSession } from '../transports/ws.js';
+import { channelOf, envelope, topicOf, type ChannelCounts, type ChannelDirectory, type PusherApp, type PusherWebhookSink } from './contracts.js';
+import { PusherConnection, type ConnectionHost, type Resume } from './connection.js';
+import { ERROR, errorFrame, frame, kindOf } from './protocol.js';
+import type { Subscription } from './subscription.js';
+
+/** Messages a subscription may gather while its history is replayed. */
+const MAX_PENDING_DURING_REPLAY = 10_000;
+
+export interface PusherNodeOptions {
+  apps: readonly PusherApp[];
+  topics: Topics;
+  roster: PusherRoster;
+  /** Subscriptions per connection (--max-subscriptions). */
+  maxSubscriptions: number;
+  /** Seconds of silence after which pusher-js pings (sent in connection_established). */
+  activityTimeout?: number;
+  /** Where lifecycle events go (the app's webhooks); none: they are not reported. */
+  webhooks?: PusherWebhookSink;
+  log?: { warn(details: Record<string, unknown>, msg: string): void };
+}
+
+export class PusherNode implements ChannelDirectory, ConnectionHost {
+  readonly maxSubscriptions: number;
+  readonly activityTimeout: number;
+  private readonly byKey = new Map<string, PusherApp>();
+  private readonly byId = new Map<string, PusherApp>();
+  private readonly connections = new Set<PusherConnection>();
+  /** Presence subscriptions on this node, by topic (they hear member changes). */
+  private readonly presence = new Map<string, Set<Subscription>>();
+  /** Presence topic → user → this node's subscriptions of that user. */
+  private readonly local = new Map<string, Map<string, Set<Subscription>>>();
+  /** Presence joins and leaves of one topic run one at a time on this node. */
+  private readonly chains = new Map<string, Promise<unknown>>();
+  private readonly topics: Topics;
+  private readonly roster: PusherRoster;
+  private readonly webhooks: PusherWebhookSink | undefined;
+
+  constructor(private readonly options: PusherNodeOptions) {
+    for (const app of options.apps) {
+      this.byKey.set(app.key, app);
+      this.byId.set(app.id, app);
+    }
+    this.topics = options.topics;
+    this.roster = options.roster;
+    this.webhooks = options.webhooks;
+    this.maxSubscriptions = options.maxSubscriptions;
+    this.activityTimeout = options.activityTimeout ?? 120;
+    this.roster.onChange((change, mine) => this.changed(change, mine));
+    this.roster.onSignal((note) => this.signalled(note));
+  }
+
+  /** The sessions of /app/<key>: an unknown key gets pusher:error 4001 and the connection closes. */
+  sessions(key: string): SessionFactory {
+    return {
+      open: (sink: SessionSink): TransportSession => {
+        const app = this.byKey.get(key);
+        if (!app) {
+          sink.send(errorFrame(ERROR.appUnknown, `no app with key ${key.slice(0, 100)}`));
+          sink.close(ERROR.appUnknown, 'app does not exist');
+          return { receive: () => {}, closed: () => {} };
+        }
+        const conn = new PusherConnection(this, app, sink);
+        this.connections.add(conn);
+        return conn;
+      },
+    };
+  }
+
+  forget(conn: PusherConnection): void {
+    this.connections.delete(conn);
+  }
+
+  /**
+   * Makes the subscription live: presence join, the roster's count, subscription_succeeded, then the topic
+   * from where it stood (or from the client's `since`), then member changes heard meanwhile.
+   */
+  async attach(sub: Subscription, resume: Resume | undefined): Promise<void> {
+    let members: PusherMembers | undefined;
+    if (sub.member) {
+      let subs = this.presence.get(sub.topic);
+      if (!subs) this.presence.set(sub.topic, (subs = new Set()));
+      subs.add(sub);
+      members = await this.join(sub);
+    }
+    const from = resume?.since;
+    const bounds = from === undefined ? await this.topics.bounds(sub.topic) : undefined;
+    if (sub.ended) return;
+    await this.roster.count(sub.topic, 1);
+    sub.counted = true;
+    if (sub.ended) {
+      // Unsubscribed (or gone) while counting: detach ran before it could lower the count.
+      void this.roster.count(sub.topic, -1).catch((err: unknown) => this.warn(err, 'pusher: subscription count not lowered'));
+      return;
+    }
+    const extra: Record<string, unknown> = {};
+    if (sub.withOffsets) {
+      const head = bounds ?? (await this.topics.bounds(sub.topic));
+      extra.offset = head.last;
+      if (head.epoch) extra.epoch = head.epoch;
+    }
+    const data = members ? { presence: presenceData(members) } : {};
+    sub.send(frame('pusher_internal:subscription_succeeded', data, sub.channel, extra));
+    sub.succeeded = true;
+    if (members) sub.membersSent(members.seq);
+    // From the head read above (nothing published since is missed) or from where the client stands.
+    const since = from !== undefined ? { offset: from, ...(resume?.epoch ? { epoch: resume.epoch } : {}) } : { offset: bounds?.last ?? 0, ...(bounds?.epoch ? { epoch: bounds.epoch } : {}) };
+    const stream = await this.topics.open({ topics: [sub.topic], since: new Map([[sub.topic, since]]), maxPending: MAX_PENDING_DURING_REPLAY }, sub);
+    if (sub.ended) this.topics.close([sub.topic], stream);
+    else sub.stream = stream;
+  }
+
+  /** Ends the subscription here and in the roster (each part once). */
+  detach(sub: Subscription): void {
+    if (sub.ended) return;
+    sub.ended = true;
+    if (sub.stream) this.topics.close([sub.topic], sub.stream);
+    const uncount = (): void => {
+      if (sub.counted) void this.roster.count(sub.topic, -1).catch((err: unknown) => this.warn(err, 'pusher: subscription count not lowered'));
+    };
+    if (!sub.member) return uncount();
+    const subs = this.presence.get(sub.topic);
+    subs?.delete(sub);
+    if (subs?.size === 0) this.presence.delete(sub.topic);
+    // The member goes before the channel does (member_removed, then channel_vacated).
+    void this.leave(sub)
+      .catch((err: unknown) => this.warn(err, 'pusher: presence leave failed'))
+      .then(uncount);
+  }
+
+  async clientEvent(conn: PusherConnection, sub: Subscription, event: string, data: string): Promise<void> {
+    const userId = sub.member?.user;
+    await this.topics.publish(sub.topic, envelope({ event, data, socketId: conn.socketId, ...(userId !== undefined ? { userId } : {}) }));
+    this.webhooks?.emit(conn.app, { name: 'client_event', channel: sub.channel, event, data, socket_id: conn.socketId, ...(userId !== undefined ? { user_id: userId } : {}) });
+  }
+
+  // ---- presence on this node ----------------------------------------------------------------
+
+  private serial<T>(topic: string, fn: () => Promise<T>): Promise<T> {
+    const run = (this.chains.get(topic) ?? Promise.resolve()).then(fn, fn);
+    const tail = run.catch(() => {});
+    this.chains.set(topic, tail);
+    void tail.then(() => {
+      if (this.chains.get(topic) === tail) this.chains.delete(topic);
+    });
+    return run;
+  }
+
+  /** The user's first subscription here joins the roster; the others read the members as they are. */
+  private join(sub: Subscription): Promise<PusherMembers> {
+    const member = sub.member as NonNullable<Subscription['member']>;
+    return this.serial(sub.topic, async () => {
+      let users = this.local.get(sub.topic);
+      if (!users) this.local.set(sub.topic, (users = new Map()));
+      const subs = users.get(member.user);
+      if (subs) {
+        subs.add(sub);
+        return this.roster.members(sub.topic);
+      }
+      users.set(member.user, new Set([sub]));
+      return this.roster.join(sub.topic, member.user, member.info);
+    });
+  }
+
+  private leave(sub: Subscription): Promise<void> {
+    const member = sub.member as NonNullable<Subscription['member']>;
+    return this.serial(sub.topic, async () => {
+      const users = this.local.get(sub.topic);
+      const subs = users?.get(member.user);
+      if (!users || !subs?.delete(sub) || subs.size > 0) return;
+      users.delete(member.user);
+      if (users.size === 0) this.local.delete(sub.topic);
+      await this.roster.leave(sub.topic, member.user);
+    });
+  }
+
+  /** A change anywhere: presence subscribers here hear member changes; the node that made it tells the webhooks. */
+  private changed(change: RosterChange, mine: boolean): void {
+    if (change.kind === 'member_added' || change.kind === 'member_removed') {
+      for (const sub of this.presence.get(change.topic) ?? []) sub.memberChange(change);
+    }
+    if (!mine || !this.webhooks) return;
+    const found = this.appOf(change.topic);
+    if (!found) return;
+    const [app, channel] = found;
+    switch (change.kind) {
+      case 'occupied':
+      case 'vacated':
+        return this.webhooks.emit(app, { name: change.kind === 'occupied' ? 'channel_occupied' : 'channel_vacated', channel });
+      case 'member_added':
+      case 'member_removed':
+        return this.webhooks.emit(app, { name: change.kind, channel, user_id: change.user });
+    }
+  }
+
+  private appOf(topic: string): [PusherApp, string] | undefined {
+    const app = this.byId.get(topic.slice(0, topic.indexOf('/')));
+    const channel = app ? channelOf(app, topic) : undefined;
+    return app && channel !== undefined ? [app, channel] : undefined;
+  }
+
+  private signalled(note: string): void {
+    let v: { op?: unknown; app?: unknown; user?: unknown };
+    try {
+      v = JSON.parse(note) as typeof v;
+    } catch {
+      return;
+    }
+    if (v.op !== 'terminate' || typeof v.app !== 'string' || typeof v.user !== 'string') return;
+    for (const conn of [...this.connections]) {
+      if (conn.app.id === v.app && conn.userId === v.user) conn.fail(ERROR.unauthorized, 'connection terminated');
+    }
+  }
+
+  private warn(err: unknown, msg: string): void {
+    this.options.log?.warn({ err }, msg);
+  }
+
+  // ---- ChannelDirectory ---------------------------------------------------------------------
+
+  async channels(app: PusherApp, prefix = ''): Promise<ChannelCounts[]> {
+    const topics = await this.roster.occupied(topicOf(app, prefix));
+    const out: ChannelCounts[] = [];
+    for (const topic of topics) {
+      const name = channelOf(app, topic);
+      if (name !== undefined) out.push(await this.counts(topic, name));
+    }
+    return out;
+  }
+
+  channel(app: PusherApp, name: string): Promise<ChannelCounts> {
+    return this.counts(topicOf(app, name), name);
+  }
+
+  async users(app: PusherApp, channel: string): Promise<string[]> {
+    return [...(await this.roster.members(topicOf(app, channel))).users.keys()];
+  }
+
+  async terminateUser(app: PusherApp, userId: string): Promise<void> {
+    await this.roster.signal(JSON.stringify({ op: 'terminate', app: app.id, user: userId }));
+  }
+
+  private async counts(topic: string, name: string): Promise<ChannelCounts> {
+    const counts: ChannelCounts = { name, subscriptionCount: await this.roster.subscriptions(topic) };
+    if (kindOf(name) === 'presence') counts.userCount = (await this.roster.members(topic)).users.size;
+    return counts;
+  }
+}
+
+/** subscription_succeeded's presence data: {ids, hash, count}. */
+function presenceData(members: PusherMembers): { ids: string[]; hash: Record<string, unknown>; count: number } {
+  // No prototype: a user id such as __proto__ is a key like any other.
+  const hash = Object.create(null) as Record<string, unknown>;
+  for (const [user, info] of members.users) {
+    try {
+      hash[user] = JSON.parse(info) as unknown;
+    } catch {
+      hash[user] = null;
+    }
+  }
+  const ids = [...members.users.keys()];
+  return { ids, hash, count: ids.length };
+}

@@ -1,0 +1,40 @@
+// The Pusher front door's cluster-wide view: subscriptions per channel topic and presence members, counted
+// over every node, and the changes they go through (occupied, vacated, member added or removed).
+
+/** A cluster-wide change. `seq` numbers a presence topic's member changes (see PusherMembers.seq). */
+export type RosterChange =
+  | { kind: 'occupied' | 'vacated'; topic: string }
+  | { kind: 'member_added'; topic: string; user: string; info: string; seq: number }
+  | { kind: 'member_removed'; topic: string; user: string; seq: number };
+
+export type MemberChange = Extract<RosterChange, { seq: number }>;
+
+/** A presence topic's members (user id → user_info as JSON text), as of its member change number `seq`. */
+export interface PusherMembers {
+  users: Map<string, string>;
+  seq: number;
+}
+
+/**
+ * Subscriptions and presence over every node. A node tells only its own changes (each subscription, each
+ * user's first and last connection in a presence topic on this node); every node hears every resulting
+ * change, and exactly one hears it as its own (`mine`: the node whose call made it, or that found a dead
+ * node's entries past their lease and removed them). Single-node stores: every change is mine.
+ */
+export interface PusherRoster {
+  /** One more (+1) or one fewer (-1) subscription to the topic on this node. */
+  count(topic: string, delta: 1 | -1): Promise<void>;
+  /** The user's first connection in the presence topic on this node: resolves with the members after it. */
+  join(topic: string, user: string, info: string): Promise<PusherMembers>;
+  /** The user's last connection in the presence topic on this node went. */
+  leave(topic: string, user: string): Promise<void>;
+  members(topic: string): Promise<PusherMembers>;
+  /** Subscriptions to the topic over every node. */
+  subscriptions(topic: string): Promise<number>;
+  /** Topics with at least one subscription anywhere, starting with `prefix`. */
+  occupied(prefix: string): Promise<string[]>;
+  onChange(fn: (change: RosterChange, mine: boolean) => void): void;
+  /** Hands `note` to every node's onSignal listeners, this node's included (terminate a user's connections). */
+  signal(note: string): Promise<void>;
+  onSignal(fn: (note: string) => void): void;
+}
