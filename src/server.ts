@@ -15,6 +15,7 @@ import { Connections } from './http/connections.js';
 import { exposureWarning } from './http/exposure.js';
 import { logRequests } from './http/request-log.js';
 import { capSockets, httpServerOptions } from './http/socket-limits.js';
+import { openApi } from './http/openapi.js';
 import { opsRoutes } from './ops/health.js';
 import { createStore, type Store } from './store/index.js';
 import type { WebhookQueue } from './core/webhooks.js';
@@ -75,6 +76,8 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   });
 
   capSockets(app.server, config.maxSockets);
+  // Before any route: the generator collects the routes' schemas as they are added.
+  await openApi(app);
 
   // Bodies arrive as bytes; each route decides what they mean (payloads are forwarded as received).
   app.removeAllContentTypeParsers();
