@@ -15,6 +15,7 @@ import { Connections } from './http/connections.js';
 import { exposureWarning } from './http/exposure.js';
 import { logRequests } from './http/request-log.js';
 import { capSockets, httpServerOptions } from './http/socket-limits.js';
+import { faviconRoute } from './http/favicon.js';
 import { openApi } from './http/openapi.js';
 import { opsRoutes } from './ops/health.js';
 import { createStore, type Store } from './store/index.js';
@@ -223,6 +224,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   }
   opsRoutes(app, { store, metrics, metricsKey: config.metricsKey });
   clientRoute(app);
+  faviconRoute(app);
 
   app.addHook('preClose', async () => connections.shutdownAll());
   // WebSub stops verifying and fetching before the queue it feeds stops.
