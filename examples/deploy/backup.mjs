@@ -29,8 +29,10 @@ try {
   db.close();
 }
 
-const copy = new Database(target, { readonly: true });
+// One self-contained file: the copy leaves WAL mode (Hookhub turns it on again when it opens a restored store).
+const copy = new Database(target);
 try {
+  copy.pragma('journal_mode = DELETE');
   const check = copy.pragma('integrity_check', { simple: true });
   if (check !== 'ok') throw new Error(`integrity_check: ${check}`);
   const count = (table) => copy.prepare(`SELECT count(*) AS n FROM ${table}`).get().n;
