@@ -100,6 +100,12 @@ describe('the packed tarball installed with npm install -g', () => {
       expect(await ready.json()).toEqual({ status: 'ready', store });
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
+      if (store === 'sqlite') {
+        // The backup script of docs/operations.md, from the installed package (its better-sqlite3).
+        const script = join(prefix, 'lib/node_modules/hookhub/examples/deploy/backup.mjs');
+        const { stdout } = await run(process.execPath, [script, join(work, 'data-sqlite/hookhub.db'), join(work, 'backup.db')], { timeout: 20_000 });
+        expect(stdout).toMatch(/: integrity ok, 0 topics, 0 messages, 0 deliveries\n$/);
+      }
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
