@@ -236,6 +236,18 @@ describe('admin console in Chromium', () => {
     await page.evaluate("location.hash = '#no-such-tab'");
     await eventually(visible, 'overview', 'an unknown #fragment: the overview');
 
+    // A channel's history carries Hookbox's zone-less server time: shown as server time, not shifted.
+    await hub.channels.node.createChannel('news', { history_size: 5 });
+    const ada = await HookboxClient.connect(hub.url, { payload: { name: 'ada' } });
+    ada.send('SUBSCRIBE', { channel_name: 'news' });
+    await ada.frame('SUBSCRIBE');
+    ada.send('PUBLISH', { channel_name: 'news', payload: { text: 'hi' } });
+    await ada.frame('PUBLISH');
+    await page.click('button[data-tab="channels"]');
+    await page.click('#channels-list tbody tr:has-text("news")');
+    await eventually(() => text(page, '#channel-detail tbody tr:has-text("PUBLISH") td:nth-child(3)'), /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(server time\)$/, 'the history time as server time');
+    ada.close();
+
     // A favicon the browser decodes (no 404 in the console).
     const favicon = await fetch(`${hub.url}/favicon.ico`);
     expect(favicon.status).toBe(200);

@@ -42,6 +42,8 @@ function zone(d) {
 /** Local time with its offset (2026-12-06 19:34:12 +01:00), so that no time is read in the wrong zone. */
 function time(iso) {
   if (!iso) return '';
+  // Hookbox's channel datetimes are the server's local time without a zone: shown as such, not converted.
+  if (!/(Z|[+-]\d\d:?\d\d)$/i.test(iso)) return `${iso.replace('T', ' ')} (server time)`;
   const d = new Date(iso);
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())} ${zone(d)}`;
 }
