@@ -24,6 +24,9 @@ export function described(schema: FastifySchema): RouteShorthandOptions {
   };
 }
 
+/** A route that --api-key does not guard: `security: open` in its schema. */
+export const open: Array<Record<string, string[]>> = [];
+
 /** `{ error, code }`: every JSON error reply of the key-guarded API. */
 export const errorReply = (description: string): JsonSchema => ({
   description,
@@ -65,8 +68,11 @@ export async function openApi(app: FastifyInstance): Promise<void> {
       components: {
         securitySchemes: {
           apiKey: { type: 'http', scheme: 'bearer', description: '--api-key (open when unset)' },
+          metricsKey: { type: 'http', scheme: 'bearer', description: '--metrics-key (open when unset)' },
         },
       },
+      // The API key by default; /hub, the REST API and the health checks declare their own (`open`).
+      security: [{ apiKey: [] }],
       tags: [
         { name: 'dispatch', description: 'POST /dispatch: queue webhooks, publish to topics' },
         { name: 'topics', description: 'Topic publish, history and list' },

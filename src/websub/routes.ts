@@ -5,7 +5,7 @@ import { HookhubError, isHookhubError } from '../core/errors.js';
 import { storeFailure } from '../core/store-down.js';
 import { bearerToken } from '../http/auth.js';
 import { pageOf, pageQuery } from '../http/paging.js';
-import { described, errorReply, inputSchema, pathParam } from '../http/openapi.js';
+import { described, errorReply, inputSchema, open, pathParam } from '../http/openapi.js';
 import { parseInput } from '../http/validate.js';
 import type { Subscription } from '../store/contracts/subscriptions.js';
 import type { WebSubHub } from './hub.js';
@@ -28,6 +28,8 @@ const hubParams = {
 };
 const hubDoc = (path: string) => described({
   tags: ['websub'],
+  // Judged by topic and direction (--websub-allow, and the keys when they guard it), not by --api-key alone.
+  security: open,
   summary: path === '/hub' ? 'WebSub hub: subscribe, unsubscribe (verified asynchronously) and publish' : `Alias of /hub`,
   ...(path === '/hub' ? {} : { hide: true }),
   body: { content: { 'application/x-www-form-urlencoded': { schema: hubParams } } },

@@ -66,6 +66,16 @@ describe('GET /openapi.json', () => {
     expect(Object.keys(doc.paths).filter((p) => p.startsWith('/admin'))).toEqual([]);
   });
 
+  it('declares who guards what: the api key by default, /hub, REST and health checks open, /metrics its own key', () => {
+    const raw = doc as unknown as { security: unknown; paths: Record<string, Record<string, { security?: unknown }>> };
+    expect(raw.security).toEqual([{ apiKey: [] }]);
+    expect(raw.paths['/dispatch']?.post?.security).toBeUndefined();
+    for (const [path, method] of [['/hub', 'post'], ['/web/{method}', 'post'], ['/healthz', 'get'], ['/readyz', 'get']] as const) {
+      expect(raw.paths[path]?.[method]?.security, path).toEqual([]);
+    }
+    expect(raw.paths['/metrics']?.get?.security).toEqual([{ metricsKey: [] }]);
+  });
+
   it('documents the query parameters the handlers parse (generated from the same zod schemas)', () => {
     const names = (path: string, method: string) => (doc.paths[path]?.[method]?.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name).sort();
     expect(names('/api/deliveries', 'get')).toEqual(['cursor', 'endpoint', 'id', 'limit', 'since', 'status', 'target', 'until']);
