@@ -16,6 +16,8 @@ import { Connections } from './http/connections.js';
 import { exposureWarning } from './http/exposure.js';
 import { logRequests } from './http/request-log.js';
 import { capSockets, httpServerOptions } from './http/socket-limits.js';
+import { faviconRoute } from './http/favicon.js';
+import { openApi } from './http/openapi.js';
 import { opsRoutes } from './ops/health.js';
 import { createStore, type Store } from './store/index.js';
 import type { WebhookQueue } from './core/webhooks.js';
@@ -81,6 +83,8 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   });
 
   capSockets(app.server, config.maxSockets);
+  // Before any route: the generator collects the routes' schemas as they are added.
+  await openApi(app);
 
   // Bodies arrive as bytes; each route decides what they mean (payloads are forwarded as received).
   app.removeAllContentTypeParsers();
@@ -249,6 +253,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   }
   opsRoutes(app, { store, metrics, metricsKey: config.metricsKey });
   clientRoute(app);
+  faviconRoute(app);
 
   app.addHook('preClose', async () => connections.shutdownAll());
   // Pusher webhooks still waiting (delayed leaves) are queued before the dispatcher stops.
