@@ -5,6 +5,7 @@ import { isHookhubError } from './core/errors.js';
 import { storeFailure } from './core/store-down.js';
 import { createMetrics, type Metrics } from './core/metrics.js';
 import { Topics } from './core/topics.js';
+import { SystemEvents } from './core/system-events.js';
 import { createDispatcher, deliveryLogRoutes, dispatchRoute, endpointRoutes, queueBatchFromDispatch, queueFromDispatch } from './dispatch/index.js';
 import { clientRoute } from './channels/client-route.js';
 import { topicsApi } from './api/topics.js';
@@ -108,12 +109,14 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   });
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route for ${req.method} ${req.url.split('?')[0]}` }));
   logRequests(app);
+  // The system topic (hookhub.endpoints): endpoint and channel events, and --alert-url through the dispatcher.
+  const systemEvents = new SystemEvents(topics, (err, event, what) => app.log.error({ err, event: event.type }, what));
   const dispatcher = createDispatcher(config, {
     store: store.deliveries,
     endpoints: { book: store.endpoints, limiter: store.limiter },
     metrics,
     log: app.log,
-    publish: (topic, body) => topics.publish(topic, { contentType: 'application/json', body }),
+    events: systemEvents,
   });
 
   const streaming = {
@@ -178,7 +181,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   });
   await websub.start();
   // Browser channels: /ws, its HTTP fallback and the Hookbox REST API (own token check, own context).
-  const channels = await createChannels({ config, topics, store, metrics, log: app.log });
+  const channels = await createChannels({ config, topics, store, metrics, log: app.log, events: systemEvents });
   // Browsers: a foreign Origin is refused; with keys set, only the application's callbacks let them in.
   const closed = browsersClosedBecause({
     keysSet: config.apiKey !== undefined || config.streamKey !== undefined,
@@ -245,7 +248,12 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   app.addHook('preClose', async () => websub.close());
   // Stop claiming, let attempts in flight finish (bounded), release the rest — before the store closes.
   app.addHook('preClose', async () => dispatcher.stop());
-  app.addHook('onClose', async () => store.close());
+  app.addHook('onClose', async () => {
+    // The last membership changes are made and every operational event is published before the store goes.
+    await store.presence.flush();
+    await systemEvents.settled();
+    await store.close();
+  });
 
   hookhub = {
     app,
