@@ -26,7 +26,7 @@ import { channelsAdminView, createChannels, type Channels } from './channels/ind
 import { wsTransport } from './transports/ws.js';
 import { wsFallback } from './transports/ws-fallback.js';
 import { adminConsole } from './admin/plugin.js';
-import { PusherNode, pusherPlugin, type PusherWebhookSink } from './pusher/index.js';
+import { PusherNode, PusherWebhooks, pusherHttpApi, pusherPlugin, type PusherWebhookSink } from './pusher/index.js';
 
 export interface Hookhub {
   app: FastifyInstance;
@@ -209,16 +209,23 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   // The Pusher front door: /app/<key> (its own access model: signed channel authorization, any origin).
   const pusherApps = pusherAppsOf(config);
   let pusher: PusherNode | undefined;
+  let pusherWebhooks: PusherWebhooks | undefined;
   if (pusherApps.length > 0) {
+    // The app's webhooks through the dispatcher, unless the caller hands in its own sink (tests).
+    const sink: PusherWebhookSink = options.pusherWebhooks ?? (pusherWebhooks = new PusherWebhooks({ queue: dispatcher, log: app.log }));
     pusher = new PusherNode({
       apps: pusherApps,
       topics,
       roster: store.pusher,
       maxSubscriptions: config.maxSubscriptions,
-      ...(options.pusherWebhooks ? { webhooks: options.pusherWebhooks } : {}),
       log: app.log,
+      webhooks: sink,
     });
+    // A delayed channel_vacated / member_removed is sent only if every node still shows it.
+    pusherWebhooks?.confirmLeavesWith(pusher);
     await app.register(pusherPlugin, { node: pusher, wsRoute });
+    // /apps/<app_id>/…: the HTTP API, in its own context with its own signature check.
+    await app.register(pusherHttpApi, { apps: pusherApps, topics, directory: pusher, maxJsonDepth: config.maxJsonDepth });
   }
   // The /admin console: own context and own auth (Basic, --admin-password); absent (404) when unset.
   const adminPassword = config.adminPassword;
@@ -244,6 +251,8 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   clientRoute(app);
 
   app.addHook('preClose', async () => connections.shutdownAll());
+  // Pusher webhooks still waiting (delayed leaves) are queued before the dispatcher stops.
+  app.addHook('preClose', async () => pusherWebhooks?.close());
   // WebSub stops verifying and fetching before the queue it feeds stops.
   app.addHook('preClose', async () => websub.close());
   // Stop claiming, let attempts in flight finish (bounded), release the rest — before the store closes.

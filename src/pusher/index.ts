@@ -5,6 +5,8 @@ import type { WsRoute } from '../transports/ws.js';
 import type { PusherNode } from './node.js';
 
 export { PusherNode, type PusherNodeOptions } from './node.js';
+export { pusherHttpApi, type PusherHttpApiOptions } from './http-api.js';
+export { PusherWebhooks, type PusherWebhooksOptions } from './webhooks.js';
 export type { ChannelDirectory, PusherApp, PusherWebhookSink } from './contracts.js';
 
 export interface PusherPluginOptions {
