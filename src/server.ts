@@ -222,6 +222,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
       topics,
       roster: store.pusher,
       maxSubscriptions: config.maxSubscriptions,
+      maxJsonDepth: config.maxJsonDepth,
       log: app.log,
       webhooks: sink,
     });

@@ -1,6 +1,7 @@
 // This node's Pusher connections, and what spans them: subscriptions through the topic core, presence and
 // subscription counts through the roster (every node), lifecycle events to the webhook sink (once per
 // cluster-wide change), and the ChannelDirectory the HTTP API reads.
+import { DEFAULT_MAX_JSON_DEPTH } from '../core/json-input.js';
 import type { Topics } from '../core/topics.js';
 import type { PusherMembers, PusherRoster, RosterChange } from '../store/contracts/pusher-roster.js';
 import type { SessionFactory, SessionSink, TransportSession } from '../transports/ws.js';
@@ -18,6 +19,8 @@ export interface PusherNodeOptions {
   roster: PusherRoster;
   /** Subscriptions per connection (--max-subscriptions). */
   maxSubscriptions: number;
+  /** --max-json-depth: the deepest JSON a frame (or the JSON text inside one) may hold. */
+  maxJsonDepth?: number;
   /** Seconds of silence after which pusher-js pings (sent in connection_established). */
   activityTimeout?: number;
   /** Where lifecycle events go (the app's webhooks); none: they are not reported. */
@@ -28,6 +31,7 @@ export interface PusherNodeOptions {
 export class PusherNode implements ChannelDirectory, ConnectionHost {
   readonly maxSubscriptions: number;
   readonly activityTimeout: number;
+  readonly maxJsonDepth: number;
   private readonly byKey = new Map<string, PusherApp>();
   private readonly byId = new Map<string, PusherApp>();
   private readonly connections = new Set<PusherConnection>();
@@ -51,6 +55,7 @@ export class PusherNode implements ChannelDirectory, ConnectionHost {
     this.webhooks = options.webhooks;
     this.maxSubscriptions = options.maxSubscriptions;
     this.activityTimeout = options.activityTimeout ?? 120;
+    this.maxJsonDepth = options.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
     this.roster.onChange((change, mine) => this.changed(change, mine));
     this.roster.onSignal((note) => this.signalled(note));
   }
