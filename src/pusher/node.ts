@@ -228,12 +228,15 @@ export class PusherNode implements ChannelDirectory, ConnectionHost {
 
   // ---- ChannelDirectory ---------------------------------------------------------------------
 
+  /** Every occupied channel of the app with its counts, in one read of the roster (one round trip on Redis). */
   async channels(app: PusherApp, prefix = ''): Promise<ChannelCounts[]> {
-    const topics = await this.roster.occupied(topicOf(app, prefix));
     const out: ChannelCounts[] = [];
-    for (const topic of topics) {
-      const name = channelOf(app, topic);
-      if (name !== undefined) out.push(await this.counts(topic, name));
+    for (const t of await this.roster.occupiedCounts(topicOf(app, prefix))) {
+      const name = channelOf(app, t.topic);
+      if (name === undefined) continue;
+      const counts: ChannelCounts = { name, subscriptionCount: t.subscriptions };
+      if (kindOf(name) === 'presence') counts.userCount = t.members;
+      out.push(counts);
     }
     return out;
   }

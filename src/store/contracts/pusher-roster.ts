@@ -7,6 +7,13 @@ export type RosterChange =
   | { kind: 'member_added'; topic: string; user: string; info: string; seq: number }
   | { kind: 'member_removed'; topic: string; user: string; seq: number };
 
+/** An occupied topic's subscriptions over every node, and its presence members (0 when it has none). */
+export interface TopicCounts {
+  topic: string;
+  subscriptions: number;
+  members: number;
+}
+
 export type MemberChange = Extract<RosterChange, { seq: number }>;
 
 /** A presence topic's members (user id → user_info as JSON text), as of its member change number `seq`. */
@@ -33,6 +40,8 @@ export interface PusherRoster {
   subscriptions(topic: string): Promise<number>;
   /** Topics with at least one subscription anywhere, starting with `prefix`. */
   occupied(prefix: string): Promise<string[]>;
+  /** The occupied topics starting with `prefix`, sorted, each with its counts, read at once (one round trip). */
+  occupiedCounts(prefix: string): Promise<TopicCounts[]>;
   onChange(fn: (change: RosterChange, mine: boolean) => void): void;
   /** Hands `note` to every node's onSignal listeners, this node's included (terminate a user's connections). */
   signal(note: string): Promise<void>;

@@ -9,7 +9,7 @@
 // so each change is told once, in the order made, and exactly one node hears it as its own.
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { PusherMembers, PusherRoster, RosterChange } from '../contracts/pusher-roster.js';
+import type { PusherMembers, PusherRoster, RosterChange, TopicCounts } from '../contracts/pusher-roster.js';
 import { defineScript, type Script } from './script.js';
 
 /** A node's entries live this long past its last refresh. */
@@ -83,6 +83,23 @@ const MEMBERS = `
 local P, topic = ARGV[1], ARGV[2]
 local out = {tonumber(redis.call('GET', P .. 'seq:' .. topic) or '0')}
 for _, v in ipairs(redis.call('HGETALL', P .. 'm:' .. topic)) do out[#out + 1] = v end
+return out`;
+
+// ARGV: P, prefix → {topic, subscriptions, members, …}, sorted by topic: GET /apps/<id>/channels in one call.
+const OCCUPIED_COUNTS = `
+local P, prefix = ARGV[1], ARGV[2]
+local topics = redis.call('SMEMBERS', P .. 'occ')
+table.sort(topics)
+local out = {}
+for _, topic in ipairs(topics) do
+  if string.sub(topic, 1, #prefix) == prefix then
+    local n = 0
+    for _, v in ipairs(redis.call('HVALS', P .. 's:' .. topic)) do n = n + tonumber(v) end
+    out[#out + 1] = topic
+    out[#out + 1] = n
+    out[#out + 1] = redis.call('HLEN', P .. 'm:' .. topic)
+  end
+end
 return out`;
 
 // ARGV: P, CH, dead node, reaping node, now, force ('1': the node reaps itself on close)
@@ -159,7 +176,7 @@ export class RedisPusherRoster implements PusherRoster {
   lastError: Error | undefined;
   private readonly p: string;
   private readonly channel: string;
-  private readonly scripts: Record<'count' | 'join' | 'leave' | 'members' | 'reap' | 'sync', Script>;
+  private readonly scripts: Record<'count' | 'join' | 'leave' | 'members' | 'occupiedCounts' | 'reap' | 'sync', Script>;
   private readonly changeListeners: Array<(change: RosterChange, mine: boolean) => void> = [];
   private readonly signalListeners: Array<(note: string) => void> = [];
   /** What this node told Redis: told again if it was reaped while alive (cut off past its lease). */
@@ -179,6 +196,7 @@ export class RedisPusherRoster implements PusherRoster {
       join: defineScript(client, 'hookhubPusherJoin', 0, JOIN),
       leave: defineScript(client, 'hookhubPusherLeave', 0, LEAVE),
       members: defineScript(client, 'hookhubPusherMembers', 0, MEMBERS),
+      occupiedCounts: defineScript(client, 'hookhubPusherOccupiedCounts', 0, OCCUPIED_COUNTS),
       reap: defineScript(client, 'hookhubPusherReap', 0, REAP),
       sync: defineScript(client, 'hookhubPusherSync', 0, SYNC),
     };
@@ -258,6 +276,13 @@ export class RedisPusherRoster implements PusherRoster {
 
   async occupied(prefix: string): Promise<string[]> {
     return (await this.client.smembers(`${this.p}occ`)).filter((t) => t.startsWith(prefix)).sort();
+  }
+
+  async occupiedCounts(prefix: string): Promise<TopicCounts[]> {
+    const list = (await this.scripts.occupiedCounts.run([], [this.p, prefix])) as Array<string | number>;
+    const out: TopicCounts[] = [];
+    for (let i = 0; i + 2 < list.length; i += 3) out.push({ topic: String(list[i]), subscriptions: Number(list[i + 1]), members: Number(list[i + 2]) });
+    return out;
   }
 
   onChange(fn: (change: RosterChange, mine: boolean) => void): void {

@@ -35,6 +35,26 @@ function rosterContract(engine: ChannelEngine) {
       ]);
     });
 
+    it('occupiedCounts: every occupied topic under a prefix with its subscriptions and members, over every node', async () => {
+      const { store, join } = await engine.open();
+      const other = join ? await join() : store;
+      await store.pusher.count('1/news', 1);
+      await other.pusher.count('1/news', 1);
+      await store.pusher.count('1/presence-r', 1);
+      await other.pusher.count('1/presence-r', 1);
+      await store.pusher.join('1/presence-r', 'ann', 'null');
+      await other.pusher.join('1/presence-r', 'bob', 'null');
+      await other.pusher.count('10/news', 1);
+      expect(await store.pusher.occupiedCounts('1/')).toEqual([
+        { topic: '1/news', subscriptions: 2, members: 0 },
+        { topic: '1/presence-r', subscriptions: 2, members: 2 },
+      ]);
+      expect(await other.pusher.occupiedCounts('1/pre')).toEqual([{ topic: '1/presence-r', subscriptions: 2, members: 2 }]);
+      await store.pusher.count('1/news', -1);
+      await other.pusher.count('1/news', -1);
+      expect(await store.pusher.occupiedCounts('1/n')).toEqual([]);
+    });
+
     it('presence: a user is added on its first join and removed on its last leave, changes numbered', async () => {
       const { store } = await engine.open();
       const heard = listen(store);
