@@ -4,7 +4,7 @@ import { randomInt } from 'node:crypto';
 import type { SessionSink, TransportSession } from '../transports/ws.js';
 import { channelAuthValid, userAuthValid } from './auth.js';
 import { topicOf, type PusherApp } from './contracts.js';
-import { dataObject, ERROR, errorFrame, frame, isChannelName, jsonObject, kindOf, readFrame, subscriptionError, type ClientFrame } from './protocol.js';
+import { CLIENT_EVENTS_PER_SECOND, dataObject, ERROR, errorFrame, frame, isChannelName, jsonObject, kindOf, readFrame, subscriptionError, type ClientFrame } from './protocol.js';
 import { Subscription, type Member, type SubscriptionOwner } from './subscription.js';
 
 /** What a connection asks of its node (node.ts): what spans connections. */
@@ -45,6 +45,9 @@ export class PusherConnection implements TransportSession, SubscriptionOwner {
   /** The user signed in with pusher:signin. */
   userId: string | undefined;
   private gone = false;
+  /** Client events allowed now: a bucket of CLIENT_EVENTS_PER_SECOND, refilled continuously. */
+  private clientEventTokens = CLIENT_EVENTS_PER_SECOND;
+  private clientEventsCountedAt = Date.now();
 
   constructor(
     private readonly node: ConnectionHost,
@@ -165,9 +168,21 @@ export class PusherConnection implements TransportSession, SubscriptionOwner {
     this.send(frame('pusher:signin_success', { user_data: userData }));
   }
 
+  /** Pusher's rate limit: 10 client events per second per connection, with a burst of 10. */
+  private takeClientEventToken(): boolean {
+    const now = Date.now();
+    const refill = ((now - this.clientEventsCountedAt) / 1000) * CLIENT_EVENTS_PER_SECOND;
+    this.clientEventTokens = Math.min(CLIENT_EVENTS_PER_SECOND, this.clientEventTokens + refill);
+    this.clientEventsCountedAt = now;
+    if (this.clientEventTokens < 1) return false;
+    this.clientEventTokens -= 1;
+    return true;
+  }
+
   private async clientEvent(f: ClientFrame): Promise<void> {
     const refuse = (why: string): void => this.send(errorFrame(ERROR.clientEvent, why));
     if (!this.app.clientEvents) return refuse('client events are not enabled for this app (--pusher-client-events)');
+    if (!this.takeClientEventToken()) return refuse(`client event dropped: at most ${CLIENT_EVENTS_PER_SECOND} client events per second per connection`);
     const sub = f.channel !== undefined ? this.subscriptions.get(f.channel) : undefined;
     if (!sub?.succeeded) return refuse(`client events go to a channel this connection is subscribed to`);
     if (sub.kind !== 'private' && sub.kind !== 'presence') return refuse('client events go on private and presence channels only');

@@ -16,11 +16,14 @@ export const ERROR = {
   unauthorized: 4009,
   /** A frame not understood (the connection stays open). */
   badFrame: 4200,
-  /** A client event refused (not enabled, wrong channel type, not subscribed). */
+  /** A client event refused (not enabled, wrong channel type, not subscribed, over the rate limit). */
   clientEvent: 4301,
   /** Too many subscriptions on one connection. */
   subscriptionLimit: 4302,
 } as const;
+
+/** Client events a connection may send per second, as Pusher allows (more are refused with 4301 and dropped). */
+export const CLIENT_EVENTS_PER_SECOND = 10;
 
 /** Pusher's channel names: 1–164 of A–Z a–z 0–9 _ - = @ , . ; (so `<app_id>/<channel>` fits a topic name). */
 const CHANNEL_NAME = /^[A-Za-z0-9_\-=@,.;]{1,164}$/;
