@@ -39,6 +39,8 @@ export class PusherNode implements ChannelDirectory, ConnectionHost {
   private readonly presence = new Map<string, Set<Subscription>>();
   /** Presence topic → user → this node's subscriptions of that user. */
   private readonly local = new Map<string, Map<string, Set<Subscription>>>();
+  /** Subscriptions here that hear pusher_internal:subscription_count (apps with subscriptionCount), by topic. */
+  private readonly countWatchers = new Map<string, Set<Subscription>>();
   /** Presence joins and leaves of one topic run one at a time on this node. */
   private readonly chains = new Map<string, Promise<unknown>>();
   private readonly topics: Topics;
@@ -112,6 +114,12 @@ export class PusherNode implements ChannelDirectory, ConnectionHost {
     const data = members ? { presence: presenceData(members) } : {};
     sub.send(frame('pusher_internal:subscription_succeeded', data, sub.channel, extra));
     sub.succeeded = true;
+    if (this.countsWatched(sub)) {
+      let watchers = this.countWatchers.get(sub.topic);
+      if (!watchers) this.countWatchers.set(sub.topic, (watchers = new Set()));
+      watchers.add(sub);
+      this.countChanged(sub.topic);
+    }
     if (members) sub.membersSent(members.seq);
     // From the head read above (nothing published since is missed) or from where the client stands.
     const since = from !== undefined ? { offset: from, ...(resume?.epoch ? { epoch: resume.epoch } : {}) } : { offset: bounds?.last ?? 0, ...(bounds?.epoch ? { epoch: bounds.epoch } : {}) };
@@ -125,8 +133,15 @@ export class PusherNode implements ChannelDirectory, ConnectionHost {
     if (sub.ended) return;
     sub.ended = true;
     if (sub.stream) this.topics.close([sub.topic], sub.stream);
+    const watchers = this.countWatchers.get(sub.topic);
+    if (watchers?.delete(sub) && watchers.size === 0) this.countWatchers.delete(sub.topic);
     const uncount = (): void => {
-      if (sub.counted) void this.roster.count(sub.topic, -1).catch((err: unknown) => this.warn(err, 'pusher: subscription count not lowered'));
+      if (!sub.counted) return;
+      void this.roster.count(sub.topic, -1)
+        .then(() => {
+          if (this.countsWatched(sub)) this.countChanged(sub.topic);
+        })
+        .catch((err: unknown) => this.warn(err, 'pusher: subscription count not lowered'));
     };
     if (!sub.member) return uncount();
     const subs = this.presence.get(sub.topic);
@@ -142,6 +157,31 @@ export class PusherNode implements ChannelDirectory, ConnectionHost {
     const userId = sub.member?.user;
     await this.topics.publish(sub.topic, envelope({ event, data, socketId: conn.socketId, ...(userId !== undefined ? { userId } : {}) }));
     this.webhooks?.emit(conn.app, { name: 'client_event', channel: sub.channel, event, data, socket_id: conn.socketId, ...(userId !== undefined ? { user_id: userId } : {}) });
+  }
+
+  // ---- subscription_count (Pusher's optional event for non-presence channels) ----------------
+
+  private countsWatched(sub: Subscription): boolean {
+    return sub.kind !== 'presence' && this.byId.get(sub.topic.slice(0, sub.topic.indexOf('/')))?.subscriptionCount === true;
+  }
+
+  /** This node changed the topic's count: every node re-reads it and tells its subscribers (signal `count`). */
+  private countChanged(topic: string): void {
+    void this.roster.signal(JSON.stringify({ op: 'count', topic })).catch((err: unknown) => this.warn(err, 'pusher: subscription_count not signalled'));
+  }
+
+  /**
+   * Reads the count after the change that was signalled (so never older than it) and sends it to this node's
+   * subscribers that were told another number. Reads go in order on one connection: the last one wins.
+   */
+  private async tellCount(topic: string): Promise<void> {
+    if (!this.countWatchers.has(topic)) return;
+    const n = await this.roster.subscriptions(topic);
+    for (const sub of this.countWatchers.get(topic) ?? []) {
+      if (sub.toldCount === n || sub.ended) continue;
+      sub.toldCount = n;
+      sub.send(frame('pusher_internal:subscription_count', { subscription_count: n }, sub.channel));
+    }
   }
 
   // ---- presence on this node ----------------------------------------------------------------
@@ -210,10 +250,14 @@ export class PusherNode implements ChannelDirectory, ConnectionHost {
   }
 
   private signalled(note: string): void {
-    let v: { op?: unknown; app?: unknown; user?: unknown };
+    let v: { op?: unknown; app?: unknown; user?: unknown; topic?: unknown };
     try {
       v = JSON.parse(note) as typeof v;
     } catch {
+      return;
+    }
+    if (v.op === 'count' && typeof v.topic === 'string') {
+      void this.tellCount(v.topic).catch((err: unknown) => this.warn(err, 'pusher: subscription_count not read'));
       return;
     }
     if (v.op !== 'terminate' || typeof v.app !== 'string' || typeof v.user !== 'string') return;
