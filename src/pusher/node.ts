@@ -1,6 +1,7 @@
 // This node's Pusher connections, and what spans them: subscriptions through the topic core, presence and
 // subscription counts through the roster (every node), lifecycle events to the webhook sink (once per
 // cluster-wide change), and the ChannelDirectory the HTTP API reads.
+import { randomUUID } from 'node:crypto';
 import { DEFAULT_MAX_JSON_DEPTH } from '../core/json-input.js';
 import type { Topics } from '../core/topics.js';
 import type { PusherMembers, PusherRoster, RosterChange } from '../store/contracts/pusher-roster.js';
@@ -9,6 +10,9 @@ import { channelOf, envelope, topicOf, type ChannelCounts, type ChannelDirectory
 import { PusherConnection, type ConnectionHost, type Resume } from './connection.js';
 import { ERROR, errorFrame, frame, kindOf } from './protocol.js';
 import type { Subscription } from './subscription.js';
+
+/** How long a stopping node waits to hear its own last roster changes back (Redis pub/sub). */
+const SETTLE_TIMEOUT_MS = 2000;
 
 /** Messages a subscription may gather while its history is replayed. */
 const MAX_PENDING_DURING_REPLAY = 10_000;
@@ -46,6 +50,10 @@ export class PusherNode implements ChannelDirectory, ConnectionHost {
   private readonly topics: Topics;
   private readonly roster: PusherRoster;
   private readonly webhooks: PusherWebhookSink | undefined;
+  /** Roster writes of subscriptions that ended, not yet made: a stopping node waits for them. */
+  private readonly writes = new Set<Promise<unknown>>();
+  /** Signals this node waits to hear back (see settled). */
+  private readonly barriers = new Map<string, () => void>();
 
   constructor(private readonly options: PusherNodeOptions) {
     for (const app of options.apps) {
@@ -135,22 +143,63 @@ export class PusherNode implements ChannelDirectory, ConnectionHost {
     if (sub.stream) this.topics.close([sub.topic], sub.stream);
     const watchers = this.countWatchers.get(sub.topic);
     if (watchers?.delete(sub) && watchers.size === 0) this.countWatchers.delete(sub.topic);
-    const uncount = (): void => {
+    const uncount = async (): Promise<void> => {
       if (!sub.counted) return;
-      void this.roster.count(sub.topic, -1)
-        .then(() => {
-          if (this.countsWatched(sub)) this.countChanged(sub.topic);
-        })
-        .catch((err: unknown) => this.warn(err, 'pusher: subscription count not lowered'));
+      try {
+        await this.roster.count(sub.topic, -1);
+        if (this.countsWatched(sub)) this.countChanged(sub.topic);
+      } catch (err) {
+        this.warn(err, 'pusher: subscription count not lowered');
+      }
     };
-    if (!sub.member) return uncount();
+    if (!sub.member) return this.track(uncount());
     const subs = this.presence.get(sub.topic);
     subs?.delete(sub);
     if (subs?.size === 0) this.presence.delete(sub.topic);
     // The member goes before the channel does (member_removed, then channel_vacated).
-    void this.leave(sub)
+    this.track(this.leave(sub)
       .catch((err: unknown) => this.warn(err, 'pusher: presence leave failed'))
-      .then(uncount);
+      .then(uncount));
+  }
+
+  private track(write: Promise<void>): void {
+    const tracked = write.finally(() => this.writes.delete(tracked));
+    this.writes.add(tracked);
+  }
+
+  // ---- stopping -----------------------------------------------------------------------------
+
+  /**
+   * First step of a clean stop, before the connections close: when another node is alive, this node's
+   * subscriptions and members become its to remove (it reports them, with its webhooks' delay, so a client
+   * that reconnects there meanwhile is never seen leaving). Otherwise this node reports them itself (settled).
+   */
+  async handOver(): Promise<boolean> {
+    return this.roster.handOver();
+  }
+
+  /**
+   * After the connections closed: their roster writes are made, and the changes they caused have been heard
+   * here (so they reached the webhook sink), before the sink is flushed and the dispatcher stops. The roster
+   * tells changes in order, so hearing a signal sent after the writes means every change before it was heard.
+   */
+  async settled(): Promise<void> {
+    while (this.writes.size > 0) await Promise.all([...this.writes]);
+    const id = randomUUID();
+    let timer: NodeJS.Timeout | undefined;
+    const heard = new Promise<void>((resolve) => {
+      this.barriers.set(id, resolve);
+      timer = setTimeout(resolve, SETTLE_TIMEOUT_MS);
+    });
+    try {
+      await this.roster.signal(JSON.stringify({ op: 'barrier', id }));
+      await heard;
+    } catch (err) {
+      this.warn(err, 'pusher: last roster changes not confirmed before stopping');
+    } finally {
+      clearTimeout(timer);
+      this.barriers.delete(id);
+    }
   }
 
   async clientEvent(conn: PusherConnection, sub: Subscription, event: string, data: string): Promise<void> {
@@ -250,12 +299,13 @@ export class PusherNode implements ChannelDirectory, ConnectionHost {
   }
 
   private signalled(note: string): void {
-    let v: { op?: unknown; app?: unknown; user?: unknown; topic?: unknown };
+    let v: { op?: unknown; app?: unknown; user?: unknown; topic?: unknown; id?: unknown };
     try {
       v = JSON.parse(note) as typeof v;
     } catch {
       return;
     }
+    if (v.op === 'barrier' && typeof v.id === 'string') return this.barriers.get(v.id)?.();
     if (v.op === 'count' && typeof v.topic === 'string') {
       void this.tellCount(v.topic).catch((err: unknown) => this.warn(err, 'pusher: subscription_count not read'));
       return;

@@ -43,6 +43,13 @@ export interface PusherRoster {
   /** The occupied topics starting with `prefix`, sorted, each with its counts, read at once (one round trip). */
   occupiedCounts(prefix: string): Promise<TopicCounts[]>;
   onChange(fn: (change: RosterChange, mine: boolean) => void): void;
+  /**
+   * This node is stopping: when another node is alive, its subscriptions and members are handed to it (that
+   * node removes them and tells their changes as its own, so its webhooks delay and confirm them) and this
+   * node's later count/join/leave calls change nothing; resolves true. False when no other node is alive
+   * (single-node stores, the last node): this node goes on telling its own changes.
+   */
+  handOver(): Promise<boolean>;
   /** Hands `note` to every node's onSignal listeners, this node's included (terminate a user's connections). */
   signal(note: string): Promise<void>;
   onSignal(fn: (note: string) => void): void;

@@ -62,6 +62,10 @@ export class LocalPusherRoster implements PusherRoster {
     }));
   }
 
+  async handOver(): Promise<boolean> {
+    return false;
+  }
+
   onChange(fn: (change: RosterChange, mine: boolean) => void): void {
     this.changeListeners.push(fn);
   }

@@ -232,6 +232,23 @@ export class RedisPusherRoster implements PusherRoster {
     }
   }
 
+  async handOver(): Promise<boolean> {
+    if (this.closed || this.client.status !== 'ready') return false;
+    try {
+      const now = Date.now();
+      const others = (await this.client.zrangebyscore(`${this.p}nodes`, now, '+inf')).filter((n) => n !== this.node);
+      if (others.length === 0) return false;
+      // From here on this node's entries are the survivors' to remove: no write may undo part of them first.
+      this.closed = true;
+      clearInterval(this.timer);
+      await this.client.zadd(`${this.p}nodes`, 0, this.node);
+      return true;
+    } catch (err) {
+      this.noteError(err);
+      return false;
+    }
+  }
+
   async count(topic: string, delta: 1 | -1): Promise<void> {
     if (this.closed) return;
     const n = (this.ownCounts.get(topic) ?? 0) + delta;
@@ -241,6 +258,7 @@ export class RedisPusherRoster implements PusherRoster {
   }
 
   async join(topic: string, user: string, info: string): Promise<PusherMembers> {
+    if (this.closed) return this.members(topic);
     let mine = this.ownMembers.get(topic);
     if (!mine) this.ownMembers.set(topic, (mine = new Map()));
     mine.set(user, info);
