@@ -2,13 +2,13 @@
 // malformed, oversized and deeply nested bodies and queries, forged and replayed signatures and path tricks;
 // the WebSocket /app/<key> with random frames. The properties: never a 5xx or a crash, always a clear
 // error, nothing written outside the app's topic prefix (`<app_id>/`, so never `hookhub.endpoints` or
-// another app's topics), and the server keeps serving.
+// another app's topics), and the server keeps serving (and can still stop).
 import { request } from 'node:http';
 import { createHash, createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startHub } from '../helpers/server.js';
+import { startHub, stopHub } from '../helpers/server.js';
 import { APP_1, APP_2 } from '../helpers/pusher-sdk.js';
 import { until } from '../helpers/wait.js';
 import type { Hookhub } from '../../src/server.js';
@@ -212,6 +212,34 @@ const frames = fc.oneof(
   fc.integer({ min: 50, max: 5000 }).chain((d) => fc.boolean().map((o) => `{"event":"pusher:subscribe","data":${nested(d, o)}}`)),
   fc.integer({ min: MAX_FRAME - 100, max: MAX_FRAME * 2 }).map((n) => JSON.stringify({ event: 'client-big', channel: 'private-x', data: 'x'.repeat(n) })),
 );
+
+describe('Pusher WebSocket: an attacker\'s paths', () => {
+  it('a path that names no app key: 4001 and the close, or a plain 4xx; the node keeps serving', async () => {
+    const hub = await hubWithApps();
+    const base = hub.url.replace(/^http/, 'ws');
+    const paths = ['/app/', '/app/%2e%2e', '/app/..%2Fkey-one', '/app/key-one%00', '/app/key-one%2F..%2Fkey-two', `/app/${'k'.repeat(2000)}`, '/app/key-one/extra', '/app/KEY-ONE', '/app/%ZZ', '/apps/1', '/ws%ZZ'];
+    for (const path of paths) {
+      const outcome = await new Promise<number>((resolve) => {
+        const ws = new WebSocket(`${base}${path}`);
+        sockets.push(ws);
+        ws.on('close', (code) => resolve(code));
+        ws.on('unexpected-response', (req, res) => {
+          resolve(res.statusCode ?? 0);
+          req.destroy();
+        });
+        ws.on('error', () => {});
+      });
+      if (outcome >= 4000) expect(outcome, path).toBe(4001);
+      else expect(outcome >= 400 && outcome < 500, `${path}: ${outcome}`).toBe(true);
+    }
+    const ok = await connect(hub, APP_1.key);
+    expect(ok.frames[0]?.event).toBe('pusher:connection_established');
+    // No refused upgrade is left holding its socket: the node still stops.
+    ok.ws.terminate();
+    const stopped = await Promise.race([stopHub(hub).then(() => 'stopped'), new Promise((resolve) => setTimeout(() => resolve('still open after 5 s'), 5000))]);
+    expect(stopped).toBe('stopped');
+  });
+});
 
 describe('Pusher WebSocket: random frames', () => {
   it('every frame gets a clear answer or a clear close; the node keeps serving; nothing outside the prefix is written', async () => {
