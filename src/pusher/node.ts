@@ -275,6 +275,8 @@ export class PusherNode implements ChannelDirectory, ConnectionHost {
 
   /** A change anywhere: presence subscribers here hear member changes; the node that made it tells the webhooks. */
   private changed(change: RosterChange, mine: boolean): void {
+    // A node's subscriptions went (or came back): subscription_count watchers here hear the new count.
+    if (change.kind === 'recounted') return void this.tellCount(change.topic).catch((err: unknown) => this.warn(err, 'pusher: subscription_count not read'));
     if (change.kind === 'member_added' || change.kind === 'member_removed') {
       for (const sub of this.presence.get(change.topic) ?? []) sub.memberChange(change);
     }

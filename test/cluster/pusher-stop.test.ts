@@ -111,4 +111,21 @@ describe('cluster: a Pusher node that stops cleanly', () => {
     ]));
     expect(leaves).toHaveLength(3);
   }, 20_000);
+
+  it('the survivors\' subscribers hear the lower subscription_count once the stopped node\'s subscriptions are removed', async () => {
+    const prefix = redisPrefix();
+    const a = await node(prefix, { pusherSubscriptionCount: true });
+    const b = await node(prefix, { pusherSubscriptionCount: true });
+    const stays = client(b);
+    const seen: number[] = [];
+    const sub = subscribed(stays, 'news');
+    stays.channel('news').bind('pusher:subscription_count', (d: { subscription_count: number }) => seen.push(d.subscription_count));
+    await sub;
+    await subscribed(client(a), 'news');
+    await until(() => seen.at(-1) === 2, 'told 2');
+    hubs.splice(hubs.indexOf(a), 1);
+    await a.close();
+    await until(() => seen.at(-1) === 1, 'told 1 after the hand-over', 6000);
+    expect(seen).toEqual([1, 2, 1]);
+  }, 20_000);
 });

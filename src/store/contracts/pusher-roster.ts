@@ -1,9 +1,13 @@
 // The Pusher front door's cluster-wide view: subscriptions per channel topic and presence members, counted
 // over every node, and the changes they go through (occupied, vacated, member added or removed).
 
-/** A cluster-wide change. `seq` numbers a presence topic's member changes (see PusherMembers.seq). */
+/**
+ * A cluster-wide change. `seq` numbers a presence topic's member changes (see PusherMembers.seq).
+ * `recounted`: a topic's count changed, and it stays occupied, because a node's entries were removed (a
+ * dead or stopped node reaped) or brought back in line; a node's own count calls tell no such change.
+ */
 export type RosterChange =
-  | { kind: 'occupied' | 'vacated'; topic: string }
+  | { kind: 'occupied' | 'vacated' | 'recounted'; topic: string }
   | { kind: 'member_added'; topic: string; user: string; info: string; seq: number }
   | { kind: 'member_removed'; topic: string; user: string; seq: number };
 

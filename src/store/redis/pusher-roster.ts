@@ -18,7 +18,7 @@ const REFRESH_MS = 2000;
 
 // Shared Lua: P is the key prefix, NODE the node making the change, CH the pub/sub channel.
 const LUA_HELPERS = `
-local function count(P, CH, NODE, by, topic, delta)
+local function count(P, CH, NODE, by, topic, delta, tellRecount)
   local skey = P .. 's:' .. topic
   local before = 0
   for _, v in ipairs(redis.call('HVALS', skey)) do before = before + tonumber(v) end
@@ -37,6 +37,8 @@ local function count(P, CH, NODE, by, topic, delta)
     redis.call('SREM', P .. 'occ', topic)
     redis.call('DEL', skey)
     redis.call('PUBLISH', CH, cjson.encode({kind = 'vacated', topic = topic, by = by}))
+  elseif tellRecount and delta ~= 0 then
+    redis.call('PUBLISH', CH, cjson.encode({kind = 'recounted', topic = topic, by = by}))
   end
 end
 local function join(P, CH, NODE, topic, user, info)
@@ -110,7 +112,7 @@ local score = redis.call('ZSCORE', P .. 'nodes', DEAD)
 if force ~= '1' and (not score or tonumber(score) > now) then return 0 end
 redis.call('ZREM', P .. 'nodes', DEAD)
 local subs = redis.call('HGETALL', P .. 'ns:' .. DEAD)
-for i = 1, #subs, 2 do count(P, CH, DEAD, by, subs[i], -tonumber(subs[i + 1])) end
+for i = 1, #subs, 2 do count(P, CH, DEAD, by, subs[i], -tonumber(subs[i + 1]), true) end
 for _, entry in ipairs(redis.call('SMEMBERS', P .. 'nm:' .. DEAD)) do
   local pair = cjson.decode(entry)
   leave(P, CH, DEAD, by, pair[1], pair[2])
@@ -130,10 +132,10 @@ for i = 1, #have, 2 do
   local topic, cur = have[i], tonumber(have[i + 1])
   seen[topic] = true
   local target = tonumber(want.counts[topic] or 0)
-  if target ~= cur then count(P, CH, NODE, NODE, topic, target - cur) end
+  if target ~= cur then count(P, CH, NODE, NODE, topic, target - cur, true) end
 end
 for topic, n in pairs(want.counts) do
-  if not seen[topic] and tonumber(n) > 0 then count(P, CH, NODE, NODE, topic, tonumber(n)) end
+  if not seen[topic] and tonumber(n) > 0 then count(P, CH, NODE, NODE, topic, tonumber(n), true) end
 end
 local wanted = {}
 for _, m in ipairs(want.members) do wanted[cjson.encode({m[1], m[2]})] = m end
@@ -155,7 +157,7 @@ function parseHeard(text: string): Heard | { signal: string } | undefined {
   if (typeof v.signal === 'string') return { signal: v.signal };
   if (typeof v.topic !== 'string' || typeof v.by !== 'string') return undefined;
   const { topic, by } = v;
-  if (v.kind === 'occupied' || v.kind === 'vacated') return { kind: v.kind, topic, by };
+  if (v.kind === 'occupied' || v.kind === 'vacated' || v.kind === 'recounted') return { kind: v.kind, topic, by };
   if (typeof v.user !== 'string' || typeof v.seq !== 'number') return undefined;
   if (v.kind === 'member_added' && typeof v.info === 'string') return { kind: v.kind, topic, user: v.user, info: v.info, seq: v.seq, by };
   if (v.kind === 'member_removed') return { kind: v.kind, topic, user: v.user, seq: v.seq, by };
