@@ -257,7 +257,7 @@ describe('Pusher WebSocket: random frames', () => {
         if (f.event === 'pusher:subscription_error') expect(typeof (f.data as { error?: unknown }).error).toBe('string');
       }
       c.ws.terminate();
-    }), { numRuns: 120 });
+    }), { numRuns: 100 });
     for (const t of await written(hub, before)) expect(t.startsWith('1/') || t.startsWith('2/'), t).toBe(true);
     const after = await connect(hub, APP_1.key);
     after.ws.send('{"event":"pusher:subscribe","data":{"channel":"still-serving"}}');
@@ -293,7 +293,7 @@ describe('Pusher WebSocket: an authorized client\'s hostile frames', () => {
       await until(() => c.frames.some((f) => f.event === 'pusher:pong') || c.closed !== undefined, 'pong or close');
       if (c.closed !== undefined) expect(CLEAR_CLOSE, `closed with ${c.closed}`).toContain(c.closed);
       c.ws.terminate();
-    }), { numRuns: 60 });
+    }), { numRuns: 50 });
     for (const t of await written(hub, before)) expect(t.startsWith('1/'), t).toBe(true);
     const after = await connect(hub, APP_1.key);
     after.ws.send('{"event":"pusher:subscribe","data":{"channel":"still-serving"}}');
