@@ -19,7 +19,7 @@ afterEach(() => {
 });
 
 const MAX_FRAME = 16 * 1024;
-const hubWithApps = () => startHub({ pusherApps: [APP_1, { ...APP_2, clientEvents: true }], maxFrame: MAX_FRAME, maxJsonDepth: 32 });
+const hubWithApps = () => startHub({ pusherApps: [APP_1, { ...APP_2, clientEvents: true }], maxFrame: MAX_FRAME, maxJsonDepth: 32, maxBody: 64 * 1024 });
 
 /** Each topic's last offset: what a test compares before and after. */
 async function topicHeads(hub: Hookhub): Promise<Map<string, number>> {
@@ -109,6 +109,11 @@ describe('Pusher HTTP API: an attacker\'s inputs', () => {
     }), { numRuns: 200 });
     // The generator reaches every answer: accepted, refused, too large.
     expect([...seen].sort()).toEqual([200, 400, 413]);
+    // Past --max-body (here 64 KB), before the signature is even read: 413, and a clear error.
+    const huge = JSON.stringify({ name: 'big', channel: 'news', data: 'x'.repeat(100_000) });
+    const tooBig = await raw(hub, 'POST', signed(APP_1, 'POST', '/apps/1/events', {}, huge), huge);
+    expect(tooBig.status).toBe(413);
+    expectClear(tooBig);
     for (const t of await written(hub, before)) expect(t.startsWith('1/'), t).toBe(true);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect((await raw(hub, 'GET', '/healthz')).status).toBe(200);
