@@ -72,7 +72,23 @@ interface WsInternals {
 
 /** Node's socket → response link (the upgrade's stand-in ServerResponse of @fastify/websocket). */
 interface HttpSocket extends Socket {
-  _httpMessage?: { detachSocket?(socket: Socket): void } | null;
+  _httpMessage?: { detachSocket?(socket: Socket): void; writableFinished?: boolean; once?(event: 'finish', fn: () => void): unknown } | null;
+}
+
+/**
+ * An upgrade request the router answers before any hook runs (a malformed URL: 400; a path parameter over
+ * maxParamLength: 414) is written to the plugin's stand-in response, but its socket is never released, and
+ * the server's close waits for it for ever. Once such an answer is written, the socket is ended.
+ */
+function endRefusedUpgrade(socket: HttpSocket): void {
+  const res = socket._httpMessage;
+  if (!res) return;
+  const end = (): void => {
+    socket.end();
+    setTimeout(() => socket.destroy(), 2000).unref();
+  };
+  if (res.writableFinished) end();
+  else res.once?.('finish', end);
 }
 
 /** See the call: lets the upgrade's request and reply objects go once the WebSocket is open. */
@@ -208,6 +224,9 @@ export async function wsTransport(app: FastifyInstance, deps: WsDeps): Promise<W
       await new Promise<void>((resolve) => this.websocketServer.close(() => resolve()));
     },
   });
+
+  // After the plugin's own 'upgrade' listener has routed the request (registered above, so it runs first).
+  app.server.on('upgrade', (_req: unknown, socket: HttpSocket) => endRefusedUpgrade(socket));
 
   const keepAlive = setInterval(() => {
     for (const s of sinks) s.ping();
