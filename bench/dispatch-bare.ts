@@ -2,8 +2,8 @@
 // requests Hookhub sends to the same receiver, with nothing else on its thread (no server, no load
 // generator, no heap left by them), so that it runs at its own ceiling.
 // Messages (IPC): {type: 'bare', target, warm, from, count, concurrency} → {type: 'warmed'} once warmed up;
-// then {type: 'go'} → {type: 'bare', seconds, cpuUs, waitMs} (the measured part; waitMs: its thread runnable
-// but waiting for a core).
+// then {type: 'go'} → {type: 'bare', seconds, cpuUs, waitMs, threadMs} (the measured part; threadMs: its
+// thread on a core, waitMs: runnable but waiting for one).
 import { Agent } from 'undici';
 import { bareLoop } from './bare-loop.js';
 import { schedMs } from './lib.js';
@@ -21,7 +21,8 @@ process.once('message', async (m: { type: 'bare'; target: string; warm: number; 
   const cpu = process.cpuUsage(before);
   const schedAfter = schedMs();
   await agent.close();
-  // Its thread's time waiting for a core (other processes' load), beside its CPU time.
+  // Its thread's time on a core and waiting for one (other processes' load), beside the process's CPU time.
   const waitMs = schedBefore && schedAfter ? schedAfter.wait - schedBefore.wait : null;
-  process.send?.({ type: 'bare', seconds, cpuUs: cpu.user + cpu.system, waitMs }, () => process.exit(0));
+  const threadMs = schedBefore && schedAfter ? schedAfter.cpu - schedBefore.cpu : null;
+  process.send?.({ type: 'bare', seconds, cpuUs: cpu.user + cpu.system, waitMs, threadMs }, () => process.exit(0));
 });

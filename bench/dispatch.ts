@@ -66,6 +66,10 @@ export interface BareRun {
    * share plus this one near 1: it never waited for the receiver, it ran at its own ceiling on the CPU it got.
    */
   senderWaiting: number | null;
+  /** Share of the wall time the sender's thread was on a core or waiting for one (1: never idle, at its own ceiling); null off Linux. */
+  senderRunnable: number | null;
+  /** CPU time of the sender's thread per request, µs; null off Linux. */
+  senderThreadCpuUsPerRequest: number | null;
 }
 
 export interface DispatchRound {
@@ -73,6 +77,11 @@ export interface DispatchRound {
   bare?: BareRun;
   /** Hookhub's deliveries/s ÷ the bare loop's requests/s in this round. */
   ratio?: number;
+  /**
+   * The bare sender's thread CPU per request ÷ the server's event-loop CPU per delivery: the ratio on a machine
+   * of its own, where each side is bound by that one thread. Whatever else runs on the machine.
+   */
+  threadRatio?: number;
   /** Which ran first in this round (the order alternates). */
   first: 'hookhub' | 'bare';
 }
@@ -90,6 +99,8 @@ export interface DispatchBenchResults {
   rounds: DispatchRound[];
   /** Median of the rounds' ratios (each delivery is two HTTP exchanges and a commit: ~0.5× is the limit). */
   ratio: number;
+  /** Median of the rounds' thread-cost ratios (DispatchRound.threadRatio); NaN without them. */
+  threadRatio: number;
   /** 1-minute load average of the machine at the start and the end (other processes share its cores). */
   loadAverage: [number, number];
   goals: { deliveriesPerSecond: number; met: boolean; ratio: number; ratioMet: boolean };
@@ -135,6 +146,9 @@ const childCpuUs = (proc: ChildProcess): number => {
     return 0;
   }
 };
+
+/** The median of some numbers (NaN for none). */
+const median3 = (xs: number[]): number => (xs.length === 0 ? NaN : ([...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number));
 
 const loadAverage = (): number => round2(loadavg()[0] ?? 0);
 
@@ -239,7 +253,7 @@ export async function runDispatchBench(opts: DispatchBenchOptions = {}): Promise
       // it says when the measured part starts, so that the receiver's CPU is counted from there.
       await askChild(sender, { type: 'bare', target, warm: bareWarm, from, count: total, concurrency }, 'warmed');
       const receiverBefore = childCpuUs(receiver);
-      const [bare] = await Promise.all([askChild<{ seconds: number; cpuUs: number; waitMs: number | null }>(sender, { type: 'go' }, 'bare'), arrived]);
+      const [bare] = await Promise.all([askChild<{ seconds: number; cpuUs: number; waitMs: number | null; threadMs: number | null }>(sender, { type: 'go' }, 'bare'), arrived]);
       const receiverUs = childCpuUs(receiver) - receiverBefore;
       const wallUs = bare.seconds * 1e6;
       return {
@@ -251,6 +265,8 @@ export async function runDispatchBench(opts: DispatchBenchOptions = {}): Promise
         totalCpuUsPerDelivery: Math.round((bare.cpuUs + receiverUs) / total),
         busy: { sender: round2(bare.cpuUs / wallUs), receiver: round2(receiverUs / wallUs) },
         senderWaiting: bare.waitMs === null ? null : round2((bare.waitMs * 1000) / wallUs),
+        senderRunnable: bare.waitMs === null || bare.threadMs === null ? null : round2(((bare.waitMs + bare.threadMs) * 1000) / wallUs),
+        senderThreadCpuUsPerRequest: bare.threadMs === null ? null : Math.round((bare.threadMs * 1000) / total),
       };
     };
 
@@ -264,7 +280,12 @@ export async function runDispatchBench(opts: DispatchBenchOptions = {}): Promise
         const bare1 = bareFirst ? await runBare() : undefined;
         const hookhub = await runHookhub();
         const bare = bare1 ?? (opts.skipBaseline ? undefined : await runBare());
-        results.push({ hookhub, first: bareFirst ? 'bare' : 'hookhub', ...(bare ? { bare, ratio: round2(hookhub.deliveriesPerSecond / bare.requestsPerSecond) } : {}) });
+        const threadRatio = bare?.senderThreadCpuUsPerRequest && hookhub.serverCpuUsPerDelivery ? round2(bare.senderThreadCpuUsPerRequest / hookhub.serverCpuUsPerDelivery) : undefined;
+        results.push({
+          hookhub, first: bareFirst ? 'bare' : 'hookhub',
+          ...(bare ? { bare, ratio: round2(hookhub.deliveriesPerSecond / bare.requestsPerSecond) } : {}),
+          ...(threadRatio !== undefined ? { threadRatio } : {}),
+        });
       }
       if (pacedRate > 0 && batch === 1) {
         const count = pacedRate * 4;
@@ -280,7 +301,7 @@ export async function runDispatchBench(opts: DispatchBenchOptions = {}): Promise
     const median = byMedian[Math.floor(byMedian.length / 2)] as DispatchRound;
     const noBaseline: BareRun = {
       requestsPerSecond: NaN, seconds: NaN, concurrency, senderCpuUsPerRequest: NaN, receiverCpuUsPerRequest: NaN, totalCpuUsPerDelivery: NaN,
-      busy: { sender: NaN, receiver: NaN }, senderWaiting: null,
+      busy: { sender: NaN, receiver: NaN }, senderWaiting: null, senderRunnable: null, senderThreadCpuUsPerRequest: null,
     };
     const ratio = median.ratio ?? NaN;
     const perSecond = median.hookhub.deliveriesPerSecond;
@@ -293,6 +314,7 @@ export async function runDispatchBench(opts: DispatchBenchOptions = {}): Promise
       bareUndici: median.bare ?? noBaseline,
       rounds: results,
       ratio,
+      threadRatio: median3(results.flatMap((r) => (r.threadRatio !== undefined ? [r.threadRatio] : []))),
       loadAverage: [loadAtStart, loadAverage()],
       goals: { deliveriesPerSecond: 3000, met: perSecond >= 3000, ratio: 0.4, ratioMet: ratio >= 0.4 },
     };
@@ -310,7 +332,8 @@ export function dispatchRoundsText(r: DispatchBenchResults): string {
     const b = x.bare;
     return `round ${i + 1} (${x.first} first): Hookhub ${h.deliveriesPerSecond}/s, server ${h.serverProcessCpuUsPerDelivery} µs CPU per delivery `
       + `(event loop ${h.serverCpuUsPerDelivery ?? 'n/a'} µs), busy: server ${h.busy.server} (+${h.serverWaiting ?? 'n/a'} waiting for a core), load generator ${h.busy.loader}, receiver ${h.busy.receiver}`
-      + (b ? ` | bare loop ${b.requestsPerSecond}/s, busy: sender ${b.busy.sender} (+${b.senderWaiting ?? 'n/a'} waiting for a core), receiver ${b.busy.receiver} | ratio ${x.ratio}×` : '');
+      + (b ? ` | bare loop ${b.requestsPerSecond}/s, busy: sender ${b.busy.sender} (+${b.senderWaiting ?? 'n/a'} waiting for a core), receiver ${b.busy.receiver} | ratio ${x.ratio}×` : '')
+      + (x.threadRatio !== undefined ? `, thread costs ${b?.senderThreadCpuUsPerRequest} ÷ ${h.serverCpuUsPerDelivery} µs = ${x.threadRatio}×` : '');
   }).join('\n');
 }
 
