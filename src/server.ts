@@ -14,7 +14,7 @@ import { browserGate, browsersClosedBecause } from './http/browser-gate.js';
 import { createOriginPolicy } from './http/origins.js';
 import { Connections } from './http/connections.js';
 import { exposureWarning } from './http/exposure.js';
-import { logRequests } from './http/request-log.js';
+import { lazyRequestLogger, logRequests } from './http/request-log.js';
 import { capSockets, httpServerOptions } from './http/socket-limits.js';
 import { faviconRoute } from './http/favicon.js';
 import { openApi } from './http/openapi.js';
@@ -73,6 +73,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
       : { logger: { level: config.logLevel, redact: ['req.headers.authorization', 'req.headers.cookie'] } }),
     // One line per request comes from logRequests(); Fastify's two default lines are off.
     logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory: lazyRequestLogger,
     bodyLimit: config.maxBody,
     forceCloseConnections: 'idle',
     // Header, body and keep-alive timeouts on every socket (Fastify's own default is none).
