@@ -113,7 +113,9 @@ class Generators {
 
   static async start(n: number): Promise<Generators> {
     const script = fileURLToPath(new URL('./fanout-gen.ts', import.meta.url));
-    const procs = Array.from({ length: n }, () => fork(script, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+    // BENCH_GEN_NODE_ARGS passes node flags to the generators, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+    const nodeArgs = process.env.BENCH_GEN_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+    const procs = Array.from({ length: n }, () => fork(script, [], { execArgv: [...nodeArgs, '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
     return new Generators(procs);
   }
 
