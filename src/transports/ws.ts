@@ -77,9 +77,6 @@ function releaseUpgradeRequest(ws: WebSocket): void {
   ws.removeAllListeners('error');
 }
 
-let lastHeaderLength = -1;
-let lastHeader: Buffer = Buffer.alloc(0);
-
 /** The length of the header of an unmasked frame of `length` payload bytes (RFC 6455 §5.2). */
 const headerLength = (length: number): number => (length < 126 ? 2 : length < 65536 ? 4 : 10);
 
@@ -96,17 +93,6 @@ function writeTextFrameHeader(out: Buffer, length: number): void {
     out[1] = 127;
     out.writeBigUInt64BE(BigInt(length), 2);
   }
-}
-
-/** The header of an unmasked, final text frame of `length` bytes; consecutive frames of one message
- *  mostly share a length, so the last one is reused (never written to: it may be queued anywhere). */
-export function textFrameHeader(length: number): Buffer {
-  if (length === lastHeaderLength) return lastHeader;
-  const header = Buffer.alloc(headerLength(length));
-  writeTextFrameHeader(header, length);
-  lastHeaderLength = length;
-  lastHeader = header;
-  return header;
 }
 
 /**
@@ -127,7 +113,7 @@ export function prefixedTextFrame(prefix: string, body: Buffer, suffix?: Buffer)
 
 /**
  * One connection's outgoing side, and its batch sink. What it queues is already WebSocket-framed
- * (unmasked text frames: a shared header and a shared frame, or one buffer from prefixedTextFrame), so a
+ * (unmasked text frames, each one buffer from prefixedTextFrame), so a
  * flush is one corked burst of those buffers on the socket (one writev) — ws's per-message work is
  * skipped. Safe because nothing is compressed (perMessageDeflate is off) and no Blob is sent, so ws's
  * sender never holds frames back: what it writes itself (pings, the close frame) reaches the same socket
@@ -162,9 +148,8 @@ class WsSink implements SessionSink, BatchSink {
   }
 
   send(frame: Buffer): void {
-    // A shared header before the frame itself: nothing copied; counted once, as the frame.
-    this.writer.push(textFrameHeader(frame.length), false);
-    this.writer.push(frame);
+    // One buffer, header included: a frame is queued (or refused) whole, never a header without its frame.
+    this.writer.push(prefixedTextFrame('', frame));
   }
 
   sendPrefixed(prefix: string, body: Buffer, suffix?: Buffer): void {
