@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BatchWriter, writeAll, type BatchSink } from '../core/batch-writer.js';
 import { httpChunk } from '../core/frames.js';
 import { deliveryCount, type DeliveryCount } from './delivery-count.js';
+import { takeSocket } from './take-socket.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Connections } from '../http/connections.js';
 
@@ -80,30 +81,6 @@ function leaveHeartbeat(ms: number, live: LiveStream): void {
 }
 
 
-/** Node's socket → response link (http's ServerResponse.detachSocket and the socket's _httpMessage). */
-interface HttpSocket extends Socket {
-  _httpMessage?: unknown;
-}
-
-/**
- * Stands in for the response on a socket whose response we write ourselves, answering what Node's http
- * server asks of `socket._httpMessage` as an unfinished response whose headers are out would: a request
- * pipelined behind it waits forever and gets nothing written into our stream (`finished` false: not
- * closed as idle either); a client error writes no 400 into it (`_headerSent`); a timeout or a drain
- * reaches no one (`emit`). Shared by every such socket (the server may set `_last` on it: harmless).
- */
-const RESPONSE_WRITTEN_PAST_NODE = { finished: false, _headerSent: true, _last: false, emit: (): boolean => false };
-
-/**
- * Once the headers are ours, Node's response object, the request it answers and the framework's pair
- * (reply, request, child logger, listeners) are kept alive only by the socket's link to the response:
- * about 1.5 KB per connection for as long as it lasts. The link is cut and a stand-in put in its place.
- */
-function releaseResponse(res: ServerResponse, socket: Socket): void {
-  res.detachSocket(socket);
-  (socket as HttpSocket)._httpMessage = RESPONSE_WRITTEN_PAST_NODE;
-}
-
 /** Heartbeats as HTTP chunks, one per heartbeat (encodings share theirs): not a copy per connection. */
 const heartbeatChunks = new WeakMap<Buffer, Buffer>();
 
@@ -174,7 +151,8 @@ class LiveStream implements LiveResponse, BatchSink {
       for (const name of Object.keys(headers)) head += `${name}: ${headers[name]}\r\n`;
       this.socket.write(`${head}transfer-encoding: chunked\r\n\r\n`, 'latin1');
       if (preamble !== undefined) this.socket.write(httpChunk(Buffer.from(preamble)));
-      releaseResponse(res, this.socket);
+      // Node's response, request and parser are let go: nothing else of them is needed (take-socket.ts).
+      takeSocket(req, res, this.socket);
       this.res = null;
     } else {
       this.bodyless = req.method === 'HEAD';
@@ -266,7 +244,7 @@ export function openLiveResponse(req: FastifyRequest, reply: FastifyReply, deps:
   const res = reply.raw;
   const live = new LiveStream(req, res, deps, options, deliveryCount(deps.metrics, options.transport));
   reply.hijack();
-  // The socket's close, not the response's: a response let go (see releaseResponse) emits none. (`on`:
+  // The socket's close, not the response's: a response let go (see takeSocket) emits none. (`on`:
   // a socket closes once, and `once` would add a wrapper per connection.)
   res.socket?.on('close', () => live.finish('client closed'));
   live.start(req.raw, { ...options.headers, 'cache-control': 'no-cache', 'x-accel-buffering': 'no', 'access-control-allow-origin': '*' }, options.preamble);
