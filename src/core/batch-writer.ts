@@ -11,6 +11,11 @@ export interface BatchSink {
   readonly gone: boolean;
   /** Takes the batch now: the array is reused once this returns. */
   writeBatch(chunks: Buffer[], bytes: number): void;
+  /** The consumer is dropped (when the writer was given no onOverflow): a sink that is a class can take
+   *  this as a method, where a callback would be one more closure per connection. */
+  overflowed?(reason: string): void;
+  /** `items` messages went out (when the writer was given no onFlushed). */
+  flushed?(items: number): void;
 }
 
 /** A writable byte stream (a socket) as a sink: a batch is one corked burst of the shared buffers —
@@ -100,8 +105,8 @@ export class BatchWriter {
   constructor(
     private readonly sink: BatchSink,
     private readonly limit: number,
-    private readonly onOverflow: (reason: string) => void,
-    private readonly onFlushed: (items: number) => void = () => {},
+    private readonly onOverflow?: (reason: string) => void,
+    private readonly onFlushed?: (items: number) => void,
   ) {}
 
   /** Queues a chunk; `counts` says whether it is a message (for delivery metrics) or a control line. */
@@ -119,7 +124,9 @@ export class BatchWriter {
     }
     if (backlog + chunk.length > this.limit) {
       this.close();
-      this.onOverflow(`slow consumer: more than ${this.limit} bytes waiting`);
+      const reason = `slow consumer: more than ${this.limit} bytes waiting`;
+      if (this.onOverflow) this.onOverflow(reason);
+      else sink.overflowed?.(reason);
       return;
     }
     this.queue.push(chunk);
@@ -148,7 +155,10 @@ export class BatchWriter {
     // which under load was a young-generation collection every few bursts).
     if (!this.sink.gone) this.sink.writeBatch(chunks, bytes);
     chunks.length = 0;
-    if (items > 0) this.onFlushed(items);
+    if (items > 0) {
+      if (this.onFlushed) this.onFlushed(items);
+      else this.sink.flushed?.(items);
+    }
   }
 
   close(): void {

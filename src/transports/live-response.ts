@@ -108,7 +108,6 @@ class LiveStream implements LiveResponse, BatchSink {
   readonly transport: string;
   private readonly socket: Socket;
   private readonly writer: BatchWriter;
-  private readonly release: () => void;
   private heartbeatBytes: Buffer;
 
   private readonly log: FastifyBaseLogger;
@@ -122,7 +121,7 @@ class LiveStream implements LiveResponse, BatchSink {
     res: ServerResponse,
     private readonly deps: LiveResponseDeps,
     options: LiveResponseOptions,
-    delivered: DeliveryCount,
+    private readonly delivered: DeliveryCount,
   ) {
     // Only what outlives the start is kept (not the options object the caller built for this connection).
     this.farewell = options.farewell;
@@ -131,9 +130,10 @@ class LiveStream implements LiveResponse, BatchSink {
     this.res = res;
     this.transport = options.transport;
     this.socket = res.socket as Socket;
-    this.writer = new BatchWriter(this, deps.bufferLimit, (reason) => this.overflowed(reason), (n) => delivered.add(n));
+    // No callbacks: the writer calls this sink's overflowed and flushed (no closures per connection).
+    this.writer = new BatchWriter(this, deps.bufferLimit);
     // Throws 503 when the server is full, before anything is sent.
-    this.release = deps.connections.admit(this);
+    deps.connections.enter(this);
     this.heartbeatBytes = options.heartbeat;
   }
 
@@ -195,7 +195,12 @@ class LiveStream implements LiveResponse, BatchSink {
     this.finish('server shutting down', this.farewell('server shutting down'));
   }
 
-  private overflowed(reason: string): void {
+  flushed(items: number): void {
+    this.delivered.add(items);
+  }
+
+  /** The writer dropped the consumer: it could not keep up. */
+  overflowed(reason: string): void {
     this.deps.metrics.dropped.labels(this.transport, 'slow').inc();
     this.log.warn({ transport: this.transport, reason }, 'consumer dropped');
     this.finish(reason);
@@ -207,7 +212,7 @@ class LiveStream implements LiveResponse, BatchSink {
     leaveHeartbeat(this.deps.heartbeatMs, this);
     this.writer.flush();
     this.writer.close();
-    this.release();
+    this.deps.connections.leave(this);
     const res = this.res;
     const socket = this.socket;
     if (this.raw) {

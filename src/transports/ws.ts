@@ -6,11 +6,11 @@
 import websocket from '@fastify/websocket';
 import type { Socket } from 'node:net';
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
-import type { WebSocket } from 'ws';
+import type { RawData, WebSocket } from 'ws';
 import { BatchWriter, writeAll, type BatchSink } from '../core/batch-writer.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Connections } from '../http/connections.js';
-import { deliveryCount } from './delivery-count.js';
+import { deliveryCount, type DeliveryCount } from './delivery-count.js';
 import type { SessionInfo } from '../core/session-info.js';
 
 /** What a transport hands a session: where its frames go. */
@@ -111,27 +111,57 @@ export function prefixedTextFrame(prefix: string, body: Buffer, suffix?: Buffer)
   return out;
 }
 
+/** What every connection of one /ws transport shares (one object, not captured per connection). */
+interface WsShared {
+  deps: WsDeps;
+  sinks: Set<WsSink>;
+  delivered: DeliveryCount;
+}
+
+/** The connection's sink, on its WebSocket: the listeners below are shared functions, not closures. */
+const kSink = Symbol('hookhub.ws.sink');
+type WsWithSink = WebSocket & { [kSink]?: WsSink };
+
+function onPong(this: WsWithSink): void {
+  const sink = this[kSink];
+  if (sink) sink.alive = true;
+}
+
+function onMessage(this: WsWithSink, data: RawData, isBinary: boolean): void {
+  this[kSink]?.received(data, isBinary);
+}
+
+function onError(this: WsWithSink, err: Error): void {
+  this[kSink]?.failed(err);
+}
+
+function onClose(this: WsWithSink, code: number): void {
+  this[kSink]?.closed(code);
+}
+
 /**
- * One connection's outgoing side, and its batch sink. What it queues is already WebSocket-framed
- * (unmasked text frames, each one buffer from prefixedTextFrame), so a
- * flush is one corked burst of those buffers on the socket (one writev) — ws's per-message work is
- * skipped. Safe because nothing is compressed (perMessageDeflate is off) and no Blob is sent, so ws's
- * sender never holds frames back: what it writes itself (pings, the close frame) reaches the same socket
- * in order. A class rather than closures over a literal: an idle connection's memory bounds how many a
- * process holds.
+ * One connection: its session, its outgoing side, and its batch sink. What it queues is already
+ * WebSocket-framed (unmasked text frames, each one buffer from prefixedTextFrame), so a flush is one
+ * corked burst of those buffers on the socket (one writev) — ws's per-message work is skipped. Safe
+ * because nothing is compressed (perMessageDeflate is off) and no Blob is sent, so ws's sender never
+ * holds frames back: what it writes itself (pings, the close frame) reaches the same socket in order.
+ * A class whose methods the writer and the WebSocket's listeners call, rather than closures: an idle
+ * connection's memory bounds how many a process holds.
  */
 class WsSink implements SessionSink, BatchSink {
   private readonly writer: BatchWriter;
   readonly transport = 'ws';
   alive = true;
+  session: TransportSession | undefined;
+  /** Counted against --max-connections (until detach). */
+  admitted = false;
 
   constructor(
     private readonly ws: WebSocket,
-    limit: number,
-    onSlow: (reason: string) => void,
-    onFlushed: (n: number) => void,
+    private readonly shared: WsShared,
+    private readonly log: FastifyBaseLogger,
   ) {
-    this.writer = new BatchWriter(this, limit, onSlow, onFlushed);
+    this.writer = new BatchWriter(this, shared.deps.bufferLimit);
   }
 
   get backlog(): number {
@@ -147,6 +177,18 @@ class WsSink implements SessionSink, BatchSink {
     if (socket) writeAll(socket, frames);
   }
 
+  flushed(items: number): void {
+    this.shared.delivered.add(items);
+  }
+
+  /** The writer dropped the connection: it could not keep up. */
+  overflowed(reason: string): void {
+    this.shared.deps.metrics.dropped.labels('ws', 'slow').inc();
+    this.log.warn({ transport: 'ws', reason }, 'consumer dropped');
+    this.close(CLOSE_POLICY, reason);
+    this.detach();
+  }
+
   send(frame: Buffer): void {
     // One buffer, header included: a frame is queued (or refused) whole, never a header without its frame.
     this.writer.push(prefixedTextFrame('', frame));
@@ -154,6 +196,35 @@ class WsSink implements SessionSink, BatchSink {
 
   sendPrefixed(prefix: string, body: Buffer, suffix?: Buffer): void {
     this.writer.push(prefixedTextFrame(prefix, body, suffix));
+  }
+
+  received(data: RawData, isBinary: boolean): void {
+    this.alive = true;
+    const text = Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8');
+    if (isBinary && text.length === 0) return;
+    this.session?.receive(text);
+  }
+
+  failed(err: Error): void {
+    this.log.error({ err }, 'websocket error');
+    this.ws.terminate();
+  }
+
+  closed(code: number): void {
+    this.detach();
+    this.log.debug({ transport: 'ws', code }, 'websocket closed');
+  }
+
+  /** The connection is gone for us (closed, or dropped while its socket still drains). */
+  detach(): void {
+    this.shared.sinks.delete(this);
+    if (this.admitted) {
+      this.admitted = false;
+      this.shared.deps.connections.leave(this);
+    }
+    const session = this.session;
+    this.session = undefined;
+    session?.closed();
   }
 
   /** Keep-alive: a connection that did not answer the last ping is gone. */
@@ -196,56 +267,27 @@ export async function wsTransport(app: FastifyInstance, deps: WsDeps): Promise<v
   keepAlive.unref();
   app.addHook('onClose', async () => clearInterval(keepAlive));
 
-  const delivered = deliveryCount(deps.metrics, 'ws');
+  const shared: WsShared = { deps, sinks, delivered: deliveryCount(deps.metrics, 'ws') };
   const onSocket = (ws: WebSocket, req: FastifyRequest): void => {
-    const log: FastifyBaseLogger = req.log;
-    let release = (): void => {};
-    let session: TransportSession | undefined;
-    /** The connection is gone for us (closed, or dropped while its socket still drains). */
-    const detach = (): void => {
-      sinks.delete(sink);
-      release();
-      session?.closed();
-      session = undefined;
-    };
-    const sink: WsSink = new WsSink(
-      ws,
-      deps.bufferLimit,
-      (reason) => {
-        deps.metrics.dropped.labels('ws', 'slow').inc();
-        log.warn({ transport: 'ws', reason }, 'consumer dropped');
-        sink.close(CLOSE_POLICY, reason);
-        detach();
-      },
-      (n) => delivered.add(n),
-    );
+    const sink = new WsSink(ws, shared, req.log);
     try {
-      release = deps.connections.admit(sink);
+      deps.connections.enter(sink);
     } catch (err) {
       ws.close(CLOSE_TRY_LATER, (err as Error).message.slice(0, 120));
       return;
     }
+    sink.admitted = true;
     sinks.add(sink);
-    session = deps.sessions.open(sink, sessionInfo(req, 'ws'));
-    ws.on('pong', () => (sink.alive = true));
-    ws.on('message', (data, isBinary) => {
-      sink.alive = true;
-      const text = Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8');
-      if (isBinary && text.length === 0) return;
-      session?.receive(text);
-    });
+    sink.session = deps.sessions.open(sink, sessionInfo(req, 'ws'));
+    (ws as WsWithSink)[kSink] = sink;
+    ws.on('pong', onPong);
+    ws.on('message', onMessage);
     // The plugin's own error listener (log, terminate) holds the upgrade's request and reply for the
     // connection's whole life, as does its stand-in response on the socket: ours does the same work
     // without them, so they can be collected (about 1.5 KB per connected user).
     releaseUpgradeRequest(ws);
-    ws.on('error', (err) => {
-      log.error({ err }, 'websocket error');
-      ws.terminate();
-    });
-    ws.on('close', (code) => {
-      detach();
-      log.debug({ transport: 'ws', code }, 'websocket closed');
-    });
+    ws.on('error', onError);
+    ws.on('close', onClose);
   };
 
   app.route({
