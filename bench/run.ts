@@ -2,7 +2,7 @@
 // Bounded: fixed message/delivery counts and timeouts; all traffic on 127.0.0.1.
 import { execFileSync } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { runDispatchBench } from './dispatch.js';
 import { runDrainBench } from './dispatch-drain.js';
 import { defaultFanoutOptions, runFanoutBench } from './fanout.js';
@@ -104,5 +104,9 @@ generator and the receiver alone already cost about as much as the bare loop's w
 This is why the ratio goal is measured on the sending side above: here Hookhub also receives every request, which the bare loop does not.
 Goal ≥ ${d.goals.deliveriesPerSecond}/s: ${d.hookhub.deliveriesPerSecond >= d.goals.deliveriesPerSecond ? 'met' : 'not met'}.
 `;
-writeFileSync(`${root}/bench/RESULTS.md`, report);
+// A closing "## Smoke runs" section (short runs recorded by hand, with their commands) is kept as it was.
+const resultsFile = `${root}/bench/RESULTS.md`;
+const previous = existsSync(resultsFile) ? readFileSync(resultsFile, 'utf8') : '';
+const smoke = previous.indexOf('\n## Smoke runs');
+writeFileSync(resultsFile, smoke >= 0 ? `${report}${previous.slice(smoke)}` : report);
 console.log('wrote bench/RESULTS.md');
