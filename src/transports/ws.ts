@@ -96,6 +96,24 @@ function writeTextFrameHeader(out: Buffer, length: number): void {
 }
 
 /**
+ * A body this large is not copied per connection: the connection's own bytes (header and prefix) go in
+ * a small buffer of their own, and the body itself, shared by every connection, is written after it.
+ * Below it a copy costs less than one more buffer to queue and write.
+ */
+export const SHARED_BODY_BYTES = 1024;
+
+/** The header of a text frame of `prefix.length + bodyLength` bytes followed by `prefix`: the frame's
+ *  start, whose body (shared) is written after it. */
+export function textFrameStart(prefix: string, bodyLength: number): Buffer {
+  const length = prefix.length + bodyLength;
+  const at = headerLength(length);
+  const out = Buffer.allocUnsafe(at + prefix.length);
+  writeTextFrameHeader(out, length);
+  out.write(prefix, at, 'latin1');
+  return out;
+}
+
+/**
  * One whole text frame, header included, around `prefix` (latin1: a Hookbox frame number) + `body`
  * (+ `suffix`), in one buffer: per connection one small copy and one buffer to write, where a shared
  * header and a frame of its own were two.
@@ -141,7 +159,8 @@ function onClose(this: WsWithSink, code: number): void {
 
 /**
  * One connection: its session, its outgoing side, and its batch sink. What it queues is already
- * WebSocket-framed (unmasked text frames, each one buffer from prefixedTextFrame), so a flush is one
+ * WebSocket-framed (unmasked text frames: one buffer from prefixedTextFrame, or for a large shared body
+ * the connection's own start of the frame and the body itself, queued together), so a flush is one
  * corked burst of those buffers on the socket (one writev) — ws's per-message work is skipped. Safe
  * because nothing is compressed (perMessageDeflate is off) and no Blob is sent, so ws's sender never
  * holds frames back: what it writes itself (pings, the close frame) reaches the same socket in order.
@@ -195,7 +214,8 @@ class WsSink implements SessionSink, BatchSink {
   }
 
   sendPrefixed(prefix: string, body: Buffer, suffix?: Buffer): void {
-    this.writer.push(prefixedTextFrame(prefix, body, suffix));
+    if (suffix === undefined && body.length >= SHARED_BODY_BYTES) this.writer.pushPair(textFrameStart(prefix, body.length), body);
+    else this.writer.push(prefixedTextFrame(prefix, body, suffix));
   }
 
   received(data: RawData, isBinary: boolean): void {

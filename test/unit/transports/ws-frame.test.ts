@@ -2,7 +2,7 @@
 // parser a client of the `ws` package runs, at every length class of RFC 6455 §5.2.
 import { describe, expect, it } from 'vitest';
 import * as ws from 'ws';
-import { prefixedTextFrame } from '../../../src/transports/ws.js';
+import { prefixedTextFrame, SHARED_BODY_BYTES, textFrameStart } from '../../../src/transports/ws.js';
 
 /** ws's frame parser (exported by the package, not declared by its types). */
 interface FrameReceiver {
@@ -49,5 +49,13 @@ describe('self-framed WebSocket text frames', () => {
     const tails = out.map((f) => f.subarray(f.length - body.length));
     for (const t of tails) expect(t.equals(body)).toBe(true);
     expect(out.flatMap((f) => decode(f))).toEqual(out.map((_, i) => `[${i + 1}${body.toString()}`));
+  });
+
+  it('a large body shared by every connection: each connection\'s frame start, then the same body, is one frame', () => {
+    for (const n of [SHARED_BODY_BYTES, 65_535, 65_536, 70_000]) {
+      const body = Buffer.from(`,"PUBLISH",${JSON.stringify({ p: 'b'.repeat(n) })}]`);
+      const wire = Buffer.concat(['[1', '[22', '[333'].flatMap((id) => [textFrameStart(id, body.length), body]));
+      expect(decode(wire)).toEqual(['[1', '[22', '[333'].map((id) => `${id}${body.toString()}`));
+    }
   });
 });
