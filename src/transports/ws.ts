@@ -16,8 +16,8 @@ import type { SessionInfo } from '../core/session-info.js';
 /** What a transport hands a session: where its frames go. */
 export interface SessionSink {
   send(frame: Buffer): void;
-  /** `prefix` + `body` (+ `suffix`) as one frame (see channels' FrameSink): built by the sink in one buffer. */
-  sendPrefixed?(prefix: string, body: Buffer, suffix?: Buffer): void;
+  /** `[frameId` + `tail` (+ `suffix`) as one frame (see channels' FrameSink): the tail is not copied. */
+  sendNumbered?(frameId: number, tail: Buffer, suffix?: Buffer): void;
   close(code: number, reason: string): void;
 }
 
@@ -101,12 +101,6 @@ function writeTextFrameHeader(out: Buffer, length: number): void {
   }
 }
 
-/**
- * A body this large is not copied per connection: the connection's own bytes (header and prefix) go in
- * a small buffer of their own, and the body itself, shared by every connection, is written after it.
- * Below it a copy costs less than one more buffer to queue and write.
- */
-export const SHARED_BODY_BYTES = 1024;
 
 /** The header of a text frame of `prefix.length + bodyLength` bytes followed by `prefix`: the frame's
  *  start, whose body (shared) is written after it. */
@@ -117,6 +111,33 @@ export function textFrameStart(prefix: string, bodyLength: number): Buffer {
   writeTextFrameHeader(out, length);
   writeLatin1(out, prefix, at);
   return out;
+}
+
+/**
+ * Frame starts (header and `[n`) of the message being fanned out, by frame number: Hookbox numbers frames
+ * per connection, but connections that have had as many frames share the number, and so the start's
+ * bytes. One fan-out asks for one tail's starts in a row: a start is reused while the tail is the same
+ * (tagged with a generation number, so no old tail is kept), built otherwise. Frame numbers beyond the
+ * table get a start of their own.
+ */
+const START_SLOTS = 4096;
+const startGeneration = new Float64Array(START_SLOTS);
+const startBytes: Array<Buffer | undefined> = new Array<Buffer | undefined>(START_SLOTS).fill(undefined);
+let generation = 0;
+let generationTail: Buffer | undefined;
+
+/** The start of frame number `frameId` whose payload ends with `tail` (shared, never written to). */
+export function numberedFrameStart(frameId: number, tail: Buffer): Buffer {
+  if (tail !== generationTail) {
+    generationTail = tail;
+    generation++;
+  }
+  if (frameId >= START_SLOTS) return textFrameStart(`[${frameId}`, tail.length);
+  if (startGeneration[frameId] === generation) return startBytes[frameId] as Buffer;
+  const start = textFrameStart(`[${frameId}`, tail.length);
+  startGeneration[frameId] = generation;
+  startBytes[frameId] = start;
+  return start;
 }
 
 /**
@@ -165,8 +186,8 @@ function onClose(this: WsWithSink, code: number): void {
 
 /**
  * One connection: its session, its outgoing side, and its batch sink. What it queues is already
- * WebSocket-framed (unmasked text frames: one buffer from prefixedTextFrame, or for a large shared body
- * the connection's own start of the frame and the body itself, queued together), so a flush is one
+ * WebSocket-framed (unmasked text frames: a frame's start, shared by the connections that number it
+ * alike, and the message's shared tail, queued together; or one buffer from prefixedTextFrame), so a flush is one
  * corked burst of those buffers on the socket (one writev) — ws's per-message work is skipped. Safe
  * because nothing is compressed (perMessageDeflate is off) and no Blob is sent, so ws's sender never
  * holds frames back: what it writes itself (pings, the close frame) reaches the same socket in order.
@@ -219,9 +240,10 @@ class WsSink implements SessionSink, BatchSink {
     this.writer.push(prefixedTextFrame('', frame));
   }
 
-  sendPrefixed(prefix: string, body: Buffer, suffix?: Buffer): void {
-    if (suffix === undefined && body.length >= SHARED_BODY_BYTES) this.writer.pushPair(textFrameStart(prefix, body.length), body);
-    else this.writer.push(prefixedTextFrame(prefix, body, suffix));
+  sendNumbered(frameId: number, tail: Buffer, suffix?: Buffer): void {
+    // The frame's start and the shared tail, queued together (one writev with the rest of the flush).
+    if (suffix === undefined) this.writer.pushPair(numberedFrameStart(frameId, tail), tail);
+    else this.writer.push(prefixedTextFrame(`[${frameId}`, tail, suffix));
   }
 
   received(data: RawData, isBinary: boolean): void {
