@@ -103,11 +103,11 @@ function writeTextFrameHeader(out: Buffer, length: number): void {
 
 
 /** The header of a text frame of `prefix.length + bodyLength` bytes followed by `prefix`: the frame's
- *  start, whose body (shared) is written after it. */
-export function textFrameStart(prefix: string, bodyLength: number): Buffer {
+ *  start, whose body (shared) is written after it. `ownMemory`: not a slice of Node's buffer pool. */
+export function textFrameStart(prefix: string, bodyLength: number, ownMemory = false): Buffer {
   const length = prefix.length + bodyLength;
   const at = headerLength(length);
-  const out = Buffer.allocUnsafe(at + prefix.length);
+  const out = ownMemory ? Buffer.allocUnsafeSlow(at + prefix.length) : Buffer.allocUnsafe(at + prefix.length);
   writeTextFrameHeader(out, length);
   writeLatin1(out, prefix, at);
   return out;
@@ -134,7 +134,8 @@ export function numberedFrameStart(frameId: number, tail: Buffer): Buffer {
   }
   if (frameId >= START_SLOTS) return textFrameStart(`[${frameId}`, tail.length);
   if (startGeneration[frameId] === generation) return startBytes[frameId] as Buffer;
-  const start = textFrameStart(`[${frameId}`, tail.length);
+  // Its own few bytes, not a slice of Node's shared 8 KiB pool: a start kept in the table must not keep a pool.
+  const start = textFrameStart(`[${frameId}`, tail.length, true);
   startGeneration[frameId] = generation;
   startBytes[frameId] = start;
   return start;
