@@ -254,5 +254,7 @@ export function openLiveResponse(req: FastifyRequest, reply: FastifyReply, deps:
   res.socket?.on('close', () => live.finish('client closed'));
   live.start(req.raw, { ...options.headers, 'cache-control': 'no-cache', 'x-accel-buffering': 'no', 'access-control-allow-origin': '*' }, options.preamble);
   joinHeartbeat(deps.heartbeatMs, live);
+  // A client gone before we listened (its 'close' already emitted) is not left in the registry.
+  if (live.gone) live.finish('client closed');
   return live;
 }
