@@ -9,7 +9,7 @@ import { dispatchSection, drainSection } from './dispatch-report.js';
 import { runDrainBench } from './dispatch-drain.js';
 import { defaultFanoutOptions, runFanoutBench } from './fanout.js';
 import { fmt, root } from './lib.js';
-import { fanoutSection, fanoutTable, idleTable } from './fanout-report.js';
+import { ceilingTable, fanoutSection, fanoutTable, idleTable, issueTable } from './fanout-report.js';
 
 /** `npm run bench -- dispatch drain`: only these parts, their sections of bench/RESULTS.md replaced; none: all. */
 const PARTS = ['fanout', 'drain', 'dispatch'] as const;
@@ -30,7 +30,9 @@ if (runs('fanout')) {
   console.log(`fan-out: ${fanoutOptions.subscribers} consumers, ${fanoutOptions.rounds} rounds`);
   const fanoutStarted = Date.now();
   const fanout = await runFanoutBench(fanoutOptions);
+  console.log(issueTable(fanout));
   console.log(fanoutTable(fanout));
+  console.log(ceilingTable(fanout));
   console.log(idleTable(fanout));
   sections.fanout = fanoutSection(fanout, (Date.now() - fanoutStarted) / 1000);
 }
@@ -66,14 +68,17 @@ const FANOUT_HEADING = '## Fan-out';
 const DRAIN_HEADING = '### Sending: a durable backlog';
 const DISPATCH_HEADING = '### Accepting and sending';
 const file = `${root}/bench/RESULTS.md`;
+const SMOKE_HEADING = '\n## Smoke runs';
+const old = existsSync(file) ? readFileSync(file, 'utf8') : '';
+/** A closing "## Smoke runs" section (short runs recorded by hand, with their commands) is kept as it was. */
+const smoke = old.includes(SMOKE_HEADING) ? old.slice(old.indexOf(SMOKE_HEADING)) : '';
 
 /** The text of `part` in the last report (from its heading to the next part's), to keep when it did not run. */
 function previous(part: Part): string {
-  const old = existsSync(file) ? readFileSync(file, 'utf8') : '';
   const [from, to] = part === 'fanout' ? [FANOUT_HEADING, '## Webhook dispatcher'] : part === 'drain' ? [DRAIN_HEADING, DISPATCH_HEADING] : [DISPATCH_HEADING, undefined];
   const at = old.indexOf(from);
   if (at === -1) return `${from}\n\n(not run yet)\n`;
-  const end = to === undefined ? -1 : old.indexOf(to, at);
+  const end = old.indexOf(to ?? SMOKE_HEADING, at);
   return old.slice(at, end === -1 ? undefined : end).trimEnd() + '\n';
 }
 
@@ -89,6 +94,6 @@ ${sections.fanout ?? previous('fanout')}
 Goals (issue #4): ≥ 3000 durable deliveries/s, and ≥ 0.8× a bare undici loop sending the same requests; issue #13: ≥ 0.4× end to end.
 
 ${sections.drain ?? previous('drain')}
-${sections.dispatch ?? previous('dispatch')}`;
+${sections.dispatch ?? previous('dispatch')}${smoke}`;
 writeFileSync(file, report);
 console.log('wrote bench/RESULTS.md');

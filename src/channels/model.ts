@@ -18,6 +18,11 @@ export interface ChannelOwner {
 /** Where a connection's frames go (a WebSocket or the HTTP fallback); batching and limits are its job. */
 export interface FrameSink {
   send(frame: Buffer): void;
+  /**
+   * Sends `[frameId` + `tail` (+ `suffix`) as one frame: a sink that frames its bytes itself (the
+   * WebSocket) writes the shared tail after the connection's own few bytes, without copying it.
+   */
+  sendNumbered?(frameId: number, tail: Buffer, suffix?: Buffer): void;
   close(code: number, reason: string): void;
 }
 
@@ -64,15 +69,23 @@ export class Conn {
   /** Puts this connection's frame number in front of a shared, already encoded frame tail. */
   send(t: FrameTail): void {
     if (this.state === 'closed') return;
+    const sink = this.sink;
+    if (sink.sendNumbered) {
+      if (this.lineFramed) {
+        const [body, end] = lineFramedTail(t);
+        sink.sendNumbered(++this.frameId, body as Buffer, end);
+      } else sink.sendNumbered(++this.frameId, t);
+      return;
+    }
     const id = `[${++this.frameId}`;
     if (this.lineFramed) {
-      this.sink.send(Buffer.concat([Buffer.from(id, 'latin1'), ...lineFramedTail(t)]));
+      sink.send(Buffer.concat([Buffer.from(id, 'latin1'), ...lineFramedTail(t)]));
       return;
     }
     const frame = Buffer.allocUnsafe(id.length + t.length);
     frame.write(id, 0, 'latin1');
     t.copy(frame, id.length);
-    this.sink.send(frame);
+    sink.send(frame);
   }
 
   frame(name: string, args: unknown): void {

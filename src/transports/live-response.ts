@@ -4,11 +4,12 @@
 // bytes go straight to the socket, already chunk-framed (core/frames httpChunk): a message framed once
 // is written as-is to every consumer, past the response object's per-write work.
 import type { Socket } from 'node:net';
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { ServerResponse } from 'node:http';
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BatchWriter, writeAll, type BatchSink } from '../core/batch-writer.js';
 import { httpChunk } from '../core/frames.js';
 import { deliveryCount, type DeliveryCount } from './delivery-count.js';
+import { takeSocket } from './take-socket.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Connections } from '../http/connections.js';
 
@@ -80,6 +81,15 @@ function leaveHeartbeat(ms: number, live: LiveStream): void {
 }
 
 
+/** Heartbeats as HTTP chunks, one per heartbeat (encodings share theirs): not a copy per connection. */
+const heartbeatChunks = new WeakMap<Buffer, Buffer>();
+
+function chunkedHeartbeat(heartbeat: Buffer): Buffer {
+  let chunk = heartbeatChunks.get(heartbeat);
+  if (!chunk) heartbeatChunks.set(heartbeat, (chunk = httpChunk(heartbeat)));
+  return chunk;
+}
+
 /** The end of a chunked body. */
 const LAST_CHUNK = Buffer.from('0\r\n\r\n');
 
@@ -98,21 +108,32 @@ class LiveStream implements LiveResponse, BatchSink {
   readonly transport: string;
   private readonly socket: Socket;
   private readonly writer: BatchWriter;
-  private readonly release: () => void;
   private heartbeatBytes: Buffer;
 
+  private readonly log: FastifyBaseLogger;
+  private readonly farewell: (reason: string) => Buffer | string;
+  private readonly onFinish: (reason: string) => void;
+  /** Node's response: let go once the headers are ours (see start), kept otherwise. */
+  private res: ServerResponse | null;
+
   constructor(
-    private readonly req: FastifyRequest,
-    private readonly res: ServerResponse,
+    req: FastifyRequest,
+    res: ServerResponse,
     private readonly deps: LiveResponseDeps,
-    private readonly options: LiveResponseOptions,
-    delivered: DeliveryCount,
+    options: LiveResponseOptions,
+    private readonly delivered: DeliveryCount,
   ) {
+    // Only what outlives the start is kept (not the options object the caller built for this connection).
+    this.farewell = options.farewell;
+    this.onFinish = options.onFinish;
+    this.log = req.log;
+    this.res = res;
     this.transport = options.transport;
     this.socket = res.socket as Socket;
-    this.writer = new BatchWriter(this, deps.bufferLimit, (reason) => this.overflowed(reason), (n) => delivered.add(n));
+    // No callbacks: the writer calls this sink's overflowed and flushed (no closures per connection).
+    this.writer = new BatchWriter(this, deps.bufferLimit);
     // Throws 503 when the server is full, before anything is sent.
-    this.release = deps.connections.admit(this);
+    deps.connections.enter(this);
     this.heartbeatBytes = options.heartbeat;
   }
 
@@ -121,25 +142,27 @@ class LiveStream implements LiveResponse, BatchSink {
    * framed here too; the response object then keeps no copy of them (it lives as long as the connection).
    * Anything else (HTTP/1.0: no chunked framing; HEAD) goes through Node's writeHead.
    */
-  start(headers: Record<string, string>): void {
-    const req = this.req.raw;
-    const res = this.res;
+  start(req: IncomingMessage, headers: Record<string, string>, preamble: Buffer | string | undefined): void {
+    const res = this.res as ServerResponse;
     if (req.httpVersionMajor === 1 && req.httpVersionMinor >= 1 && req.method === 'GET') {
       this.raw = true;
       this.chunked = true;
       let head = `HTTP/1.1 200 OK\r\ndate: ${new Date().toUTCString()}\r\n`;
       for (const name of Object.keys(headers)) head += `${name}: ${headers[name]}\r\n`;
       this.socket.write(`${head}transfer-encoding: chunked\r\n\r\n`, 'latin1');
-      if (this.options.preamble !== undefined) this.socket.write(httpChunk(Buffer.from(this.options.preamble)));
+      if (preamble !== undefined) this.socket.write(httpChunk(Buffer.from(preamble)));
+      // Node's response, request and parser are let go: nothing else of them is needed (take-socket.ts).
+      takeSocket(req, res, this.socket);
+      this.res = null;
     } else {
       this.bodyless = req.method === 'HEAD';
       res.writeHead(200, headers);
       res.flushHeaders();
       // Node frames chunks for HTTP/1.1; the bytes written past it must be framed the same way.
       this.chunked = (res as unknown as { chunkedEncoding: boolean }).chunkedEncoding;
-      if (this.options.preamble !== undefined) res.write(this.options.preamble);
+      if (preamble !== undefined) res.write(preamble);
     }
-    if (this.chunked) this.heartbeatBytes = httpChunk(this.options.heartbeat);
+    if (this.chunked) this.heartbeatBytes = chunkedHeartbeat(this.heartbeatBytes);
   }
 
   // BatchSink: the socket itself.
@@ -169,12 +192,17 @@ class LiveStream implements LiveResponse, BatchSink {
   }
 
   shutdown(): void {
-    this.finish('server shutting down', this.options.farewell('server shutting down'));
+    this.finish('server shutting down', this.farewell('server shutting down'));
   }
 
-  private overflowed(reason: string): void {
+  flushed(items: number): void {
+    this.delivered.add(items);
+  }
+
+  /** The writer dropped the consumer: it could not keep up. */
+  overflowed(reason: string): void {
     this.deps.metrics.dropped.labels(this.transport, 'slow').inc();
-    this.req.log.warn({ transport: this.transport, reason }, 'consumer dropped');
+    this.log.warn({ transport: this.transport, reason }, 'consumer dropped');
     this.finish(reason);
   }
 
@@ -184,7 +212,7 @@ class LiveStream implements LiveResponse, BatchSink {
     leaveHeartbeat(this.deps.heartbeatMs, this);
     this.writer.flush();
     this.writer.close();
-    this.release();
+    this.deps.connections.leave(this);
     const res = this.res;
     const socket = this.socket;
     if (this.raw) {
@@ -193,9 +221,9 @@ class LiveStream implements LiveResponse, BatchSink {
         // The response ends with the connection; a client that never closes its side is let go.
         setTimeout(() => socket.destroy(), 2000).unref();
       } else if (!socket.destroyed) socket.destroy();
-    } else if (farewell !== undefined && !res.destroyed && socket.writableLength === 0) res.end(farewell);
-    else if (!res.writableEnded) res.destroy();
-    this.options.onFinish(reason);
+    } else if (res && farewell !== undefined && !res.destroyed && socket.writableLength === 0) res.end(farewell);
+    else if (res && !res.writableEnded) res.destroy();
+    this.onFinish(reason);
   }
 
   writable(): Promise<void> | undefined {
@@ -221,8 +249,12 @@ export function openLiveResponse(req: FastifyRequest, reply: FastifyReply, deps:
   const res = reply.raw;
   const live = new LiveStream(req, res, deps, options, deliveryCount(deps.metrics, options.transport));
   reply.hijack();
-  live.start({ ...options.headers, 'cache-control': 'no-cache', 'x-accel-buffering': 'no', 'access-control-allow-origin': '*' });
-  res.on('close', () => live.finish('client closed'));
+  // The socket's close, not the response's: a response let go (see takeSocket) emits none. (`on`:
+  // a socket closes once, and `once` would add a wrapper per connection.)
+  res.socket?.on('close', () => live.finish('client closed'));
+  live.start(req.raw, { ...options.headers, 'cache-control': 'no-cache', 'x-accel-buffering': 'no', 'access-control-allow-origin': '*' }, options.preamble);
   joinHeartbeat(deps.heartbeatMs, live);
+  // A client gone before we listened (its 'close' already emitted) is not left in the registry.
+  if (live.gone) live.finish('client closed');
   return live;
 }
