@@ -19,7 +19,7 @@ const ORDER = [
   'docs/security.md', 'docs/clustering.md', 'docs/switching.md', 'docs/operations.md',
 ];
 /** What a page's working directory links to, so that `npm start`, `npx tsx src/cli.ts` and examples work there. */
-const LINKED = ['package.json', 'node_modules', 'src', 'client', 'examples', 'tsconfig.json'];
+const LINKED = ['package.json', 'node_modules', 'src', 'client', 'examples', 'tsconfig.json', 'docs', 'README.md'];
 
 function docPages(): string[] {
   const docs = readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`);
