@@ -4,9 +4,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { OPTIONS, resolveConfig, type OptionName } from '../../src/config.js';
+import { OPTIONS, resolveConfig, type Config, type OptionName } from '../../src/config.js';
 import { startServer } from '../../src/server.js';
-import { parseDoc, type DocPage } from './markdown.js';
+import { parseDoc } from './markdown.js';
 import { matchOutput } from './matcher.js';
 import { ShellSession } from './session.js';
 
@@ -38,12 +38,14 @@ function flagsToRaw(flags: string[]): Partial<Record<OptionName, unknown>> {
   return raw;
 }
 
-function shellEnv(url: string, page: DocPage): NodeJS.ProcessEnv {
+function shellEnv(url: string, config: Config): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!/^(HOOKHUB|VITEST|NODE_ENV$)/.test(k)) env[k] = v;
   return {
     ...env, HOOKHUB: url, NO_COLOR: '1', npm_config_update_notifier: 'false', npm_config_fund: 'false',
     npm_config_audit: 'false', LC_ALL: 'C.UTF-8',
+    // A page on --store redis reaches the same keys from the nodes it starts itself.
+    ...(config.store === 'redis' ? { REDIS_URL: config.redisUrl, REDIS_PREFIX: config.redisPrefix } : {}),
   };
 }
 
@@ -58,12 +60,13 @@ async function runPage(path: string): Promise<void> {
   const raw = flagsToRaw(page.flags);
   const redisPrefix = raw.store === 'redis' && raw['redis-prefix'] === undefined ? `hookhub-doc:${Date.now()}:${process.pid}:` : undefined;
   const config = resolveConfig(
-    { store: 'memory', 'log-level': 'silent', 'data-dir': join(dir, '.doc-hub-data'), ...(redisPrefix ? { 'redis-prefix': redisPrefix } : {}) },
+    { store: 'memory', 'log-level': 'silent', 'data-dir': join(dir, '.doc-hub-data'), ...(redisPrefix ? { 'redis-prefix': redisPrefix } : {}),
+      ...(process.env.HOOKHUB_TEST_REDIS_URL ? { 'redis-url': process.env.HOOKHUB_TEST_REDIS_URL } : {}) },
     raw,
     { port: 0 },
   );
   const hub = await startServer(config);
-  const shell = new ShellSession(dir, shellEnv(hub.url, page));
+  const shell = new ShellSession(dir, shellEnv(hub.url, config));
   try {
     if (page.env.length > 0) {
       const setup = await shell.run(page.env.map((e) => `export ${e}`).join('\n'), BLOCK_TIMEOUT_MS);
