@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { OPTIONS, resolveConfig, type Config, type OptionName } from '../../src/config.js';
 import { startServer } from '../../src/server.js';
+import { brokenLinks } from './links.js';
 import { parseDoc } from './markdown.js';
 import { matchOutput } from './matcher.js';
 import { ShellSession } from './session.js';
@@ -105,6 +106,12 @@ async function deleteRedisKeys(url: string, prefix: string): Promise<void> {
     redis.disconnect();
   }
 }
+
+describe('docs: every relative link names a file and a heading that exist', () => {
+  for (const path of [...docPages(), 'examples/README.md']) {
+    test(`links of ${path}`, () => expect(brokenLinks(ROOT, path)).toEqual([]));
+  }
+});
 
 describe('docs: every ```sh block runs and prints what the page shows', () => {
   for (const path of docPages()) {

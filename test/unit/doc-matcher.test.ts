@@ -99,3 +99,11 @@ describe('parseDoc', () => {
     expect(splitFlags(`--a=1 --b='two words' --c="x y" --d`)).toEqual(['--a=1', '--b=two words', '--c=x y', '--d']);
   });
 });
+
+describe('headingAnchors', () => {
+  test("GitHub's anchors: punctuation dropped, spaces to hyphens, repeats numbered, code fences skipped", async () => {
+    const { headingAnchors } = await import('../docs/links.js');
+    const anchors = headingAnchors('# Browser client (`hookbox.js`) and examples\n## `/stream` — chunked NDJSON\n```sh\n# not a heading\n```\n## Options\n## Options\n');
+    expect([...anchors]).toEqual(['browser-client-hookboxjs-and-examples', 'stream--chunked-ndjson', 'options', 'options-1']);
+  });
+});
