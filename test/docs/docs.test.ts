@@ -1,111 +1,12 @@
 // The doc test: every ```sh block of README.md and docs/*.md runs, in order, against a Hookhub started for
-// its page, and must print what the ```text block after it shows. See docs/index.md ("How the docs are tested").
-import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+// its page, and must print what the ```text block after it shows; every relative link must hold.
+// How: docs/development.md ("The doc test").
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { OPTIONS, resolveConfig, type Config, type OptionName } from '../../src/config.js';
-import { startServer } from '../../src/server.js';
 import { brokenLinks } from './links.js';
 import { parseDoc } from './markdown.js';
-import { matchOutput } from './matcher.js';
-import { ShellSession } from './session.js';
-
-const ROOT = resolve(import.meta.dirname, '../..');
-const BLOCK_TIMEOUT_MS = 10_000;
-/** Pages in reading order; any other docs/*.md follows, by name. */
-const ORDER = [
-  'README.md', 'docs/index.md', 'docs/getting-started.md', 'docs/configuration.md', 'docs/topics.md',
-  'docs/dispatcher.md', 'docs/websub.md', 'docs/channels.md', 'docs/client.md', 'docs/admin.md',
-  'docs/security.md', 'docs/clustering.md', 'docs/switching.md', 'docs/operations.md',
-];
-/** What a page's working directory links to, so that `npm start`, `npx tsx src/cli.ts` and examples work there. */
-const LINKED = ['package.json', 'node_modules', 'src', 'client', 'examples', 'tsconfig.json', 'docs', 'README.md'];
-
-function docPages(): string[] {
-  const docs = readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`);
-  const known = ORDER.filter((p) => p === 'README.md' || docs.includes(p));
-  return [...known, ...docs.filter((p) => !known.includes(p)).sort()];
-}
-
-/** `--name=value` / `--name` (a boolean) into config layers; an unknown option is the page's error. */
-function flagsToRaw(flags: string[]): Partial<Record<OptionName, unknown>> {
-  const raw: Partial<Record<OptionName, unknown>> = {};
-  for (const flag of flags) {
-    const m = /^--([a-z0-9-]+)(?:=(.*))?$/s.exec(flag);
-    if (!m || !(m[1]! in OPTIONS)) throw new Error(`doc-test: unknown server flag ${flag}`);
-    raw[m[1] as OptionName] = m[2] ?? '1';
-  }
-  return raw;
-}
-
-function shellEnv(url: string, config: Config): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!/^(HOOKHUB|VITEST|NODE_ENV$)/.test(k)) env[k] = v;
-  return {
-    ...env, HOOKHUB: url, NO_COLOR: '1', npm_config_update_notifier: 'false', npm_config_fund: 'false',
-    npm_config_audit: 'false', LC_ALL: 'C.UTF-8',
-    // A page on --store redis reaches the same keys from the nodes it starts itself.
-    ...(config.store === 'redis' ? { REDIS_URL: config.redisUrl, REDIS_PREFIX: config.redisPrefix } : {}),
-  };
-}
-
-async function runPage(path: string): Promise<void> {
-  const page = parseDoc(readFileSync(join(ROOT, path), 'utf8'));
-  const missing = page.skipped.filter((s) => s.reason === undefined).map((s) => `${path}:${s.line}`);
-  expect(missing, 'a ```sh no-run block needs an italic line before it giving the reason').toEqual([]);
-  if (page.blocks.length === 0) return;
-
-  const dir = mkdtempSync(join(tmpdir(), 'hookhub-doc-'));
-  for (const name of LINKED) symlinkSync(join(ROOT, name), join(dir, name));
-  const raw = flagsToRaw(page.flags);
-  const redisPrefix = raw.store === 'redis' && raw['redis-prefix'] === undefined ? `hookhub-doc:${Date.now()}:${process.pid}:` : undefined;
-  const config = resolveConfig(
-    { store: 'memory', 'log-level': 'silent', 'data-dir': join(dir, '.doc-hub-data'), ...(redisPrefix ? { 'redis-prefix': redisPrefix } : {}),
-      ...(process.env.HOOKHUB_TEST_REDIS_URL ? { 'redis-url': process.env.HOOKHUB_TEST_REDIS_URL } : {}) },
-    raw,
-    { port: 0 },
-  );
-  const hub = await startServer(config);
-  const shell = new ShellSession(dir, shellEnv(hub.url, config));
-  try {
-    if (page.env.length > 0) {
-      const setup = await shell.run(page.env.map((e) => `export ${e}`).join('\n'), BLOCK_TIMEOUT_MS);
-      expect(setup.status, `${path}: doc-env`).toBe(0);
-    }
-    for (const block of page.blocks) {
-      const where = `${path}:${block.line}`;
-      const run = await shell.run(block.code, BLOCK_TIMEOUT_MS);
-      if (run.status === undefined) throw new Error(`${where}: the block did not finish within ${BLOCK_TIMEOUT_MS / 1000} s\n${block.code}\n--- output so far:\n${run.output}`);
-      if (run.status !== 0) throw new Error(`${where}: the block exited with ${run.status}\n${block.code}\n--- output:\n${run.output}`);
-      if (block.expected !== undefined) {
-        const result = matchOutput(block.expected, run.output);
-        if (!result.ok) throw new Error(`${where}: the output is not the one shown\n${block.code}\n--- ${result.message}`);
-      }
-    }
-  } finally {
-    shell.close();
-    await hub.close();
-    if (redisPrefix) await deleteRedisKeys(config.redisUrl, redisPrefix);
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** The keys under the page's own prefix (SCAN + DEL, never a FLUSH). */
-async function deleteRedisKeys(url: string, prefix: string): Promise<void> {
-  const { Redis } = await import('ioredis');
-  const redis = new Redis(url, { maxRetriesPerRequest: 2 });
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-}
+import { BLOCK_TIMEOUT_MS, docPages, ROOT, runPage } from './runner.js';
 
 describe('docs: every relative link names a file and a heading that exist', () => {
   for (const path of [...docPages(), 'examples/README.md']) {
@@ -115,7 +16,8 @@ describe('docs: every relative link names a file and a heading that exist', () =
 
 describe('docs: every ```sh block runs and prints what the page shows', () => {
   for (const path of docPages()) {
-    const blocks = parseDoc(readFileSync(join(ROOT, path), 'utf8')).blocks.length;
-    test(path, { timeout: 30_000 + blocks * BLOCK_TIMEOUT_MS }, () => runPage(path));
+    const text = readFileSync(join(ROOT, path), 'utf8');
+    const blocks = parseDoc(text).blocks.length;
+    test(path, { timeout: 30_000 + blocks * BLOCK_TIMEOUT_MS }, () => runPage(path, text));
   }
 });
