@@ -23,6 +23,8 @@ export interface DocPage {
   env: string[];
   blocks: ShellBlock[];
   skipped: SkippedBlock[];
+  /** Lines of shell blocks fenced under another name (bash, shell, console…), which would escape the test. */
+  misnamed: number[];
 }
 
 interface Fence {
@@ -57,6 +59,9 @@ function fences(lines: string[]): Fence[] {
   return out;
 }
 
+/** Other names of shell blocks: write them as sh (run) or sh no-run (with a reason). */
+const SHELL_NAMES = new Set(['bash', 'shell', 'console', 'zsh', 'shell-session', 'shellsession']);
+
 const ITALIC = /^(\*[^*].*[^*]\*|_[^_].*[^_]_)[:.]?$/;
 
 /** Splits `--a=1 --b='two words' --c` into flags, honouring single and double quotes. */
@@ -69,7 +74,7 @@ export function splitFlags(text: string): string[] {
 
 export function parseDoc(text: string): DocPage {
   const lines = text.replace(/\r\n?/g, '\n').split('\n');
-  const page: DocPage = { flags: [], env: [], blocks: [], skipped: [] };
+  const page: DocPage = { flags: [], env: [], blocks: [], skipped: [], misnamed: [] };
   for (const m of text.matchAll(/<!--\s*doc-test:([\s\S]*?)-->/g)) page.flags.push(...splitFlags(m[1]!.trim()));
   for (const m of text.matchAll(/<!--\s*doc-env:([\s\S]*?)-->/g)) {
     for (const line of m[1]!.split('\n')) if (line.trim() !== '') page.env.push(line.trim());
@@ -77,6 +82,7 @@ export function parseDoc(text: string): DocPage {
   const all = fences(lines);
   all.forEach((fence, n) => {
     const words = fence.info.split(/\s+/);
+    if (SHELL_NAMES.has(words[0]!)) page.misnamed.push(fence.line);
     if (words[0] !== 'sh') return;
     if (words.includes('no-run')) {
       page.skipped.push({ line: fence.line, reason: ITALIC.test(fence.before) ? fence.before : undefined });

@@ -55,6 +55,9 @@ export async function runPage(name: string, text: string, blockTimeoutMs = BLOCK
   const page = parseDoc(text);
   const missing = page.skipped.filter((s) => s.reason === undefined).map((s) => `${name}:${s.line}`);
   if (missing.length > 0) throw new Error(`a \`\`\`sh no-run block needs an italic line right before it giving the reason: ${missing.join(', ')}`);
+  if (page.misnamed.length > 0) {
+    throw new Error(`shell blocks are fenced \`\`\`sh (run) or \`\`\`sh no-run (with a reason), not under another name: ${page.misnamed.map((l) => `${name}:${l}`).join(', ')}`);
+  }
   if (page.blocks.length === 0) return;
 
   const raw = flagsToRaw(page.flags);

@@ -62,6 +62,10 @@ describe('runPage', () => {
     await runPage('reason.md', page('*Needs the internet:*', '```sh no-run', 'curl https://example.com', '```'));
   });
 
+  test('a shell block fenced as bash or console fails: it would escape the test', async () => {
+    await expect(runPage('bash.md', page('# T', '```bash', 'echo hi', '```'))).rejects.toThrow(/bash\.md:2/);
+  });
+
   test('a page without sh blocks passes', async () => {
     await runPage('prose.md', page('# Prose', '', '```json', '{}', '```'));
   });
