@@ -1,6 +1,6 @@
 // The layer rules of docs/architecture.md, checked by `npm test` (scripts/depcruise.mjs runs this on src/).
 // Paths end in .js: the check reads src/ with its types stripped (see the script).
-const PRODUCTS = '(dispatch|websub|channels|api)';
+const PRODUCTS = '(dispatch|websub|channels|api|pusher)';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -36,7 +36,7 @@ module.exports = {
     {
       name: 'products-never-import-each-other',
       severity: 'error',
-      comment: 'dispatch, websub, channels and the topic API share only core/ and store contracts; server.ts wires them.',
+      comment: 'dispatch, websub, channels, pusher and the topic API share only core/ and store contracts; server.ts wires them.',
       from: { path: `^src/${PRODUCTS}/` },
       to: { path: `^src/${PRODUCTS}/`, pathNot: '^src/$1/' },
     },

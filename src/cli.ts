@@ -2,12 +2,19 @@
 // hookhub serve [options] — command line → config → server. Bad configuration: one line, exit 2.
 // hookhub hookbox [Hookbox's flags] — the same server started from Hookbox 0.3's command line, with its
 // defaults (channels/hookbox-flags.ts); Hookhub's own long options may follow.
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { HookboxFlagError, parseHookboxArgs } from './channels/hookbox-flags.js';
 import { ConfigError, OPTIONS, envName, readConfigFile, readEnv, resolveConfig, type Config, type OptionName } from './config.js';
 import { startServer } from './server.js';
 
-const USAGE = 'usage: hookhub serve [options]   (hookhub serve --help lists them)\n       hookhub hookbox [Hookbox\'s flags] [Hookhub options]   (a drop-in for Hookbox 0.3\'s command line)';
+const USAGE = 'usage: hookhub serve [options]   (hookhub serve --help lists them)\n       hookhub hookbox [Hookbox\'s flags] [Hookhub options]   (a drop-in for Hookbox 0.3\'s command line)\n       hookhub --version | --help';
+
+/** The package's version: package.json sits one level up from both src/cli.ts and dist/cli.js. */
+function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+  return typeof manifest.version === 'string' ? manifest.version : 'unknown';
+}
 
 const HOOKBOX_HELP = `hookhub hookbox [Hookbox's flags] [Hookhub's long options]
 
@@ -73,9 +80,18 @@ function hookboxConfig(argv: string[]): Config | undefined {
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
+  if (command === '--version' || command === '-v' || command === 'version') {
+    console.log(packageVersion());
+    return;
+  }
+  if (command === '--help' || command === '-h' || command === 'help') {
+    console.log(USAGE);
+    return;
+  }
   if (command !== 'serve' && command !== 'hookbox') {
-    console.error(command === undefined || command === '--help' || command === '-h' ? USAGE : `unknown command "${command}"; ${USAGE}`);
-    process.exit(command === undefined || command === '--help' || command === '-h' ? 0 : 2);
+    // No command is a mistake too (a script that forgot `serve` should not look like it succeeded).
+    console.error(command === undefined ? USAGE : `unknown command "${command}"; ${USAGE}`);
+    process.exit(2);
   }
   let config;
   try {

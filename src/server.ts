@@ -1,10 +1,11 @@
 // Builds the Fastify app from the parts. buildServer() does not listen; startServer() does.
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import type { Config } from './config.js';
+import { pusherAppsOf, type Config } from './config.js';
 import { isHookhubError } from './core/errors.js';
 import { storeFailure } from './core/store-down.js';
 import { createMetrics, type Metrics } from './core/metrics.js';
 import { Topics } from './core/topics.js';
+import { SystemEvents } from './core/system-events.js';
 import { createDispatcher, deliveryLogRoutes, dispatchRoute, endpointRoutes, queueBatchFromDispatch, queueFromDispatch } from './dispatch/index.js';
 import { clientRoute } from './channels/client-route.js';
 import { topicsApi } from './api/topics.js';
@@ -13,8 +14,10 @@ import { browserGate, browsersClosedBecause } from './http/browser-gate.js';
 import { createOriginPolicy } from './http/origins.js';
 import { Connections } from './http/connections.js';
 import { exposureWarning } from './http/exposure.js';
-import { logRequests } from './http/request-log.js';
+import { lazyRequestLogger, logRequests } from './http/request-log.js';
 import { capSockets, httpServerOptions } from './http/socket-limits.js';
+import { faviconRoute } from './http/favicon.js';
+import { openApi } from './http/openapi.js';
 import { opsRoutes } from './ops/health.js';
 import { createStore, type Store } from './store/index.js';
 import type { WebhookQueue } from './core/webhooks.js';
@@ -25,6 +28,7 @@ import { channelsAdminView, createChannels, type Channels } from './channels/ind
 import { wsTransport } from './transports/ws.js';
 import { wsFallback } from './transports/ws-fallback.js';
 import { adminConsole } from './admin/plugin.js';
+import { PusherNode, PusherWebhooks, pusherHttpApi, pusherPlugin, type PusherWebhookSink } from './pusher/index.js';
 
 export interface Hookhub {
   app: FastifyInstance;
@@ -36,6 +40,8 @@ export interface Hookhub {
   /** The durable outgoing webhook queue (dispatcher); other parts deliver through it. */
   webhooks: WebhookQueue;
   channels: Channels;
+  /** The Pusher front door's connections and their directory (when apps are configured). */
+  pusher: PusherNode | undefined;
   /** Base URL once listening (startServer). */
   url: string;
   close(): Promise<void>;
@@ -45,6 +51,8 @@ export interface BuildOptions {
   /** A pino logger or options; defaults to JSON logs on stdout at --log-level. */
   logger?: FastifyServerOptions['loggerInstance'];
   store?: Store;
+  /** Where the Pusher front door reports lifecycle events (channel_occupied, member_added, …). */
+  pusherWebhooks?: PusherWebhookSink;
 }
 
 export async function buildServer(config: Config, options: BuildOptions = {}): Promise<Hookhub> {
@@ -65,6 +73,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
       : { logger: { level: config.logLevel, redact: ['req.headers.authorization', 'req.headers.cookie'] } }),
     // One line per request comes from logRequests(); Fastify's two default lines are off.
     logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory: lazyRequestLogger,
     bodyLimit: config.maxBody,
     forceCloseConnections: 'idle',
     // Header, body and keep-alive timeouts on every socket (Fastify's own default is none).
@@ -75,6 +84,8 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   });
 
   capSockets(app.server, config.maxSockets);
+  // Before any route: the generator collects the routes' schemas as they are added.
+  await openApi(app);
 
   // Bodies arrive as bytes; each route decides what they mean (payloads are forwarded as received).
   app.removeAllContentTypeParsers();
@@ -103,12 +114,14 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   });
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route for ${req.method} ${req.url.split('?')[0]}` }));
   logRequests(app);
+  // The system topic (hookhub.endpoints): endpoint and channel events, and --alert-url through the dispatcher.
+  const systemEvents = new SystemEvents(topics, (err, event, what) => app.log.error({ err, event: event.type }, what));
   const dispatcher = createDispatcher(config, {
     store: store.deliveries,
     endpoints: { book: store.endpoints, limiter: store.limiter },
     metrics,
     log: app.log,
-    publish: (topic, body) => topics.publish(topic, { contentType: 'application/json', body }),
+    events: systemEvents,
   });
 
   const streaming = {
@@ -173,7 +186,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   });
   await websub.start();
   // Browser channels: /ws, its HTTP fallback and the Hookbox REST API (own token check, own context).
-  const channels = await createChannels({ config, topics, store, metrics, log: app.log });
+  const channels = await createChannels({ config, topics, store, metrics, log: app.log, events: systemEvents });
   // Browsers: a foreign Origin is refused; with keys set, only the application's callbacks let them in.
   const closed = browsersClosedBecause({
     keysSet: config.apiKey !== undefined || config.streamKey !== undefined,
@@ -192,12 +205,37 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   };
   // @fastify/websocket at the root: registered in a child context, an upgrade request to a path without a
   // WebSocket route would be answered by the root 404 handler and its socket never released (close hangs).
-  await wsTransport(app, wsDeps);
+  let pusher: PusherNode | undefined;
+  let pusherWebhooks: PusherWebhooks | undefined;
+  // Before the WebSocket plugin closes the connections (its preClose comes next): on several nodes, this
+  // node's Pusher subscriptions and members go to a live node, which reports them leaving.
+  app.addHook('preClose', async () => void (await pusher?.handOver()));
+  const wsRoute = await wsTransport(app, wsDeps);
   await app.register(async (browsers) => {
     wsFallback(browsers, wsDeps);
     channels.routes(browsers);
   });
   app.addHook('onClose', async () => channels.close());
+  // The Pusher front door: /app/<key> (its own access model: signed channel authorization, any origin).
+  const pusherApps = pusherAppsOf(config);
+  if (pusherApps.length > 0) {
+    // The app's webhooks through the dispatcher, unless the caller hands in its own sink (tests).
+    const sink: PusherWebhookSink = options.pusherWebhooks ?? (pusherWebhooks = new PusherWebhooks({ queue: dispatcher, log: app.log }));
+    pusher = new PusherNode({
+      apps: pusherApps,
+      topics,
+      roster: store.pusher,
+      maxSubscriptions: config.maxSubscriptions,
+      maxJsonDepth: config.maxJsonDepth,
+      log: app.log,
+      webhooks: sink,
+    });
+    // A delayed channel_vacated / member_removed is sent only if every node still shows it.
+    pusherWebhooks?.confirmLeavesWith(pusher);
+    await app.register(pusherPlugin, { node: pusher, wsRoute });
+    // /apps/<app_id>/…: the HTTP API, in its own context with its own signature check.
+    await app.register(pusherHttpApi, { apps: pusherApps, topics, directory: pusher, maxJsonDepth: config.maxJsonDepth });
+  }
   // The /admin console: own context and own auth (Basic, --admin-password); absent (404) when unset.
   const adminPassword = config.adminPassword;
   if (adminPassword !== undefined) {
@@ -220,13 +258,25 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   }
   opsRoutes(app, { store, metrics, metricsKey: config.metricsKey });
   clientRoute(app);
+  faviconRoute(app);
 
   app.addHook('preClose', async () => connections.shutdownAll());
+  // The leaves of the connections just closed reach the webhook sink, then what waits there (delayed leaves)
+  // is queued, before the dispatcher stops.
+  app.addHook('preClose', async () => {
+    await pusher?.settled();
+    await pusherWebhooks?.close();
+  });
   // WebSub stops verifying and fetching before the queue it feeds stops.
   app.addHook('preClose', async () => websub.close());
   // Stop claiming, let attempts in flight finish (bounded), release the rest — before the store closes.
   app.addHook('preClose', async () => dispatcher.stop());
-  app.addHook('onClose', async () => store.close());
+  app.addHook('onClose', async () => {
+    // The last membership changes are made and every operational event is published before the store goes.
+    await store.presence.flush();
+    await systemEvents.settled();
+    await store.close();
+  });
 
   hookhub = {
     app,
@@ -237,6 +287,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     connections,
     webhooks: dispatcher,
     channels,
+    pusher,
     url: '',
     close: () => app.close(),
   };

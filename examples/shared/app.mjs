@@ -126,6 +126,11 @@ export async function runExample(name, start) {
     // The TypeScript source through tsx in a checkout; the built dist/cli.js in an installed package.
     const tsx = join(ROOT, 'node_modules/tsx/dist/cli.mjs');
     const cli = existsSync(tsx) ? [tsx, join(ROOT, 'src/cli.ts')] : [join(ROOT, 'dist/cli.js')];
+    // The page loads /hookbox.js from the hub: in a fresh checkout, bundle it first (a package ships it built).
+    if (!existsSync(join(ROOT, 'client/dist/hookbox.js')) && existsSync(join(ROOT, 'client/build.mjs'))) {
+      await new Promise((resolve, reject) => spawn(process.execPath, [join(ROOT, 'client/build.mjs')], { stdio: 'inherit' })
+        .on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`client/build.mjs exited ${code}`)))));
+    }
     const args = [...cli, 'serve', '--store', 'memory', '--port', new URL(hubUrl).port, '--cb-url', `${app.url}/hookbox`, '--cb-secret', secret, '--allow-private-targets', '--allowed-origins', app.url];
     console.log(`starting Hookhub: hookhub ${args.slice(cli.length).join(' ')}`);
     hub = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'], cwd: ROOT });

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { checkTopicName } from '../core/topic-name.js';
 import type { Topics } from '../core/topics.js';
 import { historyResponse } from './history-response.js';
+import { commonErrors, described, inputSchema, pathParam } from '../http/openapi.js';
 import { parseInput } from '../http/validate.js';
 
 const MAX_HISTORY_LIMIT = 10_000;
@@ -28,15 +29,32 @@ export interface TopicsApiDeps {
   historyMaxBytes: number;
 }
 
+const topicParam = pathParam('topic', 'topic name');
+const published = { description: 'Published', type: 'object', properties: { id: { type: 'string' }, offset: { type: 'integer' } }, required: ['id', 'offset'] };
+
 export function topicsApi(app: FastifyInstance, deps: TopicsApiDeps): void {
-  app.post<{ Params: { topic: string } }>('/api/topics/:topic/publish', async (req, reply) => {
+  const publishDoc = described({
+    tags: ['topics'],
+    summary: 'Publish the request body (any content type, kept as sent) to a topic',
+    params: topicParam,
+    body: { content: { '*/*': { schema: {} } } },
+    response: { 202: published, ...commonErrors, 413: { description: 'Body larger than --max-body' } },
+  });
+  app.post<{ Params: { topic: string } }>('/api/topics/:topic/publish', publishDoc, async (req, reply) => {
     const body = (req.body as Buffer | undefined) ?? Buffer.alloc(0);
     const contentType = req.headers['content-type'] ?? 'application/octet-stream';
     const m = await deps.topics.publish(req.params.topic, { contentType, body });
     return reply.code(202).send({ id: m.id, offset: m.offset });
   });
 
-  app.get<{ Params: { topic: string } }>('/api/topics/:topic/history', async (req, reply) => {
+  const historyDoc = described({
+    tags: ['topics'],
+    summary: 'Messages of a topic from offset `since`, oldest first',
+    params: topicParam,
+    querystring: inputSchema(historyQuery),
+    response: { 200: { description: 'The messages (next_offset to go on)', type: 'object' }, ...commonErrors },
+  });
+  app.get<{ Params: { topic: string } }>('/api/topics/:topic/history', historyDoc, async (req, reply) => {
     const { since, limit } = parseInput(historyQuery, req.query);
     const topic = checkTopicName(req.params.topic);
     const body = await historyResponse({
@@ -49,7 +67,16 @@ export function topicsApi(app: FastifyInstance, deps: TopicsApiDeps): void {
   });
 
   // Pages by name, as /api/deliveries pages by age: next_cursor is present when the page is full.
-  app.get('/api/topics', async (req) => {
+  const listDoc = described({
+    tags: ['topics'],
+    summary: 'Topics by name, a page at a time',
+    querystring: inputSchema(listQuery),
+    response: {
+      200: { description: 'A page; next_cursor when it is full', type: 'object', properties: { topics: { type: 'array', items: { type: 'object' } }, next_cursor: { type: 'string' } }, required: ['topics'] },
+      ...commonErrors,
+    },
+  });
+  app.get('/api/topics', listDoc, async (req) => {
     const q = parseInput(listQuery, req.query);
     const topics = await deps.topics.list({ limit: q.limit, ...(q.cursor !== undefined ? { after: q.cursor } : {}) });
     const out: { topics: typeof topics; next_cursor?: string } = { topics };

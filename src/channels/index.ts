@@ -3,11 +3,13 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Metrics } from '../core/metrics.js';
+import type { SystemEvents } from '../core/system-events.js';
 import { createOutgoingAgent } from '../core/target-guard.js';
 import type { Topics } from '../core/topics.js';
 import type { Store } from '../store/contracts/store.js';
 import { AppCallbacks, type CallbackAction } from './callbacks.js';
 import { ClusterUsers } from './cluster-users.js';
+import { publishChannelEvents } from './events.js';
 import type { FrameSink } from './model.js';
 import { ChannelsNode } from './node.js';
 import { ChannelPoller } from './polling.js';
@@ -16,6 +18,7 @@ import { serveRestApart } from './rest-apart.js';
 import { ChannelSession, type FrameSession, type SessionInfo } from './session.js';
 
 export { channelsAdminView, type AdminChannel, type ChannelsAdminView } from './admin-view.js';
+export type { ChannelEvent } from './events.js';
 
 /** The server options channels use (a subset of the server's Config). */
 export interface ChannelsConfig {
@@ -57,6 +60,8 @@ export interface ChannelsDeps {
   store: Pick<Store, 'channels' | 'registry' | 'presence' | 'states' | 'histories' | 'relay'>;
   metrics: Metrics;
   log: FastifyBaseLogger;
+  /** The system topic: channel lifecycle events (occupied, vacated, member added / removed) go there. */
+  events?: SystemEvents;
 }
 
 /** Application callbacks in flight at once; further ones wait (within their timeout). */
@@ -106,6 +111,7 @@ export async function createChannels(deps: ChannelsDeps): Promise<Channels> {
     dispatcher: appAgent,
   });
   const { store } = deps;
+  if (deps.events) publishChannelEvents(store.presence, deps.events);
   const node = new ChannelsNode({
     topics: deps.topics,
     store: store.channels,

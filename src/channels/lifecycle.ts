@@ -2,6 +2,7 @@
 // (the application's create_channel answer gives the options), options and their polling, destruction.
 // With a shared registry a channel exists for the whole cluster: each node keeps a copy that follows
 // the registry's record (recordChanged).
+import { SYSTEM_TOPIC } from '../core/system-events.js';
 import { checkTopicName } from '../core/topic-name.js';
 import { isHookhubError } from '../core/errors.js';
 import type { ChannelRecordChange } from '../store/contracts/channel-registry.js';
@@ -334,4 +335,6 @@ function checkName(name: string): void {
   } catch (err) {
     throw new ChannelError(isHookhubError(err) ? err.message.replace(/^topic/, 'channel_name') : 'bad channel_name');
   }
+  // A channel is its topic: as one, the system topic would let browsers read (and forge) operational events.
+  if (name === SYSTEM_TOPIC) throw new ChannelError(`channel_name ${SYSTEM_TOPIC} is the system topic of operational events, not a channel`);
 }

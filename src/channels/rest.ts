@@ -7,6 +7,7 @@ import { isHookhubError } from '../core/errors.js';
 import { storeFailure } from '../core/store-down.js';
 import { parseJsonInput } from '../core/json-input.js';
 import { bearerToken, secretEquals } from '../http/auth.js';
+import { described, open } from '../http/openapi.js';
 import type { ClusterUsers } from './cluster-users.js';
 import type { Channel } from './model.js';
 import type { ChannelsNode } from './node.js';
@@ -219,6 +220,16 @@ function readFields(req: FastifyRequest, maxDepth: number): Fields {
   };
 }
 
+const restReply = { description: '[true, result] or [false, { msg }] (Hookbox answers 200 either way)', type: 'array', prefixItems: [{ type: 'boolean' }, { type: 'object' }] };
+const restDoc = (prefix: string) => described({
+  tags: ['rest'],
+  security: open, // the REST secret travels as security_token (or Bearer), checked by the handler
+  summary: `Hookbox REST API${prefix === '/rest' ? ' (alias of /web)' : ''}: the method in the path, its fields in the query or a form/JSON body`,
+  params: { type: 'object', properties: { method: { type: 'string', enum: Object.keys(methods) } }, required: ['method'] },
+  querystring: { type: 'object', properties: { security_token: { type: 'string', description: 'the REST secret (--api-key), or Authorization: Bearer' } }, additionalProperties: true },
+  response: { 200: restReply, 404: { ...restReply, description: 'Unknown method: [false, { msg }]' } },
+});
+
 export const REST_DISABLED = 'the REST API is disabled: no REST secret is set (start with --api-key)';
 
 export function channelsRest(app: FastifyInstance, deps: ChannelsRestDeps): void {
@@ -245,7 +256,7 @@ export function channelsRest(app: FastifyInstance, deps: ChannelsRestDeps): void
     }
   };
   for (const prefix of ['/web', '/rest']) {
-    app.route({ method: ['GET', 'POST'], url: `${prefix}/:method`, handler });
+    app.route<{ Params: { method: string } }>({ method: ['GET', 'POST'], url: `${prefix}/:method`, ...restDoc(prefix), handler });
   }
 }
 

@@ -3,7 +3,9 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 export function createMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'hookhub_' });
+  // Process and runtime metrics under their standard names (process_*, nodejs_*), as stock Node.js
+  // dashboards and alerts expect them; Hookhub's own metrics are hookhub_*.
+  collectDefaultMetrics({ register: registry });
   return {
     registry,
     connections: new Gauge({ name: 'hookhub_connections', help: 'Open consumer connections', labelNames: ['transport'] as const, registers: [registry] }),

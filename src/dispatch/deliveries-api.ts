@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { HookhubError } from '../core/errors.js';
+import { commonErrors, described, errorReply, inputSchema, pathParam } from '../http/openapi.js';
 import { parseInput as parse } from '../http/validate.js';
 import { HELD_BEHIND_EARLIER, PARKED, type DeliveryQueue, type DeliveryRecord } from '../store/contracts/delivery-queue.js';
 import { matchesTarget } from '../store/contracts/delivery-target.js';
@@ -74,11 +75,48 @@ export interface DeliveryLog {
   retry(id: string): Promise<'queued' | 'in_flight' | 'not_found'>;
 }
 
+const delivery = { description: 'One delivery (never its body or secret)', type: 'object', properties: {
+  id: { type: 'string' }, url: { type: 'string' }, method: { type: 'string' },
+  status: { type: 'string', enum: ['pending', 'delivering', 'succeeded', 'failed'] },
+  created_at: { type: 'string', format: 'date-time' }, updated_at: { type: 'string', format: 'date-time' },
+  attempts: { type: 'array', items: { type: 'object' } }, max_attempts: { type: 'integer' },
+  held: { type: 'boolean' }, parked: { type: 'boolean' }, next_attempt_at: { type: 'string', format: 'date-time' },
+  content_type: { type: 'string' }, body_bytes: { type: 'integer' }, errback: { type: 'string' }, callback: { type: 'string' },
+  origin: { type: 'string' }, idempotency_key: { type: 'string' }, ordering_key: { type: 'string' },
+}, required: ['id', 'url', 'method', 'status', 'created_at', 'updated_at', 'attempts', 'max_attempts'] };
+const idParam = pathParam('id', 'delivery id');
+const requeued = { description: 'Queued again', type: 'object', properties: { queued: { type: 'integer' }, more: { type: 'boolean' } }, required: ['queued'] };
+
+const docs = {
+  list: described({
+    tags: ['deliveries'],
+    summary: 'Deliveries, newest first, filtered; next_cursor while there are more',
+    querystring: inputSchema(listQuery),
+    response: { 200: { description: 'A page of deliveries', type: 'object', properties: { deliveries: { type: 'array', items: delivery }, next_cursor: { type: 'string' } }, required: ['deliveries'] }, ...commonErrors },
+  }),
+  one: described({ tags: ['deliveries'], summary: 'One delivery with its attempts', params: idParam, response: { 200: delivery, 401: commonErrors[401], 404: errorReply('No such delivery') } }),
+  recover: described({
+    tags: ['deliveries'],
+    summary: 'Resend every delivery that failed between since and until (after a receiver outage)',
+    querystring: inputSchema(recoverQuery),
+    response: { 202: requeued, ...commonErrors },
+  }),
+  retry: described({
+    tags: ['deliveries'],
+    summary: 'One more attempt of a delivery (same id)',
+    params: idParam,
+    response: {
+      202: { description: 'Queued', type: 'object', properties: { id: { type: 'string' } }, required: ['id'] },
+      401: commonErrors[401], 404: errorReply('No such delivery'), 409: errorReply('An attempt is in flight on another node'),
+    },
+  }),
+};
+
 /** The routes under `prefix` ('' for /api/deliveries; the admin console mounts the same under /admin). */
 export function deliveriesApi(app: FastifyInstance, deps: { dispatcher: DeliveryLog }, prefix = ''): void {
   const store = deps.dispatcher.store;
 
-  app.get(`${prefix}/api/deliveries`, async (req) => {
+  app.get(`${prefix}/api/deliveries`, docs.list, async (req) => {
     const q = parse(listQuery, req.query);
     const since = q.since === undefined ? undefined : parse(time('since'), q.since);
     const until = q.until === undefined ? undefined : parse(time('until'), q.until);
@@ -129,14 +167,14 @@ export function deliveriesApi(app: FastifyInstance, deps: { dispatcher: Delivery
     }
   });
 
-  app.get<{ Params: { id: string } }>(`${prefix}/api/deliveries/:id`, async (req) => {
+  app.get<{ Params: { id: string } }>(`${prefix}/api/deliveries/:id`, docs.one, async (req) => {
     const d = await store.get(req.params.id);
     if (!d) throw new HookhubError('not_found', `no delivery ${req.params.id}`);
     return deliveryJson(d);
   });
 
   // Svix's "recover": after a receiver's outage, resend every delivery that failed meanwhile.
-  app.post(`${prefix}/api/deliveries/recover`, async (req, reply) => {
+  app.post(`${prefix}/api/deliveries/recover`, docs.recover, async (req, reply) => {
     const q = parse(recoverQuery, req.query);
     const { ids, more } = await failedDeliveries(store, q);
     let queued = 0;
@@ -144,7 +182,7 @@ export function deliveriesApi(app: FastifyInstance, deps: { dispatcher: Delivery
     return reply.code(202).send({ queued, ...(more ? { more: true } : {}) });
   });
 
-  app.post<{ Params: { id: string } }>(`${prefix}/api/deliveries/:id/retry`, async (req, reply) => {
+  app.post<{ Params: { id: string } }>(`${prefix}/api/deliveries/:id/retry`, docs.retry, async (req, reply) => {
     const result = await deps.dispatcher.retry(req.params.id);
     if (result === 'not_found') throw new HookhubError('not_found', `no delivery ${req.params.id}`);
     if (result === 'in_flight') return reply.code(409).send({ error: 'an attempt of this delivery is in flight on another node; retry when it is done' });

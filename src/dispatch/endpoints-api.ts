@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { HookhubError } from '../core/errors.js';
 import { parseJsonInput } from '../core/json-input.js';
 import { pageOf, pageQuery } from '../http/paging.js';
+import { commonErrors, described, errorReply, inputSchema, pathParam } from '../http/openapi.js';
 import { parseInput as parse } from '../http/validate.js';
 import type { DeliveryQueue } from '../store/contracts/delivery-queue.js';
 import type { EndpointSettings } from '../store/contracts/endpoints.js';
@@ -54,6 +55,30 @@ function jsonBody(body: unknown): unknown {
   return parsed.value;
 }
 
+const endpointView = { description: 'An endpoint: its settings, limits in force, circuit and counts', type: 'object' };
+const idParam = pathParam('id', 'an http(s) origin (https://host:port) or a URL prefix, URL-encoded');
+const noControl = errorReply('Endpoint control is not running');
+const describe = (summary: string, extra: Record<string, unknown>, ok: Record<string, unknown> = { 200: endpointView }) =>
+  described({ tags: ['endpoints'], summary, params: idParam, ...extra, response: { ...ok, ...commonErrors, 404: errorReply('No such endpoint'), 503: noControl } });
+const docs = {
+  list: described({
+    tags: ['endpoints'],
+    summary: 'Endpoints by id, a page at a time',
+    querystring: inputSchema(pageQuery),
+    response: { 200: { description: 'A page; next_cursor when it is full', type: 'object', properties: { endpoints: { type: 'array', items: endpointView }, next_cursor: { type: 'string' } }, required: ['endpoints'] }, ...commonErrors },
+  }),
+  one: describe('One endpoint', {}),
+  put: describe('Set an endpoint\'s limits (defines a URL-prefix endpoint)', {
+    body: { content: { 'application/json': { schema: inputSchema(settingsBody) } } },
+  }),
+  remove: describe('Forget an endpoint\'s settings', {}, { 204: { description: 'Removed', type: 'null' } }),
+  disable: describe('Disable an endpoint: its deliveries are parked', {}),
+  enable: describe('Enable an endpoint: parked deliveries go out', {}),
+  replay: describe('Resend an endpoint\'s failed (or parked) deliveries', { querystring: inputSchema(replayQuery) }, {
+    202: { description: 'Queued again', type: 'object', properties: { queued: { type: 'integer' }, more: { type: 'boolean' } }, required: ['queued'] },
+  }),
+};
+
 /** The routes under `prefix` ('' for /api/endpoints; the admin console mounts the same under /admin). */
 export function endpointsApi(app: FastifyInstance, dispatcher: EndpointsControl, prefix = ''): void {
   const control = (): EndpointControl => {
@@ -65,20 +90,20 @@ export function endpointsApi(app: FastifyInstance, dispatcher: EndpointsControl,
     return id;
   };
 
-  app.get(`${prefix}/api/endpoints`, async (req) => {
+  app.get(`${prefix}/api/endpoints`, docs.list, async (req) => {
     const q = parse(pageQuery, req.query);
     const c = control();
     const page = pageOf(c.ids(), (id) => id, q);
     return { endpoints: page.items.map((id) => c.view(id)), ...(page.nextCursor !== undefined ? { next_cursor: page.nextCursor } : {}) };
   });
 
-  app.get<{ Params: { id: string } }>(`${prefix}/api/endpoints/:id`, async (req) => {
+  app.get<{ Params: { id: string } }>(`${prefix}/api/endpoints/:id`, docs.one, async (req) => {
     await control().refresh();
     return control().view(known(endpointId(req.params.id)));
   });
 
   // Settings: an override of the defaults; for a URL prefix, the endpoint's definition as well.
-  app.put<{ Params: { id: string } }>(`${prefix}/api/endpoints/:id`, async (req) => {
+  app.put<{ Params: { id: string } }>(`${prefix}/api/endpoints/:id`, docs.put, async (req) => {
     const id = endpointId(req.params.id);
     const body = parse(settingsBody, jsonBody(req.body));
     const settings: EndpointSettings = {};
@@ -87,18 +112,18 @@ export function endpointsApi(app: FastifyInstance, dispatcher: EndpointsControl,
     return control().view(id);
   });
 
-  app.delete<{ Params: { id: string } }>(`${prefix}/api/endpoints/:id`, async (req, reply) => {
+  app.delete<{ Params: { id: string } }>(`${prefix}/api/endpoints/:id`, docs.remove, async (req, reply) => {
     await control().remove(endpointId(req.params.id));
     return reply.code(204).send();
   });
 
-  app.post<{ Params: { id: string } }>(`${prefix}/api/endpoints/:id/disable`, async (req) => {
+  app.post<{ Params: { id: string } }>(`${prefix}/api/endpoints/:id/disable`, docs.disable, async (req) => {
     const id = endpointId(req.params.id);
     await control().disable(id);
     return control().view(id);
   });
 
-  app.post<{ Params: { id: string } }>(`${prefix}/api/endpoints/:id/enable`, async (req) => {
+  app.post<{ Params: { id: string } }>(`${prefix}/api/endpoints/:id/enable`, docs.enable, async (req) => {
     const id = endpointId(req.params.id);
     await control().enable(id);
     return control().view(id);
@@ -106,7 +131,7 @@ export function endpointsApi(app: FastifyInstance, dispatcher: EndpointsControl,
 
   // Replay (within since/until by creation): failed deliveries of the endpoint get one more attempt; parked ones go
   // out now whatever the endpoint's state (they are parked again if it is still open or disabled).
-  app.post<{ Params: { id: string } }>(`${prefix}/api/endpoints/:id/replay`, async (req, reply) => {
+  app.post<{ Params: { id: string } }>(`${prefix}/api/endpoints/:id/replay`, docs.replay, async (req, reply) => {
     const id = endpointId(req.params.id);
     const q = parse(replayQuery, req.query);
     const c = control();

@@ -1,9 +1,8 @@
-// Operational events of the dispatcher, published to the system topic SYSTEM_TOPIC (JSON, one message per
-// event) so that any consumer can follow them: /stream, /sse, a WebSub subscription, or the alert
-// webhook (--alert-url), which the dispatcher queues like any other delivery.
+// Operational events of the dispatcher, published to the system topic (core/system-events.ts: JSON, one
+// message per event) so that any consumer can follow them: /stream, /sse, a WebSub subscription, or the
+// alert webhook (--alert-url), which the dispatcher queues like any other delivery.
 
-/** The documented system topic of endpoint and delivery events. */
-export const SYSTEM_TOPIC = 'hookhub.endpoints';
+export { SYSTEM_TOPIC } from '../core/system-events.js';
 
 /** Deliveries of the alert webhook carry this origin kind: their own failures raise no further alerts. */
 export const ALERT_ORIGIN = 'alert';

@@ -7,7 +7,8 @@ import type { Metrics } from '../core/metrics.js';
 import type { DeliveryQueue } from '../store/contracts/delivery-queue.js';
 import type { EndpointBook, EndpointLimiter } from '../store/contracts/endpoints.js';
 import type { EndpointOptions } from './endpoints.js';
-import { ALERT_ORIGIN, SYSTEM_TOPIC, type EndpointEvent } from './events.js';
+import type { SystemEvent, SystemEvents } from '../core/system-events.js';
+import { ALERT_ORIGIN, type EndpointEvent } from './events.js';
 import { webhookFromDispatch } from './accept.js';
 import { deliveriesApi, type DeliveryLog } from './deliveries-api.js';
 import { endpointsApi, type EndpointsControl } from './endpoints-api.js';
@@ -67,22 +68,27 @@ export interface DispatcherDeps {
   endpoints?: { book: EndpointBook; limiter: EndpointLimiter };
   metrics: Metrics;
   log: FastifyBaseLogger;
-  /** Publishes an event to a topic (the system topic); the events go nowhere else when absent. */
-  publish?: (topic: string, body: Buffer) => Promise<unknown>;
+  /**
+   * The system topic: endpoint events are emitted there, and every event emitted there (the channels' too)
+   * goes to --alert-url. Without it, endpoint events go nowhere.
+   */
+  events?: SystemEvents;
 }
 
 export function createDispatcher(config: DispatchConfig, deps: DispatcherDeps): WebhookDispatcher {
   const log = deps.log.child({ part: 'dispatch' });
-  // Every event goes to the system topic, and to --alert-url as a delivery of its own (except events about
-  // the alert endpoint itself, which could only be parked behind the failure they report).
-  const onEvent = (e: EndpointEvent): void => {
-    const body = Buffer.from(JSON.stringify(e));
-    deps.publish?.(SYSTEM_TOPIC, body).catch((err: unknown) => log.error({ err, event: e.type }, 'publishing an endpoint event failed'));
-    const alertUrl = config.alertUrl;
-    if (alertUrl === undefined || e.endpoint === dispatcher.endpoints?.endpointOf(alertUrl)) return;
-    dispatcher.enqueue({ url: alertUrl, body, contentType: 'application/json', origin: { kind: ALERT_ORIGIN, ref: e.type } })
-      .catch((err: unknown) => log.error({ err, event: e.type }, 'queuing an alert failed'));
-  };
+  // Every event of the system topic (endpoint events, and the other products') goes to --alert-url as a
+  // delivery of its own, retried and logged like any other; except events about the alert endpoint itself,
+  // which could only be parked behind the failure they report.
+  const alertUrl = config.alertUrl;
+  if (alertUrl !== undefined) {
+    deps.events?.follow((e: SystemEvent, body: Buffer) => {
+      if ('endpoint' in e && e.endpoint === dispatcher.endpoints?.endpointOf(alertUrl)) return;
+      return dispatcher.enqueue({ url: alertUrl, body, contentType: 'application/json', origin: { kind: ALERT_ORIGIN, ref: e.type } })
+        .catch((err: unknown) => log.error({ err, event: e.type }, 'queuing an alert failed'));
+    });
+  }
+  const onEvent = (e: EndpointEvent): void => deps.events?.emit(e);
   const dispatcher: WebhookDispatcher = new WebhookDispatcher({
     store: deps.store,
     ...(deps.endpoints ? { endpoints: { ...deps.endpoints, options: endpointOptions(config) } } : {}),

@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { atItem, HookhubError } from '../core/errors.js';
 import type { Topics } from '../core/topics.js';
+import { commonErrors, described, errorReply } from '../http/openapi.js';
 import { controlText, parseDispatchBatch, parseDispatchBody, type DispatchBody } from './body.js';
 
 /** Queues an outgoing webhook for a parsed /dispatch body; answers the delivery id. */
@@ -19,8 +20,45 @@ export interface DispatchRouteDeps {
   maxJsonDepth?: number;
 }
 
+// Control fields start with "_"; every other field is the payload, forwarded in the encoding it came in.
+const controlFields = {
+  _url: { type: 'string', format: 'uri', description: 'queue a webhook to this URL' },
+  _topic: { type: 'string', description: 'publish the payload to this topic instead' },
+  _method: { type: 'string', description: 'HTTP method of the webhook (default POST, GET without payload)' },
+  _headers: { description: 'extra headers: a JSON object (or its text)' },
+  _timeout: { type: 'string', description: 'attempt timeout, e.g. 10s' },
+  _secret: { type: 'string', description: 'whsec_… key signing this webhook (Standard Webhooks)' },
+  _callback: { type: 'string', format: 'uri', description: 'told of the success' },
+  _errback: { type: 'string', format: 'uri', description: 'told of the final failure' },
+  _idempotency_key: { type: 'string', description: 'same key, same delivery (also the Idempotency-Key header)' },
+  _ordering_key: { type: 'string', description: 'deliveries with the same key go out one at a time, in order' },
+  _ordered: { type: 'string', description: 'true: order by _url' },
+};
+const dispatchBody = { type: 'object', properties: controlFields, additionalProperties: true };
+const dispatchDoc = described({
+  tags: ['dispatch'],
+  summary: 'Queue a webhook (_url) or publish to a topic (_topic); a JSON array queues a batch of webhooks',
+  body: {
+    content: {
+      'application/x-www-form-urlencoded': { schema: dispatchBody },
+      'multipart/form-data': { schema: dispatchBody },
+      'application/json': { schema: { oneOf: [dispatchBody, { type: 'array', items: dispatchBody }] } },
+    },
+  },
+  response: {
+    202: {
+      description: 'Queued: the delivery id; published: message id and offset; a batch: the ids in order',
+      type: 'object',
+      properties: { id: { type: 'string' }, offset: { type: 'integer' }, ids: { type: 'array', items: { type: 'string' } } },
+    },
+    ...commonErrors,
+    413: errorReply('Body larger than --max-body'),
+    415: errorReply('Not form-urlencoded, multipart or JSON'),
+  },
+});
+
 export function dispatchRoute(app: FastifyInstance, deps: DispatchRouteDeps): void {
-  app.post('/dispatch', async (req, reply) => {
+  app.post('/dispatch', dispatchDoc, async (req, reply) => {
     const batch = parseDispatchBatch(req.headers['content-type'], req.body as Buffer | undefined, deps.maxJsonDepth);
     if (batch) {
       batch.forEach((item, i) =>

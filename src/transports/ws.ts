@@ -17,6 +17,11 @@ import type { SessionInfo } from '../core/session-info.js';
 export interface SessionSink {
   send(frame: Buffer): void;
   close(code: number, reason: string): void;
+  /**
+   * For a session replaying history: a promise when the connection should take what it was sent before
+   * more is pushed (undefined: go on), so a long replay paces itself instead of being dropped as slow.
+   */
+  writable?(): Promise<void> | undefined;
 }
 
 export interface TransportSession {
@@ -67,7 +72,23 @@ interface WsInternals {
 
 /** Node's socket → response link (the upgrade's stand-in ServerResponse of @fastify/websocket). */
 interface HttpSocket extends Socket {
-  _httpMessage?: { detachSocket?(socket: Socket): void } | null;
+  _httpMessage?: { detachSocket?(socket: Socket): void; writableFinished?: boolean; once?(event: 'finish', fn: () => void): unknown } | null;
+}
+
+/**
+ * An upgrade request the router answers before any hook runs (a malformed URL: 400; a path parameter over
+ * maxParamLength: 414) is written to the plugin's stand-in response, but its socket is never released, and
+ * the server's close waits for it for ever. Once such an answer is written, the socket is ended.
+ */
+function endRefusedUpgrade(socket: HttpSocket): void {
+  const res = socket._httpMessage;
+  if (!res) return;
+  const end = (): void => {
+    socket.end();
+    setTimeout(() => socket.destroy(), 2000).unref();
+  };
+  if (res.writableFinished) end();
+  else res.once?.('finish', end);
 }
 
 /** See the call: lets the upgrade's request and reply objects go once the WebSocket is open. */
@@ -114,7 +135,7 @@ class WsSink implements SessionSink, BatchSink {
 
   constructor(
     private readonly ws: WebSocket,
-    limit: number,
+    private readonly limit: number,
     onSlow: (reason: string) => void,
     onFlushed: (n: number) => void,
   ) {
@@ -149,6 +170,23 @@ class WsSink implements SessionSink, BatchSink {
     this.writer.push(frame);
   }
 
+  writable(): Promise<void> | undefined {
+    const socket = (this.ws as unknown as WsInternals)._socket;
+    if (!socket || socket.destroyed || this.gone || this.backlog + this.writer.queued <= this.limit / 2) return undefined;
+    this.writer.flush();
+    // Only a write that was refused is followed by 'drain'; below the socket's own mark there is room anyway.
+    if (!socket.writableNeedDrain) return undefined;
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        socket.off('drain', done);
+        socket.off('close', done);
+        resolve();
+      };
+      socket.on('drain', done);
+      socket.on('close', done);
+    });
+  }
+
   /** Keep-alive: a connection that did not answer the last ping is gone. */
   ping(): void {
     if (!this.alive) {
@@ -173,7 +211,11 @@ class WsSink implements SessionSink, BatchSink {
   }
 }
 
-export async function wsTransport(app: FastifyInstance, deps: WsDeps): Promise<void> {
+/** Adds another WebSocket route served like /ws (batched writes, keep-alive, limits, counted connections):
+ *  `sessionsFor` picks the session factory from the upgrade request (e.g. by a path parameter). */
+export type WsRoute = (url: string, sessionsFor: (req: FastifyRequest) => SessionFactory) => void;
+
+export async function wsTransport(app: FastifyInstance, deps: WsDeps): Promise<WsRoute> {
   const sinks = new Set<WsSink>();
   await app.register(websocket, {
     options: { maxPayload: deps.maxFrame, perMessageDeflate: false },
@@ -183,6 +225,9 @@ export async function wsTransport(app: FastifyInstance, deps: WsDeps): Promise<v
     },
   });
 
+  // After the plugin's own 'upgrade' listener has routed the request (registered above, so it runs first).
+  app.server.on('upgrade', (_req: unknown, socket: HttpSocket) => endRefusedUpgrade(socket));
+
   const keepAlive = setInterval(() => {
     for (const s of sinks) s.ping();
   }, deps.heartbeatMs);
@@ -190,7 +235,7 @@ export async function wsTransport(app: FastifyInstance, deps: WsDeps): Promise<v
   app.addHook('onClose', async () => clearInterval(keepAlive));
 
   const delivered = deliveryCount(deps.metrics, 'ws');
-  const onSocket = (ws: WebSocket, req: FastifyRequest): void => {
+  const onSocket = (ws: WebSocket, req: FastifyRequest, sessions: SessionFactory): void => {
     const log: FastifyBaseLogger = req.log;
     let release = (): void => {};
     let session: TransportSession | undefined;
@@ -219,7 +264,7 @@ export async function wsTransport(app: FastifyInstance, deps: WsDeps): Promise<v
       return;
     }
     sinks.add(sink);
-    session = deps.sessions.open(sink, sessionInfo(req, 'ws'));
+    session = sessions.open(sink, sessionInfo(req, 'ws'));
     ws.on('pong', () => (sink.alive = true));
     ws.on('message', (data, isBinary) => {
       sink.alive = true;
@@ -248,6 +293,14 @@ export async function wsTransport(app: FastifyInstance, deps: WsDeps): Promise<v
     // A plain GET (no upgrade) learns what to do instead.
     handler: async (_req, reply) =>
       reply.code(426).header('upgrade', 'websocket').send({ error: 'WebSocket upgrade required (browsers without WebSocket: GET /ws/sse)' }),
-    wsHandler: onSocket,
+    wsHandler: (ws, req) => onSocket(ws, req, deps.sessions),
   });
+  return (url, sessionsFor) => {
+    app.route({
+      method: 'GET',
+      url,
+      handler: async (_req, reply) => reply.code(426).header('upgrade', 'websocket').send({ error: 'WebSocket upgrade required' }),
+      wsHandler: (ws, req) => onSocket(ws, req, sessionsFor(req)),
+    });
+  };
 }

@@ -5,12 +5,41 @@ import { HookhubError, isHookhubError } from '../core/errors.js';
 import { storeFailure } from '../core/store-down.js';
 import { bearerToken } from '../http/auth.js';
 import { pageOf, pageQuery } from '../http/paging.js';
+import { described, errorReply, inputSchema, open, pathParam } from '../http/openapi.js';
 import { parseInput } from '../http/validate.js';
 import type { Subscription } from '../store/contracts/subscriptions.js';
 import type { WebSubHub } from './hub.js';
 import { formParams, parseHubRequest, type RequestRules } from './request.js';
 
 export const HUB_PATHS = ['/hub', '/subscribe', '/publish'] as const;
+
+const plainText = (description: string) => ({ description, content: { 'text/plain': { schema: { type: 'string' } } } });
+const hubParams = {
+  type: 'object',
+  properties: {
+    'hub.mode': { type: 'string', enum: ['subscribe', 'unsubscribe', 'publish'] },
+    'hub.callback': { type: 'string', format: 'uri', description: 'subscribe, unsubscribe: the subscriber' },
+    'hub.topic': { type: 'string', description: 'subscribe, unsubscribe: the topic; publish: the topic URL(s)' },
+    'hub.secret': { type: 'string', description: 'subscribe: signs content distribution (X-Hub-Signature)' },
+    'hub.lease_seconds': { type: 'string', description: 'subscribe: lease asked for' },
+    'hub.url': { type: 'string', format: 'uri', description: 'publish: the topic URL the hub fetches' },
+  },
+  required: ['hub.mode'],
+};
+const hubDoc = (path: string) => described({
+  tags: ['websub'],
+  // Judged by topic and direction (--websub-allow, and the keys when they guard it), not by --api-key alone.
+  security: open,
+  summary: path === '/hub' ? 'WebSub hub: subscribe, unsubscribe (verified asynchronously) and publish' : `Alias of /hub`,
+  ...(path === '/hub' ? {} : { hide: true }),
+  body: { content: { 'application/x-www-form-urlencoded': { schema: hubParams } } },
+  response: {
+    202: { description: 'Accepted (verification of intent or the fetch follows)', type: 'null' },
+    400: plainText('Bad request: the reason'),
+    403: plainText('Refused by --websub-allow or the keys'),
+    503: plainText('The store cannot take a write now (Retry-After)'),
+  },
+});
 
 /** Registers the hub routes; call inside their own (open) context: it sets a plain-text error handler. */
 export function websubRoutes(app: FastifyInstance, hub: WebSubHub, rules: RequestRules & { maxBody: number; storeWritable?: () => void }): void {
@@ -34,7 +63,7 @@ export function websubRoutes(app: FastifyInstance, hub: WebSubHub, rules: Reques
   });
 
   for (const path of HUB_PATHS) {
-    app.post(path, async (req, reply) => {
+    app.post(path, hubDoc(path), async (req, reply) => {
       const request = parseHubRequest(formParams(req.headers['content-type'], req.body as Buffer | undefined), rules);
       // Refused before anything starts: a publish would be fetched, and a subscription verified, for nothing.
       storeWritable();
@@ -84,7 +113,14 @@ export function subscriptionJson(s: Subscription, now = Date.now()): Subscriptio
 
 /** GET /api/subscriptions?topic=&limit=&cursor= and /api/subscriptions/:id — register inside the api-key context. */
 export function subscriptionsApi(app: FastifyInstance, hub: WebSubHub): void {
-  app.get('/api/subscriptions', async (req) => {
+  const listDoc = described({
+    tags: ['websub'],
+    summary: 'WebSub subscriptions, a page at a time, optionally of one topic',
+    querystring: { ...inputSchema(pageQuery), properties: { ...(inputSchema(pageQuery).properties as object), topic: { type: 'string' } } },
+    response: { 200: { description: 'A page; next_cursor when it is full', type: 'object', properties: { subscriptions: { type: 'array', items: { type: 'object' } }, next_cursor: { type: 'string' } }, required: ['subscriptions'] } },
+  });
+  const oneDoc = described({ tags: ['websub'], summary: 'One WebSub subscription', params: pathParam('id', 'subscription id'), response: { 200: { description: 'The subscription', type: 'object' }, 404: errorReply('No such subscription') } });
+  app.get('/api/subscriptions', listDoc, async (req) => {
     const query = req.query as Record<string, unknown>;
     const topic = query.topic;
     if (topic !== undefined && typeof topic !== 'string') throw new HookhubError('bad_request', 'give one topic');
@@ -95,7 +131,7 @@ export function subscriptionsApi(app: FastifyInstance, hub: WebSubHub): void {
     return { subscriptions: page.items.map((s) => subscriptionJson(s, now)), ...(page.nextCursor !== undefined ? { next_cursor: page.nextCursor } : {}) };
   });
 
-  app.get<{ Params: { id: string } }>('/api/subscriptions/:id', async (req) => {
+  app.get<{ Params: { id: string } }>('/api/subscriptions/:id', oneDoc, async (req) => {
     const row = await hub.subscriptions.get(req.params.id);
     if (!row) throw new HookhubError('not_found', `no subscription ${req.params.id}`);
     return subscriptionJson(row);

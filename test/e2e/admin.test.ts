@@ -52,8 +52,9 @@ describe('admin console in Chromium', () => {
     page.on('dialog', (dialog) => void dialog.accept());
     expect((await page.goto(`${hub.url}/admin`))?.status()).toBe(200);
 
-    await eventually(() => stat(page, 'published'), '2', 'overview: 2 messages published');
-    expect(await stat(page, 'topics')).toBe('1');
+    // 2 on warmup, and dora joining lobby puts channel.occupied and channel.member_added on hookhub.endpoints.
+    await eventually(() => stat(page, 'published'), '4', 'overview: 4 messages published');
+    expect(await stat(page, 'topics')).toBe('2');
     expect(await stat(page, 'users')).toBe('1');
     expect(await stat(page, 'connections')).toBe('1');
     expect(await stat(page, 'store')).toBe('memory');
@@ -78,7 +79,7 @@ describe('admin console in Chromium', () => {
 
     // The overview keeps itself up to date (every 2 s).
     await page.click('button[data-tab="overview"]');
-    await eventually(() => stat(page, 'published'), '3', 'overview refreshed to 3 messages');
+    await eventually(() => stat(page, 'published'), '5', 'overview refreshed to 5 messages');
 
     // Edit a channel's options in the JSON editor.
     await page.click('button[data-tab="channels"]');
@@ -176,6 +177,84 @@ describe('admin console in Chromium', () => {
     await page.fill('#delivery-id', first[50] as string);
     await page.click('#delivery-search-submit');
     await until(async () => JSON.stringify(await rows()) === JSON.stringify([first[50]]) || undefined, 'the id search');
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it('tabs follow the #fragment and Back, every tab refreshes by itself, times carry their zone, deliveries readable at 420 px, a favicon', async () => {
+    const hub = await startHub({ adminPassword: PASSWORD, retrySchedule: [0] });
+    const receiver = await Receiver.start();
+    const dispatch = () => fetch(`${hub.url}/dispatch`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `_url=${encodeURIComponent(`${receiver.url}/a-rather-long/path/to/the/receiver/of/this/hook`)}&n=1` });
+    expect((await dispatch()).status).toBe(202);
+    await receiver.waitFor(1);
+
+    const context = await browser.newContext({
+      httpCredentials: { username: 'admin', password: PASSWORD },
+      viewport: { width: 420, height: 800 },
+      timezoneId: 'Asia/Kolkata', // UTC+05:30 all year: a zone no time could be mistaken in
+    });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (err) => errors.push(err.message));
+    await page.goto(`${hub.url}/admin#deliveries`);
+    const visible = () => page.$$eval('main > section', (els) => els.filter((e) => !e.hasAttribute('hidden')).map((e) => e.id).join(','));
+    await eventually(visible, 'deliveries', 'the tab of the #fragment');
+    const row = '#deliveries-list tbody tr';
+    await eventually(() => text(page, `${row} td:first-child`), /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+05:30$/, 'the time with its offset');
+
+    // 420 px: the table scrolls sideways in its box; the URL column keeps a readable width (not a letter per line).
+    const url = await page.$eval(`${row} td.url`, (td) => ({ width: td.getBoundingClientRect().width, height: td.getBoundingClientRect().height }));
+    expect(url.width).toBeGreaterThan(200);
+    expect(url.height).toBeLessThan(120);
+    const wrap = await page.$eval('#deliveries-list .table-wrap', (d) => ({ client: d.clientWidth, scroll: d.scrollWidth }));
+    expect(wrap.client).toBeLessThanOrEqual(420);
+    expect(wrap.scroll).toBeGreaterThan(wrap.client);
+    expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(420);
+    await page.screenshot({ path: '/tmp/admin-deliveries-420.png', fullPage: true });
+
+    // The deliveries tab refreshes by itself: a new delivery appears without a click.
+    expect((await dispatch()).status).toBe(202);
+    await until(async () => (await page.$$(row)).length === 2 || undefined, 'the new delivery listed by the refresh');
+    // So does the topics tab.
+    await page.click('button[data-tab="topics"]');
+    await eventually(visible, 'topics', 'the topics tab');
+    expect(await page.evaluate<string>('location.hash')).toBe('#topics');
+    await fetch(`${hub.url}/api/topics/appeared-later/publish`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' });
+    await eventually(() => text(page, '#topics-list'), /appeared-later/, 'the new topic listed by the refresh');
+
+    // Tabs are history entries: Back returns to the previous tab; a changed #fragment selects its tab.
+    await page.click('button[data-tab="endpoints"]');
+    await eventually(visible, 'endpoints', 'the endpoints tab');
+    await page.goBack();
+    await eventually(visible, 'topics', 'Back: the topics tab');
+    expect(await text(page, '#tabs button.active')).toBe('Topics');
+    await page.goBack();
+    await eventually(visible, 'deliveries', 'Back again: the deliveries tab');
+    await page.goForward();
+    await eventually(visible, 'topics', 'Forward: the topics tab');
+    await page.evaluate("location.hash = '#users'");
+    await eventually(visible, 'users', 'a #fragment set by hand');
+    await page.evaluate("location.hash = '#no-such-tab'");
+    await eventually(visible, 'overview', 'an unknown #fragment: the overview');
+
+    // A channel's history carries Hookbox's zone-less server time: shown as server time, not shifted.
+    await hub.channels.node.createChannel('news', { history_size: 5 });
+    const ada = await HookboxClient.connect(hub.url, { payload: { name: 'ada' } });
+    ada.send('SUBSCRIBE', { channel_name: 'news' });
+    await ada.frame('SUBSCRIBE');
+    ada.send('PUBLISH', { channel_name: 'news', payload: { text: 'hi' } });
+    await ada.frame('PUBLISH');
+    await page.click('button[data-tab="channels"]');
+    await page.click('#channels-list tbody tr:has-text("news")');
+    await eventually(() => text(page, '#channel-detail tbody tr:has-text("PUBLISH") td:nth-child(3)'), /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(server time\)$/, 'the history time as server time');
+    ada.close();
+
+    // A favicon the browser decodes (no 404 in the console).
+    const favicon = await fetch(`${hub.url}/favicon.ico`);
+    expect(favicon.status).toBe(200);
+    expect(favicon.headers.get('content-type')).toBe('image/x-icon');
+    const decoded = "(async () => { const img = new Image(); img.src = '/favicon.ico'; await img.decode(); return img.naturalWidth + 'x' + img.naturalHeight; })()";
+    expect(await page.evaluate<string>(decoded)).toBe('16x16');
     expect(errors).toEqual([]);
     await context.close();
   });

@@ -23,4 +23,15 @@ describe('/metrics access', () => {
     const hub = await startHub();
     expect((await fetch(`${hub.url}/metrics`)).status).toBe(200);
   });
+
+  it('process and runtime metrics keep their standard names (process_*, nodejs_*), so stock dashboards work', async () => {
+    const hub = await startHub();
+    const text = await (await fetch(`${hub.url}/metrics`)).text();
+    const families = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]));
+    for (const name of ['process_cpu_user_seconds_total', 'process_cpu_seconds_total', 'process_resident_memory_bytes', 'process_start_time_seconds',
+      'process_open_fds', 'nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_p99_seconds', 'nodejs_gc_duration_seconds', 'nodejs_version_info']) {
+      expect(families.has(name), name).toBe(true);
+    }
+    expect([...families].filter((f) => /^hookhub_(process|nodejs)_/.test(f!))).toEqual([]);
+  });
 });

@@ -24,15 +24,29 @@ function show(container, ...nodes) {
   container.replaceChildren(...nodes.filter((n) => n !== null && n !== undefined && n !== false));
 }
 
+/** A table in a box that scrolls sideways when the window is narrower than the table. */
 function table(headers, rows, empty) {
   if (rows.length === 0) return el('p', { class: 'empty' }, empty || 'Nothing here yet.');
-  return el('table', {},
+  return el('div', { class: 'table-wrap' }, el('table', {},
     el('thead', {}, el('tr', {}, headers.map((h) => el('th', {}, h)))),
-    el('tbody', {}, rows));
+    el('tbody', {}, rows)));
 }
 
 const pretty = (v) => (typeof v === 'string' ? v : JSON.stringify(v, null, 2));
-const time = (iso) => (iso ? new Date(iso).toLocaleString() : '');
+const pad = (n) => String(n).padStart(2, '0');
+/** The browser's offset from UTC at `d`, as +01:00. */
+function zone(d) {
+  const minutes = -d.getTimezoneOffset();
+  return `${minutes < 0 ? '-' : '+'}${pad(Math.floor(Math.abs(minutes) / 60))}:${pad(Math.abs(minutes) % 60)}`;
+}
+/** Local time with its offset (2026-12-06 19:34:12 +01:00), so that no time is read in the wrong zone. */
+function time(iso) {
+  if (!iso) return '';
+  // Hookbox's channel datetimes are the server's local time without a zone: shown as such, not converted.
+  if (!/(Z|[+-]\d\d:?\d\d)$/i.test(iso)) return `${iso.replace('T', ' ')} (server time)`;
+  const d = new Date(iso);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())} ${zone(d)}`;
+}
 const badge = (text, kind) => el('span', { class: `badge ${kind || text}` }, text);
 
 function notice(text, kind) {
@@ -207,9 +221,11 @@ async function loadDeliveries() {
   older.hidden = !next;
   older.dataset.cursor = next || '';
   $('deliveries-newest').hidden = deliveriesCursor === undefined;
+  // A refresh re-renders the table: the attempt lists the reader opened stay open.
+  const opened = new Set([...document.querySelectorAll('#deliveries-list tr[data-id] details[open]')].map((d) => d.closest('tr').dataset.id));
   show($('deliveries-list'), table(['created', 'url', 'status', 'attempts', 'last attempt', ''], deliveries.map((d) => {
     const last = d.attempts[d.attempts.length - 1];
-    const attempts = el('details', {}, el('summary', {}, `${d.attempts.length} / ${d.max_attempts}`),
+    const attempts = el('details', { open: opened.has(d.id) }, el('summary', {}, `${d.attempts.length} / ${d.max_attempts}`),
       el('ol', {}, d.attempts.map((a) => el('li', {}, `${time(a.at)} — ${a.status ?? 'no answer'} in ${a.duration_ms} ms`, a.error ? ` — ${a.error}` : '',
         a.response ? el('pre', {}, a.response) : null))));
     return el('tr', { dataset: { id: d.id } },
@@ -327,7 +343,8 @@ async function publish(event) {
   try {
     const r = await api('publish', { json: { topic, contentType: $('publish-type').value, body: $('publish-body').value } });
     show(result, `Published to ${r.topic} at offset ${r.offset}. `,
-      el('a', { href: '#topics', id: 'publish-view', onclick: () => { select('topics'); openTopic(r.topic).catch((e) => notice(e.message)); } }, 'View topic history'));
+      // The link changes the fragment (the Topics tab, a history entry); the topic's detail opens below it.
+      el('a', { href: '#topics', id: 'publish-view', onclick: () => { openTopic(r.topic).catch((e) => notice(e.message)); } }, 'View topic history'));
     result.className = 'ok';
   } catch (err) {
     show(result, err.message);
@@ -350,22 +367,50 @@ const loaders = {
 };
 
 let current = 'overview';
+/** The tab's refresh in flight, if any: the timer does not start another on top of it. */
+let loading;
 
 function refresh(tab) {
-  return loaders[tab]().then(() => { if ($('notice').className === 'error') notice(''); }, (err) => notice(err.message));
+  loading = loaders[tab]().then(() => { if ($('notice').className === 'error') notice(''); }, (err) => notice(err.message))
+    .finally(() => { loading = undefined; });
+  return loading;
 }
 
+/** Shows the tab named by the URL's #fragment (clicks, links, Back and Forward all change the fragment). */
 function select(tab) {
-  if (!(tab in loaders)) tab = 'overview';
+  if (!(tab in loaders)) {
+    // An unknown or missing fragment: the overview, without a history entry of its own.
+    tab = 'overview';
+    history.replaceState(null, '', '#overview');
+  }
   current = tab;
   for (const button of document.querySelectorAll('#tabs button')) button.classList.toggle('active', button.dataset.tab === tab);
   for (const name of Object.keys(loaders)) $(name).hidden = name !== tab;
-  if (location.hash !== `#${tab}`) history.replaceState(null, '', `#${tab}`);
   return refresh(tab);
 }
 
+/** Every tab keeps itself current: the overview every 2 s, the lists every 5 s (not while hidden). */
+const REFRESH_MS = { overview: 2000 };
+const REFRESH_DEFAULT_MS = 5000;
+let lastRefresh = 0;
+function tick() {
+  if (document.hidden || loading || current === 'publish') return;
+  if (Date.now() - lastRefresh < (REFRESH_MS[current] || REFRESH_DEFAULT_MS)) return;
+  lastRefresh = Date.now();
+  void refresh(current);
+}
+
 document.addEventListener('DOMContentLoaded', () => {
-  for (const button of document.querySelectorAll('#tabs button')) button.addEventListener('click', () => select(button.dataset.tab));
+  // A tab is a #fragment: clicking one adds a history entry, Back and Forward (hashchange) return to it.
+  for (const button of document.querySelectorAll('#tabs button')) {
+    button.addEventListener('click', () => {
+      if (location.hash === `#${button.dataset.tab}`) void refresh(button.dataset.tab);
+      else location.hash = button.dataset.tab;
+    });
+  }
+  window.addEventListener('hashchange', () => { lastRefresh = Date.now(); void select(location.hash.slice(1)); });
+  for (const input of document.querySelectorAll('input[type=datetime-local]')) input.title = `local time (UTC${zone(new Date())})`;
+  for (const span of document.querySelectorAll('.tz')) span.textContent = `(local, UTC${zone(new Date())})`;
   for (const button of document.querySelectorAll('button[data-refresh]')) button.addEventListener('click', () => refresh(button.dataset.refresh));
   const fromNewest = () => { deliveriesCursor = undefined; return refresh('deliveries'); };
   $('delivery-status').addEventListener('change', fromNewest);
@@ -375,6 +420,7 @@ document.addEventListener('DOMContentLoaded', () => {
   $('publish-form').addEventListener('submit', publish);
   $('endpoint-form').addEventListener('submit', saveEndpoint);
   $('replay-form').addEventListener('submit', replay);
-  select(location.hash.slice(1) || 'overview');
-  setInterval(() => { if (current === 'overview' && !document.hidden) refresh('overview'); }, 2000);
+  lastRefresh = Date.now();
+  select(location.hash.slice(1));
+  setInterval(tick, 500);
 });

@@ -1,4 +1,14 @@
-// Browser-channel presence across the nodes of a shared store.
+// Browser-channel presence across the nodes of a shared store, and the membership changes of the whole
+// cluster (a channel occupied or vacated, a user's presence in it beginning or ending).
+
+/**
+ * A cluster-wide membership change. `occupied`: the channel's first member anywhere; `vacated`: its last one
+ * gone everywhere; `member_added` / `member_removed`: a user's first presence in the channel through any node,
+ * its last one ended (left, or its node went away).
+ */
+export type MembershipChange =
+  | { kind: 'occupied' | 'vacated'; channel: string }
+  | { kind: 'member_added' | 'member_removed'; channel: string; user: string };
 
 /**
  * Browser-channel presence on the other nodes of a shared store. The channel hub keeps its own members
@@ -26,4 +36,12 @@ export interface ChannelPresence {
   userNodes(user: string): string[];
   /** Whether another node is alive (registered, its expiry not passed): false for the first node of a cluster. */
   othersAlive(): Promise<boolean>;
+  /**
+   * Called once per cluster-wide membership change, on one node only: the node whose add or remove made it,
+   * or (a node that went away holding members) the one node that took its members out. In a channel, its
+   * `occupied` comes before the `member_added` that made it, and `vacated` after the `member_removed`.
+   */
+  onMembership(fn: (change: MembershipChange) => void): void;
+  /** Resolves once the adds and removes told so far are made and their changes told (before closing). */
+  flush(): Promise<void>;
 }

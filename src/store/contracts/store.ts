@@ -8,6 +8,7 @@ import type { ChannelStore } from './channel-store.js';
 import type { DeliveryQueue } from './delivery-queue.js';
 import type { EndpointBook, EndpointLimiter } from './endpoints.js';
 import type { Subscriptions } from './subscriptions.js';
+import type { PusherRoster } from './pusher-roster.js';
 import type { UserRelay } from './user-relay.js';
 
 export interface Store {
@@ -26,6 +27,8 @@ export interface Store {
   readonly states: ChannelStates;
   readonly histories: ChannelHistories;
   readonly relay: UserRelay;
+  /** The Pusher front door's subscriptions and presence over every node (see pusher-roster.ts). */
+  readonly pusher: PusherRoster;
   /** Resolves when the backing store answers (readiness). */
   ping(): Promise<void>;
   /**

@@ -1,12 +1,35 @@
-// Single-node stores (memory, sqlite): the channel hub's own members and users are all there is.
-import type { ChannelPresence } from '../contracts/channel-presence.js';
+// Single-node stores (memory, sqlite): the channel hub's own members and users are all there is, so this
+// node's first join is the channel's first member, and its last leave the last one.
+import type { ChannelPresence, MembershipChange } from '../contracts/channel-presence.js';
 
 const NONE: ReadonlySet<string> = new Set();
 
-export class LocalPresence implements ChannelPresence {
-  add(): void {}
+type MembershipListener = (change: MembershipChange) => void;
 
-  remove(): void {}
+export class LocalPresence implements ChannelPresence {
+  /** channel → the users in it. */
+  private readonly members = new Map<string, Set<string>>();
+  private readonly listeners: MembershipListener[] = [];
+
+  add(channel: string, user: string): void {
+    let users = this.members.get(channel);
+    if (users?.has(user)) return;
+    if (!users) {
+      this.members.set(channel, (users = new Set()));
+      this.tell({ kind: 'occupied', channel });
+    }
+    users.add(user);
+    this.tell({ kind: 'member_added', channel, user });
+  }
+
+  remove(channel: string, user: string): void {
+    const users = this.members.get(channel);
+    if (!users?.delete(user)) return;
+    this.tell({ kind: 'member_removed', channel, user });
+    if (users.size > 0) return;
+    this.members.delete(channel);
+    this.tell({ kind: 'vacated', channel });
+  }
 
   remote(): ReadonlySet<string> {
     return NONE;
@@ -28,5 +51,15 @@ export class LocalPresence implements ChannelPresence {
 
   async othersAlive(): Promise<boolean> {
     return false;
+  }
+
+  onMembership(fn: MembershipListener): void {
+    this.listeners.push(fn);
+  }
+
+  async flush(): Promise<void> {}
+
+  private tell(change: MembershipChange): void {
+    for (const fn of this.listeners) fn(change);
   }
 }

@@ -9,6 +9,7 @@ import { LocalChannelRegistry } from '../local/channel-registry.js';
 import { LocalChannelStates } from '../local/channel-states.js';
 import { LocalPresence } from '../local/presence.js';
 import { LocalUserRelay } from '../local/user-relay.js';
+import { LocalPusherRoster } from '../local/pusher-roster.js';
 import { MemoryTopicLog } from './topic-log.js';
 import { MemorySubscriptions } from './subscriptions.js';
 
@@ -26,6 +27,7 @@ export function createMemoryStore(options: StoreOptions): Store {
     states: new LocalChannelStates(),
     histories: new LocalChannelHistories(),
     relay: new LocalUserRelay(),
+    pusher: new LocalPusherRoster(),
     ping: async () => {},
     assertWritable: () => {},
     close: async () => {},

@@ -14,6 +14,7 @@ import { RedisPresence } from './presence.js';
 import { RedisSubscriptions } from './subscriptions.js';
 import { RedisTopicLog } from './topic-log.js';
 import { RedisUserRelay } from './user-relay.js';
+import { RedisPusherRoster } from './pusher-roster.js';
 
 export interface RedisStoreOptions extends StoreOptions {
   /** redis://[user:pass@]host:port[/db] (rediss:// for TLS); the DB number is honoured. */
@@ -103,6 +104,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
   const histories = new RedisChannelHistories(client, subscriber, prefix);
   const relay = new RedisUserRelay(client, subscriber, prefix, presence.node);
   const registry = new RedisChannelRegistry(client, subscriber, prefix);
+  const pusher = new RedisPusherRoster(client, subscriber, prefix);
   try {
     await topics.start();
     await presence.start();
@@ -110,6 +112,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
     await histories.start();
     await relay.start();
     await registry.start();
+    await pusher.start();
   } catch (err) {
     client.disconnect();
     subscriber.disconnect();
@@ -128,6 +131,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
     states,
     histories,
     relay,
+    pusher,
     assertWritable: () => {
       // No address in the reason: browsers and WebSub publishers see it (/readyz and the logs name it).
       if (client.status !== 'ready') throw storeUnavailable(`Redis is unreachable (connection ${client.status})`);
@@ -151,6 +155,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
     close: async () => {
       topics.close();
       await presence.close();
+      await pusher.close();
       await Promise.all([quit(client), quit(subscriber)]);
     },
   };

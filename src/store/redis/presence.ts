@@ -4,9 +4,12 @@
 // node mirrors the others' pairs in memory, so the hub reads presence without a round trip. A node that
 // stops refreshing (killed) is dropped by the others once its expiry passes (Centrifugo's way).
 // Connected users are pairs too, under the channel name '' (no channel has it).
+// Cluster-wide membership changes (occupied, member added …) are counted apart, in membership.ts: each is
+// told once, by the node that made it or by the survivor that reaped a dead node's members.
 import { randomUUID } from 'node:crypto';
 import type { ChainableCommander, Redis } from 'ioredis';
-import type { ChannelPresence } from '../contracts/channel-presence.js';
+import type { ChannelPresence, MembershipChange } from '../contracts/channel-presence.js';
+import { RedisMembership } from './membership.js';
 
 /** A node's presence lives this long past its last refresh. */
 export const PRESENCE_TTL_MS = 6000;
@@ -16,8 +19,12 @@ export const PRESENCE_REFRESH_MS = 2000;
 type Note = { node: string; op: 'add' | 'remove'; entry: string } | { node: string; op: 'sync' | 'gone' };
 
 type Listener = (channel: string, user: string, present: boolean, nodeLost: boolean) => void;
+type MembershipListener = (change: MembershipChange) => void;
 
 const NONE: ReadonlySet<string> = new Set();
+
+/** Membership changes kept for a listener that is not there yet (the node is starting), at most. */
+const UNTOLD_MAX = 10_000;
 
 /** The pseudo-channel of connected users. */
 const USERS = '';
@@ -51,6 +58,14 @@ export class RedisPresence implements ChannelPresence {
   /** channel → user → how many other nodes hold it. */
   private readonly counts = new Map<string, Map<string, number>>();
   private readonly listeners: Listener[] = [];
+  private readonly membershipListeners: MembershipListener[] = [];
+  /** Changes made (a dead node reaped) before anyone listened: told to the first listener. */
+  private untold: MembershipChange[] = [];
+  private readonly membership: RedisMembership;
+  /** Membership steps in flight (flush waits for them). */
+  private readonly pending = new Set<Promise<void>>();
+  /** A membership step failed: the held set may differ from `own`; sync it on the next refresh. */
+  private membershipDirty = false;
   /** Mirror updates run one at a time, in the order heard. */
   private chain: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
@@ -65,6 +80,7 @@ export class RedisPresence implements ChannelPresence {
   constructor(private readonly client: Redis, private readonly subscriber: Redis, private readonly prefix: string) {
     this.pubsub = `${prefix}presence`;
     this.nodesKey = `${prefix}presence:nodes`;
+    this.membership = new RedisMembership(client, prefix, this.nodesKey);
   }
 
   private setKey(node: string): string {
@@ -104,6 +120,8 @@ export class RedisPresence implements ChannelPresence {
     this.closed = true;
     clearInterval(this.timer);
     await this.chain;
+    // Our held entries stay: the survivors take them out (and tell) once they hear we are gone.
+    await this.flush();
     if (this.client.status !== 'ready') return;
     // Leaving politely: the others drop our users now rather than when our entry expires.
     await this.exec(this.client.multi().del(this.setKey(this.node)).zrem(this.nodesKey, this.node).publish(this.pubsub, JSON.stringify({ node: this.node, op: 'gone' })));
@@ -115,12 +133,14 @@ export class RedisPresence implements ChannelPresence {
     this.own.add(entry);
     const key = this.setKey(this.node);
     void this.exec(this.client.multi().sadd(key, entry).pexpire(key, PRESENCE_TTL_MS).publish(this.pubsub, JSON.stringify({ node: this.node, op: 'add', entry })));
+    if (channel !== USERS) void this.step(() => this.membership.add(this.node, [entry]));
   }
 
   remove(channel: string, user: string): void {
     const entry = entryOf(channel, user);
     if (!this.own.delete(entry) || this.closed) return;
     void this.exec(this.client.multi().srem(this.setKey(this.node), entry).publish(this.pubsub, JSON.stringify({ node: this.node, op: 'remove', entry })));
+    if (channel !== USERS) void this.step(() => this.membership.remove(this.node, [entry]));
   }
 
   addUser(user: string): void {
@@ -154,6 +174,59 @@ export class RedisPresence implements ChannelPresence {
     this.listeners.push(fn);
   }
 
+  onMembership(fn: MembershipListener): void {
+    this.membershipListeners.push(fn);
+    const early = this.untold;
+    this.untold = [];
+    if (this.membershipListeners.length === 1) this.tellMembership(early);
+  }
+
+  async flush(): Promise<void> {
+    for (let rounds = 0; this.pending.size > 0 && rounds < 100; rounds++) await Promise.all(this.pending);
+  }
+
+  // ---- cluster-wide membership -------------------------------------------------------------
+
+  /** Runs a membership step and tells what it changed; a failure marks the held set for syncing. */
+  private step(run: () => Promise<MembershipChange[]>): Promise<void> {
+    const done: Promise<void> = run()
+      .then((changes) => this.tellMembership(changes), (err: unknown) => {
+        this.membershipDirty = true;
+        this.noteError(err);
+      })
+      .finally(() => this.pending.delete(done));
+    this.pending.add(done);
+    return done;
+  }
+
+  private tellMembership(changes: readonly MembershipChange[]): void {
+    if (this.membershipListeners.length === 0) {
+      this.untold.push(...changes.slice(0, UNTOLD_MAX - this.untold.length));
+      return;
+    }
+    for (const change of changes) {
+      for (const fn of this.membershipListeners) {
+        try {
+          fn(change);
+        } catch (err) {
+          this.noteError(err);
+        }
+      }
+    }
+  }
+
+  /** Our channel entries, as the held set should have them. */
+  private ownChannelEntries(): string[] {
+    return [...this.own].filter((e) => this.pair(e)?.[0] !== USERS);
+  }
+
+  /** Reaps the nodes that hold entries and are not alive (each one's entries leave once, on one node). */
+  private async reapDead(live: ReadonlySet<string>): Promise<void> {
+    for (const node of await this.membership.holders()) {
+      if (node !== this.node && !live.has(node)) await this.step(() => this.membership.reap(node));
+    }
+  }
+
   // ---- our own entry -----------------------------------------------------------------------
 
   /** Runs a MULTI; a failure marks our set for rewriting. */
@@ -177,6 +250,11 @@ export class RedisPresence implements ChannelPresence {
     if (!results) return;
     const registeredAgain = results[0]?.[1] === 1;
     const setLost = results[1]?.[1] === 0 && this.own.size > 0;
+    if (registeredAgain || setLost || this.membershipDirty) {
+      // Taken for dead (our entries reaped), Redis lost them, or a step failed: hold exactly what we have.
+      this.membershipDirty = false;
+      void this.step(() => this.membership.sync(this.node, this.ownChannelEntries()));
+    }
     if (!registeredAgain && !setLost && !this.dirty) return;
     this.dirty = false;
     const multi = this.client.multi().del(key);
@@ -214,7 +292,8 @@ export class RedisPresence implements ChannelPresence {
       case 'remove':
         return this.removeEntry(note.node, note.entry);
       case 'gone':
-        return this.drop(note.node);
+        this.drop(note.node);
+        return this.step(() => this.membership.reap(note.node));
       case 'sync':
         return this.replace(note.node, new Set(await this.client.smembers(this.setKey(note.node))));
     }
@@ -229,6 +308,7 @@ export class RedisPresence implements ChannelPresence {
   private async sweep(): Promise<void> {
     const live = new Set(await this.liveNodes());
     for (const node of [...this.others.keys()]) if (!live.has(node)) this.drop(node);
+    await this.reapDead(live);
     await this.client.zremrangebyscore(this.nodesKey, '-inf', Date.now() - PRESENCE_TTL_MS);
   }
 

@@ -13,6 +13,7 @@ import { LocalChannelRegistry } from '../local/channel-registry.js';
 import { LocalChannelStates } from '../local/channel-states.js';
 import { LocalPresence } from '../local/presence.js';
 import { LocalUserRelay } from '../local/user-relay.js';
+import { LocalPusherRoster } from '../local/pusher-roster.js';
 import { SqliteTopicLog } from './topic-log.js';
 import { SqliteSubscriptions } from './subscriptions.js';
 
@@ -83,6 +84,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     states: new LocalChannelStates(),
     histories: new LocalChannelHistories(),
     relay: new LocalUserRelay(),
+    pusher: new LocalPusherRoster(),
     ping: async () => {
       db.prepare('SELECT 1').get();
     },
