@@ -1,6 +1,6 @@
 // The fan-out section of bench/RESULTS.md: the side-by-side table of one run, idle memory, and the
 // goals of issue #17 checked against the same run's nchan rows.
-import type { FanoutReport, RoundResult } from './fanout.js';
+import type { CeilingStep, FanoutReport, RoundResult } from './fanout.js';
 import { fmt } from './lib.js';
 
 const range = (values: number[], digits: number): string => {
@@ -32,6 +32,77 @@ export function fanoutTable(report: FanoutReport): string {
     '|---|---|---|---|---|---|---|',
     ...rows,
   ].join('\n');
+}
+
+/**
+ * The table of issue #17, from this run: one row per server, families together (nchan first), ratios
+ * against nchan's same-round row, the idle memory measured beside it, and the generators' CPU share.
+ */
+export function issueTable(report: FanoutReport): string {
+  const nchanOf = (r: RoundResult): RoundResult | undefined => report.rounds.find((n) => n.nchan && n.family === r.family && n.round === r.round);
+  const names = [...new Set(report.rounds.map((r) => r.target))];
+  const family = (name: string): string => report.rounds.find((r) => r.target === name)?.family ?? '';
+  const nchanFirst = (a: string, b: string): number =>
+    family(a).localeCompare(family(b)) || Number(!a.startsWith('nginx')) - Number(!b.startsWith('nginx'));
+  const rows = names.sort(nchanFirst).map((name) => {
+    const rs = report.rounds.filter((r) => r.target === name);
+    const ratio = (f: (r: RoundResult) => number): string => {
+      const pairs = rs.flatMap((r) => {
+        const n = nchanOf(r);
+        return n && n !== r ? [f(r) / f(n)] : [];
+      });
+      return pairs.length ? ` (${range(pairs, 2)}×)` : '';
+    };
+    const idle = report.idle.find((i) => i.target === name);
+    const memory = idle ? `${fmt(idle.perConnKiB, 1)} KiB (${fmt(idle.marginalKiB, 1)} for the second half)` : '—';
+    return `| ${name} | ${range(rs.map((r) => r.deliveriesPerSec / 1000), 0)}k${ratio((r) => r.deliveriesPerSec)} | ` +
+      `${range(rs.map((r) => r.serverCpuMsPer1000), 2)} ms${ratio((r) => r.serverCpuMsPer1000)} | ` +
+      `${range(rs.map((r) => r.pacedP50), 1)} / ${range(rs.map((r) => r.pacedP99), 1)} ms${ratio((r) => r.pacedP99)} | ${memory} | ` +
+      `${range(rs.map((r) => r.genCpuMax * 100), 0)}% |`;
+  });
+  return [
+    '| server | burst deliveries/s | server CPU per 1,000 deliveries | paced p50 / p99 | RSS per idle connection | generator CPU (busiest process) |',
+    '|---|---|---|---|---|---|',
+    ...rows,
+  ].join('\n');
+}
+
+/** nchan's deliveries/s as the burst grows (same subscribers): flat means nchan, not the load, sets the pace. */
+export function ceilingTable(report: FanoutReport): string {
+  if (report.ceiling.length === 0) return '';
+  const targets = [...new Set(report.ceiling.map((c) => c.target))];
+  const bursts = [...new Set(report.ceiling.map((c) => c.burst))].sort((a, b) => a - b);
+  const cell = (t: string, b: number): string => {
+    const c = report.ceiling.find((x) => x.target === t && x.burst === b);
+    return c ? `${fmt(c.deliveriesPerSec / 1000)}k/s (server ${fmt(c.serverCpuShare * 100)}%, generators ${fmt(c.genCpuMax * 100)}%)` : '—';
+  };
+  return [
+    `| server | ${bursts.map((b) => `burst of ${b}`).join(' | ')} |`,
+    `|---|${bursts.map(() => '---|').join('')}`,
+    ...targets.map((t) => `| ${t} | ${bursts.map((b) => cell(t, b)).join(' | ')} |`),
+  ].join('\n');
+}
+
+/**
+ * Whether nchan's rate stopped growing with the burst (the largest burst under 1.1× the best of the smaller
+ * ones), and whether its worker was then busy all the time (at least 90%): both, and it ran at its ceiling.
+ */
+function ceilingVerdict(report: FanoutReport): string {
+  const targets = [...new Set(report.ceiling.map((c) => c.target))];
+  return targets.map((t) => {
+    const steps = report.ceiling.filter((c) => c.target === t).sort((a, b) => a.burst - b.burst);
+    const last = steps.at(-1) as CeilingStep;
+    const before = Math.max(...steps.slice(0, -1).map((c) => c.deliveriesPerSec));
+    const growing = steps.length > 1 && last.deliveriesPerSec > 1.1 * before;
+    const busy = Math.max(...steps.map((c) => c.serverCpuShare));
+    const rates = steps.map((c) => `${fmt(c.deliveriesPerSec / 1000)}k`).join(' → ');
+    const verdict = growing
+      ? '**still growing** with the load: it may not have reached its ceiling'
+      : busy >= 0.9
+        ? `no longer growing, its worker busy ${fmt(busy * 100)}% of the time: its own ceiling`
+        : `no longer growing, but its worker was at most ${fmt(busy * 100)}% busy: it waited for a core (a shared machine), not for the load`;
+    return `${t}: ${rates} deliveries/s — ${verdict}`;
+  }).join('; ') + '.';
 }
 
 export function idleTable(report: FanoutReport): string {
@@ -77,7 +148,9 @@ function pace(gen: number[], nchanBusy: number[]): string {
   const busiest = Math.max(...gen);
   const lines = [
     `Generators: the busiest generator process was busy ${fmt(busiest * 100)}% of a burst's wall time at most` +
-      (busiest < 0.5 ? ', so none of them set the pace.' : ': a generator may have set the pace in some rounds.'),
+      (busiest < 0.6
+        ? ' (a process that sets the pace is busy all the time: under 60%, each waited for the servers\' bytes), so none of them set the pace.'
+        : ': a generator may have set the pace in some rounds.'),
   ];
   if (nchanBusy.length > 0) {
     const lo = Math.min(...nchanBusy);
@@ -91,20 +164,32 @@ export function fanoutSection(report: FanoutReport, seconds: number): string {
   const o = report.options;
   const gen = report.rounds.map((r) => r.genCpuMax);
   const nchanBusy = report.rounds.filter((r) => r.nchan).map((r) => r.serverCpuShare);
+  const ceiling = report.ceiling.length > 0
+    ? `nchan at its own ceiling: on one set of ${o.subscribers} subscribers, bursts growing from ${Math.min(...report.ceiling.map((c) => c.burst))} to ${Math.max(...report.ceiling.map((c) => c.burst))} messages.
+${ceilingVerdict(report)}
+
+${ceilingTable(report)}
+`
+    : '';
   return `## Fan-out: ${o.subscribers} subscribers on one topic, side by side with nginx + nchan (issue #17)
 
-\`npx tsx bench/fanout.ts\` runs this part alone (${fmt(seconds)} s in this run). Consumers live in ${o.generators} generator processes
-(bench/fanout-gen.ts) on raw sockets: an HTTP GET, or a WebSocket handshake and, for Hookbox, CONNECT + SUBSCRIBE; each
-counts events by the payload marker in the bytes it receives, so no client-side parser sets the pace. nginx + nchan (Debian's
-libnginx-mod-nchan, one worker) and Hookhub run at the same time; per round each target gets ${o.subscribers} fresh subscribers, an
-untimed burst, then a burst of ${o.burst} messages published back to back (${o.publishConcurrency} HTTP publishers in flight) and ${o.paced}
-messages paced at ${o.pacedRate}/s; rounds alternate the order (${o.rounds} round${o.rounds === 1 ? '' : 's'}). Deliveries/s: the burst's deliveries over the time from its
-first publish to the last receipt. Server CPU: user + system time of the server process during the burst, per 1,000 deliveries.
-Paced latency: publish start → receipt. Ratios (in brackets) are against nchan's same-round row of the same family
-(eventsource for /sse and /stream, websocket for /ws); ranges are over the rounds. Every subscriber is checked for exactly the
-messages sent (lost / duplicated), and for its connection staying up.
+\`npx tsx bench/fanout.ts\` runs this part alone (${fmt(seconds)} s in this run). The table of the issue, from this run (ratios against
+nchan's row of the same family in the same round: eventsource for /sse and /stream, websocket for /ws; ranges over ${o.rounds} round${o.rounds === 1 ? '' : 's'}):
+
+${issueTable(report)}
 
 ${pace(gen, nchanBusy)}
+
+${ceiling}
+How it is measured. Consumers live in ${o.generators} generator processes (bench/fanout-gen.ts) on raw sockets: an HTTP GET, or a
+WebSocket handshake and, for Hookbox, CONNECT + SUBSCRIBE; each counts events by the payload marker in the bytes it receives, so
+no client-side parser sets the pace, and reports its own CPU time (process.cpuUsage) over the wall time. nginx + nchan (Debian's
+libnginx-mod-nchan, one worker) and Hookhub (compiled, memory store) run at the same time; per round each target gets ${o.subscribers} fresh
+subscribers, an untimed burst, then a burst of ${o.burst} messages published back to back (${o.publishConcurrency} HTTP publishers in flight) and ${o.paced}
+messages paced at ${o.pacedRate}/s; rounds alternate the order. Deliveries/s: the burst's deliveries over the time from its first publish
+to the last receipt. Server CPU: user + system time of the server process during the burst (/proc, 10 ms ticks), per 1,000
+deliveries. Paced latency: publish start → receipt. Every subscriber is checked for exactly the messages sent (lost /
+duplicated), and for its connection staying up.
 
 ${fanoutTable(report)}
 
@@ -112,8 +197,7 @@ Idle connections: one fresh server process holds ${o.idle} of them (a process ma
 the ${o.generators} generator processes (each well under 20,000 descriptors) and checked live with one message; RSS per connection
 is the server's RSS after minus before, over their number, and the same for the second half alone (opened after the first half:
 what one more connection costs, without what the process grows by once); the projection adds the second half's cost per
-connection up to 100,000.
-WebSocket connections are Hookbox users (CONNECT + SUBSCRIBE to one channel).
+connection up to 100,000. WebSocket connections are Hookbox users (CONNECT + SUBSCRIBE to one channel).
 
 ${idleTable(report)}
 
@@ -121,9 +205,13 @@ Goals (worst round of this run):
 
 ${goals(report).join('\n')}
 
-What each delivery still costs beyond the shared bytes: on /ws, Hookbox frames carry a per-connection frame number, so each
-connection's PUBLISH frame is its own copy (\`[n\` + the message's shared tail) with a shared WebSocket header in front of it;
-multi-topic /sse ids carry the consumer's own positions, so those events are framed per consumer (single-topic /sse and /stream
-share one chunk per message). Every write is still one Node socket write per consumer per flush (one system call each).
+What each delivery still costs beyond the shared bytes: single-topic /sse and /stream write one chunk per message, framed once
+(size line, event, CRLF) and shared by every consumer; /ws Hookbox frames carry a per-connection frame number, so each
+connection's PUBLISH frame is one buffer of its own (WebSocket header, \`[n\` and the message's shared tail, copied once) — no
+Buffer.concat and no ws.send per socket. Multi-topic /sse ids carry the consumer's own positions, so those events are framed per
+consumer. Every flush is still one Node socket write per consumer (one system call each, a writev when several messages are
+queued): in profiles of a burst the writev/write system calls are most of the server's busy time, the JavaScript of the
+fan-out a few percent. Paced latency is that same write loop over every consumer for each message: a C server's loop is
+shorter per write, which is what the paced p99 ratio shows.
 `;
 }

@@ -28,6 +28,8 @@ export interface FanoutOptions {
   /** Idle connections held by one server process (0: skip). */
   idle: number;
   publishConcurrency: number;
+  /** nchan's ceiling probe: bursts of these multiples of `burst` on the same subscribers ([]: skip). */
+  ceilingFactors: number[];
 }
 
 export const defaultFanoutOptions = (): FanoutOptions => ({
@@ -39,6 +41,7 @@ export const defaultFanoutOptions = (): FanoutOptions => ({
   generators: Number(process.env.BENCH_GENERATORS ?? 2),
   idle: Number(process.env.BENCH_IDLE ?? 19000),
   publishConcurrency: 8,
+  ceilingFactors: (process.env.BENCH_CEILING ?? '0.5,1,2,4').split(',').filter(Boolean).map(Number),
 });
 
 type Family = 'sse' | 'ws';
@@ -98,6 +101,7 @@ export interface IdleResult {
 export interface FanoutReport {
   options: FanoutOptions;
   rounds: RoundResult[];
+  ceiling: CeilingStep[];
   idle: IdleResult[];
 }
 
@@ -113,7 +117,9 @@ class Generators {
 
   static async start(n: number): Promise<Generators> {
     const script = fileURLToPath(new URL('./fanout-gen.ts', import.meta.url));
-    const procs = Array.from({ length: n }, () => fork(script, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+    // BENCH_GEN_NODE_ARGS passes node flags to the generators, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+    const nodeArgs = process.env.BENCH_GEN_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+    const procs = Array.from({ length: n }, () => fork(script, [], { execArgv: [...nodeArgs, '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
     return new Generators(procs);
   }
 
@@ -172,7 +178,15 @@ async function awaitDeliveries(gens: Generators, expected: number): Promise<GenR
   }
 }
 
-async function measure(gens: Generators, target: Target, round: number, opts: FanoutOptions): Promise<RoundResult> {
+/** A target's consumers, all subscribed (each has seen a warm-up message), and a publisher to it. */
+interface Subscribed {
+  publish(body: string): Promise<void>;
+  /** Publishes `count` messages back to back, `publishConcurrency` in flight. */
+  burst(count: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function subscribe(gens: Generators, target: Target, round: number, opts: FanoutOptions): Promise<Subscribed> {
   const n = opts.subscribers;
   const pool = new Pool(target.base, { connections: opts.publishConcurrency, pipelining: 1 });
   const path = target.publishPath(round);
@@ -181,10 +195,13 @@ async function measure(gens: Generators, target: Target, round: number, opts: Fa
     await res.body.dump();
     if (res.statusCode >= 300) throw new Error(`${target.name} publish answered ${res.statusCode}`);
   };
+  const close = async (): Promise<void> => {
+    await gens.close();
+    await pool.close();
+  };
   try {
     const failed = await gens.open({ port: target.port, path: target.subscribePath(round), kind: target.kind, hello: target.hello(round) }, n);
     if (failed > 0) throw new Error(`${target.name}: ${failed} of ${n} consumers could not connect`);
-    // Everyone is subscribed once everyone has seen a warm-up message.
     const warmDeadline = Date.now() + 60_000;
     for (;;) {
       await publish(WARM);
@@ -193,32 +210,64 @@ async function measure(gens: Generators, target: Target, round: number, opts: Fa
       if (warmed >= n) break;
       if (Date.now() > warmDeadline) throw new Error(`${target.name}: only ${warmed}/${n} consumers warmed up`);
     }
-    // Burst: every message published back to back, `publishConcurrency` in flight.
-    const burstOf = async (count: number): Promise<void> => {
-      let next = 0;
-      await Promise.all(Array.from({ length: opts.publishConcurrency }, async () => {
-        while (next < count) {
-          next++;
-          await publish(marker());
-        }
-      }));
-    };
-    // An untimed burst first, so that the server's code is compiled as in a long-running process.
-    await gens.reset(false);
-    await burstOf(WARMUP_BURST);
-    await awaitDeliveries(gens, n * WARMUP_BURST);
-    await sleep(200);
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  const burst = async (count: number): Promise<void> => {
+    let next = 0;
+    await Promise.all(Array.from({ length: opts.publishConcurrency }, async () => {
+      while (next < count) {
+        next++;
+        await publish(marker());
+      }
+    }));
+  };
+  // An untimed burst first, so that the server's code is compiled as in a long-running process.
+  await gens.reset(false);
+  await burst(WARMUP_BURST);
+  await awaitDeliveries(gens, n * WARMUP_BURST);
+  await sleep(200);
+  return { publish, burst, close };
+}
 
-    await gens.reset(false);
-    const cpuBefore = cpuSeconds(target.pid);
-    const started = now();
-    await burstOf(opts.burst);
-    const burst = await awaitDeliveries(gens, n * opts.burst);
-    const cpu = cpuSeconds(target.pid) - cpuBefore;
-    const lastAt = Math.max(...burst.map((r) => r.lastAt));
-    const deliveries = sum(burst, (r) => r.deliveries);
-    const burstSeconds = (lastAt - started) / 1000;
-    const shares = burst.map((r) => r.cpuMs / Math.max(1, r.wallMs));
+interface BurstResult {
+  reports: GenReport[];
+  deliveries: number;
+  seconds: number;
+  /** Server CPU seconds during the burst. */
+  cpu: number;
+  /** Each generator process's CPU busy share of the burst's wall time. */
+  genShares: number[];
+}
+
+/** One timed burst of `count` messages: from the first publish to the last receipt. */
+async function timedBurst(gens: Generators, target: Target, sub: Subscribed, count: number, subscribers: number): Promise<BurstResult> {
+  await gens.reset(false);
+  const cpuBefore = cpuSeconds(target.pid);
+  const started = now();
+  await sub.burst(count);
+  const reports = await awaitDeliveries(gens, subscribers * count);
+  const cpu = cpuSeconds(target.pid) - cpuBefore;
+  const lastAt = Math.max(...reports.map((r) => r.lastAt));
+  return {
+    reports,
+    deliveries: sum(reports, (r) => r.deliveries),
+    seconds: (lastAt - started) / 1000,
+    cpu,
+    genShares: reports.map((r) => r.cpuMs / Math.max(1, r.wallMs)),
+  };
+}
+
+async function measure(gens: Generators, target: Target, round: number, opts: FanoutOptions): Promise<RoundResult> {
+  const n = opts.subscribers;
+  const sub = await subscribe(gens, target, round, opts);
+  try {
+    const b = await timedBurst(gens, target, sub, opts.burst, n);
+    const burst = b.reports;
+    const { deliveries, cpu } = b;
+    const burstSeconds = b.seconds;
+    const shares = b.genShares;
 
     // Paced: one message every 1/pacedRate s, latency from the publish's start to each receipt.
     await gens.reset(true);
@@ -227,7 +276,7 @@ async function measure(gens: Generators, target: Target, round: number, opts: Fa
     for (let i = 0; i < opts.paced; i++) {
       const wait = pacedStart + (i * 1000) / opts.pacedRate - now();
       if (wait > 0) await sleep(wait);
-      sends.push(publish(marker()));
+      sends.push(sub.publish(marker()));
     }
     await Promise.all(sends);
     const paced = await awaitDeliveries(gens, n * opts.paced);
@@ -254,9 +303,34 @@ async function measure(gens: Generators, target: Target, round: number, opts: Fa
       lostConnections: Math.max(...all.map((r) => r.lost)),
     };
   } finally {
-    await gens.close();
-    await pool.close();
+    await sub.close();
   }
+}
+
+/** nchan's deliveries/s as the burst grows: where they stop growing, nchan is at its own ceiling. */
+export interface CeilingStep {
+  target: string;
+  burst: number;
+  deliveriesPerSec: number;
+  serverCpuShare: number;
+  genCpuMax: number;
+}
+
+async function probeCeiling(gens: Generators, target: Target, opts: FanoutOptions): Promise<CeilingStep[]> {
+  const sub = await subscribe(gens, target, 0, opts);
+  const steps: CeilingStep[] = [];
+  try {
+    for (const factor of opts.ceilingFactors) {
+      const count = Math.max(1, Math.round(opts.burst * factor));
+      const b = await timedBurst(gens, target, sub, count, opts.subscribers);
+      if (b.deliveries < count * opts.subscribers) throw new Error(`${target.name}: ${count * opts.subscribers - b.deliveries} deliveries missing in the ceiling probe`);
+      steps.push({ target: target.name, burst: count, deliveriesPerSec: b.deliveries / b.seconds, serverCpuShare: b.cpu / b.seconds, genCpuMax: Math.max(...b.genShares) });
+      await sleep(200);
+    }
+  } finally {
+    await sub.close();
+  }
+  return steps;
 }
 
 const hello = (channel: string): string[] => [JSON.stringify([1, 'CONNECT', { cookie: '' }]), JSON.stringify([2, 'SUBSCRIBE', { channel_name: channel }])];
@@ -340,6 +414,7 @@ async function idleMemory(gens: Generators, target: Target, count: number): Prom
 export async function runFanoutBench(opts: FanoutOptions = defaultFanoutOptions(), log: (line: string) => void = console.log): Promise<FanoutReport> {
   const gens = await Generators.start(opts.generators);
   const rounds: RoundResult[] = [];
+  const ceiling: CeilingStep[] = [];
   const idle: IdleResult[] = [];
   try {
     const hub = await startHookhub(hookhubEnv(opts.subscribers * 2 + 100));
@@ -354,6 +429,14 @@ export async function runFanoutBench(opts: FanoutOptions = defaultFanoutOptions(
           const r = await measure(gens, target, round, opts);
           log(`round ${round} ${r.target}: ${fmt(r.deliveriesPerSec)}/s, ${fmt(r.serverCpuMsPer1000, 2)} ms CPU/1000 (server busy ${fmt(r.serverCpuShare * 100)}%), paced p50 ${fmt(r.pacedP50, 1)} p99 ${fmt(r.pacedP99, 1)} ms, generators ${fmt(r.genCpuMax * 100)}% max`);
           rounds.push(r);
+        }
+      }
+      // nchan at its own ceiling: its deliveries/s as the burst grows, same subscribers, same generators.
+      if (nchan && opts.ceilingFactors.length > 0) {
+        for (const target of nchanTargets(nchan).filter((t) => !only || t.name.includes(only))) {
+          const steps = await probeCeiling(gens, target, opts);
+          for (const c of steps) log(`ceiling ${c.target}: burst ${c.burst}: ${fmt(c.deliveriesPerSec)}/s (server busy ${fmt(c.serverCpuShare * 100)}%, generators ${fmt(c.genCpuMax * 100)}% max)`);
+          ceiling.push(...steps);
         }
       }
     } finally {
@@ -390,7 +473,7 @@ export async function runFanoutBench(opts: FanoutOptions = defaultFanoutOptions(
   } finally {
     gens.stop();
   }
-  return { options: opts, rounds, idle };
+  return { options: opts, rounds, ceiling, idle };
 }
 
 if (isMain(import.meta.url)) {

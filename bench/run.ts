@@ -7,7 +7,7 @@ import { runDispatchBench } from './dispatch.js';
 import { runDrainBench } from './dispatch-drain.js';
 import { defaultFanoutOptions, runFanoutBench } from './fanout.js';
 import { fmt, root } from './lib.js';
-import { fanoutSection, fanoutTable, idleTable } from './fanout-report.js';
+import { ceilingTable, fanoutSection, fanoutTable, idleTable, issueTable } from './fanout-report.js';
 
 const fanoutOptions = defaultFanoutOptions();
 const deliveries = Number(process.env.BENCH_DELIVERIES ?? 20000);
@@ -19,7 +19,9 @@ console.log(`fan-out: ${fanoutOptions.subscribers} consumers, ${fanoutOptions.ro
 const fanoutStarted = Date.now();
 const fanout = await runFanoutBench(fanoutOptions);
 const fanoutSeconds = (Date.now() - fanoutStarted) / 1000;
+console.log(issueTable(fanout));
 console.log(fanoutTable(fanout));
+console.log(ceilingTable(fanout));
 console.log(idleTable(fanout));
 
 const drainDeliveries = Number(process.env.BENCH_DRAIN_DELIVERIES ?? 10000);

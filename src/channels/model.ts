@@ -18,6 +18,11 @@ export interface ChannelOwner {
 /** Where a connection's frames go (a WebSocket or the HTTP fallback); batching and limits are its job. */
 export interface FrameSink {
   send(frame: Buffer): void;
+  /**
+   * Sends `prefix` + `body` (+ `suffix`) as one frame: a sink that frames its bytes itself (the WebSocket)
+   * builds the frame around them in one buffer, so a shared body is copied once and written once.
+   */
+  sendPrefixed?(prefix: string, body: Buffer, suffix?: Buffer): void;
   close(code: number, reason: string): void;
 }
 
@@ -65,14 +70,22 @@ export class Conn {
   send(t: FrameTail): void {
     if (this.state === 'closed') return;
     const id = `[${++this.frameId}`;
+    const sink = this.sink;
+    if (sink.sendPrefixed) {
+      if (this.lineFramed) {
+        const [body, end] = lineFramedTail(t);
+        sink.sendPrefixed(id, body as Buffer, end);
+      } else sink.sendPrefixed(id, t);
+      return;
+    }
     if (this.lineFramed) {
-      this.sink.send(Buffer.concat([Buffer.from(id, 'latin1'), ...lineFramedTail(t)]));
+      sink.send(Buffer.concat([Buffer.from(id, 'latin1'), ...lineFramedTail(t)]));
       return;
     }
     const frame = Buffer.allocUnsafe(id.length + t.length);
     frame.write(id, 0, 'latin1');
     t.copy(frame, id.length);
-    this.sink.send(frame);
+    sink.send(frame);
   }
 
   frame(name: string, args: unknown): void {

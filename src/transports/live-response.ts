@@ -4,8 +4,8 @@
 // bytes go straight to the socket, already chunk-framed (core/frames httpChunk): a message framed once
 // is written as-is to every consumer, past the response object's per-write work.
 import type { Socket } from 'node:net';
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { ServerResponse } from 'node:http';
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BatchWriter, writeAll, type BatchSink } from '../core/batch-writer.js';
 import { httpChunk } from '../core/frames.js';
 import { deliveryCount, type DeliveryCount } from './delivery-count.js';
@@ -80,6 +80,39 @@ function leaveHeartbeat(ms: number, live: LiveStream): void {
 }
 
 
+/** Node's socket → response link (http's ServerResponse.detachSocket and the socket's _httpMessage). */
+interface HttpSocket extends Socket {
+  _httpMessage?: unknown;
+}
+
+/**
+ * Stands in for the response on a socket whose response we write ourselves, answering what Node's http
+ * server asks of `socket._httpMessage` as an unfinished response whose headers are out would: a request
+ * pipelined behind it waits forever and gets nothing written into our stream (`finished` false: not
+ * closed as idle either); a client error writes no 400 into it (`_headerSent`); a timeout or a drain
+ * reaches no one (`emit`). Shared by every such socket (the server may set `_last` on it: harmless).
+ */
+const RESPONSE_WRITTEN_PAST_NODE = { finished: false, _headerSent: true, _last: false, emit: (): boolean => false };
+
+/**
+ * Once the headers are ours, Node's response object, the request it answers and the framework's pair
+ * (reply, request, child logger, listeners) are kept alive only by the socket's link to the response:
+ * about 1.5 KB per connection for as long as it lasts. The link is cut and a stand-in put in its place.
+ */
+function releaseResponse(res: ServerResponse, socket: Socket): void {
+  res.detachSocket(socket);
+  (socket as HttpSocket)._httpMessage = RESPONSE_WRITTEN_PAST_NODE;
+}
+
+/** Heartbeats as HTTP chunks, one per heartbeat (encodings share theirs): not a copy per connection. */
+const heartbeatChunks = new WeakMap<Buffer, Buffer>();
+
+function chunkedHeartbeat(heartbeat: Buffer): Buffer {
+  let chunk = heartbeatChunks.get(heartbeat);
+  if (!chunk) heartbeatChunks.set(heartbeat, (chunk = httpChunk(heartbeat)));
+  return chunk;
+}
+
 /** The end of a chunked body. */
 const LAST_CHUNK = Buffer.from('0\r\n\r\n');
 
@@ -101,13 +134,24 @@ class LiveStream implements LiveResponse, BatchSink {
   private readonly release: () => void;
   private heartbeatBytes: Buffer;
 
+  private readonly log: FastifyBaseLogger;
+  private readonly farewell: (reason: string) => Buffer | string;
+  private readonly onFinish: (reason: string) => void;
+  /** Node's response: let go once the headers are ours (see start), kept otherwise. */
+  private res: ServerResponse | null;
+
   constructor(
-    private readonly req: FastifyRequest,
-    private readonly res: ServerResponse,
+    req: FastifyRequest,
+    res: ServerResponse,
     private readonly deps: LiveResponseDeps,
-    private readonly options: LiveResponseOptions,
+    options: LiveResponseOptions,
     delivered: DeliveryCount,
   ) {
+    // Only what outlives the start is kept (not the options object the caller built for this connection).
+    this.farewell = options.farewell;
+    this.onFinish = options.onFinish;
+    this.log = req.log;
+    this.res = res;
     this.transport = options.transport;
     this.socket = res.socket as Socket;
     this.writer = new BatchWriter(this, deps.bufferLimit, (reason) => this.overflowed(reason), (n) => delivered.add(n));
@@ -121,25 +165,26 @@ class LiveStream implements LiveResponse, BatchSink {
    * framed here too; the response object then keeps no copy of them (it lives as long as the connection).
    * Anything else (HTTP/1.0: no chunked framing; HEAD) goes through Node's writeHead.
    */
-  start(headers: Record<string, string>): void {
-    const req = this.req.raw;
-    const res = this.res;
+  start(req: IncomingMessage, headers: Record<string, string>, preamble: Buffer | string | undefined): void {
+    const res = this.res as ServerResponse;
     if (req.httpVersionMajor === 1 && req.httpVersionMinor >= 1 && req.method === 'GET') {
       this.raw = true;
       this.chunked = true;
       let head = `HTTP/1.1 200 OK\r\ndate: ${new Date().toUTCString()}\r\n`;
       for (const name of Object.keys(headers)) head += `${name}: ${headers[name]}\r\n`;
       this.socket.write(`${head}transfer-encoding: chunked\r\n\r\n`, 'latin1');
-      if (this.options.preamble !== undefined) this.socket.write(httpChunk(Buffer.from(this.options.preamble)));
+      if (preamble !== undefined) this.socket.write(httpChunk(Buffer.from(preamble)));
+      releaseResponse(res, this.socket);
+      this.res = null;
     } else {
       this.bodyless = req.method === 'HEAD';
       res.writeHead(200, headers);
       res.flushHeaders();
       // Node frames chunks for HTTP/1.1; the bytes written past it must be framed the same way.
       this.chunked = (res as unknown as { chunkedEncoding: boolean }).chunkedEncoding;
-      if (this.options.preamble !== undefined) res.write(this.options.preamble);
+      if (preamble !== undefined) res.write(preamble);
     }
-    if (this.chunked) this.heartbeatBytes = httpChunk(this.options.heartbeat);
+    if (this.chunked) this.heartbeatBytes = chunkedHeartbeat(this.heartbeatBytes);
   }
 
   // BatchSink: the socket itself.
@@ -169,12 +214,12 @@ class LiveStream implements LiveResponse, BatchSink {
   }
 
   shutdown(): void {
-    this.finish('server shutting down', this.options.farewell('server shutting down'));
+    this.finish('server shutting down', this.farewell('server shutting down'));
   }
 
   private overflowed(reason: string): void {
     this.deps.metrics.dropped.labels(this.transport, 'slow').inc();
-    this.req.log.warn({ transport: this.transport, reason }, 'consumer dropped');
+    this.log.warn({ transport: this.transport, reason }, 'consumer dropped');
     this.finish(reason);
   }
 
@@ -193,9 +238,9 @@ class LiveStream implements LiveResponse, BatchSink {
         // The response ends with the connection; a client that never closes its side is let go.
         setTimeout(() => socket.destroy(), 2000).unref();
       } else if (!socket.destroyed) socket.destroy();
-    } else if (farewell !== undefined && !res.destroyed && socket.writableLength === 0) res.end(farewell);
-    else if (!res.writableEnded) res.destroy();
-    this.options.onFinish(reason);
+    } else if (res && farewell !== undefined && !res.destroyed && socket.writableLength === 0) res.end(farewell);
+    else if (res && !res.writableEnded) res.destroy();
+    this.onFinish(reason);
   }
 
   writable(): Promise<void> | undefined {
@@ -221,8 +266,10 @@ export function openLiveResponse(req: FastifyRequest, reply: FastifyReply, deps:
   const res = reply.raw;
   const live = new LiveStream(req, res, deps, options, deliveryCount(deps.metrics, options.transport));
   reply.hijack();
-  live.start({ ...options.headers, 'cache-control': 'no-cache', 'x-accel-buffering': 'no', 'access-control-allow-origin': '*' });
-  res.on('close', () => live.finish('client closed'));
+  // The socket's close, not the response's: a response let go (see releaseResponse) emits none. (`on`:
+  // a socket closes once, and `once` would add a wrapper per connection.)
+  res.socket?.on('close', () => live.finish('client closed'));
+  live.start(req.raw, { ...options.headers, 'cache-control': 'no-cache', 'x-accel-buffering': 'no', 'access-control-allow-origin': '*' }, options.preamble);
   joinHeartbeat(deps.heartbeatMs, live);
   return live;
 }

@@ -69,6 +69,8 @@ export async function serveStream(
   const multi = topics.length > 1;
   const started = Date.now();
   let stream: TopicStream | undefined;
+  // What the closure below keeps for the connection's life: the logger, not the whole request.
+  const log = req.log;
 
   const live = openLiveResponse(req, reply, deps, {
     transport: encoding.transport,
@@ -78,7 +80,7 @@ export async function serveStream(
     farewell: encoding.farewell,
     onFinish: (reason) => {
       if (stream) deps.topics.close(topics, stream);
-      req.log.info({ transport: encoding.transport, topics, reason, ms: Date.now() - started }, 'consumer closed');
+      log.info({ transport: encoding.transport, topics, reason, ms: Date.now() - started }, 'consumer closed');
     },
   });
 

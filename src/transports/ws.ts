@@ -7,7 +7,7 @@ import websocket from '@fastify/websocket';
 import type { Socket } from 'node:net';
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
-import { BatchWriter, type BatchSink } from '../core/batch-writer.js';
+import { BatchWriter, writeAll, type BatchSink } from '../core/batch-writer.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Connections } from '../http/connections.js';
 import { deliveryCount } from './delivery-count.js';
@@ -16,6 +16,8 @@ import type { SessionInfo } from '../core/session-info.js';
 /** What a transport hands a session: where its frames go. */
 export interface SessionSink {
   send(frame: Buffer): void;
+  /** `prefix` + `body` (+ `suffix`) as one frame (see channels' FrameSink): built by the sink in one buffer. */
+  sendPrefixed?(prefix: string, body: Buffer, suffix?: Buffer): void;
   close(code: number, reason: string): void;
   /**
    * For a session replaying history: a promise when the connection should take what it was sent before
@@ -66,8 +68,6 @@ export const CLOSE_TRY_LATER = 1013;
 /** What of ws's internals the raw writes below rely on. */
 interface WsInternals {
   _socket?: Socket;
-  /** ws's frame sender: 0 (DEFAULT) unless it is compressing or reading a Blob, when frames queue behind it. */
-  _sender?: { _state: number };
 }
 
 /** Node's socket → response link (the upgrade's stand-in ServerResponse of @fastify/websocket). */
@@ -82,35 +82,48 @@ function releaseUpgradeRequest(ws: WebSocket): void {
   ws.removeAllListeners('error');
 }
 
-let lastHeaderLength = -1;
-let lastHeader: Buffer = Buffer.alloc(0);
+/** The length of the header of an unmasked frame of `length` payload bytes (RFC 6455 §5.2). */
+const headerLength = (length: number): number => (length < 126 ? 2 : length < 65536 ? 4 : 10);
 
-/** The header of an unmasked, final text frame of `length` bytes (RFC 6455 §5.2); consecutive frames
- *  of one message mostly share a length, so the last one is reused. */
-function textFrameHeader(length: number): Buffer {
-  if (length === lastHeaderLength) return lastHeader;
-  let header: Buffer;
+/** Writes the header of an unmasked, final text frame of `length` bytes at the start of `out`. */
+function writeTextFrameHeader(out: Buffer, length: number): void {
+  out[0] = 0x81;
   if (length < 126) {
-    header = Buffer.from([0x81, length]);
+    out[1] = length;
   } else if (length < 65536) {
-    header = Buffer.from([0x81, 126, length >> 8, length & 0xff]);
+    out[1] = 126;
+    out[2] = length >> 8;
+    out[3] = length & 0xff;
   } else {
-    header = Buffer.alloc(10);
-    header[0] = 0x81;
-    header[1] = 127;
-    header.writeBigUInt64BE(BigInt(length), 2);
+    out[1] = 127;
+    out.writeBigUInt64BE(BigInt(length), 2);
   }
-  lastHeaderLength = length;
-  lastHeader = header;
-  return header;
 }
 
 /**
- * One connection's outgoing side, and its batch sink: the frames of a flush go to the socket in one
- * corked burst (one writev), each as a shared header and the frame's own bytes — ws's per-message work
- * is skipped. Safe because nothing is compressed (perMessageDeflate is off), so ws never holds frames
- * back; should its sender ever be busy, the frames go through ws.send to stay behind what it holds.
- * A class rather than closures over a literal: an idle connection's memory bounds how many a process holds.
+ * One whole text frame, header included, around `prefix` (latin1: a Hookbox frame number) + `body`
+ * (+ `suffix`), in one buffer: per connection one small copy and one buffer to write, where a shared
+ * header and a frame of its own were two.
+ */
+export function prefixedTextFrame(prefix: string, body: Buffer, suffix?: Buffer): Buffer {
+  const length = prefix.length + body.length + (suffix ? suffix.length : 0);
+  const at = headerLength(length);
+  const out = Buffer.allocUnsafe(at + length);
+  writeTextFrameHeader(out, length);
+  out.write(prefix, at, 'latin1');
+  body.copy(out, at + prefix.length);
+  if (suffix) suffix.copy(out, at + prefix.length + body.length);
+  return out;
+}
+
+/**
+ * One connection's outgoing side, and its batch sink. What it queues is already WebSocket-framed
+ * (unmasked text frames, each one buffer from prefixedTextFrame), so a
+ * flush is one corked burst of those buffers on the socket (one writev) — ws's per-message work is
+ * skipped. Safe because nothing is compressed (perMessageDeflate is off) and no Blob is sent, so ws's
+ * sender never holds frames back: what it writes itself (pings, the close frame) reaches the same socket
+ * in order. A class rather than closures over a literal: an idle connection's memory bounds how many a
+ * process holds.
  */
 class WsSink implements SessionSink, BatchSink {
   private readonly writer: BatchWriter;
@@ -135,23 +148,17 @@ class WsSink implements SessionSink, BatchSink {
   }
 
   writeBatch(frames: Buffer[]): void {
-    const internals = this.ws as unknown as WsInternals;
-    const socket = internals._socket;
-    if (!socket || internals._sender?._state !== 0) {
-      for (const f of frames) this.ws.send(f, { binary: false });
-      return;
-    }
-    socket.cork();
-    for (let i = 0; i < frames.length; i++) {
-      const f = frames[i] as Buffer;
-      socket.write(textFrameHeader(f.length));
-      socket.write(f);
-    }
-    socket.uncork();
+    const socket = (this.ws as unknown as WsInternals)._socket;
+    if (socket) writeAll(socket, frames);
   }
 
   send(frame: Buffer): void {
-    this.writer.push(frame);
+    // One buffer, header included: a frame is queued (or refused) whole, never a header without its frame.
+    this.writer.push(prefixedTextFrame('', frame));
+  }
+
+  sendPrefixed(prefix: string, body: Buffer, suffix?: Buffer): void {
+    this.writer.push(prefixedTextFrame(prefix, body, suffix));
   }
 
   writable(): Promise<void> | undefined {

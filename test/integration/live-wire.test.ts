@@ -72,6 +72,21 @@ describe('live responses on the wire', () => {
     c.socket.destroy();
   });
 
+  it('a request pipelined behind a live /sse response gets no answer inside the stream, which stays valid and live', async () => {
+    const hub = await startHub();
+    const c = await rawRequest(hub.url, 'GET /sse?topic=piped HTTP/1.1\r\nHost: x\r\n\r\n');
+    await until(() => parseChunked(c.bytes()).chunks.length >= 1, 'the preamble');
+    c.socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+    await new Promise((r) => setTimeout(r, 100));
+    await publish(hub, 'piped', 'after the pipelined request');
+    await until(() => parseChunked(c.bytes()).chunks.length >= 2, 'the event');
+    const { chunks } = parseChunked(c.bytes());
+    expect(chunks).toHaveLength(2);
+    expect(chunks[1]).toMatch(/^id: 1\ndata: .*"after the pipelined request"/s);
+    expect(c.bytes().toString('latin1').match(/HTTP\/1\.1 /g)).toHaveLength(1);
+    c.socket.destroy();
+  });
+
   it('HTTP/1.0 /stream: the body is the NDJSON lines themselves (no chunk framing), ended with the connection', async () => {
     const hub = await startHub();
     const c = await rawRequest(hub.url, 'GET /stream?topic=old HTTP/1.0\r\nHost: x\r\n\r\n');
