@@ -31,7 +31,7 @@ export interface Resume {
 }
 
 /** The resume fields of pusher:subscribe's data, or why they are wrong. */
-function resumeOf(data: Record<string, unknown>): { since?: number; epoch?: string } | string | undefined {
+function resumeOf(data: Record<string, unknown>): Resume | string | undefined {
   if (data.since === undefined) return data.offsets === true ? {} : undefined;
   if (typeof data.since !== 'number' || !Number.isSafeInteger(data.since) || data.since < 0) return 'since must be an offset (an integer ≥ 0)';
   if (data.epoch !== undefined && typeof data.epoch !== 'string') return 'epoch must be a string';

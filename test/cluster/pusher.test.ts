@@ -83,6 +83,23 @@ describe('cluster: pusher', () => {
     expect(events.filter((e) => e.name === 'channel_occupied')).toHaveLength(1);
   });
 
+  it('a client that was on one node resumes on the other from its offset', async () => {
+    const { a, b } = await twoNodes();
+    const topic = `${APP.id}/feed`;
+    for (const n of [1, 2, 3]) await a.topics.publish(topic, envelope({ event: 'tick', data: String(n) }));
+    // It had offset 1 (from node a); it comes back through node b, which replays from the shared log.
+    const p = client(b);
+    await connected(p);
+    const got: unknown[] = [];
+    p.channels.add('feed', p);
+    p.channel('feed').bind('tick', (d: unknown) => got.push(d));
+    p.send_event('pusher:subscribe', { channel: 'feed', since: 1 });
+    await until(() => got.length === 2, 'the replay');
+    await a.topics.publish(topic, envelope({ event: 'tick', data: '4' }));
+    await until(() => got.length === 3, 'live, published on the other node');
+    expect(got).toEqual([2, 3, 4]);
+  });
+
   it('terminateUser on one node closes the user\'s connections on the other', async () => {
     const { a, b } = await twoNodes();
     const u = client(a, { user: { id: 'u1' } });

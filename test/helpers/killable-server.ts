@@ -2,7 +2,7 @@
 // server itself (no wrapper survives it), and the same data dir can be served again after it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Server } from 'node:http';
-import { createServer as createTcpServer, type AddressInfo } from 'node:net';
+import { createServer as createTcpServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach } from 'vitest';
 import { until } from './wait.js';
@@ -33,13 +33,24 @@ export function killGroup(c: ChildProcess): void {
   }
 }
 
-/** A port nothing listens on now (the server is started on it again after a kill). */
+/**
+ * A port nothing listens on now (the server is started on it again after a kill). Taken below the
+ * kernel's ephemeral range (32768+), so a listen(0) or an outgoing connection of a parallel test can't
+ * take it between this check and the server's listen.
+ */
 export async function freePort(): Promise<number> {
-  const s = createTcpServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const s = createTcpServer();
+    const free = await new Promise<boolean>((r) => {
+      s.once('error', () => r(false));
+      s.listen(port, '127.0.0.1', () => r(true));
+    });
+    if (free) {
+      await new Promise((r) => s.close(r));
+      return port;
+    }
+  }
 }
 
 export interface KillableOptions {

@@ -1,8 +1,12 @@
 // The Pusher WebSocket (/app/<key>) with pusher-js itself: connection, public and private channels,
 // signature checks, and events from the topic core (whoever published them).
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import PusherServer from 'pusher';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startHub } from '../helpers/server.js';
-import { APP, client, collect, connected, disconnectAll, pusherOptions, subscribed } from '../helpers/pusher.js';
+import { APP, client, collect, connected, disconnectAll, Pusher, pusherOptions, subscribed } from '../helpers/pusher.js';
 import { until } from '../helpers/wait.js';
 import { envelope } from '../../src/pusher/contracts.js';
 
@@ -82,3 +86,64 @@ describe('pusher /app/<key>', () => {
     expect(gotA.map((e) => e.event)).toEqual(['e2']);
   });
 });
+
+describe('pusher private-encrypted channels', () => {
+  it('signed like private; the server relays the ciphertext the SDK made, pusher-js decrypts it', async () => {
+    const hub = await startHub(pusherOptions());
+    const masterKey = randomBytes(32).toString('base64');
+    const sdk = new PusherServer({ appId: APP.id, key: APP.key, secret: APP.secret, cluster: 'mt1', encryptionMasterKeyBase64: masterKey });
+    const p = new Pusher(APP.key, {
+      cluster: 'mt1',
+      wsHost: '127.0.0.1',
+      wsPort: Number(new URL(hub.url).port),
+      forceTLS: false,
+      enabledTransports: ['ws'],
+      channelAuthorization: {
+        endpoint: 'unused',
+        transport: 'ajax',
+        customHandler: ({ socketId, channelName }, callback) => callback(null, sdk.authorizeChannel(socketId, channelName)),
+      },
+    });
+    try {
+      const channel = p.subscribe('private-encrypted-vault');
+      await new Promise((resolve, reject) => {
+        channel.bind('pusher:subscription_succeeded', resolve);
+        channel.bind('pusher:subscription_error', reject);
+      });
+      const got: unknown[] = [];
+      channel.bind('secret', (d: unknown) => got.push(d));
+      // The data the SDK's trigger makes for an encrypted channel ({nonce, ciphertext}), caught on its way.
+      const data = await triggeredData(masterKey, 'private-encrypted-vault', 'secret', { pin: 1234 });
+      expect(data).not.toContain('1234');
+      await hub.topics.publish(`${APP.id}/private-encrypted-vault`, envelope({ event: 'secret', data }));
+      await until(() => got.length === 1, 'the decrypted event');
+      expect(got).toEqual([{ pin: 1234 }]);
+      // Only the ciphertext is stored.
+      const [stored] = await hub.topics.history(`${APP.id}/private-encrypted-vault`, 0, 1);
+      expect(stored?.body.toString()).not.toContain('1234');
+    } finally {
+      p.disconnect();
+    }
+  });
+});
+
+/** The `data` the pusher SDK sends for one trigger, caught by a local stand-in for the HTTP API. */
+async function triggeredData(masterKey: string, channel: string, event: string, payload: unknown): Promise<string> {
+  let body = '';
+  const server = createServer((req, res) => {
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const port = String((server.address() as AddressInfo).port);
+    const sdk = new PusherServer({ appId: APP.id, key: APP.key, secret: APP.secret, host: '127.0.0.1', port, useTLS: false, encryptionMasterKeyBase64: masterKey });
+    await sdk.trigger(channel, event, payload);
+    return (JSON.parse(body) as { data: string }).data;
+  } finally {
+    server.close();
+  }
+}

@@ -39,6 +39,15 @@ local function count(P, CH, NODE, by, topic, delta)
     redis.call('PUBLISH', CH, cjson.encode({kind = 'vacated', topic = topic, by = by}))
   end
 end
+local function join(P, CH, NODE, topic, user, info)
+  redis.call('SADD', P .. 'nm:' .. NODE, cjson.encode({topic, user}))
+  local n = redis.call('HINCRBY', P .. 'mc:' .. topic, user, 1)
+  if n == 1 then
+    redis.call('HSET', P .. 'm:' .. topic, user, info)
+    local seq = redis.call('INCR', P .. 'seq:' .. topic)
+    redis.call('PUBLISH', CH, cjson.encode({kind = 'member_added', topic = topic, user = user, info = info, seq = seq, by = NODE}))
+  end
+end
 local function leave(P, CH, NODE, by, topic, user)
   redis.call('SREM', P .. 'nm:' .. NODE, cjson.encode({topic, user}))
   local n = redis.call('HINCRBY', P .. 'mc:' .. topic, user, -1)
@@ -59,13 +68,7 @@ return 1`;
 // ARGV: P, CH, node, topic, user, info → {seq, user, info, user, info, …}
 const JOIN = `${LUA_HELPERS}
 local P, CH, NODE, topic, user, info = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-redis.call('SADD', P .. 'nm:' .. NODE, cjson.encode({topic, user}))
-local n = redis.call('HINCRBY', P .. 'mc:' .. topic, user, 1)
-if n == 1 then
-  redis.call('HSET', P .. 'm:' .. topic, user, info)
-  local seq = redis.call('INCR', P .. 'seq:' .. topic)
-  redis.call('PUBLISH', CH, cjson.encode({kind = 'member_added', topic = topic, user = user, info = info, seq = seq, by = NODE}))
-end
+join(P, CH, NODE, topic, user, info)
 local out = {tonumber(redis.call('GET', P .. 'seq:' .. topic) or '0')}
 for _, v in ipairs(redis.call('HGETALL', P .. 'm:' .. topic)) do out[#out + 1] = v end
 return out`;
@@ -98,6 +101,36 @@ end
 redis.call('DEL', P .. 'ns:' .. DEAD, P .. 'nm:' .. DEAD)
 return 1`;
 
+// ARGV: P, CH, node, JSON {counts: {topic: n}, members: [[topic, user, info]]}
+// Brings the node's entries to what it holds (after writes were lost, or after it was reaped while alive):
+// only the differences change anything, so a channel or member that stayed is not told again.
+const SYNC = `${LUA_HELPERS}
+local P, CH, NODE = ARGV[1], ARGV[2], ARGV[3]
+local want = cjson.decode(ARGV[4])
+local have = redis.call('HGETALL', P .. 'ns:' .. NODE)
+local seen = {}
+for i = 1, #have, 2 do
+  local topic, cur = have[i], tonumber(have[i + 1])
+  seen[topic] = true
+  local target = tonumber(want.counts[topic] or 0)
+  if target ~= cur then count(P, CH, NODE, NODE, topic, target - cur) end
+end
+for topic, n in pairs(want.counts) do
+  if not seen[topic] and tonumber(n) > 0 then count(P, CH, NODE, NODE, topic, tonumber(n)) end
+end
+local wanted = {}
+for _, m in ipairs(want.members) do wanted[cjson.encode({m[1], m[2]})] = m end
+for _, entry in ipairs(redis.call('SMEMBERS', P .. 'nm:' .. NODE)) do
+  if wanted[entry] then
+    wanted[entry] = nil
+  else
+    local pair = cjson.decode(entry)
+    leave(P, CH, NODE, NODE, pair[1], pair[2])
+  end
+end
+for _, m in pairs(wanted) do join(P, CH, NODE, m[1], m[2], m[3]) end
+return 1`;
+
 type Heard = RosterChange & { by: string };
 
 function parseHeard(text: string): Heard | { signal: string } | undefined {
@@ -126,7 +159,7 @@ export class RedisPusherRoster implements PusherRoster {
   lastError: Error | undefined;
   private readonly p: string;
   private readonly channel: string;
-  private readonly scripts: Record<'count' | 'join' | 'leave' | 'members' | 'reap', Script>;
+  private readonly scripts: Record<'count' | 'join' | 'leave' | 'members' | 'reap' | 'sync', Script>;
   private readonly changeListeners: Array<(change: RosterChange, mine: boolean) => void> = [];
   private readonly signalListeners: Array<(note: string) => void> = [];
   /** What this node told Redis: told again if it was reaped while alive (cut off past its lease). */
@@ -134,6 +167,8 @@ export class RedisPusherRoster implements PusherRoster {
   private readonly ownMembers = new Map<string, Map<string, string>>();
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
+  /** A write failed (Redis away): Redis may differ from own*, brought in line at the next refresh. */
+  private dirty = false;
   private closed = false;
 
   constructor(private readonly client: Redis, private readonly subscriber: Redis, prefix: string) {
@@ -145,6 +180,7 @@ export class RedisPusherRoster implements PusherRoster {
       leave: defineScript(client, 'hookhubPusherLeave', 0, LEAVE),
       members: defineScript(client, 'hookhubPusherMembers', 0, MEMBERS),
       reap: defineScript(client, 'hookhubPusherReap', 0, REAP),
+      sync: defineScript(client, 'hookhubPusherSync', 0, SYNC),
     };
   }
 
@@ -183,14 +219,14 @@ export class RedisPusherRoster implements PusherRoster {
     const n = (this.ownCounts.get(topic) ?? 0) + delta;
     if (n > 0) this.ownCounts.set(topic, n);
     else this.ownCounts.delete(topic);
-    await this.scripts.count.run([], [this.p, this.channel, this.node, topic, delta]);
+    await this.write(this.scripts.count.run([], [this.p, this.channel, this.node, topic, delta]));
   }
 
   async join(topic: string, user: string, info: string): Promise<PusherMembers> {
     let mine = this.ownMembers.get(topic);
     if (!mine) this.ownMembers.set(topic, (mine = new Map()));
     mine.set(user, info);
-    return membersOf(await this.scripts.join.run([], [this.p, this.channel, this.node, topic, user, info]));
+    return membersOf(await this.write(this.scripts.join.run([], [this.p, this.channel, this.node, topic, user, info])));
   }
 
   async leave(topic: string, user: string): Promise<void> {
@@ -198,7 +234,17 @@ export class RedisPusherRoster implements PusherRoster {
     mine?.delete(user);
     if (mine?.size === 0) this.ownMembers.delete(topic);
     if (this.closed) return;
-    await this.scripts.leave.run([], [this.p, this.channel, this.node, topic, user]);
+    await this.write(this.scripts.leave.run([], [this.p, this.channel, this.node, topic, user]));
+  }
+
+  /** A write of this node's entries: one that fails marks them for the next refresh to bring in line. */
+  private async write<T>(run: Promise<T>): Promise<T> {
+    try {
+      return await run;
+    } catch (err) {
+      this.dirty = true;
+      throw err;
+    }
   }
 
   async members(topic: string): Promise<PusherMembers> {
@@ -233,8 +279,8 @@ export class RedisPusherRoster implements PusherRoster {
     try {
       const now = Date.now();
       const added = await this.client.zadd(`${this.p}nodes`, now + ROSTER_LEASE_MS, this.node);
-      // Registered anew after the others reaped us (cut off past the lease): tell our state again.
-      if (Number(added) === 1 && (this.ownCounts.size > 0 || this.ownMembers.size > 0)) await this.restore();
+      // Registered anew after the others reaped us (cut off past the lease), or a write failed: tell our state again.
+      if (this.dirty || (Number(added) === 1 && (this.ownCounts.size > 0 || this.ownMembers.size > 0))) await this.sync();
       const expired = await this.client.zrangebyscore(`${this.p}nodes`, '-inf', now);
       for (const dead of expired) {
         if (dead !== this.node) await this.scripts.reap.run([], [this.p, this.channel, dead, this.node, now, '0']);
@@ -246,11 +292,12 @@ export class RedisPusherRoster implements PusherRoster {
     }
   }
 
-  private async restore(): Promise<void> {
-    for (const [topic, n] of this.ownCounts) await this.scripts.count.run([], [this.p, this.channel, this.node, topic, n]);
-    for (const [topic, users] of this.ownMembers) {
-      for (const [user, info] of users) await this.scripts.join.run([], [this.p, this.channel, this.node, topic, user, info]);
-    }
+  private async sync(): Promise<void> {
+    this.dirty = false;
+    const members: Array<[string, string, string]> = [];
+    for (const [topic, users] of this.ownMembers) for (const [user, info] of users) members.push([topic, user, info]);
+    const desired = { counts: Object.fromEntries(this.ownCounts), members };
+    await this.write(this.scripts.sync.run([], [this.p, this.channel, this.node, JSON.stringify(desired)]));
   }
 
   private heard(text: string): void {
