@@ -1,4 +1,5 @@
-// The one publish path and the one subscribe path. Producers call publish(); transports call open().
+// The one publish path and the one subscribe path. Producers call publish(); every consumer (transports,
+// Pusher, browser channels) comes in through open() or openLive(), never through the fan-out itself.
 // Producer → publish → store.append (commit) → onAppend → fan-out, on one node or many.
 import { randomUUID } from 'node:crypto';
 import { HookhubError } from './errors.js';
