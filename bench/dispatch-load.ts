@@ -27,16 +27,21 @@ interface Paced {
   rate: number;
 }
 
+/** `_url=<target>&` of a form body, encoded once per target. */
+const urlFields = new Map<string, string>();
+
 /** One delivery: a form body, as Hookah's clients send; a batch: a JSON array of the same fields. */
 function dispatch(agent: Agent, m: Load | Paced, ns: number[]): Promise<void> {
   const batch = ns.length > 1;
+  let urlField = urlFields.get(m.target);
+  if (urlField === undefined) urlFields.set(m.target, (urlField = `_url=${encodeURIComponent(m.target)}&`));
   return request(`${m.hubUrl}/dispatch`, {
     dispatcher: agent,
     method: 'POST',
     headers: { 'content-type': batch ? 'application/json' : 'application/x-www-form-urlencoded' },
     body: batch
       ? JSON.stringify(ns.map((n) => ({ _url: m.target, n, event: 'order.created', amount: 42 })))
-      : `_url=${encodeURIComponent(m.target)}&n=${ns[0]}&event=order.created&amount=42`,
+      : `${urlField}n=${ns[0]}&event=order.created&amount=42`,
   }).then(async (res) => {
     await res.body.text();
     if (res.statusCode !== 202) throw new Error(`dispatch answered ${res.statusCode}`);

@@ -207,7 +207,8 @@ ${goals(report).join('\n')}
 
 What each delivery still costs beyond the shared bytes: single-topic /sse and /stream write one chunk per message, framed once
 (size line, event, CRLF) and shared by every consumer; /ws Hookbox frames carry a per-connection frame number, so each
-connection's PUBLISH frame is one buffer of its own (WebSocket header, \`[n\` and the message's shared tail, copied once) — no
+connection's PUBLISH frame starts with a few bytes of its own (WebSocket header and \`[n\`, shared by the connections that
+have had as many frames), and the message's shared tail follows them in the same writev — nothing copied per connection, no
 Buffer.concat and no ws.send per socket. Multi-topic /sse ids carry the consumer's own positions, so those events are framed per
 consumer. Every flush is still one Node socket write per consumer (one system call each, a writev when several messages are
 queued): in profiles of a burst the writev/write system calls are most of the server's busy time, the JavaScript of the

@@ -80,6 +80,20 @@ export const fmt = (n: number, digits = 0): string => (Number.isFinite(n) ? n.to
 export const isMain = (moduleUrl: string): boolean =>
   process.argv[1] !== undefined && fileURLToPath(moduleUrl).replace(/\.ts$/, '') === resolve(process.argv[1]).replace(/\.ts$/, '');
 
+/**
+ * A process's main thread from the scheduler's view (/proc/<pid>/schedstat, Linux; undefined elsewhere): ms on a
+ * core, and ms runnable but waiting for one. Both together over the wall time say whether the thread was busy
+ * all along (at its own ceiling, the rest of the time taken by other processes) or idle, waiting for work.
+ */
+export function schedMs(pid: number | 'self' = 'self'): { cpu: number; wait: number } | undefined {
+  try {
+    const [cpu, wait] = readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ').map(Number);
+    return { cpu: (cpu as number) / 1e6, wait: (wait as number) / 1e6 };
+  } catch {
+    return undefined;
+  }
+}
+
 /** CPU time (ms) of this process's main thread so far, from /proc (Linux); undefined elsewhere. */
 export function threadCpuMs(): number | undefined {
   try {
@@ -104,6 +118,23 @@ export async function startProfile(): Promise<{ stop(file: string): Promise<void
       writeFileSync(file, JSON.stringify(profile));
       session.disconnect();
     },
+  };
+}
+
+/**
+ * `perf record` of this process's main thread (on-CPU samples only: cpu-clock) from now until `stop`, written to
+ * `file` (BENCH_PERF=<file> in the dispatcher bench). JavaScript frames get names when node runs with
+ * --perf-basic-prof. A V8 profile (BENCH_PROFILE) samples wall time instead: on a busy machine it charges
+ * the time a thread waits for a core to whatever it was doing then (socket writes that wake another process).
+ */
+export function perfRecord(file: string): { stop(): Promise<void> } {
+  const proc = spawn('perf', ['record', '-e', 'cpu-clock', '-F', '1999', '-g', '-t', String(process.pid), '-o', file], { stdio: 'ignore' });
+  return {
+    stop: () => new Promise((resolve) => {
+      if (proc.exitCode !== null) return resolve();
+      proc.once('exit', () => resolve());
+      proc.kill('SIGINT');
+    }),
   };
 }
 

@@ -27,7 +27,7 @@ callbacks to http://127.0.0.1:80/hookbox/<action>, the memory store). Flags:
   -W/--web-api-interface, -x/--ignore-publish-non-existing-channels <any non-empty value>, -L/--log-level;
   -E, -A, -c, -d, -o, --cbsendhookboxversion are accepted with a warning.
 Any Hookhub long option may follow (hookhub serve --help lists them), e.g. --allow-private-targets.
-README "Switching from Hookbox" has the whole mapping.`;
+docs/switching.md has the whole mapping.`;
 
 function help(): string {
   const lines = ['hookhub serve [options]', '', 'Every option is also an environment variable (HOOKHUB_ + name) and a key of the --config file.', ''];

@@ -95,7 +95,8 @@ export const OPTIONS = {
   'pusher-secret': { kind: 'string', help: 'Pusher front door: the app secret (channel auth, HTTP API, webhook signatures)' },
   'pusher-client-events': { kind: 'bool', default: '0', help: 'Pusher front door: relay client-* events on private and presence channels' },
   'pusher-webhook-url': { kind: 'url', help: 'Pusher front door: where the app\'s webhooks go (channel_occupied, member_added, …)' },
-  'pusher-apps': { kind: 'apps', help: 'Pusher front door: several apps, a list of {id, key, secret, clientEvents, webhookUrl} (config file; JSON text in env)' },
+  'pusher-subscription-count': { kind: 'bool', default: '0', help: 'Pusher front door: send pusher_internal:subscription_count to the subscribers of non-presence channels' },
+  'pusher-apps': { kind: 'apps', help: 'Pusher front door: several apps, a list of {id, key, secret, clientEvents, webhookUrl, subscriptionCount} (config file; JSON text in env)' },
   'log-level': { kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', help: 'log level' },
 } as const satisfies Record<string, OptionSpec>;
 
@@ -174,6 +175,7 @@ const pusherApp = z.object({
   secret: text.pipe(z.string().min(1, 'an app secret must not be empty')),
   clientEvents: boolText.default(false),
   webhookUrl: urlText.optional(),
+  subscriptionCount: boolText.optional(),
 }).strict();
 /** A list of apps; a string (env, flag) is its JSON text. */
 const pusherAppList = z.union([z.array(z.unknown()), z.string()]).transform((v, ctx) => {
@@ -181,7 +183,7 @@ const pusherAppList = z.union([z.array(z.unknown()), z.string()]).transform((v, 
   try {
     return JSON.parse(v) as unknown;
   } catch {
-    ctx.addIssue({ code: 'custom', message: 'expected a JSON list of {id, key, secret, clientEvents, webhookUrl}' });
+    ctx.addIssue({ code: 'custom', message: 'expected a JSON list of {id, key, secret, clientEvents, webhookUrl, subscriptionCount}' });
     return z.NEVER;
   }
 }).pipe(z.array(pusherApp));
@@ -265,6 +267,7 @@ const schema = z.object({
   pusherSecret: text.optional(),
   pusherClientEvents: boolText,
   pusherWebhookUrl: urlText.optional(),
+  pusherSubscriptionCount: boolText,
   pusherApps: pusherAppList.optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
 });
@@ -359,7 +362,7 @@ export function pusherAppsOf(config: Config): PusherAppConfig[] {
     if (given.some((v) => v === undefined || v === '')) {
       throw new ConfigError('--pusher-app-id', '--pusher-app-id, --pusher-key and --pusher-secret go together');
     }
-    const one = pusherApp.safeParse({ id: config.pusherAppId, key: config.pusherKey, secret: config.pusherSecret, clientEvents: config.pusherClientEvents, webhookUrl: config.pusherWebhookUrl });
+    const one = pusherApp.safeParse({ id: config.pusherAppId, key: config.pusherKey, secret: config.pusherSecret, clientEvents: config.pusherClientEvents, webhookUrl: config.pusherWebhookUrl, subscriptionCount: config.pusherSubscriptionCount });
     if (!one.success) throw new ConfigError('--pusher-app-id', one.error.issues[0]?.message ?? 'invalid app');
     apps.push(one.data);
   }

@@ -14,7 +14,7 @@ import { browserGate, browsersClosedBecause } from './http/browser-gate.js';
 import { createOriginPolicy } from './http/origins.js';
 import { Connections } from './http/connections.js';
 import { exposureWarning } from './http/exposure.js';
-import { logRequests } from './http/request-log.js';
+import { lazyRequestLogger, logRequests } from './http/request-log.js';
 import { capSockets, httpServerOptions } from './http/socket-limits.js';
 import { faviconRoute } from './http/favicon.js';
 import { openApi } from './http/openapi.js';
@@ -73,6 +73,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
       : { logger: { level: config.logLevel, redact: ['req.headers.authorization', 'req.headers.cookie'] } }),
     // One line per request comes from logRequests(); Fastify's two default lines are off.
     logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory: lazyRequestLogger,
     bodyLimit: config.maxBody,
     forceCloseConnections: 'idle',
     // Header, body and keep-alive timeouts on every socket (Fastify's own default is none).
@@ -204,6 +205,11 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   };
   // @fastify/websocket at the root: registered in a child context, an upgrade request to a path without a
   // WebSocket route would be answered by the root 404 handler and its socket never released (close hangs).
+  let pusher: PusherNode | undefined;
+  let pusherWebhooks: PusherWebhooks | undefined;
+  // Before the WebSocket plugin closes the connections (its preClose comes next): on several nodes, this
+  // node's Pusher subscriptions and members go to a live node, which reports them leaving.
+  app.addHook('preClose', async () => void (await pusher?.handOver()));
   const wsRoute = await wsTransport(app, wsDeps);
   await app.register(async (browsers) => {
     wsFallback(browsers, wsDeps);
@@ -212,8 +218,6 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   app.addHook('onClose', async () => channels.close());
   // The Pusher front door: /app/<key> (its own access model: signed channel authorization, any origin).
   const pusherApps = pusherAppsOf(config);
-  let pusher: PusherNode | undefined;
-  let pusherWebhooks: PusherWebhooks | undefined;
   if (pusherApps.length > 0) {
     // The app's webhooks through the dispatcher, unless the caller hands in its own sink (tests).
     const sink: PusherWebhookSink = options.pusherWebhooks ?? (pusherWebhooks = new PusherWebhooks({ queue: dispatcher, log: app.log }));
@@ -222,6 +226,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
       topics,
       roster: store.pusher,
       maxSubscriptions: config.maxSubscriptions,
+      maxJsonDepth: config.maxJsonDepth,
       log: app.log,
       webhooks: sink,
     });
@@ -256,8 +261,12 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   faviconRoute(app);
 
   app.addHook('preClose', async () => connections.shutdownAll());
-  // Pusher webhooks still waiting (delayed leaves) are queued before the dispatcher stops.
-  app.addHook('preClose', async () => pusherWebhooks?.close());
+  // The leaves of the connections just closed reach the webhook sink, then what waits there (delayed leaves)
+  // is queued, before the dispatcher stops.
+  app.addHook('preClose', async () => {
+    await pusher?.settled();
+    await pusherWebhooks?.close();
+  });
   // WebSub stops verifying and fetching before the queue it feeds stops.
   app.addHook('preClose', async () => websub.close());
   // Stop claiming, let attempts in flight finish (bounded), release the rest — before the store closes.

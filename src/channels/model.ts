@@ -20,10 +20,10 @@ export interface ChannelOwner {
 export interface FrameSink {
   send(frame: Buffer): void;
   /**
-   * Sends `prefix` + `body` (+ `suffix`) as one frame: a sink that frames its bytes itself (the WebSocket)
-   * builds the frame around them in one buffer, so a shared body is copied once and written once.
+   * Sends `[frameId` + `tail` (+ `suffix`) as one frame: a sink that frames its bytes itself (the
+   * WebSocket) writes the shared tail after the connection's own few bytes, without copying it.
    */
-  sendPrefixed?(prefix: string, body: Buffer, suffix?: Buffer): void;
+  sendNumbered?(frameId: number, tail: Buffer, suffix?: Buffer): void;
   close(code: number, reason: string): void;
 }
 
@@ -70,15 +70,15 @@ export class Conn {
   /** Puts this connection's frame number in front of a shared, already encoded frame tail. */
   send(t: FrameTail): void {
     if (this.state === 'closed') return;
-    const id = `[${++this.frameId}`;
     const sink = this.sink;
-    if (sink.sendPrefixed) {
+    if (sink.sendNumbered) {
       if (this.lineFramed) {
         const [body, end] = lineFramedTail(t);
-        sink.sendPrefixed(id, body as Buffer, end);
-      } else sink.sendPrefixed(id, t);
+        sink.sendNumbered(++this.frameId, body as Buffer, end);
+      } else sink.sendNumbered(++this.frameId, t);
       return;
     }
+    const id = `[${++this.frameId}`;
     if (this.lineFramed) {
       sink.send(Buffer.concat([Buffer.from(id, 'latin1'), ...lineFramedTail(t)]));
       return;

@@ -11,6 +11,11 @@ export interface BatchSink {
   readonly gone: boolean;
   /** Takes the batch now: the array is reused once this returns. */
   writeBatch(chunks: Buffer[], bytes: number): void;
+  /** The consumer is dropped (when the writer was given no onOverflow): a sink that is a class can take
+   *  this as a method, where a callback would be one more closure per connection. */
+  overflowed?(reason: string): void;
+  /** `items` messages went out (when the writer was given no onFlushed). */
+  flushed?(items: number): void;
 }
 
 /** A writable byte stream (a socket) as a sink: a batch is one corked burst of the shared buffers —
@@ -100,30 +105,60 @@ export class BatchWriter {
   constructor(
     private readonly sink: BatchSink,
     private readonly limit: number,
-    private readonly onOverflow: (reason: string) => void,
-    private readonly onFlushed: (items: number) => void = () => {},
+    private readonly onOverflow?: (reason: string) => void,
+    private readonly onFlushed?: (items: number) => void,
   ) {}
 
   /** Queues a chunk; `counts` says whether it is a message (for delivery metrics) or a control line. */
   push(chunk: Buffer, counts = true): void {
-    if (this.closed) return;
+    if (!this.room(chunk.length)) return;
+    this.queue.push(chunk);
+    this.enqueued(chunk.length, counts);
+  }
+
+  /**
+   * Queues one item made of two buffers (e.g. a connection's own frame header and a body shared by every
+   * connection), taken or refused together: never the first without the second.
+   */
+  pushPair(head: Buffer, body: Buffer, counts = true): void {
+    const bytes = head.length + body.length;
+    if (!this.room(bytes)) return;
+    this.queue.push(head, body);
+    this.enqueued(bytes, counts);
+  }
+
+  /** False when `bytes` more cannot be queued: the writer is closed, or the consumer is dropped now. */
+  private room(bytes: number): boolean {
+    if (this.closed) return false;
     const sink = this.sink;
-    if (sink.gone) return this.close();
+    if (sink.gone) {
+      this.close();
+      return false;
+    }
     let backlog = sink.backlog;
-    if (backlog + this.queuedBytes + chunk.length > this.limit) {
+    if (backlog + this.queuedBytes + bytes > this.limit) {
       // What the window held back goes to the socket first: a consumer is judged on what it has not
       // taken, never on our batching.
       this.flush();
-      if (sink.gone) return this.close();
+      if (sink.gone) {
+        this.close();
+        return false;
+      }
       backlog = sink.backlog;
     }
-    if (backlog + chunk.length > this.limit) {
+    if (backlog + bytes > this.limit) {
       this.close();
-      this.onOverflow(`slow consumer: more than ${this.limit} bytes waiting`);
-      return;
+      const reason = `slow consumer: more than ${this.limit} bytes waiting`;
+      if (this.onOverflow) this.onOverflow(reason);
+      else sink.overflowed?.(reason);
+      return false;
     }
-    this.queue.push(chunk);
-    this.queuedBytes += chunk.length;
+    return true;
+  }
+
+  /** Accounts for what was just queued, and flushes now or later. */
+  private enqueued(bytes: number, counts: boolean): void {
+    this.queuedBytes += bytes;
     if (counts) this.queuedItems++;
     if (this.queuedBytes >= EAGER_FLUSH_BYTES) {
       this.flush();
@@ -148,7 +183,10 @@ export class BatchWriter {
     // which under load was a young-generation collection every few bursts).
     if (!this.sink.gone) this.sink.writeBatch(chunks, bytes);
     chunks.length = 0;
-    if (items > 0) this.onFlushed(items);
+    if (items > 0) {
+      if (this.onFlushed) this.onFlushed(items);
+      else this.sink.flushed?.(items);
+    }
   }
 
   close(): void {

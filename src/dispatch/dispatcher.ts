@@ -28,6 +28,8 @@ const LEASE_MS = 6_000;
 const RENEW_EVERY_MS = 2_000;
 /** A woken worker with nothing due sleeps at most this long before looking again (other nodes' work). */
 const MAX_SLEEP_MS = 3_000;
+/** Target URLs remembered as checked. */
+const CHECKED_URLS = 1024;
 
 export interface DispatcherOptions {
   store: DeliveryQueue;
@@ -90,6 +92,8 @@ export class WebhookDispatcher implements WebhookQueue {
   /** Resends asked while an attempt of the delivery was in flight here. */
   private readonly resends = new Set<string>();
   private readonly attemptCounters = new Map<string, { inc(): void }>();
+  /** Target URLs that passed checkTargetUrl (with this dispatcher's --allow-private-targets), at most CHECKED_URLS. */
+  private readonly checkedUrls = new Set<string>();
   private readonly deliveryCounters = new Map<string, { inc(): void }>();
   /** Each endpoint's metric children, looked up once. */
   private readonly endpointMetrics = new Map<string, { success: { inc(): void }; failure: { inc(): void }; duration: { observe(v: number): void } }>();
@@ -232,10 +236,18 @@ export class WebhookDispatcher implements WebhookQueue {
 
   /** The checks enqueue makes before anything is written. */
   private check(w: OutgoingWebhook): void {
-    checkTargetUrl(w.url, this.options.allowPrivateTargets, '_url');
+    this.checkUrl(w.url, '_url');
     if (typeof w.secret === 'string') signingKey(w.secret);
-    if (w.errback !== undefined) checkTargetUrl(w.errback, this.options.allowPrivateTargets, '_errback');
-    if (w.callback !== undefined) checkTargetUrl(w.callback, this.options.allowPrivateTargets, '_callback');
+    if (w.errback !== undefined) this.checkUrl(w.errback, '_errback');
+    if (w.callback !== undefined) this.checkUrl(w.callback, '_callback');
+  }
+
+  /** checkTargetUrl, remembered for URLs that passed lately: a target is queued to many times, and the check parses it. */
+  private checkUrl(url: string, what: string): void {
+    if (this.checkedUrls.has(url)) return;
+    checkTargetUrl(url, this.options.allowPrivateTargets, what);
+    if (this.checkedUrls.size >= CHECKED_URLS) this.checkedUrls.clear();
+    this.checkedUrls.add(url);
   }
 
   /** Validates and commits a delivery; resolves once it is durable. Throws HookhubError (bad_url, forbidden_target, queue_full). */

@@ -2,16 +2,17 @@
 // The node (node.ts) holds what spans connections: presence, the roster, topics, webhooks.
 import { randomInt } from 'node:crypto';
 import type { SessionSink, TransportSession } from '../transports/ws.js';
-import { isRecord } from '../core/is-record.js';
 import { channelAuthValid, userAuthValid } from './auth.js';
 import { topicOf, type PusherApp } from './contracts.js';
-import { dataObject, ERROR, errorFrame, frame, isChannelName, kindOf, readFrame, subscriptionError, type ClientFrame } from './protocol.js';
+import { CLIENT_EVENTS_PER_SECOND, dataObject, ERROR, errorFrame, frame, isChannelName, jsonObject, kindOf, readFrame, subscriptionError, type ClientFrame } from './protocol.js';
 import { Subscription, type Member, type SubscriptionOwner } from './subscription.js';
 
 /** What a connection asks of its node (node.ts): what spans connections. */
 export interface ConnectionHost {
   readonly activityTimeout: number;
   readonly maxSubscriptions: number;
+  /** --max-json-depth: frames and the JSON texts inside them. */
+  readonly maxJsonDepth: number;
   attach(sub: Subscription, resume: Resume | undefined): Promise<void>;
   detach(sub: Subscription): void;
   forget(conn: PusherConnection): void;
@@ -44,6 +45,9 @@ export class PusherConnection implements TransportSession, SubscriptionOwner {
   /** The user signed in with pusher:signin. */
   userId: string | undefined;
   private gone = false;
+  /** Client events allowed now: a bucket of CLIENT_EVENTS_PER_SECOND, refilled continuously. */
+  private clientEventTokens = CLIENT_EVENTS_PER_SECOND;
+  private clientEventsCountedAt = Date.now();
 
   constructor(
     private readonly node: ConnectionHost,
@@ -76,7 +80,7 @@ export class PusherConnection implements TransportSession, SubscriptionOwner {
   }
 
   receive(text: string): void {
-    const f = readFrame(text);
+    const f = readFrame(text, this.node.maxJsonDepth);
     if (typeof f === 'string') return this.send(errorFrame(ERROR.badFrame, f));
     switch (f.event) {
       case 'pusher:ping':
@@ -84,15 +88,20 @@ export class PusherConnection implements TransportSession, SubscriptionOwner {
       case 'pusher:pong':
         return;
       case 'pusher:subscribe':
-        return void this.subscribe(f);
+        return this.guard(this.subscribe(f));
       case 'pusher:unsubscribe':
         return this.unsubscribe(f);
       case 'pusher:signin':
         return this.signin(f);
       default:
-        if (f.event.startsWith('client-')) return void this.clientEvent(f);
+        if (f.event.startsWith('client-')) return this.guard(this.clientEvent(f));
         return this.send(errorFrame(ERROR.badFrame, `unknown event: ${f.event.slice(0, 100)}`));
     }
+  }
+
+  /** A frame's handling failed unexpectedly: the client hears so and the connection stays (never an unhandled rejection). */
+  private guard(work: Promise<void>): void {
+    work.catch((err: unknown) => this.send(errorFrame(ERROR.badFrame, `frame not handled: ${(err as Error).message.slice(0, 200)}`)));
   }
 
   closed(): void {
@@ -103,7 +112,7 @@ export class PusherConnection implements TransportSession, SubscriptionOwner {
   }
 
   private async subscribe(f: ClientFrame): Promise<void> {
-    const data = dataObject(f.data);
+    const data = dataObject(f.data, this.node.maxJsonDepth);
     if (!data || !isChannelName(data.channel)) {
       return this.send(errorFrame(ERROR.badFrame, 'pusher:subscribe needs data.channel, a channel name (1–164 of A-Z a-z 0-9 _ - = @ , . ;)'));
     }
@@ -122,7 +131,7 @@ export class PusherConnection implements TransportSession, SubscriptionOwner {
         return this.send(subscriptionError(channel, 'AuthError', `invalid signature for ${channel}`, 401));
       }
       if (channelData !== undefined) {
-        member = memberOf(channelData);
+        member = memberOf(channelData, this.node.maxJsonDepth);
         if (!member) return this.send(subscriptionError(channel, 'AuthError', 'channel_data must be JSON with a user_id', 401));
       }
     }
@@ -138,7 +147,7 @@ export class PusherConnection implements TransportSession, SubscriptionOwner {
   }
 
   private unsubscribe(f: ClientFrame): void {
-    const data = dataObject(f.data);
+    const data = dataObject(f.data, this.node.maxJsonDepth);
     const channel = data?.channel;
     if (typeof channel !== 'string') return this.send(errorFrame(ERROR.badFrame, 'pusher:unsubscribe needs data.channel'));
     const sub = this.subscriptions.get(channel);
@@ -148,26 +157,32 @@ export class PusherConnection implements TransportSession, SubscriptionOwner {
   }
 
   private signin(f: ClientFrame): void {
-    const data = dataObject(f.data);
+    const data = dataObject(f.data, this.node.maxJsonDepth);
     const userData = data?.user_data;
     if (typeof userData !== 'string' || !userAuthValid(this.app, this.socketId, userData, data?.auth)) {
       return this.fail(ERROR.unauthorized, 'invalid pusher:signin signature');
     }
-    let user: unknown;
-    try {
-      user = JSON.parse(userData);
-    } catch {
-      user = undefined;
-    }
-    const id = isRecord(user) ? user.id : undefined;
+    const id = jsonObject(userData, this.node.maxJsonDepth)?.id;
     if ((typeof id !== 'string' || id === '') && typeof id !== 'number') return this.fail(ERROR.unauthorized, 'user_data must be JSON with an id');
     this.userId = String(id);
     this.send(frame('pusher:signin_success', { user_data: userData }));
   }
 
+  /** Pusher's rate limit: 10 client events per second per connection, with a burst of 10. */
+  private takeClientEventToken(): boolean {
+    const now = Date.now();
+    const refill = ((now - this.clientEventsCountedAt) / 1000) * CLIENT_EVENTS_PER_SECOND;
+    this.clientEventTokens = Math.min(CLIENT_EVENTS_PER_SECOND, this.clientEventTokens + refill);
+    this.clientEventsCountedAt = now;
+    if (this.clientEventTokens < 1) return false;
+    this.clientEventTokens -= 1;
+    return true;
+  }
+
   private async clientEvent(f: ClientFrame): Promise<void> {
     const refuse = (why: string): void => this.send(errorFrame(ERROR.clientEvent, why));
     if (!this.app.clientEvents) return refuse('client events are not enabled for this app (--pusher-client-events)');
+    if (!this.takeClientEventToken()) return refuse(`client event dropped: at most ${CLIENT_EVENTS_PER_SECOND} client events per second per connection`);
     const sub = f.channel !== undefined ? this.subscriptions.get(f.channel) : undefined;
     if (!sub?.succeeded) return refuse(`client events go to a channel this connection is subscribed to`);
     if (sub.kind !== 'private' && sub.kind !== 'presence') return refuse('client events go on private and presence channels only');
@@ -181,14 +196,9 @@ export class PusherConnection implements TransportSession, SubscriptionOwner {
 }
 
 /** The presence member a subscription's channel_data names: {user_id, user_info?}. */
-function memberOf(channelData: string): Member | undefined {
-  let v: unknown;
-  try {
-    v = JSON.parse(channelData);
-  } catch {
-    return undefined;
-  }
-  if (!isRecord(v)) return undefined;
+function memberOf(channelData: string, maxDepth: number): Member | undefined {
+  const v = jsonObject(channelData, maxDepth);
+  if (!v) return undefined;
   const id = v.user_id;
   if (!((typeof id === 'string' && id !== '') || typeof id === 'number')) return undefined;
   return { user: String(id), info: JSON.stringify(v.user_info ?? null) };

@@ -14,6 +14,8 @@ export interface PusherApp {
   clientEvents: boolean;
   /** Where this app's webhooks go (none when unset). */
   webhookUrl?: string;
+  /** pusher_internal:subscription_count to the subscribers of public and private channels when their count changes. */
+  subscriptionCount?: boolean;
 }
 
 /** A Pusher channel is the topic `<app_id>/<channel>`: each app reaches only the topics under its own prefix. */

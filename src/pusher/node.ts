@@ -1,6 +1,8 @@
 // This node's Pusher connections, and what spans them: subscriptions through the topic core, presence and
 // subscription counts through the roster (every node), lifecycle events to the webhook sink (once per
 // cluster-wide change), and the ChannelDirectory the HTTP API reads.
+import { randomUUID } from 'node:crypto';
+import { DEFAULT_MAX_JSON_DEPTH } from '../core/json-input.js';
 import type { Topics } from '../core/topics.js';
 import type { PusherMembers, PusherRoster, RosterChange } from '../store/contracts/pusher-roster.js';
 import type { SessionFactory, SessionSink, TransportSession } from '../transports/ws.js';
@@ -8,6 +10,9 @@ import { channelOf, envelope, topicOf, type ChannelCounts, type ChannelDirectory
 import { PusherConnection, type ConnectionHost, type Resume } from './connection.js';
 import { ERROR, errorFrame, frame, kindOf } from './protocol.js';
 import type { Subscription } from './subscription.js';
+
+/** How long a stopping node waits to hear its own last roster changes back (Redis pub/sub). */
+const SETTLE_TIMEOUT_MS = 2000;
 
 /** Messages a subscription may gather while its history is replayed. */
 const MAX_PENDING_DURING_REPLAY = 10_000;
@@ -18,6 +23,8 @@ export interface PusherNodeOptions {
   roster: PusherRoster;
   /** Subscriptions per connection (--max-subscriptions). */
   maxSubscriptions: number;
+  /** --max-json-depth: the deepest JSON a frame (or the JSON text inside one) may hold. */
+  maxJsonDepth?: number;
   /** Seconds of silence after which pusher-js pings (sent in connection_established). */
   activityTimeout?: number;
   /** Where lifecycle events go (the app's webhooks); none: they are not reported. */
@@ -28,6 +35,7 @@ export interface PusherNodeOptions {
 export class PusherNode implements ChannelDirectory, ConnectionHost {
   readonly maxSubscriptions: number;
   readonly activityTimeout: number;
+  readonly maxJsonDepth: number;
   private readonly byKey = new Map<string, PusherApp>();
   private readonly byId = new Map<string, PusherApp>();
   private readonly connections = new Set<PusherConnection>();
@@ -35,11 +43,17 @@ export class PusherNode implements ChannelDirectory, ConnectionHost {
   private readonly presence = new Map<string, Set<Subscription>>();
   /** Presence topic → user → this node's subscriptions of that user. */
   private readonly local = new Map<string, Map<string, Set<Subscription>>>();
+  /** Subscriptions here that hear pusher_internal:subscription_count (apps with subscriptionCount), by topic. */
+  private readonly countWatchers = new Map<string, Set<Subscription>>();
   /** Presence joins and leaves of one topic run one at a time on this node. */
   private readonly chains = new Map<string, Promise<unknown>>();
   private readonly topics: Topics;
   private readonly roster: PusherRoster;
   private readonly webhooks: PusherWebhookSink | undefined;
+  /** Roster writes of subscriptions that ended, not yet made: a stopping node waits for them. */
+  private readonly writes = new Set<Promise<unknown>>();
+  /** Signals this node waits to hear back (see settled). */
+  private readonly barriers = new Map<string, () => void>();
 
   constructor(private readonly options: PusherNodeOptions) {
     for (const app of options.apps) {
@@ -51,6 +65,7 @@ export class PusherNode implements ChannelDirectory, ConnectionHost {
     this.webhooks = options.webhooks;
     this.maxSubscriptions = options.maxSubscriptions;
     this.activityTimeout = options.activityTimeout ?? 120;
+    this.maxJsonDepth = options.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
     this.roster.onChange((change, mine) => this.changed(change, mine));
     this.roster.onSignal((note) => this.signalled(note));
   }
@@ -107,6 +122,12 @@ export class PusherNode implements ChannelDirectory, ConnectionHost {
     const data = members ? { presence: presenceData(members) } : {};
     sub.send(frame('pusher_internal:subscription_succeeded', data, sub.channel, extra));
     sub.succeeded = true;
+    if (this.countsWatched(sub)) {
+      let watchers = this.countWatchers.get(sub.topic);
+      if (!watchers) this.countWatchers.set(sub.topic, (watchers = new Set()));
+      watchers.add(sub);
+      this.countChanged(sub.topic);
+    }
     if (members) sub.membersSent(members.seq);
     // From the head read above (nothing published since is missed) or from where the client stands.
     const since = from !== undefined ? { offset: from, ...(resume?.epoch ? { epoch: resume.epoch } : {}) } : { offset: bounds?.last ?? 0, ...(bounds?.epoch ? { epoch: bounds.epoch } : {}) };
@@ -120,23 +141,96 @@ export class PusherNode implements ChannelDirectory, ConnectionHost {
     if (sub.ended) return;
     sub.ended = true;
     if (sub.stream) this.topics.close([sub.topic], sub.stream);
-    const uncount = (): void => {
-      if (sub.counted) void this.roster.count(sub.topic, -1).catch((err: unknown) => this.warn(err, 'pusher: subscription count not lowered'));
+    const watchers = this.countWatchers.get(sub.topic);
+    if (watchers?.delete(sub) && watchers.size === 0) this.countWatchers.delete(sub.topic);
+    const uncount = async (): Promise<void> => {
+      if (!sub.counted) return;
+      try {
+        await this.roster.count(sub.topic, -1);
+        if (this.countsWatched(sub)) this.countChanged(sub.topic);
+      } catch (err) {
+        this.warn(err, 'pusher: subscription count not lowered');
+      }
     };
-    if (!sub.member) return uncount();
+    if (!sub.member) return this.track(uncount());
     const subs = this.presence.get(sub.topic);
     subs?.delete(sub);
     if (subs?.size === 0) this.presence.delete(sub.topic);
     // The member goes before the channel does (member_removed, then channel_vacated).
-    void this.leave(sub)
+    this.track(this.leave(sub)
       .catch((err: unknown) => this.warn(err, 'pusher: presence leave failed'))
-      .then(uncount);
+      .then(uncount));
+  }
+
+  private track(write: Promise<void>): void {
+    const tracked = write.finally(() => this.writes.delete(tracked));
+    this.writes.add(tracked);
+  }
+
+  // ---- stopping -----------------------------------------------------------------------------
+
+  /**
+   * First step of a clean stop, before the connections close: when another node is alive, this node's
+   * subscriptions and members become its to remove (it reports them, with its webhooks' delay, so a client
+   * that reconnects there meanwhile is never seen leaving). Otherwise this node reports them itself (settled).
+   */
+  async handOver(): Promise<boolean> {
+    return this.roster.handOver();
+  }
+
+  /**
+   * After the connections closed: their roster writes are made, and the changes they caused have been heard
+   * here (so they reached the webhook sink), before the sink is flushed and the dispatcher stops. The roster
+   * tells changes in order, so hearing a signal sent after the writes means every change before it was heard.
+   */
+  async settled(): Promise<void> {
+    while (this.writes.size > 0) await Promise.all([...this.writes]);
+    const id = randomUUID();
+    let timer: NodeJS.Timeout | undefined;
+    const heard = new Promise<void>((resolve) => {
+      this.barriers.set(id, resolve);
+      timer = setTimeout(resolve, SETTLE_TIMEOUT_MS);
+    });
+    try {
+      await this.roster.signal(JSON.stringify({ op: 'barrier', id }));
+      await heard;
+    } catch (err) {
+      this.warn(err, 'pusher: last roster changes not confirmed before stopping');
+    } finally {
+      clearTimeout(timer);
+      this.barriers.delete(id);
+    }
   }
 
   async clientEvent(conn: PusherConnection, sub: Subscription, event: string, data: string): Promise<void> {
     const userId = sub.member?.user;
     await this.topics.publish(sub.topic, envelope({ event, data, socketId: conn.socketId, ...(userId !== undefined ? { userId } : {}) }));
     this.webhooks?.emit(conn.app, { name: 'client_event', channel: sub.channel, event, data, socket_id: conn.socketId, ...(userId !== undefined ? { user_id: userId } : {}) });
+  }
+
+  // ---- subscription_count (Pusher's optional event for non-presence channels) ----------------
+
+  private countsWatched(sub: Subscription): boolean {
+    return sub.kind !== 'presence' && this.byId.get(sub.topic.slice(0, sub.topic.indexOf('/')))?.subscriptionCount === true;
+  }
+
+  /** This node changed the topic's count: every node re-reads it and tells its subscribers (signal `count`). */
+  private countChanged(topic: string): void {
+    void this.roster.signal(JSON.stringify({ op: 'count', topic })).catch((err: unknown) => this.warn(err, 'pusher: subscription_count not signalled'));
+  }
+
+  /**
+   * Reads the count after the change that was signalled (so never older than it) and sends it to this node's
+   * subscribers that were told another number. Reads go in order on one connection: the last one wins.
+   */
+  private async tellCount(topic: string): Promise<void> {
+    if (!this.countWatchers.has(topic)) return;
+    const n = await this.roster.subscriptions(topic);
+    for (const sub of this.countWatchers.get(topic) ?? []) {
+      if (sub.toldCount === n || sub.ended) continue;
+      sub.toldCount = n;
+      sub.send(frame('pusher_internal:subscription_count', { subscription_count: n }, sub.channel));
+    }
   }
 
   // ---- presence on this node ----------------------------------------------------------------
@@ -181,6 +275,8 @@ export class PusherNode implements ChannelDirectory, ConnectionHost {
 
   /** A change anywhere: presence subscribers here hear member changes; the node that made it tells the webhooks. */
   private changed(change: RosterChange, mine: boolean): void {
+    // A node's subscriptions went (or came back): subscription_count watchers here hear the new count.
+    if (change.kind === 'recounted') return void this.tellCount(change.topic).catch((err: unknown) => this.warn(err, 'pusher: subscription_count not read'));
     if (change.kind === 'member_added' || change.kind === 'member_removed') {
       for (const sub of this.presence.get(change.topic) ?? []) sub.memberChange(change);
     }
@@ -205,10 +301,15 @@ export class PusherNode implements ChannelDirectory, ConnectionHost {
   }
 
   private signalled(note: string): void {
-    let v: { op?: unknown; app?: unknown; user?: unknown };
+    let v: { op?: unknown; app?: unknown; user?: unknown; topic?: unknown; id?: unknown };
     try {
       v = JSON.parse(note) as typeof v;
     } catch {
+      return;
+    }
+    if (v.op === 'barrier' && typeof v.id === 'string') return this.barriers.get(v.id)?.();
+    if (v.op === 'count' && typeof v.topic === 'string') {
+      void this.tellCount(v.topic).catch((err: unknown) => this.warn(err, 'pusher: subscription_count not read'));
       return;
     }
     if (v.op !== 'terminate' || typeof v.app !== 'string' || typeof v.user !== 'string') return;
@@ -223,12 +324,15 @@ export class PusherNode implements ChannelDirectory, ConnectionHost {
 
   // ---- ChannelDirectory ---------------------------------------------------------------------
 
+  /** Every occupied channel of the app with its counts, in one read of the roster (one round trip on Redis). */
   async channels(app: PusherApp, prefix = ''): Promise<ChannelCounts[]> {
-    const topics = await this.roster.occupied(topicOf(app, prefix));
     const out: ChannelCounts[] = [];
-    for (const topic of topics) {
-      const name = channelOf(app, topic);
-      if (name !== undefined) out.push(await this.counts(topic, name));
+    for (const t of await this.roster.occupiedCounts(topicOf(app, prefix))) {
+      const name = channelOf(app, t.topic);
+      if (name === undefined) continue;
+      const counts: ChannelCounts = { name, subscriptionCount: t.subscriptions };
+      if (kindOf(name) === 'presence') counts.userCount = t.members;
+      out.push(counts);
     }
     return out;
   }

@@ -2,6 +2,7 @@
 // Every frame is a JSON object {event, channel?, data?}; the server's `data` is a JSON string except on
 // pusher:error and pusher:subscription_error, where Pusher sends an object.
 import { isRecord } from '../core/is-record.js';
+import { parseJsonInput } from '../core/json-input.js';
 
 export const PROTOCOL_VERSION = 7;
 
@@ -15,11 +16,14 @@ export const ERROR = {
   unauthorized: 4009,
   /** A frame not understood (the connection stays open). */
   badFrame: 4200,
-  /** A client event refused (not enabled, wrong channel type, not subscribed). */
+  /** A client event refused (not enabled, wrong channel type, not subscribed, over the rate limit). */
   clientEvent: 4301,
   /** Too many subscriptions on one connection. */
   subscriptionLimit: 4302,
 } as const;
+
+/** Client events a connection may send per second, as Pusher allows (more are refused with 4301 and dropped). */
+export const CLIENT_EVENTS_PER_SECOND = 10;
 
 /** Pusher's channel names: 1–164 of A–Z a–z 0–9 _ - = @ , . ; (so `<app_id>/<channel>` fits a topic name). */
 const CHANNEL_NAME = /^[A-Za-z0-9_\-=@,.;]{1,164}$/;
@@ -42,14 +46,14 @@ export interface ClientFrame {
   data: unknown;
 }
 
-/** The frame, or why it is not one. */
-export function readFrame(text: string): ClientFrame | string {
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch {
-    return 'frame is not JSON';
-  }
+/**
+ * The frame, or why it is not one. JSON nested deeper than `maxDepth` (--max-json-depth) is refused here:
+ * it parses, but breaks every later JSON.stringify (a client event's data, a member's user_info).
+ */
+export function readFrame(text: string, maxDepth: number): ClientFrame | string {
+  const parsed = parseJsonInput(text, maxDepth);
+  if (!parsed.ok) return parsed.kind === 'malformed' ? 'frame is not JSON' : `frame refused: ${parsed.reason}`;
+  const v = parsed.value;
   if (!isRecord(v)) return 'frame is not a JSON object';
   if (typeof v.event !== 'string' || v.event === '') return 'frame has no event name';
   if (v.channel !== undefined && typeof v.channel !== 'string') return 'channel is not a string';
@@ -59,17 +63,15 @@ export function readFrame(text: string): ClientFrame | string {
 }
 
 /** The data of a pusher:* frame as an object: pusher-js sends one; some clients send its JSON text. */
-export function dataObject(data: unknown): Record<string, unknown> | undefined {
+export function dataObject(data: unknown, maxDepth: number): Record<string, unknown> | undefined {
   if (isRecord(data)) return data;
-  if (typeof data === 'string') {
-    try {
-      const v: unknown = JSON.parse(data);
-      if (isRecord(v)) return v;
-    } catch {
-      // not JSON: undefined below
-    }
-  }
-  return undefined;
+  return typeof data === 'string' ? jsonObject(data, maxDepth) : undefined;
+}
+
+/** JSON text from a client (channel_data, user_data, data given as text) as an object, within the depth limit. */
+export function jsonObject(text: string, maxDepth: number): Record<string, unknown> | undefined {
+  const parsed = parseJsonInput(text, maxDepth);
+  return parsed.ok && isRecord(parsed.value) ? parsed.value : undefined;
 }
 
 /** A frame the server sends; `data` goes as JSON text unless raw (an object, for error frames). */

@@ -60,6 +60,8 @@ export class Subscription implements StreamOutput {
   /** subscription_succeeded was sent: events and client events may flow. */
   succeeded = false;
   ended = false;
+  /** The subscription_count this subscriber was last told (apps with subscriptionCount). */
+  toldCount: number | undefined;
 
   constructor(
     private readonly owner: SubscriptionOwner,

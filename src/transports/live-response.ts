@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BatchWriter, writeAll, type BatchSink } from '../core/batch-writer.js';
 import { httpChunk } from '../core/frames.js';
 import { deliveryCount, type DeliveryCount } from './delivery-count.js';
+import { takeSocket } from './take-socket.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Connections } from '../http/connections.js';
 
@@ -80,30 +81,6 @@ function leaveHeartbeat(ms: number, live: LiveStream): void {
 }
 
 
-/** Node's socket → response link (http's ServerResponse.detachSocket and the socket's _httpMessage). */
-interface HttpSocket extends Socket {
-  _httpMessage?: unknown;
-}
-
-/**
- * Stands in for the response on a socket whose response we write ourselves, answering what Node's http
- * server asks of `socket._httpMessage` as an unfinished response whose headers are out would: a request
- * pipelined behind it waits forever and gets nothing written into our stream (`finished` false: not
- * closed as idle either); a client error writes no 400 into it (`_headerSent`); a timeout or a drain
- * reaches no one (`emit`). Shared by every such socket (the server may set `_last` on it: harmless).
- */
-const RESPONSE_WRITTEN_PAST_NODE = { finished: false, _headerSent: true, _last: false, emit: (): boolean => false };
-
-/**
- * Once the headers are ours, Node's response object, the request it answers and the framework's pair
- * (reply, request, child logger, listeners) are kept alive only by the socket's link to the response:
- * about 1.5 KB per connection for as long as it lasts. The link is cut and a stand-in put in its place.
- */
-function releaseResponse(res: ServerResponse, socket: Socket): void {
-  res.detachSocket(socket);
-  (socket as HttpSocket)._httpMessage = RESPONSE_WRITTEN_PAST_NODE;
-}
-
 /** Heartbeats as HTTP chunks, one per heartbeat (encodings share theirs): not a copy per connection. */
 const heartbeatChunks = new WeakMap<Buffer, Buffer>();
 
@@ -131,7 +108,6 @@ class LiveStream implements LiveResponse, BatchSink {
   readonly transport: string;
   private readonly socket: Socket;
   private readonly writer: BatchWriter;
-  private readonly release: () => void;
   private heartbeatBytes: Buffer;
 
   private readonly log: FastifyBaseLogger;
@@ -145,7 +121,7 @@ class LiveStream implements LiveResponse, BatchSink {
     res: ServerResponse,
     private readonly deps: LiveResponseDeps,
     options: LiveResponseOptions,
-    delivered: DeliveryCount,
+    private readonly delivered: DeliveryCount,
   ) {
     // Only what outlives the start is kept (not the options object the caller built for this connection).
     this.farewell = options.farewell;
@@ -154,9 +130,10 @@ class LiveStream implements LiveResponse, BatchSink {
     this.res = res;
     this.transport = options.transport;
     this.socket = res.socket as Socket;
-    this.writer = new BatchWriter(this, deps.bufferLimit, (reason) => this.overflowed(reason), (n) => delivered.add(n));
+    // No callbacks: the writer calls this sink's overflowed and flushed (no closures per connection).
+    this.writer = new BatchWriter(this, deps.bufferLimit);
     // Throws 503 when the server is full, before anything is sent.
-    this.release = deps.connections.admit(this);
+    deps.connections.enter(this);
     this.heartbeatBytes = options.heartbeat;
   }
 
@@ -174,7 +151,8 @@ class LiveStream implements LiveResponse, BatchSink {
       for (const name of Object.keys(headers)) head += `${name}: ${headers[name]}\r\n`;
       this.socket.write(`${head}transfer-encoding: chunked\r\n\r\n`, 'latin1');
       if (preamble !== undefined) this.socket.write(httpChunk(Buffer.from(preamble)));
-      releaseResponse(res, this.socket);
+      // Node's response, request and parser are let go: nothing else of them is needed (take-socket.ts).
+      takeSocket(req, res, this.socket);
       this.res = null;
     } else {
       this.bodyless = req.method === 'HEAD';
@@ -217,7 +195,12 @@ class LiveStream implements LiveResponse, BatchSink {
     this.finish('server shutting down', this.farewell('server shutting down'));
   }
 
-  private overflowed(reason: string): void {
+  flushed(items: number): void {
+    this.delivered.add(items);
+  }
+
+  /** The writer dropped the consumer: it could not keep up. */
+  overflowed(reason: string): void {
     this.deps.metrics.dropped.labels(this.transport, 'slow').inc();
     this.log.warn({ transport: this.transport, reason }, 'consumer dropped');
     this.finish(reason);
@@ -229,7 +212,7 @@ class LiveStream implements LiveResponse, BatchSink {
     leaveHeartbeat(this.deps.heartbeatMs, this);
     this.writer.flush();
     this.writer.close();
-    this.release();
+    this.deps.connections.leave(this);
     const res = this.res;
     const socket = this.socket;
     if (this.raw) {
@@ -266,10 +249,12 @@ export function openLiveResponse(req: FastifyRequest, reply: FastifyReply, deps:
   const res = reply.raw;
   const live = new LiveStream(req, res, deps, options, deliveryCount(deps.metrics, options.transport));
   reply.hijack();
-  // The socket's close, not the response's: a response let go (see releaseResponse) emits none. (`on`:
+  // The socket's close, not the response's: a response let go (see takeSocket) emits none. (`on`:
   // a socket closes once, and `once` would add a wrapper per connection.)
   res.socket?.on('close', () => live.finish('client closed'));
   live.start(req.raw, { ...options.headers, 'cache-control': 'no-cache', 'x-accel-buffering': 'no', 'access-control-allow-origin': '*' }, options.preamble);
   joinHeartbeat(deps.heartbeatMs, live);
+  // A client gone before we listened (its 'close' already emitted) is not left in the registry.
+  if (live.gone) live.finish('client closed');
   return live;
 }

@@ -6,18 +6,18 @@
 import websocket from '@fastify/websocket';
 import type { Socket } from 'node:net';
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
-import type { WebSocket } from 'ws';
+import type { RawData, WebSocket } from 'ws';
 import { BatchWriter, writeAll, type BatchSink } from '../core/batch-writer.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Connections } from '../http/connections.js';
-import { deliveryCount } from './delivery-count.js';
+import { deliveryCount, type DeliveryCount } from './delivery-count.js';
 import type { SessionInfo } from '../core/session-info.js';
 
 /** What a transport hands a session: where its frames go. */
 export interface SessionSink {
   send(frame: Buffer): void;
-  /** `prefix` + `body` (+ `suffix`) as one frame (see channels' FrameSink): built by the sink in one buffer. */
-  sendPrefixed?(prefix: string, body: Buffer, suffix?: Buffer): void;
+  /** `[frameId` + `tail` (+ `suffix`) as one frame (see channels' FrameSink): the tail is not copied. */
+  sendNumbered?(frameId: number, tail: Buffer, suffix?: Buffer): void;
   close(code: number, reason: string): void;
   /**
    * For a session replaying history: a promise when the connection should take what it was sent before
@@ -72,7 +72,23 @@ interface WsInternals {
 
 /** Node's socket → response link (the upgrade's stand-in ServerResponse of @fastify/websocket). */
 interface HttpSocket extends Socket {
-  _httpMessage?: { detachSocket?(socket: Socket): void } | null;
+  _httpMessage?: { detachSocket?(socket: Socket): void; writableFinished?: boolean; once?(event: 'finish', fn: () => void): unknown } | null;
+}
+
+/**
+ * An upgrade request the router answers before any hook runs (a malformed URL: 400; a path parameter over
+ * maxParamLength: 414) is written to the plugin's stand-in response, but its socket is never released, and
+ * the server's close waits for it for ever. Once such an answer is written, the socket is ended.
+ */
+function endRefusedUpgrade(socket: HttpSocket): void {
+  const res = socket._httpMessage;
+  if (!res) return;
+  const end = (): void => {
+    socket.end();
+    setTimeout(() => socket.destroy(), 2000).unref();
+  };
+  if (res.writableFinished) end();
+  else res.once?.('finish', end);
 }
 
 /** See the call: lets the upgrade's request and reply objects go once the WebSocket is open. */
@@ -84,6 +100,12 @@ function releaseUpgradeRequest(ws: WebSocket): void {
 
 /** The length of the header of an unmasked frame of `length` payload bytes (RFC 6455 §5.2). */
 const headerLength = (length: number): number => (length < 126 ? 2 : length < 65536 ? 4 : 10);
+
+/** A short latin1 string (a frame number) into `out` at `at`, in JavaScript: per delivery, a call into
+ *  Buffer.write's native side costs more than the few bytes. */
+function writeLatin1(out: Buffer, text: string, at: number): void {
+  for (let i = 0; i < text.length; i++) out[at + i] = text.charCodeAt(i) & 0xff;
+}
 
 /** Writes the header of an unmasked, final text frame of `length` bytes at the start of `out`. */
 function writeTextFrameHeader(out: Buffer, length: number): void {
@@ -100,6 +122,46 @@ function writeTextFrameHeader(out: Buffer, length: number): void {
   }
 }
 
+
+/** The header of a text frame of `prefix.length + bodyLength` bytes followed by `prefix`: the frame's
+ *  start, whose body (shared) is written after it. `ownMemory`: not a slice of Node's buffer pool. */
+export function textFrameStart(prefix: string, bodyLength: number, ownMemory = false): Buffer {
+  const length = prefix.length + bodyLength;
+  const at = headerLength(length);
+  const out = ownMemory ? Buffer.allocUnsafeSlow(at + prefix.length) : Buffer.allocUnsafe(at + prefix.length);
+  writeTextFrameHeader(out, length);
+  writeLatin1(out, prefix, at);
+  return out;
+}
+
+/**
+ * Frame starts (header and `[n`) of the message being fanned out, by frame number: Hookbox numbers frames
+ * per connection, but connections that have had as many frames share the number, and so the start's
+ * bytes. One fan-out asks for one tail's starts in a row: a start is reused while the tail is the same
+ * (tagged with a generation number, so no old tail is kept), built otherwise. Frame numbers beyond the
+ * table get a start of their own.
+ */
+const START_SLOTS = 4096;
+const startGeneration = new Float64Array(START_SLOTS);
+const startBytes: Array<Buffer | undefined> = new Array<Buffer | undefined>(START_SLOTS).fill(undefined);
+let generation = 0;
+let generationTail: Buffer | undefined;
+
+/** The start of frame number `frameId` whose payload ends with `tail` (shared, never written to). */
+export function numberedFrameStart(frameId: number, tail: Buffer): Buffer {
+  if (tail !== generationTail) {
+    generationTail = tail;
+    generation++;
+  }
+  if (frameId >= START_SLOTS) return textFrameStart(`[${frameId}`, tail.length);
+  if (startGeneration[frameId] === generation) return startBytes[frameId] as Buffer;
+  // Its own few bytes, not a slice of Node's shared 8 KiB pool: a start kept in the table must not keep a pool.
+  const start = textFrameStart(`[${frameId}`, tail.length, true);
+  startGeneration[frameId] = generation;
+  startBytes[frameId] = start;
+  return start;
+}
+
 /**
  * One whole text frame, header included, around `prefix` (latin1: a Hookbox frame number) + `body`
  * (+ `suffix`), in one buffer: per connection one small copy and one buffer to write, where a shared
@@ -110,33 +172,64 @@ export function prefixedTextFrame(prefix: string, body: Buffer, suffix?: Buffer)
   const at = headerLength(length);
   const out = Buffer.allocUnsafe(at + length);
   writeTextFrameHeader(out, length);
-  out.write(prefix, at, 'latin1');
-  body.copy(out, at + prefix.length);
-  if (suffix) suffix.copy(out, at + prefix.length + body.length);
+  writeLatin1(out, prefix, at);
+  out.set(body, at + prefix.length);
+  if (suffix) out.set(suffix, at + prefix.length + body.length);
   return out;
 }
 
+/** What every connection of one /ws transport shares (one object, not captured per connection). */
+interface WsShared {
+  deps: WsDeps;
+  sinks: Set<WsSink>;
+  delivered: DeliveryCount;
+}
+
+/** The connection's sink, on its WebSocket: the listeners below are shared functions, not closures. */
+const kSink = Symbol('hookhub.ws.sink');
+type WsWithSink = WebSocket & { [kSink]?: WsSink };
+
+function onPong(this: WsWithSink): void {
+  const sink = this[kSink];
+  if (sink) sink.alive = true;
+}
+
+function onMessage(this: WsWithSink, data: RawData, isBinary: boolean): void {
+  this[kSink]?.received(data, isBinary);
+}
+
+function onError(this: WsWithSink, err: Error): void {
+  this[kSink]?.failed(err);
+}
+
+function onClose(this: WsWithSink, code: number): void {
+  this[kSink]?.closed(code);
+}
+
 /**
- * One connection's outgoing side, and its batch sink. What it queues is already WebSocket-framed
- * (unmasked text frames, each one buffer from prefixedTextFrame), so a
- * flush is one corked burst of those buffers on the socket (one writev) — ws's per-message work is
- * skipped. Safe because nothing is compressed (perMessageDeflate is off) and no Blob is sent, so ws's
- * sender never holds frames back: what it writes itself (pings, the close frame) reaches the same socket
- * in order. A class rather than closures over a literal: an idle connection's memory bounds how many a
- * process holds.
+ * One connection: its session, its outgoing side, and its batch sink. What it queues is already
+ * WebSocket-framed (unmasked text frames: a frame's start, shared by the connections that number it
+ * alike, and the message's shared tail, queued together; or one buffer from prefixedTextFrame), so a flush is one
+ * corked burst of those buffers on the socket (one writev) — ws's per-message work is skipped. Safe
+ * because nothing is compressed (perMessageDeflate is off) and no Blob is sent, so ws's sender never
+ * holds frames back: what it writes itself (pings, the close frame) reaches the same socket in order.
+ * A class whose methods the writer and the WebSocket's listeners call, rather than closures: an idle
+ * connection's memory bounds how many a process holds.
  */
 class WsSink implements SessionSink, BatchSink {
   private readonly writer: BatchWriter;
   readonly transport = 'ws';
   alive = true;
+  session: TransportSession | undefined;
+  /** Counted against --max-connections (until detach). */
+  admitted = false;
 
   constructor(
     private readonly ws: WebSocket,
-    private readonly limit: number,
-    onSlow: (reason: string) => void,
-    onFlushed: (n: number) => void,
+    private readonly shared: WsShared,
+    private readonly log: FastifyBaseLogger,
   ) {
-    this.writer = new BatchWriter(this, limit, onSlow, onFlushed);
+    this.writer = new BatchWriter(this, shared.deps.bufferLimit);
   }
 
   get backlog(): number {
@@ -152,18 +245,61 @@ class WsSink implements SessionSink, BatchSink {
     if (socket) writeAll(socket, frames);
   }
 
+  flushed(items: number): void {
+    this.shared.delivered.add(items);
+  }
+
+  /** The writer dropped the connection: it could not keep up. */
+  overflowed(reason: string): void {
+    this.shared.deps.metrics.dropped.labels('ws', 'slow').inc();
+    this.log.warn({ transport: 'ws', reason }, 'consumer dropped');
+    this.close(CLOSE_POLICY, reason);
+    this.detach();
+  }
+
   send(frame: Buffer): void {
     // One buffer, header included: a frame is queued (or refused) whole, never a header without its frame.
     this.writer.push(prefixedTextFrame('', frame));
   }
 
-  sendPrefixed(prefix: string, body: Buffer, suffix?: Buffer): void {
-    this.writer.push(prefixedTextFrame(prefix, body, suffix));
+  sendNumbered(frameId: number, tail: Buffer, suffix?: Buffer): void {
+    // The frame's start and the shared tail, queued together (one writev with the rest of the flush).
+    if (suffix === undefined) this.writer.pushPair(numberedFrameStart(frameId, tail), tail);
+    else this.writer.push(prefixedTextFrame(`[${frameId}`, tail, suffix));
+  }
+
+  received(data: RawData, isBinary: boolean): void {
+    this.alive = true;
+    const text = Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8');
+    if (isBinary && text.length === 0) return;
+    this.session?.receive(text);
+  }
+
+  failed(err: Error): void {
+    this.log.error({ err }, 'websocket error');
+    this.ws.terminate();
+  }
+
+  closed(code: number): void {
+    this.detach();
+    this.log.debug({ transport: 'ws', code }, 'websocket closed');
+  }
+
+  /** The connection is gone for us (closed, or dropped while its socket still drains). */
+  detach(): void {
+    this.shared.sinks.delete(this);
+    if (this.admitted) {
+      this.admitted = false;
+      this.shared.deps.connections.leave(this);
+    }
+    const session = this.session;
+    this.session = undefined;
+    session?.closed();
   }
 
   writable(): Promise<void> | undefined {
     const socket = (this.ws as unknown as WsInternals)._socket;
-    if (!socket || socket.destroyed || this.gone || this.backlog + this.writer.queued <= this.limit / 2) return undefined;
+    if (!socket || socket.destroyed || this.gone || this.backlog + this.writer.queued <= this.shared.deps.bufferLimit / 2) return undefined;
     this.writer.flush();
     // Only a write that was refused is followed by 'drain'; below the socket's own mark there is room anyway.
     if (!socket.writableNeedDrain) return undefined;
@@ -216,62 +352,36 @@ export async function wsTransport(app: FastifyInstance, deps: WsDeps): Promise<W
     },
   });
 
+  // After the plugin's own 'upgrade' listener has routed the request (registered above, so it runs first).
+  app.server.on('upgrade', (_req: unknown, socket: HttpSocket) => endRefusedUpgrade(socket));
+
   const keepAlive = setInterval(() => {
     for (const s of sinks) s.ping();
   }, deps.heartbeatMs);
   keepAlive.unref();
   app.addHook('onClose', async () => clearInterval(keepAlive));
 
-  const delivered = deliveryCount(deps.metrics, 'ws');
+  const shared: WsShared = { deps, sinks, delivered: deliveryCount(deps.metrics, 'ws') };
   const onSocket = (ws: WebSocket, req: FastifyRequest, sessions: SessionFactory): void => {
-    const log: FastifyBaseLogger = req.log;
-    let release = (): void => {};
-    let session: TransportSession | undefined;
-    /** The connection is gone for us (closed, or dropped while its socket still drains). */
-    const detach = (): void => {
-      sinks.delete(sink);
-      release();
-      session?.closed();
-      session = undefined;
-    };
-    const sink: WsSink = new WsSink(
-      ws,
-      deps.bufferLimit,
-      (reason) => {
-        deps.metrics.dropped.labels('ws', 'slow').inc();
-        log.warn({ transport: 'ws', reason }, 'consumer dropped');
-        sink.close(CLOSE_POLICY, reason);
-        detach();
-      },
-      (n) => delivered.add(n),
-    );
+    const sink = new WsSink(ws, shared, req.log);
     try {
-      release = deps.connections.admit(sink);
+      deps.connections.enter(sink);
     } catch (err) {
       ws.close(CLOSE_TRY_LATER, (err as Error).message.slice(0, 120));
       return;
     }
+    sink.admitted = true;
     sinks.add(sink);
-    session = sessions.open(sink, sessionInfo(req, 'ws'));
-    ws.on('pong', () => (sink.alive = true));
-    ws.on('message', (data, isBinary) => {
-      sink.alive = true;
-      const text = Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8');
-      if (isBinary && text.length === 0) return;
-      session?.receive(text);
-    });
+    sink.session = sessions.open(sink, sessionInfo(req, 'ws'));
+    (ws as WsWithSink)[kSink] = sink;
+    ws.on('pong', onPong);
+    ws.on('message', onMessage);
     // The plugin's own error listener (log, terminate) holds the upgrade's request and reply for the
     // connection's whole life, as does its stand-in response on the socket: ours does the same work
     // without them, so they can be collected (about 1.5 KB per connected user).
     releaseUpgradeRequest(ws);
-    ws.on('error', (err) => {
-      log.error({ err }, 'websocket error');
-      ws.terminate();
-    });
-    ws.on('close', (code) => {
-      detach();
-      log.debug({ transport: 'ws', code }, 'websocket closed');
-    });
+    ws.on('error', onError);
+    ws.on('close', onClose);
   };
 
   app.route({

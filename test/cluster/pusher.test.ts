@@ -6,6 +6,7 @@ import { envelope, type PusherApp, type PusherLifecycleEvent } from '../../src/p
 import { testConfig } from '../helpers/config.js';
 import { APP, client, collect, connected, disconnectAll, pusherOptions, subscribed } from '../helpers/pusher.js';
 import { REDIS_URL, redisPrefix } from '../helpers/redis.js';
+import { startNodes } from './nodes.js';
 import { until } from '../helpers/wait.js';
 
 const app: PusherApp = { ...APP, clientEvents: true };
@@ -112,5 +113,23 @@ describe('cluster: pusher', () => {
     await b.pusher?.terminateUser(app, 'u1');
     await until(() => u.connection.state !== 'connected', 'u1 closed');
     expect(v.connection.state).toBe('connected');
+  });
+
+  it('subscription_count counts both nodes and reaches subscribers on both', async () => {
+    const { nodes: [a, b] } = await startNodes(2, { ...pusherOptions(), pusherSubscriptionCount: true });
+    const x = client(a!);
+    const y = client(b!);
+    const seen: Record<string, number[]> = { x: [], y: [] };
+    const subX = subscribed(x, 'news');
+    x.channel('news').bind('pusher:subscription_count', (d: { subscription_count: number }) => seen.x!.push(d.subscription_count));
+    await subX;
+    await until(() => seen.x!.at(-1) === 1, 'x told 1');
+    const subY = subscribed(y, 'news');
+    y.channel('news').bind('pusher:subscription_count', (d: { subscription_count: number }) => seen.y!.push(d.subscription_count));
+    await subY;
+    await until(() => seen.x!.at(-1) === 2 && seen.y!.at(-1) === 2, 'both told 2');
+    y.unsubscribe('news');
+    await until(() => seen.x!.at(-1) === 1, 'x on node A told 1 when y left node B');
+    expect(seen.x).toEqual([1, 2, 1]);
   });
 });

@@ -29,7 +29,7 @@ const HOOKBOX_SENDS: Record<string, { fields: string[]; headers: Headers[] }> = 
   destroy_channel: { fields: ['channel_name'], headers: [] },
 };
 
-/** Fields Hookhub sends besides Hookbox's (README, Application callbacks). */
+/** Fields Hookhub sends besides Hookbox's (docs/channels.md, Application callbacks). */
 const HOOKHUB_ADDS: Record<string, string[]> = { connect: ['origin'], publish: ['user'] };
 
 describe("Hookbox's callback contract", () => {

@@ -87,6 +87,29 @@ describe('live responses on the wire', () => {
     c.socket.destroy();
   });
 
+  it('bytes that are not HTTP, sent on a live /sse connection, get no error response inside the stream', async () => {
+    const hub = await startHub();
+    const c = await rawRequest(hub.url, 'GET /sse?topic=noise HTTP/1.1\r\nHost: x\r\n\r\n');
+    await until(() => parseChunked(c.bytes()).chunks.length >= 1, 'the preamble');
+    c.socket.write('\u0000\u0001 this is not HTTP at all\r\n\r\n');
+    await new Promise((r) => setTimeout(r, 100));
+    await publish(hub, 'noise', 'still live');
+    await until(() => parseChunked(c.bytes()).chunks.length >= 2, 'the event');
+    expect(parseChunked(c.bytes()).chunks[1]).toMatch(/"still live"/);
+    expect(c.bytes().toString('latin1').match(/HTTP\/1\.1 /g)).toHaveLength(1);
+    c.socket.destroy();
+  });
+
+  it('a client that ends its side of a live /sse connection ends the response: it leaves the fan-out', async () => {
+    const hub = await startHub();
+    const c = await rawRequest(hub.url, 'GET /sse?topic=halfclose HTTP/1.1\r\nHost: x\r\n\r\n');
+    await until(() => hub.topics.fanout.count('halfclose') === 1, 'subscribed');
+    c.socket.end();
+    await until(() => hub.topics.fanout.count('halfclose') === 0, 'the consumer gone');
+    await until(() => c.ended(), 'the server closed the connection');
+    expect(hub.connections.count('sse')).toBe(0);
+  });
+
   it('HTTP/1.0 /stream: the body is the NDJSON lines themselves (no chunk framing), ended with the connection', async () => {
     const hub = await startHub();
     const c = await rawRequest(hub.url, 'GET /stream?topic=old HTTP/1.0\r\nHost: x\r\n\r\n');

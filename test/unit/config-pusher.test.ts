@@ -12,10 +12,10 @@ describe('config: Pusher apps', () => {
   it('takes one app from the HOOKHUB_PUSHER_* environment', () => {
     const env = readEnv({
       HOOKHUB_PUSHER_APP_ID: '42', HOOKHUB_PUSHER_KEY: 'app-key', HOOKHUB_PUSHER_SECRET: 's3cret',
-      HOOKHUB_PUSHER_CLIENT_EVENTS: '1', HOOKHUB_PUSHER_WEBHOOK_URL: 'http://127.0.0.1:9/hooks',
+      HOOKHUB_PUSHER_CLIENT_EVENTS: '1', HOOKHUB_PUSHER_WEBHOOK_URL: 'http://127.0.0.1:9/hooks', HOOKHUB_PUSHER_SUBSCRIPTION_COUNT: '1',
     });
     expect(pusherAppsOf(resolveConfig(env))).toEqual([
-      { id: '42', key: 'app-key', secret: 's3cret', clientEvents: true, webhookUrl: 'http://127.0.0.1:9/hooks' },
+      { id: '42', key: 'app-key', secret: 's3cret', clientEvents: true, webhookUrl: 'http://127.0.0.1:9/hooks', subscriptionCount: true },
     ]);
   });
 
@@ -24,11 +24,11 @@ describe('config: Pusher apps', () => {
     writeFileSync(file, [
       'pusherApps:',
       '  - {id: a1, key: k1, secret: s1}',
-      '  - {id: a2, key: k2, secret: s2, clientEvents: true, webhookUrl: "http://127.0.0.1:9/w"}',
+      '  - {id: a2, key: k2, secret: s2, clientEvents: true, webhookUrl: "http://127.0.0.1:9/w", subscriptionCount: true}',
     ].join('\n'));
     const c = resolveConfig(readConfigFile(file), { 'pusher-app-id': '1', 'pusher-key': 'k0', 'pusher-secret': 's0' });
-    expect(pusherAppsOf(c).map((a) => [a.id, a.key, a.clientEvents, a.webhookUrl])).toEqual([
-      ['1', 'k0', false, undefined], ['a1', 'k1', false, undefined], ['a2', 'k2', true, 'http://127.0.0.1:9/w'],
+    expect(pusherAppsOf(c).map((a) => [a.id, a.key, a.clientEvents, a.webhookUrl, a.subscriptionCount === true])).toEqual([
+      ['1', 'k0', false, undefined, false], ['a1', 'k1', false, undefined, false], ['a2', 'k2', true, 'http://127.0.0.1:9/w', true],
     ]);
   });
 

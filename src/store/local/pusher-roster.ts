@@ -1,5 +1,5 @@
 // Single-node stores (memory, sqlite): the Pusher roster is this node's counts, and every change is its own.
-import type { PusherMembers, PusherRoster, RosterChange } from '../contracts/pusher-roster.js';
+import type { PusherMembers, PusherRoster, RosterChange, TopicCounts } from '../contracts/pusher-roster.js';
 
 interface Presence {
   /** user → user_info (JSON text) */
@@ -52,6 +52,18 @@ export class LocalPusherRoster implements PusherRoster {
 
   async occupied(prefix: string): Promise<string[]> {
     return [...this.subs.keys()].filter((t) => t.startsWith(prefix)).sort();
+  }
+
+  async occupiedCounts(prefix: string): Promise<TopicCounts[]> {
+    return (await this.occupied(prefix)).map((topic) => ({
+      topic,
+      subscriptions: this.subs.get(topic) ?? 0,
+      members: this.presence.get(topic)?.users.size ?? 0,
+    }));
+  }
+
+  async handOver(): Promise<boolean> {
+    return false;
   }
 
   onChange(fn: (change: RosterChange, mine: boolean) => void): void {

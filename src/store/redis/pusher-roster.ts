@@ -9,7 +9,7 @@
 // so each change is told once, in the order made, and exactly one node hears it as its own.
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { PusherMembers, PusherRoster, RosterChange } from '../contracts/pusher-roster.js';
+import type { PusherMembers, PusherRoster, RosterChange, TopicCounts } from '../contracts/pusher-roster.js';
 import { defineScript, type Script } from './script.js';
 
 /** A node's entries live this long past its last refresh. */
@@ -18,7 +18,7 @@ const REFRESH_MS = 2000;
 
 // Shared Lua: P is the key prefix, NODE the node making the change, CH the pub/sub channel.
 const LUA_HELPERS = `
-local function count(P, CH, NODE, by, topic, delta)
+local function count(P, CH, NODE, by, topic, delta, tellRecount)
   local skey = P .. 's:' .. topic
   local before = 0
   for _, v in ipairs(redis.call('HVALS', skey)) do before = before + tonumber(v) end
@@ -37,6 +37,8 @@ local function count(P, CH, NODE, by, topic, delta)
     redis.call('SREM', P .. 'occ', topic)
     redis.call('DEL', skey)
     redis.call('PUBLISH', CH, cjson.encode({kind = 'vacated', topic = topic, by = by}))
+  elseif tellRecount and delta ~= 0 then
+    redis.call('PUBLISH', CH, cjson.encode({kind = 'recounted', topic = topic, by = by}))
   end
 end
 local function join(P, CH, NODE, topic, user, info)
@@ -85,6 +87,23 @@ local out = {tonumber(redis.call('GET', P .. 'seq:' .. topic) or '0')}
 for _, v in ipairs(redis.call('HGETALL', P .. 'm:' .. topic)) do out[#out + 1] = v end
 return out`;
 
+// ARGV: P, prefix → {topic, subscriptions, members, …}, sorted by topic: GET /apps/<id>/channels in one call.
+const OCCUPIED_COUNTS = `
+local P, prefix = ARGV[1], ARGV[2]
+local topics = redis.call('SMEMBERS', P .. 'occ')
+table.sort(topics)
+local out = {}
+for _, topic in ipairs(topics) do
+  if string.sub(topic, 1, #prefix) == prefix then
+    local n = 0
+    for _, v in ipairs(redis.call('HVALS', P .. 's:' .. topic)) do n = n + tonumber(v) end
+    out[#out + 1] = topic
+    out[#out + 1] = n
+    out[#out + 1] = redis.call('HLEN', P .. 'm:' .. topic)
+  end
+end
+return out`;
+
 // ARGV: P, CH, dead node, reaping node, now, force ('1': the node reaps itself on close)
 // Removes the dead node's subscriptions and members, once: the node leaves the zset first.
 const REAP = `${LUA_HELPERS}
@@ -93,7 +112,7 @@ local score = redis.call('ZSCORE', P .. 'nodes', DEAD)
 if force ~= '1' and (not score or tonumber(score) > now) then return 0 end
 redis.call('ZREM', P .. 'nodes', DEAD)
 local subs = redis.call('HGETALL', P .. 'ns:' .. DEAD)
-for i = 1, #subs, 2 do count(P, CH, DEAD, by, subs[i], -tonumber(subs[i + 1])) end
+for i = 1, #subs, 2 do count(P, CH, DEAD, by, subs[i], -tonumber(subs[i + 1]), true) end
 for _, entry in ipairs(redis.call('SMEMBERS', P .. 'nm:' .. DEAD)) do
   local pair = cjson.decode(entry)
   leave(P, CH, DEAD, by, pair[1], pair[2])
@@ -113,10 +132,10 @@ for i = 1, #have, 2 do
   local topic, cur = have[i], tonumber(have[i + 1])
   seen[topic] = true
   local target = tonumber(want.counts[topic] or 0)
-  if target ~= cur then count(P, CH, NODE, NODE, topic, target - cur) end
+  if target ~= cur then count(P, CH, NODE, NODE, topic, target - cur, true) end
 end
 for topic, n in pairs(want.counts) do
-  if not seen[topic] and tonumber(n) > 0 then count(P, CH, NODE, NODE, topic, tonumber(n)) end
+  if not seen[topic] and tonumber(n) > 0 then count(P, CH, NODE, NODE, topic, tonumber(n), true) end
 end
 local wanted = {}
 for _, m in ipairs(want.members) do wanted[cjson.encode({m[1], m[2]})] = m end
@@ -138,7 +157,7 @@ function parseHeard(text: string): Heard | { signal: string } | undefined {
   if (typeof v.signal === 'string') return { signal: v.signal };
   if (typeof v.topic !== 'string' || typeof v.by !== 'string') return undefined;
   const { topic, by } = v;
-  if (v.kind === 'occupied' || v.kind === 'vacated') return { kind: v.kind, topic, by };
+  if (v.kind === 'occupied' || v.kind === 'vacated' || v.kind === 'recounted') return { kind: v.kind, topic, by };
   if (typeof v.user !== 'string' || typeof v.seq !== 'number') return undefined;
   if (v.kind === 'member_added' && typeof v.info === 'string') return { kind: v.kind, topic, user: v.user, info: v.info, seq: v.seq, by };
   if (v.kind === 'member_removed') return { kind: v.kind, topic, user: v.user, seq: v.seq, by };
@@ -159,7 +178,7 @@ export class RedisPusherRoster implements PusherRoster {
   lastError: Error | undefined;
   private readonly p: string;
   private readonly channel: string;
-  private readonly scripts: Record<'count' | 'join' | 'leave' | 'members' | 'reap' | 'sync', Script>;
+  private readonly scripts: Record<'count' | 'join' | 'leave' | 'members' | 'occupiedCounts' | 'reap' | 'sync', Script>;
   private readonly changeListeners: Array<(change: RosterChange, mine: boolean) => void> = [];
   private readonly signalListeners: Array<(note: string) => void> = [];
   /** What this node told Redis: told again if it was reaped while alive (cut off past its lease). */
@@ -179,6 +198,7 @@ export class RedisPusherRoster implements PusherRoster {
       join: defineScript(client, 'hookhubPusherJoin', 0, JOIN),
       leave: defineScript(client, 'hookhubPusherLeave', 0, LEAVE),
       members: defineScript(client, 'hookhubPusherMembers', 0, MEMBERS),
+      occupiedCounts: defineScript(client, 'hookhubPusherOccupiedCounts', 0, OCCUPIED_COUNTS),
       reap: defineScript(client, 'hookhubPusherReap', 0, REAP),
       sync: defineScript(client, 'hookhubPusherSync', 0, SYNC),
     };
@@ -214,6 +234,23 @@ export class RedisPusherRoster implements PusherRoster {
     }
   }
 
+  async handOver(): Promise<boolean> {
+    if (this.closed || this.client.status !== 'ready') return false;
+    try {
+      const now = Date.now();
+      const others = (await this.client.zrangebyscore(`${this.p}nodes`, now, '+inf')).filter((n) => n !== this.node);
+      if (others.length === 0) return false;
+      // From here on this node's entries are the survivors' to remove: no write may undo part of them first.
+      this.closed = true;
+      clearInterval(this.timer);
+      await this.client.zadd(`${this.p}nodes`, 0, this.node);
+      return true;
+    } catch (err) {
+      this.noteError(err);
+      return false;
+    }
+  }
+
   async count(topic: string, delta: 1 | -1): Promise<void> {
     if (this.closed) return;
     const n = (this.ownCounts.get(topic) ?? 0) + delta;
@@ -223,6 +260,7 @@ export class RedisPusherRoster implements PusherRoster {
   }
 
   async join(topic: string, user: string, info: string): Promise<PusherMembers> {
+    if (this.closed) return this.members(topic);
     let mine = this.ownMembers.get(topic);
     if (!mine) this.ownMembers.set(topic, (mine = new Map()));
     mine.set(user, info);
@@ -258,6 +296,13 @@ export class RedisPusherRoster implements PusherRoster {
 
   async occupied(prefix: string): Promise<string[]> {
     return (await this.client.smembers(`${this.p}occ`)).filter((t) => t.startsWith(prefix)).sort();
+  }
+
+  async occupiedCounts(prefix: string): Promise<TopicCounts[]> {
+    const list = (await this.scripts.occupiedCounts.run([], [this.p, prefix])) as Array<string | number>;
+    const out: TopicCounts[] = [];
+    for (let i = 0; i + 2 < list.length; i += 3) out.push({ topic: String(list[i]), subscriptions: Number(list[i + 1]), members: Number(list[i + 2]) });
+    return out;
   }
 
   onChange(fn: (change: RosterChange, mine: boolean) => void): void {

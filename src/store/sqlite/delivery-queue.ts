@@ -9,6 +9,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import { HookhubError } from '../../core/errors.js';
 import { deliveryHost } from '../contracts/delivery-target.js';
 import { ClaimBook } from './claims.js';
+import { CHANGING_COLUMNS, fixedPart, RecentRows, type FixedPart } from './recent-rows.js';
 import { HELD_BEHIND_EARLIER, PARKED, type ParkedDelivery, type AttemptOutcome, type ClaimRequest, type DeliveryAttempt, type DeliveryLimits, type DeliveryQuery, type DeliveryQueue, type DeliveryRecord, type DeliveryStatus, type NewDelivery } from '../contracts/delivery-queue.js';
 import { migrate } from './schema.js';
 
@@ -113,18 +114,32 @@ function rowOf(v: unknown[]): Row {
   };
 }
 
+/** The attempts column: most rows a claim reads have none yet. */
+const parseAttempts = (text: string): DeliveryAttempt[] => (text === '[]' ? [] : (JSON.parse(text) as DeliveryAttempt[]));
+const parseHeaders = (text: string): Record<string, string> => (text === '{}' ? {} : (JSON.parse(text) as Record<string, string>));
+
+/** The changing columns of a row (CHANGING_COLUMNS) whose fixed part RecentRows kept. */
+type Changing = [seq: number, id: string, status: DeliveryStatus, attempts: string, nextAt: number, leaseUntil: number | null, updatedAt: number, maxAttempts: number];
+
+/** A row as fromRow gives it, from its fixed part and its changing columns. */
+function fromParts(f: FixedPart, c: Changing): DeliveryRecord {
+  const d: DeliveryRecord = { seq: c[0], ...f, maxAttempts: c[7], nextAt: c[4], status: c[2], attempts: parseAttempts(c[3]), updatedAt: c[6] };
+  if (c[5] !== null) d.leaseUntil = c[5];
+  return d;
+}
+
 function fromRow(r: Row): DeliveryRecord {
   const d: DeliveryRecord = {
     seq: r.seq,
     id: r.id,
     url: r.url,
     method: r.method,
-    headers: JSON.parse(r.headers) as Record<string, string>,
+    headers: parseHeaders(r.headers),
     body: r.body,
     maxAttempts: r.max_attempts,
     nextAt: r.next_at,
     status: r.status,
-    attempts: JSON.parse(r.attempts) as DeliveryAttempt[],
+    attempts: parseAttempts(r.attempts),
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -160,6 +175,8 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
   private readonly laneNext: Statement;
   private unfinished: number;
   private readonly claims = new ClaimBook();
+  private readonly recent = new RecentRows();
+  private readonly changingBySeq: Statement;
   private jobs: Job[] = [];
   private flushScheduled = false;
   private gatherTimer: NodeJS.Timeout | undefined;
@@ -194,6 +211,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
        SELECT seq FROM ranked WHERE rn <= @perHost ORDER BY next_at, seq LIMIT @limit`,
     ).pluck();
     this.rowsBySeq = db.prepare(`SELECT ${ROW_COLUMNS} FROM deliveries WHERE seq IN (SELECT value FROM json_each(?))`).raw();
+    this.changingBySeq = db.prepare(`SELECT ${CHANGING_COLUMNS} FROM deliveries WHERE seq IN (SELECT value FROM json_each(?))`).raw();
     this.firstDue = db.prepare(
       `SELECT next_at FROM deliveries INDEXED BY deliveries_due WHERE status = 'pending' AND seq NOT IN (SELECT value FROM json_each(?))
        ORDER BY next_at LIMIT 1`,
@@ -205,7 +223,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
       `SELECT host FROM deliveries INDEXED BY deliveries_pending_host WHERE status = 'pending' AND host > ? ORDER BY host LIMIT 1`,
     ).pluck();
     this.dueOfHost = db.prepare(
-      `SELECT ${ROW_COLUMNS} FROM deliveries INDEXED BY deliveries_pending_host WHERE status = 'pending' AND host = ? AND next_at <= ?
+      `SELECT ${CHANGING_COLUMNS} FROM deliveries INDEXED BY deliveries_pending_host WHERE status = 'pending' AND host = ? AND next_at <= ?
          AND seq NOT IN (SELECT value FROM json_each(?))
        ORDER BY next_at, seq LIMIT ?`,
     ).raw();
@@ -246,6 +264,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     const results: Array<{ ok: boolean; value: unknown }> = [];
     const before = this.unfinished;
     this.claims.begin();
+    this.recent.begin();
     try {
       this.db.transaction(() => {
         for (const job of jobs) {
@@ -261,10 +280,12 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     } catch (err) {
       this.unfinished = before;
       this.claims.rollback();
+      this.recent.rollback();
       for (const job of jobs) job.reject(err);
       return;
     }
     this.claims.commit();
+    this.recent.commit();
     jobs.forEach((job, i) => {
       const r = results[i] as { ok: boolean; value: unknown };
       if (r.ok) job.resolve(r.value);
@@ -308,7 +329,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     this.unfinished++;
     if (d.claimUntil !== undefined) {
       this.claims.set(d.id, { seq: Number(lastInsertRowid), leaseUntil: d.claimUntil, attempts: '[]', orderKey: d.orderKey ?? null });
-    }
+    } else this.recent.add(Number(lastInsertRowid), fixedPart(d, now));
   }
 
   enqueue(d: NewDelivery, limits: DeliveryLimits): Promise<{ id: string; created: boolean }> {
@@ -334,15 +355,34 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
         const seqs = this.claimIds.all({ now: req.now, skip: JSON.stringify(req.skipHosts), held, perHost: req.perHost, limit: req.limit, scan }) as number[];
         if (seqs.length === 0) return [];
         const order = new Map(seqs.map((seq, i) => [seq, i]));
-        rows = (this.rowsBySeq.all(JSON.stringify(seqs)) as unknown[][]).map(rowOf)
-          .sort((a, b) => (order.get(a.seq) ?? 0) - (order.get(b.seq) ?? 0));
+        rows = (this.changingBySeq.all(JSON.stringify(seqs)) as Changing[]).sort((a, b) => (order.get(a[0]) ?? 0) - (order.get(b[0]) ?? 0));
       }
       const leaseUntil = req.now + req.leaseMs;
-      return rows.map((row) => {
-        this.claims.set(row.id, { seq: row.seq, leaseUntil, attempts: row.attempts, orderKey: row.order_key });
-        return this.record(row);
+      const changing = rows;
+      return this.claimedRecords(rows).map((d, i) => {
+        this.claims.set(d.id, { seq: d.seq, leaseUntil, attempts: (changing[i] as Changing)[3], orderKey: d.orderKey ?? null });
+        d.status = 'delivering';
+        d.leaseUntil = leaseUntil;
+        return d;
       });
     });
+  }
+
+  /** The records of claimed rows, in their order: fixed parts kept by RecentRows, the rest read whole. */
+  private claimedRecords(rows: Changing[]): DeliveryRecord[] {
+    const records: Array<DeliveryRecord | undefined> = [];
+    const missing: number[] = [];
+    for (const c of rows) {
+      const f = this.recent.take(c[0], c[1]);
+      records.push(f && fromParts(f, c));
+      if (!f) missing.push(c[0]);
+    }
+    if (missing.length === 0) return records as DeliveryRecord[];
+    const read = new Map((this.rowsBySeq.all(JSON.stringify(missing)) as unknown[][]).map((v) => {
+      const row = rowOf(v);
+      return [row.seq, fromRow(row)];
+    }));
+    return records.map((d, i) => d ?? (read.get((rows[i] as Changing)[0]) as DeliveryRecord));
   }
 
   /**
@@ -350,7 +390,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
    * nothing, or that host's oldest due rows. Undefined: run the general claim. Same rows as the general
    * claim, without scanning a full host's backlog or ranking a window.
    */
-  private claimSimple(req: ClaimRequest, scan: number, held: string): Row[] | undefined {
+  private claimSimple(req: ClaimRequest, scan: number, held: string): Changing[] | undefined {
     const skip = new Set(req.skipHosts);
     let only: string | undefined;
     for (let host = this.firstPendingHost.get() as string | undefined; host !== undefined; host = this.nextPendingHost.get(host) as string | undefined) {
@@ -359,7 +399,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
       only = host;
     }
     if (only === undefined) return [];
-    return (this.dueOfHost.all(only, req.now, held, Math.min(req.limit, req.perHost, scan)) as unknown[][]).map(rowOf);
+    return this.dueOfHost.all(only, req.now, held, Math.min(req.limit, req.perHost, scan)) as Changing[];
   }
 
   /** A row as the log shows it: claimed ones are delivering (on disk they stay pending). */

@@ -88,4 +88,23 @@ describe('BatchWriter', () => {
     expect(stalled.reasons).toEqual(['slow consumer: more than 100 bytes waiting']);
     expect(stalled.sink.batches.flat()).toHaveLength(2);
   });
+
+  it('a pair (own head, shared body) is queued or refused whole, counted as one item; a sink method hears of the drop', () => {
+    const sink = recordingSink(true);
+    const reasons: string[] = [];
+    const flushed: number[] = [];
+    const owner = Object.assign(sink, { overflowed: (r: string) => reasons.push(r), flushed: (n: number) => flushed.push(n) });
+    const w = new BatchWriter(owner, 100);
+    vi.advanceTimersByTime(1000);
+    w.pushPair(Buffer.from('h1'), bytes(40));
+    w.pushPair(Buffer.from('h2'), bytes(40));
+    vi.advanceTimersByTime(0);
+    expect(sink.batches).toEqual([['h1', 'x'.repeat(40), 'h2', 'x'.repeat(40)]]);
+    expect(flushed).toEqual([2]);
+    // 84 bytes held by the stalled peer: a pair of 22 does not fit, and neither of its buffers is written.
+    w.pushPair(Buffer.from('h3'), bytes(20));
+    vi.advanceTimersByTime(10);
+    expect(sink.batches.flat()).not.toContain('h3');
+    expect(reasons).toEqual(['slow consumer: more than 100 bytes waiting']);
+  });
 });

@@ -315,4 +315,39 @@ describe('SqliteDeliveryQueue claims (one process per data directory)', () => {
     expect(await q.recover(Date.now())).toBe(1);
     expect((await q.claim({ now: Date.now(), limit: 5, leaseMs: 1000, perHost: 5, skipHosts: [] })).map((r) => r.id)).toEqual([d.id]);
   });
+
+  it('claims the same record whether the fixed part of its row was kept or the row is read whole', async () => {
+    const dir = tempDir();
+    const db = openSqlite(dir);
+    const q = new SqliteDeliveryQueue(db);
+    const full = delivery({
+      headers: { 'x-a': '1' }, secret: 'whsec_x', timeoutMs: 1500, errback: 'http://e.example/', callback: 'http://c.example/',
+      origin: { kind: 'websub', ref: 'sub-1' }, idempotencyKey: 'k-1',
+    });
+    const bare = delivery({ url: 'http://b.example/hook', secret: null, contentType: undefined, body: Buffer.alloc(0) });
+    const ordered = delivery({ url: 'http://c.example/hook', orderKey: 'lane-1' });
+    for (const d of [full, bare, ordered]) await q.enqueue(d, LIMITS);
+    const now = Date.now();
+    const req = { now, limit: 10, leaseMs: 60_000, perHost: 10, skipHosts: [] };
+    const kept = await q.claim(req);
+    // The next process has kept nothing: it reads every row whole.
+    db.close();
+    const read = await new SqliteDeliveryQueue(openSqlite(dir)).claim(req);
+    expect(kept.map((r) => r.id).sort()).toEqual([full.id, bare.id, ordered.id].sort());
+    expect(kept.sort((a, b) => a.seq - b.seq)).toEqual(read.sort((a, b) => a.seq - b.seq));
+  });
+
+  it('forgets the rows of a commit that rolled back (their seqs are given again)', async () => {
+    const db = openSqlite(tempDir());
+    const q = new SqliteDeliveryQueue(db);
+    const lost = delivery();
+    // A failing insert rolls back its whole group commit: both rows and their seqs are gone.
+    db.exec(`CREATE TRIGGER fail_once BEFORE INSERT ON deliveries WHEN NEW.url = '${lost.url}x' BEGIN SELECT RAISE(ABORT, 'refused'); END`);
+    const refused = delivery({ url: `${lost.url}x` });
+    await expect(Promise.all([q.enqueue(lost, LIMITS), q.enqueue(refused, LIMITS)])).rejects.toThrow('refused');
+    const next = delivery({ url: 'http://b.example/other' });
+    await q.enqueue(next, LIMITS);
+    const claimed = await q.claim({ now: Date.now(), limit: 10, leaseMs: 60_000, perHost: 10, skipHosts: [] });
+    expect(claimed.map((r) => [r.id, r.url])).toEqual([[next.id, next.url]]);
+  });
 });

@@ -35,6 +35,36 @@ function rosterContract(engine: ChannelEngine) {
       ]);
     });
 
+    it('occupiedCounts: every occupied topic under a prefix with its subscriptions and members, over every node', async () => {
+      const { store, join } = await engine.open();
+      const other = join ? await join() : store;
+      await store.pusher.count('1/news', 1);
+      await other.pusher.count('1/news', 1);
+      await store.pusher.count('1/presence-r', 1);
+      await other.pusher.count('1/presence-r', 1);
+      await store.pusher.join('1/presence-r', 'ann', 'null');
+      await other.pusher.join('1/presence-r', 'bob', 'null');
+      await other.pusher.count('10/news', 1);
+      expect(await store.pusher.occupiedCounts('1/')).toEqual([
+        { topic: '1/news', subscriptions: 2, members: 0 },
+        { topic: '1/presence-r', subscriptions: 2, members: 2 },
+      ]);
+      expect(await other.pusher.occupiedCounts('1/pre')).toEqual([{ topic: '1/presence-r', subscriptions: 2, members: 2 }]);
+      await store.pusher.count('1/news', -1);
+      await other.pusher.count('1/news', -1);
+      expect(await store.pusher.occupiedCounts('1/n')).toEqual([]);
+    });
+
+    it('handOver: a node alone (or a single-node store) keeps its entries and goes on telling its changes', async () => {
+      const { store } = await engine.open();
+      const heard = listen(store);
+      await store.pusher.count('1/solo', 1);
+      expect(await store.pusher.handOver()).toBe(false);
+      await store.pusher.count('1/solo', -1);
+      await until(() => heard.length === 2, 'occupied, then vacated');
+      expect(heard.map(([c, mine]) => [c.kind, mine])).toEqual([['occupied', true], ['vacated', true]]);
+    });
+
     it('presence: a user is added on its first join and removed on its last leave, changes numbered', async () => {
       const { store } = await engine.open();
       const heard = listen(store);
@@ -99,6 +129,26 @@ function rosterContract(engine: ChannelEngine) {
         ]);
         expect(await a.pusher.occupied('1/')).toEqual(['1/news']);
         expect((await a.pusher.members('1/presence-r')).users.size).toBe(0);
+      });
+
+      it('handOver: a stopping node\'s entries go to the live node, which removes and tells them; its later writes change nothing', async () => {
+        const { store: a, join } = await engine.open();
+        const b = await (join as () => Promise<Store>)();
+        const c = await (join as () => Promise<Store>)();
+        const heardB = listen(b);
+        await c.pusher.count('1/news', 1);
+        await c.pusher.join('1/presence-r', 'cat', 'null');
+        await b.pusher.count('1/shared', 1);
+        await c.pusher.count('1/shared', 1);
+        expect(await c.pusher.handOver()).toBe(true);
+        await c.pusher.count('1/news', -1);
+        await c.pusher.leave('1/presence-r', 'cat');
+        expect(await b.pusher.subscriptions('1/news')).toBe(1);
+        await until(() => heardB.some(([ch]) => ch.kind === 'vacated'), 'vacated, told by a live node');
+        expect(heardB.filter(([ch]) => ch.kind === 'vacated' || ch.kind === 'member_removed' || ch.kind === 'recounted').map(([ch]) => [ch.kind, ch.topic]))
+          .toEqual(expect.arrayContaining([['vacated', '1/news'], ['member_removed', '1/presence-r'], ['recounted', '1/shared']]));
+        expect(await b.pusher.occupied('1/')).toEqual(['1/shared']);
+        expect(await b.pusher.subscriptions('1/shared')).toBe(1);
       });
     }
   });

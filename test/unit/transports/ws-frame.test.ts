@@ -2,7 +2,7 @@
 // parser a client of the `ws` package runs, at every length class of RFC 6455 §5.2.
 import { describe, expect, it } from 'vitest';
 import * as ws from 'ws';
-import { prefixedTextFrame } from '../../../src/transports/ws.js';
+import { numberedFrameStart, prefixedTextFrame, textFrameStart } from '../../../src/transports/ws.js';
 
 /** ws's frame parser (exported by the package, not declared by its types). */
 interface FrameReceiver {
@@ -49,5 +49,31 @@ describe('self-framed WebSocket text frames', () => {
     const tails = out.map((f) => f.subarray(f.length - body.length));
     for (const t of tails) expect(t.equals(body)).toBe(true);
     expect(out.flatMap((f) => decode(f))).toEqual(out.map((_, i) => `[${i + 1}${body.toString()}`));
+  });
+
+  it('a body shared by every connection: each connection\'s frame start, then the same body, is one frame', () => {
+    for (const n of [0, 120, 1024, 65_535, 65_536, 70_000]) {
+      const body = Buffer.from(`,"PUBLISH",${JSON.stringify({ p: 'b'.repeat(n) })}]`);
+      const wire = Buffer.concat(['[1', '[22', '[333'].flatMap((id) => [textFrameStart(id, body.length), body]));
+      expect(decode(wire)).toEqual(['[1', '[22', '[333'].map((id) => `${id}${body.toString()}`));
+    }
+  });
+
+  it('frame starts are shared by frame number while the tail is the same, and never reused for another tail', () => {
+    const a = Buffer.from(',"PUBLISH",{"payload":"a"}]');
+    const b = Buffer.from(',"PUBLISH",{"payload":"bb"}]');
+    const sameLengthAsA = Buffer.from(',"PUBLISH",{"payload":"c"}]');
+    const s7 = numberedFrameStart(7, a);
+    expect(numberedFrameStart(7, a)).toBe(s7);
+    expect(numberedFrameStart(8, a)).not.toBe(s7);
+    // Another message (even of the same length) gets starts of its own: the one handed out is never changed.
+    const s7b = numberedFrameStart(7, b);
+    expect(s7b).not.toBe(s7);
+    expect(numberedFrameStart(7, sameLengthAsA)).not.toBe(s7);
+    // Interleaved asks stay right (a rebuild, not a wrong reuse); numbers past the table too.
+    for (const [id, tail] of [[7, a], [7, b], [9, a], [7, a], [100_000, b], [100_000, b]] as const) {
+      expect(decode(Buffer.concat([numberedFrameStart(id, tail), tail]))).toEqual([`[${id}${tail.toString()}`]);
+    }
+    expect(decode(Buffer.concat([s7, a]))).toEqual([`[7${a.toString()}`]);
   });
 });
