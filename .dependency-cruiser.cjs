@@ -20,6 +20,13 @@ module.exports = {
       to: { path: '^src/', pathNot: '^src/core/' },
     },
     {
+      name: 'fanout-private-to-core',
+      severity: 'error',
+      comment: 'Consumers subscribe through Topics (open, openLive, close); others read the fan-out through Topics.fanout, a read-only view.',
+      from: { path: '^src/', pathNot: '^src/core/' },
+      to: { path: '^src/core/fanout\\.js$' },
+    },
+    {
       name: 'store-knows-no-product',
       severity: 'error',
       comment: 'The store implements contracts (store/contracts, core); it imports no product, transport or HTTP part.',

@@ -17,7 +17,6 @@ export class ChannelDelivery implements ChannelOwner {
       ch.epoch = m.epoch;
       ch.lastOffset = m.offset;
     } else if (m.offset > ch.lastOffset) ch.lastOffset = m.offset;
-    for (const waiting of ch.catchingUp.values()) waiting.push(m);
     const info = publishInfo(m);
     // Every node that has the channel records it; a shared store keeps it once (by offset).
     this.data.record(ch, ch.entry('PUBLISH', ch.options.anonymous ? null : info.user, m.time, info.payload), m.offset);

@@ -66,7 +66,7 @@ export class ChannelLifecycle {
     if (shared.state) ch.state = shared.state;
     if (shared.history) ch.history = shared.history;
     this.ctx.channels.set(name, ch);
-    this.deps.topics.fanout.add(name, ch);
+    ch.stream = this.deps.topics.openLive(name, ch);
     if (pollingActive(options) && poll) this.poller.start(ch);
     return ch;
   }
@@ -255,7 +255,8 @@ export class ChannelLifecycle {
     ch.members.clear();
     ch.destroyed = true;
     this.ctx.channels.delete(ch.name);
-    this.deps.topics.fanout.remove(ch.name, ch);
+    if (ch.stream) this.deps.topics.close([ch.name], ch.stream);
+    ch.stream = undefined;
     this.poller.stop(ch);
     if (!ch.options.persistent) this.data.maybeDrop(ch.name);
     if (ch.options.persistent) this.deps.store.delete(ch.name).catch((err: unknown) => this.deps.log.error({ err }, 'channel delete failed'));

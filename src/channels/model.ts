@@ -1,8 +1,9 @@
 // The channels' model: connections, users (one per name, several connections) and channels (a
-// channel IS a topic: it subscribes to the core fan-out and hands each message back to its owner).
+// channel IS a topic: it follows the topic live through core (Topics.openLive) and hands each message
+// back to its owner).
 import { randomUUID } from 'node:crypto';
-import type { Subscriber } from '../core/fanout.js';
 import type { Message } from '../core/message.js';
+import type { StreamOutput, TopicStream } from '../core/topic-stream.js';
 import { defaultUserOptions, type ChannelOptions, type HistoryEntry, type HistoryKind, type UserOptions } from './options.js';
 import { hookboxTime } from './hookbox-time.js';
 import { lineFramedTail } from './hookbox-wire.js';
@@ -106,24 +107,31 @@ export class User {
   constructor(readonly name: string) {}
 }
 
-export class Channel implements Subscriber {
+export class Channel implements StreamOutput {
   history: HistoryEntry[] = [];
   state: Record<string, unknown> = {};
   /** The offset of the last message delivered to this channel on this node (0: none since it was made here). */
   lastOffset = 0;
   /** The epoch of the topic log `lastOffset` counts in (core/epoch), once a message told this node. */
   epoch: string | undefined;
-  /** Connections subscribing with offsets: what is delivered meanwhile waits here for them (catch-up.ts). */
-  readonly catchingUp = new Map<Conn, Message[]>();
+  /** The channel's live subscription to its topic, while it exists on this node (lifecycle.ts). */
+  stream: TopicStream | undefined;
   /** Member users; a Set holds the connections subscribed when the user subscribes per connection. */
   readonly members = new Map<User, Set<Conn> | null>();
   destroyed = false;
 
   constructor(readonly name: string, public options: ChannelOptions, private readonly owner: ChannelOwner) {}
 
-  deliver(m: Message): void {
+  message(m: Message): void {
     this.owner.delivered(this, m);
   }
+
+  // The channel keeps no position of its own to correct: ChannelDelivery follows the epoch from the
+  // messages, and a connection that tracks offsets learns of a gap or a reset when it resubscribes.
+  gap(): void {}
+  reset(): void {}
+  /** Never: a live stream holds nothing back (only a replay does). */
+  overflow(): void {}
 
   *connections(): Iterable<Conn> {
     for (const [user, conns] of this.members) yield* conns ?? user.conns;

@@ -2,7 +2,7 @@
 // and auto_subscribe), presence events here and through other nodes, and the catch-up a connection
 // that tracks offsets gets when it (re)subscribes.
 import type { StreamPosition } from '../core/topics.js';
-import { catchUp, readMissed, type CatchUp } from './catch-up.js';
+import { CatchingUp, type CatchUp } from './catch-up.js';
 import { ChannelError } from './channel-error.js';
 import { messageOf, originOf, type ChannelsContext, type Origin } from './context.js';
 import type { ChannelData } from './data.js';
@@ -46,32 +46,31 @@ export class Subscriptions {
 
   /**
    * A browser's SUBSCRIBE (conn set) or the application's (REST / auto_subscribe). A connection with
-   * offsets gets what it missed after `since` (catch-up.ts).
+   * offsets gets what it missed after `since` (catch-up.ts), through core's replay-then-live.
    */
   async subscribe(name: string, user: User, conn: Conn | undefined, auth: boolean, askCreate = true, since?: StreamPosition): Promise<void> {
     const ch = await this.lifecycle.ensureChannel(name, originOf(conn), askCreate);
-    if (!conn?.offsets) return this.subscribeAs(ch, user, conn, auth);
-    ch.catchingUp.set(conn, []);
+    const recovery: Recovery = {};
     try {
-      return await this.subscribeAs(ch, user, conn, auth, since);
+      return await this.subscribeAs(ch, user, conn, auth, since, recovery);
     } finally {
-      ch.catchingUp.delete(conn);
+      recovery.catchingUp?.close();
     }
   }
 
-  /** Reads what a tracking connection missed, then (synchronously, at the join) what came meanwhile. */
-  private async missedBy(ch: Channel, user: User, conn: Conn, since: StreamPosition | undefined): Promise<() => CatchUp> {
-    const missed = await readMissed(this.deps.topics, ch.name, since);
-    return () => catchUp(ch, user.name, missed, ch.catchingUp.get(conn) ?? []);
+  /** Opens a tracking connection's recovery; its frames are taken synchronously at the join. */
+  private async missedBy(ch: Channel, user: User, since: StreamPosition | undefined, recovery: Recovery): Promise<() => CatchUp> {
+    const catchingUp = (recovery.catchingUp = await CatchingUp.open(this.deps.topics, ch.name, since));
+    return () => catchingUp.take(ch, user.name);
   }
 
-  private async subscribeAs(ch: Channel, user: User, conn: Conn | undefined, auth: boolean, since?: StreamPosition): Promise<void> {
+  private async subscribeAs(ch: Channel, user: User, conn: Conn | undefined, auth: boolean, since: StreamPosition | undefined, recovery: Recovery): Promise<void> {
     const name = ch.name;
     const perConn = conn !== undefined && user.options.per_connection_subscriptions;
     if (ch.isMember(user, perConn ? conn : undefined)) {
       // Already in: confirm to the asking connection only (no callback, no presence event).
       if (!conn) return;
-      const late = conn.offsets ? await this.missedBy(ch, user, conn, since) : undefined;
+      const late = conn.offsets ? await this.missedBy(ch, user, since, recovery) : undefined;
       if (conn.state !== 'connected') return;
       subscribedThrough(user, ch, conn);
       this.confirm(ch, conn, this.subscribeArgs(ch, user), late?.());
@@ -88,7 +87,7 @@ export class Subscriptions {
       answer = result.options;
     }
     // Only a tracking connection waits here: the others join in the same turn as before.
-    const late = conn?.offsets ? await this.missedBy(ch, user, conn, since) : undefined;
+    const late = conn?.offsets ? await this.missedBy(ch, user, since, recovery) : undefined;
     if (ch.destroyed) throw new ChannelError(`channel ${name} was destroyed`);
     if (conn && conn.state !== 'connected') return;
     if (firstJoin && (!this.ctx.users.has(user.name) || user.conns.size === 0)) return;
@@ -218,6 +217,11 @@ export class Subscriptions {
       if (ch?.members.has(user)) this.leave(ch, user, undefined, 'done');
     }
   }
+}
+
+/** The recovery a subscription opened, if any: closed whatever becomes of the subscription. */
+interface Recovery {
+  catchingUp?: CatchingUp;
 }
 
 function subscribedThrough(user: User, ch: Channel, conn: Conn): void {

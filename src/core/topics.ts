@@ -1,4 +1,5 @@
-// The one publish path and the one subscribe path. Producers call publish(); transports call open().
+// The one publish path and the one subscribe path. Producers call publish(); every consumer (transports,
+// Pusher, browser channels) comes in through open() or openLive(), never through the fan-out itself.
 // Producer → publish → store.append (commit) → onAppend → fan-out, on one node or many.
 import { randomUUID } from 'node:crypto';
 import { HookhubError } from './errors.js';
@@ -29,11 +30,24 @@ export interface FanoutLog {
 /** Where a message was being handed on when it threw: a live consumer, a publish listener, the store's append hook. */
 export type FanoutStage = 'consumer' | 'listener' | 'store';
 
+/** The fan-out as seen from outside core (the console's live consumer counts): read only. */
+export interface FanoutView {
+  /** Live consumers of the topic on this node (a stream, a Pusher subscription, a browser channel). */
+  count(topic: string): number;
+  /** Topics with at least one live consumer on this node. */
+  topics(): string[];
+}
+
 export interface OpenOptions {
   topics: string[];
   /** Per topic, the position the consumer already has; absent topics start live at the current head. */
   since: ReadonlyMap<string, StreamPosition>;
   maxPending: number;
+  /**
+   * Messages replayed at most, over all topics; past it the replay stops and a gap reports the rest
+   * (live messages still follow). Absent: everything history holds.
+   */
+  maxReplay?: number;
 }
 
 /** One topic's part of a resume: replay after `from` (nothing when undefined), after a reset when there was one. */
@@ -64,7 +78,9 @@ export interface TopicsOptions {
 }
 
 export class Topics {
-  readonly fanout: Fanout;
+  /** Only core adds and removes subscribers (open, openLive, close): others read counts through this view. */
+  readonly fanout: FanoutView;
+  private readonly live: Fanout;
   private readonly errorLog: FanoutLog | undefined;
   private readonly maxJsonDepth: number;
   private readonly writable: () => void;
@@ -82,12 +98,14 @@ export class Topics {
     this.maxJsonDepth = options.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
     this.writable = options.writable ?? (() => {});
     this.maxTopics = options.maxTopics ?? 0;
-    this.fanout = new Fanout((err, m) => this.fanoutFailed('consumer', err, m));
+    this.live = new Fanout((err, m) => this.fanoutFailed('consumer', err, m));
+    const live = this.live;
+    this.fanout = { count: (topic) => live.count(topic), topics: () => live.topics() };
     log.onAppend((m) => {
       const local = this.locals.get(m.id);
       if (local !== undefined) m.local = local;
       try {
-        this.fanout.publish(m);
+        this.live.publish(m);
       } catch (err) {
         this.fanoutFailed('store', err, m);
       } finally {
@@ -194,13 +212,14 @@ export class Topics {
    */
   async open(options: OpenOptions, out: StreamOutput): Promise<TopicStream> {
     const stream = new TopicStream(out, options.maxPending);
-    for (const topic of options.topics) this.fanout.add(topic, stream);
+    for (const topic of options.topics) this.live.add(topic, stream);
     try {
       const resumes: Resume[] = [];
       for (const topic of options.topics) resumes.push(startAt(stream, topic, await this.log.bounds(topic), options.since.get(topic)));
+      const budget = { left: options.maxReplay ?? Number.POSITIVE_INFINITY };
       for (const resume of resumes) {
         if (resume.reset) stream.reset(resume.reset);
-        if (resume.from !== undefined && !stream.isClosed) await this.replay(stream, resume.topic, resume.from, resume.last);
+        if (resume.from !== undefined && !stream.isClosed) await this.replay(stream, resume.topic, resume.from, resume.last, budget);
       }
     } catch (err) {
       this.close(options.topics, stream);
@@ -210,11 +229,24 @@ export class Topics {
     return stream;
   }
 
-  private async replay(stream: TopicStream, topic: string, since: number, last: number): Promise<void> {
+  /**
+   * A consumer that needs no history and no position to start from (a browser channel: each member's own
+   * recovery is an open() of its own): live from the next message, without a store read that could fail.
+   * Its positions are learned from the messages, which it then gets as every stream does: once each, in
+   * order, a gap or a reset said first.
+   */
+  openLive(topic: string, out: StreamOutput): TopicStream {
+    const stream = new TopicStream(out, 0);
+    stream.goLive();
+    this.live.add(topic, stream);
+    return stream;
+  }
+
+  private async replay(stream: TopicStream, topic: string, since: number, last: number, budget: { left: number }): Promise<void> {
     let position = since;
     let pageSize = REPLAY_FIRST_PAGE;
-    for (;;) {
-      const page = await this.log.read(topic, position, pageSize);
+    while (budget.left > 0) {
+      const page = await this.log.read(topic, position, Math.min(pageSize, budget.left));
       let bytes = 0;
       for (const m of page) {
         // The consumer's socket sets the pace: a replay never piles up more than its buffer.
@@ -222,6 +254,7 @@ export class Topics {
         if (wait) await wait;
         if (stream.isClosed) break;
         stream.emit(m);
+        budget.left--;
         position = m.offset;
         bytes += m.body.length;
       }
@@ -236,7 +269,7 @@ export class Topics {
 
   close(topics: readonly string[], stream: TopicStream): void {
     stream.close();
-    for (const topic of topics) this.fanout.remove(topic, stream);
+    for (const topic of topics) this.live.remove(topic, stream);
   }
 }
 

@@ -32,7 +32,7 @@ describe('cluster: poison JSON', () => {
 
   it('a message in the log that cannot be encoded again reaches every node as text; the process stays up', async () => {
     const { nodes: [a, b] } = await startNodes(2);
-    b!.topics.fanout.add('old', { deliver: () => { throw new Error('broken consumer'); } });
+    b!.topics.openLive('old', { message: () => { throw new Error('broken consumer'); }, gap() {}, reset() {}, overflow() {} });
     const streams = await Promise.all([a!, b!].map((n) => NdjsonClient.open(`${n.url}/stream?topic=old`)));
     const sse = new SseClient(`${b!.url}/sse?topic=old`);
     await sse.waitOpen();

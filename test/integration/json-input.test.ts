@@ -95,7 +95,7 @@ describe.each(stores)('deep JSON with the %s store', (_name, options) => {
 
   it('a consumer or listener that throws is logged and counted; the others still get the message', async () => {
     const hub = await startHub(options());
-    hub.topics.fanout.add('t', { deliver: () => { throw new Error('broken consumer'); } });
+    hub.topics.openLive('t', { message: () => { throw new Error('broken consumer'); }, gap() {}, reset() {}, overflow() {} });
     const stream = await NdjsonClient.open(`${hub.url}/stream?topic=t`);
     const heard: number[] = [];
     hub.topics.onAppend(() => { throw new Error('broken listener'); });

@@ -9,10 +9,10 @@ import { createMemoryStore } from '../../../src/store/memory/index.js';
 import { deleteKeysUnder, openRedisStore, redisPrefix } from '../../helpers/redis.js';
 import { until } from '../../helpers/wait.js';
 
-/** A fan-out subscriber that notes, at delivery, the local part each message carried. */
+/** A live consumer that notes, at delivery, the local part each message carried. */
 function watch(topics: Topics, topic: string): Array<object | undefined> {
   const seen: Array<object | undefined> = [];
-  topics.fanout.add(topic, { deliver: (m: Message) => seen.push(m.local) });
+  topics.openLive(topic, { message: (m: Message) => seen.push(m.local), gap() {}, reset() {}, overflow() {} });
   return seen;
 }
 
