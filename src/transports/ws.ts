@@ -11,6 +11,7 @@ import { BatchWriter, writeAll, type BatchSink } from '../core/batch-writer.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Connections } from '../http/connections.js';
 import { deliveryCount, type DeliveryCount } from './delivery-count.js';
+import { numberedFrameStart, prefixedTextFrame } from './ws-frame.js';
 import type { SessionInfo } from '../core/session-info.js';
 
 /** What a transport hands a session: where its frames go. */
@@ -96,86 +97,6 @@ function releaseUpgradeRequest(ws: WebSocket): void {
   const socket = (ws as unknown as WsInternals)._socket as HttpSocket | undefined;
   if (socket?._httpMessage?.detachSocket) socket._httpMessage.detachSocket(socket);
   ws.removeAllListeners('error');
-}
-
-/** The length of the header of an unmasked frame of `length` payload bytes (RFC 6455 §5.2). */
-const headerLength = (length: number): number => (length < 126 ? 2 : length < 65536 ? 4 : 10);
-
-/** A short latin1 string (a frame number) into `out` at `at`, in JavaScript: per delivery, a call into
- *  Buffer.write's native side costs more than the few bytes. */
-function writeLatin1(out: Buffer, text: string, at: number): void {
-  for (let i = 0; i < text.length; i++) out[at + i] = text.charCodeAt(i) & 0xff;
-}
-
-/** Writes the header of an unmasked, final text frame of `length` bytes at the start of `out`. */
-function writeTextFrameHeader(out: Buffer, length: number): void {
-  out[0] = 0x81;
-  if (length < 126) {
-    out[1] = length;
-  } else if (length < 65536) {
-    out[1] = 126;
-    out[2] = length >> 8;
-    out[3] = length & 0xff;
-  } else {
-    out[1] = 127;
-    out.writeBigUInt64BE(BigInt(length), 2);
-  }
-}
-
-
-/** The header of a text frame of `prefix.length + bodyLength` bytes followed by `prefix`: the frame's
- *  start, whose body (shared) is written after it. `ownMemory`: not a slice of Node's buffer pool. */
-export function textFrameStart(prefix: string, bodyLength: number, ownMemory = false): Buffer {
-  const length = prefix.length + bodyLength;
-  const at = headerLength(length);
-  const out = ownMemory ? Buffer.allocUnsafeSlow(at + prefix.length) : Buffer.allocUnsafe(at + prefix.length);
-  writeTextFrameHeader(out, length);
-  writeLatin1(out, prefix, at);
-  return out;
-}
-
-/**
- * Frame starts (header and `[n`) of the message being fanned out, by frame number: Hookbox numbers frames
- * per connection, but connections that have had as many frames share the number, and so the start's
- * bytes. One fan-out asks for one tail's starts in a row: a start is reused while the tail is the same
- * (tagged with a generation number, so no old tail is kept), built otherwise. Frame numbers beyond the
- * table get a start of their own.
- */
-const START_SLOTS = 4096;
-const startGeneration = new Float64Array(START_SLOTS);
-const startBytes: Array<Buffer | undefined> = new Array<Buffer | undefined>(START_SLOTS).fill(undefined);
-let generation = 0;
-let generationTail: Buffer | undefined;
-
-/** The start of frame number `frameId` whose payload ends with `tail` (shared, never written to). */
-export function numberedFrameStart(frameId: number, tail: Buffer): Buffer {
-  if (tail !== generationTail) {
-    generationTail = tail;
-    generation++;
-  }
-  if (frameId >= START_SLOTS) return textFrameStart(`[${frameId}`, tail.length);
-  if (startGeneration[frameId] === generation) return startBytes[frameId] as Buffer;
-  // Its own few bytes, not a slice of Node's shared 8 KiB pool: a start kept in the table must not keep a pool.
-  const start = textFrameStart(`[${frameId}`, tail.length, true);
-  startGeneration[frameId] = generation;
-  startBytes[frameId] = start;
-  return start;
-}
-
-/**
- * One whole text frame, header included, around `prefix` (latin1: a Hookbox frame number) + `body`
- * (+ `suffix`), in one buffer: per connection one small copy and one buffer to write, where a shared
- * header and a frame of its own were two.
- */
-export function prefixedTextFrame(prefix: string, body: Buffer, suffix?: Buffer): Buffer {
-  const length = prefix.length + body.length + (suffix ? suffix.length : 0);
-  const at = headerLength(length);
-  const out = Buffer.allocUnsafe(at + length);
-  writeTextFrameHeader(out, length);
-  writeLatin1(out, prefix, at);
-  out.set(body, at + prefix.length);
-  if (suffix) out.set(suffix, at + prefix.length + body.length);
-  return out;
 }
 
 /** What every connection of one /ws transport shares (one object, not captured per connection). */

@@ -2,7 +2,7 @@
 // parser a client of the `ws` package runs, at every length class of RFC 6455 §5.2.
 import { describe, expect, it } from 'vitest';
 import * as ws from 'ws';
-import { numberedFrameStart, prefixedTextFrame, textFrameStart } from '../../../src/transports/ws.js';
+import { numberedFrameStart, prefixedTextFrame, textFrameStart } from '../../../src/transports/ws-frame.js';
 
 /** ws's frame parser (exported by the package, not declared by its types). */
 interface FrameReceiver {
