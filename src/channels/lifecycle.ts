@@ -9,7 +9,7 @@ import { isHookhubError } from '../core/errors.js';
 import type { ChannelRecordChange } from '../store/contracts/channel-registry.js';
 import { ChannelError } from './channel-error.js';
 import { cookieOf, type ChannelsContext, type Origin } from './context.js';
-import type { ChannelData, SharedData } from './data.js';
+import type { ChannelData, KeptData } from './data.js';
 import { Channel, type ChannelOwner, type Poller } from './model.js';
 import { applyChannelOptions, defaultChannelOptions, pollingActive, type ChannelOptions, type OptionChanges } from './options.js';
 import { tail } from './protocol.js';
@@ -38,11 +38,11 @@ export class ChannelLifecycle {
         // Another node may have the channel already (with newer options): its record wins. Every node
         // polls the persistent channels it loads (no node may be left that set their polling).
         options = this.ctx.optionsOf(record.name, (await this.deps.registry.create(record.name, { ...options })).options);
-        const shared = await this.data.shared(record.name);
+        const kept = await this.data.kept(record.name);
         if (this.ctx.channels.has(record.name)) continue;
-        const ch = this.create(record.name, options, shared);
-        // The shared state is the newer one: the record is rewritten after each change anyway.
-        if (!shared.state) ch.state = { ...record.state };
+        const ch = this.create(record.name, options, kept);
+        // The store's state is the newer one: the record is rewritten after each change anyway.
+        if (!kept.state) ch.state = { ...record.state };
       } catch (err) {
         this.deps.log.warn({ err, channel: record.name }, 'stored channel skipped');
       }
@@ -61,11 +61,11 @@ export class ChannelLifecycle {
     }
   }
 
-  /** `poll`: this node runs the channel's polling (with a shared store, only the node that set it does). */
-  private create(name: string, options: ChannelOptions, shared: SharedData = {}, poll = true): Channel {
+  /** `poll`: this node runs the channel's polling (only the node that set it does, when several have it). */
+  private create(name: string, options: ChannelOptions, kept: KeptData = {}, poll = true): Channel {
     const ch = new Channel(name, options, this.owner);
-    if (shared.state) ch.state = shared.state;
-    if (shared.history) ch.history = shared.history;
+    if (kept.state) ch.state = kept.state;
+    if (kept.history) ch.history = kept.history;
     this.ctx.channels.set(name, ch);
     ch.stream = this.deps.topics.openLive(name, ch);
     if (pollingActive(options) && poll) this.poller.start(ch);
@@ -133,10 +133,10 @@ export class ChannelLifecycle {
       made = answer.created ? { options: changes.options, changes } : { options: this.ctx.optionsOf(name, answer.options) };
     }
     // Read last: what other nodes keep of its state and history is current when it is made (no await after).
-    const shared = await this.data.shared(name);
+    const kept = await this.data.kept(name);
     const again = this.ctx.channels.get(name);
     if (again) return again;
-    const ch = this.create(name, made.options, shared, made.changes !== undefined);
+    const ch = this.create(name, made.options, kept, made.changes !== undefined);
     if (made.changes) return this.seed(ch, made.changes);
     ch.prune();
     return ch;
@@ -172,11 +172,11 @@ export class ChannelLifecycle {
     this.poller.check(changes.options);
     // Made on another node (or by another call on this one) already: it exists for this node too.
     if (!(await this.deps.registry.create(name, { ...changes.options })).created) throw new ChannelError(`channel ${name} already exists`);
-    const shared = await this.data.shared(name);
+    const kept = await this.data.kept(name);
     // Ours in the registry; a subscribe here meanwhile made its copy from our record (not polling it).
     const copy = this.ctx.channels.get(name);
     if (copy && pollingActive(copy.options)) this.poller.start(copy);
-    return this.seed(copy ?? this.create(name, changes.options, shared), changes);
+    return this.seed(copy ?? this.create(name, changes.options, kept), changes);
   }
 
   /** `strict` refuses unknown keys (REST); polling answers may carry others, which are ignored. */
