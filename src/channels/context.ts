@@ -17,7 +17,7 @@ import type { Channel, Conn, User } from './model.js';
 export interface ChannelsStores {
   topics: Topics;
   store: ChannelStore;
-  /** Which channels exist with which options, for every node (shared stores); see ChannelLifecycle. */
+  /** Which channels exist with which options, for every node (one, or a cluster's); see ChannelLifecycle. */
   registry: ChannelRegistry;
   /** Who is present through other nodes; join/leave events follow the cluster-wide first join / last leave. */
   presence: ChannelPresence;
@@ -50,16 +50,6 @@ export class ChannelsContext {
 
   remotelyPresent(ch: Channel, name: string): boolean {
     return this.deps.presence.remote(ch.name).has(name);
-  }
-
-  /**
-   * Several nodes on one store. The one question left between one node and many (state, history and
-   * record changes take the same path on both): with a cluster, a channel made here reads what the others
-   * keep of it and the registry decides who makes or destroys it (turns); one node makes a channel in the
-   * same tick as the SUBSCRIBE asking for it, and destroys an empty one at once, as Hookbox did.
-   */
-  get clustered(): boolean {
-    return this.deps.registry.shared;
   }
 
   /** A record's options as this node reads them (a record another version wrote may hold bad values). */

@@ -8,8 +8,8 @@ import type { Channel } from './model.js';
 import { toHistory, type HistoryEntry } from './options.js';
 import { tail, type FrameTail } from './protocol.js';
 
-/** What a shared store keeps of a channel, read when the channel is made on this node. */
-export interface SharedData {
+/** What the store keeps of a channel for the other nodes (nothing on one node), read when it is made here. */
+export interface KeptData {
   state?: Record<string, unknown>;
   history?: HistoryEntry[];
 }
@@ -122,10 +122,10 @@ export class ChannelData {
 
   // ---- what other nodes keep -------------------------------------------------------------------
 
-  /** What other nodes keep of a channel (shared stores), for a channel made here. */
-  async shared(name: string): Promise<SharedData> {
+  /** What other nodes keep of a channel (its state and history), for a copy made here. */
+  async kept(name: string): Promise<KeptData> {
     const [state, items] = await Promise.all([this.deps.states.read(name), this.deps.histories.read(name)]);
-    const data: SharedData = {};
+    const data: KeptData = {};
     if (Object.keys(state).length > 0) data.state = state;
     const history = this.toEntries(name, items.map((i) => i.entry));
     if (history.length > 0) data.history = history;

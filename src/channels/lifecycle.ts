@@ -1,6 +1,7 @@
 // Channels being made and going away on this node: loading the persistent ones, creation on first use
 // (the application's create_channel answer gives the options), options and their polling, destruction.
-// With a shared registry a channel exists for the whole cluster: each node keeps a copy that follows
+// A channel exists for the whole cluster (one node is a cluster of one: the store's registry answers
+// alike): the registry decides who makes and who destroys it, and each node keeps a copy that follows
 // the registry's record (recordChanged).
 import { SYSTEM_TOPIC } from '../core/system-events.js';
 import { checkTopicName } from '../core/topic-name.js';
@@ -8,7 +9,7 @@ import { isHookhubError } from '../core/errors.js';
 import type { ChannelRecordChange } from '../store/contracts/channel-registry.js';
 import { ChannelError } from './channel-error.js';
 import { cookieOf, type ChannelsContext, type Origin } from './context.js';
-import type { ChannelData, SharedData } from './data.js';
+import type { ChannelData, KeptData } from './data.js';
 import { Channel, type ChannelOwner, type Poller } from './model.js';
 import { applyChannelOptions, defaultChannelOptions, pollingActive, type ChannelOptions, type OptionChanges } from './options.js';
 import { tail } from './protocol.js';
@@ -37,11 +38,11 @@ export class ChannelLifecycle {
         // Another node may have the channel already (with newer options): its record wins. Every node
         // polls the persistent channels it loads (no node may be left that set their polling).
         options = this.ctx.optionsOf(record.name, (await this.deps.registry.create(record.name, { ...options })).options);
-        const shared = await this.data.shared(record.name);
+        const kept = await this.data.kept(record.name);
         if (this.ctx.channels.has(record.name)) continue;
-        const ch = this.create(record.name, options, shared);
-        // The shared state is the newer one: the record is rewritten after each change anyway.
-        if (!shared.state) ch.state = { ...record.state };
+        const ch = this.create(record.name, options, kept);
+        // The store's state is the newer one: the record is rewritten after each change anyway.
+        if (!kept.state) ch.state = { ...record.state };
       } catch (err) {
         this.deps.log.warn({ err, channel: record.name }, 'stored channel skipped');
       }
@@ -60,11 +61,11 @@ export class ChannelLifecycle {
     }
   }
 
-  /** `poll`: this node runs the channel's polling (with a shared store, only the node that set it does). */
-  private create(name: string, options: ChannelOptions, shared: SharedData = {}, poll = true): Channel {
+  /** `poll`: this node runs the channel's polling (only the node that set it does, when several have it). */
+  private create(name: string, options: ChannelOptions, kept: KeptData = {}, poll = true): Channel {
     const ch = new Channel(name, options, this.owner);
-    if (shared.state) ch.state = shared.state;
-    if (shared.history) ch.history = shared.history;
+    if (kept.state) ch.state = kept.state;
+    if (kept.history) ch.history = kept.history;
     this.ctx.channels.set(name, ch);
     ch.stream = this.deps.topics.openLive(name, ch);
     if (pollingActive(options) && poll) this.poller.start(ch);
@@ -75,23 +76,22 @@ export class ChannelLifecycle {
   async ensureChannel(name: string, origin: Origin, askApp = true): Promise<Channel> {
     const made = await this.existingOrMade(name, () => {
       checkName(name);
-      return this.ctx.clustered ? this.sharedChannel(name, origin, askApp, false) : this.localChannel(name, origin, askApp);
+      return this.clusterChannel(name, origin, askApp, false);
     });
     return made as Channel;
   }
 
   /**
-   * The channel when it exists on any node (REST and admin calls on a channel): with a shared store, a
-   * channel made on another node gets its copy here, with the cluster's options.
+   * The channel when it exists on any node (REST and admin calls on a channel): a channel made on
+   * another node gets its copy here, with the cluster's options.
    */
   async findChannel(name: string): Promise<Channel | undefined> {
-    if (!this.ctx.clustered) return this.ctx.channels.get(name);
     try {
       checkName(name);
     } catch {
       return undefined;
     }
-    return this.existingOrMade(name, () => this.sharedChannel(name, {}, false, true));
+    return this.existingOrMade(name, () => this.clusterChannel(name, {}, false, true));
   }
 
   /**
@@ -118,11 +118,11 @@ export class ChannelLifecycle {
   }
 
   /**
-   * A shared store: the cluster's channel when it exists (its options; the application is not asked
-   * again), else a new one for the whole cluster, unless `mustExist`. Two nodes making it at once agree
-   * on the first one's options.
+   * The cluster's channel when it exists (its options; the application is not asked again), else a new
+   * one for the whole cluster, unless `mustExist`. Two nodes (or two calls) making it at once agree on
+   * the first one's options.
    */
-  private async sharedChannel(name: string, origin: Origin, askApp: boolean, mustExist: boolean): Promise<Channel | undefined> {
+  private async clusterChannel(name: string, origin: Origin, askApp: boolean, mustExist: boolean): Promise<Channel | undefined> {
     const known = await this.deps.registry.get(name);
     let made: { options: ChannelOptions; changes?: OptionChanges } | undefined;
     if (known) made = { options: this.ctx.optionsOf(name, known) };
@@ -132,11 +132,11 @@ export class ChannelLifecycle {
       const answer = await this.deps.registry.create(name, { ...changes.options });
       made = answer.created ? { options: changes.options, changes } : { options: this.ctx.optionsOf(name, answer.options) };
     }
-    // Read last: the shared state and history are then current when the channel is made (no await after).
-    const shared = await this.data.shared(name);
+    // Read last: what other nodes keep of its state and history is current when it is made (no await after).
+    const kept = await this.data.kept(name);
     const again = this.ctx.channels.get(name);
     if (again) return again;
-    const ch = this.create(name, made.options, shared, made.changes !== undefined);
+    const ch = this.create(name, made.options, kept, made.changes !== undefined);
     if (made.changes) return this.seed(ch, made.changes);
     ch.prune();
     return ch;
@@ -163,36 +163,20 @@ export class ChannelLifecycle {
     return ch;
   }
 
-  /** A single-node store: the channel is this node's alone. */
-  private localChannel(name: string, origin: Origin, askApp: boolean): Promise<Channel> {
-    return (async () => {
-      if (askApp && this.deps.callbacks.enabled) {
-        const changes = (await this.appOptions(name, origin)) as OptionChanges;
-        const again = this.ctx.channels.get(name);
-        if (again) return again;
-        return this.seed(this.create(name, changes.options), changes);
-      }
-      // No await here: the channel exists in the same tick as the first SUBSCRIBE or PUBLISH asking for it.
-      return this.ctx.channels.get(name) ?? this.create(name, defaultChannelOptions());
-    })();
-  }
-
   /** REST create_channel: fails when it exists. */
   async createChannel(name: string, input: Record<string, unknown>): Promise<Channel> {
     checkName(name);
-    // Shared: a copy being made here may be a lookup of a channel that does not exist; the registry decides.
-    if (this.ctx.channels.has(name) || (!this.ctx.clustered && this.creating.has(name))) throw new ChannelError(`channel ${name} already exists`);
+    // A copy being made here may be a lookup of a channel that does not exist: the registry decides.
+    if (this.ctx.channels.has(name)) throw new ChannelError(`channel ${name} already exists`);
     const changes = applyChannelOptions(defaultChannelOptions(), input, true);
     this.poller.check(changes.options);
-    // Made on another node (or by another call) already: it exists for this node too. (One node's
-    // registry always makes it: this node's own channels are checked before and after.)
+    // Made on another node (or by another call on this one) already: it exists for this node too.
     if (!(await this.deps.registry.create(name, { ...changes.options })).created) throw new ChannelError(`channel ${name} already exists`);
-    const shared = this.ctx.clustered ? await this.data.shared(name) : {};
-    if (!this.ctx.clustered && (this.ctx.channels.has(name) || this.creating.has(name))) throw new ChannelError(`channel ${name} already exists`);
+    const kept = await this.data.kept(name);
     // Ours in the registry; a subscribe here meanwhile made its copy from our record (not polling it).
     const copy = this.ctx.channels.get(name);
     if (copy && pollingActive(copy.options)) this.poller.start(copy);
-    return this.seed(copy ?? this.create(name, changes.options, shared), changes);
+    return this.seed(copy ?? this.create(name, changes.options, kept), changes);
   }
 
   /** `strict` refuses unknown keys (REST); polling answers may carry others, which are ignored. */
@@ -235,7 +219,7 @@ export class ChannelLifecycle {
 
   /**
    * Removes a channel at once (REST destroy_channel): members are told UNSUBSCRIBE; the app is not asked.
-   * With a shared store, on every node; resolves once the others are told.
+   * On every node; resolves once the others are told.
    */
   async destroy(ch: Channel): Promise<void> {
     if (ch.destroyed) return;
@@ -274,23 +258,10 @@ export class ChannelLifecycle {
   /**
    * An empty, non-persistent channel goes away — once the application agrees: a destroy_channel call
    * that is refused or fails (unreachable app, timeout, bad answer) keeps the channel, as in Hookbox.
+   * It must be empty on every node (users present through others keep it); every node that sees it
+   * empty may get here at once: the one that takes the registry's turn decides.
    */
   maybeDestroy(ch: Channel): void {
-    if (this.ctx.clustered) return this.maybeDestroyShared(ch);
-    if (ch.members.size > 0 || ch.options.persistent || ch.destroyed) return;
-    if (!this.deps.callbacks.enabled) return this.destroyHere(ch);
-    void this.deps.callbacks.call('destroy_channel', { channel_name: ch.name }).then((r) => {
-      if (!r.ok) this.deps.log.debug({ channel: ch.name, msg: r.msg }, 'channel kept: destroy_channel refused or failed');
-      if (!r.ok || ch.members.size > 0 || ch.options.persistent) return;
-      this.destroyHere(ch);
-    });
-  }
-
-  /**
-   * A shared store: the channel goes once it is empty cluster-wide (users present through other nodes
-   * keep it). Every node that sees it empty may get here at once: the one that takes the turn decides.
-   */
-  private maybeDestroyShared(ch: Channel): void {
     const empty = (): boolean => !ch.destroyed && ch.members.size === 0 && !ch.options.persistent && this.deps.presence.remote(ch.name).size === 0;
     if (!empty()) return;
     const registry = this.deps.registry;
@@ -300,6 +271,7 @@ export class ChannelLifecycle {
         if (!empty()) return;
         if (this.deps.callbacks.enabled) {
           const r = await this.deps.callbacks.call('destroy_channel', { channel_name: ch.name });
+          if (!r.ok) this.deps.log.debug({ channel: ch.name, msg: r.msg }, 'channel kept: destroy_channel refused or failed');
           if (!r.ok || !empty()) return;
         }
         await this.destroy(ch);

@@ -4,15 +4,13 @@
 export type ChannelRecordChange = { set: Record<string, unknown> } | { destroyed: true };
 
 /**
- * Which browser channels exist, with their options, for every node of a shared store: a channel made
- * on one node (REST, the app's create_channel answer, defaults) is the same channel on every node.
- * Every change reaches the listeners of every node (this one's too) once, in one order, and this
- * node's before the call resolves. Single-node stores keep no records (`shared` false: the node's own
- * channels are all there is) but tell their listeners all the same.
+ * Which browser channels exist, with their options, for every node of the store: a channel made on one
+ * node (REST, the app's create_channel answer, defaults) is the same channel on every node. Every change
+ * reaches the listeners of every node (this one's too) once, in one order, and this node's before the
+ * call resolves. A single-node store is a cluster of one: it answers the same questions (who made a
+ * channel first, whose turn it is to destroy it), so the channels never ask which store they have.
  */
 export interface ChannelRegistry {
-  /** Several nodes share it: the channels then ask it who makes and destroys a channel (context.ts `clustered`). */
-  readonly shared: boolean;
   /** The channel's options (Hookbox names), or undefined when it exists on no node. */
   get(channel: string): Promise<Record<string, unknown> | undefined>;
   /** Every channel's record (a starting node that is alone drops those left by a stopped cluster). */

@@ -42,7 +42,6 @@ const END_TURN = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL'
 const TURN_MS = 30_000;
 
 export class RedisChannelRegistry implements ChannelRegistry {
-  readonly shared = true;
   readonly notes: ChannelNotes<ChannelRecordChange>;
   private readonly key: string;
   private readonly createScript: Script;

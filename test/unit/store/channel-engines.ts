@@ -16,7 +16,7 @@ export interface Opened {
 
 export interface ChannelEngine {
   name: string;
-  /** Whether nodes share channel data (the contracts' `shared`). */
+  /** Whether the engine keeps state, history and presence for other nodes (single-node ones read back nothing). */
   shared: boolean;
   open(): Promise<Opened>;
 }
