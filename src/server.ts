@@ -6,7 +6,7 @@ import { storeFailure } from './core/store-down.js';
 import { createMetrics, type Metrics } from './core/metrics.js';
 import { Topics } from './core/topics.js';
 import { SystemEvents } from './core/system-events.js';
-import { createDispatcher, deliveryLogRoutes, dispatchRoute, endpointRoutes, queueBatchFromDispatch, queueFromDispatch } from './dispatch/index.js';
+import { dispatcherOf, dispatcherPlugin } from './dispatch/index.js';
 import { clientRoute } from './channels/client-route.js';
 import { topicsApi } from './api/topics.js';
 import { requireKey } from './http/auth.js';
@@ -116,13 +116,9 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   logRequests(app);
   // The system topic (hookhub.endpoints): endpoint and channel events, and --alert-url through the dispatcher.
   const systemEvents = new SystemEvents(topics, (err, event, what) => app.log.error({ err, event: event.type }, what));
-  const dispatcher = createDispatcher(config, {
-    store: store.deliveries,
-    endpoints: { book: store.endpoints, limiter: store.limiter },
-    metrics,
-    log: app.log,
-    events: systemEvents,
-  });
+  // The dispatcher: /dispatch, /api/deliveries, /api/endpoints, and the queue WebSub and Pusher deliver through.
+  await app.register(dispatcherPlugin, { config, store, topics, metrics, events: systemEvents, storeWritable });
+  const dispatcher = dispatcherOf(app);
 
   const streaming = {
     topics,
@@ -162,15 +158,6 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   });
   await app.register(async (producers) => {
     producers.addHook('onRequest', requireKey(config.apiKey));
-    dispatchRoute(producers, {
-      topics,
-      storeWritable,
-      maxJsonDepth: config.maxJsonDepth,
-      queueWebhook: queueFromDispatch(dispatcher),
-      queueWebhooks: queueBatchFromDispatch(dispatcher),
-    });
-    deliveryLogRoutes(producers, dispatcher);
-    endpointRoutes(producers, dispatcher);
     topicsApi(producers, { topics, historyMaxBytes: config.historyMaxBytes });
     subscriptionsApi(producers, websub);
   });
