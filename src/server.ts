@@ -8,7 +8,7 @@ import { Topics } from './core/topics.js';
 import { SystemEvents } from './core/system-events.js';
 import { dispatcherOf, dispatcherPlugin } from './dispatch/index.js';
 import { clientRoute } from './channels/client-route.js';
-import { topicsApi } from './api/topics.js';
+import { topicsPlugin } from './api/index.js';
 import { requireKey } from './http/auth.js';
 import { browserGate, browsersClosedBecause } from './http/browser-gate.js';
 import { createOriginPolicy } from './http/origins.js';
@@ -21,8 +21,6 @@ import { openApi } from './http/openapi.js';
 import { opsRoutes } from './ops/health.js';
 import { createStore, type Store } from './store/index.js';
 import type { WebhookQueue } from './core/webhooks.js';
-import { sseTransport } from './transports/sse.js';
-import { streamTransport } from './transports/stream.js';
 import { subscriptionsAdminView, subscriptionsApi, websubRoutes, WebSubHub } from './websub/index.js';
 import { channelsAdminView, createChannels, type Channels } from './channels/index.js';
 import { wsTransport } from './transports/ws.js';
@@ -119,16 +117,8 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   // The dispatcher: /dispatch, /api/deliveries, /api/endpoints, and the queue WebSub and Pusher deliver through.
   await app.register(dispatcherPlugin, { config, store, topics, metrics, events: systemEvents, storeWritable });
   const dispatcher = dispatcherOf(app);
-
-  const streaming = {
-    topics,
-    connections,
-    metrics,
-    heartbeatMs: config.heartbeat,
-    bufferLimit: config.subscriberBuffer,
-    maxTopicsPerRequest: config.maxSubscriptions,
-    ...(config.streamKey !== undefined ? { streamKey: config.streamKey } : {}),
-  };
+  // Topics: /stream and /sse (--stream-key), /api/topics (--api-key).
+  await app.register(topicsPlugin, { config, topics, connections, metrics });
 
   // Read lazily: the listening address is known only after listen().
   const publicUrl = (): string => config.publicUrl ?? hookhub.url;
@@ -152,13 +142,8 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   });
   websub.useQueue(dispatcher);
 
-  await app.register(async (consumers) => {
-    streamTransport(consumers, streaming);
-    sseTransport(consumers, streaming);
-  });
   await app.register(async (producers) => {
     producers.addHook('onRequest', requireKey(config.apiKey));
-    topicsApi(producers, { topics, historyMaxBytes: config.historyMaxBytes });
     subscriptionsApi(producers, websub);
   });
   // /hub has no key hook: WebSub subscribers and publishers may carry none. Each request is judged by
