@@ -9,7 +9,6 @@ import { SystemEvents } from './core/system-events.js';
 import { dispatcherOf, dispatcherPlugin } from './dispatch/index.js';
 import { clientRoute } from './channels/client-route.js';
 import { topicsPlugin } from './api/index.js';
-import { requireKey } from './http/auth.js';
 import { browserGate, browsersClosedBecause } from './http/browser-gate.js';
 import { createOriginPolicy } from './http/origins.js';
 import { Connections } from './http/connections.js';
@@ -21,7 +20,7 @@ import { openApi } from './http/openapi.js';
 import { opsRoutes } from './ops/health.js';
 import { createStore, type Store } from './store/index.js';
 import type { WebhookQueue } from './core/webhooks.js';
-import { subscriptionsAdminView, subscriptionsApi, websubRoutes, WebSubHub } from './websub/index.js';
+import { subscriptionsAdminView, websubOf, websubPlugin } from './websub/index.js';
 import { channelsAdminView, createChannels, type Channels } from './channels/index.js';
 import { wsTransport } from './transports/ws.js';
 import { wsFallback } from './transports/ws-fallback.js';
@@ -122,41 +121,17 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
 
   // Read lazily: the listening address is known only after listen().
   const publicUrl = (): string => config.publicUrl ?? hookhub.url;
-  const websub = new WebSubHub({
+  // WebSub: /hub (judged per topic and direction, no key hook), /api/subscriptions (--api-key).
+  await app.register(websubPlugin, {
+    config,
     subscriptions: store.subscriptions,
     topics,
-    log: app.log,
-    registry: metrics.registry,
-    allowPrivate: config.allowPrivateTargets,
-    requireHttps: config.websubRequireHttps,
-    access: { allow: config.websubAllow, apiKey: config.apiKey, streamKey: config.streamKey },
-    leaseMinMs: config.leaseMin,
-    leaseMaxMs: config.leaseMax,
-    leaseDefaultMs: config.leaseDefault,
-    timeoutMs: config.deliveryTimeout,
-    maxBody: config.maxBody,
-    fetchSchedule: config.websubFetchRetry,
-    pendingMax: config.websubPendingMax,
-    pendingPerHost: config.websubPendingPerHost,
+    metrics,
+    queue: dispatcher,
     publicUrl,
+    storeWritable,
   });
-  websub.useQueue(dispatcher);
-
-  await app.register(async (producers) => {
-    producers.addHook('onRequest', requireKey(config.apiKey));
-    subscriptionsApi(producers, websub);
-  });
-  // /hub has no key hook: WebSub subscribers and publishers may carry none. Each request is judged by
-  // topic and direction (websub/access.ts): --websub-allow, and the keys when they guard the direction.
-  await app.register(async (hubContext) => {
-    websubRoutes(hubContext, websub, {
-      allowPrivate: config.allowPrivateTargets,
-      requireHttps: config.websubRequireHttps,
-      maxBody: config.maxBody,
-      storeWritable,
-    });
-  });
-  await websub.start();
+  const websub = websubOf(app);
   // Browser channels: /ws, its HTTP fallback and the Hookbox REST API (own token check, own context).
   const channels = await createChannels({ config, topics, store, metrics, log: app.log, events: systemEvents });
   // Browsers: a foreign Origin is refused; with keys set, only the application's callbacks let them in.

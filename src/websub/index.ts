@@ -1,10 +1,12 @@
-// The WebSub product as others see it: server.ts builds the hub and registers its routes from here, and
-// the admin console reads subscriptions through `subscriptionsAdminView`. Nothing else reaches into websub/.
+// The WebSub product as others see it: server.ts registers `websubPlugin` (the hub it builds comes back by
+// `websubOf`), and the admin console reads subscriptions through `subscriptionsAdminView`. Nothing else
+// reaches into websub/.
 import type { Subscriptions } from '../store/contracts/subscriptions.js';
 import { subscriptionJson, type SubscriptionJson } from './routes.js';
 
-export { WebSubHub } from './hub.js';
-export { subscriptionsApi, websubRoutes, type SubscriptionJson } from './routes.js';
+export type { WebSubHub } from './hub.js';
+export { websubOf, websubPlugin, type WebSubConfig, type WebSubPluginOptions } from './plugin.js';
+export type { SubscriptionJson } from './routes.js';
 
 /** What the admin console reads of WebSub subscriptions. */
 export interface SubscriptionsAdminView {
