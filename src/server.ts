@@ -7,10 +7,7 @@ import { createMetrics, type Metrics } from './core/metrics.js';
 import { Topics } from './core/topics.js';
 import { SystemEvents } from './core/system-events.js';
 import { dispatcherOf, dispatcherPlugin } from './dispatch/index.js';
-import { clientRoute } from './channels/client-route.js';
 import { topicsPlugin } from './api/index.js';
-import { browserGate, browsersClosedBecause } from './http/browser-gate.js';
-import { createOriginPolicy } from './http/origins.js';
 import { Connections } from './http/connections.js';
 import { exposureWarning } from './http/exposure.js';
 import { lazyRequestLogger, logRequests } from './http/request-log.js';
@@ -21,9 +18,7 @@ import { opsRoutes } from './ops/health.js';
 import { createStore, type Store } from './store/index.js';
 import type { WebhookQueue } from './core/webhooks.js';
 import { subscriptionsAdminView, websubOf, websubPlugin } from './websub/index.js';
-import { channelsAdminView, createChannels, type Channels } from './channels/index.js';
-import { wsTransport } from './transports/ws.js';
-import { wsFallback } from './transports/ws-fallback.js';
+import { channelsAdminView, channelsOf, channelsPlugin, type Channels } from './channels/index.js';
 import { adminConsole } from './admin/plugin.js';
 import { PusherNode, PusherWebhooks, pusherHttpApi, pusherPlugin, type PusherWebhookSink } from './pusher/index.js';
 
@@ -132,37 +127,22 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     storeWritable,
   });
   const websub = websubOf(app);
-  // Browser channels: /ws, its HTTP fallback and the Hookbox REST API (own token check, own context).
-  const channels = await createChannels({ config, topics, store, metrics, log: app.log, events: systemEvents });
-  // Browsers: a foreign Origin is refused; with keys set, only the application's callbacks let them in.
-  const closed = browsersClosedBecause({
-    keysSet: config.apiKey !== undefined || config.streamKey !== undefined,
-    appCallbacks: channels.callbacks.enabled,
-    channelsOpen: config.channelsOpen,
-  });
-  if (closed !== undefined) app.log.warn(closed);
-  const wsDeps = {
-    gate: browserGate({ origins: createOriginPolicy(config.allowedOrigins, () => config.publicUrl ?? hookhub?.url), closed }),
-    sessions: channels.sessions,
-    connections,
-    metrics,
-    maxFrame: config.maxFrame,
-    bufferLimit: config.subscriberBuffer,
-    heartbeatMs: config.heartbeat,
-  };
-  // @fastify/websocket at the root: registered in a child context, an upgrade request to a path without a
-  // WebSocket route would be answered by the root 404 handler and its socket never released (close hangs).
   let pusher: PusherNode | undefined;
   let pusherWebhooks: PusherWebhooks | undefined;
-  // Before the WebSocket plugin closes the connections (its preClose comes next): on several nodes, this
-  // node's Pusher subscriptions and members go to a live node, which reports them leaving.
+  // Before the WebSocket plugin closes the connections (its preClose comes with channels, next): on several
+  // nodes, this node's Pusher subscriptions and members go to a live node, which reports them leaving.
   app.addHook('preClose', async () => void (await pusher?.handOver()));
-  const wsRoute = await wsTransport(app, wsDeps);
-  await app.register(async (browsers) => {
-    wsFallback(browsers, wsDeps);
-    channels.routes(browsers);
+  // Browser channels: /ws (at the root), its HTTP fallback, /web and /rest (own token check), /hookbox.js.
+  await app.register(channelsPlugin, {
+    config,
+    topics,
+    store,
+    metrics,
+    events: systemEvents,
+    connections,
+    ownUrl: () => config.publicUrl ?? hookhub?.url,
   });
-  app.addHook('onClose', async () => channels.close());
+  const { channels, wsRoute } = channelsOf(app);
   // The Pusher front door: /app/<key> (its own access model: signed channel authorization, any origin).
   const pusherApps = pusherAppsOf(config);
   if (pusherApps.length > 0) {
@@ -204,7 +184,6 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     });
   }
   opsRoutes(app, { store, metrics, metricsKey: config.metricsKey });
-  clientRoute(app);
   faviconRoute(app);
 
   app.addHook('preClose', async () => connections.shutdownAll());
