@@ -20,7 +20,7 @@ import type { WebhookQueue } from './core/webhooks.js';
 import { subscriptionsAdminView, websubOf, websubPlugin } from './websub/index.js';
 import { channelsAdminView, channelsOf, channelsPlugin, type Channels } from './channels/index.js';
 import { adminConsole } from './admin/plugin.js';
-import { PusherNode, PusherWebhooks, pusherHttpApi, pusherPlugin, type PusherWebhookSink } from './pusher/index.js';
+import { pusherOf, pusherPlugin, type PusherFrontDoor, type PusherNode, type PusherWebhookSink } from './pusher/index.js';
 
 export interface Hookhub {
   app: FastifyInstance;
@@ -127,11 +127,10 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     storeWritable,
   });
   const websub = websubOf(app);
-  let pusher: PusherNode | undefined;
-  let pusherWebhooks: PusherWebhooks | undefined;
+  let pusher: PusherFrontDoor | undefined;
   // Before the WebSocket plugin closes the connections (its preClose comes with channels, next): on several
   // nodes, this node's Pusher subscriptions and members go to a live node, which reports them leaving.
-  app.addHook('preClose', async () => void (await pusher?.handOver()));
+  app.addHook('preClose', async () => pusher?.handOver());
   // Browser channels: /ws (at the root), its HTTP fallback, /web and /rest (own token check), /hookbox.js.
   await app.register(channelsPlugin, {
     config,
@@ -143,26 +142,17 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     ownUrl: () => config.publicUrl ?? hookhub?.url,
   });
   const { channels, wsRoute } = channelsOf(app);
-  // The Pusher front door: /app/<key> (its own access model: signed channel authorization, any origin).
-  const pusherApps = pusherAppsOf(config);
-  if (pusherApps.length > 0) {
-    // The app's webhooks through the dispatcher, unless the caller hands in its own sink (tests).
-    const sink: PusherWebhookSink = options.pusherWebhooks ?? (pusherWebhooks = new PusherWebhooks({ queue: dispatcher, log: app.log }));
-    pusher = new PusherNode({
-      apps: pusherApps,
-      topics,
-      roster: store.pusher,
-      maxSubscriptions: config.maxSubscriptions,
-      maxJsonDepth: config.maxJsonDepth,
-      log: app.log,
-      webhooks: sink,
-    });
-    // A delayed channel_vacated / member_removed is sent only if every node still shows it.
-    pusherWebhooks?.confirmLeavesWith(pusher);
-    await app.register(pusherPlugin, { node: pusher, wsRoute });
-    // /apps/<app_id>/…: the HTTP API, in its own context with its own signature check.
-    await app.register(pusherHttpApi, { apps: pusherApps, topics, directory: pusher, maxJsonDepth: config.maxJsonDepth });
-  }
+  // The Pusher front door: /app/<key> and /apps/<app_id>/… (own access model: signed authorizations).
+  await app.register(pusherPlugin, {
+    apps: pusherAppsOf(config),
+    config,
+    topics,
+    roster: store.pusher,
+    queue: dispatcher,
+    wsRoute,
+    webhooks: options.pusherWebhooks,
+  });
+  pusher = pusherOf(app);
   // The /admin console: own context and own auth (Basic, --admin-password); absent (404) when unset.
   const adminPassword = config.adminPassword;
   if (adminPassword !== undefined) {
@@ -189,10 +179,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   app.addHook('preClose', async () => connections.shutdownAll());
   // The leaves of the connections just closed reach the webhook sink, then what waits there (delayed leaves)
   // is queued, before the dispatcher stops.
-  app.addHook('preClose', async () => {
-    await pusher?.settled();
-    await pusherWebhooks?.close();
-  });
+  app.addHook('preClose', async () => pusher?.settle());
   // WebSub stops verifying and fetching before the queue it feeds stops.
   app.addHook('preClose', async () => websub.close());
   // Stop claiming, let attempts in flight finish (bounded), release the rest — before the store closes.
@@ -213,7 +200,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     connections,
     webhooks: dispatcher,
     channels,
-    pusher,
+    pusher: pusher.node,
     url: '',
     close: () => app.close(),
   };
