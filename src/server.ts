@@ -1,19 +1,17 @@
-// Builds the Fastify app from the parts. buildServer() does not listen; startServer() does.
-import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+// Builds the Fastify app from the parts, in this order: store, metrics, the app (http/app.ts), Topics, the
+// system events, then the products' plugins (dispatch, topics, WebSub, channels, Pusher), the admin console,
+// ops, and the close order. buildServer() does not listen; startServer() does.
+import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { pusherAppsOf, type Config } from './config.js';
-import { isHookhubError } from './core/errors.js';
-import { storeFailure } from './core/store-down.js';
 import { createMetrics, type Metrics } from './core/metrics.js';
 import { Topics } from './core/topics.js';
 import { SystemEvents } from './core/system-events.js';
 import { dispatcherOf, dispatcherPlugin } from './dispatch/index.js';
 import { topicsPlugin } from './api/index.js';
+import { createApp } from './http/app.js';
 import { Connections } from './http/connections.js';
 import { exposureWarning } from './http/exposure.js';
-import { lazyRequestLogger, logRequests } from './http/request-log.js';
-import { capSockets, httpServerOptions } from './http/socket-limits.js';
 import { faviconRoute } from './http/favicon.js';
-import { openApi } from './http/openapi.js';
 import { opsRoutes } from './ops/health.js';
 import { createStore, type Store } from './store/index.js';
 import type { WebhookQueue } from './core/webhooks.js';
@@ -52,70 +50,26 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   const metrics = createMetrics();
   const storeWritable = (): void => store.assertWritable();
   const connections = new Connections(config.maxConnections, metrics);
-
-  const socketLimits = {
-    headerTimeoutMs: config.headerTimeout,
-    requestTimeoutMs: config.requestTimeout,
-    maxSockets: config.maxSockets,
-  };
-  let hookhub: Hookhub; // assigned at the end; publicUrl() reads it lazily
-  const app = Fastify({
-    ...(options.logger
-      ? { loggerInstance: options.logger }
-      : { logger: { level: config.logLevel, redact: ['req.headers.authorization', 'req.headers.cookie'] } }),
-    // One line per request comes from logRequests(); Fastify's two default lines are off.
-    logController: new LogController({ disableRequestLogging: true }),
-    childLoggerFactory: lazyRequestLogger,
-    bodyLimit: config.maxBody,
-    forceCloseConnections: 'idle',
-    // Header, body and keep-alive timeouts on every socket (Fastify's own default is none).
-    http: httpServerOptions(socketLimits),
-    requestTimeout: config.requestTimeout,
-    keepAliveTimeout: config.idleTimeout,
-    routerOptions: { maxParamLength: 1024 },
-  });
-
-  capSockets(app.server, config.maxSockets);
-  // Before any route: the generator collects the routes' schemas as they are added.
-  await openApi(app);
-
-  // Bodies arrive as bytes; each route decides what they mean (payloads are forwarded as received).
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-
-  app.setErrorHandler((err, req, reply) => {
-    const known = isHookhubError(err) ? err : storeFailure(err, storeWritable);
-    if (known) {
-      if (known !== err) req.log.warn({ err }, 'request failed: store unavailable');
-      if (known.retryAfter !== undefined) reply.header('retry-after', String(known.retryAfter));
-      return reply.code(known.status).send({ error: known.message, code: known.code });
-    }
-    const status = (err as { statusCode?: number }).statusCode;
-    if (status && status >= 400 && status < 500) {
-      const message = status === 413 ? `body larger than ${config.maxBody} bytes` : (err as Error).message;
-      return reply.code(status).send({ error: message });
-    }
-    req.log.error({ err }, 'request failed');
-    return reply.code(500).send({ error: 'internal error' });
-  });
+  let hookhub: Hookhub; // assigned at the end; the URLs below read it lazily
+  // Read lazily: the listening address is known only after listen().
+  const publicUrl = (): string => config.publicUrl ?? hookhub.url;
+  const app = await createApp(config, { logger: options.logger, storeWritable });
   const topics = new Topics(store.topics, metrics, {
     errorLog: app.log,
     maxJsonDepth: config.maxJsonDepth,
     writable: storeWritable,
     maxTopics: config.maxTopics,
   });
-  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route for ${req.method} ${req.url.split('?')[0]}` }));
-  logRequests(app);
   // The system topic (hookhub.endpoints): endpoint and channel events, and --alert-url through the dispatcher.
   const systemEvents = new SystemEvents(topics, (err, event, what) => app.log.error({ err, event: event.type }, what));
-  // The dispatcher: /dispatch, /api/deliveries, /api/endpoints, and the queue WebSub and Pusher deliver through.
+
+  // The products, each one plugin with its routes and its auth hook. What one hands another (the webhook
+  // queue, the WebSocket route) comes back from its registration and passes through here.
+  // The dispatcher: /dispatch, /api/deliveries, /api/endpoints (--api-key); the queue the others deliver through.
   await app.register(dispatcherPlugin, { config, store, topics, metrics, events: systemEvents, storeWritable });
   const dispatcher = dispatcherOf(app);
   // Topics: /stream and /sse (--stream-key), /api/topics (--api-key).
   await app.register(topicsPlugin, { config, topics, connections, metrics });
-
-  // Read lazily: the listening address is known only after listen().
-  const publicUrl = (): string => config.publicUrl ?? hookhub.url;
   // WebSub: /hub (judged per topic and direction, no key hook), /api/subscriptions (--api-key).
   await app.register(websubPlugin, {
     config,
@@ -153,6 +107,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     webhooks: options.pusherWebhooks,
   });
   pusher = pusherOf(app);
+
   // The /admin console: own context and own auth (Basic, --admin-password); absent (404) when unset.
   const adminPassword = config.adminPassword;
   if (adminPassword !== undefined) {
@@ -176,6 +131,8 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   opsRoutes(app, { store, metrics, metricsKey: config.metricsKey });
   faviconRoute(app);
 
+  // The close order, after the Pusher hand-over and the WebSocket plugin's close above (preClose hooks run
+  // in the order added; the channels' onClose, added with them, runs after the store's below).
   app.addHook('preClose', async () => connections.shutdownAll());
   // The leaves of the connections just closed reach the webhook sink, then what waits there (delayed leaves)
   // is queued, before the dispatcher stops.

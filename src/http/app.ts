@@ -1,0 +1,76 @@
+// The Fastify app every product registers into: socket limits and timeouts, the OpenAPI generator (before
+// any route), raw bodies, the error and not-found answers, one log line per request. No route of its own
+// but /openapi.json.
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { isHookhubError } from '../core/errors.js';
+import { storeFailure } from '../core/store-down.js';
+import { openApi } from './openapi.js';
+import { lazyRequestLogger, logRequests } from './request-log.js';
+import { capSockets, httpServerOptions } from './socket-limits.js';
+
+/** The server options the app reads (the server's Config has them under these names). */
+export interface AppConfig {
+  logLevel: string;
+  maxBody: number;
+  maxSockets: number;
+  headerTimeout: number;
+  requestTimeout: number;
+  idleTimeout: number;
+}
+
+export interface AppOptions {
+  /** A pino logger or options; defaults to JSON logs on stdout at --log-level. */
+  logger?: FastifyServerOptions['loggerInstance'] | undefined;
+  /** Throws when the store cannot take a write now: a store failure is then answered 503, not 500. */
+  storeWritable: () => void;
+}
+
+export async function createApp(config: AppConfig, options: AppOptions): Promise<FastifyInstance> {
+  const socketLimits = {
+    headerTimeoutMs: config.headerTimeout,
+    requestTimeoutMs: config.requestTimeout,
+    maxSockets: config.maxSockets,
+  };
+  const app = Fastify({
+    ...(options.logger
+      ? { loggerInstance: options.logger }
+      : { logger: { level: config.logLevel, redact: ['req.headers.authorization', 'req.headers.cookie'] } }),
+    // One line per request comes from logRequests(); Fastify's two default lines are off.
+    logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory: lazyRequestLogger,
+    bodyLimit: config.maxBody,
+    forceCloseConnections: 'idle',
+    // Header, body and keep-alive timeouts on every socket (Fastify's own default is none).
+    http: httpServerOptions(socketLimits),
+    requestTimeout: config.requestTimeout,
+    keepAliveTimeout: config.idleTimeout,
+    routerOptions: { maxParamLength: 1024 },
+  });
+
+  capSockets(app.server, config.maxSockets);
+  // Before any route: the generator collects the routes' schemas as they are added.
+  await openApi(app);
+
+  // Bodies arrive as bytes; each route decides what they mean (payloads are forwarded as received).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  app.setErrorHandler((err, req, reply) => {
+    const known = isHookhubError(err) ? err : storeFailure(err, options.storeWritable);
+    if (known) {
+      if (known !== err) req.log.warn({ err }, 'request failed: store unavailable');
+      if (known.retryAfter !== undefined) reply.header('retry-after', String(known.retryAfter));
+      return reply.code(known.status).send({ error: known.message, code: known.code });
+    }
+    const status = (err as { statusCode?: number }).statusCode;
+    if (status && status >= 400 && status < 500) {
+      const message = status === 413 ? `body larger than ${config.maxBody} bytes` : (err as Error).message;
+      return reply.code(status).send({ error: message });
+    }
+    req.log.error({ err }, 'request failed');
+    return reply.code(500).send({ error: 'internal error' });
+  });
+  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route for ${req.method} ${req.url.split('?')[0]}` }));
+  logRequests(app);
+  return app;
+}
