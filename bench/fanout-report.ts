@@ -203,7 +203,10 @@ system call per message per subscriber, and 121–131 for Hookhub's /sse, /strea
 messages of one event-loop turn leave in one write. nchan's cost per write is 7–11 µs with these generators and 4.5–5.5 µs
 (eventsource) / 3.8–4 µs (websocket) with a tight Python epoll reader in their place; a bare Python loop sending one small
 message per socket costs 2.4 µs per write on this machine (the floor of a server that writes each message on its own).
-The issue's 2.0–2.35 ms per 1,000 for nchan was not reproduced on this machine with any generator.
+The issue's 2.0–2.35 ms per 1,000 for nchan was not reproduced on this machine with any generator. Hookhub's lead
+comes from that coalescing: with one publish in flight (\`BENCH_PUBLISHERS=1\`, one round, load 0.9) it wrote 306 (/sse) and 441 (/ws)
+writev per 1,000 deliveries and cost 5.4 and 8.0 ms per 1,000, against nchan's 10.1 (eventsource) and 5.55 (websocket): per
+system call, Hookhub's write costs more than nchan's, and /ws was then 1.44× nchan's CPU per delivery.
 
 ${fanoutTable(report)}
 

@@ -40,7 +40,7 @@ export const defaultFanoutOptions = (): FanoutOptions => ({
   rounds: Number(process.env.BENCH_ROUNDS ?? 2),
   generators: Number(process.env.BENCH_GENERATORS ?? 2),
   idle: Number(process.env.BENCH_IDLE ?? 19000),
-  publishConcurrency: 8,
+  publishConcurrency: Number(process.env.BENCH_PUBLISHERS ?? 8),
   ceilingFactors: (process.env.BENCH_CEILING ?? '0.5,1,2,4').split(',').filter(Boolean).map(Number),
 });
 
