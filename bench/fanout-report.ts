@@ -191,6 +191,23 @@ to the last receipt. Server CPU: user + system time of the server process during
 deliveries. Paced latency: publish start → receipt. Every subscriber is checked for exactly the messages sent (lost /
 duplicated), and for its connection staying up.
 
+nchan at its best. nginx runs as nchan is deployed: a master and one worker (\`master_process on\`; the worker's CPU and
+RSS are measured), error log at \`warn\` (nothing is logged during a run), publishers on 8 keep-alive connections. What was
+tried and did not change nchan's CPU per delivery beyond this machine's noise (±30% run to run): \`master_process off\`,
+\`tcp_nodelay on\` with \`sendfile on\` (nginx sets TCP_NODELAY on keep-alive transitions only, and nchan's writes leave at once anyway:
+nothing is unacknowledged on loopback when the next message reaches a subscriber), one generator process instead of two,
+generators under SCHED_BATCH (\`BENCH_GEN_BATCH=1\`: their wake-ups no longer preempt the server; nchan's context switches per
+1,000 deliveries fell from 50–210 to 2–60, its CPU did not). Why nchan costs more CPU per delivery here: \`BENCH_PERF=1\` (perf
+stat on the server during each burst) counts 1,001 writev per 1,000 deliveries for nchan, eventsource and websocket alike, one
+system call per message per subscriber, and 121–131 for Hookhub's /sse, /stream and /ws: with ${o.publishConcurrency} publishes in flight, a consumer's
+messages of one event-loop turn leave in one write. nchan's cost per write is 7–11 µs with these generators and 4.5–5.5 µs
+(eventsource) / 3.8–4 µs (websocket) with a tight Python epoll reader in their place; a bare Python loop sending one small
+message per socket costs 2.4 µs per write on this machine (the floor of a server that writes each message on its own).
+The issue's 2.0–2.35 ms per 1,000 for nchan was not reproduced on this machine with any generator. Hookhub's lead
+comes from that coalescing: with one publish in flight (\`BENCH_PUBLISHERS=1\`, one round, load 0.9) it wrote 306 (/sse) and 441 (/ws)
+writev per 1,000 deliveries and cost 5.4 and 8.0 ms per 1,000, against nchan's 10.1 (eventsource) and 5.55 (websocket): per
+system call, Hookhub's write costs more than nchan's, and /ws was then 1.44× nchan's CPU per delivery.
+
 ${fanoutTable(report)}
 
 Idle connections: one fresh server process holds ${o.idle} of them (a process may hold 20,000 descriptors on this machine), opened by

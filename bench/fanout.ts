@@ -6,7 +6,7 @@
 // exactly the messages sent; rounds alternate the order. Then idle memory: 19,000 connections held by
 // one server process (a process here may hold 20,000 descriptors), RSS per connection.
 // Runnable alone: npx tsx bench/fanout.ts (BENCH_* variables below size it).
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import type { GenCommand, GenReport, GenTarget } from './fanout-gen.js';
@@ -40,7 +40,7 @@ export const defaultFanoutOptions = (): FanoutOptions => ({
   rounds: Number(process.env.BENCH_ROUNDS ?? 2),
   generators: Number(process.env.BENCH_GENERATORS ?? 2),
   idle: Number(process.env.BENCH_IDLE ?? 19000),
-  publishConcurrency: 8,
+  publishConcurrency: Number(process.env.BENCH_PUBLISHERS ?? 8),
   ceilingFactors: (process.env.BENCH_CEILING ?? '0.5,1,2,4').split(',').filter(Boolean).map(Number),
 });
 
@@ -120,6 +120,9 @@ class Generators {
     // BENCH_GEN_NODE_ARGS passes node flags to the generators, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
     const nodeArgs = process.env.BENCH_GEN_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
     const procs = Array.from({ length: n }, () => fork(script, [], { execArgv: [...nodeArgs, '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+    // BENCH_GEN_BATCH: generators under SCHED_BATCH, whose wake-ups do not preempt the server (an experiment: it cut
+    // nchan's context switches, not its CPU per delivery).
+    if (process.env.BENCH_GEN_BATCH) for (const p of procs) spawnSync('chrt', ['-a', '-b', '-p', '0', String(p.pid)], { stdio: 'inherit' });
     return new Generators(procs);
   }
 
@@ -245,9 +248,24 @@ interface BurstResult {
 async function timedBurst(gens: Generators, target: Target, sub: Subscribed, count: number, subscribers: number): Promise<BurstResult> {
   await gens.reset(false);
   const cpuBefore = cpuSeconds(target.pid);
+  // BENCH_PERF: the server's writes, the wake-ups it causes and its context switches during the burst, per 1,000
+  // deliveries (perf stat on its pid): how many deliveries each system call carries.
+  const perf = process.env.BENCH_PERF
+    ? spawn('perf', ['stat', '-x', ',', '-e', 'task-clock,context-switches,syscalls:sys_enter_writev,syscalls:sys_enter_write,sched:sched_wakeup,syscalls:sys_enter_epoll_wait', '-p', String(target.pid)], { stdio: ['ignore', 'ignore', 'pipe'] })
+    : undefined;
+  let perfOut = '';
+  perf?.stderr?.on('data', (d: Buffer) => (perfOut += d.toString()));
+  if (perf) await sleep(300);
   const started = now();
   await sub.burst(count);
   const reports = await awaitDeliveries(gens, subscribers * count);
+  if (perf) {
+    const done = new Promise((r) => perf.on('exit', r));
+    perf.kill('SIGINT');
+    await done;
+    const per1000 = (v: string): string => fmt((Number(v) * 1000) / (subscribers * count), 1);
+    console.log(`perf ${target.name}: per 1000 deliveries: ${perfOut.trim().split('\n').map((l) => l.split(',')).filter((f) => f.length > 2).map((f) => `${f[2]} ${per1000(f[0] as string)}`).join(', ')}`);
+  }
   const cpu = cpuSeconds(target.pid) - cpuBefore;
   const lastAt = Math.max(...reports.map((r) => r.lastAt));
   return {
