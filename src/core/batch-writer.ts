@@ -92,6 +92,34 @@ function flushAll(): void {
   window = Math.min(MAX_WINDOW_MS, Math.max(WINDOW_MS, lastFlushEnd - started));
 }
 
+/** The socket of a connection being paced (a long replay): what whenRoomOn needs of it. */
+export interface PacedSocket {
+  readonly destroyed: boolean;
+  readonly writableNeedDrain: boolean;
+  on(event: 'drain' | 'close', fn: () => void): unknown;
+  off(event: 'drain' | 'close', fn: () => void): unknown;
+}
+
+/**
+ * For a sender replaying history: once `held` (bytes in the socket plus queued) passes half of `limit`,
+ * flush and give a promise that settles when the socket drains (or closes); undefined: go on. Only a
+ * write that was refused is followed by 'drain'; below the socket's own mark there is room anyway.
+ */
+export function whenRoomOn(socket: PacedSocket, writer: BatchWriter, held: number, limit: number): Promise<void> | undefined {
+  if (socket.destroyed || held <= limit / 2) return undefined;
+  writer.flush();
+  if (!socket.writableNeedDrain) return undefined;
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      socket.off('drain', done);
+      socket.off('close', done);
+      resolve();
+    };
+    socket.on('drain', done);
+    socket.on('close', done);
+  });
+}
+
 export class BatchWriter {
   private readonly queue: Buffer[] = [];
   private queuedBytes = 0;

@@ -6,7 +6,7 @@
 import type { Socket } from 'node:net';
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { BatchWriter, writeAll, type BatchSink } from '../core/batch-writer.js';
+import { BatchWriter, whenRoomOn, writeAll, type BatchSink } from '../core/batch-writer.js';
 import { httpChunk } from '../core/frames.js';
 import { deliveryCount, type DeliveryCount } from './delivery-count.js';
 import { takeSocket } from './take-socket.js';
@@ -227,20 +227,8 @@ class LiveStream implements LiveResponse, BatchSink {
   }
 
   writable(): Promise<void> | undefined {
-    const socket = this.socket;
-    if (this.finished || socket.destroyed || socket.writableLength + this.writer.queued <= this.deps.bufferLimit / 2) return undefined;
-    this.writer.flush();
-    // Only a write that was refused is followed by 'drain'; below the stream's own mark there is room anyway.
-    if (!socket.writableNeedDrain) return undefined;
-    return new Promise<void>((resolve) => {
-      const done = (): void => {
-        socket.off('drain', done);
-        socket.off('close', done);
-        resolve();
-      };
-      socket.on('drain', done);
-      socket.on('close', done);
-    });
+    if (this.finished) return undefined;
+    return whenRoomOn(this.socket, this.writer, this.socket.writableLength + this.writer.queued, this.deps.bufferLimit);
   }
 }
 

@@ -7,7 +7,7 @@ import websocket from '@fastify/websocket';
 import type { Socket } from 'node:net';
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
-import { BatchWriter, writeAll, type BatchSink } from '../core/batch-writer.js';
+import { BatchWriter, whenRoomOn, writeAll, type BatchSink } from '../core/batch-writer.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Connections } from '../http/connections.js';
 import { deliveryCount, type DeliveryCount } from './delivery-count.js';
@@ -220,19 +220,8 @@ class WsSink implements SessionSink, BatchSink {
 
   writable(): Promise<void> | undefined {
     const socket = (this.ws as unknown as WsInternals)._socket;
-    if (!socket || socket.destroyed || this.gone || this.backlog + this.writer.queued <= this.shared.deps.bufferLimit / 2) return undefined;
-    this.writer.flush();
-    // Only a write that was refused is followed by 'drain'; below the socket's own mark there is room anyway.
-    if (!socket.writableNeedDrain) return undefined;
-    return new Promise<void>((resolve) => {
-      const done = (): void => {
-        socket.off('drain', done);
-        socket.off('close', done);
-        resolve();
-      };
-      socket.on('drain', done);
-      socket.on('close', done);
-    });
+    if (!socket || this.gone) return undefined;
+    return whenRoomOn(socket, this.writer, this.backlog + this.writer.queued, this.shared.deps.bufferLimit);
   }
 
   /** Keep-alive: a connection that did not answer the last ping is gone. */
