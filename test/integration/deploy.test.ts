@@ -5,7 +5,6 @@ import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_proces
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request } from 'node:https';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -13,6 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startHub, stopHub, tempDir } from '../helpers/server.js';
 import { until } from '../helpers/wait.js';
+import { freePort } from '../helpers/free-port.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const deploy = (name: string) => join(root, 'examples/deploy', name);
@@ -24,14 +24,6 @@ afterEach(() => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
   children.clear();
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('examples/deploy/hookhub.service', () => {
   it.skipIf(!has('systemd-analyze'))('passes systemd-analyze verify without a warning', async () => {

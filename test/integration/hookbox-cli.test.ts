@@ -1,19 +1,11 @@
 // `hookhub hookbox <Hookbox's flags>`: the real CLI in a child process, started as a Hookbox start script
 // would start Hookbox, checked end to end (callback URLs and paths, secrets, the REST port, -x, warnings).
-import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { ChannelsApp, nameFromPayload } from '../helpers/channels-app.js';
 import { runCli, type CliRun } from '../helpers/process.js';
 import { until } from '../helpers/wait.js';
 import { HookboxClient } from '../helpers/ws-client.js';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+import { freePort } from '../helpers/free-port.js';
 
 /** Waits for the "listening" log line (the CLI logs at info unless -L says otherwise). */
 async function listening(run: CliRun): Promise<void> {

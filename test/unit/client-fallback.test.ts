@@ -1,6 +1,5 @@
 // The client's HTTP fallback (EventSource on /ws/sse + POST /ws/send) and its switch from WebSocket,
 // run in Node against the real server (the `eventsource` package stands in for the browser's).
-import { createServer, type AddressInfo } from 'node:net';
 import { EventSource } from 'eventsource';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -8,16 +7,9 @@ import { connect, type CloseInfo, type Connection, type ConnectOptions, type Eve
 import { startHub, stopHub } from '../helpers/server.js';
 import { until } from '../helpers/wait.js';
 import { restAuth, restful } from '../helpers/rest-key.js';
+import { freePort } from '../helpers/free-port.js';
 
 /** A port nothing listens on (bound, then released). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 const conns: Connection[] = [];
 afterEach(() => {
   for (const c of conns.splice(0)) c.disconnect();
