@@ -9,19 +9,26 @@ const range = (values: number[], digits: number): string => {
   return fmt(lo, digits) === fmt(hi, digits) ? fmt(lo, digits) : `${fmt(lo, digits)}–${fmt(hi, digits)}`;
 };
 
+/** nchan's round of the same family as `r`, in the same round of the run. */
+function nchanOf(report: FanoutReport, r: RoundResult): RoundResult | undefined {
+  return report.rounds.find((n) => n.nchan && n.family === r.family && n.round === r.round);
+}
+
+/** ` (a–b×)`: `f` of each of `rs` over `f` of nchan's same-family, same-round row ('' when there is none). */
+function ratioToNchan(report: FanoutReport, rs: RoundResult[], f: (r: RoundResult) => number): string {
+  const pairs = rs.flatMap((r) => {
+    const n = nchanOf(report, r);
+    return n && n !== r ? [f(r) / f(n)] : [];
+  });
+  return pairs.length ? ` (${range(pairs, 2)}×)` : '';
+}
+
 /** Per target: the range over the rounds; ratios against nchan of the same family in the same round. */
 export function fanoutTable(report: FanoutReport): string {
   const names = [...new Set(report.rounds.map((r) => r.target))];
-  const nchanOf = (r: RoundResult): RoundResult | undefined => report.rounds.find((n) => n.nchan && n.family === r.family && n.round === r.round);
   const rows = names.map((name) => {
     const rs = report.rounds.filter((r) => r.target === name);
-    const ratio = (f: (r: RoundResult) => number): string => {
-      const pairs = rs.flatMap((r) => {
-        const n = nchanOf(r);
-        return n && n !== r ? [f(r) / f(n)] : [];
-      });
-      return pairs.length ? ` (${range(pairs, 2)}×)` : '';
-    };
+    const ratio = (f: (r: RoundResult) => number): string => ratioToNchan(report, rs, f);
     const lost = rs.reduce((a, r) => a + r.missing, 0);
     const dup = rs.reduce((a, r) => a + r.duplicated, 0);
     const dropped = rs.reduce((a, r) => a + r.lostConnections, 0);
@@ -39,20 +46,13 @@ export function fanoutTable(report: FanoutReport): string {
  * against nchan's same-round row, the idle memory measured beside it, and the generators' CPU share.
  */
 export function issueTable(report: FanoutReport): string {
-  const nchanOf = (r: RoundResult): RoundResult | undefined => report.rounds.find((n) => n.nchan && n.family === r.family && n.round === r.round);
   const names = [...new Set(report.rounds.map((r) => r.target))];
   const family = (name: string): string => report.rounds.find((r) => r.target === name)?.family ?? '';
   const nchanFirst = (a: string, b: string): number =>
     family(a).localeCompare(family(b)) || Number(!a.startsWith('nginx')) - Number(!b.startsWith('nginx'));
   const rows = names.sort(nchanFirst).map((name) => {
     const rs = report.rounds.filter((r) => r.target === name);
-    const ratio = (f: (r: RoundResult) => number): string => {
-      const pairs = rs.flatMap((r) => {
-        const n = nchanOf(r);
-        return n && n !== r ? [f(r) / f(n)] : [];
-      });
-      return pairs.length ? ` (${range(pairs, 2)}×)` : '';
-    };
+    const ratio = (f: (r: RoundResult) => number): string => ratioToNchan(report, rs, f);
     const idle = report.idle.find((i) => i.target === name);
     const memory = idle ? `${fmt(idle.perConnKiB, 1)} KiB (${fmt(idle.marginalKiB, 1)} for the second half)` : '—';
     return `| ${name} | ${range(rs.map((r) => r.deliveriesPerSec / 1000), 0)}k${ratio((r) => r.deliveriesPerSec)} | ` +
@@ -118,11 +118,10 @@ export function idleTable(report: FanoutReport): string {
 function goals(report: FanoutReport): string[] {
   const lines: string[] = [];
   const names = [...new Set(report.rounds.filter((r) => !r.nchan).map((r) => r.target))];
-  const nchanOf = (r: RoundResult): RoundResult | undefined => report.rounds.find((n) => n.nchan && n.family === r.family && n.round === r.round);
   for (const name of names) {
     const rs = report.rounds.filter((r) => r.target === name);
     const pairs = rs.flatMap((r) => {
-      const n = nchanOf(r);
+      const n = nchanOf(report, r);
       return n ? [[r, n] as const] : [];
     });
     if (pairs.length === 0) continue;
