@@ -2,7 +2,8 @@
 //   METHOD \n path \n sorted query (every parameter but auth_signature, `key=value` joined by &, not escaped)
 // with hex HMAC-SHA256 under the app secret, and a POST body by its hex MD5 in body_md5. This is what the
 // Pusher server SDKs send; the checks here answer a refusal as a value, never throwing.
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
+import { secretEquals } from '../http/auth.js';
 
 /** How far auth_timestamp may lie from our clock, as Pusher allows. */
 export const MAX_CLOCK_SKEW_S = 600;
@@ -40,13 +41,6 @@ export const signRequest = (secret: string, method: string, path: string, query:
 
 export const bodyMd5 = (body: Buffer): string => createHash('md5').update(body).digest('hex');
 
-/** Compares two hex digests in constant time (lengths differ only for a malformed signature). */
-function sameHex(expected: string, given: string): boolean {
-  const a = Buffer.from(expected, 'utf8');
-  const b = Buffer.from(given.toLowerCase(), 'utf8');
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
 /**
  * The query with keys lower-cased, as Pusher signs it; a parameter given twice (in any case) cannot be
  * signed unambiguously and is refused.
@@ -73,7 +67,7 @@ export function checkSignature(app: SigningApp, req: SignedRequest, nowMs: numbe
   if (q.auth_version !== undefined && q.auth_version !== '1.0') {
     return { ok: false, status: 401, reason: `unsupported auth_version ${q.auth_version} (1.0 is supported)` };
   }
-  if (!sameText(app.key, q.auth_key as string)) return { ok: false, status: 401, reason: 'unknown auth_key for this app' };
+  if (!secretEquals(q.auth_key as string, app.key)) return { ok: false, status: 401, reason: 'unknown auth_key for this app' };
   const ts = q.auth_timestamp as string;
   if (!/^\d{1,15}$/.test(ts)) return { ok: false, status: 401, reason: 'auth_timestamp must be whole seconds since the epoch' };
   const now = Math.floor(nowMs / 1000);
@@ -82,17 +76,10 @@ export function checkSignature(app: SigningApp, req: SignedRequest, nowMs: numbe
   }
   const given = q.auth_signature as string;
   const expected = signRequest(app.secret, req.method, req.path, q);
-  if (!hex(given) || !sameHex(expected, given)) return { ok: false, status: 401, reason: 'invalid signature: check the app secret and the signed string (METHOD\\npath\\nsorted query)' };
+  if (!hex(given) || !secretEquals(given.toLowerCase(), expected)) return { ok: false, status: 401, reason: 'invalid signature: check the app secret and the signed string (METHOD\\npath\\nsorted query)' };
   // body_md5 is covered by the signature, so comparing it is not secret-dependent; it must match the body.
   const md5 = q.body_md5;
   if (req.body.length > 0 && md5 === undefined) return { ok: false, status: 401, reason: 'missing body_md5 for a request with a body' };
   if (md5 !== undefined && md5.toLowerCase() !== bodyMd5(req.body)) return { ok: false, status: 401, reason: 'body_md5 does not match the body' };
   return { ok: true };
-}
-
-/** Text compared in constant time for equal lengths (the key is not secret, but costs nothing to guard). */
-function sameText(expected: string, given: string): boolean {
-  const a = Buffer.from(expected, 'utf8');
-  const b = Buffer.from(given, 'utf8');
-  return a.length === b.length && timingSafeEqual(a, b);
 }
