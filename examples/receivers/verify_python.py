@@ -21,6 +21,7 @@ import hmac
 import json
 import os
 import sys
+import threading
 import time
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -73,18 +74,29 @@ def read(body: bytes, content_type: str):
     return media, {"bytes": len(body)}
 
 
+_printing = threading.Lock()
+
+
+def emit(record):
+    # Deliveries arrive on several threads at once: print() writes the text and its newline apart, so
+    # two lines could interleave. One whole line at a time.
+    with _printing:
+        sys.stdout.write(json.dumps(record) + "\n")
+        sys.stdout.flush()
+
+
 class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("content-length") or 0))
         try:
             verify(body, self.headers)
         except ValueError as err:
-            print(json.dumps({"rejected": self.headers.get("webhook-id"), "reason": str(err)}), flush=True)
+            emit({"rejected": self.headers.get("webhook-id"), "reason": str(err)})
             self.send_response(401)
             self.end_headers()
             return
         kind, fields = read(body, self.headers.get("content-type", ""))
-        print(json.dumps({"id": self.headers.get("webhook-id"), "type": kind, "fields": fields}), flush=True)
+        emit({"id": self.headers.get("webhook-id"), "type": kind, "fields": fields})
         self.send_response(204)
         self.end_headers()
 
@@ -94,5 +106,5 @@ class Handler(BaseHTTPRequestHandler):
 
 if __name__ == "__main__":
     server = ThreadingHTTPServer(("127.0.0.1", int(os.environ.get("PORT", "8092"))), Handler)
-    print(json.dumps({"listening": f"http://127.0.0.1:{server.server_address[1]}"}), flush=True)
+    emit({"listening": f"http://127.0.0.1:{server.server_address[1]}"})
     server.serve_forever()
