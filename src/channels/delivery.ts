@@ -24,8 +24,12 @@ export class ChannelDelivery implements ChannelOwner {
     const frameTail = publishTail(m);
     // A publish made here may leave out its sender's connection (channel-publish.ts).
     const leaveOut = channelPublishOf(m)?.leaveOut;
+    // A connection catching up (subscriptions.ts) gets this publish from its recovery, after its SUBSCRIBE frame.
+    const catchingUp = ch.catchingUp.size > 0 ? ch.catchingUp : undefined;
     for (const [user, conns] of ch.members) {
-      for (const c of conns ?? user.conns) if (c !== leaveOut) c.send(c.offsets ? publishTailWithOffset(m) : frameTail);
+      for (const c of conns ?? user.conns) {
+        if (c !== leaveOut && !catchingUp?.has(c)) c.send(c.offsets ? publishTailWithOffset(m) : frameTail);
+      }
     }
   }
 

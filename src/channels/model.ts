@@ -118,6 +118,11 @@ export class Channel implements StreamOutput {
   stream: TopicStream | undefined;
   /** Member users; a Set holds the connections subscribed when the user subscribes per connection. */
   readonly members = new Map<User, Set<Conn> | null>();
+  /**
+   * Tracking connections whose recovery (SUBSCRIBE {since}) is open here: until it is taken, their
+   * recovery holds the channel's publishes for them, so the membership skips them.
+   */
+  readonly catchingUp = new Set<Conn>();
   destroyed = false;
 
   constructor(readonly name: string, public options: ChannelOptions, private readonly owner: ChannelOwner) {}

@@ -54,14 +54,24 @@ export class Subscriptions {
     try {
       return await this.subscribeAs(ch, user, conn, auth, since, recovery);
     } finally {
+      recovery.release?.();
       recovery.catchingUp?.close();
     }
   }
 
-  /** Opens a tracking connection's recovery; its frames are taken synchronously at the join. */
-  private async missedBy(ch: Channel, user: User, since: StreamPosition | undefined, recovery: Recovery): Promise<() => CatchUp> {
+  /**
+   * Opens a tracking connection's recovery; its frames are taken synchronously at the join. Until then the
+   * channel's live publishes skip the connection (a user already in the channel hears them on every
+   * connection): the recovery collects them, and sends each once, after the SUBSCRIBE frame.
+   */
+  private async missedBy(ch: Channel, user: User, conn: Conn, since: StreamPosition | undefined, recovery: Recovery): Promise<() => CatchUp> {
+    ch.catchingUp.add(conn);
+    recovery.release = () => ch.catchingUp.delete(conn);
     const catchingUp = (recovery.catchingUp = await CatchingUp.open(this.deps.topics, ch.name, since));
-    return () => catchingUp.take(ch, user.name);
+    return () => {
+      ch.catchingUp.delete(conn);
+      return catchingUp.take(ch, user.name);
+    };
   }
 
   private async subscribeAs(ch: Channel, user: User, conn: Conn | undefined, auth: boolean, since: StreamPosition | undefined, recovery: Recovery): Promise<void> {
@@ -70,7 +80,7 @@ export class Subscriptions {
     if (ch.isMember(user, perConn ? conn : undefined)) {
       // Already in: confirm to the asking connection only (no callback, no presence event).
       if (!conn) return;
-      const late = conn.offsets ? await this.missedBy(ch, user, since, recovery) : undefined;
+      const late = conn.offsets ? await this.missedBy(ch, user, conn, since, recovery) : undefined;
       if (conn.state !== 'connected') return;
       subscribedThrough(user, ch, conn);
       this.confirm(ch, conn, this.subscribeArgs(ch, user), late?.());
@@ -87,7 +97,7 @@ export class Subscriptions {
       answer = result.options;
     }
     // Only a tracking connection waits here: the others join in the same turn as before.
-    const late = conn?.offsets ? await this.missedBy(ch, user, since, recovery) : undefined;
+    const late = conn?.offsets ? await this.missedBy(ch, user, conn, since, recovery) : undefined;
     if (ch.destroyed) throw new ChannelError(`channel ${name} was destroyed`);
     if (conn && conn.state !== 'connected') return;
     if (firstJoin && (!this.ctx.users.has(user.name) || user.conns.size === 0)) return;
@@ -114,6 +124,10 @@ export class Subscriptions {
         existing.add(conn);
         args.presence = ch.options.presenceful ? ch.presence() : [];
         this.confirm(ch, conn, args, asking?.conn === conn ? asking.catchUp : undefined);
+      } else if (existing === null && asking) {
+        // The user joined through another connection while this one was catching up: its recovery still follows.
+        args.presence = ch.options.presenceful ? ch.presence() : [];
+        this.confirm(ch, asking.conn, args, asking.catchUp);
       }
       return;
     }
@@ -125,6 +139,8 @@ export class Subscriptions {
     const own = tail('SUBSCRIBE', args);
     for (const c of ch.connectionsOf(user)) {
       if (c === asking?.conn) this.confirm(ch, c, args, asking.catchUp);
+      // Another connection of the user catching up here: its own SUBSCRIBE frame comes with its recovery.
+      else if (ch.catchingUp.has(c)) continue;
       else if (c.offsets) this.confirm(ch, c, args, undefined);
       else c.send(own);
     }
@@ -222,6 +238,8 @@ export class Subscriptions {
 /** The recovery a subscription opened, if any: closed whatever becomes of the subscription. */
 interface Recovery {
   catchingUp?: CatchingUp;
+  /** Lets the channel's live publishes reach the connection again (idempotent). */
+  release?: () => void;
 }
 
 function subscribedThrough(user: User, ch: Channel, conn: Conn): void {
