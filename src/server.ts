@@ -132,7 +132,8 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   faviconRoute(app);
 
   // The close order, after the Pusher hand-over and the WebSocket plugin's close above (preClose hooks run
-  // in the order added; the channels' onClose, added with them, runs after the store's below).
+  // in the order added, then the HTTP server closes, then the onClose hook below — the only one that
+  // closes products' parts, so that its order is the close order).
   app.addHook('preClose', async () => connections.shutdownAll());
   // The leaves of the connections just closed reach the webhook sink, then what waits there (delayed leaves)
   // is queued, before the dispatcher stops.
@@ -142,6 +143,9 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   // Stop claiming, let attempts in flight finish (bounded), release the rest — before the store closes.
   app.addHook('preClose', async () => dispatcher.stop());
   app.addHook('onClose', async () => {
+    // The channels: polling stops, and what the connections' leaves started (channel destroys, history,
+    // state) ends — no request is left to start more.
+    await channels.close();
     // The last membership changes are made and every operational event is published before the store goes.
     await store.presence.flush();
     await systemEvents.settled();

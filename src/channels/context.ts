@@ -9,6 +9,7 @@ import type { ChannelRegistry } from '../store/contracts/channel-registry.js';
 import type { ChannelStates } from '../store/contracts/channel-states.js';
 import type { ChannelStore } from '../store/contracts/channel-store.js';
 import type { UserRelay } from '../store/contracts/user-relay.js';
+import { Background } from './background.js';
 import type { AppCallbacks, CallbackAction, CallbackOrigin, CallbackResult } from './callbacks.js';
 import { applyChannelOptions, defaultChannelOptions, type ChannelOptions } from './options.js';
 import type { Channel, Conn, User } from './model.js';
@@ -40,8 +41,12 @@ export class ChannelsContext {
   readonly channels = new Map<string, Channel>();
   readonly users = new Map<string, User>();
   readonly conns = new Set<Conn>();
+  /** What the channels start and do not wait for: waited for when they close (before the store does). */
+  readonly background: Background;
 
-  constructor(readonly deps: ChannelsStores) {}
+  constructor(readonly deps: ChannelsStores) {
+    this.background = new Background(deps.log);
+  }
 
   /** Connected here or through another node. */
   userExists(name: string): boolean {
@@ -74,7 +79,8 @@ export class ChannelsContext {
   /** A callback that only informs the application; its answer changes nothing. */
   notify(action: CallbackAction, fields: Record<string, string>, cookie?: string): void {
     if (!this.deps.callbacks.enabled) return;
-    void this.deps.callbacks.call(action, fields, { cookie }).then((r) => {
+    this.background.run('application callback failed', { action }, async () => {
+      const r = await this.deps.callbacks.call(action, fields, { cookie });
       if (!r.ok) this.deps.log.debug({ action, msg: r.msg }, 'application callback refused or failed');
     });
   }

@@ -61,6 +61,9 @@ export interface ChannelsDeps {
   events?: SystemEvents;
 }
 
+/** At close, how long the application's calls still under way may take before they are cut. */
+export const CLOSE_CALLBACK_GRACE_MS = 1000;
+
 /** Application callbacks in flight at once; further ones wait (within their timeout). */
 export const CALLBACK_CONCURRENCY = 64;
 
@@ -71,6 +74,10 @@ export interface Channels {
   sessions: { open(sink: FrameSink, info: SessionInfo): FrameSession & { id: string } };
   /** Registers /web/<method> and /rest/<method> in the given (own) context. */
   routes(app: FastifyInstance): void;
+  /**
+   * Once the connections are closed and before the store closes (server.ts's close order): stops polling,
+   * waits for the work the channels started, cuts the application's calls left. Idempotent.
+   */
   close(): Promise<void>;
 }
 
@@ -164,11 +171,17 @@ export async function createChannels(deps: ChannelsDeps): Promise<Channels> {
         apart: apart !== undefined,
       });
     },
-    close: async () => {
-      node.stopPolling();
-      // In-flight callbacks belong to connections that are closing: do not wait out their timeout.
+    close: once(async () => {
+      // Called by the server's close once the connections are closed, and before the store closes.
+      await node.stopPolling();
+      // What the connections' leaves started (destroys, history, the application's unsubscribe and
+      // disconnect calls) ends against the open store; the application gets a moment to answer, but
+      // its timeout is not waited out (the connections are gone): then the calls left are cut.
+      await node.background.settled(CLOSE_CALLBACK_GRACE_MS);
       await Promise.all([appAgent.destroy(), pollAgent.destroy()]);
-    },
+      // What is left touches the store only; nothing starts after it.
+      await node.background.close();
+    }),
   };
 }
 
@@ -193,4 +206,10 @@ function restApart(config: ChannelsConfig): { host: string; port: number } | und
   const host = config.webApiHost ?? config.host ?? '127.0.0.1';
   if (config.webApiPort === config.port && host === (config.host ?? '127.0.0.1')) return undefined;
   return { host, port: config.webApiPort };
+}
+
+/** `f` run once: later calls get the first call's promise. */
+function once(f: () => Promise<void>): () => Promise<void> {
+  let running: Promise<void> | undefined;
+  return () => (running ??= f());
 }

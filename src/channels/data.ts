@@ -68,7 +68,7 @@ export class ChannelData {
   serverPresence(name: string, present: boolean): void {
     for (const ch of this.ctx.channels.values()) {
       if (!ch.options.server_presenceful || !ch.options.server_user_presence.includes(name) || ch.state[name] === present) continue;
-      this.updateState(ch, { [name]: present }, []).catch((err: unknown) => this.deps.log.error({ err, channel: ch.name }, 'server presence update failed'));
+      this.ctx.background.run('server presence update failed', { channel: ch.name }, () => this.updateState(ch, { [name]: present }, []));
     }
   }
 
@@ -89,7 +89,7 @@ export class ChannelData {
   record(ch: Channel, entry: HistoryEntry | undefined, offset?: number): void {
     if (!entry) return;
     const item = { id: randomUUID(), entry };
-    this.deps.histories.append(ch.name, item, ch.options.history_size, offset).catch((err: unknown) => this.deps.log.error({ err, channel: ch.name }, 'channel history append failed'));
+    this.ctx.background.run('channel history append failed', { channel: ch.name }, () => this.deps.histories.append(ch.name, item, ch.options.history_size, offset));
   }
 
   /** A whole new history (the history option): here at once, and through the store (for the other nodes). */
@@ -135,7 +135,7 @@ export class ChannelData {
   /** Nobody is present on any node and the channel is gone here: its shared state and history go (persistent ones keep them). */
   maybeDrop(channel: string): void {
     if (this.deps.presence.remote(channel).size > 0) return;
-    this.deps.states.drop(channel).catch((err: unknown) => this.deps.log.error({ err, channel }, 'channel state drop failed'));
-    this.deps.histories.drop(channel).catch((err: unknown) => this.deps.log.error({ err, channel }, 'channel history drop failed'));
+    this.ctx.background.run('channel state drop failed', { channel }, () => this.deps.states.drop(channel));
+    this.ctx.background.run('channel history drop failed', { channel }, () => this.deps.histories.drop(channel));
   }
 }

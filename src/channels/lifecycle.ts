@@ -243,7 +243,7 @@ export class ChannelLifecycle {
     ch.stream = undefined;
     this.poller.stop(ch);
     if (!ch.options.persistent) this.data.maybeDrop(ch.name);
-    if (ch.options.persistent) this.deps.store.delete(ch.name).catch((err: unknown) => this.deps.log.error({ err }, 'channel delete failed'));
+    if (ch.options.persistent) this.ctx.background.run('channel delete failed', { channel: ch.name }, () => this.deps.store.delete(ch.name));
   }
 
   /** REST destroy_channel: with send_hook the application may refuse. */
@@ -265,7 +265,7 @@ export class ChannelLifecycle {
     const empty = (): boolean => !ch.destroyed && ch.members.size === 0 && !ch.options.persistent && this.deps.presence.remote(ch.name).size === 0;
     if (!empty()) return;
     const registry = this.deps.registry;
-    void (async () => {
+    this.ctx.background.run('channel destroy failed', { channel: ch.name }, async () => {
       if (!(await registry.takeTurn(ch.name))) return;
       try {
         if (!empty()) return;
@@ -278,7 +278,7 @@ export class ChannelLifecycle {
       } finally {
         await registry.endTurn(ch.name);
       }
-    })().catch((err: unknown) => this.deps.log.error({ err, channel: ch.name }, 'channel destroy failed'));
+    });
   }
 
   /**
@@ -289,7 +289,7 @@ export class ChannelLifecycle {
     const registry = this.deps.registry;
     const empty = (): boolean => (this.ctx.channels.get(channel)?.members.size ?? 0) === 0 && this.deps.presence.remote(channel).size === 0;
     if (!empty()) return;
-    void (async () => {
+    this.ctx.background.run('orphaned channel removal failed', { channel }, async () => {
       if (!(await registry.takeTurn(channel))) return;
       try {
         const record = await registry.get(channel);
@@ -298,7 +298,7 @@ export class ChannelLifecycle {
       } finally {
         await registry.endTurn(channel);
       }
-    })().catch((err: unknown) => this.deps.log.error({ err, channel }, 'orphaned channel removal failed'));
+    });
   }
 }
 

@@ -33,7 +33,8 @@ export interface Poller {
   check(options: ChannelOptions): void;
   start(channel: Channel): void;
   stop(channel: Channel): void;
-  stopAll(): void;
+  /** Resolves once no poll is under way. */
+  stopAll(): Promise<void>;
 }
 
 /** What polling asks of the channels: the options and the publish an answer carries. */

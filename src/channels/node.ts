@@ -9,6 +9,7 @@
 // A channel IS a topic: publishes go through topics.publish; subscribers receive through the fan-out.
 // (Named a node, not a hub: "hub" is the WebSub hub's, and the server's in the tests' startHub.)
 import type { StreamPosition } from '../core/topics.js';
+import type { Background } from './background.js';
 import { Connections } from './connections.js';
 import { ChannelsContext, type ChannelsStores } from './context.js';
 import { ChannelData } from './data.js';
@@ -67,9 +68,14 @@ export class ChannelsNode implements PollTarget {
     return this.lifecycle.load();
   }
 
-  /** Stops every channel's polling (the server is closing). */
-  stopPolling(): void {
-    this.poller.stopAll();
+  /** Stops every channel's polling (the server is closing); resolves once no poll is left publishing. */
+  stopPolling(): Promise<void> {
+    return this.poller.stopAll();
+  }
+
+  /** The work the channels started without waiting for it (store writes, destroys, notifications). */
+  get background(): Background {
+    return this.ctx.background;
   }
 
   // ---- connections and users ---------------------------------------------------------------

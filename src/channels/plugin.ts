@@ -6,7 +6,8 @@
 // It runs in the registering context (the root): @fastify/websocket must be registered at the root, since
 // in a child context an upgrade request to a path without a WebSocket route would be answered by the root
 // 404 handler and its socket never released (close hangs). What it built comes back by `channelsOf`,
-// with `wsRoute`, which adds another WebSocket route served like /ws (the Pusher front door's).
+// with `wsRoute`, which adds another WebSocket route served like /ws (the Pusher front door's). The
+// channels are closed by whoever registers the plugin (server.ts: after the connections, before the store).
 import type { FastifyInstance } from 'fastify';
 import type { Metrics } from '../core/metrics.js';
 import type { SystemEvents } from '../core/system-events.js';
@@ -81,7 +82,6 @@ export const channelsPlugin = productPlugin<ChannelsPluginOptions>('hookhub-chan
     wsFallback(browsers, wsDeps);
     channels.routes(browsers);
   });
-  app.addHook('onClose', async () => channels.close());
   clientRoute(app);
   productHandleOf.set(app, { channels, wsRoute });
 });

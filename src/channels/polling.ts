@@ -39,6 +39,8 @@ interface Running {
 
 export class ChannelPoller implements Poller {
   private readonly running = new Map<Channel, Running>();
+  /** Polls under way (a stopped one may still be publishing its answer): stopAll waits for them. */
+  private readonly inFlight = new Set<Promise<boolean>>();
 
   constructor(private readonly channels: PollTarget, private readonly options: PollerOptions) {}
 
@@ -66,7 +68,10 @@ export class ChannelPoller implements Poller {
     };
     const tick = (): void => {
       const started = Date.now();
-      void this.poll(ch, run).then((ok) => {
+      const polled = this.poll(ch, run);
+      this.inFlight.add(polled);
+      void polled.then((ok) => {
+        this.inFlight.delete(polled);
         if (mode === 'once') return this.forget(ch, run);
         // Long polling: ask again at once — but not in a hot loop against a server that answers instantly.
         next(mode === 'persistent' && ok ? Math.max(0, MIN_PERSISTENT_GAP_MS - (Date.now() - started)) : pause);
@@ -84,8 +89,10 @@ export class ChannelPoller implements Poller {
     this.running.delete(ch);
   }
 
-  stopAll(): void {
+  /** Stops every channel's polling; resolves once no poll is under way (fetches are aborted; a publish ends). */
+  async stopAll(): Promise<void> {
     for (const ch of [...this.running.keys()]) this.stop(ch);
+    await Promise.all([...this.inFlight]);
   }
 
   private forget(ch: Channel, run: Running): void {

@@ -17,7 +17,7 @@ export interface RestApartOptions {
   port: number;
 }
 
-/** Listens once the app is ready; closes with it. */
+/** Listens once the app is ready; stops when the app's close begins. */
 export function serveRestApart(app: FastifyInstance, options: RestApartOptions): void {
   let server: Server | undefined;
   app.addHook('onReady', async () => {
@@ -35,7 +35,8 @@ export function serveRestApart(app: FastifyInstance, options: RestApartOptions):
     const address = listening.address();
     app.log.info({ address }, 'Hookbox web API (REST) listening on its own port');
   });
-  app.addHook('onClose', async () => {
+  // Before the server's onClose, where the channels close (server.ts): no REST call comes in after them.
+  app.addHook('preClose', async () => {
     if (!server) return;
     server.closeAllConnections();
     await new Promise<void>((resolve) => server!.close(() => resolve()));
