@@ -596,6 +596,11 @@ export class Connection {
   private readonly wanted = new Set<string>();
   /** Subscriptions confirmed by a SUBSCRIBE frame on the current transport. */
   private readonly confirmed = new Set<string>();
+  /**
+   * Resubscriptions with `since` not answered yet: the channel's PUBLISH frames until the answer are left
+   * out (a user already in the channel hears it from CONNECT on; the answer's replay holds them, in order).
+   */
+  private readonly recovering = new Set<string>();
   private readonly sent = new Map<number, SentFrame>();
   private queue: Array<[string, Record<string, unknown>]> = [];
   private current: Transport | null = null;
@@ -724,6 +729,7 @@ export class Connection {
         const wasConnected = this.connected;
         this.connected = false;
         this.confirmed.clear();
+        this.recovering.clear();
         if (!info.opened) {
           // Could not open this transport: try the next one at once.
           this.open(index + 1);
@@ -854,6 +860,8 @@ export class Connection {
         else this.subscriptions.get(channel)?._frame(name, args);
         break;
       case 'PUBLISH':
+        if (channel !== undefined && !this.recovering.has(channel)) this.subscriptions.get(channel)?._frame(name, args);
+        break;
       case 'STATE_UPDATE':
         if (channel !== undefined) this.subscriptions.get(channel)?._frame(name, args);
         break;
@@ -882,6 +890,7 @@ export class Connection {
       const since = known?.offset;
       if (!this.confirmed.has(channel) || since !== undefined) {
         const position = since !== undefined ? { since, ...(known?.epoch !== undefined ? { epoch: known.epoch } : {}) } : {};
+        if (since !== undefined) this.recovering.add(channel);
         this.sendFrame('SUBSCRIBE', { channel_name: channel, ...position }, { resubscribe: this.subscriptions.has(channel) });
       }
     }
@@ -894,6 +903,8 @@ export class Connection {
   private onOwnSubscribe(args: SubscribeFrame): void {
     const channel = args.channel_name;
     this.confirmed.add(channel);
+    // The answer to SUBSCRIBE {since} (the one that says whether it recovered): its replay follows.
+    if (typeof args.recovered === 'boolean') this.recovering.delete(channel);
     const existing = this.subscriptions.get(channel);
     if (existing) {
       existing._resync(args, this.username);
@@ -908,6 +919,7 @@ export class Connection {
   private onOwnUnsubscribe(channel: string, frame: PresenceFrame): void {
     this.wanted.delete(channel);
     this.confirmed.delete(channel);
+    this.recovering.delete(channel);
     const sub = this.subscriptions.get(channel);
     if (!sub) return;
     this.subscriptions.delete(channel);
@@ -922,6 +934,7 @@ export class Connection {
     if (id !== null) this.sent.delete(id);
     const err: ErrorFrame = { id, msg, ...(sent ? { frame: sent.name } : {}), ...(sent?.channel !== undefined ? { channel_name: sent.channel } : {}) };
     if (sent?.name === 'SUBSCRIBE' && sent.channel !== undefined) {
+      this.recovering.delete(sent.channel);
       // A resubscription answered by an error after the server already restored it: nothing lost.
       if (sent.resubscribe && this.confirmed.has(sent.channel)) return;
       if (!this.subscriptions.has(sent.channel)) this.wanted.delete(sent.channel);

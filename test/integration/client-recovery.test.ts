@@ -7,11 +7,14 @@ import { buildServer, type Hookhub } from '../../src/server.js';
 import { testConfig } from '../helpers/config.js';
 import { startHub, stopHub, tempDir } from '../helpers/server.js';
 import { until } from '../helpers/wait.js';
+import { HookboxClient } from '../helpers/ws-client.js';
 import { restAuth, restful } from '../helpers/rest-key.js';
 
 const conns: Connection[] = [];
 afterEach(() => {
   for (const c of conns.splice(0)) c.disconnect();
+  Cuttable.down = false;
+  Cuttable.beforeSince = undefined;
 });
 
 const rest = async (base: string, method: string, body: Record<string, unknown>): Promise<unknown> =>
@@ -97,7 +100,65 @@ describe('client recovery with offsets (real server)', () => {
       await second.close();
     }
   });
+
+  it('a user already in the channel through another tab: what is published while it reconnects comes once, in order', async () => {
+    const hub = await startHub(restful);
+    // Another tab of alice keeps her in `feed`: the client, back, hears it from its CONNECT on.
+    const tab = await HookboxClient.connect(hub.url, { payload: { name: 'alice' } });
+    tab.send('SUBSCRIBE', { channel_name: 'feed' });
+    await tab.frame('SUBSCRIBE');
+    const conn = connect(hub.url, '', { WebSocket: Cuttable as unknown as WebSocketConstructor, transports: ['websocket'], reconnect: { initialDelay: 50, maxDelay: 100 }, payload: { name: 'alice' } });
+    conns.push(conn);
+    const got: PublishFrame[] = [];
+    conn.onSubscribed = (_name, sub) => (sub.onPublish = (f) => got.push(f));
+    conn.subscribe('feed');
+    await until(() => (conn.connected && hub.channels.node.connectionCount === 2 ? true : undefined), 'connected');
+    await restPublish(hub.url, 'p1');
+    await until(() => (got.length === 1 ? true : undefined), 'the live publish');
+
+    Cuttable.down = true;
+    Cuttable.current!.terminate();
+    await until(() => (!conn.connected ? true : undefined), 'disconnected');
+    for (const text of ['p2', 'p3']) await restPublish(hub.url, text);
+    // Back: p4 is published, and reaches the client, before the server reads its SUBSCRIBE {since: 1}.
+    Cuttable.beforeSince = async (socket) => {
+      await restPublish(hub.url, 'p4');
+      await until(() => (socket.heard.some((text) => text.includes('"p4"')) ? true : undefined), 'p4 heard live');
+    };
+    Cuttable.down = false;
+    await until(() => (got.some((f) => f.payload === 'p4') ? true : undefined), 'p4', 15_000);
+    await restPublish(hub.url, 'p5');
+    await until(() => (got.some((f) => f.payload === 'p5') ? true : undefined), 'the live publish after');
+    expect(got.map((f) => [f.payload, f.offset, f.replayed ?? false])).toEqual([
+      ['p1', 1, false], ['p2', 2, true], ['p3', 3, true], ['p4', 4, true], ['p5', 5, false],
+    ]);
+  });
 });
+
+/** A WebSocket for the client that the test can cut, keep from reconnecting, and hold a SUBSCRIBE {since} of. */
+class Cuttable extends WebSocket {
+  static down = false;
+  static current: Cuttable | undefined;
+  /** Runs before the next SUBSCRIBE {since} goes out. */
+  static beforeSince: ((socket: Cuttable) => Promise<void>) | undefined;
+  readonly heard: string[] = [];
+
+  constructor(url: string) {
+    super(Cuttable.down ? 'ws://127.0.0.1:1/ws' : url);
+    Cuttable.current = this;
+    this.on('message', (data) => this.heard.push(String(data)));
+  }
+
+  override send(data: string): void {
+    const hold = Cuttable.beforeSince;
+    if (hold && data.includes('"since"')) {
+      Cuttable.beforeSince = undefined;
+      void hold(this).then(() => super.send(data));
+      return;
+    }
+    super.send(data);
+  }
+}
 
 /** The client, back on a server whose log began again, gets new-1 replayed (once, new epoch), then new-2 live, and one gap. */
 async function replayedAfterReset(second: Hookhub, got: PublishFrame[], gaps: () => number, oldEpoch: string | undefined): Promise<void> {
