@@ -44,9 +44,10 @@ export class Background {
     }
   }
 
-  /** Nothing more starts; what was started is waited for. */
-  async close(): Promise<void> {
-    await this.settled();
+  /** What was started is waited for (up to `maxMs`: a store that does not answer does not hold the close); nothing more starts. */
+  async close(maxMs: number): Promise<void> {
+    await this.settled(maxMs);
     this.closed = true;
+    if (this.pending.size > 0) this.log.warn({ pending: this.pending.size }, 'channel work still under way at close');
   }
 }

@@ -63,6 +63,8 @@ export interface ChannelsDeps {
 
 /** At close, how long the application's calls still under way may take before they are cut. */
 export const CLOSE_CALLBACK_GRACE_MS = 1000;
+/** Then how long the channels' store work may take (a store that does not answer does not hold the close). */
+export const CLOSE_STORE_WORK_MS = 5000;
 
 /** Application callbacks in flight at once; further ones wait (within their timeout). */
 export const CALLBACK_CONCURRENCY = 64;
@@ -180,7 +182,7 @@ export async function createChannels(deps: ChannelsDeps): Promise<Channels> {
       await node.background.settled(CLOSE_CALLBACK_GRACE_MS);
       await Promise.all([appAgent.destroy(), pollAgent.destroy()]);
       // What is left touches the store only; nothing starts after it.
-      await node.background.close();
+      await node.background.close(CLOSE_STORE_WORK_MS);
     }),
   };
 }
