@@ -10,6 +10,7 @@ import { RedisChannelStates } from './channel-states.js';
 import { RedisChannelStore } from './channel-store.js';
 import { RedisDeliveryQueue } from './delivery-queue.js';
 import { RedisEndpointBook, RedisEndpointLimiter } from './endpoints.js';
+import { NodeLeases } from './node-leases.js';
 import { RedisPresence } from './presence.js';
 import { RedisSubscriptions } from './subscriptions.js';
 import { RedisTopicLog } from './topic-log.js';
@@ -99,12 +100,16 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
   }
   const prefix = options.prefix;
   const topics = new RedisTopicLog(client, subscriber, prefix, options.historySize);
-  const presence = new RedisPresence(client, subscriber, prefix);
+  // One lease per node for every part that keeps entries per node (presence, the Pusher roster).
+  const leases = new NodeLeases(client, prefix);
+  const presence = new RedisPresence(client, subscriber, prefix, leases);
   const states = new RedisChannelStates(client, subscriber, prefix);
   const histories = new RedisChannelHistories(client, subscriber, prefix);
   const relay = new RedisUserRelay(client, subscriber, prefix, presence.node);
   const registry = new RedisChannelRegistry(client, subscriber, prefix);
-  const pusher = new RedisPusherRoster(client, subscriber, prefix);
+  const pusher = new RedisPusherRoster(client, subscriber, prefix, leases);
+  leases.add(presence);
+  leases.add(pusher);
   try {
     await topics.start();
     await presence.start();
@@ -113,6 +118,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
     await relay.start();
     await registry.start();
     await pusher.start();
+    await leases.start();
   } catch (err) {
     client.disconnect();
     subscriber.disconnect();
@@ -156,6 +162,8 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
       topics.close();
       await presence.close();
       await pusher.close();
+      // Ends the lease: the survivors reap what this node still holds (presence says 'gone' at once).
+      await leases.close();
       await Promise.all([quit(client), quit(subscriber)]);
     },
   };

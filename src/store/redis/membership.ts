@@ -6,17 +6,18 @@
 //   <prefix>presence:holders       set of the nodes that may have a held set
 //   <prefix>presence:counts        hash entry → how many nodes hold it
 //   <prefix>presence:occupancy     hash channel → how many users are in it
-// A node that went away (stopped, or its expiry in <prefix>presence:nodes passed) is reaped by whichever
-// survivor gets there first: its entries leave in that one step, and its held set is deleted.
+// A node whose lease passed (node-leases.ts: stopped, or killed) is reaped by whichever survivor gets there
+// first: its entries leave in that one step, and its held set is deleted (so no other survivor reaps it).
 import type { Redis } from 'ioredis';
 import type { MembershipChange } from '../contracts/channel-presence.js';
+import { LEASE_LIVE_LUA } from './node-leases.js';
 import { defineScript, type Script } from './script.js';
 
-// KEYS: held set, counts, occupancy, holders, nodes. ARGV: mode, node, now (ms), entries…
+// KEYS: held set, counts, occupancy, holders, the lease zset. ARGV: mode, node, now (ms), entries…
 //  add: the entries this node now holds   remove: those it no longer holds
 //  sync: everything it holds (the held set is made equal to it)   reap: the node is dead; take out its entries
 // Answers a flat list: kind, channel, user ('' for occupied / vacated), …
-const MEMBERSHIP = `
+const MEMBERSHIP = `${LEASE_LIVE_LUA}
 local held, counts, occupancy, holders, nodes = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local mode, node, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local out = {}
@@ -72,12 +73,10 @@ elseif mode == 'sync' then
   end
   redis.call('SADD', holders, node)
 elseif mode == 'reap' then
-  local expiry = redis.call('ZSCORE', nodes, node)
-  if expiry and tonumber(expiry) >= now then return out end
+  if leaseLive(nodes, node, now) then return out end
   for _, entry in ipairs(redis.call('SMEMBERS', held)) do leave(entry) end
   redis.call('DEL', held)
   redis.call('SREM', holders, node)
-  redis.call('ZREM', nodes, node)
 end
 return out
 `;

@@ -1,20 +1,15 @@
 // Browser-channel presence across nodes. Each node keeps the (channel, user) pairs it holds in a set of
-// its own, `<prefix>presence:node:<id>`, which expires unless the node refreshes it, and registers in the
-// zset `<prefix>presence:nodes` (id → expiry time). Changes are PUBLISHed on `<prefix>presence`; every
-// node mirrors the others' pairs in memory, so the hub reads presence without a round trip. A node that
-// stops refreshing (killed) is dropped by the others once its expiry passes (Centrifugo's way).
+// its own, `<prefix>presence:node:<id>`, which expires with the node's lease (node-leases.ts) unless the
+// node renews it. Changes are PUBLISHed on `<prefix>presence`; every node mirrors the live nodes' pairs in
+// memory, so the hub reads presence without a round trip. A node whose lease passed (killed) is dropped by
+// the others (Centrifugo's way); one that stops cleanly says so ('gone') and is dropped at once.
 // Connected users are pairs too, under the channel name '' (no channel has it).
 // Cluster-wide membership changes (occupied, member added …) are counted apart, in membership.ts: each is
 // told once, by the node that made it or by the survivor that reaped a dead node's members.
-import { randomUUID } from 'node:crypto';
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { ChannelPresence, MembershipChange } from '../contracts/channel-presence.js';
 import { RedisMembership } from './membership.js';
-
-/** A node's presence lives this long past its last refresh. */
-export const PRESENCE_TTL_MS = 6000;
-/** Refresh (and look for dead nodes) this often. */
-export const PRESENCE_REFRESH_MS = 2000;
+import type { LeasePart, NodeLeases } from './node-leases.js';
 
 type Note = { node: string; op: 'add' | 'remove'; entry: string } | { node: string; op: 'sync' | 'gone' };
 
@@ -44,13 +39,13 @@ function parseNote(text: string): Note | undefined {
   return undefined;
 }
 
-export class RedisPresence implements ChannelPresence {
-  readonly node = randomUUID();
+export class RedisPresence implements ChannelPresence, LeasePart {
+  readonly node: string;
   /** Failed Redis calls and unreadable notes (never fatal: the next refresh or resync repairs). */
   errors = 0;
   lastError: Error | undefined;
   private readonly pubsub: string;
-  private readonly nodesKey: string;
+  private readonly ttlMs: number;
   /** Entries this node holds. */
   private readonly own = new Set<string>();
   /** Other nodes' entries, as last heard. */
@@ -68,8 +63,6 @@ export class RedisPresence implements ChannelPresence {
   private membershipDirty = false;
   /** Mirror updates run one at a time, in the order heard. */
   private chain: Promise<void> = Promise.resolve();
-  private timer: NodeJS.Timeout | undefined;
-  private ticking = false;
   /** Our set in Redis may differ from `own` (a write failed): rewrite it on the next refresh. */
   private dirty = false;
   /** The mirror may have missed notes (pub/sub reconnect, failed read): read everything again. */
@@ -77,17 +70,18 @@ export class RedisPresence implements ChannelPresence {
   private started = false;
   private closed = false;
 
-  constructor(private readonly client: Redis, private readonly subscriber: Redis, private readonly prefix: string) {
+  constructor(private readonly client: Redis, private readonly subscriber: Redis, private readonly prefix: string, private readonly leases: NodeLeases) {
+    this.node = leases.node;
     this.pubsub = `${prefix}presence`;
-    this.nodesKey = `${prefix}presence:nodes`;
-    this.membership = new RedisMembership(client, prefix, this.nodesKey);
+    this.ttlMs = leases.timing.leaseMs;
+    this.membership = new RedisMembership(client, prefix, leases.key);
   }
 
   private setKey(node: string): string {
     return `${this.prefix}presence:node:${node}`;
   }
 
-  /** Registers this node, subscribes to changes and reads the other nodes' presence. */
+  /** Subscribes to changes and reads the other nodes' presence (the leases renew and reap from then on). */
   async start(): Promise<void> {
     this.subscriber.on('message', (channel: string, text: string) => {
       if (channel !== this.pubsub) return;
@@ -108,23 +102,22 @@ export class RedisPresence implements ChannelPresence {
       if (this.started && !this.closed) void this.enqueue(() => this.resync());
     });
     await this.subscriber.subscribe(this.pubsub);
-    await this.refresh();
     await this.enqueue(() => this.resync(), true);
     this.started = true;
-    this.timer = setInterval(() => void this.tick(), PRESENCE_REFRESH_MS);
-    this.timer.unref();
   }
 
+  /** Stops writing; the leases' close ends the lease, then left() says so. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    clearInterval(this.timer);
     await this.chain;
     // Our held entries stay: the survivors take them out (and tell) once they hear we are gone.
     await this.flush();
-    if (this.client.status !== 'ready') return;
-    // Leaving politely: the others drop our users now rather than when our entry expires.
-    await this.exec(this.client.multi().del(this.setKey(this.node)).zrem(this.nodesKey, this.node).publish(this.pubsub, JSON.stringify({ node: this.node, op: 'gone' })));
+  }
+
+  /** Leaving politely (our lease has ended): the others drop our users now rather than at their next step. */
+  async left(): Promise<void> {
+    await this.exec(this.client.multi().del(this.setKey(this.node)).publish(this.pubsub, JSON.stringify({ node: this.node, op: 'gone' })));
   }
 
   add(channel: string, user: string): void {
@@ -132,7 +125,7 @@ export class RedisPresence implements ChannelPresence {
     if (this.own.has(entry) || this.closed) return;
     this.own.add(entry);
     const key = this.setKey(this.node);
-    void this.exec(this.client.multi().sadd(key, entry).pexpire(key, PRESENCE_TTL_MS).publish(this.pubsub, JSON.stringify({ node: this.node, op: 'add', entry })));
+    void this.exec(this.client.multi().sadd(key, entry).pexpire(key, this.ttlMs).publish(this.pubsub, JSON.stringify({ node: this.node, op: 'add', entry })));
     if (channel !== USERS) void this.step(() => this.membership.add(this.node, [entry]));
   }
 
@@ -162,7 +155,7 @@ export class RedisPresence implements ChannelPresence {
   }
 
   async othersAlive(): Promise<boolean> {
-    return (await this.liveNodes()).length > 0;
+    return (await this.leases.liveOthers()).length > 0;
   }
 
   remote(channel: string): ReadonlySet<string> {
@@ -189,12 +182,15 @@ export class RedisPresence implements ChannelPresence {
 
   /** Runs a membership step and tells what it changed; a failure marks the held set for syncing. */
   private step(run: () => Promise<MembershipChange[]>): Promise<void> {
-    const done: Promise<void> = run()
-      .then((changes) => this.tellMembership(changes), (err: unknown) => {
-        this.membershipDirty = true;
-        this.noteError(err);
-      })
-      .finally(() => this.pending.delete(done));
+    return this.track(run().then((changes) => this.tellMembership(changes), (err: unknown) => {
+      this.membershipDirty = true;
+      this.noteError(err);
+    }));
+  }
+
+  /** Keeps a membership step in `pending` until it settles (flush waits for it). */
+  private track(work: Promise<void>): Promise<void> {
+    const done = work.finally(() => this.pending.delete(done));
     this.pending.add(done);
     return done;
   }
@@ -220,11 +216,23 @@ export class RedisPresence implements ChannelPresence {
     return [...this.own].filter((e) => this.pair(e)?.[0] !== USERS);
   }
 
-  /** Reaps the nodes that hold entries and are not alive (each one's entries leave once, on one node). */
-  private async reapDead(live: ReadonlySet<string>): Promise<void> {
-    for (const node of await this.membership.holders()) {
-      if (node !== this.node && !live.has(node)) await this.step(() => this.membership.reap(node));
-    }
+  // ---- the leases' part ---------------------------------------------------------------------
+
+  /** Takes a dead node's members out (once, whichever node gets there first) and tells what changed. */
+  reap(node: string): Promise<void> {
+    return this.track(this.membership.reap(node).then((changes) => this.tellMembership(changes)));
+  }
+
+  /** Nodes that hold members and are not alive (say, gone from the leases while a write of theirs landed). */
+  async strays(live: ReadonlySet<string>): Promise<string[]> {
+    return (await this.membership.holders()).filter((node) => node !== this.node && !live.has(node));
+  }
+
+  /** Renews our set with the lease, repairs it, and drops the nodes that are no longer alive from the mirror. */
+  async renewed(lapsed: boolean, live: ReadonlySet<string>): Promise<void> {
+    if (this.closed) return;
+    await this.refresh(lapsed);
+    await this.enqueue(async () => (this.stale ? this.resync() : this.sweep(live)));
   }
 
   // ---- our own entry -----------------------------------------------------------------------
@@ -243,35 +251,23 @@ export class RedisPresence implements ChannelPresence {
     }
   }
 
-  /** Extends our expiry; rewrites our set when Redis lost it, a write failed, or the others dropped us. */
-  private async refresh(): Promise<void> {
+  /** Extends our set's expiry; rewrites it when Redis lost it, a write failed, or our lease had lapsed. */
+  private async refresh(lapsed: boolean): Promise<void> {
     const key = this.setKey(this.node);
-    const results = await this.exec(this.client.multi().zadd(this.nodesKey, Date.now() + PRESENCE_TTL_MS, this.node).pexpire(key, PRESENCE_TTL_MS));
+    const results = await this.exec(this.client.multi().pexpire(key, this.ttlMs));
     if (!results) return;
-    const registeredAgain = results[0]?.[1] === 1;
-    const setLost = results[1]?.[1] === 0 && this.own.size > 0;
-    if (registeredAgain || setLost || this.membershipDirty) {
+    const setLost = results[0]?.[1] === 0 && this.own.size > 0;
+    if (lapsed || setLost || this.membershipDirty) {
       // Taken for dead (our entries reaped), Redis lost them, or a step failed: hold exactly what we have.
       this.membershipDirty = false;
       void this.step(() => this.membership.sync(this.node, this.ownChannelEntries()));
     }
-    if (!registeredAgain && !setLost && !this.dirty) return;
+    if (!lapsed && !setLost && !this.dirty) return;
     this.dirty = false;
     const multi = this.client.multi().del(key);
-    if (this.own.size > 0) multi.sadd(key, ...this.own).pexpire(key, PRESENCE_TTL_MS);
-    multi.zadd(this.nodesKey, Date.now() + PRESENCE_TTL_MS, this.node).publish(this.pubsub, JSON.stringify({ node: this.node, op: 'sync' }));
+    if (this.own.size > 0) multi.sadd(key, ...this.own).pexpire(key, this.ttlMs);
+    multi.publish(this.pubsub, JSON.stringify({ node: this.node, op: 'sync' }));
     await this.exec(multi);
-  }
-
-  private async tick(): Promise<void> {
-    if (this.ticking || this.closed) return;
-    this.ticking = true;
-    try {
-      await this.refresh();
-      await this.enqueue(() => (this.stale ? this.resync() : this.sweep()));
-    } finally {
-      this.ticking = false;
-    }
   }
 
   // ---- the mirror of the other nodes -------------------------------------------------------
@@ -299,23 +295,15 @@ export class RedisPresence implements ChannelPresence {
     }
   }
 
-  /** Live nodes other than this one (expiry not passed). */
-  private async liveNodes(): Promise<string[]> {
-    return (await this.client.zrangebyscore(this.nodesKey, Date.now(), '+inf')).filter((n) => n !== this.node);
-  }
-
-  /** Drops the nodes whose expiry passed; forgets long-dead ones in Redis (their sets expire on their own). */
-  private async sweep(): Promise<void> {
-    const live = new Set(await this.liveNodes());
+  /** Drops the nodes whose lease passed (their sets expire on their own; the leases reap their members). */
+  private sweep(live: ReadonlySet<string>): void {
     for (const node of [...this.others.keys()]) if (!live.has(node)) this.drop(node);
-    await this.reapDead(live);
-    await this.client.zremrangebyscore(this.nodesKey, '-inf', Date.now() - PRESENCE_TTL_MS);
   }
 
   /** Reads every live node's entries and brings the mirror in line, telling the listeners what changed. */
   private async resync(): Promise<void> {
     this.stale = false;
-    const live = await this.liveNodes();
+    const live = await this.leases.liveOthers();
     const sets = await Promise.all(live.map((n) => this.client.smembers(this.setKey(n))));
     const next = new Map(live.map((n, i) => [n, new Set(sets[i])]));
     for (const node of [...this.others.keys()]) if (!next.has(node)) this.drop(node);

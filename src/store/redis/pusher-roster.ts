@@ -1,5 +1,6 @@
-// The Pusher roster on Redis. Keys under `<prefix>pusher:`:
-//   nodes          zset  node → lease expiry (ms); a node refreshes its own, and reaps the others' expired ones
+// The Pusher roster on Redis. A node's entries live as long as its lease in `<prefix>nodes` (node-leases.ts):
+// the leases run this part's reap of a dead node. Keys under `<prefix>pusher:`:
+//   handed         set   nodes that stopped cleanly and handed their entries over (reaped although alive)
 //   ns:<node>      hash  topic → that node's subscriptions      (what to undo when the node is reaped)
 //   nm:<node>      set   [topic, user] the node holds in presence topics
 //   s:<topic>      hash  node → subscriptions                   (summed: the topic's count)
@@ -7,14 +8,10 @@
 //   m:<topic>      hash  user → user_info;  mc:<topic> hash user → nodes holding it;  seq:<topic> member changes
 // Every change is made by one Lua script, which PUBLISHes it on `<prefix>pusher` with the node that made it:
 // so each change is told once, in the order made, and exactly one node hears it as its own.
-import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { PusherMembers, PusherRoster, RosterChange, TopicCounts } from '../contracts/pusher-roster.js';
+import { LEASE_LIVE_LUA, type LeasePart, type NodeLeases } from './node-leases.js';
 import { defineScript, type Script } from './script.js';
-
-/** A node's entries live this long past its last refresh. */
-export const ROSTER_LEASE_MS = 6000;
-const REFRESH_MS = 2000;
 
 // Shared Lua: P is the key prefix, NODE the node making the change, CH the pub/sub channel.
 const LUA_HELPERS = `
@@ -104,13 +101,13 @@ for _, topic in ipairs(topics) do
 end
 return out`;
 
-// ARGV: P, CH, dead node, reaping node, now, force ('1': the node reaps itself on close)
-// Removes the dead node's subscriptions and members, once: the node leaves the zset first.
-const REAP = `${LUA_HELPERS}
-local P, CH, DEAD, by, now, force = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5]), ARGV[6]
-local score = redis.call('ZSCORE', P .. 'nodes', DEAD)
-if force ~= '1' and (not score or tonumber(score) > now) then return 0 end
-redis.call('ZREM', P .. 'nodes', DEAD)
+// ARGV: P, CH, dead node, reaping node, now, force ('1': the last node reaps itself on close), lease zset
+// Removes the node's subscriptions and members if its lease passed or it handed them over; once, since
+// they are deleted in the same step (a second reap finds nothing).
+const REAP = `${LUA_HELPERS}${LEASE_LIVE_LUA}
+local P, CH, DEAD, by, now, force, NODES = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+if force ~= '1' and redis.call('SISMEMBER', P .. 'handed', DEAD) == 0 and leaseLive(NODES, DEAD, now) then return 0 end
+redis.call('SREM', P .. 'handed', DEAD)
 local subs = redis.call('HGETALL', P .. 'ns:' .. DEAD)
 for i = 1, #subs, 2 do count(P, CH, DEAD, by, subs[i], -tonumber(subs[i + 1]), true) end
 for _, entry in ipairs(redis.call('SMEMBERS', P .. 'nm:' .. DEAD)) do
@@ -171,8 +168,8 @@ function membersOf(reply: unknown): PusherMembers {
   return { users, seq: Number(list[0] ?? 0) };
 }
 
-export class RedisPusherRoster implements PusherRoster {
-  readonly node = randomUUID();
+export class RedisPusherRoster implements PusherRoster, LeasePart {
+  readonly node: string;
   /** Failed refreshes and unreadable notes (the next refresh repairs). */
   errors = 0;
   lastError: Error | undefined;
@@ -184,13 +181,14 @@ export class RedisPusherRoster implements PusherRoster {
   /** What this node told Redis: told again if it was reaped while alive (cut off past its lease). */
   private readonly ownCounts = new Map<string, number>();
   private readonly ownMembers = new Map<string, Map<string, string>>();
-  private timer: NodeJS.Timeout | undefined;
-  private ticking = false;
   /** A write failed (Redis away): Redis may differ from own*, brought in line at the next refresh. */
   private dirty = false;
   private closed = false;
+  /** Handed over to a live node: the survivors reap our entries. */
+  private handed = false;
 
-  constructor(private readonly client: Redis, private readonly subscriber: Redis, prefix: string) {
+  constructor(private readonly client: Redis, private readonly subscriber: Redis, prefix: string, private readonly leases: NodeLeases) {
+    this.node = leases.node;
     this.p = `${prefix}pusher:`;
     this.channel = `${prefix}pusher`;
     this.scripts = {
@@ -209,41 +207,30 @@ export class RedisPusherRoster implements PusherRoster {
       if (channel === this.channel) this.heard(text);
     });
     await this.subscriber.subscribe(this.channel);
-    await this.tick();
-    this.timer = setInterval(() => void this.tick(), REFRESH_MS);
-    this.timer.unref();
+  }
+
+  /** Stops writing; the leases' close ends this node's lease, then left() runs. */
+  async close(): Promise<void> {
+    this.closed = true;
   }
 
   /**
-   * Leaves politely: this node's lease ends now, so a live node reaps its subscriptions and members at its
-   * next refresh (within REFRESH_MS) and reports them as its own changes (its webhooks still run). With no
-   * other node alive, this node removes them itself.
+   * Our lease has ended (clean stop): a live node reaps our subscriptions and members at its next step
+   * (within RENEW_MS) and reports them as its own changes (its webhooks still run). With no other node
+   * alive, this node removes them itself (unless it handed them over to a node that has died since).
    */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    clearInterval(this.timer);
-    if (this.client.status !== 'ready') return;
-    try {
-      const now = Date.now();
-      const others = (await this.client.zrangebyscore(`${this.p}nodes`, now, '+inf')).filter((n) => n !== this.node);
-      if (others.length > 0) await this.client.zadd(`${this.p}nodes`, 0, this.node);
-      else await this.scripts.reap.run([], [this.p, this.channel, this.node, this.node, now, '1']);
-    } catch (err) {
-      this.noteError(err);
-    }
+  async left(alone: boolean): Promise<void> {
+    if (alone && !this.handed) await this.scripts.reap.run([], [this.p, this.channel, this.node, this.node, Date.now(), '1', this.leases.key]);
   }
 
   async handOver(): Promise<boolean> {
     if (this.closed || this.client.status !== 'ready') return false;
     try {
-      const now = Date.now();
-      const others = (await this.client.zrangebyscore(`${this.p}nodes`, now, '+inf')).filter((n) => n !== this.node);
-      if (others.length === 0) return false;
+      if ((await this.leases.liveOthers()).length === 0) return false;
       // From here on this node's entries are the survivors' to remove: no write may undo part of them first.
       this.closed = true;
-      clearInterval(this.timer);
-      await this.client.zadd(`${this.p}nodes`, 0, this.node);
+      this.handed = true;
+      await this.client.sadd(`${this.p}handed`, this.node);
       return true;
     } catch (err) {
       this.noteError(err);
@@ -317,24 +304,26 @@ export class RedisPusherRoster implements PusherRoster {
     this.signalListeners.push(fn);
   }
 
-  /** Renews this node's lease and reaps the nodes whose lease passed (each once, by whichever node is first). */
-  private async tick(): Promise<void> {
-    if (this.ticking || this.closed) return;
-    this.ticking = true;
+  // ---- the leases' part ---------------------------------------------------------------------
+
+  /** Our lease had lapsed (the others may have reaped us), or a write failed: tell our state again. */
+  async renewed(lapsed: boolean): Promise<void> {
+    if (this.closed || !(this.dirty || (lapsed && (this.ownCounts.size > 0 || this.ownMembers.size > 0)))) return;
     try {
-      const now = Date.now();
-      const added = await this.client.zadd(`${this.p}nodes`, now + ROSTER_LEASE_MS, this.node);
-      // Registered anew after the others reaped us (cut off past the lease), or a write failed: tell our state again.
-      if (this.dirty || (Number(added) === 1 && (this.ownCounts.size > 0 || this.ownMembers.size > 0))) await this.sync();
-      const expired = await this.client.zrangebyscore(`${this.p}nodes`, '-inf', now);
-      for (const dead of expired) {
-        if (dead !== this.node) await this.scripts.reap.run([], [this.p, this.channel, dead, this.node, now, '0']);
-      }
+      await this.sync();
     } catch (err) {
       this.noteError(err);
-    } finally {
-      this.ticking = false;
     }
+  }
+
+  /** Removes a dead (or handed-over) node's subscriptions and members, reported as this node's changes. */
+  async reap(node: string): Promise<void> {
+    await this.scripts.reap.run([], [this.p, this.channel, node, this.node, Date.now(), '0', this.leases.key]);
+  }
+
+  /** Nodes that handed their entries over (alive still, closing). */
+  strays(): Promise<string[]> {
+    return this.client.smembers(`${this.p}handed`);
   }
 
   private async sync(): Promise<void> {

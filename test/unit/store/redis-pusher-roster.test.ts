@@ -55,7 +55,7 @@ describe('redis pusher roster: lost writes', () => {
     const nodeA = (a.pusher as unknown as { node: string }).node;
     await until(async () => {
       if (heard.length >= 4) return true;
-      await testRedis().zadd(`${prefix}pusher:nodes`, '1', nodeA);
+      await testRedis().zadd(`${prefix}nodes`, '1', nodeA);
       return false;
     }, 'reaped', 10_000);
     expect(heard.slice(2, 4).map((c) => c.kind).sort()).toEqual(['member_removed', 'vacated']);
