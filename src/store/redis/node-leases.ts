@@ -5,8 +5,8 @@
 // its own Lua script that checks the lease (LEASE_LIVE_LUA) and takes the node's entries out in the same
 // step, deleting them: so of several survivors racing, exactly one takes out each part's entries, and a
 // part whose reap failed is tried again at the next step (the node leaves the zset only once every part
-// reaped it). A node that finds its own lease had lapsed (paused, cut off) tells its parts to write their
-// state again: the survivors may have reaped it.
+// reaped it). A node that finds its own lease missing or lapsed (starting, or paused, cut off) tells its
+// parts to write their state again: the survivors may have reaped it.
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { defineScript, type Script } from './script.js';
@@ -43,16 +43,19 @@ return redis.call('ZREM', KEYS[1], ARGV[1])`;
 /** A part of the store with entries per node. */
 export interface LeasePart {
   /**
-   * After each renewal of this node's lease. `lapsed`: it had passed (or was lost), so the others may have
-   * reaped this node's entries: write them all again. `live`: the other live nodes.
+   * After each renewal of this node's lease. `lapsed`: it had passed or was missing (the first renewal, or
+   * Redis lost it), so the others may have reaped this node's entries: write them all again.
    */
-  renewed(lapsed: boolean, live: ReadonlySet<string>): Promise<void>;
+  renewed(lapsed: boolean): Promise<void>;
   /**
    * Takes a dead node's entries out, if its lease has passed (or the part released them) and they are still
    * there: one Lua step, so it happens once whichever nodes race. Rejects on failure (tried again later).
    */
   reap(node: string): Promise<void>;
-  /** Other nodes whose entries this part wants reaped although they are not in the zset's dead list. */
+  /**
+   * Other nodes whose entries this part wants reaped although they are not among the lapsed leases (gone from
+   * the zset, or handed over); `live` as of this step. Their reap still checks the lease.
+   */
   strays?(live: ReadonlySet<string>): Promise<string[]>;
   /** This node's lease just ended on a clean stop; `alone`: no other node is alive to reap it. */
   left?(alone: boolean): Promise<void>;
@@ -74,8 +77,6 @@ export class NodeLeases {
   private readonly forgetScript: Script;
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
-  /** Registered once: a lease missing after that was lost or reaped. */
-  private registered = false;
   private closed = false;
 
   constructor(private readonly client: Redis, prefix: string, readonly timing: LeaseTiming = { leaseMs: LEASE_MS, renewMs: RENEW_MS }) {
@@ -91,7 +92,7 @@ export class NodeLeases {
 
   /** Registers this node (first renewal and reaping step), then renews every renewMs. */
   async start(): Promise<void> {
-    await this.step();
+    await this.tick();
     this.timer = setInterval(() => void this.tick(), this.timing.renewMs);
     this.timer.unref();
   }
@@ -129,15 +130,14 @@ export class NodeLeases {
   private async step(): Promise<void> {
     const now = Date.now();
     const reply = (await this.renewScript.run([this.key], [this.node, now + this.timing.leaseMs, now])) as string[];
-    const lapsed = this.registered && Number(reply[0]) === 1;
-    this.registered = true;
+    const lapsed = Number(reply[0]) === 1;
     const live = new Set<string>();
     const dead = new Set<string>();
     for (let i = 1; i + 1 < reply.length; i += 2) {
       const node = String(reply[i]);
       if (node !== this.node) (Number(reply[i + 1]) > now ? live : dead).add(node);
     }
-    for (const part of this.parts) await part.renewed(lapsed, live).catch((err: unknown) => this.noteError(err));
+    for (const part of this.parts) await part.renewed(lapsed).catch((err: unknown) => this.noteError(err));
     await this.reap(dead, live, now);
   }
 

@@ -229,10 +229,10 @@ export class RedisPresence implements ChannelPresence, LeasePart {
   }
 
   /** Renews our set with the lease, repairs it, and drops the nodes that are no longer alive from the mirror. */
-  async renewed(lapsed: boolean, live: ReadonlySet<string>): Promise<void> {
+  async renewed(lapsed: boolean): Promise<void> {
     if (this.closed) return;
     await this.refresh(lapsed);
-    await this.enqueue(async () => (this.stale ? this.resync() : this.sweep(live)));
+    await this.enqueue(() => (this.stale ? this.resync() : this.sweep()));
   }
 
   // ---- our own entry -----------------------------------------------------------------------
@@ -295,8 +295,12 @@ export class RedisPresence implements ChannelPresence, LeasePart {
     }
   }
 
-  /** Drops the nodes whose lease passed (their sets expire on their own; the leases reap their members). */
-  private sweep(live: ReadonlySet<string>): void {
+  /**
+   * Drops the nodes whose lease passed (their sets expire on their own; the leases reap their members).
+   * Live nodes are read here, in the mirror's turn: a node that registered since the renewal is kept.
+   */
+  private async sweep(): Promise<void> {
+    const live = new Set(await this.leases.liveOthers());
     for (const node of [...this.others.keys()]) if (!live.has(node)) this.drop(node);
   }
 

@@ -229,8 +229,8 @@ export class RedisPusherRoster implements PusherRoster, LeasePart {
       if ((await this.leases.liveOthers()).length === 0) return false;
       // From here on this node's entries are the survivors' to remove: no write may undo part of them first.
       this.closed = true;
-      this.handed = true;
       await this.client.sadd(`${this.p}handed`, this.node);
+      this.handed = true;
       return true;
     } catch (err) {
       this.noteError(err);

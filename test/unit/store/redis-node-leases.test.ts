@@ -100,8 +100,9 @@ describe('redis node leases', () => {
     await sleep(TIMING.leaseMs * 3);
     expect(await a.leases.liveOthers()).toEqual([b.leases.node]);
     expect(await b.leases.liveOthers()).toEqual([a.leases.node]);
+    // Told once, at the first renewal (a node starting anew), never again while renewed in time.
     for (const n of [a, b]) {
-      for (const p of n.parts) expect([p.reaped, p.retold]).toEqual([[], 0]);
+      for (const p of n.parts) expect([p.reaped, p.retold]).toEqual([[], 1]);
     }
     expect(await exists(a.parts[0].key(a.leases.node))).toBe(true);
 
@@ -170,7 +171,7 @@ describe('redis node leases', () => {
     for (const p of paused.parts) expect(await exists(p.key(id))).toBe(false);
 
     await paused.leases.tick();
-    expect(paused.parts.map((p) => p.retold)).toEqual([1, 1]);
+    expect(paused.parts.map((p) => p.retold)).toEqual([2, 2]);
     for (const p of paused.parts) expect(await exists(p.key(id))).toBe(true);
     await a.leases.tick();
     expect(await a.leases.liveOthers()).toEqual([id]);
@@ -178,6 +179,6 @@ describe('redis node leases', () => {
     for (const p of paused.parts) expect(await exists(p.key(id))).toBe(true);
     // A renewal in time tells nothing again.
     await paused.leases.tick();
-    expect(paused.parts.map((p) => p.retold)).toEqual([1, 1]);
+    expect(paused.parts.map((p) => p.retold)).toEqual([2, 2]);
   });
 });
