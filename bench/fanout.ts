@@ -7,6 +7,7 @@
 // one server process (a process here may hold 20,000 descriptors), RSS per connection.
 // Runnable alone: npx tsx bench/fanout.ts (BENCH_* variables below size it).
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import type { GenCommand, GenReport, GenTarget } from './fanout-gen.js';
@@ -158,6 +159,10 @@ class Generators {
     await Promise.all(this.procs.map((p) => this.ask(p, { type: 'close' }, 'closed')));
   }
 
+  pids(): number[] {
+    return this.procs.map((p) => p.pid as number);
+  }
+
   stop(): void {
     for (const p of this.procs) p.disconnect();
   }
@@ -289,6 +294,7 @@ async function measure(gens: Generators, target: Target, round: number, opts: Fa
 
     // Paced: one message every 1/pacedRate s, latency from the publish's start to each receipt.
     await gens.reset(true);
+    const trace = process.env.BENCH_TRACE ? await startTrace(`${process.env.BENCH_TRACE}-${target.name.replace(/\W+/g, '_')}-r${round}`, [target.pid, ...gens.pids(), process.pid]) : undefined;
     const pacedStart = now();
     const sends: Promise<void>[] = [];
     for (let i = 0; i < opts.paced; i++) {
@@ -298,6 +304,7 @@ async function measure(gens: Generators, target: Target, round: number, opts: Fa
     }
     await Promise.all(sends);
     const paced = await awaitDeliveries(gens, n * opts.paced);
+    await trace?.stop({ target: target.name, serverPid: target.pid, genPids: gens.pids(), parentPid: process.pid, paced: paced.map((r) => ({ markersUs: r.markersUs, latenciesMs: r.latenciesMs })) });
     const latencies = paced.flatMap((r) => r.latenciesMs).sort((a, b) => a - b);
     const pacedDeliveries = sum(paced, (r) => r.deliveries);
     const all = [...burst, ...paced];
@@ -323,6 +330,27 @@ async function measure(gens: Generators, target: Target, round: number, opts: Fa
   } finally {
     await sub.close();
   }
+}
+
+/**
+ * BENCH_TRACE=<path prefix>: the paced phase's system calls and context switches of the server, the generators and this process (perf record,
+ * CLOCK_MONOTONIC timestamps), beside a JSON of the pids, the wall−monotonic clock offset and every receipt: what
+ * bench/fanout-trace.ts splits into publish → server read → first and last subscriber write → generators' reads → receipt.
+ */
+async function startTrace(prefix: string, pids: number[]): Promise<{ stop(info: object): Promise<void> }> {
+  const events = ['write', 'writev', 'read', 'recvfrom', 'epoll_wait'].flatMap((c) => [`syscalls:sys_enter_${c}`, `syscalls:sys_exit_${c}`]);
+  // Only these processes (all their threads): perf's own writes to its file would otherwise be traced too.
+  const perf = spawn('perf', ['record', '-p', pids.join(','), '-k', 'mono', '-m', '1024', ...events.flatMap((e) => ['-e', e]), '-e', 'sched:sched_switch', '-o', `${prefix}.perf`], { stdio: 'ignore' });
+  await sleep(500);
+  const offsetMs = now() - Number(process.hrtime.bigint()) / 1e6;
+  return {
+    stop: async (info) => {
+      const done = new Promise((r) => perf.on('exit', r));
+      perf.kill('SIGINT');
+      await done;
+      writeFileSync(`${prefix}.json`, JSON.stringify({ ...info, wallMinusMonoMs: offsetMs }));
+    },
+  };
 }
 
 /** nchan's deliveries/s as the burst grows: where they stop growing, nchan is at its own ceiling. */
