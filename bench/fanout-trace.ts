@@ -75,7 +75,8 @@ function analyse(jsonFile: string): void {
     const us = markers[mi] as number;
     const t0 = us / 1000 - info.wallMinusMonoMs;
     const tEnd = mi + 1 < markers.length ? (markers[mi + 1] as number) / 1000 - info.wallMinusMonoMs : t0 + 40;
-    const inMsg = evs.filter((e) => e.t >= t0 && e.t < tEnd);
+    // From 1 ms early: the clocks of two processes, mapped through one offset, agree to a few tenths of a ms.
+    const inMsg = evs.filter((e) => e.t >= t0 - 1 && e.t < tEnd - 1);
     const pubWrite = inMsg.find((e) => e.pid === info.parentPid && isWrite(e));
     const srvRead = inMsg.find((e) => e.tid === info.serverPid && isReadExit(e) && e.ret > 0 && (!pubWrite || e.t >= pubWrite.t));
     const subWrites = inMsg.filter((e) => e.tid === info.serverPid && isWrite(e) && !publisherFds.has(e.fd));

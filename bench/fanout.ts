@@ -341,12 +341,17 @@ async function startTrace(prefix: string, pids: number[]): Promise<{ stop(info: 
   const events = ['write', 'writev', 'read', 'recvfrom', 'epoll_wait'].flatMap((c) => [`syscalls:sys_enter_${c}`, `syscalls:sys_exit_${c}`]);
   // Only these processes (all their threads): perf's own writes to its file would otherwise be traced too.
   const perf = spawn('perf', ['record', '-p', pids.join(','), '-k', 'mono', '-m', '1024', ...events.flatMap((e) => ['-e', e]), '-e', 'sched:sched_switch', '-o', `${prefix}.perf`], { stdio: 'ignore' });
+  // BENCH_TRACE_PROFILE: the server's on-CPU call stacks too (with BENCH_SERVER_NODE_ARGS=--perf-basic-prof for JS names).
+  const profile = process.env.BENCH_TRACE_PROFILE
+    ? spawn('perf', ['record', '-e', 'cpu-clock', '-F', '4999', '-g', '-p', String(pids[0]), '-o', `${prefix}.profile.perf`], { stdio: 'ignore' })
+    : undefined;
   await sleep(500);
   const offsetMs = now() - Number(process.hrtime.bigint()) / 1e6;
   return {
     stop: async (info) => {
-      const done = new Promise((r) => perf.on('exit', r));
+      const done = Promise.all([perf, ...(profile ? [profile] : [])].map((p) => new Promise((r) => p.on('exit', r))));
       perf.kill('SIGINT');
+      profile?.kill('SIGINT');
       await done;
       writeFileSync(`${prefix}.json`, JSON.stringify({ ...info, wallMinusMonoMs: offsetMs }));
     },

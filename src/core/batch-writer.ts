@@ -1,6 +1,8 @@
 // Per-consumer output queue: chunks pushed while a flush is pending leave in one batch (one corked
-// burst of the shared buffers: one writev). An idle server flushes at the end of
-// the turn; one that flushed less than a window ago waits it out, so under load more messages
+// burst of the shared buffers: one writev). On an idle server a message handed out by the fan-out
+// (writeThrough) is written to each consumer as it is handed over: the first consumer has it while the
+// others are still being served, as a C server's loop would. Otherwise a flush happens at the end of
+// the turn; one due less than a window after the previous one waits it out, so under load more messages
 // ride in each write (the floor is one system call per consumer per flush). A consumer whose socket
 // stops draining is dropped once it holds more than `limit` bytes — the publisher never waits for it.
 
@@ -88,8 +90,39 @@ function flushAll(): void {
   }
   writers.length = 0;
   spare = writers;
+  flushed(started);
+}
+
+/** A flush (or a written-through hand-out) that began at `started` is over: the next window starts now. */
+function flushed(started: number): void {
   lastFlushEnd = performance.now();
   window = Math.min(MAX_WINDOW_MS, Math.max(WINDOW_MS, lastFlushEnd - started));
+}
+
+/** Set while writeThrough hands a message out: every push is written at once. */
+let through = false;
+
+/**
+ * Runs `handOut` (one message to all its consumers) with each consumer's push written at once, when the
+ * server is idle: nothing waits for a flush and the last one ended more than a window ago. A lone message
+ * then leaves with no turn of the event loop in between (no setImmediate, no second pass over the
+ * consumers), and the first consumers have it while the rest are still being served. Under load (a flush
+ * pending, or one within the window) the pushes queue as usual, and the window this hand-out opens makes
+ * the messages that follow ride together: one corked write per consumer per flush.
+ */
+export function writeThrough(handOut: () => void): void {
+  if (through || scheduled || performance.now() - lastFlushEnd < window) {
+    handOut();
+    return;
+  }
+  through = true;
+  const started = performance.now();
+  try {
+    handOut();
+  } finally {
+    through = false;
+    flushed(started);
+  }
 }
 
 /** The socket of a connection being paced (a long replay): what whenRoomOn needs of it. */
@@ -188,7 +221,7 @@ export class BatchWriter {
   private enqueued(bytes: number, counts: boolean): void {
     this.queuedBytes += bytes;
     if (counts) this.queuedItems++;
-    if (this.queuedBytes >= EAGER_FLUSH_BYTES) {
+    if (through || this.queuedBytes >= EAGER_FLUSH_BYTES) {
       this.flush();
       return;
     }

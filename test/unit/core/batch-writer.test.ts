@@ -2,7 +2,9 @@
 // turn, coalescing window, eager flush) and when a consumer is dropped. Over real sockets:
 // test/integration/stream.test.ts and ws.test.ts.
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { BatchWriter, type BatchSink } from '../../../src/core/batch-writer.js';
+import { BatchWriter, writeThrough, type BatchSink } from '../../../src/core/batch-writer.js';
+import { Fanout } from '../../../src/core/fanout.js';
+import { committedMessage } from '../../../src/core/message.js';
 
 /** A sink that records batches; a stalled one keeps every byte as backlog (the peer never reads). */
 function recordingSink(stalled = false): BatchSink & { batches: string[][] } {
@@ -106,5 +108,50 @@ describe('BatchWriter', () => {
     vi.advanceTimersByTime(10);
     expect(sink.batches.flat()).not.toContain('h3');
     expect(reasons).toEqual(['slow consumer: more than 100 bytes waiting']);
+  });
+
+  it('on an idle server a hand-out is written to each consumer as it is handed over, before the next one', () => {
+    const sinks = [recordingSink(), recordingSink()];
+    const writers = sinks.map((s) => new BatchWriter(s, 1024, () => {}));
+    const seen: string[][][] = [];
+    writeThrough(() => {
+      (writers[0] as BatchWriter).push(Buffer.from('a'));
+      seen.push(sinks.map((s) => s.batches.flat()));
+      (writers[1] as BatchWriter).push(Buffer.from('a'));
+    });
+    expect(seen).toEqual([[['a'], []]]);
+    expect(sinks.map((s) => s.batches)).toEqual([[['a']], [['a']]]);
+  });
+
+  it('hand-outs within the window of the previous one queue, and leave together: one write per consumer', () => {
+    const sink = recordingSink();
+    const w = new BatchWriter(sink, 1024, () => {});
+    for (const c of ['a', 'b', 'c']) writeThrough(() => w.push(Buffer.from(c)));
+    expect(sink.batches).toEqual([['a']]);
+    vi.advanceTimersByTime(1);
+    expect(sink.batches).toEqual([['a'], ['b', 'c']]);
+  });
+
+  it('while a flush is pending a hand-out queues behind what waits, in order', () => {
+    const sink = recordingSink();
+    const w = new BatchWriter(sink, 1024, () => {});
+    w.push(Buffer.from('x'));
+    writeThrough(() => w.push(Buffer.from('y')));
+    expect(sink.batches).toEqual([]);
+    vi.advanceTimersByTime(0);
+    expect(sink.batches).toEqual([['x', 'y']]);
+  });
+
+  it('the fan-out hands a message out through writeThrough: every consumer has it when publish returns, once', () => {
+    const fanout = new Fanout();
+    const sinks = [recordingSink(), recordingSink(), recordingSink()];
+    for (const s of sinks) {
+      const w = new BatchWriter(s, 1024, () => {});
+      fanout.add('t', { deliver: (m) => w.push(m.body) });
+    }
+    fanout.publish(committedMessage('t', 1, 'e', { contentType: 'text/plain', body: Buffer.from('m1') }));
+    expect(sinks.map((s) => s.batches)).toEqual([[['m1']], [['m1']], [['m1']]]);
+    vi.advanceTimersByTime(10);
+    expect(sinks.map((s) => s.batches)).toEqual([[['m1']], [['m1']], [['m1']]]);
   });
 });
