@@ -78,9 +78,13 @@ function schedule(): void {
   else setImmediate(flushAll);
 }
 
+/** Date.now() of the flush or hand-out under way (0: none), read once for all its writers' lastWrite. */
+let turnClock = 0;
+
 function flushAll(): void {
   scheduled = false;
   const started = performance.now();
+  turnClock = Date.now();
   const writers = dirty;
   dirty = spare;
   for (let i = 0; i < writers.length; i++) {
@@ -90,6 +94,7 @@ function flushAll(): void {
   }
   writers.length = 0;
   spare = writers;
+  turnClock = 0;
   flushed(started);
 }
 
@@ -117,10 +122,12 @@ export function writeThrough(handOut: () => void): void {
   }
   through = true;
   const started = performance.now();
+  turnClock = Date.now();
   try {
     handOut();
   } finally {
     through = false;
+    turnClock = 0;
     flushed(started);
   }
 }
@@ -239,7 +246,7 @@ export class BatchWriter {
     const items = this.queuedItems;
     this.queuedBytes = 0;
     this.queuedItems = 0;
-    this.lastWrite = Date.now();
+    this.lastWrite = turnClock || Date.now();
     // A sink takes the batch synchronously: the same array serves the next one (no garbage per flush,
     // which under load was a young-generation collection every few bursts).
     if (!this.sink.gone) this.sink.writeBatch(chunks, bytes);
