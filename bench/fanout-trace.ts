@@ -48,6 +48,22 @@ const isWrite = (e: Ev): boolean => e.name === 'sys_enter_write' || e.name === '
 const isReadExit = (e: Ev): boolean => e.name === 'sys_exit_read' || e.name === 'sys_exit_recvfrom';
 const isReadEnter = (e: Ev): boolean => e.name === 'sys_enter_read' || e.name === 'sys_enter_recvfrom';
 
+/** ms a process's main thread was on a core within [from, to]: from its first event after a switch-out to its next switch-out. */
+function onCpu(evs: Ev[], tid: number, from: number, to: number): number {
+  let on: number | undefined;
+  let total = 0;
+  for (const e of evs) {
+    if (e.tid !== tid) continue;
+    if (e.t > to) break;
+    if (e.name === 'sched_switch') {
+      if (on !== undefined) total += Math.max(0, Math.min(e.t, to) - Math.max(on, from));
+      on = undefined;
+    } else on ??= e.t;
+  }
+  if (on !== undefined) total += Math.max(0, to - Math.max(on, from));
+  return total;
+}
+
 function analyse(jsonFile: string): void {
   const info = JSON.parse(readFileSync(jsonFile, 'utf8')) as TraceInfo;
   const evs = events(jsonFile.replace(/\.json$/, '.perf'));
@@ -100,7 +116,9 @@ function analyse(jsonFile: string): void {
     add('subscriber writes (system calls)', subWrites.length);
     add('µs per subscriber write', ((last - first) * 1000) / Math.max(1, subWrites.length - 1));
     add('server off-CPU during its writes', off);
+    add('server on-CPU share of its writes', 1 - off / Math.max(1e-9, last - first));
     info.genPids.forEach((gp, gi) => {
+      add(`gen ${gi + 1}: on-CPU share of the server's writes`, onCpu(evs, gp, first, last) / Math.max(1e-9, last - first));
       const reads = inMsg.filter((e) => e.pid === gp && isReadExit(e) && e.ret > 0);
       const wakes = inMsg.filter((e) => e.pid === gp && e.name === 'sys_exit_epoll_wait' && e.ret > 0);
       const mine = (got[gi] ?? []).sort((a, b) => a - b);

@@ -1,8 +1,7 @@
 // Per-consumer output queue: chunks pushed while a flush is pending leave in one batch (one corked
 // burst of the shared buffers: one writev). On an idle server a message handed out by the fan-out
-// (writeThrough) is written to each consumer as it is handed over: the first consumer has it while the
-// others are still being served, as a C server's loop would. Otherwise a flush happens at the end of
-// the turn; one due less than a window after the previous one waits it out, so under load more messages
+// (writeThrough) is written to every consumer as soon as the hand-out ends. Otherwise a flush happens at
+// the end of the turn; one due less than a window after the previous one waits it out, so under load more messages
 // ride in each write (the floor is one system call per consumer per flush). A consumer whose socket
 // stops draining is dropped once it holds more than `limit` bytes — the publisher never waits for it.
 
@@ -78,7 +77,7 @@ function schedule(): void {
   else setImmediate(flushAll);
 }
 
-/** Date.now() of the flush or hand-out under way (0: none), read once for all its writers' lastWrite. */
+/** Date.now() of the flush under way (0: none), read once for all its writers' lastWrite. */
 let turnClock = 0;
 
 function flushAll(): void {
@@ -95,25 +94,21 @@ function flushAll(): void {
   writers.length = 0;
   spare = writers;
   turnClock = 0;
-  flushed(started);
-}
-
-/** A flush (or a written-through hand-out) that began at `started` is over: the next window starts now. */
-function flushed(started: number): void {
   lastFlushEnd = performance.now();
   window = Math.min(MAX_WINDOW_MS, Math.max(WINDOW_MS, lastFlushEnd - started));
 }
 
-/** Set while writeThrough hands a message out: every push is written at once. */
+/** Set while writeThrough hands a message out: the pushes list their writers without scheduling a flush. */
 let through = false;
 
 /**
- * Runs `handOut` (one message to all its consumers) with each consumer's push written at once, when the
- * server is idle: nothing waits for a flush and the last one ended more than a window ago. A lone message
- * then leaves with no turn of the event loop in between (no setImmediate, no second pass over the
- * consumers), and the first consumers have it while the rest are still being served. Under load (a flush
- * pending, or one within the window) the pushes queue as usual, and the window this hand-out opens makes
- * the messages that follow ride together: one corked write per consumer per flush.
+ * Runs `handOut` (one message to all its consumers), then, when the server was idle (nothing waiting for a
+ * flush, the last one ended more than a window ago), flushes every consumer at once: a lone message leaves
+ * with no turn of the event loop in between (no setImmediate, nor the publisher's reply and whatever else
+ * the turn holds before it). The hand-out stays one tight pass and the writes another: writing each
+ * consumer as it is handed the message (tried) interleaves the fan-out's JavaScript with system calls and
+ * made the whole loop slower. Under load (a flush pending, or one within the window) the pushes queue as
+ * usual, and the window makes the messages that follow ride together: one corked write per consumer per flush.
  */
 export function writeThrough(handOut: () => void): void {
   if (through || scheduled || performance.now() - lastFlushEnd < window) {
@@ -121,14 +116,11 @@ export function writeThrough(handOut: () => void): void {
     return;
   }
   through = true;
-  const started = performance.now();
-  turnClock = Date.now();
   try {
     handOut();
   } finally {
     through = false;
-    turnClock = 0;
-    flushed(started);
+    flushAll();
   }
 }
 
@@ -228,14 +220,15 @@ export class BatchWriter {
   private enqueued(bytes: number, counts: boolean): void {
     this.queuedBytes += bytes;
     if (counts) this.queuedItems++;
-    if (through || this.queuedBytes >= EAGER_FLUSH_BYTES) {
+    if (this.queuedBytes >= EAGER_FLUSH_BYTES) {
       this.flush();
       return;
     }
     if (!this.listed) {
       this.listed = true;
       dirty.push(this);
-      schedule();
+      // Inside writeThrough the flush follows the hand-out at once.
+      if (!through) schedule();
     }
   }
 
