@@ -39,12 +39,27 @@ export function streamSink(stream: {
   };
 }
 
+/** A batch of two chunks this small (a lone /ws frame: the connection's own start and the shared tail) is
+ *  copied into one buffer: a copy of a few hundred bytes costs less than a corked write's buffering and writev. */
+const JOIN_PAIR_BYTES = 1024;
+
 /** Writes the chunks in one system call (corked: the kernel gets them together, and `writableLength`
  *  counts only what it refused). */
 export function writeAll(stream: { write(chunk: Buffer): boolean; cork(): void; uncork(): void }, chunks: Buffer[]): void {
   if (chunks.length === 1) {
     stream.write(chunks[0] as Buffer);
     return;
+  }
+  if (chunks.length === 2) {
+    const a = chunks[0] as Buffer;
+    const b = chunks[1] as Buffer;
+    if (a.length + b.length <= JOIN_PAIR_BYTES) {
+      const joined = Buffer.allocUnsafe(a.length + b.length);
+      joined.set(a, 0);
+      joined.set(b, a.length);
+      stream.write(joined);
+      return;
+    }
   }
   stream.cork();
   for (let i = 0; i < chunks.length; i++) stream.write(chunks[i] as Buffer);

@@ -2,7 +2,7 @@
 // turn, coalescing window, eager flush) and when a consumer is dropped. Over real sockets:
 // test/integration/stream.test.ts and ws.test.ts.
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { BatchWriter, writeThrough, type BatchSink } from '../../../src/core/batch-writer.js';
+import { BatchWriter, writeAll, writeThrough, type BatchSink } from '../../../src/core/batch-writer.js';
 import { Fanout } from '../../../src/core/fanout.js';
 import { committedMessage } from '../../../src/core/message.js';
 
@@ -153,5 +153,18 @@ describe('BatchWriter', () => {
     expect(sinks.map((s) => s.batches)).toEqual([[['m1']], [['m1']], [['m1']]]);
     vi.advanceTimersByTime(10);
     expect(sinks.map((s) => s.batches)).toEqual([[['m1']], [['m1']], [['m1']]]);
+  });
+
+  it('writeAll: a small pair (a frame start and its shared tail) leaves as one buffer; larger batches corked, as they are', () => {
+    const calls: string[] = [];
+    const stream = { write: (c: Buffer) => calls.push(`write ${c.length}:${c.toString().slice(0, 3)}`) > 0, cork: () => void calls.push('cork'), uncork: () => void calls.push('uncork') };
+    writeAll(stream, [Buffer.from('[1,'), bytes(100, 't')]);
+    expect(calls).toEqual(['write 103:[1,']);
+    calls.length = 0;
+    writeAll(stream, [Buffer.from('[2,'), bytes(2000, 't')]);
+    expect(calls).toEqual(['cork', 'write 3:[2,', 'write 2000:ttt', 'uncork']);
+    calls.length = 0;
+    writeAll(stream, [Buffer.from('a'), Buffer.from('b'), Buffer.from('c')]);
+    expect(calls).toEqual(['cork', 'write 1:a', 'write 1:b', 'write 1:c', 'uncork']);
   });
 });
