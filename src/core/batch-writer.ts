@@ -118,7 +118,7 @@ let through = false;
 
 /**
  * Runs `handOut` (one message to all its consumers), then, when the server was idle (nothing waiting for a
- * flush, the last one ended more than a window ago), flushes every consumer at once: a lone message leaves
+ * flush, none for MAX_WINDOW_MS), flushes every consumer at once: a lone message leaves
  * with no turn of the event loop in between (no setImmediate, nor the publisher's reply and whatever else
  * the turn holds before it). The hand-out stays one tight pass and the writes another: writing each
  * consumer as it is handed the message (tried) interleaves the fan-out's JavaScript with system calls and
@@ -126,7 +126,8 @@ let through = false;
  * usual, and the window makes the messages that follow ride together: one corked write per consumer per flush.
  */
 export function writeThrough(handOut: () => void): void {
-  if (through || scheduled || performance.now() - lastFlushEnd < window) {
+  // Idle for the longest window at least: in a burst flushes follow each other closer than that.
+  if (through || scheduled || performance.now() - lastFlushEnd < MAX_WINDOW_MS) {
     handOut();
     return;
   }
