@@ -122,8 +122,8 @@ let through = false;
  * with no turn of the event loop in between (no setImmediate, nor the publisher's reply and whatever else
  * the turn holds before it). The hand-out stays one tight pass and the writes another: writing each
  * consumer as it is handed the message (tried) interleaves the fan-out's JavaScript with system calls and
- * made the whole loop slower. Under load (a flush pending, or one within the window) the pushes queue as
- * usual, and the window makes the messages that follow ride together: one corked write per consumer per flush.
+ * made the whole loop slower. Under load (a flush pending, or one less than MAX_WINDOW_MS ago) the pushes
+ * queue as usual, and the window makes the messages that follow ride together: one corked write per consumer per flush.
  */
 export function writeThrough(handOut: () => void): void {
   // Idle for the longest window at least: in a burst flushes follow each other closer than that.
