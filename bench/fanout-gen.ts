@@ -37,6 +37,8 @@ export interface GenReport {
   cpuMs: number;
   wallMs: number;
   latenciesMs: number[];
+  /** Each latency's message (its marker, µs since epoch), in the same order: where the receipts of one message fall. */
+  markersUs: number[];
 }
 
 const MARK = Buffer.from('#T');
@@ -57,6 +59,7 @@ const consumers: Consumer[] = [];
 let lost = 0;
 let lastAt = 0;
 let latencies: number[] | null = null;
+let markers: number[] = [];
 let cpuAtReset = process.cpuUsage();
 let wallAtReset = now();
 
@@ -80,7 +83,10 @@ function scan(c: Consumer, chunk: Buffer): void {
     c.count++;
     const t = now();
     lastAt = t;
-    if (latencies) latencies.push(t - micros / 1000);
+    if (latencies) {
+      latencies.push(t - micros / 1000);
+      markers.push(micros);
+    }
   }
   // A marker's first byte may end this read.
   if (buf.length > 0 && buf[buf.length - 1] === MARK[0]) c.carry = Buffer.from(buf.subarray(buf.length - 1));
@@ -177,6 +183,7 @@ function report(): GenReport {
     cpuMs: (cpu.user + cpu.system) / 1000,
     wallMs: now() - wallAtReset,
     latenciesMs: latencies ?? [],
+    markersUs: markers,
   };
 }
 
@@ -199,6 +206,7 @@ process.on('message', (cmd: GenCommand) => {
       for (const c of consumers) c.count = 0;
       lastAt = 0;
       latencies = cmd.latencies ? [] : null;
+      markers = [];
       cpuAtReset = process.cpuUsage();
       wallAtReset = now();
       send({ type: 'reset' });

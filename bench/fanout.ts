@@ -7,10 +7,11 @@
 // one server process (a process here may hold 20,000 descriptors), RSS per connection.
 // Runnable alone: npx tsx bench/fanout.ts (BENCH_* variables below size it).
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import type { GenCommand, GenReport, GenTarget } from './fanout-gen.js';
-import { cpuSeconds, fmt, isMain, percentile, rssBytes, startHookhub, type ChildServer } from './lib.js';
+import { cpuSeconds, fmt, isMain, percentile, rssBytes, schedMs, startHookhub, type ChildServer } from './lib.js';
 import { nchanAvailable, startNchan } from './nchan.js';
 
 export interface FanoutOptions {
@@ -76,6 +77,11 @@ export interface RoundResult {
   genCpuTotal: number;
   pacedP50: number;
   pacedP99: number;
+  /** Busiest generator process's CPU share of the paced phase's wall time. */
+  pacedGenCpuMax: number;
+  /** The server's main thread on a core per paced message (ms, /proc schedstat): its own work for one message to
+   *  every subscriber, which the machine's load does not lengthen as it does the latency. */
+  pacedServerCpuMs: number;
   /** Messages a consumer did not get, or got twice (burst + paced, over all consumers). */
   missing: number;
   duplicated: number;
@@ -156,6 +162,10 @@ class Generators {
 
   async close(): Promise<void> {
     await Promise.all(this.procs.map((p) => this.ask(p, { type: 'close' }, 'closed')));
+  }
+
+  pids(): number[] {
+    return this.procs.map((p) => p.pid as number);
   }
 
   stop(): void {
@@ -289,6 +299,8 @@ async function measure(gens: Generators, target: Target, round: number, opts: Fa
 
     // Paced: one message every 1/pacedRate s, latency from the publish's start to each receipt.
     await gens.reset(true);
+    const trace = process.env.BENCH_TRACE ? await startTrace(`${process.env.BENCH_TRACE}-${target.name.replace(/\W+/g, '_')}-r${round}`, [target.pid, ...gens.pids(), process.pid]) : undefined;
+    const pacedCpuBefore = schedMs(target.pid);
     const pacedStart = now();
     const sends: Promise<void>[] = [];
     for (let i = 0; i < opts.paced; i++) {
@@ -298,6 +310,8 @@ async function measure(gens: Generators, target: Target, round: number, opts: Fa
     }
     await Promise.all(sends);
     const paced = await awaitDeliveries(gens, n * opts.paced);
+    const pacedCpuAfter = schedMs(target.pid);
+    await trace?.stop({ target: target.name, serverPid: target.pid, genPids: gens.pids(), parentPid: process.pid, paced: paced.map((r) => ({ markersUs: r.markersUs, latenciesMs: r.latenciesMs })) });
     const latencies = paced.flatMap((r) => r.latenciesMs).sort((a, b) => a - b);
     const pacedDeliveries = sum(paced, (r) => r.deliveries);
     const all = [...burst, ...paced];
@@ -316,6 +330,8 @@ async function measure(gens: Generators, target: Target, round: number, opts: Fa
       genCpuTotal: shares.reduce((a, b) => a + b, 0),
       pacedP50: percentile(latencies, 50),
       pacedP99: percentile(latencies, 99),
+      pacedGenCpuMax: Math.max(...paced.map((r) => r.cpuMs / Math.max(1, r.wallMs))),
+      pacedServerCpuMs: pacedCpuBefore && pacedCpuAfter ? (pacedCpuAfter.cpu - pacedCpuBefore.cpu) / opts.paced : NaN,
       missing: Math.max(0, n * opts.burst - deliveries) + Math.max(0, n * opts.paced - pacedDeliveries),
       duplicated: sum(burst, (r) => Math.max(0, r.maxPerSocket - opts.burst)) + sum(paced, (r) => Math.max(0, r.maxPerSocket - opts.paced)),
       lostConnections: Math.max(...all.map((r) => r.lost)),
@@ -323,6 +339,34 @@ async function measure(gens: Generators, target: Target, round: number, opts: Fa
   } finally {
     await sub.close();
   }
+}
+
+/**
+ * BENCH_TRACE=<path prefix>: the paced phase's system calls and context switches of the server, the generators and this process (perf record,
+ * CLOCK_MONOTONIC timestamps), beside a JSON of the pids, the wall−monotonic clock offset and every receipt: what
+ * bench/fanout-trace.ts splits into publish → server read → first and last subscriber write → generators' reads → receipt.
+ */
+async function startTrace(prefix: string, pids: number[]): Promise<{ stop(info: object): Promise<void> }> {
+  const events = ['write', 'writev', 'read', 'recvfrom', 'epoll_wait'].flatMap((c) => [`syscalls:sys_enter_${c}`, `syscalls:sys_exit_${c}`]);
+  // Only these processes (all their threads): perf's own writes to its file would otherwise be traced too.
+  // BENCH_TRACE_PROFILE=only: the call stacks alone (the system-call tracing slows every write a little).
+  const syscalls = process.env.BENCH_TRACE_PROFILE === 'only' ? [] : [...events.flatMap((e) => ['-e', e]), '-e', 'sched:sched_switch'];
+  const perf = spawn('perf', ['record', '-p', pids.join(','), '-k', 'mono', '-m', '1024', ...(syscalls.length ? syscalls : ['-e', 'dummy']), '-o', `${prefix}.perf`], { stdio: 'ignore' });
+  // BENCH_TRACE_PROFILE: the server's on-CPU call stacks too (with BENCH_SERVER_NODE_ARGS=--perf-basic-prof for JS names).
+  const profile = process.env.BENCH_TRACE_PROFILE
+    ? spawn('perf', ['record', '-e', 'cpu-clock', '-F', '4999', '-g', '-p', String(pids[0]), '-o', `${prefix}.profile.perf`], { stdio: 'ignore' })
+    : undefined;
+  await sleep(500);
+  const offsetMs = now() - Number(process.hrtime.bigint()) / 1e6;
+  return {
+    stop: async (info) => {
+      const done = Promise.all([perf, ...(profile ? [profile] : [])].map((p) => new Promise((r) => p.on('exit', r))));
+      perf.kill('SIGINT');
+      profile?.kill('SIGINT');
+      await done;
+      writeFileSync(`${prefix}.json`, JSON.stringify({ ...info, wallMinusMonoMs: offsetMs }));
+    },
+  };
 }
 
 /** nchan's deliveries/s as the burst grows: where they stop growing, nchan is at its own ceiling. */
@@ -353,14 +397,14 @@ async function probeCeiling(gens: Generators, target: Target, opts: FanoutOption
 
 const hello = (channel: string): string[] => [JSON.stringify([1, 'CONNECT', { cookie: '' }]), JSON.stringify([2, 'SUBSCRIBE', { channel_name: channel }])];
 
-function hookhubTargets(hub: ChildServer): Target[] {
+function hookhubTargets(hub: ChildServer, label = 'hookhub'): Target[] {
   const pid = hub.proc.pid as number;
   const port = Number(new URL(hub.url).port);
   const common = { pid, port, base: hub.url, nchan: false };
   return [
-    { ...common, name: 'hookhub /sse', family: 'sse', kind: 'http', subscribePath: (r) => `/sse?topic=sse${r}`, publishPath: (r) => `/api/topics/sse${r}/publish`, hello: () => [] },
-    { ...common, name: 'hookhub /stream', family: 'sse', kind: 'http', subscribePath: (r) => `/stream?topic=stream${r}`, publishPath: (r) => `/api/topics/stream${r}/publish`, hello: () => [] },
-    { ...common, name: 'hookhub /ws (Hookbox)', family: 'ws', kind: 'ws', subscribePath: () => '/ws', publishPath: (r) => `/api/topics/ws${r}/publish`, hello: (r) => hello(`ws${r}`) },
+    { ...common, name: `${label} /sse`, family: 'sse', kind: 'http', subscribePath: (r) => `/sse?topic=sse${r}`, publishPath: (r) => `/api/topics/sse${r}/publish`, hello: () => [] },
+    { ...common, name: `${label} /stream`, family: 'sse', kind: 'http', subscribePath: (r) => `/stream?topic=stream${r}`, publishPath: (r) => `/api/topics/stream${r}/publish`, hello: () => [] },
+    { ...common, name: `${label} /ws (Hookbox)`, family: 'ws', kind: 'ws', subscribePath: () => '/ws', publishPath: (r) => `/api/topics/ws${r}/publish`, hello: (r) => hello(`ws${r}`) },
   ];
 }
 
@@ -437,15 +481,21 @@ export async function runFanoutBench(opts: FanoutOptions = defaultFanoutOptions(
   try {
     const hub = await startHookhub(hookhubEnv(opts.subscribers * 2 + 100));
     const nchan = nchanAvailable() ? await startNchan(nchanPort()) : undefined;
+    // BENCH_BASELINE_DIST=<compiled tree under the repository>: a second Hookhub (e.g. main's) measured in the same
+    // rounds, each of its targets right after the same target of this one: an A/B on the same machine load.
+    const baselineDist = process.env.BENCH_BASELINE_DIST;
+    const base = baselineDist ? await startHookhub(hookhubEnv(opts.subscribers * 2 + 100), baselineDist) : undefined;
     try {
-      const ordered = [...hookhubTargets(hub), ...(nchan ? nchanTargets(nchan) : [])];
+      const [sse, stream, ws] = hookhubTargets(hub);
+      const [baseSse, baseStream, baseWs] = base ? hookhubTargets(base, 'baseline') : [];
+      const [es, nws] = nchan ? nchanTargets(nchan) : [];
       // Interleaved (sse, nchan eventsource, stream, ws, nchan websocket), the order reversed every other round.
       const only = process.env.BENCH_ONLY;
-      const order = [0, 3, 1, 2, 4].map((i) => ordered[i]).filter((t): t is Target => t !== undefined && (!only || t.name.includes(only)));
+      const order = [sse, baseSse, es, stream, baseStream, ws, baseWs, nws].filter((t): t is Target => t !== undefined && (!only || t.name.includes(only)));
       for (let round = 1; round <= opts.rounds; round++) {
         for (const target of round % 2 === 1 ? order : [...order].reverse()) {
           const r = await measure(gens, target, round, opts);
-          log(`round ${round} ${r.target}: ${fmt(r.deliveriesPerSec)}/s, ${fmt(r.serverCpuMsPer1000, 2)} ms CPU/1000 (server busy ${fmt(r.serverCpuShare * 100)}%), paced p50 ${fmt(r.pacedP50, 1)} p99 ${fmt(r.pacedP99, 1)} ms, generators ${fmt(r.genCpuMax * 100)}% max`);
+          log(`round ${round} ${r.target}: ${fmt(r.deliveriesPerSec)}/s, ${fmt(r.serverCpuMsPer1000, 2)} ms CPU/1000 (server busy ${fmt(r.serverCpuShare * 100)}%), paced p50 ${fmt(r.pacedP50, 1)} p99 ${fmt(r.pacedP99, 1)} ms, generators ${fmt(r.genCpuMax * 100)}% max (paced ${fmt(r.pacedGenCpuMax * 100)}%), server CPU per paced message ${fmt(r.pacedServerCpuMs, 2)} ms`);
           rounds.push(r);
         }
       }
@@ -459,6 +509,7 @@ export async function runFanoutBench(opts: FanoutOptions = defaultFanoutOptions(
       }
     } finally {
       await hub.stop();
+      await base?.stop();
       await nchan?.stop();
     }
     if (opts.idle > 0) {

@@ -1,6 +1,7 @@
 // Per-consumer output queue: chunks pushed while a flush is pending leave in one batch (one corked
-// burst of the shared buffers: one writev). An idle server flushes at the end of
-// the turn; one that flushed less than a window ago waits it out, so under load more messages
+// burst of the shared buffers: one writev). On an idle server a message handed out by the fan-out
+// (writeThrough) is written to every consumer as soon as the hand-out ends. Otherwise a flush happens at
+// the end of the turn; one due less than a window after the previous one waits it out, so under load more messages
 // ride in each write (the floor is one system call per consumer per flush). A consumer whose socket
 // stops draining is dropped once it holds more than `limit` bytes — the publisher never waits for it.
 
@@ -38,12 +39,27 @@ export function streamSink(stream: {
   };
 }
 
+/** A batch of two chunks this small (a lone /ws frame: the connection's own start and the shared tail) is
+ *  copied into one buffer: a copy of a few hundred bytes costs less than a corked write's buffering and writev. */
+const JOIN_PAIR_BYTES = 1024;
+
 /** Writes the chunks in one system call (corked: the kernel gets them together, and `writableLength`
  *  counts only what it refused). */
 export function writeAll(stream: { write(chunk: Buffer): boolean; cork(): void; uncork(): void }, chunks: Buffer[]): void {
   if (chunks.length === 1) {
     stream.write(chunks[0] as Buffer);
     return;
+  }
+  if (chunks.length === 2) {
+    const a = chunks[0] as Buffer;
+    const b = chunks[1] as Buffer;
+    if (a.length + b.length <= JOIN_PAIR_BYTES) {
+      const joined = Buffer.allocUnsafe(a.length + b.length);
+      joined.set(a, 0);
+      joined.set(b, a.length);
+      stream.write(joined);
+      return;
+    }
   }
   stream.cork();
   for (let i = 0; i < chunks.length; i++) stream.write(chunks[i] as Buffer);
@@ -76,9 +92,13 @@ function schedule(): void {
   else setImmediate(flushAll);
 }
 
+/** Date.now() of the flush under way (0: none), read once for all its writers' lastWrite. */
+let turnClock = 0;
+
 function flushAll(): void {
   scheduled = false;
   const started = performance.now();
+  turnClock = Date.now();
   const writers = dirty;
   dirty = spare;
   for (let i = 0; i < writers.length; i++) {
@@ -88,8 +108,36 @@ function flushAll(): void {
   }
   writers.length = 0;
   spare = writers;
+  turnClock = 0;
   lastFlushEnd = performance.now();
   window = Math.min(MAX_WINDOW_MS, Math.max(WINDOW_MS, lastFlushEnd - started));
+}
+
+/** Set while writeThrough hands a message out: the pushes list their writers without scheduling a flush. */
+let through = false;
+
+/**
+ * Runs `handOut` (one message to all its consumers), then, when the server was idle (nothing waiting for a
+ * flush, none for MAX_WINDOW_MS), flushes every consumer at once: a lone message leaves
+ * with no turn of the event loop in between (no setImmediate, nor the publisher's reply and whatever else
+ * the turn holds before it). The hand-out stays one tight pass and the writes another: writing each
+ * consumer as it is handed the message (tried) interleaves the fan-out's JavaScript with system calls and
+ * made the whole loop slower. Under load (a flush pending, or one less than MAX_WINDOW_MS ago) the pushes
+ * queue as usual, and the window makes the messages that follow ride together: one corked write per consumer per flush.
+ */
+export function writeThrough(handOut: () => void): void {
+  // Idle for the longest window at least: in a burst flushes follow each other closer than that.
+  if (through || scheduled || performance.now() - lastFlushEnd < MAX_WINDOW_MS) {
+    handOut();
+    return;
+  }
+  through = true;
+  try {
+    handOut();
+  } finally {
+    through = false;
+    flushAll();
+  }
 }
 
 /** The socket of a connection being paced (a long replay): what whenRoomOn needs of it. */
@@ -195,7 +243,8 @@ export class BatchWriter {
     if (!this.listed) {
       this.listed = true;
       dirty.push(this);
-      schedule();
+      // Inside writeThrough the flush follows the hand-out at once.
+      if (!through) schedule();
     }
   }
 
@@ -206,7 +255,7 @@ export class BatchWriter {
     const items = this.queuedItems;
     this.queuedBytes = 0;
     this.queuedItems = 0;
-    this.lastWrite = Date.now();
+    this.lastWrite = turnClock || Date.now();
     // A sink takes the batch synchronously: the same array serves the next one (no garbage per flush,
     // which under load was a young-generation collection every few bursts).
     if (!this.sink.gone) this.sink.writeBatch(chunks, bytes);

@@ -1,5 +1,7 @@
-// Live fan-out: topic → subscribers. Delivery is a synchronous hand-off; subscribers queue and write later.
+// Live fan-out: topic → subscribers. Delivery is a synchronous hand-off; subscribers queue and write later,
+// or at once when the server is idle (batch-writer's writeThrough).
 // Each subscriber is isolated: one that throws is reported and the others still get the message.
+import { writeThrough } from './batch-writer.js';
 import type { Message } from './message.js';
 
 export interface Subscriber {
@@ -29,6 +31,11 @@ export class Fanout {
   publish(m: Message): void {
     const set = this.byTopic.get(m.topic);
     if (!set) return;
+    // On an idle server each consumer's write goes out as it is handed the message (see writeThrough).
+    writeThrough(() => this.deliverAll(set, m));
+  }
+
+  private deliverAll(set: Set<Subscriber>, m: Message): void {
     for (const s of set) {
       try {
         s.deliver(m);

@@ -2,7 +2,9 @@
 // turn, coalescing window, eager flush) and when a consumer is dropped. Over real sockets:
 // test/integration/stream.test.ts and ws.test.ts.
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { BatchWriter, type BatchSink } from '../../../src/core/batch-writer.js';
+import { BatchWriter, writeAll, writeThrough, type BatchSink } from '../../../src/core/batch-writer.js';
+import { Fanout } from '../../../src/core/fanout.js';
+import { committedMessage } from '../../../src/core/message.js';
 
 /** A sink that records batches; a stalled one keeps every byte as backlog (the peer never reads). */
 function recordingSink(stalled = false): BatchSink & { batches: string[][] } {
@@ -106,5 +108,63 @@ describe('BatchWriter', () => {
     vi.advanceTimersByTime(10);
     expect(sink.batches.flat()).not.toContain('h3');
     expect(reasons).toEqual(['slow consumer: more than 100 bytes waiting']);
+  });
+
+  it('on an idle server a hand-out is written to every consumer as soon as it ends, not at the end of the turn', () => {
+    const sinks = [recordingSink(), recordingSink()];
+    const writers = sinks.map((s) => new BatchWriter(s, 1024, () => {}));
+    const seen: string[][][] = [];
+    writeThrough(() => {
+      for (const w of writers) w.push(Buffer.from('a'));
+      seen.push(sinks.map((s) => s.batches.flat()));
+    });
+    // The hand-out is one pass, the writes another.
+    expect(seen).toEqual([[[], []]]);
+    expect(sinks.map((s) => s.batches)).toEqual([[['a']], [['a']]]);
+  });
+
+  it('hand-outs within the window of the previous one queue, and leave together: one write per consumer', () => {
+    const sink = recordingSink();
+    const w = new BatchWriter(sink, 1024, () => {});
+    for (const c of ['a', 'b', 'c']) writeThrough(() => w.push(Buffer.from(c)));
+    expect(sink.batches).toEqual([['a']]);
+    vi.advanceTimersByTime(1);
+    expect(sink.batches).toEqual([['a'], ['b', 'c']]);
+  });
+
+  it('while a flush is pending a hand-out queues behind what waits, in order', () => {
+    const sink = recordingSink();
+    const w = new BatchWriter(sink, 1024, () => {});
+    w.push(Buffer.from('x'));
+    writeThrough(() => w.push(Buffer.from('y')));
+    expect(sink.batches).toEqual([]);
+    vi.advanceTimersByTime(0);
+    expect(sink.batches).toEqual([['x', 'y']]);
+  });
+
+  it('the fan-out hands a message out through writeThrough: every consumer has it when publish returns, once', () => {
+    const fanout = new Fanout();
+    const sinks = [recordingSink(), recordingSink(), recordingSink()];
+    for (const s of sinks) {
+      const w = new BatchWriter(s, 1024, () => {});
+      fanout.add('t', { deliver: (m) => w.push(m.body) });
+    }
+    fanout.publish(committedMessage('t', 1, 'e', { contentType: 'text/plain', body: Buffer.from('m1') }));
+    expect(sinks.map((s) => s.batches)).toEqual([[['m1']], [['m1']], [['m1']]]);
+    vi.advanceTimersByTime(10);
+    expect(sinks.map((s) => s.batches)).toEqual([[['m1']], [['m1']], [['m1']]]);
+  });
+
+  it('writeAll: a small pair (a frame start and its shared tail) leaves as one buffer; larger batches corked, as they are', () => {
+    const calls: string[] = [];
+    const stream = { write: (c: Buffer) => calls.push(`write ${c.length}:${c.toString().slice(0, 3)}`) > 0, cork: () => void calls.push('cork'), uncork: () => void calls.push('uncork') };
+    writeAll(stream, [Buffer.from('[1,'), bytes(100, 't')]);
+    expect(calls).toEqual(['write 103:[1,']);
+    calls.length = 0;
+    writeAll(stream, [Buffer.from('[2,'), bytes(2000, 't')]);
+    expect(calls).toEqual(['cork', 'write 3:[2,', 'write 2000:ttt', 'uncork']);
+    calls.length = 0;
+    writeAll(stream, [Buffer.from('a'), Buffer.from('b'), Buffer.from('c')]);
+    expect(calls).toEqual(['cork', 'write 1:a', 'write 1:b', 'write 1:c', 'uncork']);
   });
 });
