@@ -43,7 +43,8 @@ export const dispatcherPlugin = productPlugin<DispatcherPluginOptions>('hookhub-
   });
   dispatcherHandle.set(app, dispatcher);
   await app.register(async (api) => {
-    api.addHook('onRequest', requireKey(config.apiKey));
+    // Without --api-key the hook would only return: no hook at all spares every request a hook turn.
+    if (config.apiKey !== undefined) api.addHook('onRequest', requireKey(config.apiKey));
     dispatchRoute(api, {
       topics: options.topics,
       storeWritable: options.storeWritable,

@@ -53,7 +53,11 @@ export async function createApp(config: AppConfig, options: AppOptions): Promise
 
   // Bodies arrive as bytes; each route decides what they mean (payloads are forwarded as received).
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  const asBytes = (_req: unknown, body: Buffer | string, done: (err: null, body: Buffer | string) => void): void => done(null, body);
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, asBytes);
+  // The same parser by name for the common types: Fastify caches a named match, while the catch-all is
+  // looked up afresh (the header parsed) on every request.
+  app.addContentTypeParser(['application/x-www-form-urlencoded', 'application/json'], { parseAs: 'buffer' }, asBytes);
 
   app.setErrorHandler((err, req, reply) => {
     const known = isHookhubError(err) ? err : storeFailure(err, options.storeWritable);
