@@ -156,6 +156,12 @@ function fromRow(r: Row): DeliveryRecord {
   return d;
 }
 
+/** The headers column; most deliveries have none of their own. */
+function headersText(headers: Record<string, string>): string {
+  for (const _ in headers) return JSON.stringify(headers);
+  return '{}';
+}
+
 type Job = { run: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void };
 
 export class SqliteDeliveryQueue implements DeliveryQueue {
@@ -309,7 +315,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
       d.url,
       deliveryHost(d.url),
       d.method,
-      JSON.stringify(d.headers),
+      headersText(d.headers),
       d.contentType ?? null,
       d.body,
       d.secret === undefined ? SECRET_DEFAULT : d.secret === null ? SECRET_NONE : SECRET_OWN,

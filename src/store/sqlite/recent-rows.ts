@@ -51,6 +51,7 @@ export class RecentRows {
     this.bySeq.set(seq, f);
     this.bytes += RecentRows.size(f);
     this.added?.push(seq);
+    if (this.bySeq.size <= this.maxRows && this.bytes <= this.maxBytes) return;
     // The oldest go first (a Map iterates in insertion order).
     for (const [old, part] of this.bySeq) {
       if (this.bySeq.size <= this.maxRows && this.bytes <= this.maxBytes) break;
