@@ -16,9 +16,19 @@ const FORM = 'application/x-www-form-urlencoded';
 const JSON_TYPE = 'application/json';
 const EMPTY = { contentType: FORM, body: Buffer.alloc(0), empty: true };
 
-const mediaType = (contentType: string | undefined): string => (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+/** The media type of a Content-Type header, lower case, without parameters. */
+export function mediaType(contentType: string | undefined): string {
+  if (contentType === undefined) return '';
+  // The common headers exactly as clients send them: nothing to trim or lower.
+  if (contentType === FORM || contentType === JSON_TYPE) return contentType;
+  return contentType.split(';')[0]!.trim().toLowerCase();
+}
 
-export async function parseDispatchBody(contentType: string | undefined, raw: Buffer | undefined, maxDepth = DEFAULT_MAX_JSON_DEPTH): Promise<DispatchBody> {
+/**
+ * A single /dispatch body (not a batch). A promise only for multipart (its parser streams); form and JSON
+ * bodies are parsed at once, without a turn of the microtask queue.
+ */
+export function parseDispatchBody(contentType: string | undefined, raw: Buffer | undefined, maxDepth = DEFAULT_MAX_JSON_DEPTH): DispatchBody | Promise<DispatchBody> {
   const body = raw ?? Buffer.alloc(0);
   const type = mediaType(contentType);
   if (body.length === 0) return { control: new Map(), payload: EMPTY };
@@ -28,20 +38,45 @@ export async function parseDispatchBody(contentType: string | undefined, raw: Bu
   throw new HookhubError('unsupported_media', `unsupported content type "${type}": send form-urlencoded, multipart or JSON`);
 }
 
+const UNDERSCORE = 0x5f;
+
+/**
+ * Control fields (the first of each name) decoded; the payload is the other pairs, joined by '&' as they
+ * came. When those pairs sit side by side in the body (the control fields all before or after them, no
+ * empty pair between), the payload is that part of the body itself, not a copy.
+ */
 function parseForm(body: Buffer): DispatchBody {
   const control = new Map<string, ControlValue>();
-  const kept: string[] = [];
-  for (const pair of body.toString('latin1').split('&')) {
-    if (pair === '') continue;
-    const eq = pair.indexOf('=');
-    const rawKey = eq === -1 ? pair : pair.slice(0, eq);
-    const key = isPlain(rawKey) ? rawKey : decodeFormComponent(rawKey);
-    if (key.startsWith('_')) {
-      if (!control.has(key)) control.set(key, eq === -1 ? '' : formValue(pair, key, pair.slice(eq + 1)));
-    } else kept.push(pair);
+  const text = body.toString('latin1');
+  let kept: string[] | undefined;
+  let keptCount = 0;
+  let keptStart = -1;
+  let keptEnd = -1;
+  let contiguous = true;
+  for (let start = 0; start <= text.length; ) {
+    let end = text.indexOf('&', start);
+    if (end === -1) end = text.length;
+    if (end > start) {
+      const pair = text.slice(start, end);
+      const eq = pair.indexOf('=');
+      const rawKey = eq === -1 ? pair : pair.slice(0, eq);
+      const key = isPlain(rawKey) ? rawKey : decodeFormComponent(rawKey);
+      if (key.charCodeAt(0) === UNDERSCORE) {
+        if (!control.has(key)) control.set(key, eq === -1 ? '' : formValue(pair, key, pair.slice(eq + 1)));
+      } else {
+        // Anything between two payload pairs (a control field, an empty pair) and the join differs from the body.
+        if (keptCount > 0 && keptEnd !== start - 1) contiguous = false;
+        if (keptCount === 0) keptStart = start;
+        keptEnd = end;
+        keptCount++;
+        (kept ??= []).push(pair);
+      }
+    }
+    start = end + 1;
   }
-  const payload = Buffer.from(kept.join('&'), 'latin1');
-  return { control, payload: { contentType: FORM, body: payload, empty: kept.length === 0 } };
+  if (keptCount === 0) return { control, payload: { contentType: FORM, body: Buffer.alloc(0), empty: true } };
+  const payload = contiguous ? body.subarray(keptStart, keptEnd) : Buffer.from((kept as string[]).join('&'), 'latin1');
+  return { control, payload: { contentType: FORM, body: payload, empty: false } };
 }
 
 /** Without '%' or '+' a form component decodes to itself. */
@@ -78,17 +113,14 @@ function parseJsonText(body: Buffer, maxDepth: number): unknown {
   return parsed.value;
 }
 
-const isJson = (contentType: string | undefined): boolean => {
-  const type = mediaType(contentType);
-  return type === JSON_TYPE || type.endsWith('+json');
-};
+const isJson = (type: string): boolean => type === JSON_TYPE || type.endsWith('+json');
 
 /**
  * A JSON array body: a batch, each item a /dispatch JSON object. Undefined for any other body. Every item
  * is checked here; a bad one refuses the whole batch (its index in the message).
  */
 export function parseDispatchBatch(contentType: string | undefined, raw: Buffer | undefined, maxDepth = DEFAULT_MAX_JSON_DEPTH): DispatchBody[] | undefined {
-  if (!raw || raw.length === 0 || !isJson(contentType)) return undefined;
+  if (!raw || raw.length === 0 || !isJson(mediaType(contentType))) return undefined;
   const first = raw.toString('latin1', 0, Math.min(raw.length, 64)).trimStart();
   if (!first.startsWith('[')) return undefined;
   const items = parseJsonText(raw, maxDepth);

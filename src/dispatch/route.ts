@@ -1,7 +1,10 @@
 // POST /dispatch — the Hookah entry point: `_topic` publishes the payload to a topic, `_url` queues a webhook.
+import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { atItem, HookhubError } from '../core/errors.js';
 import type { Topics } from '../core/topics.js';
+import { bearerOf, secretEquals } from '../http/auth.js';
+import { JSON_REPLY, sendJson, type FastLane } from '../http/fast-lane.js';
 import { commonErrors, described, errorReply } from '../http/openapi.js';
 import { controlText, parseDispatchBatch, parseDispatchBody, type DispatchBody } from './body.js';
 
@@ -57,32 +60,76 @@ const dispatchDoc = described({
   },
 });
 
+/** The /dispatch answer (its 202 body, JSON) for a body as received; throws HookhubError for a refusal. */
+async function answerDispatch(deps: DispatchRouteDeps, contentType: string | undefined, raw: Buffer | undefined, headers: IncomingHttpHeaders): Promise<string> {
+  const batch = parseDispatchBatch(contentType, raw, deps.maxJsonDepth);
+  if (batch) {
+    batch.forEach((item, i) =>
+      atItem(i, () => {
+        if (controlText(item, '_url') === undefined) throw new HookhubError('bad_request', 'a batch queues webhooks: _url is required');
+        if (controlText(item, '_topic') !== undefined) throw new HookhubError('bad_request', 'give _url or _topic, not both');
+      }),
+    );
+    if (!deps.queueWebhooks) throw new HookhubError('unavailable', 'the webhook dispatcher is not running');
+    deps.storeWritable?.();
+    return JSON.stringify({ ids: await deps.queueWebhooks(batch) });
+  }
+  const parsed = parseDispatchBody(contentType, raw, deps.maxJsonDepth);
+  const body = parsed instanceof Promise ? await parsed : parsed;
+  const topic = controlText(body, '_topic');
+  const url = controlText(body, '_url');
+  if (topic === undefined && url === undefined) throw new HookhubError('bad_request', '_url or _topic is required');
+  if (topic !== undefined && url !== undefined) throw new HookhubError('bad_request', 'give _url or _topic, not both');
+  if (topic !== undefined) {
+    const m = await deps.topics.publish(topic, { contentType: body.payload.contentType, body: body.payload.body });
+    return JSON.stringify({ id: m.id, offset: m.offset });
+  }
+  if (!deps.queueWebhook) throw new HookhubError('unavailable', 'the webhook dispatcher is not running');
+  deps.storeWritable?.();
+  const { id } = await deps.queueWebhook(body, headers);
+  return `{"id":${JSON.stringify(id)}}`;
+}
+
 export function dispatchRoute(app: FastifyInstance, deps: DispatchRouteDeps): void {
   app.post('/dispatch', dispatchDoc, async (req, reply) => {
-    const batch = parseDispatchBatch(req.headers['content-type'], req.body as Buffer | undefined, deps.maxJsonDepth);
-    if (batch) {
-      batch.forEach((item, i) =>
-        atItem(i, () => {
-          if (controlText(item, '_url') === undefined) throw new HookhubError('bad_request', 'a batch queues webhooks: _url is required');
-          if (controlText(item, '_topic') !== undefined) throw new HookhubError('bad_request', 'give _url or _topic, not both');
-        }),
-      );
-      if (!deps.queueWebhooks) throw new HookhubError('unavailable', 'the webhook dispatcher is not running');
-      deps.storeWritable?.();
-      return reply.code(202).send({ ids: await deps.queueWebhooks(batch) });
-    }
-    const body = await parseDispatchBody(req.headers['content-type'], req.body as Buffer | undefined, deps.maxJsonDepth);
-    const topic = controlText(body, '_topic');
-    const url = controlText(body, '_url');
-    if (topic === undefined && url === undefined) throw new HookhubError('bad_request', '_url or _topic is required');
-    if (topic !== undefined && url !== undefined) throw new HookhubError('bad_request', 'give _url or _topic, not both');
-    if (topic !== undefined) {
-      const m = await deps.topics.publish(topic, { contentType: body.payload.contentType, body: body.payload.body });
-      return reply.code(202).send({ id: m.id, offset: m.offset });
-    }
-    if (!deps.queueWebhook) throw new HookhubError('unavailable', 'the webhook dispatcher is not running');
-    deps.storeWritable?.();
-    const { id } = await deps.queueWebhook(body, req.headers);
-    return reply.code(202).send({ id });
+    const answer = await answerDispatch(deps, req.headers['content-type'], req.body as Buffer | undefined, req.headers);
+    // The text the route's serializer (JSON.stringify) would make, made already: no serializer pass.
+    return reply.code(202).header('content-type', JSON_REPLY).send(answer);
   });
+}
+
+/** The bodies the lane reads itself (Fastify's parser for them hands the bytes over as they are). */
+const LANE_TYPES = new Set(['application/x-www-form-urlencoded', 'application/json']);
+
+/**
+ * POST /dispatch as a fast lane (http/fast-lane.ts): the same answers as the route, for the requests where
+ * Fastify would add nothing: exactly `/dispatch`, a form or JSON body with its length given and within
+ * --max-body, and the right key when --api-key is set. Any other request (a wrong key's 401, a 413, a
+ * query string, chunked bodies, other types) goes to the route.
+ */
+export function dispatchLane(deps: DispatchRouteDeps, options: { apiKey: string | undefined; maxBody: number }): FastLane {
+  return (req, res, tools) => {
+    const headers = req.headers;
+    const type = headers['content-type'];
+    const length = headers['content-length'];
+    if (req.method !== 'POST' || req.url !== '/dispatch' || type === undefined || !LANE_TYPES.has(type) || length === undefined) return false;
+    if (headers['transfer-encoding'] !== undefined || headers.upgrade !== undefined || !(Number(length) <= options.maxBody)) return false;
+    if (options.apiKey !== undefined && !secretEquals(bearerOf(headers.authorization), options.apiKey)) return false;
+    const log = tools.requestLog(req);
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    // As Fastify's body reader: a body that failed to arrive is answered 400 (to whoever is still there).
+    req.on('error', (err: Error & { statusCode?: number }) => {
+      if (!(typeof err.statusCode === 'number' && err.statusCode >= 400)) err.statusCode = 400;
+      if (!res.headersSent) tools.sendError(res, err, log);
+    });
+    req.on('end', () => {
+      const raw = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+      answerDispatch(deps, type, raw, headers).then(
+        (answer) => sendJson(res, 202, answer),
+        (err: unknown) => tools.sendError(res, err, log),
+      );
+    });
+    return true;
+  };
 }

@@ -2,11 +2,16 @@
 // any route), raw bodies, the error and not-found answers, one log line per request. No route of its own
 // but /openapi.json.
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { isHookhubError } from '../core/errors.js';
-import { storeFailure } from '../core/store-down.js';
+import { errorAnswer, installFastLanes, requestIds, type FastLanes } from './fast-lane.js';
 import { openApi } from './openapi.js';
-import { lazyRequestLogger, logRequests } from './request-log.js';
+import { productHandle } from './plugin.js';
+import { lazyRequestLogger, logRequests, logsRequests } from './request-log.js';
 import { capSockets, httpServerOptions } from './socket-limits.js';
+
+const fastLanesHandle = productHandle<FastLanes>('hookhub.fast-lanes');
+
+/** Where a product puts a fast lane (see fast-lane.ts) in front of the app's routes. */
+export const fastLanesOf = (app: FastifyInstance): FastLanes => fastLanesHandle.of(app);
 
 /** The server options the app reads (the server's Config has them under these names). */
 export interface AppConfig {
@@ -31,6 +36,7 @@ export async function createApp(config: AppConfig, options: AppOptions): Promise
     requestTimeoutMs: config.requestTimeout,
     maxSockets: config.maxSockets,
   };
+  const nextId = requestIds();
   const app = Fastify({
     ...(options.logger
       ? { loggerInstance: options.logger }
@@ -38,6 +44,8 @@ export async function createApp(config: AppConfig, options: AppOptions): Promise
     // One line per request comes from logRequests(); Fastify's two default lines are off.
     logController: new LogController({ disableRequestLogging: true }),
     childLoggerFactory: lazyRequestLogger,
+    // Fastify's default ids, from a sequence the fast lanes share.
+    genReqId: nextId,
     bodyLimit: config.maxBody,
     forceCloseConnections: 'idle',
     // Header, body and keep-alive timeouts on every socket (Fastify's own default is none).
@@ -53,24 +61,29 @@ export async function createApp(config: AppConfig, options: AppOptions): Promise
 
   // Bodies arrive as bytes; each route decides what they mean (payloads are forwarded as received).
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  const asBytes = (_req: unknown, body: Buffer | string, done: (err: null, body: Buffer | string) => void): void => done(null, body);
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, asBytes);
+  // The same parser by name for the common types: Fastify caches a named match, while the catch-all is
+  // looked up afresh (the header parsed) on every request.
+  app.addContentTypeParser(['application/x-www-form-urlencoded', 'application/json'], { parseAs: 'buffer' }, asBytes);
 
   app.setErrorHandler((err, req, reply) => {
-    const known = isHookhubError(err) ? err : storeFailure(err, options.storeWritable);
-    if (known) {
-      if (known !== err) req.log.warn({ err }, 'request failed: store unavailable');
-      if (known.retryAfter !== undefined) reply.header('retry-after', String(known.retryAfter));
-      return reply.code(known.status).send({ error: known.message, code: known.code });
-    }
-    const status = (err as { statusCode?: number }).statusCode;
-    if (status && status >= 400 && status < 500) {
-      const message = status === 413 ? `body larger than ${config.maxBody} bytes` : (err as Error).message;
-      return reply.code(status).send({ error: message });
-    }
-    req.log.error({ err }, 'request failed');
-    return reply.code(500).send({ error: 'internal error' });
+    const answer = errorAnswer(err, req.log, options.storeWritable, config.maxBody);
+    if (answer.retryAfter !== undefined) reply.header('retry-after', String(answer.retryAfter));
+    return reply.code(answer.status).send(answer.body);
   });
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route for ${req.method} ${req.url.split('?')[0]}` }));
   logRequests(app);
+  let closing = false;
+  // The first hook of the close: from then on every request goes through Fastify (its 503 while closing).
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  fastLanesHandle.set(app, installFastLanes(app, {
+    nextId,
+    enabled: () => !closing && !logsRequests(app.log.level),
+    storeWritable: options.storeWritable,
+    maxBody: config.maxBody,
+  }));
   return app;
 }

@@ -12,7 +12,11 @@ export function secretEquals(given: string | undefined, expected: string): boole
 }
 
 export function bearerToken(req: FastifyRequest): string | undefined {
-  const header = req.headers.authorization;
+  return bearerOf(req.headers.authorization);
+}
+
+/** The token of an `Authorization: Bearer <token>` header. */
+export function bearerOf(header: string | undefined): string | undefined {
   if (!header) return undefined;
   const match = /^Bearer\s+(.+)$/i.exec(header);
   return match?.[1]?.trim();

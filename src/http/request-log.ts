@@ -9,6 +9,9 @@ export const redactUrl = (url: string): string => url.replace(SECRET_PARAMS, '$1
 /** Levels at which request lines are written. */
 const LOGGED = new Set(['trace', 'debug', 'info']);
 
+/** Whether a logger at `level` writes a line per request. */
+export const logsRequests = (level: string): boolean => LOGGED.has(level);
+
 export function logRequests(app: FastifyInstance): void {
   // Synchronous, and nothing built below the log level: it runs for every request.
   app.addHook('onResponse', (req, reply, done) => {

@@ -156,6 +156,12 @@ function fromRow(r: Row): DeliveryRecord {
   return d;
 }
 
+/** The headers column; most deliveries have none of their own. */
+function headersText(headers: Record<string, string>): string {
+  for (const _ in headers) return JSON.stringify(headers);
+  return '{}';
+}
+
 type Job = { run: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void };
 
 export class SqliteDeliveryQueue implements DeliveryQueue {
@@ -178,11 +184,24 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
   private readonly recent = new RecentRows();
   private readonly changingBySeq: Statement;
   private jobs: Job[] = [];
+  /** One group's jobs in one transaction: made once (better-sqlite3 builds a wrapper per `transaction` call). */
+  private readonly runGroup: (jobs: Job[], results: Array<{ ok: boolean; value: unknown }>) => void;
   private flushScheduled = false;
   private gatherTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly db: Database) {
     migrate(db, 'deliveries', DELIVERIES_SCHEMA);
+    this.runGroup = db.transaction((jobs: Job[], results: Array<{ ok: boolean; value: unknown }>) => {
+      for (const job of jobs) {
+        try {
+          results.push({ ok: true, value: job.run() });
+        } catch (err) {
+          // Expected refusals (queue_full) write nothing before throwing; the rest of the group commits.
+          if (!(err instanceof HookhubError)) throw err;
+          results.push({ ok: false, value: err });
+        }
+      }
+    });
     this.insertStmt = db.prepare(
       `INSERT INTO deliveries (id, url, host, method, headers, content_type, body, secret_mode, secret, timeout_ms, errback, callback,
          origin_kind, origin_ref, idempotency_key, max_attempts, status, next_at, lease_until, created_at, updated_at, order_key, order_pos)
@@ -266,17 +285,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     this.claims.begin();
     this.recent.begin();
     try {
-      this.db.transaction(() => {
-        for (const job of jobs) {
-          try {
-            results.push({ ok: true, value: job.run() });
-          } catch (err) {
-            // Expected refusals (queue_full) write nothing before throwing; the rest of the group commits.
-            if (!(err instanceof HookhubError)) throw err;
-            results.push({ ok: false, value: err });
-          }
-        }
-      })();
+      this.runGroup(jobs, results);
     } catch (err) {
       this.unfinished = before;
       this.claims.rollback();
@@ -306,7 +315,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
       d.url,
       deliveryHost(d.url),
       d.method,
-      JSON.stringify(d.headers),
+      headersText(d.headers),
       d.contentType ?? null,
       d.body,
       d.secret === undefined ? SECRET_DEFAULT : d.secret === null ? SECRET_NONE : SECRET_OWN,

@@ -33,6 +33,12 @@ const ROW_OVERHEAD_BYTES = 512;
 
 export class RecentRows {
   private readonly bySeq = new Map<number, FixedPart>();
+  /**
+   * Seqs in the order added, from `oldest` on (some taken since): evictions start here. Not the Map's own
+   * order: a Map iterated from its start after many deletes steps over every deleted slot first.
+   */
+  private order: number[] = [];
+  private oldest = 0;
   private bytes = 0;
   /** Seqs added in the transaction being built (undefined outside one): dropped if it rolls back. */
   private added: number[] | undefined;
@@ -49,13 +55,21 @@ export class RecentRows {
   add(seq: number, f: FixedPart): void {
     if (f.body.length > MAX_BODY_BYTES) return;
     this.bySeq.set(seq, f);
+    this.order.push(seq);
     this.bytes += RecentRows.size(f);
     this.added?.push(seq);
-    // The oldest go first (a Map iterates in insertion order).
-    for (const [old, part] of this.bySeq) {
-      if (this.bySeq.size <= this.maxRows && this.bytes <= this.maxBytes) break;
+    // The oldest go first.
+    while ((this.bySeq.size > this.maxRows || this.bytes > this.maxBytes) && this.oldest < this.order.length) {
+      const old = this.order[this.oldest++] as number;
+      const part = this.bySeq.get(old);
+      if (part === undefined) continue;
       this.bySeq.delete(old);
       this.bytes -= RecentRows.size(part);
+    }
+    // Seqs taken or evicted are dropped from the order now and then (at most as many as are kept).
+    if (this.oldest > this.maxRows || this.order.length > 2 * this.maxRows + this.bySeq.size) {
+      this.order = this.order.slice(this.oldest).filter((s) => this.bySeq.has(s));
+      this.oldest = 0;
     }
   }
 

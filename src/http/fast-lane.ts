@@ -1,0 +1,102 @@
+// Fast lanes: a hot route answered straight from Node's request event, without Fastify's per-request
+// machinery (routing, hooks, Request/Reply objects, the content-type parser). A lane takes a request only
+// when nothing Fastify would add applies to it: no request line is logged, the app is not closing, and
+// the lane's own preconditions hold (checked on the headers, before any byte of the body is read).
+// Anything else goes to Fastify untouched. What a lane answers, errors included, is what Fastify would
+// (errorAnswer is the app's error handler; request ids come from the same sequence, loggers from the same
+// factory).
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import { isHookhubError } from '../core/errors.js';
+import { storeFailure } from '../core/store-down.js';
+import { lazyRequestLogger } from './request-log.js';
+
+/** Takes the request (and then answers it) or returns false, having read nothing of it. */
+export type FastLane = (req: IncomingMessage, res: ServerResponse, tools: LaneTools) => boolean;
+
+export interface LaneTools {
+  /** The request's id and logger, as Fastify would make them (call once per request taken). */
+  requestLog(req: IncomingMessage): FastifyBaseLogger;
+  /** Answers an error as the app's error handler does. */
+  sendError(res: ServerResponse, err: unknown, log: FastifyBaseLogger): void;
+}
+
+export interface FastLanes {
+  add(lane: FastLane): void;
+  /** Requests the lanes took so far (the rest went to Fastify). */
+  taken(): number;
+}
+
+/** Fastify's own request ids (`req-1`, `req-2`, … in base 36): the app and its lanes draw from this one sequence. */
+export function requestIds(): () => string {
+  const maxInt = 2147483647;
+  let next = 0;
+  return () => {
+    next = (next + 1) & maxInt;
+    return `req-${next.toString(36)}`;
+  };
+}
+
+export interface ErrorAnswer {
+  status: number;
+  body: Record<string, string>;
+  retryAfter?: number;
+}
+
+/** What the app answers for an error thrown by a route (and what it logs, through `log`). */
+export function errorAnswer(err: unknown, log: FastifyBaseLogger, storeWritable: () => void, maxBody: number): ErrorAnswer {
+  const known = isHookhubError(err) ? err : storeFailure(err, storeWritable);
+  if (known) {
+    if (known !== err) log.warn({ err }, 'request failed: store unavailable');
+    return { status: known.status, body: { error: known.message, code: known.code }, ...(known.retryAfter !== undefined ? { retryAfter: known.retryAfter } : {}) };
+  }
+  const status = (err as { statusCode?: number }).statusCode;
+  if (status && status >= 400 && status < 500) {
+    return { status, body: { error: status === 413 ? `body larger than ${maxBody} bytes` : (err as Error).message } };
+  }
+  log.error({ err }, 'request failed');
+  return { status: 500, body: { error: 'internal error' } };
+}
+
+/** Fastify's label of a JSON reply. */
+export const JSON_REPLY = 'application/json; charset=utf-8';
+
+/** A JSON answer written as Fastify writes one: status, content-type, content-length (Node adds the rest). */
+export function sendJson(res: ServerResponse, status: number, json: string, extra?: Record<string, string>): void {
+  res.writeHead(status, { ...extra, 'content-type': JSON_REPLY, 'content-length': Buffer.byteLength(json) });
+  res.end(json);
+}
+
+/**
+ * Puts the lanes in front of Fastify's request handler on app.server. `enabled` is asked per request (the
+ * app closing, or request lines logged, turn the lanes off). Lanes are tried in the order added.
+ */
+export function installFastLanes(app: FastifyInstance, options: { nextId: () => string; enabled: () => boolean; storeWritable: () => void; maxBody: number }): FastLanes {
+  const lanes: FastLane[] = [];
+  const server = app.server;
+  const handlers = server.listeners('request') as Array<(req: IncomingMessage, res: ServerResponse) => void>;
+  // Fastify's handler is the one listener; anything else and the lanes stay out of the way.
+  if (handlers.length !== 1) return { add: () => {}, taken: () => 0 };
+  const fastify = handlers[0] as (req: IncomingMessage, res: ServerResponse) => void;
+  const tools: LaneTools = {
+    requestLog: (req) => lazyRequestLogger.call(app, app.log, { reqId: options.nextId() }, {}, req),
+    sendError: (res, err, log) => {
+      const answer = errorAnswer(err, log, options.storeWritable, options.maxBody);
+      sendJson(res, answer.status, JSON.stringify(answer.body), answer.retryAfter !== undefined ? { 'retry-after': String(answer.retryAfter) } : undefined);
+    },
+  };
+  let taken = 0;
+  server.removeListener('request', fastify);
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (lanes.length > 0 && options.enabled()) {
+      for (const lane of lanes) {
+        if (lane(req, res, tools)) {
+          taken++;
+          return;
+        }
+      }
+    }
+    fastify(req, res);
+  });
+  return { add: (lane) => void lanes.push(lane), taken: () => taken };
+}
