@@ -115,7 +115,7 @@ export function dispatchLane(deps: DispatchRouteDeps, options: { apiKey: string 
     if (req.method !== 'POST' || req.url !== '/dispatch' || type === undefined || !LANE_TYPES.has(type) || length === undefined) return false;
     if (headers['transfer-encoding'] !== undefined || headers.upgrade !== undefined || !(Number(length) <= options.maxBody)) return false;
     if (options.apiKey !== undefined && !secretEquals(bearerOf(headers.authorization), options.apiKey)) return false;
-    const log = tools.requestLog(req);
+    const log = tools.requestLog(req, res);
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     // As Fastify's body reader: a body that failed to arrive is answered 400 (to whoever is still there).

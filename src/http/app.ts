@@ -5,7 +5,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions
 import { errorAnswer, installFastLanes, requestIds, type FastLanes } from './fast-lane.js';
 import { openApi } from './openapi.js';
 import { productHandle } from './plugin.js';
-import { lazyRequestLogger, logRequests, logsRequests } from './request-log.js';
+import { lazyRequestLogger, logRequests } from './request-log.js';
 import { capSockets, httpServerOptions } from './socket-limits.js';
 
 const fastLanesHandle = productHandle<FastLanes>('hookhub.fast-lanes');
@@ -81,7 +81,7 @@ export async function createApp(config: AppConfig, options: AppOptions): Promise
   });
   fastLanesHandle.set(app, installFastLanes(app, {
     nextId,
-    enabled: () => !closing && !logsRequests(app.log.level),
+    enabled: () => !closing,
     storeWritable: options.storeWritable,
     maxBody: config.maxBody,
   }));

@@ -1,22 +1,23 @@
 // Fast lanes: a hot route answered straight from Node's request event, without Fastify's per-request
 // machinery (routing, hooks, Request/Reply objects, the content-type parser). A lane takes a request only
-// when nothing Fastify would add applies to it: no request line is logged, the app is not closing, and
+// when nothing Fastify would add applies to it: the app is not closing, and
 // the lane's own preconditions hold (checked on the headers, before any byte of the body is read).
 // Anything else goes to Fastify untouched. What a lane answers, errors included, is what Fastify would
 // (errorAnswer is the app's error handler; request ids come from the same sequence, loggers from the same
-// factory).
+// factory, and the lane writes the request line the app's onResponse hook would).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { isHookhubError } from '../core/errors.js';
 import { storeFailure } from '../core/store-down.js';
-import { lazyRequestLogger } from './request-log.js';
+import { lazyRequestLogger, logRequestLine, logsRequests } from './request-log.js';
 
 /** Takes the request (and then answers it) or returns false, having read nothing of it. */
 export type FastLane = (req: IncomingMessage, res: ServerResponse, tools: LaneTools) => boolean;
 
 export interface LaneTools {
-  /** The request's id and logger, as Fastify would make them (call once per request taken). */
-  requestLog(req: IncomingMessage): FastifyBaseLogger;
+  /** The request's id and logger, as Fastify would make them, and its request line written when the answer
+   *  is sent, as the app's onResponse hook writes it (call once per request taken). */
+  requestLog(req: IncomingMessage, res: ServerResponse): FastifyBaseLogger;
   /** Answers an error as the app's error handler does. */
   sendError(res: ServerResponse, err: unknown, log: FastifyBaseLogger): void;
 }
@@ -79,7 +80,14 @@ export function installFastLanes(app: FastifyInstance, options: { nextId: () => 
   if (handlers.length !== 1) return { add: () => {}, taken: () => 0 };
   const fastify = handlers[0] as (req: IncomingMessage, res: ServerResponse) => void;
   const tools: LaneTools = {
-    requestLog: (req) => lazyRequestLogger.call(app, app.log, { reqId: options.nextId() }, {}, req),
+    requestLog: (req, res) => {
+      const log = lazyRequestLogger.call(app, app.log, { reqId: options.nextId() }, {}, req);
+      if (logsRequests(log.level)) {
+        const start = performance.now();
+        res.once('finish', () => logRequestLine(log, req.method ?? '', req.url ?? '', res.statusCode, performance.now() - start));
+      }
+      return log;
+    },
     sendError: (res, err, log) => {
       const answer = errorAnswer(err, log, options.storeWritable, options.maxBody);
       sendJson(res, answer.status, JSON.stringify(answer.body), answer.retryAfter !== undefined ? { 'retry-after': String(answer.retryAfter) } : undefined);

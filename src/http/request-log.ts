@@ -15,14 +15,14 @@ export const logsRequests = (level: string): boolean => LOGGED.has(level);
 export function logRequests(app: FastifyInstance): void {
   // Synchronous, and nothing built below the log level: it runs for every request.
   app.addHook('onResponse', (req, reply, done) => {
-    if (LOGGED.has(req.log.level)) {
-      req.log.info(
-        { method: req.method, url: redactUrl(req.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
-        'request',
-      );
-    }
+    if (LOGGED.has(req.log.level)) logRequestLine(req.log, req.method, req.url, reply.statusCode, reply.elapsedTime);
     done();
   });
+}
+
+/** The one line per request (the app's hook and the fast lanes write the same). */
+export function logRequestLine(log: FastifyBaseLogger, method: string, url: string, status: number, ms: number): void {
+  log.info({ method, url: redactUrl(url), status, ms: Math.round(ms) }, 'request');
 }
 
 type Bindings = Parameters<FastifyBaseLogger['child']>[0];

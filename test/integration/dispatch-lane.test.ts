@@ -104,12 +104,16 @@ describe('POST /dispatch through the fast lane', () => {
     expect(lanes.taken()).toBe(taken);
   });
 
-  it('is off while request lines are logged: every request then has its line', async () => {
+  it('writes the request line the route writes, with its request id, while request lines are logged', async () => {
     const log = captureLog('info');
     const hub = await startServer(testConfig({ allowPrivateTargets: true, logLevel: 'info' }), { logger: log.logger as unknown as FastifyBaseLogger });
     started.push(hub);
-    expect(await exchange(hub, '/dispatch', `_url=${encodeURIComponent(target)}`, FORM)).toMatch(/^HTTP\/1\.1 202 /);
-    expect(fastLanesOf(hub.app).taken()).toBe(0);
-    expect(log.lines.filter((l) => l.msg === 'request').map((l) => [l.method, l.url, l.status])).toEqual([['POST', '/dispatch', 202]]);
+    const { taken } = await both(hub, `_url=${encodeURIComponent(target)}`, FORM);
+    expect(taken).toBe(1);
+    const lines = log.lines.filter((l) => l.msg === 'request');
+    expect(lines.map((l) => [l.method, l.url, l.status])).toEqual([['POST', '/dispatch', 202], ['POST', '/dispatch?', 202]]);
+    expect(lines.map((l) => Object.keys(l).sort())).toEqual([Object.keys(lines[1] ?? {}).sort(), Object.keys(lines[1] ?? {}).sort()]);
+    expect(new Set(lines.map((l) => l.reqId)).size).toBe(2);
+    expect(lines.every((l) => typeof l.ms === 'number')).toBe(true);
   });
 });
