@@ -39,31 +39,63 @@ export function textFrameStart(prefix: string, bodyLength: number, ownMemory = f
 }
 
 /**
- * Frame starts (header and `[n`) of the message being fanned out, by frame number: Hookbox numbers frames
- * per connection, but connections that have had as many frames share the number, and so the start's
- * bytes. One fan-out asks for one tail's starts in a row: a start is reused while the tail is the same
- * (tagged with a generation number, so no old tail is kept), built otherwise. Frame numbers beyond the
- * table get a start of their own.
+ * Frames (or frame starts: header and `[n`) of the message being fanned out, by frame number: Hookbox
+ * numbers frames per connection, but connections that have had as many frames share the number, and so
+ * the bytes. One fan-out asks for one tail's frames in a row: a frame is reused while the tail is the
+ * same, built otherwise. Frame numbers beyond the tables get bytes of their own.
  */
-const START_SLOTS = 4096;
-const startGeneration = new Float64Array(START_SLOTS);
-const startBytes: Array<Buffer | undefined> = new Array<Buffer | undefined>(START_SLOTS).fill(undefined);
-let generation = 0;
+const SLOTS = 4096;
 let generationTail: Buffer | undefined;
+
+/** Starts, tagged with the generation (tail) they were built for, so no old tail is kept. */
+const startGeneration = new Float64Array(SLOTS);
+const startBytes: Array<Buffer | undefined> = new Array<Buffer | undefined>(SLOTS).fill(undefined);
+let generation = 0;
+
+/** Whole frames of the current tail: the slots filled are listed and emptied when the tail changes, so
+ *  a frame (which holds a copy of its tail) is kept no longer than until the next message. */
+const wholeFrames: Array<Buffer | undefined> = new Array<Buffer | undefined>(SLOTS).fill(undefined);
+const wholeFilled: number[] = [];
+
+function follow(tail: Buffer): void {
+  if (tail === generationTail) return;
+  generationTail = tail;
+  generation++;
+  for (let i = 0; i < wholeFilled.length; i++) wholeFrames[wholeFilled[i] as number] = undefined;
+  wholeFilled.length = 0;
+}
 
 /** The start of frame number `frameId` whose payload ends with `tail` (shared, never written to). */
 export function numberedFrameStart(frameId: number, tail: Buffer): Buffer {
-  if (tail !== generationTail) {
-    generationTail = tail;
-    generation++;
-  }
-  if (frameId >= START_SLOTS) return textFrameStart(`[${frameId}`, tail.length);
+  follow(tail);
+  if (frameId >= SLOTS) return textFrameStart(`[${frameId}`, tail.length);
   if (startGeneration[frameId] === generation) return startBytes[frameId] as Buffer;
   // Its own few bytes, not a slice of Node's shared 8 KiB pool: a start kept in the table must not keep a pool.
   const start = textFrameStart(`[${frameId}`, tail.length, true);
   startGeneration[frameId] = generation;
   startBytes[frameId] = start;
   return start;
+}
+
+/** Tails up to this long are sent as whole frames (numberedFrame); longer ones as a start and the shared
+ *  tail (numberedFrameStart): a copy per frame number, never more than one per connection. */
+export const WHOLE_FRAME_TAIL_BYTES = 1024;
+
+/**
+ * Frame number `frameId` whose payload ends with `tail`, whole (header, `[n` and a copy of the tail; shared,
+ * never written to): the connections that number the message alike write the same single buffer, as an
+ * SSE consumer does, instead of a start and the tail each (two buffers per connection to queue and to
+ * join or writev). For tails up to WHOLE_FRAME_TAIL_BYTES.
+ */
+export function numberedFrame(frameId: number, tail: Buffer): Buffer {
+  follow(tail);
+  if (frameId >= SLOTS) return prefixedTextFrame(`[${frameId}`, tail);
+  const kept = wholeFrames[frameId];
+  if (kept !== undefined) return kept;
+  const frame = prefixedTextFrame(`[${frameId}`, tail);
+  wholeFrames[frameId] = frame;
+  wholeFilled.push(frameId);
+  return frame;
 }
 
 /**

@@ -11,7 +11,7 @@ import { BatchWriter, whenRoomOn, writeAll, type BatchSink } from '../core/batch
 import type { Metrics } from '../core/metrics.js';
 import type { Connections } from '../http/connections.js';
 import { deliveryCount, type DeliveryCount } from './delivery-count.js';
-import { numberedFrameStart, prefixedTextFrame } from './ws-frame.js';
+import { numberedFrame, numberedFrameStart, prefixedTextFrame, WHOLE_FRAME_TAIL_BYTES } from './ws-frame.js';
 import type { SessionInfo } from '../core/session-info.js';
 
 /** What a transport hands a session: where its frames go. */
@@ -129,13 +129,13 @@ function onClose(this: WsWithSink, code: number): void {
 
 /**
  * One connection: its session, its outgoing side, and its batch sink. What it queues is already
- * WebSocket-framed (unmasked text frames: a frame's start, shared by the connections that number it
- * alike, and the message's shared tail, queued together; or one buffer from prefixedTextFrame), so a flush is one
- * corked burst of those buffers on the socket (one writev) — ws's per-message work is skipped. Safe
- * because nothing is compressed (perMessageDeflate is off) and no Blob is sent, so ws's sender never
- * holds frames back: what it writes itself (pings, the close frame) reaches the same socket in order.
- * A class whose methods the writer and the WebSocket's listeners call, rather than closures: an idle
- * connection's memory bounds how many a process holds.
+ * WebSocket-framed (unmasked text frames: a short message's whole frame, shared by the connections that
+ * number it alike; a long one's start, shared alike, and its shared tail, queued together; or one buffer
+ * from prefixedTextFrame), so a flush is one corked burst of those buffers on the socket (one writev) —
+ * ws's per-message work is skipped. Safe because nothing is compressed (perMessageDeflate is off) and no
+ * Blob is sent, so ws's sender never holds frames back: what it writes itself (pings, the close frame)
+ * reaches the same socket in order. A class whose methods the writer and the WebSocket's listeners call,
+ * rather than closures: an idle connection's memory bounds how many a process holds.
  */
 class WsSink implements SessionSink, BatchSink {
   private readonly writer: BatchWriter;
@@ -184,9 +184,11 @@ class WsSink implements SessionSink, BatchSink {
   }
 
   sendNumbered(frameId: number, tail: Buffer, suffix?: Buffer): void {
-    // The frame's start and the shared tail, queued together (one writev with the rest of the flush).
-    if (suffix === undefined) this.writer.pushPair(numberedFrameStart(frameId, tail), tail);
-    else this.writer.push(prefixedTextFrame(`[${frameId}`, tail, suffix));
+    if (suffix !== undefined) this.writer.push(prefixedTextFrame(`[${frameId}`, tail, suffix));
+    // A short message: the whole frame, shared by the connections that number it alike.
+    else if (tail.length <= WHOLE_FRAME_TAIL_BYTES) this.writer.push(numberedFrame(frameId, tail));
+    // A long one: the frame's start and the shared tail, queued together (one writev with the rest of the flush).
+    else this.writer.pushPair(numberedFrameStart(frameId, tail), tail);
   }
 
   received(data: RawData, isBinary: boolean): void {

@@ -2,7 +2,7 @@
 // parser a client of the `ws` package runs, at every length class of RFC 6455 §5.2.
 import { describe, expect, it } from 'vitest';
 import * as ws from 'ws';
-import { numberedFrameStart, prefixedTextFrame, textFrameStart } from '../../../src/transports/ws-frame.js';
+import { numberedFrame, numberedFrameStart, prefixedTextFrame, textFrameStart } from '../../../src/transports/ws-frame.js';
 
 /** ws's frame parser (exported by the package, not declared by its types). */
 interface FrameReceiver {
@@ -75,5 +75,30 @@ describe('self-framed WebSocket text frames', () => {
       expect(decode(Buffer.concat([numberedFrameStart(id, tail), tail]))).toEqual([`[${id}${tail.toString()}`]);
     }
     expect(decode(Buffer.concat([s7, a]))).toEqual([`[7${a.toString()}`]);
+  });
+
+  it('whole frames are shared by frame number while the tail is the same, and never reused for another tail', () => {
+    const a = Buffer.from(',"PUBLISH",{"payload":"a"}]');
+    const b = Buffer.from(',"PUBLISH",{"payload":"bb"}]');
+    const sameAsA = Buffer.from(a);
+    const f7 = numberedFrame(7, a);
+    expect(decode(f7)).toEqual([`[7${a.toString()}`]);
+    expect(numberedFrame(7, a)).toBe(f7);
+    expect(numberedFrame(8, a)).not.toBe(f7);
+    // Starts of the same tail are another table: a start is never handed out as a whole frame, nor back.
+    expect(decode(Buffer.concat([numberedFrameStart(7, a), a]))).toEqual([`[7${a.toString()}`]);
+    expect(numberedFrame(7, a)).toBe(f7);
+    // Another tail (even of the same bytes) gets frames of its own; the one handed out is never changed.
+    expect(numberedFrame(7, sameAsA)).not.toBe(f7);
+    expect(numberedFrame(7, b)).not.toBe(f7);
+    expect(decode(f7)).toEqual([`[7${a.toString()}`]);
+    for (const [id, tail] of [[7, a], [7, b], [9, a], [7, a], [4095, b], [4096, b], [100_000, b], [100_000, a], [1, a]] as const) {
+      expect(decode(numberedFrame(id, tail))).toEqual([`[${id}${tail.toString()}`]);
+    }
+    // Every length class of a short message's frame.
+    for (const n of [0, 80, 125, 126, 1024]) {
+      const tail = Buffer.from('x'.repeat(n));
+      expect(decode(numberedFrame(12, tail))).toEqual([`[12${tail.toString()}`]);
+    }
   });
 });
