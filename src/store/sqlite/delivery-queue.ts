@@ -9,7 +9,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import { HookhubError } from '../../core/errors.js';
 import { deliveryHost } from '../contracts/delivery-target.js';
 import { ClaimBook } from './claims.js';
-import { CHANGING_COLUMNS, fixedPart, RecentRows, type FixedPart } from './recent-rows.js';
+import { fixedPart, RecentRows, type FixedPart } from './recent-rows.js';
 import { HELD_BEHIND_EARLIER, PARKED, type ParkedDelivery, type AttemptOutcome, type ClaimRequest, type DeliveryAttempt, type DeliveryLimits, type DeliveryQuery, type DeliveryQueue, type DeliveryRecord, type DeliveryStatus, type NewDelivery } from '../contracts/delivery-queue.js';
 import { migrate } from './schema.js';
 
@@ -118,13 +118,21 @@ function rowOf(v: unknown[]): Row {
 const parseAttempts = (text: string): DeliveryAttempt[] => (text === '[]' ? [] : (JSON.parse(text) as DeliveryAttempt[]));
 const parseHeaders = (text: string): Record<string, string> => (text === '{}' ? {} : (JSON.parse(text) as Record<string, string>));
 
-/** The changing columns of a row (CHANGING_COLUMNS) whose fixed part RecentRows kept. */
-type Changing = [seq: number, id: string, status: DeliveryStatus, attempts: string, nextAt: number, leaseUntil: number | null, updatedAt: number, maxAttempts: number];
+/**
+ * What a claim reads of a due row (CLAIM_COLUMNS), the rest coming from RecentRows: status and lease are the
+ * claim's own, the attempts column is null while it is '[]' (most rows), and the times are offsets from
+ * created_at. better-sqlite3 makes a JS value per column read, and a string or a number past 2^31 costs
+ * several times a small integer: this is a claim's main cost.
+ */
+const CLAIM_COLUMNS = `seq, id, NULLIF(attempts, '[]'), max_attempts, next_at - created_at, updated_at - created_at`;
+type Changing = [seq: number, id: string, attempts: string | null, maxAttempts: number, nextAfter: number, updatedAfter: number];
 
-/** A row as fromRow gives it, from its fixed part and its changing columns. */
+/** A claimed row's record from its fixed part and its claim columns. */
 function fromParts(f: FixedPart, c: Changing): DeliveryRecord {
-  const d: DeliveryRecord = { seq: c[0], ...f, maxAttempts: c[7], nextAt: c[4], status: c[2], attempts: parseAttempts(c[3]), updatedAt: c[6] };
-  if (c[5] !== null) d.leaseUntil = c[5];
+  const d: DeliveryRecord = {
+    seq: c[0], ...f, maxAttempts: c[3], nextAt: f.createdAt + c[4], status: 'pending', attempts: c[2] === null ? [] : parseAttempts(c[2]),
+    updatedAt: f.createdAt + c[5],
+  };
   return d;
 }
 
@@ -210,6 +218,9 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     this.byKey = db.prepare('SELECT id FROM deliveries WHERE idempotency_key = ? AND created_at > ? ORDER BY created_at LIMIT 1').pluck();
     this.byId = db.prepare('SELECT * FROM deliveries WHERE id = ?');
     // Positional parameters throughout the hot statements: binding an object by names costs more than the insert.
+    // No bare `LIMIT ?` in them: SQLite plans a bound LIMIT as a constant and prepares the statement again
+    // at every call (better-sqlite3 binds each time), which cost a claim more than reading its rows.
+    // `LIMIT CAST(? AS INTEGER)` is evaluated when run.
     // A claimed delivery: found by rowid, its attempts appended to the column as claimed.
     this.finishClaimed = db.prepare('UPDATE deliveries SET status = ?, attempts = ?, next_at = COALESCE(?, next_at), updated_at = ? WHERE seq = ?');
     // Any other (a test's, or a claim given up meanwhile).
@@ -223,14 +234,14 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
          SELECT seq, host, next_at FROM deliveries INDEXED BY deliveries_due
          WHERE status = 'pending' AND next_at <= @now AND host NOT IN (SELECT value FROM json_each(@skip))
            AND seq NOT IN (SELECT value FROM json_each(@held))
-         ORDER BY next_at LIMIT @scan
+         ORDER BY next_at LIMIT CAST(@scan AS INTEGER)
        ), ranked AS (
          SELECT seq, next_at, ROW_NUMBER() OVER (PARTITION BY host ORDER BY next_at, seq) AS rn FROM due
        )
-       SELECT seq FROM ranked WHERE rn <= @perHost ORDER BY next_at, seq LIMIT @limit`,
+       SELECT seq FROM ranked WHERE rn <= @perHost ORDER BY next_at, seq LIMIT CAST(@limit AS INTEGER)`,
     ).pluck();
     this.rowsBySeq = db.prepare(`SELECT ${ROW_COLUMNS} FROM deliveries WHERE seq IN (SELECT value FROM json_each(?))`).raw();
-    this.changingBySeq = db.prepare(`SELECT ${CHANGING_COLUMNS} FROM deliveries WHERE seq IN (SELECT value FROM json_each(?))`).raw();
+    this.changingBySeq = db.prepare(`SELECT ${CLAIM_COLUMNS} FROM deliveries WHERE seq IN (SELECT value FROM json_each(?))`).raw();
     this.firstDue = db.prepare(
       `SELECT next_at FROM deliveries INDEXED BY deliveries_due WHERE status = 'pending' AND seq NOT IN (SELECT value FROM json_each(?))
        ORDER BY next_at LIMIT 1`,
@@ -242,9 +253,9 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
       `SELECT host FROM deliveries INDEXED BY deliveries_pending_host WHERE status = 'pending' AND host > ? ORDER BY host LIMIT 1`,
     ).pluck();
     this.dueOfHost = db.prepare(
-      `SELECT ${CHANGING_COLUMNS} FROM deliveries INDEXED BY deliveries_pending_host WHERE status = 'pending' AND host = ? AND next_at <= ?
+      `SELECT ${CLAIM_COLUMNS} FROM deliveries INDEXED BY deliveries_pending_host WHERE status = 'pending' AND host = ? AND next_at <= ?
          AND seq NOT IN (SELECT value FROM json_each(?))
-       ORDER BY next_at, seq LIMIT ?`,
+       ORDER BY next_at, seq LIMIT CAST(? AS INTEGER)`,
     ).raw();
     this.laneTail = db.prepare(
       `SELECT MAX(order_pos) FROM deliveries INDEXED BY deliveries_lane WHERE order_key = ? AND status IN ('pending', 'delivering')`,
@@ -369,7 +380,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
       const leaseUntil = req.now + req.leaseMs;
       const changing = rows;
       return this.claimedRecords(rows).map((d, i) => {
-        this.claims.set(d.id, { seq: d.seq, leaseUntil, attempts: (changing[i] as Changing)[3], orderKey: d.orderKey ?? null });
+        this.claims.set(d.id, { seq: d.seq, leaseUntil, attempts: (changing[i] as Changing)[2] ?? '[]', orderKey: d.orderKey ?? null });
         d.status = 'delivering';
         d.leaseUntil = leaseUntil;
         return d;
