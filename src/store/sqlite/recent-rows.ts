@@ -1,7 +1,7 @@
 // The fixed part of the rows this process queued lately: everything an update never changes (URL, headers,
 // body, settings), as the delivery was handed to enqueue. A claim of such a row reads only the columns that
-// change (attempts, due time: delivery-queue.ts's CLAIM_COLUMNS) and takes the rest from here, instead of reading and decoding the
-// whole row (its body copied out of SQLite, its headers parsed again). Under load nearly every delivery is
+// change (attempts, due time: CLAIM_COLUMNS in delivery-queue.ts) and takes the rest from here, instead of
+// reading and decoding the whole row (its body copied out of SQLite, its headers parsed again). Under load nearly every delivery is
 // claimed from the backlog a moment after it was queued, so this is most of them. Bounded in rows and bytes;
 // a row not found here is read whole, as before.
 import type { DeliveryRecord, NewDelivery } from '../contracts/delivery-queue.js';
