@@ -231,12 +231,15 @@ export class WorkerPool {
       state.forgetIdle(s.host);
       this.wake();
     };
-    const done = this.gates.gateThenAttempt(r, s, freeSlot)
-      .catch((err: unknown) => this.deps.log.error({ err, delivery: r.id }, 'webhook attempt failed unexpectedly'))
-      .finally(() => {
-        this.running.delete(r.id);
-        freeSlot();
-      });
+    const finished = (): void => {
+      this.running.delete(r.id);
+      freeSlot();
+    };
+    // One promise per attempt for the pool's bookkeeping (a catch and a finally would make two).
+    const done = this.gates.gateThenAttempt(r, s, freeSlot).then(finished, (err: unknown) => {
+      this.deps.log.error({ err, delivery: r.id }, 'webhook attempt failed unexpectedly');
+      finished();
+    });
     this.running.set(r.id, done);
   }
 

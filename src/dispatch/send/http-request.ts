@@ -163,9 +163,10 @@ export function sendAttempt(agent: Dispatcher, req: AttemptRequest): Promise<Att
         method: req.method as Dispatcher.HttpMethod,
         headers: req.headers,
         body: req.body && req.body.length > 0 ? req.body : null,
-        // Our own timer bounds the whole attempt; undici's must not fire first.
-        headersTimeout: req.timeoutMs + 1000,
-        bodyTimeout: req.timeoutMs + 1000,
+        // Our own timer bounds the whole attempt (queueing and connecting included). undici's would only
+        // repeat it, at the cost of a timer made and cleared on the connection per request: off.
+        headersTimeout: 0,
+        bodyTimeout: 0,
       },
       handler,
     );
