@@ -99,19 +99,26 @@ const SECRET_DEFAULT = 0;
 const SECRET_NONE = 1;
 const SECRET_OWN = 2;
 
-/** The columns of a Row, in order: read as arrays (`raw()`), which better-sqlite3 builds far faster than objects. */
-const ROW_COLUMNS = `seq, id, url, method, headers, content_type, body, secret_mode, secret, timeout_ms, errback, callback, origin_kind,
-  origin_ref, idempotency_key, max_attempts, status, attempts, next_at, lease_until, created_at, updated_at, order_key`;
+/**
+ * The columns that never change after the insert, read as arrays (`raw()`, which better-sqlite3 builds far
+ * faster than objects) for a claimed row RecentRows does not hold; the changing ones the claim read already.
+ */
+const FIXED_COLUMNS = `seq, id, url, method, headers, content_type, body, secret_mode, secret, timeout_ms, errback, callback, origin_kind,
+  origin_ref, idempotency_key, created_at, order_key`;
 
-function rowOf(v: unknown[]): Row {
-  return {
-    seq: v[0] as number, id: v[1] as string, url: v[2] as string, method: v[3] as string, headers: v[4] as string,
-    content_type: v[5] as string | null, body: v[6] as Buffer, secret_mode: v[7] as number, secret: v[8] as string | null,
-    timeout_ms: v[9] as number | null, errback: v[10] as string | null, callback: v[11] as string | null,
-    origin_kind: v[12] as string | null, origin_ref: v[13] as string | null, idempotency_key: v[14] as string | null,
-    max_attempts: v[15] as number, status: v[16] as DeliveryStatus, attempts: v[17] as string, next_at: v[18] as number,
-    lease_until: v[19] as number | null, created_at: v[20] as number, updated_at: v[21] as number, order_key: v[22] as string | null,
-  };
+/** A row's fixed part (FIXED_COLUMNS), as fixedPart gives it for a new delivery. */
+function fixedOf(v: unknown[]): FixedPart {
+  const f: FixedPart = { id: v[1] as string, url: v[2] as string, method: v[3] as string, headers: parseHeaders(v[4] as string), body: v[6] as Buffer, createdAt: v[15] as number };
+  if (v[5] !== null) f.contentType = v[5] as string;
+  if (v[7] === SECRET_NONE) f.secret = null;
+  else if (v[7] === SECRET_OWN && v[8] !== null) f.secret = v[8] as string;
+  if (v[9] !== null) f.timeoutMs = v[9] as number;
+  if (v[10] !== null) f.errback = v[10] as string;
+  if (v[11] !== null) f.callback = v[11] as string;
+  if (v[12] !== null && v[13] !== null) f.origin = { kind: v[12] as string, ref: v[13] as string };
+  if (v[14] !== null) f.idempotencyKey = v[14] as string;
+  if (v[16] !== null) f.orderKey = v[16] as string;
+  return f;
 }
 
 /** The attempts column: most rows a claim reads have none yet. */
@@ -240,7 +247,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
        )
        SELECT seq FROM ranked WHERE rn <= @perHost ORDER BY next_at, seq LIMIT CAST(@limit AS INTEGER)`,
     ).pluck();
-    this.rowsBySeq = db.prepare(`SELECT ${ROW_COLUMNS} FROM deliveries WHERE seq IN (SELECT value FROM json_each(?))`).raw();
+    this.rowsBySeq = db.prepare(`SELECT ${FIXED_COLUMNS} FROM deliveries WHERE seq IN (SELECT value FROM json_each(?))`).raw();
     this.changingBySeq = db.prepare(`SELECT ${CLAIM_COLUMNS} FROM deliveries WHERE seq IN (SELECT value FROM json_each(?))`).raw();
     this.firstDue = db.prepare(
       `SELECT next_at FROM deliveries INDEXED BY deliveries_due WHERE status = 'pending' AND seq NOT IN (SELECT value FROM json_each(?))
@@ -398,11 +405,13 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
       if (!f) missing.push(c[0]);
     }
     if (missing.length === 0) return records as DeliveryRecord[];
-    const read = new Map((this.rowsBySeq.all(JSON.stringify(missing)) as unknown[][]).map((v) => {
-      const row = rowOf(v);
-      return [row.seq, fromRow(row)];
-    }));
-    return records.map((d, i) => d ?? (read.get((rows[i] as Changing)[0]) as DeliveryRecord));
+    const read = new Map<number, FixedPart>();
+    for (const v of this.rowsBySeq.all(JSON.stringify(missing)) as unknown[][]) read.set(v[0] as number, fixedOf(v));
+    return records.map((d, i) => {
+      if (d) return d;
+      const c = rows[i] as Changing;
+      return fromParts(read.get(c[0]) as FixedPart, c);
+    });
   }
 
   /**
