@@ -112,7 +112,7 @@ export class AttemptRunner {
     (ok ? m.success : m.failure).inc();
     m.duration.observe(judged.attempt.duration_ms / 1000);
     this.deps.endpoints?.recordAttempt(endpoint, r.id, ok, judged.attempt.duration_ms)
-      .catch((err: unknown) => this.deps.log.error({ err, endpoint }, 'recording an endpoint outcome failed'));
+      ?.catch((err: unknown) => this.deps.log.error({ err, endpoint }, 'recording an endpoint outcome failed'));
     if (judged.outcome.status === 'failed' && r.origin?.kind !== ALERT_ORIGIN) {
       const a = judged.attempt;
       this.deps.emit({

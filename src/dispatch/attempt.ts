@@ -165,7 +165,7 @@ function describe(res: AttemptResponse, startedAt: number): {
     };
   }
   const attempt: DeliveryAttempt = { at, status: res.status, duration_ms: res.durationMs, error: null };
-  if (res.body.length > 0) attempt.response = res.body.subarray(0, EXCERPT_BYTES).toString('utf8');
+  if (res.body.length > 0) attempt.response = res.body.toString('utf8', 0, Math.min(res.body.length, EXCERPT_BYTES));
   if (res.status >= 200 && res.status < 300) return { attempt, label: 'success', retry: false };
   const retry = isRetryableStatus(res.status);
   attempt.error = `HTTP ${res.status}${retry ? '' : ' (final)'}`;

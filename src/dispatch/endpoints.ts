@@ -167,28 +167,38 @@ export class EndpointControl {
     return w;
   }
 
-  /** An attempt's outcome: counted, and the circuit and auto-disable judged. */
-  async recordAttempt(endpoint: string, deliveryId: string, ok: boolean, latencyMs: number): Promise<void> {
+  /**
+   * An attempt's outcome: counted, and the circuit and auto-disable judged. Undefined when that took no
+   * store write (a success on a healthy endpoint, most attempts): no promise made per attempt then.
+   */
+  recordAttempt(endpoint: string, deliveryId: string, ok: boolean, latencyMs: number): Promise<void> | undefined {
     const now = Date.now();
     const w = this.window(endpoint);
     w.record(ok, latencyMs, now);
     const rec = this.records.get(endpoint);
-    if (ok) {
-      this.streaks.delete(endpoint);
-      if (!rec || (rec.circuit === 'closed' && rec.failingSince === undefined)) return;
-      const wasClosed = rec.circuit === 'closed';
-      const closed = await this.change(endpoint, (r) => {
-        if (r.circuit === 'closed' && r.failingSince === undefined) return undefined;
-        const { failingSince: _f, probe: _p, openedAt: _o, ...rest } = r;
-        return { ...rest, circuit: 'closed' };
-      });
-      if (closed && !wasClosed) {
-        w.reset();
-        this.emit({ type: 'endpoint.closed', endpoint });
-        await this.unparkAll(endpoint);
-      }
-      return;
+    if (!ok) return this.recordFailure(endpoint, deliveryId, rec, w, now);
+    this.streaks.delete(endpoint);
+    if (!rec || (rec.circuit === 'closed' && rec.failingSince === undefined)) return undefined;
+    return this.recordRecovery(endpoint, rec, w);
+  }
+
+  /** A success on an endpoint that was failing: its circuit closes (and its parked deliveries come back). */
+  private async recordRecovery(endpoint: string, rec: EndpointRecord, w: AttemptWindow): Promise<void> {
+    const wasClosed = rec.circuit === 'closed';
+    const closed = await this.change(endpoint, (r) => {
+      if (r.circuit === 'closed' && r.failingSince === undefined) return undefined;
+      const { failingSince: _f, probe: _p, openedAt: _o, ...rest } = r;
+      return { ...rest, circuit: 'closed' };
+    });
+    if (closed && !wasClosed) {
+      w.reset();
+      this.emit({ type: 'endpoint.closed', endpoint });
+      await this.unparkAll(endpoint);
     }
+  }
+
+  /** A failure: the circuit may open, the endpoint be disabled, the run of failures be written. */
+  private async recordFailure(endpoint: string, deliveryId: string, rec: EndpointRecord | undefined, w: AttemptWindow, now: number): Promise<void> {
     const reason = rec?.probe?.id === deliveryId ? 'the probe failed' : rec?.circuit === 'closed' || !rec ? w.trips(this.options.circuit, now) : undefined;
     const since = this.failingSince(endpoint, rec, now);
     const disableAfter = this.options.disableAfterMs;

@@ -9,7 +9,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import { HookhubError } from '../../core/errors.js';
 import { deliveryHost } from '../contracts/delivery-target.js';
 import { ClaimBook } from './claims.js';
-import { CHANGING_COLUMNS, fixedPart, RecentRows, type FixedPart } from './recent-rows.js';
+import { fixedPart, RecentRows, type FixedPart } from './recent-rows.js';
 import { HELD_BEHIND_EARLIER, PARKED, type ParkedDelivery, type AttemptOutcome, type ClaimRequest, type DeliveryAttempt, type DeliveryLimits, type DeliveryQuery, type DeliveryQueue, type DeliveryRecord, type DeliveryStatus, type NewDelivery } from '../contracts/delivery-queue.js';
 import { migrate } from './schema.js';
 
@@ -99,32 +99,47 @@ const SECRET_DEFAULT = 0;
 const SECRET_NONE = 1;
 const SECRET_OWN = 2;
 
-/** The columns of a Row, in order: read as arrays (`raw()`), which better-sqlite3 builds far faster than objects. */
-const ROW_COLUMNS = `seq, id, url, method, headers, content_type, body, secret_mode, secret, timeout_ms, errback, callback, origin_kind,
-  origin_ref, idempotency_key, max_attempts, status, attempts, next_at, lease_until, created_at, updated_at, order_key`;
+/**
+ * The columns that never change after the insert, read as arrays (`raw()`, which better-sqlite3 builds far
+ * faster than objects) for a claimed row RecentRows does not hold; the changing ones the claim read already.
+ */
+const FIXED_COLUMNS = `seq, id, url, method, headers, content_type, body, secret_mode, secret, timeout_ms, errback, callback, origin_kind,
+  origin_ref, idempotency_key, created_at, order_key`;
 
-function rowOf(v: unknown[]): Row {
-  return {
-    seq: v[0] as number, id: v[1] as string, url: v[2] as string, method: v[3] as string, headers: v[4] as string,
-    content_type: v[5] as string | null, body: v[6] as Buffer, secret_mode: v[7] as number, secret: v[8] as string | null,
-    timeout_ms: v[9] as number | null, errback: v[10] as string | null, callback: v[11] as string | null,
-    origin_kind: v[12] as string | null, origin_ref: v[13] as string | null, idempotency_key: v[14] as string | null,
-    max_attempts: v[15] as number, status: v[16] as DeliveryStatus, attempts: v[17] as string, next_at: v[18] as number,
-    lease_until: v[19] as number | null, created_at: v[20] as number, updated_at: v[21] as number, order_key: v[22] as string | null,
-  };
+/** A row's fixed part (FIXED_COLUMNS), as fixedPart gives it for a new delivery. */
+function fixedOf(v: unknown[]): FixedPart {
+  const f: FixedPart = { id: v[1] as string, url: v[2] as string, method: v[3] as string, headers: parseHeaders(v[4] as string), body: v[6] as Buffer, createdAt: v[15] as number };
+  if (v[5] !== null) f.contentType = v[5] as string;
+  if (v[7] === SECRET_NONE) f.secret = null;
+  else if (v[7] === SECRET_OWN && v[8] !== null) f.secret = v[8] as string;
+  if (v[9] !== null) f.timeoutMs = v[9] as number;
+  if (v[10] !== null) f.errback = v[10] as string;
+  if (v[11] !== null) f.callback = v[11] as string;
+  if (v[12] !== null && v[13] !== null) f.origin = { kind: v[12] as string, ref: v[13] as string };
+  if (v[14] !== null) f.idempotencyKey = v[14] as string;
+  if (v[16] !== null) f.orderKey = v[16] as string;
+  return f;
 }
 
 /** The attempts column: most rows a claim reads have none yet. */
 const parseAttempts = (text: string): DeliveryAttempt[] => (text === '[]' ? [] : (JSON.parse(text) as DeliveryAttempt[]));
 const parseHeaders = (text: string): Record<string, string> => (text === '{}' ? {} : (JSON.parse(text) as Record<string, string>));
 
-/** The changing columns of a row (CHANGING_COLUMNS) whose fixed part RecentRows kept. */
-type Changing = [seq: number, id: string, status: DeliveryStatus, attempts: string, nextAt: number, leaseUntil: number | null, updatedAt: number, maxAttempts: number];
+/**
+ * What a claim reads of a due row (CLAIM_COLUMNS), the rest coming from RecentRows: status and lease are the
+ * claim's own, the attempts column is null while it is '[]' (most rows), and the times are offsets from
+ * created_at. better-sqlite3 makes a JS value per column read, and a string or a number past 2^31 costs
+ * several times a small integer: this is a claim's main cost.
+ */
+const CLAIM_COLUMNS = `seq, id, NULLIF(attempts, '[]'), max_attempts, next_at - created_at, updated_at - created_at`;
+type Changing = [seq: number, id: string, attempts: string | null, maxAttempts: number, nextAfter: number, updatedAfter: number];
 
-/** A row as fromRow gives it, from its fixed part and its changing columns. */
+/** A claimed row's record from its fixed part and its claim columns. */
 function fromParts(f: FixedPart, c: Changing): DeliveryRecord {
-  const d: DeliveryRecord = { seq: c[0], ...f, maxAttempts: c[7], nextAt: c[4], status: c[2], attempts: parseAttempts(c[3]), updatedAt: c[6] };
-  if (c[5] !== null) d.leaseUntil = c[5];
+  const d: DeliveryRecord = {
+    seq: c[0], ...f, maxAttempts: c[3], nextAt: f.createdAt + c[4], status: 'pending', attempts: c[2] === null ? [] : parseAttempts(c[2]),
+    updatedAt: f.createdAt + c[5],
+  };
   return d;
 }
 
@@ -210,6 +225,9 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     this.byKey = db.prepare('SELECT id FROM deliveries WHERE idempotency_key = ? AND created_at > ? ORDER BY created_at LIMIT 1').pluck();
     this.byId = db.prepare('SELECT * FROM deliveries WHERE id = ?');
     // Positional parameters throughout the hot statements: binding an object by names costs more than the insert.
+    // No bare `LIMIT ?` in them: SQLite plans a bound LIMIT as a constant and prepares the statement again
+    // at every call (better-sqlite3 binds each time), which cost a claim more than reading its rows.
+    // `LIMIT CAST(? AS INTEGER)` is evaluated when run.
     // A claimed delivery: found by rowid, its attempts appended to the column as claimed.
     this.finishClaimed = db.prepare('UPDATE deliveries SET status = ?, attempts = ?, next_at = COALESCE(?, next_at), updated_at = ? WHERE seq = ?');
     // Any other (a test's, or a claim given up meanwhile).
@@ -223,14 +241,14 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
          SELECT seq, host, next_at FROM deliveries INDEXED BY deliveries_due
          WHERE status = 'pending' AND next_at <= @now AND host NOT IN (SELECT value FROM json_each(@skip))
            AND seq NOT IN (SELECT value FROM json_each(@held))
-         ORDER BY next_at LIMIT @scan
+         ORDER BY next_at LIMIT CAST(@scan AS INTEGER)
        ), ranked AS (
          SELECT seq, next_at, ROW_NUMBER() OVER (PARTITION BY host ORDER BY next_at, seq) AS rn FROM due
        )
-       SELECT seq FROM ranked WHERE rn <= @perHost ORDER BY next_at, seq LIMIT @limit`,
+       SELECT seq FROM ranked WHERE rn <= @perHost ORDER BY next_at, seq LIMIT CAST(@limit AS INTEGER)`,
     ).pluck();
-    this.rowsBySeq = db.prepare(`SELECT ${ROW_COLUMNS} FROM deliveries WHERE seq IN (SELECT value FROM json_each(?))`).raw();
-    this.changingBySeq = db.prepare(`SELECT ${CHANGING_COLUMNS} FROM deliveries WHERE seq IN (SELECT value FROM json_each(?))`).raw();
+    this.rowsBySeq = db.prepare(`SELECT ${FIXED_COLUMNS} FROM deliveries WHERE seq IN (SELECT value FROM json_each(?))`).raw();
+    this.changingBySeq = db.prepare(`SELECT ${CLAIM_COLUMNS} FROM deliveries WHERE seq IN (SELECT value FROM json_each(?))`).raw();
     this.firstDue = db.prepare(
       `SELECT next_at FROM deliveries INDEXED BY deliveries_due WHERE status = 'pending' AND seq NOT IN (SELECT value FROM json_each(?))
        ORDER BY next_at LIMIT 1`,
@@ -242,9 +260,9 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
       `SELECT host FROM deliveries INDEXED BY deliveries_pending_host WHERE status = 'pending' AND host > ? ORDER BY host LIMIT 1`,
     ).pluck();
     this.dueOfHost = db.prepare(
-      `SELECT ${CHANGING_COLUMNS} FROM deliveries INDEXED BY deliveries_pending_host WHERE status = 'pending' AND host = ? AND next_at <= ?
+      `SELECT ${CLAIM_COLUMNS} FROM deliveries INDEXED BY deliveries_pending_host WHERE status = 'pending' AND host = ? AND next_at <= ?
          AND seq NOT IN (SELECT value FROM json_each(?))
-       ORDER BY next_at, seq LIMIT ?`,
+       ORDER BY next_at, seq LIMIT CAST(? AS INTEGER)`,
     ).raw();
     this.laneTail = db.prepare(
       `SELECT MAX(order_pos) FROM deliveries INDEXED BY deliveries_lane WHERE order_key = ? AND status IN ('pending', 'delivering')`,
@@ -369,7 +387,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
       const leaseUntil = req.now + req.leaseMs;
       const changing = rows;
       return this.claimedRecords(rows).map((d, i) => {
-        this.claims.set(d.id, { seq: d.seq, leaseUntil, attempts: (changing[i] as Changing)[3], orderKey: d.orderKey ?? null });
+        this.claims.set(d.id, { seq: d.seq, leaseUntil, attempts: (changing[i] as Changing)[2] ?? '[]', orderKey: d.orderKey ?? null });
         d.status = 'delivering';
         d.leaseUntil = leaseUntil;
         return d;
@@ -387,11 +405,13 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
       if (!f) missing.push(c[0]);
     }
     if (missing.length === 0) return records as DeliveryRecord[];
-    const read = new Map((this.rowsBySeq.all(JSON.stringify(missing)) as unknown[][]).map((v) => {
-      const row = rowOf(v);
-      return [row.seq, fromRow(row)];
-    }));
-    return records.map((d, i) => d ?? (read.get((rows[i] as Changing)[0]) as DeliveryRecord));
+    const read = new Map<number, FixedPart>();
+    for (const v of this.rowsBySeq.all(JSON.stringify(missing)) as unknown[][]) read.set(v[0] as number, fixedOf(v));
+    return records.map((d, i) => {
+      if (d) return d;
+      const c = rows[i] as Changing;
+      return fromParts(read.get(c[0]) as FixedPart, c);
+    });
   }
 
   /**

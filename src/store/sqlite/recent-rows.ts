@@ -1,16 +1,13 @@
 // The fixed part of the rows this process queued lately: everything an update never changes (URL, headers,
 // body, settings), as the delivery was handed to enqueue. A claim of such a row reads only the columns that
-// change (status, attempts, due time) and takes the rest from here, instead of reading and decoding the
-// whole row (its body copied out of SQLite, its headers parsed again). Under load nearly every delivery is
+// change (attempts, due time: CLAIM_COLUMNS in delivery-queue.ts) and takes the rest from here, instead of
+// reading and decoding the whole row (its body copied out of SQLite, its headers parsed again). Under load nearly every delivery is
 // claimed from the backlog a moment after it was queued, so this is most of them. Bounded in rows and bytes;
 // a row not found here is read whole, as before.
 import type { DeliveryRecord, NewDelivery } from '../contracts/delivery-queue.js';
 
 /** What a row keeps from its insert to its deletion. */
 export type FixedPart = Omit<DeliveryRecord, 'seq' | 'status' | 'attempts' | 'nextAt' | 'maxAttempts' | 'updatedAt' | 'leaseUntil' | 'claimUntil'>;
-
-/** The columns a claim reads for a row found here, in this order (better-sqlite3 `raw()` arrays). */
-export const CHANGING_COLUMNS = 'seq, id, status, attempts, next_at, lease_until, updated_at, max_attempts';
 
 /** The fixed part of a new delivery as a row read back gives it (absent fields stay absent). */
 export function fixedPart(d: NewDelivery, createdAt: number): FixedPart {
