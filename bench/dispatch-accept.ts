@@ -9,15 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resolveConfig } from '../src/config.js';
-import { startServer } from '../src/server.js';
-import { startProfile, threadCpuMs } from './lib.js';
+import { benchServer, startProfile, threadCpuMs } from './lib.js';
 
 /** Requests sent before the rounds are measured (the JIT warms up). */
 const WARM = 5000;
 
 async function main(count: number, rounds: number): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'hookhub-accept-'));
-  const hub = await startServer(resolveConfig({ port: 0, store: 'sqlite', 'data-dir': dataDir, 'log-level': 'silent', 'allow-private-targets': true, 'retry-schedule': '1h' }));
+  const hub = await (await benchServer()).startServer(resolveConfig({ port: 0, store: 'sqlite', 'data-dir': dataDir, 'log-level': 'silent', 'allow-private-targets': true, 'retry-schedule': '1h' }));
   const loader = fork(fileURLToPath(new URL('./dispatch-load.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   let next = 0;
   /** `n` requests through the load generator; resolves once all were answered 202. */

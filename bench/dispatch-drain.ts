@@ -12,10 +12,9 @@ import { Agent } from 'undici';
 import { resolveConfig, type Config } from '../src/config.js';
 import { createMetrics } from '../src/core/metrics.js';
 import { createDispatcher } from '../src/dispatch/index.js';
-import { startServer } from '../src/server.js';
 import { createStore } from '../src/store/index.js';
 import { bareLoop, deliveryFields } from './bare-loop.js';
-import { ask, isMain, startProfile, threadCpuMs } from './lib.js';
+import { ask, benchServer, isMain, startProfile, threadCpuMs } from './lib.js';
 
 export interface DrainBenchOptions {
   /** Deliveries per round (default 10,000). */
@@ -180,7 +179,7 @@ async function drain(worker: Worker, target: string, count: number, opts: DrainB
     await queueBacklog(config, target, 0, count);
     const { seconds } = await expect(worker, count);
     // Started outside the measurement, which runs from the server's first delivery to its last.
-    const hub = await startServer(config);
+    const hub = await (await benchServer()).startServer(config);
     const profiling = process.env.BENCH_PROFILE ? await startProfile() : undefined;
     try {
       return await measure(count, seconds, async () => {});

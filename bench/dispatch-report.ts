@@ -13,8 +13,8 @@ export function drainSection(drain: DrainBenchResults): string {
   return `### Sending: a durable backlog against a bare undici loop
 
 ${drain.deliveries} deliveries are committed to SQLite as \`/dispatch\` commits them (the dispatcher's enqueue, before the server starts:
-the backlog a receiver's outage or a restart leaves), then a server started on that directory sends them all, signs, and records
-every attempt. The bare loop sends the same requests (same body, same headers) to the same receiver, \`undici.request\`, ${drain.concurrency} at a
+the backlog a receiver's outage or a restart leaves), then a server started on that directory (compiled dist/, log level silent) sends them
+all, signs, and records every attempt. The bare loop sends the same requests (same body, same headers) to the same receiver, \`undici.request\`, ${drain.concurrency} at a
 time; Hookhub runs with \`--delivery-concurrency ${drain.concurrency} --delivery-per-host ${drain.concurrency}\` to have as many in flight. Rounds run the bare
 loop and Hookhub one after the other, in alternating order; the rate is the receiver's, from the first arrival to the last. This machine's speed drifts by ±25% within
 seconds (the bare loop alone ranges 10,000–17,000/s run to run), so single rounds scatter; the ratio is the median of the rounds'.
@@ -66,7 +66,8 @@ export function dispatchSection(d: DispatchBenchResults, t: DispatchBenchResults
 two cores, so compare the rows of this run (the ratios, the CPU per delivery), not absolute rates across runs.
 
 64 concurrent \`/dispatch\` requests (form body, \`_url\` to a local receiver); every delivery is committed to SQLite before its 202,
-sent, and its attempt recorded. The server, the load generator and the receiver are three processes. The bare loop sends the same
+sent, and its attempt recorded. The server (compiled dist/, as \`hookhub serve\` runs it — \`npm run bench\` builds it first —, at
+\`--log-level silent\`), the load generator and the receiver are three processes. The bare loop sends the same
 requests straight to the same receiver, 64 at a time, from a fresh process of its own (warmed up first): nothing else shares its
 thread. Hookhub runs with \`--delivery-per-host ${d.perHost}\`: as many attempts in flight to the receiver as the bare loop has requests.
 Each round runs both, in alternating order; the ratio is the median of the rounds'. Each delivery is two HTTP exchanges and a

@@ -8,8 +8,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { resolveConfig } from '../src/config.js';
-import { startServer } from '../src/server.js';
-import { cpuSeconds, perfRecord, schedMs, startProfile, threadCpuMs } from './lib.js';
+import { benchServer, cpuSeconds, perfRecord, schedMs, startProfile, threadCpuMs } from './lib.js';
 
 export interface DispatchBenchOptions {
   /** Deliveries measured per round (after a warm-up of a tenth of them). */
@@ -187,7 +186,7 @@ export async function runDispatchBench(opts: DispatchBenchOptions = {}): Promise
     const config = resolveConfig({ port: 0, store, 'data-dir': dataDir, 'log-level': 'silent', 'allow-private-targets': true, 'retry-schedule': '0s,1s,5s',
       'delivery-per-host': perHost,
       ...(opts.threads !== undefined ? { 'delivery-threads': opts.threads } : {}) });
-    const hub = await startServer(config);
+    const hub = await (await benchServer()).startServer(config);
     let next = 0;
     /** Deliveries next..next+count-1 (numbers never reused, so that late arrivals cannot count twice). */
     const take = (count: number): number => {
