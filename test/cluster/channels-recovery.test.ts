@@ -2,25 +2,9 @@
 // other node while a second connection of the user resubscribes with since; each reaches it once, in order.
 import { describe, expect, it } from 'vitest';
 import { holdRecoveries } from '../helpers/recovery-window.js';
-import { HookboxClient, type Frame } from '../helpers/ws-client.js';
+import { post, range, subscribed, wire } from '../helpers/room-traffic.js';
+import { HookboxClient } from '../helpers/ws-client.js';
 import { startNodes } from './nodes.js';
-
-const wire = (c: HookboxClient): (string | number)[] =>
-  c.frames.filter((f: Frame) => f[1] === 'SUBSCRIBE' || f[1] === 'PUBLISH').map((f) => (f[1] === 'PUBLISH' ? (f[2].offset as number) : 'SUBSCRIBE'));
-
-const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
-
-async function subscribed(url: string, name: string, offsets: boolean): Promise<HookboxClient> {
-  const c = await HookboxClient.connect(url, { payload: { name }, offsets });
-  c.send('SUBSCRIBE', { channel_name: 'room' });
-  await c.frame('SUBSCRIBE', (a) => a.user === name);
-  return c;
-}
-
-async function post(poster: HookboxClient, from: number, to: number): Promise<void> {
-  for (const n of range(from, to)) poster.send('PUBLISH', { channel_name: 'room', payload: n });
-  await poster.frame('PUBLISH', (a) => a.payload === to);
-}
 
 describe('cluster: recovery of a user already in the channel', () => {
   it('published on node B while a second connection on node A resubscribes with since: each once, in order', async () => {

@@ -4,26 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { startHub, tempDir } from '../helpers/server.js';
 import { holdRecoveries } from '../helpers/recovery-window.js';
-import { HookboxClient, type Frame } from '../helpers/ws-client.js';
-
-/** SUBSCRIBE frames as 'SUBSCRIBE', PUBLISH frames as their offsets, in arrival order. */
-const wire = (c: HookboxClient): (string | number)[] =>
-  c.frames.filter((f: Frame) => f[1] === 'SUBSCRIBE' || f[1] === 'PUBLISH').map((f) => (f[1] === 'PUBLISH' ? (f[2].offset as number) : 'SUBSCRIBE'));
-
-const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
-
-async function subscribed(url: string, name: string, offsets: boolean): Promise<HookboxClient> {
-  const c = await HookboxClient.connect(url, { payload: { name }, offsets });
-  c.send('SUBSCRIBE', { channel_name: 'room' });
-  await c.frame('SUBSCRIBE', (a) => a.user === name);
-  return c;
-}
-
-/** Publishes `from`..`to` through `poster` (subscribed, reflective) and waits until it hears the last one. */
-async function post(poster: HookboxClient, from: number, to: number): Promise<void> {
-  for (const n of range(from, to)) poster.send('PUBLISH', { channel_name: 'room', payload: n });
-  await poster.frame('PUBLISH', (a) => a.payload === to);
-}
+import { post, range, subscribed, wire } from '../helpers/room-traffic.js';
+import { HookboxClient } from '../helpers/ws-client.js';
 
 describe.each([['memory'], ['sqlite']] as const)('channels on %s: recovery of a user already in the channel', (store) => {
   const start = () => startHub(store === 'sqlite' ? { store, dataDir: tempDir() } : {});
