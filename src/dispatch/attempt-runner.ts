@@ -32,10 +32,8 @@ export class AttemptRunner {
   private readonly logAttempts: boolean;
   /** Resends asked while an attempt of the delivery was in flight here. */
   private readonly resends = new Set<string>();
-  private readonly attemptCounters = new Map<string, { inc(): void }>();
-  private readonly deliveryCounters = new Map<string, { inc(): void }>();
-  /** Each endpoint's metric children, looked up once. */
-  private readonly endpointMetrics = new Map<string, { success: { inc(): void }; failure: { inc(): void }; duration: { observe(v: number): void } }>();
+  /** Each endpoint's duration histogram child, looked up once. */
+  private readonly endpointDurations = new Map<string, { observe(v: number): void }>();
 
   constructor(private readonly deps: AttemptRunnerDeps) {
     this.logAttempts = ['trace', 'debug', 'info'].includes(deps.log.level);
@@ -79,9 +77,9 @@ export class AttemptRunner {
       state.mayClaim = true;
     }
 
-    counter(this.attemptCounters, metrics.attempts, label).inc();
+    metrics.tallies.attempts.add(label);
     metrics.attemptDuration.observe(attempt.duration_ms / 1000);
-    if (outcome.status !== 'pending') counter(this.deliveryCounters, metrics.deliveries, outcome.status).inc();
+    if (outcome.status !== 'pending') metrics.tallies.deliveries.add(outcome.status);
     if (outcome.status === 'succeeded') metrics.latency.observe((Date.now() - r.createdAt) / 1000);
     if (this.logAttempts) this.deps.log.info(attemptLogFields(r, judged), 'webhook attempt');
     if (endpoint !== undefined) this.endpointOutcome(r, endpoint, judged);
@@ -98,19 +96,14 @@ export class AttemptRunner {
   /** The endpoint's health and metrics learn of the attempt; a delivery failed for good is an event. */
   private endpointOutcome(r: DeliveryRecord, endpoint: string, judged: JudgedAttempt): void {
     const ok = judged.label === 'success';
-    let m = this.endpointMetrics.get(endpoint);
-    if (!m) {
-      if (this.endpointMetrics.size >= 10_000) this.endpointMetrics.clear();
-      const metrics = this.deps.metrics;
-      m = {
-        success: metrics.endpointAttempts.labels(endpoint, 'success'),
-        failure: metrics.endpointAttempts.labels(endpoint, 'failure'),
-        duration: metrics.endpointAttemptDuration.labels(endpoint),
-      };
-      this.endpointMetrics.set(endpoint, m);
+    const { tallies, endpointAttemptDuration } = this.deps.metrics;
+    (ok ? tallies.endpointSuccess : tallies.endpointFailure).add(endpoint);
+    let duration = this.endpointDurations.get(endpoint);
+    if (!duration) {
+      if (this.endpointDurations.size >= 10_000) this.endpointDurations.clear();
+      this.endpointDurations.set(endpoint, (duration = endpointAttemptDuration.labels(endpoint)));
     }
-    (ok ? m.success : m.failure).inc();
-    m.duration.observe(judged.attempt.duration_ms / 1000);
+    duration.observe(judged.attempt.duration_ms / 1000);
     this.deps.endpoints?.recordAttempt(endpoint, r.id, ok, judged.attempt.duration_ms)
       ?.catch((err: unknown) => this.deps.log.error({ err, endpoint }, 'recording an endpoint outcome failed'));
     if (judged.outcome.status === 'failed' && r.origin?.kind !== ALERT_ORIGIN) {
@@ -124,11 +117,4 @@ export class AttemptRunner {
       });
     }
   }
-}
-
-/** A counter's child for one label value, looked up once. */
-function counter(cache: Map<string, { inc(): void }>, metric: { labels(value: string): { inc(): void } }, value: string): { inc(): void } {
-  let child = cache.get(value);
-  if (!child) cache.set(value, (child = metric.labels(value)));
-  return child;
 }

@@ -1,5 +1,6 @@
 // Dispatcher metrics, registered on the server's registry: attempts by outcome, queue depth, latency.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { LabelTally } from './label-tally.js';
 
 export type AttemptOutcomeLabel = 'success' | 'http_retry' | 'http_final' | 'timeout' | 'network_error' | 'refused';
 
@@ -11,18 +12,27 @@ export function createDispatchMetrics(
   depth: () => Promise<number>,
   endpointStates: () => Array<[string, keyof typeof ENDPOINT_STATE_VALUE]> = () => [],
 ) {
+  // Per-delivery counts, handed to their counters at scrape time (label-tally.ts says why).
+  const tallies = { attempts: new LabelTally(), deliveries: new LabelTally(), endpointSuccess: new LabelTally(), endpointFailure: new LabelTally() };
   return {
+    tallies,
     attempts: new Counter({
       name: 'hookhub_webhook_attempts_total',
       help: 'Webhook delivery attempts by outcome',
       labelNames: ['outcome'] as const,
       registers: [registry],
+      collect() {
+        tallies.attempts.drain((outcome, n) => this.inc({ outcome }, n));
+      },
     }),
     deliveries: new Counter({
       name: 'hookhub_webhook_deliveries_total',
       help: 'Webhook deliveries finished, by final status',
       labelNames: ['status'] as const,
       registers: [registry],
+      collect() {
+        tallies.deliveries.drain((status, n) => this.inc({ status }, n));
+      },
     }),
     depth: new Gauge({
       name: 'hookhub_webhook_queue_depth',
@@ -54,6 +64,10 @@ export function createDispatchMetrics(
       help: 'Webhook attempts by endpoint and result (success: 2xx; failure: anything else)',
       labelNames: ['endpoint', 'result'] as const,
       registers: [registry],
+      collect() {
+        tallies.endpointSuccess.drain((endpoint, n) => this.inc({ endpoint, result: 'success' }, n));
+        tallies.endpointFailure.drain((endpoint, n) => this.inc({ endpoint, result: 'failure' }, n));
+      },
     }),
     endpointAttemptDuration: new Histogram({
       name: 'hookhub_endpoint_attempt_seconds',

@@ -174,6 +174,29 @@ describe('dispatch: delivery log', () => {
     expect(text).toMatch(/^hookhub_webhook_delivery_seconds_count 1$/m);
   });
 
+  it('counts every delivery across scrapes: N after N deliveries, N + M after M more', async () => {
+    const hub = await startHub({ retrySchedule: [0] });
+    const rx = await Receiver.start();
+    const send = async (n: number) => {
+      const ids: string[] = [];
+      for (let i = 0; i < n; i++) ids.push((await dispatchJson(hub.url, { _url: rx.url, i })).json.id!);
+      for (const id of ids) await waitForStatus(hub.url, id, 'succeeded');
+    };
+    const scrape = async () => (await fetch(`${hub.url}/metrics`)).text();
+    await send(3);
+    let text = await scrape();
+    expect(text).toMatch(/^hookhub_webhook_attempts_total\{outcome="success"\} 3$/m);
+    expect(text).toMatch(/^hookhub_webhook_deliveries_total\{status="succeeded"\} 3$/m);
+    expect(text).toMatch(/^hookhub_webhook_attempt_seconds_count 3$/m);
+    // A second scrape with nothing new in between shows the same counts, not zero and not double.
+    expect(await scrape()).toMatch(/^hookhub_webhook_attempts_total\{outcome="success"\} 3$/m);
+    await send(4);
+    text = await scrape();
+    expect(text).toMatch(/^hookhub_webhook_attempts_total\{outcome="success"\} 7$/m);
+    expect(text).toMatch(/^hookhub_webhook_deliveries_total\{status="succeeded"\} 7$/m);
+    expect(text).toMatch(/^hookhub_webhook_delivery_seconds_count 7$/m);
+  });
+
   it('logs one line per attempt, never the secret', async () => {
     const { logger, lines, raw } = captureLog();
     const secret = 'whsec_' + Buffer.from('top secret key material').toString('base64');
