@@ -37,7 +37,9 @@ export interface JudgedAttempt {
 
 function requestHeaders(r: DeliveryRecord, timestamp: number, body: Buffer, signingSecret: string | undefined): Record<string, string> {
   const headers: Record<string, string> = { 'user-agent': USER_AGENT };
-  for (const [k, v] of Object.entries(r.headers)) headers[k.toLowerCase()] = v;
+  // Keys, not entries: no [key, value] array per header per attempt.
+  const given = r.headers;
+  for (const k of Object.keys(given)) headers[k.toLowerCase()] = given[k] as string;
   if (r.contentType !== undefined && body.length > 0 && headers['content-type'] === undefined) headers['content-type'] = r.contentType;
   // secret null: the queuing part signs in its own scheme (WebSub's X-Hub-Signature), so no
   // Standard Webhooks headers at all; otherwise webhook-id/timestamp always, the signature when a key applies.
@@ -152,11 +154,23 @@ function callbackReport(r: DeliveryRecord, res: AttemptResponse, schedule: Retry
   return report(r, 'callback', r.callback as string, { id: r.id, url: r.url, response }, schedule);
 }
 
+/** The last attempt start's ISO text: a claimed batch's attempts start in the same millisecond. */
+let lastAtMs = Number.NaN;
+let lastAtIso = '';
+
+function isoTime(ms: number): string {
+  if (ms !== lastAtMs) {
+    lastAtIso = new Date(ms).toISOString();
+    lastAtMs = ms;
+  }
+  return lastAtIso;
+}
+
 /** The attempt as logged, and what it means for the delivery. */
 function describe(res: AttemptResponse, startedAt: number): {
   attempt: DeliveryAttempt; label: AttemptOutcomeLabel; retry: boolean; retryAfter?: number;
 } {
-  const at = new Date(startedAt).toISOString();
+  const at = isoTime(startedAt);
   if (res.kind === 'error') {
     return {
       attempt: { at, status: null, duration_ms: res.durationMs, error: res.error },
