@@ -200,20 +200,22 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
   private readonly changingBySeq: Statement;
   private jobs: Job[] = [];
   /** One group's jobs in one transaction: made once (better-sqlite3 builds a wrapper per `transaction` call). */
-  private readonly runGroup: (jobs: Job[], results: Array<{ ok: boolean; value: unknown }>) => void;
+  private readonly runGroup: (jobs: Job[], values: unknown[], refused: Set<number>) => void;
   private flushScheduled = false;
   private gatherTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly db: Database) {
     migrate(db, 'deliveries', DELIVERIES_SCHEMA);
-    this.runGroup = db.transaction((jobs: Job[], results: Array<{ ok: boolean; value: unknown }>) => {
-      for (const job of jobs) {
+    // Each job's value (or refusal) by index, the refused indexes apart: no result object per job.
+    this.runGroup = db.transaction((jobs: Job[], values: unknown[], refused: Set<number>) => {
+      for (let i = 0; i < jobs.length; i++) {
         try {
-          results.push({ ok: true, value: job.run() });
+          values.push((jobs[i] as Job).run());
         } catch (err) {
           // Expected refusals (queue_full) write nothing before throwing; the rest of the group commits.
           if (!(err instanceof HookhubError)) throw err;
-          results.push({ ok: false, value: err });
+          refused.add(i);
+          values.push(err);
         }
       }
     });
@@ -298,12 +300,13 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     if (this.jobs.length === 0) return;
     const jobs = this.jobs;
     this.jobs = [];
-    const results: Array<{ ok: boolean; value: unknown }> = [];
+    const values: unknown[] = [];
+    const refused = new Set<number>();
     const before = this.unfinished;
     this.claims.begin();
     this.recent.begin();
     try {
-      this.runGroup(jobs, results);
+      this.runGroup(jobs, values, refused);
     } catch (err) {
       this.unfinished = before;
       this.claims.rollback();
@@ -313,11 +316,11 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     }
     this.claims.commit();
     this.recent.commit();
-    jobs.forEach((job, i) => {
-      const r = results[i] as { ok: boolean; value: unknown };
-      if (r.ok) job.resolve(r.value);
-      else job.reject(r.value);
-    });
+    for (let i = 0; i < jobs.length; i++) {
+      const job = jobs[i] as Job;
+      if (refused.has(i)) job.reject(values[i]);
+      else job.resolve(values[i]);
+    }
   }
 
   /** An ordered delivery's place at the end of its lane, and whether it is held behind an earlier one. */

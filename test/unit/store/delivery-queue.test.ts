@@ -55,6 +55,23 @@ describe.each(factories)('DeliveryQueue contract: %s', (_name, make) => {
     expect(await q.depth()).toBe(0);
   });
 
+  it('enqueues of the same turn past maxDepth: the refused one rejects queue_full, the others are kept', async () => {
+    const { q } = make();
+    const [a, b, c] = [delivery(), delivery(), delivery()];
+    const limits = { ...LIMITS, maxDepth: 2 };
+    const results = await Promise.allSettled([q.enqueue(a, limits), q.enqueue(b, limits), q.enqueue(c, limits)]);
+    expect(results[0]).toEqual({ status: 'fulfilled', value: { id: a.id, created: true } });
+    expect(results[1]).toEqual({ status: 'fulfilled', value: { id: b.id, created: true } });
+    expect(results[2]!.status).toBe('rejected');
+    const err = (results[2] as PromiseRejectedResult).reason as HookhubError;
+    expect(err).toBeInstanceOf(HookhubError);
+    expect(err.code).toBe('queue_full');
+    expect(await q.get(a.id)).toBeDefined();
+    expect(await q.get(b.id)).toBeDefined();
+    expect(await q.get(c.id)).toBeUndefined();
+    expect(await q.depth()).toBe(2);
+  });
+
   it('null secret stays null (unsigned) and absent stays absent (default key)', async () => {
     const { q } = make();
     const a = delivery({ secret: null });
