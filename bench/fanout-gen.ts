@@ -6,6 +6,7 @@
 // the bottleneck. Driven over IPC by the parent; never writes to stdout.
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
+import { clientTextFrame } from '../test/helpers/ws-client-frame.js';
 
 export interface GenTarget {
   port: number;
@@ -92,19 +93,6 @@ function scan(c: Consumer, chunk: Buffer): void {
   if (buf.length > 0 && buf[buf.length - 1] === MARK[0]) c.carry = Buffer.from(buf.subarray(buf.length - 1));
 }
 
-function wsTextFrame(text: string): Buffer {
-  // Client frames are masked (RFC 6455 §5.3); short frames only.
-  const payload = Buffer.from(text);
-  if (payload.length > 125) throw new Error('hello frame too long');
-  const mask = randomBytes(4);
-  const frame = Buffer.alloc(6 + payload.length);
-  frame[0] = 0x81;
-  frame[1] = 0x80 | payload.length;
-  mask.copy(frame, 2);
-  for (let i = 0; i < payload.length; i++) frame[6 + i] = (payload[i] as number) ^ (mask[i % 4] as number);
-  return frame;
-}
-
 /** Every socket of this process reads into this one buffer (net's `onread`): no allocation and no
  *  stream machinery per read, and a read is handled before the next one starts. */
 const READ_BUFFER = Buffer.alloc(256 * 1024);
@@ -130,7 +118,7 @@ function open(target: GenTarget): Promise<void> {
         reject(new Error(`answered ${head.slice(0, head.indexOf('\r\n'))}`));
         return false;
       }
-      if (target.kind === 'ws') for (const text of target.hello) socket.write(wsTextFrame(text));
+      if (target.kind === 'ws') for (const text of target.hello) socket.write(clientTextFrame(text));
       consumers.push(c as Consumer);
       resolve();
       const rest = Buffer.from(head.slice(end + 4), 'latin1');

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { clientTextFrame } from '../helpers/ws-client-frame.js';
 import { startHub } from '../helpers/server.js';
 import { until } from '../helpers/wait.js';
 import type { Hookhub } from '../../src/server.js';
@@ -31,19 +32,6 @@ async function raw(url: string, request: string): Promise<Raw> {
 function body(all: Buffer): Buffer {
   const end = all.indexOf('\r\n\r\n');
   return end < 0 ? Buffer.alloc(0) : all.subarray(end + 4);
-}
-
-/** A masked client text frame (RFC 6455 §5.3), short payloads only. */
-function clientFrame(text: string): Buffer {
-  const payload = Buffer.from(text);
-  if (payload.length > 125) throw new Error('test frames are short');
-  const mask = randomBytes(4);
-  const out = Buffer.alloc(6 + payload.length);
-  out[0] = 0x81;
-  out[1] = 0x80 | payload.length;
-  mask.copy(out, 2);
-  for (let i = 0; i < payload.length; i++) out[6 + i] = (payload[i] as number) ^ (mask[i % 4] as number);
-  return out;
 }
 
 /** Server frames after the handshake, strictly: unmasked, final, text; each as its raw bytes and text. */
@@ -78,8 +66,8 @@ async function hookboxUser(hub: Hookhub, name: string, channel: string): Promise
     `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
   await until(() => c.bytes().includes('\r\n\r\n'), 'the handshake');
   expect(c.bytes().toString('latin1')).toMatch(/^HTTP\/1\.1 101 /);
-  c.socket.write(clientFrame(JSON.stringify([1, 'CONNECT', { payload: { name } }])));
-  c.socket.write(clientFrame(JSON.stringify([2, 'SUBSCRIBE', { channel_name: channel }])));
+  c.socket.write(clientTextFrame(JSON.stringify([1, 'CONNECT', { payload: { name } }])));
+  c.socket.write(clientTextFrame(JSON.stringify([2, 'SUBSCRIBE', { channel_name: channel }])));
   await until(() => serverFrames(c.bytes()).some((f) => f.text.includes('"SUBSCRIBE"')), `${name} subscribed`);
   return c;
 }
