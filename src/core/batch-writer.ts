@@ -39,8 +39,9 @@ export function streamSink(stream: {
   };
 }
 
-/** A batch of two chunks this small (a lone /ws frame: the connection's own start and the shared tail) is
- *  copied into one buffer: a copy of a few hundred bytes costs less than a corked write's buffering and writev. */
+/** A batch of two chunks this small (two short messages queued for one consumer) is copied into one buffer:
+ *  a copy of a few hundred bytes costs less than a corked write's buffering and writev. (A /ws frame's start
+ *  and shared tail, the pair this was measured on, is sent whole below this size: ws-frame.ts numberedFrame.) */
 const JOIN_PAIR_BYTES = 1024;
 
 /** Writes the chunks in one system call (corked: the kernel gets them together, and `writableLength`
