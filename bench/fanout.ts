@@ -7,7 +7,7 @@
 // one server process (a process here may hold 20,000 descriptors), RSS per connection.
 // Runnable alone: npx tsx bench/fanout.ts (BENCH_* variables below size it).
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import type { GenCommand, GenReport, GenTarget } from './fanout-gen.js';
@@ -82,6 +82,8 @@ export interface RoundResult {
   /** The server's main thread on a core per paced message (ms, /proc schedstat): its own work for one message to
    *  every subscriber, which the machine's load does not lengthen as it does the latency. */
   pacedServerCpuMs: number;
+  /** Of which user space (the rest is the kernel's: system calls, loopback delivery), from /proc ticks. */
+  pacedServerUserMs: number;
   /** Messages a consumer did not get, or got twice (burst + paced, over all consumers). */
   missing: number;
   duplicated: number;
@@ -301,6 +303,7 @@ async function measure(gens: Generators, target: Target, round: number, opts: Fa
     await gens.reset(true);
     const trace = process.env.BENCH_TRACE ? await startTrace(`${process.env.BENCH_TRACE}-${target.name.replace(/\W+/g, '_')}-r${round}`, [target.pid, ...gens.pids(), process.pid]) : undefined;
     const pacedCpuBefore = schedMs(target.pid);
+    const pacedUserBefore = userSeconds(target.pid);
     const pacedStart = now();
     const sends: Promise<void>[] = [];
     for (let i = 0; i < opts.paced; i++) {
@@ -311,6 +314,7 @@ async function measure(gens: Generators, target: Target, round: number, opts: Fa
     await Promise.all(sends);
     const paced = await awaitDeliveries(gens, n * opts.paced);
     const pacedCpuAfter = schedMs(target.pid);
+    const pacedUser = userSeconds(target.pid) - pacedUserBefore;
     await trace?.stop({ target: target.name, serverPid: target.pid, genPids: gens.pids(), parentPid: process.pid, paced: paced.map((r) => ({ markersUs: r.markersUs, latenciesMs: r.latenciesMs })) });
     const latencies = paced.flatMap((r) => r.latenciesMs).sort((a, b) => a - b);
     const pacedDeliveries = sum(paced, (r) => r.deliveries);
@@ -332,6 +336,7 @@ async function measure(gens: Generators, target: Target, round: number, opts: Fa
       pacedP99: percentile(latencies, 99),
       pacedGenCpuMax: Math.max(...paced.map((r) => r.cpuMs / Math.max(1, r.wallMs))),
       pacedServerCpuMs: pacedCpuBefore && pacedCpuAfter ? (pacedCpuAfter.cpu - pacedCpuBefore.cpu) / opts.paced : NaN,
+      pacedServerUserMs: (pacedUser * 1000) / opts.paced,
       missing: Math.max(0, n * opts.burst - deliveries) + Math.max(0, n * opts.paced - pacedDeliveries),
       duplicated: sum(burst, (r) => Math.max(0, r.maxPerSocket - opts.burst)) + sum(paced, (r) => Math.max(0, r.maxPerSocket - opts.paced)),
       lostConnections: Math.max(...all.map((r) => r.lost)),
@@ -473,6 +478,22 @@ async function idleMemory(gens: Generators, target: Target, count: number): Prom
   }
 }
 
+/** BENCH_ONLY (parts of targets' names, comma-separated, e.g. "/ws,websocket") narrows the run while developing. */
+function wanted(name: string): boolean {
+  const only = process.env.BENCH_ONLY;
+  return !only || only.split(',').some((part) => name.includes(part));
+}
+
+/** User-space CPU seconds of a process's main thread (/proc ticks). */
+function userSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return Number(fields[11]) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
 export async function runFanoutBench(opts: FanoutOptions = defaultFanoutOptions(), log: (line: string) => void = console.log): Promise<FanoutReport> {
   const gens = await Generators.start(opts.generators);
   const rounds: RoundResult[] = [];
@@ -490,18 +511,17 @@ export async function runFanoutBench(opts: FanoutOptions = defaultFanoutOptions(
       const [baseSse, baseStream, baseWs] = base ? hookhubTargets(base, 'baseline') : [];
       const [es, nws] = nchan ? nchanTargets(nchan) : [];
       // Interleaved (sse, nchan eventsource, stream, ws, nchan websocket), the order reversed every other round.
-      const only = process.env.BENCH_ONLY;
-      const order = [sse, baseSse, es, stream, baseStream, ws, baseWs, nws].filter((t): t is Target => t !== undefined && (!only || t.name.includes(only)));
+      const order = [sse, baseSse, es, stream, baseStream, ws, baseWs, nws].filter((t): t is Target => t !== undefined && wanted(t.name));
       for (let round = 1; round <= opts.rounds; round++) {
         for (const target of round % 2 === 1 ? order : [...order].reverse()) {
           const r = await measure(gens, target, round, opts);
-          log(`round ${round} ${r.target}: ${fmt(r.deliveriesPerSec)}/s, ${fmt(r.serverCpuMsPer1000, 2)} ms CPU/1000 (server busy ${fmt(r.serverCpuShare * 100)}%), paced p50 ${fmt(r.pacedP50, 1)} p99 ${fmt(r.pacedP99, 1)} ms, generators ${fmt(r.genCpuMax * 100)}% max (paced ${fmt(r.pacedGenCpuMax * 100)}%), server CPU per paced message ${fmt(r.pacedServerCpuMs, 2)} ms`);
+          log(`round ${round} ${r.target}: ${fmt(r.deliveriesPerSec)}/s, ${fmt(r.serverCpuMsPer1000, 2)} ms CPU/1000 (server busy ${fmt(r.serverCpuShare * 100)}%), paced p50 ${fmt(r.pacedP50, 1)} p99 ${fmt(r.pacedP99, 1)} ms, generators ${fmt(r.genCpuMax * 100)}% max (paced ${fmt(r.pacedGenCpuMax * 100)}%), server CPU per paced message ${fmt(r.pacedServerCpuMs, 2)} ms (user ${fmt(r.pacedServerUserMs, 2)} ms)`);
           rounds.push(r);
         }
       }
       // nchan at its own ceiling: its deliveries/s as the burst grows, same subscribers, same generators.
       if (nchan && opts.ceilingFactors.length > 0) {
-        for (const target of nchanTargets(nchan).filter((t) => !only || t.name.includes(only))) {
+        for (const target of nchanTargets(nchan).filter((t) => wanted(t.name))) {
           const steps = await probeCeiling(gens, target, opts);
           for (const c of steps) log(`ceiling ${c.target}: burst ${c.burst}: ${fmt(c.deliveriesPerSec)}/s (server busy ${fmt(c.serverCpuShare * 100)}%, generators ${fmt(c.genCpuMax * 100)}% max)`);
           ceiling.push(...steps);
@@ -513,9 +533,6 @@ export async function runFanoutBench(opts: FanoutOptions = defaultFanoutOptions(
       await nchan?.stop();
     }
     if (opts.idle > 0) {
-      // BENCH_ONLY (a part of a target's name) narrows the run while developing.
-      const only = process.env.BENCH_ONLY;
-      const wanted = (name: string): boolean => !only || name.includes(only);
       for (const family of ['ws', 'sse'] as const) {
         const name = family === 'ws' ? 'hookhub /ws (Hookbox)' : 'hookhub /sse';
         if (wanted(name)) {
