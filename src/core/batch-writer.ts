@@ -260,7 +260,8 @@ export class BatchWriter {
     // A sink takes the batch synchronously: the same array serves the next one (no garbage per flush,
     // which under load was a young-generation collection every few bursts).
     if (!this.sink.gone) this.sink.writeBatch(chunks, bytes);
-    chunks.length = 0;
+    // Emptied by pops, which optimized code inlines: `length = 0` is a runtime call, per consumer per flush.
+    while (chunks.length > 0) chunks.pop();
     if (items > 0) {
       if (this.onFlushed) this.onFlushed(items);
       else this.sink.flushed?.(items);

@@ -7,6 +7,7 @@ import type { Socket } from 'node:net';
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BatchWriter, whenRoomOn, writeAll, type BatchSink } from '../core/batch-writer.js';
+import { writeDirect, type DirectWriteOwner } from '../core/direct-write.js';
 import { httpChunk } from '../core/frames.js';
 import { deliveryCount, type DeliveryCount } from './delivery-count.js';
 import { takeSocket } from './take-socket.js';
@@ -98,8 +99,10 @@ const LAST_CHUNK = Buffer.from('0\r\n\r\n');
  * registry's entry. A class, not closures over an object literal: per connection that is one object
  * instead of a dozen, and an idle connection's memory is what bounds how many one process holds.
  */
-class LiveStream implements LiveResponse, BatchSink {
+class LiveStream implements LiveResponse, BatchSink, DirectWriteOwner {
   finished = false;
+  /** Bytes of direct writes the kernel has yet to take (core/direct-write). */
+  directPending = 0;
   chunked = false;
   /** Headers written by us (see start): the response is ours to end. */
   private raw = false;
@@ -167,15 +170,17 @@ class LiveStream implements LiveResponse, BatchSink {
 
   // BatchSink: the socket itself.
   get backlog(): number {
-    return this.socket.writableLength;
+    return this.socket.writableLength + this.directPending;
   }
 
   get gone(): boolean {
     return this.socket.destroyed;
   }
 
-  writeBatch(chunks: Buffer[]): void {
-    if (!this.bodyless) writeAll(this.socket, chunks);
+  writeBatch(chunks: Buffer[], bytes: number): void {
+    // Past the response only once the headers are ours (raw): Node's response may still hold bytes otherwise.
+    if (this.bodyless) return;
+    if (!this.raw || !writeDirect(this.socket, chunks, bytes, this)) writeAll(this.socket, chunks);
   }
 
   pushWire(bytes: Buffer, counts?: boolean): void {
@@ -216,7 +221,7 @@ class LiveStream implements LiveResponse, BatchSink {
     const res = this.res;
     const socket = this.socket;
     if (this.raw) {
-      if (farewell !== undefined && !socket.destroyed && socket.writableLength === 0) {
+      if (farewell !== undefined && !socket.destroyed && this.backlog === 0) {
         socket.end(Buffer.concat([httpChunk(Buffer.from(farewell)), LAST_CHUNK]));
         // The response ends with the connection; a client that never closes its side is let go.
         setTimeout(() => socket.destroy(), 2000).unref();
@@ -228,7 +233,7 @@ class LiveStream implements LiveResponse, BatchSink {
 
   writable(): Promise<void> | undefined {
     if (this.finished) return undefined;
-    return whenRoomOn(this.socket, this.writer, this.socket.writableLength + this.writer.queued, this.deps.bufferLimit);
+    return whenRoomOn(this.socket, this.writer, this.backlog + this.writer.queued, this.deps.bufferLimit);
   }
 }
 

@@ -8,6 +8,7 @@ import type { Socket } from 'node:net';
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
 import { BatchWriter, whenRoomOn, writeAll, type BatchSink } from '../core/batch-writer.js';
+import { writeDirect, type DirectWriteOwner } from '../core/direct-write.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Connections } from '../http/connections.js';
 import { deliveryCount, type DeliveryCount } from './delivery-count.js';
@@ -137,10 +138,12 @@ function onClose(this: WsWithSink, code: number): void {
  * reaches the same socket in order. A class whose methods the writer and the WebSocket's listeners call,
  * rather than closures: an idle connection's memory bounds how many a process holds.
  */
-class WsSink implements SessionSink, BatchSink {
+class WsSink implements SessionSink, BatchSink, DirectWriteOwner {
   private readonly writer: BatchWriter;
   readonly transport = 'ws';
   alive = true;
+  /** Bytes of direct writes the kernel has yet to take (core/direct-write). */
+  directPending = 0;
   session: TransportSession | undefined;
   /** Counted against --max-connections (until detach). */
   admitted = false;
@@ -154,16 +157,16 @@ class WsSink implements SessionSink, BatchSink {
   }
 
   get backlog(): number {
-    return this.ws.bufferedAmount;
+    return this.ws.bufferedAmount + this.directPending;
   }
 
   get gone(): boolean {
     return this.ws.readyState !== this.ws.OPEN;
   }
 
-  writeBatch(frames: Buffer[]): void {
+  writeBatch(frames: Buffer[], bytes: number): void {
     const socket = (this.ws as unknown as WsInternals)._socket;
-    if (socket) writeAll(socket, frames);
+    if (socket && !writeDirect(socket, frames, bytes, this)) writeAll(socket, frames);
   }
 
   flushed(items: number): void {
