@@ -31,7 +31,7 @@ export class Fanout {
   publish(m: Message): void {
     const set = this.byTopic.get(m.topic);
     if (!set) return;
-    // On an idle server every consumer is written right after the hand-out, in the same turn (see writeThrough).
+    // On an idle server the consumers are written as the hand-out goes, in the same turn (see writeThrough).
     writeThrough(() => this.deliverAll(set, m));
   }
 

@@ -118,9 +118,26 @@ describe('BatchWriter', () => {
       for (const w of writers) w.push(Buffer.from('a'));
       seen.push(sinks.map((s) => s.batches.flat()));
     });
-    // The hand-out is one pass, the writes another.
+    // A few consumers: the hand-out is one pass, the writes another.
     expect(seen).toEqual([[[], []]]);
     expect(sinks.map((s) => s.batches)).toEqual([[['a']], [['a']]]);
+  });
+
+  it('a hand-out to many consumers is written in blocks as it goes, each consumer once and in order', () => {
+    const sinks = Array.from({ length: 150 }, () => recordingSink());
+    const writers = sinks.map((s) => new BatchWriter(s, 1024, () => {}));
+    let writtenBeforeEnd = 0;
+    writeThrough(() => {
+      for (const w of writers) w.push(Buffer.from('a'));
+      writtenBeforeEnd = sinks.filter((s) => s.batches.length > 0).length;
+      // A second item for a consumer already written in this hand-out follows its first.
+      (writers[0] as BatchWriter).push(Buffer.from('b'));
+    });
+    // The first blocks left during the hand-out, the rest when it ended.
+    expect(writtenBeforeEnd).toBeGreaterThan(0);
+    expect(writtenBeforeEnd).toBeLessThan(150);
+    expect((sinks[0] as (typeof sinks)[number]).batches).toEqual([['a'], ['b']]);
+    for (const s of sinks.slice(1)) expect(s.batches).toEqual([['a']]);
   });
 
   it('hand-outs within the window of the previous one queue, and leave together: one write per consumer', () => {
