@@ -10,7 +10,7 @@ import { atItem, HookhubError } from '../core/errors.js';
 import { checkTargetUrl } from '../core/target-guard.js';
 import type { AttemptEvent, OutgoingWebhook, WebhookQueue } from '../core/webhooks.js';
 import { deliveryHost } from '../store/contracts/delivery-target.js';
-import type { DeliveryQueue, DeliveryRecord, NewDelivery } from '../store/contracts/delivery-queue.js';
+import type { DeliveryQueue, DeliveryRecord, NewDelivery, ParkedDelivery } from '../store/contracts/delivery-queue.js';
 import type { EndpointBook, EndpointLimiter } from '../store/contracts/endpoints.js';
 import { AttemptRunner } from './attempt-runner.js';
 import { EndpointControl, type EndpointOptions } from './endpoints.js';
@@ -79,11 +79,9 @@ export class WebhookDispatcher implements WebhookQueue {
     this.endpoints = ep && new EndpointControl(ep.options, {
       book: ep.book,
       limiter: ep.limiter,
-      queue: options.store,
+      queue: { unpark: (matches, now, limit) => this.unpark(matches, now, limit) },
       emit: (e) => this.emit(e),
       unparked: () => {
-        // Due again: a claim has to see them before new deliveries stay in memory.
-        this.state.backlogAll = true;
         this.state.mayClaim = true;
         this.pool.wake();
       },
@@ -244,10 +242,14 @@ export class WebhookDispatcher implements WebhookQueue {
         return false;
       };
     }
+    // Due later (a first delay): the store is read for it before new deliveries may stay in memory again.
+    const later = ordered && firstDelay > 0;
+    if (later) state.dueSoon(d.nextAt);
     let result: { id: string; created: boolean };
     try {
       result = await this.store.enqueue(d, { maxDepth: this.options.maxQueueDepth, idempotencyWindowMs: IDEMPOTENCY_WINDOW_MS });
     } finally {
+      if (later) state.dueSettled();
       if (fast || mayWait) {
         (slots as HostSlots).reserved--;
         state.reservedCount--;
@@ -263,6 +265,16 @@ export class WebhookDispatcher implements WebhookQueue {
       this.pool.wake();
     }
     return result;
+  }
+
+  /** Makes parked deliveries due (store.unpark); new ones of their hosts queue behind them until claimed. */
+  async unpark(matches: (d: ParkedDelivery) => boolean, now: number, limit?: number): Promise<number> {
+    this.state.dueSoon(now);
+    try {
+      return await this.store.unpark(matches, now, limit);
+    } finally {
+      this.state.dueSettled();
+    }
   }
 
   /** One more attempt of a delivery (same id), due now. */

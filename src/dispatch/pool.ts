@@ -122,7 +122,6 @@ export class WorkerPool {
       failed = true;
       state.mayClaim = true;
       state.backlogAll = true; // a claim that failed took nothing, whatever it said as it ran
-
       this.deps.log.error({ err }, 'webhook queue: claiming failed; trying again in 1 s');
     } finally {
       this.pumping = false;
