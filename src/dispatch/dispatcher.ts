@@ -10,14 +10,14 @@ import { atItem, HookhubError } from '../core/errors.js';
 import { checkTargetUrl } from '../core/target-guard.js';
 import type { AttemptEvent, OutgoingWebhook, WebhookQueue } from '../core/webhooks.js';
 import { deliveryHost } from '../store/contracts/delivery-target.js';
-import type { DeliveryQueue, DeliveryRecord, NewDelivery } from '../store/contracts/delivery-queue.js';
+import type { DeliveryQueue, DeliveryRecord, NewDelivery, ParkedDelivery } from '../store/contracts/delivery-queue.js';
 import type { EndpointBook, EndpointLimiter } from '../store/contracts/endpoints.js';
 import { AttemptRunner } from './attempt-runner.js';
 import { EndpointControl, type EndpointOptions } from './endpoints.js';
 import type { EndpointEvent } from './events.js';
 import { createDispatchMetrics, type DispatchMetrics } from './metrics.js';
 import { LEASE_MS, WorkerPool } from './pool.js';
-import { PoolState } from './pool-state.js';
+import { PoolState, type HostSlots } from './pool-state.js';
 import { delayBefore, retrySchedule, type RetrySchedule } from './retry-schedule.js';
 import { inProcessSender } from './send/in-loop.js';
 import { signingKey } from './signing.js';
@@ -79,7 +79,7 @@ export class WebhookDispatcher implements WebhookQueue {
     this.endpoints = ep && new EndpointControl(ep.options, {
       book: ep.book,
       limiter: ep.limiter,
-      queue: options.store,
+      queue: { unpark: (matches, now, limit) => this.unpark(matches, now, limit) },
       emit: (e) => this.emit(e),
       unparked: () => {
         this.state.mayClaim = true;
@@ -217,27 +217,47 @@ export class WebhookDispatcher implements WebhookQueue {
     // Not for an ordered delivery: only the store knows whether an earlier one of its lane is unfinished.
     const host = deliveryHost(url);
     const canRun = w.orderKey === undefined && state.runningCount + state.reservedCount < state.concurrency;
-    const slots = firstDelay === 0 && state.started && !state.stopping && canRun ? state.slots(host) : undefined;
-    const fast = slots !== undefined && slots.running + slots.waiting.length + slots.reserved < state.perHost;
-    if (fast) {
+    const slots = firstDelay === 0 && state.started && !state.stopping && w.orderKey === undefined ? state.slots(host) : undefined;
+    const fast = canRun && slots !== undefined && slots.running + slots.waiting.length + slots.reserved < state.perHost;
+    // No slot, but the pool has room: with a store that runs writes and claims in order, the delivery is
+    // written claimed and waits here for a slot, as a claim would have taken it, when at its place in that
+    // order the store holds nothing else due (PoolState.quiet); otherwise it is written unclaimed, behind them.
+    const ordered = this.options.store.exhaustiveClaims === true;
+    const mayWait = !fast && ordered && slots !== undefined && state.free > 0 && state.heldFor(slots) < 2 * state.perHost;
+    let claimed = fast;
+    if (fast || mayWait) {
       d.claimUntil = now + LEASE_MS;
-      slots.reserved++;
+      (slots as HostSlots).reserved++;
       state.reservedCount++;
+    } else if (slots !== undefined) state.forgetIdle(host);
+    if (mayWait) {
+      d.claimNow = () => {
+        claimed = state.quiet(Date.now());
+        if (!claimed) state.backlog.add(host);
+        return claimed;
+      };
+    } else if (!fast && ordered) {
+      d.claimNow = () => {
+        state.backlog.add(host);
+        return false;
+      };
     }
+    // Due later (a first delay): the store is read for it before new deliveries may stay in memory again.
+    const later = ordered && firstDelay > 0;
+    if (later) state.dueSoon(d.nextAt);
     let result: { id: string; created: boolean };
     try {
       result = await this.store.enqueue(d, { maxDepth: this.options.maxQueueDepth, idempotencyWindowMs: IDEMPOTENCY_WINDOW_MS });
     } finally {
-      if (fast) {
-        slots.reserved--;
+      if (later) state.dueSettled();
+      if (fast || mayWait) {
+        (slots as HostSlots).reserved--;
         state.reservedCount--;
         state.forgetIdle(host);
       }
     }
-    if (fast && result.created) {
-      const { claimUntil, ...rest } = d;
-      const record: DeliveryRecord = { ...rest, seq: 0, status: 'delivering', attempts: [], createdAt: now, updatedAt: now, leaseUntil: claimUntil as number };
-      this.pool.admit(record);
+    if (claimed && result.created) {
+      this.pool.admit(claimedRecord(d, now));
     } else if (result.created) {
       // For a full host it waits until the host has room (then a claim is made), as its backlog does.
       if (state.isFull(host)) state.lastSkip.add(host);
@@ -247,9 +267,25 @@ export class WebhookDispatcher implements WebhookQueue {
     return result;
   }
 
+  /** Makes parked deliveries due (store.unpark); new ones of their hosts queue behind them until claimed. */
+  async unpark(matches: (d: ParkedDelivery) => boolean, now: number, limit?: number): Promise<number> {
+    this.state.dueSoon(now);
+    try {
+      return await this.store.unpark(matches, now, limit);
+    } finally {
+      this.state.dueSettled();
+    }
+  }
+
   /** One more attempt of a delivery (same id), due now. */
   async retry(id: string): Promise<'queued' | 'in_flight' | 'not_found'> {
-    const result = await this.store.retry(id, Date.now());
+    let result: 'queued' | 'in_flight' | 'not_found';
+    this.state.dueSoon(Date.now());
+    try {
+      result = await this.store.retry(id, Date.now());
+    } finally {
+      this.state.dueSettled();
+    }
     if (result === 'queued') {
       this.state.mayClaim = true;
       this.pool.wake();
@@ -261,4 +297,20 @@ export class WebhookDispatcher implements WebhookQueue {
     }
     return result;
   }
+}
+
+/** The record of a delivery written claimed by commit(), as a claim would have read it. */
+function claimedRecord(d: NewDelivery, now: number): DeliveryRecord {
+  const r: DeliveryRecord = {
+    id: d.id, url: d.url, method: d.method, headers: d.headers, body: d.body, maxAttempts: d.maxAttempts, nextAt: d.nextAt,
+    seq: 0, status: 'delivering', attempts: [], createdAt: now, updatedAt: now, leaseUntil: d.claimUntil as number,
+  };
+  if (d.contentType !== undefined) r.contentType = d.contentType;
+  if (d.secret !== undefined) r.secret = d.secret;
+  if (d.timeoutMs !== undefined) r.timeoutMs = d.timeoutMs;
+  if (d.errback !== undefined) r.errback = d.errback;
+  if (d.callback !== undefined) r.callback = d.callback;
+  if (d.origin !== undefined) r.origin = d.origin;
+  if (d.idempotencyKey !== undefined) r.idempotencyKey = d.idempotencyKey;
+  return r;
 }

@@ -66,6 +66,7 @@ export class EndpointGates {
       this.throttleTurn.delete(r.id);
       this.deps.log.error({ err, delivery: r.id, endpoint }, 'endpoint control failed; the delivery is released');
       state.held.delete(r.id);
+      state.backlog.add(s.host); // given back due: new deliveries of its host queue behind it
       // No claim for a second: claimed again at once, it would meet the same failure in a hot loop.
       state.pausedUntil = Date.now() + 1000;
       await store.release([r.id]).catch((e: unknown) => this.deps.log.error({ err: e }, 'could not release a webhook claim'));

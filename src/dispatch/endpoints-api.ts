@@ -19,6 +19,8 @@ export interface EndpointsControl {
   readonly store: DeliveryQueue;
   readonly endpoints: EndpointControl | undefined;
   retry(id: string): Promise<'queued' | 'in_flight' | 'not_found'>;
+  /** store.unpark, told to the pool (what it makes due is older work than new deliveries). */
+  unpark: DeliveryQueue['unpark'];
 }
 
 const MAX_SETTING = 1_000_000;
@@ -138,7 +140,7 @@ export function endpointsApi(app: FastifyInstance, dispatcher: EndpointsControl,
     const inRange = (createdAt: number): boolean =>
       (q.since === undefined || createdAt >= q.since) && (q.until === undefined || createdAt <= q.until);
     if (q.status === 'parked') {
-      const queued = await dispatcher.store.unpark((d) => c.endpointOf(d.url) === id && inRange(d.createdAt), Date.now());
+      const queued = await dispatcher.unpark((d) => c.endpointOf(d.url) === id && inRange(d.createdAt), Date.now());
       if (queued > 0) c.unparked();
       return reply.code(202).send({ queued });
     }

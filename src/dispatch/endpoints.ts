@@ -56,7 +56,7 @@ export class EndpointControl {
     private readonly deps: {
       book: EndpointBook;
       limiter: EndpointLimiter;
-      queue: DeliveryQueue;
+      queue: Pick<DeliveryQueue, 'unpark'>;
       /** A state change this node made. */
       emit: (e: EndpointEvent) => void;
       /** Parked deliveries became due: the pool should claim. */

@@ -36,6 +36,21 @@ export class PoolState {
   mayClaim = true;
   /** Hosts skipped (full) by the last claim, or given work since while full: a claim is due when one has room. */
   lastSkip = new Set<string>();
+  // Whether the store may hold due deliveries this process does not (see quiet()); used with stores whose
+  // claims and writes run in the order asked (exhaustiveClaims). Flags are set and cleared as the store runs
+  // the writes and claims (claimNow, onExhausted), so they follow the store's own order.
+  /** Hosts with deliveries written unclaimed (due, or soon) since a claim last took all that was due of them. */
+  readonly backlog = new Set<string>();
+  /** Any host may have (at start: a previous process's; something became due by the clock, or was made due). */
+  backlogAll = true;
+  /** Nothing not held here becomes due before this (read from the store); 0: not read yet. */
+  quietUntil = 0;
+  /** Something made due (a retry, a report, a resend, the next of a lane) at this time, not yet seen by a read. */
+  dueSince = Infinity;
+  /** Such writes asked and not committed yet: a read of the store now would miss them. */
+  duePending = 0;
+  /** Such writes asked so far (a read that saw a change here while it ran is not used). */
+  dueAsked = 0;
 
   /**
    * @param concurrency attempts in flight at most
@@ -72,6 +87,46 @@ export class PoolState {
 
   heldFor(s: HostSlots): number {
     return s.running + s.waiting.length + s.reserved + s.throttled;
+  }
+
+  /**
+   * The store holds nothing due that this process does not hold, and nothing that becomes due before
+   * quietUntil: a new delivery may wait here for a slot (claimed as written) without passing older work.
+   */
+  quiet(now: number): boolean {
+    return !this.backlogAll && this.backlog.size === 0 && now < this.quietUntil && now < this.dueSince;
+  }
+
+  /** A write that makes something due at `at` is asked; `dueSettled` once it committed (or failed). */
+  dueSoon(at: number): void {
+    if (at < this.dueSince) this.dueSince = at;
+    this.duePending++;
+    this.dueAsked++;
+  }
+
+  dueSettled(): void {
+    this.duePending--;
+  }
+
+  /**
+   * The store said nothing not held here becomes due after `now` before `next` (a read made with no
+   * dueSoon write pending). What was due by then (made due, or due by the clock) needs a claim to clear.
+   */
+  learnQuiet(now: number, next: number | undefined): void {
+    if (this.dueSince <= now || this.quietUntil <= now) this.backlogAll = true;
+    this.dueSince = Infinity;
+    this.quietUntil = next ?? Infinity;
+  }
+
+  /** A claim took all that was due outside `skipped`: their flags stay, the others' go. */
+  claimedAllDue(skipped: ReadonlySet<string>): void {
+    if (this.backlogAll) {
+      this.backlog.clear();
+      for (const host of skipped) this.backlog.add(host);
+      this.backlogAll = false;
+      return;
+    }
+    for (const host of this.backlog) if (!skipped.has(host)) this.backlog.delete(host);
   }
 
   /** A host the next claim would skip. */

@@ -107,6 +107,7 @@ export class WorkerPool {
     this.pumping = true;
     let failed = false;
     try {
+      await this.readQuiet();
       let claimed = false;
       do {
         this.pumpAgain = false;
@@ -120,6 +121,7 @@ export class WorkerPool {
     } catch (err) {
       failed = true;
       state.mayClaim = true;
+      state.backlogAll = true; // a claim that failed took nothing, whatever it said as it ran
       this.deps.log.error({ err }, 'webhook queue: claiming failed; trying again in 1 s');
     } finally {
       this.pumping = false;
@@ -134,13 +136,34 @@ export class WorkerPool {
       const skipHosts: string[] = [];
       for (const [h, s] of state.hosts) if (state.heldFor(s) >= 2 * state.perHost) skipHosts.push(h);
       this.lastClaimAt = Date.now();
-      state.lastSkip = new Set(skipHosts);
-      const batch = await this.store.claim({ now: this.lastClaimAt, limit, leaseMs: LEASE_MS, perHost: state.perHost, skipHosts });
+      const skipped = new Set(skipHosts);
+      state.lastSkip = skipped;
+      const batch = await this.store.claim({
+        now: this.lastClaimAt, limit, leaseMs: LEASE_MS, perHost: state.perHost, skipHosts,
+        onExhausted: () => state.claimedAllDue(skipped),
+      });
       this.lastClaimEmpty = batch.length === 0;
       if (batch.length === 0) state.mayClaim = false;
       for (const r of batch) this.admit(r);
       if (batch.length < limit) return;
     }
+  }
+
+  /**
+   * Reads when the store next has something due (stores with exhaustiveClaims), when that is unknown or
+   * passed, or something was made due since, and no such write is pending (the read would miss it).
+   */
+  private async readQuiet(): Promise<void> {
+    const state = this.state;
+    const now = Date.now();
+    if (!this.store.exhaustiveClaims || !this.store.nextDueAfter || state.duePending > 0) return;
+    if (state.quietUntil > now && state.dueSince === Infinity) return;
+    const asked = state.dueAsked;
+    const next = await this.store.nextDueAfter(now);
+    if (state.dueAsked !== asked) return; // made due meanwhile: the read may have missed it
+    state.learnQuiet(now, next);
+    // What became due needs a claim to be seen: it may be claimable now.
+    if (state.backlogAll) state.mayClaim = true;
   }
 
   /** Sleeps until the next due delivery (bounded); attempts finishing wake the pool anyway. */

@@ -33,6 +33,12 @@ export interface NewDelivery extends Omit<OutgoingWebhook, 'method' | 'headers'>
    * with orderKey (only the store knows whether an ordered delivery may run now).
    */
   claimUntil?: number;
+  /**
+   * Asked as the delivery is written, in the order the queue's writes and claims were asked (stores with
+   * `exhaustiveClaims`): false writes it unclaimed even with `claimUntil`. Lets the dispatcher decide, at the
+   * delivery's place in that order, whether it may wait in memory or must queue behind older ones.
+   */
+  claimNow?: () => boolean;
 }
 
 /**
@@ -74,6 +80,11 @@ export interface ClaimRequest {
   perHost: number;
   /** Hosts (URL host incl. port) whose deliveries are not to be claimed now (their slots are full). */
   skipHosts: readonly string[];
+  /**
+   * Called as the claim runs (stores with `exhaustiveClaims`), in the order writes and claims were asked,
+   * when it left nothing due outside `skipHosts`: it took fewer than `limit`, and fewer than `perHost` of each host.
+   */
+  onExhausted?: () => void;
 }
 
 /** The outcome of an attempt, as the dispatcher decided it. */
@@ -106,6 +117,14 @@ export interface DeliveryQueue {
   enqueue(d: NewDelivery, limits: DeliveryLimits): Promise<{ id: string; created: boolean }>;
   /** Claims due deliveries (pending and due, or delivering with a lapsed lease), oldest due first. */
   claim(req: ClaimRequest): Promise<DeliveryRecord[]>;
+  /**
+   * True when this process is the queue's only worker, claims and writes run in the order they were asked,
+   * and a claim looks at every due delivery (it honours `claimNow` and `onExhausted`). The dispatcher then
+   * keeps new deliveries for a busy host in memory while the queue holds nothing else due.
+   */
+  readonly exhaustiveClaims?: boolean;
+  /** With `exhaustiveClaims`: the earliest due time after `now` of a delivery not claimed; undefined when none. */
+  nextDueAfter?(now: number): Promise<number | undefined>;
   /**
    * Records an attempt and the delivery's new state, releasing the claim; `followUp` is enqueued in the same
    * commit. A final outcome of an ordered delivery makes the next one of its lane due.

@@ -7,6 +7,8 @@ const copy = (r: DeliveryRecord): DeliveryRecord => ({ ...r, headers: { ...r.hea
 const unfinished = (r: DeliveryRecord): boolean => r.status === 'pending' || r.status === 'delivering';
 
 export class MemoryDeliveryQueue implements DeliveryQueue {
+  /** One process, and a claim looks at every due delivery. */
+  readonly exhaustiveClaims = true;
   private readonly records = new Map<string, DeliveryRecord>();
   private readonly keys = new Map<string, { id: string; at: number }>();
   /** Pending and delivering records: what claims and due times look at. */
@@ -52,7 +54,8 @@ export class MemoryDeliveryQueue implements DeliveryQueue {
   }
 
   private insert(d: NewDelivery, now: number): void {
-    const { claimUntil, ...rest } = d;
+    const { claimUntil: until, claimNow, ...rest } = d;
+    const claimUntil = claimNow === undefined || claimNow() ? until : undefined;
     const r: DeliveryRecord = { ...rest, seq: ++this.seq, status: claimUntil === undefined ? 'pending' : 'delivering', attempts: [], createdAt: now, updatedAt: now };
     if (claimUntil !== undefined) r.leaseUntil = claimUntil;
     this.records.set(d.id, r);
@@ -80,6 +83,7 @@ export class MemoryDeliveryQueue implements DeliveryQueue {
       r.leaseUntil = req.now + req.leaseMs;
       out.push(copy(r));
     }
+    if (req.onExhausted && out.length < req.limit && [...perHost.values()].every((n) => n < req.perHost)) req.onExhausted();
     return out;
   }
 
@@ -122,6 +126,12 @@ export class MemoryDeliveryQueue implements DeliveryQueue {
     const ids = [...this.live.values()].filter((r) => r.status === 'delivering').map((r) => r.id);
     await this.release(ids);
     return ids.length;
+  }
+
+  async nextDueAfter(now: number): Promise<number | undefined> {
+    let next: number | undefined;
+    for (const r of this.live.values()) if (r.status === 'pending' && r.nextAt > now && (next === undefined || r.nextAt < next)) next = r.nextAt;
+    return next;
   }
 
   async nextDueAt(): Promise<number | undefined> {

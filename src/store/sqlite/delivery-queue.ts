@@ -177,9 +177,28 @@ function headersText(headers: Record<string, string>): string {
   return '{}';
 }
 
+/**
+ * A claim that took fewer than its limit, and fewer than perHost of every host, took every due row outside
+ * the skipped hosts: the window it scans (CLAIM_SCAN_FACTOR × limit) was not full, nor was any host's share cut.
+ */
+function exhausted(records: readonly DeliveryRecord[], req: ClaimRequest): boolean {
+  if (records.length >= req.limit) return false;
+  if (records.length < req.perHost) return true;
+  const counts = new Map<string, number>();
+  for (const r of records) {
+    const host = deliveryHost(r.url);
+    const n = (counts.get(host) ?? 0) + 1;
+    if (n >= req.perHost) return false;
+    counts.set(host, n);
+  }
+  return true;
+}
+
 type Job = { run: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void };
 
 export class SqliteDeliveryQueue implements DeliveryQueue {
+  /** One process (the data directory's lock); claims run in call order with the writes, and look at every due row. */
+  readonly exhaustiveClaims = true;
   private readonly insertStmt: Statement;
   private readonly byKey: Statement;
   private readonly byId: Statement;
@@ -189,6 +208,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
   private readonly claimIds: Statement;
   private readonly rowsBySeq: Statement;
   private readonly firstDue: Statement;
+  private readonly firstDueAfter: Statement;
   private readonly firstPendingHost: Statement;
   private readonly nextPendingHost: Statement;
   private readonly dueOfHost: Statement;
@@ -253,6 +273,10 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     this.changingBySeq = db.prepare(`SELECT ${CLAIM_COLUMNS} FROM deliveries WHERE seq IN (SELECT value FROM json_each(?))`).raw();
     this.firstDue = db.prepare(
       `SELECT next_at FROM deliveries INDEXED BY deliveries_due WHERE status = 'pending' AND seq NOT IN (SELECT value FROM json_each(?))
+       ORDER BY next_at LIMIT 1`,
+    ).pluck();
+    this.firstDueAfter = db.prepare(
+      `SELECT next_at FROM deliveries INDEXED BY deliveries_due WHERE status = 'pending' AND next_at > ? AND seq NOT IN (SELECT value FROM json_each(?))
        ORDER BY next_at LIMIT 1`,
     ).pluck();
     this.firstPendingHost = db.prepare(
@@ -330,6 +354,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
   }
 
   private insert(d: NewDelivery, now: number): void {
+    const claimed = d.claimNow === undefined ? d.claimUntil !== undefined : d.claimNow() && d.claimUntil !== undefined;
     const lane = d.orderKey === undefined ? undefined : this.lanePlace(d.orderKey);
     const { lastInsertRowid } = this.insertStmt.run(
       d.id,
@@ -357,8 +382,8 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
       lane?.pos ?? null,
     );
     this.unfinished++;
-    if (d.claimUntil !== undefined) {
-      this.claims.set(d.id, { seq: Number(lastInsertRowid), leaseUntil: d.claimUntil, attempts: '[]', orderKey: d.orderKey ?? null });
+    if (claimed) {
+      this.claims.set(d.id, { seq: Number(lastInsertRowid), leaseUntil: d.claimUntil as number, attempts: '[]', orderKey: d.orderKey ?? null });
     } else this.recent.add(Number(lastInsertRowid), fixedPart(d, now));
   }
 
@@ -383,18 +408,23 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
       let rows = this.claimSimple(req, scan, held);
       if (rows === undefined) {
         const seqs = this.claimIds.all({ now: req.now, skip: JSON.stringify(req.skipHosts), held, perHost: req.perHost, limit: req.limit, scan }) as number[];
-        if (seqs.length === 0) return [];
+        if (seqs.length === 0) {
+          req.onExhausted?.();
+          return [];
+        }
         const order = new Map(seqs.map((seq, i) => [seq, i]));
         rows = (this.changingBySeq.all(JSON.stringify(seqs)) as Changing[]).sort((a, b) => (order.get(a[0]) ?? 0) - (order.get(b[0]) ?? 0));
       }
       const leaseUntil = req.now + req.leaseMs;
       const changing = rows;
-      return this.claimedRecords(rows).map((d, i) => {
+      const records = this.claimedRecords(rows).map((d, i) => {
         this.claims.set(d.id, { seq: d.seq, leaseUntil, attempts: (changing[i] as Changing)[2] ?? '[]', orderKey: d.orderKey ?? null });
         d.status = 'delivering';
         d.leaseUntil = leaseUntil;
         return d;
       });
+      if (req.onExhausted && exhausted(records, req)) req.onExhausted();
+      return records;
     });
   }
 
@@ -500,6 +530,10 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     const onDisk = this.db.prepare(`UPDATE deliveries SET status = 'pending', lease_until = NULL, next_at = MIN(next_at, ?) WHERE status = 'delivering'`)
       .run(now).changes;
     return onDisk + this.claims.dropLapsed(now);
+  }
+
+  async nextDueAfter(now: number): Promise<number | undefined> {
+    return (this.firstDueAfter.get(now, this.claims.seqs()) as number | null) ?? undefined;
   }
 
   async nextDueAt(): Promise<number | undefined> {

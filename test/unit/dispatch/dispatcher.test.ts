@@ -107,6 +107,91 @@ describe('webhook dispatcher', () => {
   });
 });
 
+describe('webhook dispatcher: new deliveries for a busy host', () => {
+  /** A receiver holding every request until `releaseAll`; bodies in `fail` are answered 500 the first time. */
+  async function holdingReceiver(fail: string[] = []): Promise<{ rx: Receiver; releaseAll: () => void; answerAll: () => void }> {
+    const held: Array<() => void> = [];
+    const failed = new Set<string>();
+    let holding = true;
+    const rx = await Receiver.start((req, res) => {
+      const body = req.body.toString();
+      if (fail.includes(body) && !failed.has(body)) {
+        failed.add(body);
+        res.writeHead(500).end();
+        return;
+      }
+      if (holding) held.push(() => res.end('ok'));
+      else res.end('ok');
+    });
+    return { rx, releaseAll: () => held.splice(0).forEach((fn) => fn()), answerAll: () => (holding = false) };
+  }
+  const bodies = (rx: Receiver): string[] => rx.received.map((r) => r.body.toString());
+
+  it('wait in memory, claimed as they are written, while the queue holds nothing else due; they go in the order queued', async () => {
+    const { d, store } = dispatcher();
+    const { rx, releaseAll } = await holdingReceiver();
+    await d.start();
+    for (const b of ['0', '1']) await d.enqueue({ url: rx.url, body: Buffer.from(b) });
+    await rx.waitFor(2);
+    const waiting = [];
+    for (const b of ['2', '3']) waiting.push((await d.enqueue({ url: rx.url, body: Buffer.from(b) })).id);
+    // No slot was free: claimed as written (no claim query needed to take them back).
+    for (const id of waiting) expect((await store.get(id))!.status).toBe('delivering');
+    while (rx.received.length < 4) {
+      releaseAll();
+      await until(() => rx.received.length >= 4 || rx.received.length > 2, 'the waiting ones');
+    }
+    releaseAll();
+    expect(bodies(rx)).toEqual(['0', '1', '2', '3']);
+  });
+
+  it('queue behind a retry that came due in the store: it is attempted before them', async () => {
+    const { d, store } = dispatcher({ schedule: [0, 100] });
+    // Claims paused at will: the retry stays in the store, due and unclaimed, as new deliveries arrive.
+    let paused = false;
+    const claim = store.claim.bind(store);
+    store.claim = (req) => (paused ? Promise.resolve([]) : claim(req));
+    const { rx, releaseAll } = await holdingReceiver(['a']);
+    await d.start();
+    const a = (await d.enqueue({ url: rx.url, body: Buffer.from('a') })).id;
+    await until(async () => (await store.get(a))!.attempts.length === 1, 'the first attempt of a recorded');
+    paused = true;
+    for (const b of ['b', 'c']) await d.enqueue({ url: rx.url, body: Buffer.from(b) });
+    await rx.waitFor(3);
+    const dueAt = (await store.get(a))!.nextAt;
+    await until(() => Date.now() > dueAt, 'the retry due');
+    const late = (await d.enqueue({ url: rx.url, body: Buffer.from('d') })).id;
+    expect((await store.get(late))!.status).toBe('pending'); // written unclaimed, behind the retry
+    paused = false;
+    while (rx.received.length < 5) {
+      releaseAll();
+      await until(() => rx.received.length >= 5 || rx.received.length > 3, 'the retry and the late one');
+    }
+    releaseAll();
+    expect(bodies(rx)).toEqual(['a', 'b', 'c', 'a', 'd']);
+  });
+
+  it('stop gives back the ones waiting in memory; the next dispatcher on the store delivers them', async () => {
+    const { d, store } = dispatcher({ drainMs: 100 });
+    const { rx, releaseAll, answerAll } = await holdingReceiver();
+    await d.start();
+    const ids: string[] = [];
+    for (const b of ['0', '1']) ids.push((await d.enqueue({ url: rx.url, body: Buffer.from(b) })).id);
+    await rx.waitFor(2);
+    for (const b of ['2', '3']) ids.push((await d.enqueue({ url: rx.url, body: Buffer.from(b) })).id);
+    expect((await store.get(ids[3] as string))!.status).toBe('delivering');
+    await d.stop();
+    for (const id of ids) expect(await store.get(id)).toMatchObject({ status: 'pending', attempts: [] });
+    answerAll();
+    releaseAll();
+    const next = new WebhookDispatcher({ store, registry: new Registry(), log: pino({ level: 'silent' }), allowPrivateTargets: true, timeoutMs: 1000, concurrency: 4, maxQueueDepth: 10, retentionMs: 1000 });
+    running.push(next);
+    await next.start();
+    await until(async () => (await Promise.all(ids.map((id) => store.get(id)))).every((r) => r!.status === 'succeeded'), 'every one delivered');
+    expect(bodies(rx).slice(2).sort()).toEqual(['0', '1', '2', '3']);
+  });
+});
+
 describe('webhook dispatcher: endpoint control', () => {
   it('when the permit store fails, a delivery is given back (pending, unattempted), not held; it goes once the store answers', async () => {
     let down = true;

@@ -162,6 +162,38 @@ describe.each(factories)('DeliveryQueue contract: %s', (_name, make) => {
     expect(await q.retry(d.id, Date.now())).toBe('in_flight');
   });
 
+  it('exhaustiveClaims: claimNow decides as the delivery is written, onExhausted says a claim took all that was due, both in the order asked', async () => {
+    const { q } = make();
+    if (!q.exhaustiveClaims) return; // a shared store (redis): claims scan a window, other nodes write
+    const now = Date.now();
+    const order: string[] = [];
+    const kept = delivery({ nextAt: now, claimUntil: now + 60_000, claimNow: () => (order.push('kept'), true) });
+    const queued = delivery({ nextAt: now, claimUntil: now + 60_000, claimNow: () => (order.push('queued'), false) });
+    const other = delivery({ nextAt: now, url: 'http://b.example/hook', claimNow: () => (order.push('other'), true) });
+    let exhausted = 0;
+    const claimAll = (limit: number, perHost: number) =>
+      q.claim({ now: now + 1, limit, leaseMs: 1000, perHost, skipHosts: [], onExhausted: () => (order.push('exhausted'), exhausted++) });
+    // Asked together: run in the order asked (a claim between writes sees the ones before it only).
+    const [, , first] = await Promise.all([q.enqueue(kept, LIMITS), q.enqueue(queued, LIMITS), claimAll(10, 2), q.enqueue(other, LIMITS)]);
+    expect(order).toEqual(['kept', 'queued', 'exhausted', 'other']);
+    expect(first.map((r) => r.id)).toEqual([queued.id]); // kept is claimed as written; other came after
+    expect((await q.get(kept.id))!.status).toBe('delivering');
+    expect(exhausted).toBe(1); // fewer than perHost of its host, fewer than limit: all that was due
+    // `other` has no claimUntil: written unclaimed whatever claimNow says.
+    const third = delivery({ nextAt: now });
+    await q.enqueue(third, LIMITS);
+    expect((await claimAll(1, 10)).map((r) => r.id)).toEqual([other.id]); // the limit taken: maybe more
+    expect(exhausted).toBe(1);
+    expect((await claimAll(10, 1)).map((r) => r.id)).toEqual([third.id]); // its host's share taken: maybe more
+    expect(exhausted).toBe(1);
+    expect(await claimAll(10, 10)).toEqual([]);
+    expect(exhausted).toBe(2);
+    expect(await q.nextDueAfter!(now)).toBeUndefined();
+    const later = delivery({ nextAt: now + 60_000 });
+    await q.enqueue(later, LIMITS);
+    expect(await q.nextDueAfter!(now)).toBe(now + 60_000);
+  });
+
   it('a delivery inserted already claimed (claimUntil) is not claimable until its lease lapses', async () => {
     const { q } = make();
     const now = Date.now();
