@@ -42,6 +42,29 @@ export function fanoutTable(report: FanoutReport): string {
 }
 
 /**
+ * Where a paced message's latency goes, per target (medians over the paced messages; ranges over the rounds,
+ * ratios against nchan's same-round row): the server's CPU per message, the first subscriber's receipt (the
+ * publish path) and the write loop from the first receipt to the last (CPU and the time off the core).
+ */
+export function pacedTable(report: FanoutReport): string {
+  const names = [...new Set(report.rounds.map((r) => r.target))];
+  const rows = names.map((name) => {
+    const rs = report.rounds.filter((r) => r.target === name);
+    const ratio = (f: (r: RoundResult) => number): string => ratioToNchan(report, rs, f);
+    return `| ${name} | ${range(rs.map((r) => r.pacedServerCpuMs), 1)} ms${ratio((r) => r.pacedServerCpuMs)} | ` +
+      `${range(rs.map((r) => r.pacedServerUserMs), 1)} ms${ratio((r) => r.pacedServerUserMs)} | ` +
+      `${range(rs.map((r) => r.pacedFirstMs), 2)} ms${ratio((r) => r.pacedFirstMs)} | ` +
+      `${range(rs.map((r) => r.pacedSpanMs), 1)} ms${ratio((r) => r.pacedSpanMs)} | ` +
+      `${range(rs.map((r) => r.pacedP99), 1)} ms${ratio((r) => r.pacedP99)} |`;
+  });
+  return [
+    '| server | server CPU per paced message | of which user space | first receipt (median) | write loop: first → last receipt (median) | p99 |',
+    '|---|---|---|---|---|---|',
+    ...rows,
+  ].join('\n');
+}
+
+/**
  * The table of issue #17, from this run: one row per server, families together (nchan first), ratios
  * against nchan's same-round row, the idle memory measured beside it, and the generators' CPU share.
  */
@@ -221,14 +244,22 @@ Goals (worst round of this run):
 
 ${goals(report).join('\n')}
 
-What each delivery still costs beyond the shared bytes: single-topic /sse and /stream write one chunk per message, framed once
-(size line, event, CRLF) and shared by every consumer; /ws Hookbox frames carry a per-connection frame number, so each
-connection's PUBLISH frame starts with a few bytes of its own (WebSocket header and \`[n\`, shared by the connections that
-have had as many frames), and the message's shared tail follows them in the same writev — nothing copied per connection, no
-Buffer.concat and no ws.send per socket. Multi-topic /sse ids carry the consumer's own positions, so those events are framed per
-consumer. Every flush is still one Node socket write per consumer (one system call each, a writev when several messages are
-queued): in profiles of a burst the writev/write system calls are most of the server's busy time, the JavaScript of the
-fan-out a few percent. Paced latency is that same write loop over every consumer for each message: a C server's loop is
-shorter per write, which is what the paced p99 ratio shows.
+Paced latency, split (medians over the ${o.paced} paced messages of each round; ranges over the rounds, ratios against nchan's row
+of the same round):
+
+${pacedTable(report)}
+
+What a paced message costs. Single-topic /sse and /stream write one chunk per message, framed once (size line, event, CRLF) and
+shared by every consumer; a /ws Hookbox frame carries a per-connection frame number, so its whole frame (header, \`[n\`, the
+message) is built once per frame number and shared by the connections that have had as many frames. Each consumer's batch goes
+to the socket's native handle when nothing is queued ahead of it (src/core/direct-write.ts: no Writable state machine, write
+request object or completion callback per write; the stream path otherwise), and on an idle server the writes follow the
+fan-out's hand-out a block of 64 consumers at a time. In CPU profiles of the paced phase the native write (its system call) is
+nearly all of the server's busy time, and the fan-out's JavaScript a few percent; the server CPU per paced message is
+about nchan's, and so is its user-space part (the table above). What still separates the p99s is time, not CPU: the first receipt (the HTTP
+publish path through Fastify, with nchan's parsed in C) and the write loop's wall time, which holds the time the server was
+off its core. On this 2-core machine each write wakes a generator process, and a traced round counted the generators
+preempting Hookhub's server more often than nchan's worker during the paced writes (4.7× as often on /sse, 1.3× on /ws), for reasons not found
+(same nice level and autogroup, Node's other threads idle).
 `;
 }

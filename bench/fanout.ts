@@ -84,6 +84,10 @@ export interface RoundResult {
   pacedServerCpuMs: number;
   /** Of which user space (the rest is the kernel's: system calls, loopback delivery), from /proc ticks. */
   pacedServerUserMs: number;
+  /** Paced messages, median over them: publish start → the first subscriber's receipt (the publish path), and
+   *  first → last receipt (the write loop over every subscriber, with the time the server was off its core). */
+  pacedFirstMs: number;
+  pacedSpanMs: number;
   /** Messages a consumer did not get, or got twice (burst + paced, over all consumers). */
   missing: number;
   duplicated: number;
@@ -337,6 +341,7 @@ async function measure(gens: Generators, target: Target, round: number, opts: Fa
       pacedGenCpuMax: Math.max(...paced.map((r) => r.cpuMs / Math.max(1, r.wallMs))),
       pacedServerCpuMs: pacedCpuBefore && pacedCpuAfter ? (pacedCpuAfter.cpu - pacedCpuBefore.cpu) / opts.paced : NaN,
       pacedServerUserMs: (pacedUser * 1000) / opts.paced,
+      ...pacedSplit(paced),
       missing: Math.max(0, n * opts.burst - deliveries) + Math.max(0, n * opts.paced - pacedDeliveries),
       duplicated: sum(burst, (r) => Math.max(0, r.maxPerSocket - opts.burst)) + sum(paced, (r) => Math.max(0, r.maxPerSocket - opts.paced)),
       lostConnections: Math.max(...all.map((r) => r.lost)),
@@ -485,6 +490,26 @@ function wanted(name: string): boolean {
 }
 
 /** User-space CPU seconds of a process's main thread (/proc ticks). */
+/** Per paced message, its first and last receipt over every generator; the medians of the first, and of last − first. */
+function pacedSplit(paced: GenReport[]): { pacedFirstMs: number; pacedSpanMs: number } {
+  const byMessage = new Map<number, { first: number; last: number }>();
+  for (const r of paced) {
+    for (let i = 0; i < r.markersUs.length; i++) {
+      const marker = r.markersUs[i] as number;
+      const ms = r.latenciesMs[i] as number;
+      const m = byMessage.get(marker);
+      if (!m) byMessage.set(marker, { first: ms, last: ms });
+      else {
+        if (ms < m.first) m.first = ms;
+        if (ms > m.last) m.last = ms;
+      }
+    }
+  }
+  const messages = [...byMessage.values()];
+  const median = (values: number[]): number => percentile(values.sort((a, b) => a - b), 50);
+  return { pacedFirstMs: median(messages.map((m) => m.first)), pacedSpanMs: median(messages.map((m) => m.last - m.first)) };
+}
+
 function userSeconds(pid: number): number {
   try {
     const fields = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
@@ -515,7 +540,7 @@ export async function runFanoutBench(opts: FanoutOptions = defaultFanoutOptions(
       for (let round = 1; round <= opts.rounds; round++) {
         for (const target of round % 2 === 1 ? order : [...order].reverse()) {
           const r = await measure(gens, target, round, opts);
-          log(`round ${round} ${r.target}: ${fmt(r.deliveriesPerSec)}/s, ${fmt(r.serverCpuMsPer1000, 2)} ms CPU/1000 (server busy ${fmt(r.serverCpuShare * 100)}%), paced p50 ${fmt(r.pacedP50, 1)} p99 ${fmt(r.pacedP99, 1)} ms, generators ${fmt(r.genCpuMax * 100)}% max (paced ${fmt(r.pacedGenCpuMax * 100)}%), server CPU per paced message ${fmt(r.pacedServerCpuMs, 2)} ms (user ${fmt(r.pacedServerUserMs, 2)} ms)`);
+          log(`round ${round} ${r.target}: ${fmt(r.deliveriesPerSec)}/s, ${fmt(r.serverCpuMsPer1000, 2)} ms CPU/1000 (server busy ${fmt(r.serverCpuShare * 100)}%), paced p50 ${fmt(r.pacedP50, 1)} p99 ${fmt(r.pacedP99, 1)} ms, generators ${fmt(r.genCpuMax * 100)}% max (paced ${fmt(r.pacedGenCpuMax * 100)}%), server CPU per paced message ${fmt(r.pacedServerCpuMs, 2)} ms (user ${fmt(r.pacedServerUserMs, 2)} ms), first receipt ${fmt(r.pacedFirstMs, 2)} ms, write loop ${fmt(r.pacedSpanMs, 1)} ms`);
           rounds.push(r);
         }
       }
