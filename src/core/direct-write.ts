@@ -92,7 +92,7 @@ function writeError(status: number): Error {
  * nothing was written, the caller writes through the stream. `chunks` may be reused once this returns.
  */
 export function writeDirect(socket: Socket, chunks: Buffer[], bytes: number, owner: DirectWriteOwner): boolean {
-  if (spare === undefined || owner.directPending > 0 || bytes > DIRECT_MAX_BYTES) return false;
+  if (binding === undefined || spare === undefined || owner.directPending > 0 || bytes > DIRECT_MAX_BYTES) return false;
   const handle = (socket as unknown as { _handle?: NativeHandle | null })._handle;
   if (!handle || socket.writableLength !== 0 || socket.destroyed || socket.writableEnded || (socket as { encrypted?: boolean }).encrypted) return false;
   const req = spare;
@@ -101,12 +101,12 @@ export function writeDirect(socket: Socket, chunks: Buffer[], bytes: number, own
   if (err !== 0) {
     // Nothing is left in flight; the socket fails as after a stream write's error. (A fresh request object:
     // a failed one may have been wrapped natively.)
-    spare = new (binding as StreamWrapBinding).WriteWrap();
+    spare = new binding.WriteWrap();
     socket.destroy(writeError(err));
     return true;
   }
-  if ((binding as StreamWrapBinding).streamBaseState[(binding as StreamWrapBinding).kLastWriteWasAsync] !== 0) {
-    spare = new (binding as StreamWrapBinding).WriteWrap();
+  if (binding.streamBaseState[binding.kLastWriteWasAsync] !== 0) {
+    spare = new binding.WriteWrap();
     req.oncomplete = onDirectComplete;
     req.owner = owner;
     req.socket = socket;

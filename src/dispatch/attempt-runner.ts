@@ -66,9 +66,11 @@ export class AttemptRunner {
     if (this.abandoned) return; // shutdown deadline passed: released by stop(), not recorded
     const judged = judgeAttempt(r, res, startedAt, this.deps.settings.schedule);
     const { attempt, label, outcome, followUp } = judged;
-    // What the record makes due (a retry, a report, the next of an ordered lane) is work in the store.
+    // What the record makes due (a retry, a report, the next of an ordered lane) is work in the store: a
+    // lone retry at its own time, a report or the next of a lane at once.
     const makesDue = outcome.status === 'pending' || followUp !== undefined || r.orderKey !== undefined;
-    if (makesDue) state.dueSoon(outcome.status === 'pending' && followUp === undefined && r.orderKey === undefined ? outcome.nextAt ?? startedAt : startedAt);
+    const loneRetry = followUp === undefined && r.orderKey === undefined;
+    if (makesDue) state.dueSoon(loneRetry ? outcome.nextAt ?? startedAt : startedAt);
     const recorded = store.finish(r.id, outcome, followUp);
     answered();
     try {
@@ -78,14 +80,10 @@ export class AttemptRunner {
     }
     state.held.delete(r.id);
     // A retry or a report was queued, or the next delivery of an ordered lane became due: claimable.
-    if (outcome.status === 'pending' || followUp || r.orderKey !== undefined) state.mayClaim = true;
+    if (makesDue) state.mayClaim = true;
     if (this.resends.delete(r.id) && outcome.status !== 'pending') {
-      state.dueSoon(Date.now());
-      try {
-        await store.retry(r.id, Date.now());
-      } finally {
-        state.dueSettled();
-      }
+      const now = Date.now();
+      await state.makingDue(now, () => store.retry(r.id, now));
       state.mayClaim = true;
     }
 

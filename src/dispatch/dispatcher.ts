@@ -9,6 +9,7 @@ import { timeOrderedId } from '../core/ids.js';
 import { atItem, HookhubError } from '../core/errors.js';
 import { checkTargetUrl } from '../core/target-guard.js';
 import type { AttemptEvent, OutgoingWebhook, WebhookQueue } from '../core/webhooks.js';
+import { fixedPart } from '../store/contracts/delivery-fixed-part.js';
 import { deliveryHost } from '../store/contracts/delivery-target.js';
 import type { DeliveryQueue, DeliveryRecord, NewDelivery, ParkedDelivery } from '../store/contracts/delivery-queue.js';
 import type { EndpointBook, EndpointLimiter } from '../store/contracts/endpoints.js';
@@ -269,23 +270,13 @@ export class WebhookDispatcher implements WebhookQueue {
 
   /** Makes parked deliveries due (store.unpark); new ones of their hosts queue behind them until claimed. */
   async unpark(matches: (d: ParkedDelivery) => boolean, now: number, limit?: number): Promise<number> {
-    this.state.dueSoon(now);
-    try {
-      return await this.store.unpark(matches, now, limit);
-    } finally {
-      this.state.dueSettled();
-    }
+    return this.state.makingDue(now, () => this.store.unpark(matches, now, limit));
   }
 
   /** One more attempt of a delivery (same id), due now. */
   async retry(id: string): Promise<'queued' | 'in_flight' | 'not_found'> {
-    let result: 'queued' | 'in_flight' | 'not_found';
-    this.state.dueSoon(Date.now());
-    try {
-      result = await this.store.retry(id, Date.now());
-    } finally {
-      this.state.dueSettled();
-    }
+    const now = Date.now();
+    const result = await this.state.makingDue(now, () => this.store.retry(id, now));
     if (result === 'queued') {
       this.state.mayClaim = true;
       this.pool.wake();
@@ -301,16 +292,7 @@ export class WebhookDispatcher implements WebhookQueue {
 
 /** The record of a delivery written claimed by commit(), as a claim would have read it. */
 function claimedRecord(d: NewDelivery, now: number): DeliveryRecord {
-  const r: DeliveryRecord = {
-    id: d.id, url: d.url, method: d.method, headers: d.headers, body: d.body, maxAttempts: d.maxAttempts, nextAt: d.nextAt,
-    seq: 0, status: 'delivering', attempts: [], createdAt: now, updatedAt: now, leaseUntil: d.claimUntil as number,
-  };
-  if (d.contentType !== undefined) r.contentType = d.contentType;
-  if (d.secret !== undefined) r.secret = d.secret;
-  if (d.timeoutMs !== undefined) r.timeoutMs = d.timeoutMs;
-  if (d.errback !== undefined) r.errback = d.errback;
-  if (d.callback !== undefined) r.callback = d.callback;
-  if (d.origin !== undefined) r.origin = d.origin;
-  if (d.idempotencyKey !== undefined) r.idempotencyKey = d.idempotencyKey;
-  return r;
+  return Object.assign(fixedPart(d, now), {
+    maxAttempts: d.maxAttempts, nextAt: d.nextAt, seq: 0, status: 'delivering' as const, attempts: [], updatedAt: now, leaseUntil: d.claimUntil as number,
+  });
 }

@@ -108,6 +108,16 @@ export class PoolState {
     this.duePending--;
   }
 
+  /** Runs `write`, which makes something due at `at`, between dueSoon and dueSettled. */
+  async makingDue<T>(at: number, write: () => Promise<T>): Promise<T> {
+    this.dueSoon(at);
+    try {
+      return await write();
+    } finally {
+      this.dueSettled();
+    }
+  }
+
   /**
    * The store said nothing not held here becomes due after `now` before `next` (a read made with no
    * dueSoon write pending). What was due by then (made due, or due by the clock) needs a claim to clear.

@@ -9,7 +9,8 @@ import type { Database, Statement } from 'better-sqlite3';
 import { HookhubError } from '../../core/errors.js';
 import { deliveryHost } from '../contracts/delivery-target.js';
 import { ClaimBook } from './claims.js';
-import { fixedPart, RecentRows, type FixedPart } from './recent-rows.js';
+import { fixedPart, type FixedPart } from '../contracts/delivery-fixed-part.js';
+import { RecentRows } from './recent-rows.js';
 import { HELD_BEHIND_EARLIER, PARKED, type ParkedDelivery, type AttemptOutcome, type ClaimRequest, type DeliveryAttempt, type DeliveryLimits, type DeliveryQuery, type DeliveryQueue, type DeliveryRecord, type DeliveryStatus, type NewDelivery } from '../contracts/delivery-queue.js';
 import { migrate } from './schema.js';
 

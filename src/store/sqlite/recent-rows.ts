@@ -4,24 +4,7 @@
 // reading and decoding the whole row (its body copied out of SQLite, its headers parsed again). Under load nearly every delivery is
 // claimed from the backlog a moment after it was queued, so this is most of them. Bounded in rows and bytes;
 // a row not found here is read whole, as before.
-import type { DeliveryRecord, NewDelivery } from '../contracts/delivery-queue.js';
-
-/** What a row keeps from its insert to its deletion. */
-export type FixedPart = Omit<DeliveryRecord, 'seq' | 'status' | 'attempts' | 'nextAt' | 'maxAttempts' | 'updatedAt' | 'leaseUntil' | 'claimUntil'>;
-
-/** The fixed part of a new delivery as a row read back gives it (absent fields stay absent). */
-export function fixedPart(d: NewDelivery, createdAt: number): FixedPart {
-  const f: FixedPart = { id: d.id, url: d.url, method: d.method, headers: d.headers, body: d.body, createdAt };
-  if (d.contentType !== undefined) f.contentType = d.contentType;
-  if (d.secret !== undefined) f.secret = d.secret;
-  if (d.timeoutMs !== undefined) f.timeoutMs = d.timeoutMs;
-  if (d.errback !== undefined) f.errback = d.errback;
-  if (d.callback !== undefined) f.callback = d.callback;
-  if (d.origin !== undefined) f.origin = d.origin;
-  if (d.idempotencyKey !== undefined) f.idempotencyKey = d.idempotencyKey;
-  if (d.orderKey !== undefined) f.orderKey = d.orderKey;
-  return f;
-}
+import type { FixedPart } from '../contracts/delivery-fixed-part.js';
 
 /** Bodies larger than this are not kept (read from the row when claimed). */
 const MAX_BODY_BYTES = 64 * 1024;

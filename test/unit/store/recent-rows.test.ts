@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { fixedPart, RecentRows } from '../../../src/store/sqlite/recent-rows.js';
+import { fixedPart } from '../../../src/store/contracts/delivery-fixed-part.js';
+import { RecentRows } from '../../../src/store/sqlite/recent-rows.js';
 
 const part = (seq: number, bodyBytes = 10) => fixedPart({ id: `d${seq}`, url: 'http://x/', method: 'POST', headers: {}, body: Buffer.alloc(bodyBytes), maxAttempts: 1, nextAt: 0 }, 0);
 
