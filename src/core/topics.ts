@@ -134,7 +134,8 @@ export class Topics {
       throw new HookhubError('bad_request', `JSON payload nested deeper than ${this.maxJsonDepth} levels (--max-json-depth)`);
     }
     this.writable();
-    const isNew = await this.admitTopic(topic);
+    // A topic already seen (or no cap): no turn of the microtask queue before the fan-out.
+    const isNew = this.maxTopics === 0 || this.known.has(topic) ? false : await this.admitTopic(topic);
     const end = this.metrics.publishLatency.startTimer();
     let m: Message;
     // The store calls the fan-out before append resolves here: the local part waits for it under the id.
