@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { checkTopicName } from '../core/topic-name.js';
 import type { Topics } from '../core/topics.js';
 import { historyResponse } from './history-response.js';
+import { JSON_REPLY } from '../http/fast-lane.js';
 import { commonErrors, described, inputSchema, pathParam } from '../http/openapi.js';
 import { parseInput } from '../http/validate.js';
 
@@ -32,6 +33,16 @@ export interface TopicsApiDeps {
 const topicParam = pathParam('topic', 'topic name');
 const published = { description: 'Published', type: 'object', properties: { id: { type: 'string' }, offset: { type: 'integer' } }, required: ['id', 'offset'] };
 
+/**
+ * The publish answer (its 202 body, JSON) for a body as received, through the route or its fast lane
+ * (publish-lane.ts): the bytes and the content type as sent (application/octet-stream when there is none).
+ * Throws HookhubError for a refusal.
+ */
+export async function answerPublish(topics: Topics, topic: string, contentType: string | undefined, body: Buffer | undefined): Promise<string> {
+  const m = await topics.publish(topic, { contentType: contentType ?? 'application/octet-stream', body: body ?? Buffer.alloc(0) });
+  return JSON.stringify({ id: m.id, offset: m.offset });
+}
+
 export function topicsApi(app: FastifyInstance, deps: TopicsApiDeps): void {
   const publishDoc = described({
     tags: ['topics'],
@@ -41,10 +52,9 @@ export function topicsApi(app: FastifyInstance, deps: TopicsApiDeps): void {
     response: { 202: published, ...commonErrors, 413: { description: 'Body larger than --max-body' } },
   });
   app.post<{ Params: { topic: string } }>('/api/topics/:topic/publish', publishDoc, async (req, reply) => {
-    const body = (req.body as Buffer | undefined) ?? Buffer.alloc(0);
-    const contentType = req.headers['content-type'] ?? 'application/octet-stream';
-    const m = await deps.topics.publish(req.params.topic, { contentType, body });
-    return reply.code(202).send({ id: m.id, offset: m.offset });
+    const answer = await answerPublish(deps.topics, req.params.topic, req.headers['content-type'], req.body as Buffer | undefined);
+    // The text the route's serializer (JSON.stringify) would make, made already (the fast lane sends the same).
+    return reply.code(202).header('content-type', JSON_REPLY).send(answer);
   });
 
   const historyDoc = described({

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { atItem, HookhubError } from '../core/errors.js';
 import type { Topics } from '../core/topics.js';
 import { bearerOf, secretEquals } from '../http/auth.js';
-import { JSON_REPLY, sendJson, type FastLane } from '../http/fast-lane.js';
+import { answerBody, JSON_REPLY, type FastLane } from '../http/fast-lane.js';
 import { commonErrors, described, errorReply } from '../http/openapi.js';
 import { controlText, parseDispatchBatch, parseDispatchBody, type DispatchBody } from './body.js';
 
@@ -115,21 +115,6 @@ export function dispatchLane(deps: DispatchRouteDeps, options: { apiKey: string 
     if (req.method !== 'POST' || req.url !== '/dispatch' || type === undefined || !LANE_TYPES.has(type) || length === undefined) return false;
     if (headers['transfer-encoding'] !== undefined || headers.upgrade !== undefined || !(Number(length) <= options.maxBody)) return false;
     if (options.apiKey !== undefined && !secretEquals(bearerOf(headers.authorization), options.apiKey)) return false;
-    const log = tools.requestLog(req, res);
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    // As Fastify's body reader: a body that failed to arrive is answered 400 (to whoever is still there).
-    req.on('error', (err: Error & { statusCode?: number }) => {
-      if (!(typeof err.statusCode === 'number' && err.statusCode >= 400)) err.statusCode = 400;
-      if (!res.headersSent) tools.sendError(res, err, log);
-    });
-    req.on('end', () => {
-      const raw = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
-      answerDispatch(deps, type, raw, headers).then(
-        (answer) => sendJson(res, 202, answer),
-        (err: unknown) => tools.sendError(res, err, log),
-      );
-    });
-    return true;
+    return answerBody(req, res, tools, (raw) => answerDispatch(deps, type, raw, headers));
   };
 }

@@ -13,6 +13,10 @@ const fastLanesHandle = productHandle<FastLanes>('hookhub.fast-lanes');
 /** Where a product puts a fast lane (see fast-lane.ts) in front of the app's routes. */
 export const fastLanesOf = (app: FastifyInstance): FastLanes => fastLanesHandle.of(app);
 
+/** The longest path parameter the router matches (Fastify answers a longer one 414): fast lanes that read a
+ *  parameter from the URL themselves leave longer ones to the router. */
+export const MAX_PARAM_LENGTH = 1024;
+
 /** The server options the app reads (the server's Config has them under these names). */
 export interface AppConfig {
   logLevel: string;
@@ -52,7 +56,7 @@ export async function createApp(config: AppConfig, options: AppOptions): Promise
     http: httpServerOptions(socketLimits),
     requestTimeout: config.requestTimeout,
     keepAliveTimeout: config.idleTimeout,
-    routerOptions: { maxParamLength: 1024 },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
   });
 
   capSockets(app.server, config.maxSockets);

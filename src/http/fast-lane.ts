@@ -69,6 +69,30 @@ export function sendJson(res: ServerResponse, status: number, json: string, extr
 }
 
 /**
+ * The rest of a request a lane took, for a lane whose answer depends on the body: the request's log (its
+ * line written when the answer is sent), the body read as Fastify's body reader reads it (a body that failed
+ * to arrive is answered 400, to whoever is still there), then 202 with the JSON text `answer` makes of the
+ * bytes, or what the app answers for the error it throws. Returns true: the lane took the request.
+ */
+export function answerBody(req: IncomingMessage, res: ServerResponse, tools: LaneTools, answer: (raw: Buffer) => Promise<string>): true {
+  const log = tools.requestLog(req, res);
+  const chunks: Buffer[] = [];
+  req.on('data', (chunk: Buffer) => chunks.push(chunk));
+  req.on('error', (err: Error & { statusCode?: number }) => {
+    if (!(typeof err.statusCode === 'number' && err.statusCode >= 400)) err.statusCode = 400;
+    if (!res.headersSent) tools.sendError(res, err, log);
+  });
+  req.on('end', () => {
+    const raw = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+    answer(raw).then(
+      (json) => sendJson(res, 202, json),
+      (err: unknown) => tools.sendError(res, err, log),
+    );
+  });
+  return true;
+}
+
+/**
  * Puts the lanes in front of Fastify's request handler on app.server. `enabled` is asked per request (the
  * app closing, or request lines logged, turn the lanes off). Lanes are tried in the order added.
  */
