@@ -44,7 +44,9 @@ export function fanoutTable(report: FanoutReport): string {
 /**
  * Where a paced message's latency goes, per target (medians over the paced messages; ranges over the rounds,
  * ratios against nchan's same-round row): the server's CPU per message, the first subscriber's receipt (the
- * publish path) and the write loop from the first receipt to the last (CPU and the time off the core).
+ * publish path) and the write loop from the first receipt to the last (CPU and the time off the core), and
+ * the time the server's main thread was ready to run but waited for a core (schedstat): what other processes,
+ * the generators first, took of its core while it had work.
  */
 export function pacedTable(report: FanoutReport): string {
   const names = [...new Set(report.rounds.map((r) => r.target))];
@@ -53,13 +55,14 @@ export function pacedTable(report: FanoutReport): string {
     const ratio = (f: (r: RoundResult) => number): string => ratioToNchan(report, rs, f);
     return `| ${name} | ${range(rs.map((r) => r.pacedServerCpuMs), 1)} ms${ratio((r) => r.pacedServerCpuMs)} | ` +
       `${range(rs.map((r) => r.pacedServerUserMs), 1)} ms${ratio((r) => r.pacedServerUserMs)} | ` +
+      `${range(rs.map((r) => r.pacedServerWaitMs), 1)} ms | ` +
       `${range(rs.map((r) => r.pacedFirstMs), 2)} ms${ratio((r) => r.pacedFirstMs)} | ` +
       `${range(rs.map((r) => r.pacedSpanMs), 1)} ms${ratio((r) => r.pacedSpanMs)} | ` +
       `${range(rs.map((r) => r.pacedP99), 1)} ms${ratio((r) => r.pacedP99)} |`;
   });
   return [
-    '| server | server CPU per paced message | of which user space | first receipt (median) | write loop: first → last receipt (median) | p99 |',
-    '|---|---|---|---|---|---|',
+    '| server | server CPU per paced message | of which user space | waiting for a core per paced message | first receipt (median) | write loop: first → last receipt (median) | p99 |',
+    '|---|---|---|---|---|---|---|',
     ...rows,
   ].join('\n');
 }
@@ -140,7 +143,7 @@ export function idleTable(report: FanoutReport): string {
 /** Per Hookhub target: each goal, met or not, from this run's figures (worst round). */
 function goals(report: FanoutReport): string[] {
   const lines: string[] = [];
-  const names = [...new Set(report.rounds.filter((r) => !r.nchan).map((r) => r.target))];
+  const names = [...new Set(report.rounds.filter((r) => r.target.startsWith('hookhub')).map((r) => r.target))];
   for (const name of names) {
     const rs = report.rounds.filter((r) => r.target === name);
     const pairs = rs.flatMap((r) => {

@@ -26,20 +26,28 @@ interface Ev {
   fd: number;
   ret: number;
   prevState: string;
+  cpu: number;
+  /** sched_wakeup: the task woken and the core it was put on. */
+  woken: number;
+  targetCpu: number;
 }
 
 function events(perfFile: string): Ev[] {
-  const out = execFileSync('perf', ['script', '-i', perfFile, '-F', 'pid,tid,time,event,trace', '--ns'], { maxBuffer: 2 ** 30, stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+  const out = execFileSync('perf', ['script', '-i', perfFile, '-F', 'pid,tid,cpu,time,event,trace', '--ns'], { maxBuffer: 2 ** 30, stdio: ['ignore', 'pipe', 'ignore'] }).toString();
   const evs: Ev[] = [];
   for (const line of out.split('\n')) {
-    const m = /^\s*(\d+)\/(\d+)\s+([\d.]+):\s+(\S+):\s*(.*)$/.exec(line);
+    const m = /^\s*(\d+)\/(\d+)\s+\[(\d+)\]\s+([\d.]+):\s+(\S+):\s*(.*)$/.exec(line);
     if (!m) continue;
-    const [, pid, tid, time, event, trace] = m as unknown as [string, string, string, string, string, string];
+    const [, pid, tid, cpu, time, event, trace] = m as unknown as [string, string, string, string, string, string, string];
     const name = event.replace(/^(syscalls|sched):/, '');
     const fd = /fd: 0x([0-9a-f]+)/.exec(trace);
     const ret = name.startsWith('sys_exit') ? Number(BigInt.asIntN(64, BigInt(trace.trim().split(/\s+/)[0] as string))) : 0;
     const prev = /prev_state=(\S+)/.exec(trace);
-    evs.push({ pid: Number(pid), tid: Number(tid), t: Number(time) * 1000, name, fd: fd ? parseInt(fd[1] as string, 16) : -1, ret, prevState: prev ? (prev[1] as string) : '' });
+    const wake = name === 'sched_wakeup' ? / pid=(\d+) .*target_cpu=(\d+)/.exec(trace) : null;
+    evs.push({
+      pid: Number(pid), tid: Number(tid), cpu: Number(cpu), t: Number(time) * 1000, name, fd: fd ? parseInt(fd[1] as string, 16) : -1, ret,
+      prevState: prev ? (prev[1] as string) : '', woken: wake ? Number(wake[1]) : -1, targetCpu: wake ? Number(wake[2]) : -1,
+    });
   }
   return evs.sort((a, b) => a.t - b.t);
 }
@@ -101,12 +109,18 @@ function analyse(jsonFile: string): void {
     const last = (subWrites.at(-1) as Ev).t;
     // The server switched out while it wrote: preempted (R) or asleep, until its next event.
     let off = 0;
+    let preempted = 0;
     for (let i = 0; i < server.length; i++) {
       const e = server[i] as Ev;
       if (e.name !== 'sched_switch' || e.t < first || e.t > last) continue;
+      if (e.prevState.startsWith('R')) preempted++;
       const next = server[i + 1];
       if (next) off += Math.min(next.t, last) - e.t;
     }
+    // The generators its writes woke (sched_wakeup in the server's context), and how many of them the
+    // kernel put on the server's own core, where they run in its place.
+    const gens = new Set(info.genPids);
+    const wakes = subWrites.length > 0 ? inMsg.filter((e) => e.tid === info.serverPid && e.name === 'sched_wakeup' && gens.has(e.woken) && e.t >= first && e.t <= last) : [];
     const got = receipts.get(us) as number[][];
     const all = got.flat().sort((a, b) => a - b);
     add('publish start → publisher write()', pubWrite.t - t0);
@@ -117,6 +131,9 @@ function analyse(jsonFile: string): void {
     add('µs per subscriber write', ((last - first) * 1000) / Math.max(1, subWrites.length - 1));
     add('server off-CPU during its writes', off);
     add('server on-CPU share of its writes', 1 - off / Math.max(1e-9, last - first));
+    add('server preempted during its writes (times)', preempted);
+    add('generators woken by its writes (times)', wakes.length);
+    add('of which put on the server\'s core (share)', wakes.filter((e) => e.targetCpu === e.cpu).length / Math.max(1, wakes.length));
     info.genPids.forEach((gp, gi) => {
       add(`gen ${gi + 1}: on-CPU share of the server's writes`, onCpu(evs, gp, first, last) / Math.max(1e-9, last - first));
       const reads = inMsg.filter((e) => e.pid === gp && isReadExit(e) && e.ret > 0);

@@ -84,6 +84,8 @@ export interface RoundResult {
   pacedServerCpuMs: number;
   /** Of which user space (the rest is the kernel's: system calls, loopback delivery), from /proc ticks. */
   pacedServerUserMs: number;
+  /** Time the server's main thread waited for a core (runnable, not running) per paced message (schedstat). */
+  pacedServerWaitMs: number;
   /** Paced messages, median over them: publish start → the first subscriber's receipt (the publish path), and
    *  first → last receipt (the write loop over every subscriber, with the time the server was off its core). */
   pacedFirstMs: number;
@@ -293,6 +295,58 @@ async function timedBurst(gens: Generators, target: Target, sub: Subscribed, cou
   };
 }
 
+/** One paced phase's figures (see RoundResult's paced fields). */
+interface PacedResult {
+  reports: GenReport[];
+  p50: number;
+  p99: number;
+  genCpuMax: number;
+  serverCpuMs: number;
+  serverUserMs: number;
+  serverWaitMs: number;
+  firstMs: number;
+  spanMs: number;
+  /** Each message's last receipt (publish start → the last subscriber's), slowest first. */
+  lastMs: number[];
+  deliveries: number;
+}
+
+/** `count` messages at `pacedRate`/s, latency from each publish's start to each receipt. */
+async function pacedPhase(gens: Generators, target: Target, sub: Subscribed, opts: FanoutOptions, traceName?: string): Promise<PacedResult> {
+  const n = opts.subscribers;
+  await gens.reset(true);
+  const trace = traceName ? await startTrace(traceName, [target.pid, ...gens.pids(), process.pid]) : undefined;
+  const cpuBefore = schedMs(target.pid);
+  const userBefore = userSeconds(target.pid);
+  const start = now();
+  const sends: Promise<void>[] = [];
+  for (let i = 0; i < opts.paced; i++) {
+    const wait = start + (i * 1000) / opts.pacedRate - now();
+    if (wait > 0) await sleep(wait);
+    sends.push(sub.publish(marker()));
+  }
+  await Promise.all(sends);
+  const reports = await awaitDeliveries(gens, n * opts.paced);
+  const cpuAfter = schedMs(target.pid);
+  const user = userSeconds(target.pid) - userBefore;
+  await trace?.stop({ target: target.name, serverPid: target.pid, genPids: gens.pids(), parentPid: process.pid, paced: reports.map((r) => ({ markersUs: r.markersUs, latenciesMs: r.latenciesMs })) });
+  const latencies = reports.flatMap((r) => r.latenciesMs).sort((a, b) => a - b);
+  const split = pacedSplit(reports);
+  return {
+    reports,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    genCpuMax: Math.max(...reports.map((r) => r.cpuMs / Math.max(1, r.wallMs))),
+    serverCpuMs: cpuBefore && cpuAfter ? (cpuAfter.cpu - cpuBefore.cpu) / opts.paced : NaN,
+    serverUserMs: (user * 1000) / opts.paced,
+    serverWaitMs: cpuBefore && cpuAfter ? (cpuAfter.wait - cpuBefore.wait) / opts.paced : NaN,
+    firstMs: split.pacedFirstMs,
+    spanMs: split.pacedSpanMs,
+    lastMs: split.lastMs,
+    deliveries: sum(reports, (r) => r.deliveries),
+  };
+}
+
 async function measure(gens: Generators, target: Target, round: number, opts: FanoutOptions): Promise<RoundResult> {
   const n = opts.subscribers;
   const sub = await subscribe(gens, target, round, opts);
@@ -303,25 +357,12 @@ async function measure(gens: Generators, target: Target, round: number, opts: Fa
     const burstSeconds = b.seconds;
     const shares = b.genShares;
 
-    // Paced: one message every 1/pacedRate s, latency from the publish's start to each receipt.
-    await gens.reset(true);
-    const trace = process.env.BENCH_TRACE ? await startTrace(`${process.env.BENCH_TRACE}-${target.name.replace(/\W+/g, '_')}-r${round}`, [target.pid, ...gens.pids(), process.pid]) : undefined;
-    const pacedCpuBefore = schedMs(target.pid);
-    const pacedUserBefore = userSeconds(target.pid);
-    const pacedStart = now();
-    const sends: Promise<void>[] = [];
-    for (let i = 0; i < opts.paced; i++) {
-      const wait = pacedStart + (i * 1000) / opts.pacedRate - now();
-      if (wait > 0) await sleep(wait);
-      sends.push(sub.publish(marker()));
-    }
-    await Promise.all(sends);
-    const paced = await awaitDeliveries(gens, n * opts.paced);
-    const pacedCpuAfter = schedMs(target.pid);
-    const pacedUser = userSeconds(target.pid) - pacedUserBefore;
-    await trace?.stop({ target: target.name, serverPid: target.pid, genPids: gens.pids(), parentPid: process.pid, paced: paced.map((r) => ({ markersUs: r.markersUs, latenciesMs: r.latenciesMs })) });
-    const latencies = paced.flatMap((r) => r.latenciesMs).sort((a, b) => a - b);
-    const pacedDeliveries = sum(paced, (r) => r.deliveries);
+    // Paced: one message every 1/pacedRate s.
+    const traceName = process.env.BENCH_TRACE ? `${process.env.BENCH_TRACE}-${target.name.replace(/\W+/g, '_')}-r${round}` : undefined;
+    const p = await pacedPhase(gens, target, sub, opts, traceName);
+    // The slowest messages (their last receipt): a p99 over a few dozen messages is theirs.
+    if (process.env.BENCH_SLOWEST) console.log(`slowest ${target.name} r${round}: ${p.lastMs.slice(0, 6).map((v) => fmt(v, 1)).join(' ')} ms; median message ${fmt(percentile([...p.lastMs].reverse(), 50), 1)} ms`);
+    const paced = p.reports;
     const all = [...burst, ...paced];
     return {
       target: target.name,
@@ -336,13 +377,15 @@ async function measure(gens: Generators, target: Target, round: number, opts: Fa
       serverCpuShare: cpu / burstSeconds,
       genCpuMax: Math.max(...shares),
       genCpuTotal: shares.reduce((a, b) => a + b, 0),
-      pacedP50: percentile(latencies, 50),
-      pacedP99: percentile(latencies, 99),
-      pacedGenCpuMax: Math.max(...paced.map((r) => r.cpuMs / Math.max(1, r.wallMs))),
-      pacedServerCpuMs: pacedCpuBefore && pacedCpuAfter ? (pacedCpuAfter.cpu - pacedCpuBefore.cpu) / opts.paced : NaN,
-      pacedServerUserMs: (pacedUser * 1000) / opts.paced,
-      ...pacedSplit(paced),
-      missing: Math.max(0, n * opts.burst - deliveries) + Math.max(0, n * opts.paced - pacedDeliveries),
+      pacedP50: p.p50,
+      pacedP99: p.p99,
+      pacedGenCpuMax: p.genCpuMax,
+      pacedServerCpuMs: p.serverCpuMs,
+      pacedServerUserMs: p.serverUserMs,
+      pacedServerWaitMs: p.serverWaitMs,
+      pacedFirstMs: p.firstMs,
+      pacedSpanMs: p.spanMs,
+      missing: Math.max(0, n * opts.burst - deliveries) + Math.max(0, n * opts.paced - p.deliveries),
       duplicated: sum(burst, (r) => Math.max(0, r.maxPerSocket - opts.burst)) + sum(paced, (r) => Math.max(0, r.maxPerSocket - opts.paced)),
       lostConnections: Math.max(...all.map((r) => r.lost)),
     };
@@ -360,7 +403,7 @@ async function startTrace(prefix: string, pids: number[]): Promise<{ stop(info: 
   const events = ['write', 'writev', 'read', 'recvfrom', 'epoll_wait'].flatMap((c) => [`syscalls:sys_enter_${c}`, `syscalls:sys_exit_${c}`]);
   // Only these processes (all their threads): perf's own writes to its file would otherwise be traced too.
   // BENCH_TRACE_PROFILE=only: the call stacks alone (the system-call tracing slows every write a little).
-  const syscalls = process.env.BENCH_TRACE_PROFILE === 'only' ? [] : [...events.flatMap((e) => ['-e', e]), '-e', 'sched:sched_switch'];
+  const syscalls = process.env.BENCH_TRACE_PROFILE === 'only' ? [] : [...events.flatMap((e) => ['-e', e]), '-e', 'sched:sched_switch', '-e', 'sched:sched_wakeup'];
   const perf = spawn('perf', ['record', '-p', pids.join(','), '-k', 'mono', '-m', '1024', ...(syscalls.length ? syscalls : ['-e', 'dummy']), '-o', `${prefix}.perf`], { stdio: 'ignore' });
   // BENCH_TRACE_PROFILE: the server's on-CPU call stacks too (with BENCH_SERVER_NODE_ARGS=--perf-basic-prof for JS names).
   const profile = process.env.BENCH_TRACE_PROFILE
@@ -433,6 +476,33 @@ const hookhubEnv = (maxConnections: number): Record<string, string> => ({
   HOOKHUB_HEARTBEAT: '600s',
 });
 
+/** bench/node-floor.ts in its own process. */
+async function startNodeFloor(port: number): Promise<ChildServer> {
+  const script = fileURLToPath(new URL('./node-floor.ts', import.meta.url));
+  const proc = fork(script, [String(port)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  await new Promise<void>((resolve, reject) => {
+    proc.once('message', () => resolve());
+    proc.once('exit', (code) => reject(new Error(`node-floor exited (${code})`)));
+  });
+  return {
+    proc,
+    url: `http://127.0.0.1:${port}`,
+    stop: () => new Promise((resolve) => {
+      if (proc.exitCode !== null) return resolve();
+      proc.on('exit', () => resolve());
+      proc.kill('SIGTERM');
+    }),
+  };
+}
+
+function floorTargets(floor: ChildServer): Target[] {
+  const common = { pid: floor.proc.pid as number, port: Number(new URL(floor.url).port), base: floor.url, nchan: false, hello: () => [] };
+  return [
+    { ...common, name: 'node floor eventsource', family: 'sse', kind: 'http', subscribePath: (r) => `/sub/f${r}`, publishPath: (r) => `/pub/f${r}` },
+    { ...common, name: 'node floor websocket', family: 'ws', kind: 'ws', subscribePath: (r) => `/ws/w${r}`, publishPath: (r) => `/pub/w${r}` },
+  ];
+}
+
 const nchanPort = (): number => 18000 + Math.floor(Math.random() * 1000);
 
 /**
@@ -491,7 +561,7 @@ function wanted(name: string): boolean {
 
 /** User-space CPU seconds of a process's main thread (/proc ticks). */
 /** Per paced message, its first and last receipt over every generator; the medians of the first, and of last − first. */
-function pacedSplit(paced: GenReport[]): { pacedFirstMs: number; pacedSpanMs: number } {
+function pacedSplit(paced: GenReport[]): { pacedFirstMs: number; pacedSpanMs: number; lastMs: number[] } {
   const byMessage = new Map<number, { first: number; last: number }>();
   for (const r of paced) {
     for (let i = 0; i < r.markersUs.length; i++) {
@@ -507,7 +577,11 @@ function pacedSplit(paced: GenReport[]): { pacedFirstMs: number; pacedSpanMs: nu
   }
   const messages = [...byMessage.values()];
   const median = (values: number[]): number => percentile(values.sort((a, b) => a - b), 50);
-  return { pacedFirstMs: median(messages.map((m) => m.first)), pacedSpanMs: median(messages.map((m) => m.last - m.first)) };
+  return {
+    pacedFirstMs: median(messages.map((m) => m.first)),
+    pacedSpanMs: median(messages.map((m) => m.last - m.first)),
+    lastMs: messages.map((m) => m.last).sort((a, b) => b - a),
+  };
 }
 
 function userSeconds(pid: number): number {
@@ -531,16 +605,19 @@ export async function runFanoutBench(opts: FanoutOptions = defaultFanoutOptions(
     // rounds, each of its targets right after the same target of this one: an A/B on the same machine load.
     const baselineDist = process.env.BENCH_BASELINE_DIST;
     const base = baselineDist ? await startHookhub(hookhubEnv(opts.subscribers * 2 + 100), baselineDist) : undefined;
+    // The floor of a Node fan-out (bench/node-floor.ts), unless BENCH_FLOOR=0.
+    const floor = process.env.BENCH_FLOOR === '0' ? undefined : await startNodeFloor(nchanPort() + 1000);
     try {
       const [sse, stream, ws] = hookhubTargets(hub);
       const [baseSse, baseStream, baseWs] = base ? hookhubTargets(base, 'baseline') : [];
       const [es, nws] = nchan ? nchanTargets(nchan) : [];
+      const [floorEs, floorWs] = floor ? floorTargets(floor) : [];
       // Interleaved (sse, nchan eventsource, stream, ws, nchan websocket), the order reversed every other round.
-      const order = [sse, baseSse, es, stream, baseStream, ws, baseWs, nws].filter((t): t is Target => t !== undefined && wanted(t.name));
+      const order = [sse, baseSse, es, floorEs, stream, baseStream, ws, baseWs, nws, floorWs].filter((t): t is Target => t !== undefined && wanted(t.name));
       for (let round = 1; round <= opts.rounds; round++) {
         for (const target of round % 2 === 1 ? order : [...order].reverse()) {
           const r = await measure(gens, target, round, opts);
-          log(`round ${round} ${r.target}: ${fmt(r.deliveriesPerSec)}/s, ${fmt(r.serverCpuMsPer1000, 2)} ms CPU/1000 (server busy ${fmt(r.serverCpuShare * 100)}%), paced p50 ${fmt(r.pacedP50, 1)} p99 ${fmt(r.pacedP99, 1)} ms, generators ${fmt(r.genCpuMax * 100)}% max (paced ${fmt(r.pacedGenCpuMax * 100)}%), server CPU per paced message ${fmt(r.pacedServerCpuMs, 2)} ms (user ${fmt(r.pacedServerUserMs, 2)} ms), first receipt ${fmt(r.pacedFirstMs, 2)} ms, write loop ${fmt(r.pacedSpanMs, 1)} ms`);
+          log(`round ${round} ${r.target}: ${fmt(r.deliveriesPerSec)}/s, ${fmt(r.serverCpuMsPer1000, 2)} ms CPU/1000 (server busy ${fmt(r.serverCpuShare * 100)}%), paced p50 ${fmt(r.pacedP50, 1)} p99 ${fmt(r.pacedP99, 1)} ms, generators ${fmt(r.genCpuMax * 100)}% max (paced ${fmt(r.pacedGenCpuMax * 100)}%), server CPU per paced message ${fmt(r.pacedServerCpuMs, 2)} ms (user ${fmt(r.pacedServerUserMs, 2)} ms, waited for a core ${fmt(r.pacedServerWaitMs, 2)} ms), first receipt ${fmt(r.pacedFirstMs, 2)} ms, write loop ${fmt(r.pacedSpanMs, 1)} ms`);
           rounds.push(r);
         }
       }
@@ -556,6 +633,7 @@ export async function runFanoutBench(opts: FanoutOptions = defaultFanoutOptions(
       await hub.stop();
       await base?.stop();
       await nchan?.stop();
+      await floor?.stop();
     }
     if (opts.idle > 0) {
       for (const family of ['ws', 'sse'] as const) {
