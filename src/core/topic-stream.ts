@@ -4,6 +4,7 @@
 // began again, and the consumer is told (a reset) before it gets the new log's messages from offset 1.
 import type { Subscriber } from './fanout.js';
 import type { Message } from './message.js';
+import { TopicMap } from './topic-map.js';
 
 /** Offsets a consumer missed that history no longer holds: reported, never silent. */
 export interface Gap {
@@ -44,8 +45,9 @@ export interface StreamOutput {
 }
 
 export class TopicStream implements Subscriber, StreamCursor {
-  readonly positions = new Map<string, number>();
-  readonly epochs = new Map<string, string>();
+  // Read and written per delivery: a TopicMap, not a Map (one topic's entry is two fields).
+  readonly positions = new TopicMap<number>();
+  readonly epochs = new TopicMap<string>();
   private pending: Message[] | null = [];
   private closed = false;
 
