@@ -209,7 +209,8 @@ ${ceiling}
 How it is measured. Consumers live in ${o.generators} generator processes (bench/fanout-gen.ts) on raw sockets: an HTTP GET, or a
 WebSocket handshake and, for Hookbox, CONNECT + SUBSCRIBE; each counts events by the payload marker in the bytes it receives, so
 no client-side parser sets the pace, and reports its own CPU time (process.cpuUsage) over the wall time. nginx + nchan (Debian's
-libnginx-mod-nchan, one worker) and Hookhub (compiled, memory store) run at the same time; per round each target gets ${o.subscribers} fresh
+libnginx-mod-nchan, one worker), Hookhub (compiled, memory store) and the Node floor (bench/node-floor.ts: the body framed once,
+one socket.write per subscriber, nothing else: what any Node server pays) run at the same time; per round each target gets ${o.subscribers} fresh
 subscribers, an untimed burst, then a burst of ${o.burst} messages published back to back (${o.publishConcurrency} HTTP publishers in flight) and ${o.paced}
 messages paced at ${o.pacedRate}/s; rounds alternate the order. Deliveries/s: the burst's deliveries over the time from its first publish
 to the last receipt. Server CPU: user + system time of the server process during the burst (/proc, 10 ms ticks), per 1,000
@@ -258,11 +259,20 @@ message) is built once per frame number and shared by the connections that have 
 to the socket's native handle when nothing is queued ahead of it (src/core/direct-write.ts: no Writable state machine, write
 request object or completion callback per write; the stream path otherwise), and on an idle server the writes follow the
 fan-out's hand-out a block of 64 consumers at a time. In CPU profiles of the paced phase the native write (its system call) is
-nearly all of the server's busy time, and the fan-out's JavaScript a few percent; the server CPU per paced message is
-about nchan's, and so is its user-space part (the table above). What still separates the p99s is time, not CPU: the first receipt (the HTTP
-publish path through Fastify, with nchan's parsed in C) and the write loop's wall time, which holds the time the server was
-off its core. On this 2-core machine each write wakes a generator process, and a traced round counted the generators
-preempting Hookhub's server more often than nchan's worker during the paced writes (4.7× as often on /sse, 1.3× on /ws), for reasons not found
-(same nice level and autogroup, Node's other threads idle).
+nearly all of the server's busy time, and the fan-out's JavaScript a few percent: the server CPU per paced message is
+about nchan's and the Node floor's (the table above). A publish reaches the fan-out through a fast lane (src/api/publish-lane.ts:
+from Node's request event, past Fastify's routing and hooks); in traced rounds the server's read of a publish → its first
+subscriber write took 0.53 ms (0.63 before the lane), nchan's 0.09 ms, the Node floor's 0.23–0.32 ms.
+
+What decides a round's p99 is where the kernel runs the generators. A socket's data wakes its reader with a "sync" wake-up,
+which puts the reader on the writer's core when that core runs nothing else; there it preempts the server, reads a message or
+two, sleeps, and the server's next write to it wakes it again. A generator that ran on the server's core is put there again
+(its last core is the server's), so a round falls into one of two regimes and stays in it. Traced rounds (\`BENCH_TRACE\`,
+then bench/fanout-trace.ts; per paced message, medians): either 0–3 preemptions of the server during its writes with none of
+the generators' wake-ups on its core and 0.2–0.6 ms of the write loop off the core, or 34–80 preemptions with 93–97% of them
+there and 3–5 ms off the core. Every server meets both: nchan in some rounds (its websocket in a traced round: 9
+preemptions, 60% on its core), the Node floor in some (one round of each in a run where it paused 0.5 ms before writing),
+Hookhub in more of the traced ones. The "waiting for a core" column shows the regime per round; it, not the server's CPU,
+separates the p99s, which is why they swing from round to round on the same build.
 `;
 }

@@ -36,7 +36,7 @@ export interface FanoutOptions {
 export const defaultFanoutOptions = (): FanoutOptions => ({
   subscribers: Number(process.env.BENCH_SUBSCRIBERS ?? 1000),
   burst: Number(process.env.BENCH_BURST ?? 200),
-  paced: Number(process.env.BENCH_PACED ?? 75),
+  paced: Number(process.env.BENCH_PACED ?? 150),
   pacedRate: 25,
   rounds: Number(process.env.BENCH_ROUNDS ?? 2),
   generators: Number(process.env.BENCH_GENERATORS ?? 2),
