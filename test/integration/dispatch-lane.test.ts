@@ -2,7 +2,6 @@
 // to the request. Its answers must be the route's, byte for byte; whatever it cannot answer the same goes to
 // the route. Each request here is sent twice on raw sockets: to `/dispatch` (the lane) and to `/dispatch?`
 // (the same route, which the lane leaves to Fastify), and the two answers compared.
-import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FastifyBaseLogger } from 'fastify';
 import { fastLanesOf } from '../../src/http/app.js';
@@ -10,24 +9,16 @@ import { startServer, type Hookhub } from '../../src/server.js';
 import { testConfig } from '../helpers/config.js';
 import { captureLog } from '../helpers/log-capture.js';
 import { startHub } from '../helpers/server.js';
+import { rawPost } from '../helpers/raw-post.js';
 
 const started: Hookhub[] = [];
 afterEach(async () => {
   await Promise.all(started.splice(0).map((h) => h.close()));
 });
 
-/** One request on its own connection; the answer as written, without its Date header. */
+/** One request on its own connection (test/helpers/raw-post.ts). */
 function exchange(hub: Hookhub, path: string, body: string, headers: Record<string, string>): Promise<string> {
-  const { port } = new URL(hub.url);
-  const head = Object.entries({ host: `127.0.0.1:${port}`, 'content-length': String(Buffer.byteLength(body)), ...headers, connection: 'close' })
-    .map(([k, v]) => `${k}: ${v}\r\n`).join('');
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), '127.0.0.1', () => socket.end(`POST ${path} HTTP/1.1\r\n${head}\r\n${body}`));
-    const chunks: Buffer[] = [];
-    socket.on('data', (c: Buffer) => chunks.push(c));
-    socket.on('error', reject);
-    socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1').replace(/^date: .*\r\n/im, '')));
-  });
+  return rawPost(hub.url, path, body, headers);
 }
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };

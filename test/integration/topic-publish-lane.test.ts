@@ -3,7 +3,6 @@
 // cannot answer the same goes to the route. Requests go on raw sockets: to `/api/topics/<t>/publish` (the
 // lane) and to the same path with an empty query string `?` (the same route, which the lane leaves to
 // Fastify), and the two answers are compared.
-import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FastifyBaseLogger } from 'fastify';
 import { storeUnavailable } from '../../src/core/store-down.js';
@@ -15,32 +14,16 @@ import { call } from '../helpers/http.js';
 import { captureLog } from '../helpers/log-capture.js';
 import { startHub } from '../helpers/server.js';
 import { NdjsonClient } from '../helpers/stream-client.js';
+import { rawPost } from '../helpers/raw-post.js';
 
 const started: Hookhub[] = [];
 afterEach(async () => {
   await Promise.all(started.splice(0).map((h) => h.close()));
 });
 
-/**
- * One request on its own connection; the answer as written, without its Date header. The body goes with
- * its content-length unless the headers ask for `transfer-encoding: chunked` (then in two chunks).
- */
+/** One request on its own connection (test/helpers/raw-post.ts). */
 function exchange(hub: Hookhub, path: string, body: string, headers: Record<string, string>): Promise<string> {
-  const { port } = new URL(hub.url);
-  const chunked = headers['transfer-encoding'] === 'chunked';
-  const length = chunked ? {} : { 'content-length': String(Buffer.byteLength(body)) };
-  const head = Object.entries({ host: `127.0.0.1:${port}`, ...length, ...headers, connection: 'close' })
-    .map(([k, v]) => `${k}: ${v}\r\n`).join('');
-  const half = Math.floor(body.length / 2);
-  const chunk = (s: string): string => `${Buffer.byteLength(s).toString(16)}\r\n${s}\r\n`;
-  const payload = chunked ? `${chunk(body.slice(0, half))}${chunk(body.slice(half))}0\r\n\r\n` : body;
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), '127.0.0.1', () => socket.end(`POST ${path} HTTP/1.1\r\n${head}\r\n${payload}`));
-    const chunks: Buffer[] = [];
-    socket.on('data', (c: Buffer) => chunks.push(c));
-    socket.on('error', reject);
-    socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1').replace(/^date: .*\r\n/im, '')));
-  });
+  return rawPost(hub.url, path, body, headers);
 }
 
 const TEXT = { 'content-type': 'text/plain' };
