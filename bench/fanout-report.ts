@@ -240,7 +240,11 @@ Idle connections: one fresh server process holds ${o.idle} of them (a process ma
 the ${o.generators} generator processes (each well under 20,000 descriptors) and checked live with one message; RSS per connection
 is the server's RSS after minus before, over their number, and the same for the second half alone (opened after the first half:
 what one more connection costs, without what the process grows by once); the projection adds the second half's cost per
-connection up to 100,000. WebSocket connections are Hookbox users (CONNECT + SUBSCRIBE to one channel).
+connection up to 100,000. WebSocket connections are Hookbox users (CONNECT + SUBSCRIBE to one channel). Hookhub's RSS is read
+after a full garbage collection (its idle server alone runs with \`--inspect\`, and the bench asks the inspector for
+HeapProfiler.collectGarbage before each reading): what the connections hold, not the garbage their opening left. Read
+without it, the figure followed the last collection's timing (a baseline still holding the startup's garbage made
+connections look cheaper; one read just after opening, dearer): /ws swung between 6.3 and 9.1 KiB from run to run.
 
 ${idleTable(report)}
 

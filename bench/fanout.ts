@@ -11,7 +11,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import type { GenCommand, GenReport, GenTarget } from './fanout-gen.js';
-import { cpuSeconds, fmt, isMain, percentile, rssBytes, schedMs, startHookhub, type ChildServer } from './lib.js';
+import { WebSocket } from 'ws';
+import { cpuSeconds, fmt, freePort, isMain, percentile, rssBytes, schedMs, startHookhub, type ChildServer } from './lib.js';
 import { nchanAvailable, startNchan } from './nchan.js';
 
 export interface FanoutOptions {
@@ -511,7 +512,35 @@ const nchanPort = (): number => 18000 + Math.floor(Math.random() * 1000);
  * process grows by once whatever the number (e.g. V8's young generation filling up); the second half's
  * cost per connection (the marginal cost) does not, and is what the projection to 100,000 uses.
  */
-async function idleMemory(gens: Generators, target: Target, count: number): Promise<IdleResult> {
+/**
+ * A full garbage collection in a server started with --inspect on `inspectPort` (through its inspector:
+ * HeapProfiler.collectGarbage). What a connection costs is what it holds, not the garbage its opening left:
+ * without it the /ws figure swung by more than a KiB per connection from run to run, with when the server
+ * last collected.
+ */
+async function collectGarbage(inspectPort: number): Promise<void> {
+  const targets = (await (await fetch(`http://127.0.0.1:${inspectPort}/json/list`)).json()) as Array<{ webSocketDebuggerUrl: string }>;
+  const url = targets[0]?.webSocketDebuggerUrl;
+  if (!url) throw new Error('no inspector target');
+  const ws = new WebSocket(url);
+  await new Promise<void>((resolve, reject) => {
+    ws.once('error', reject);
+    ws.once('open', () => ws.send(JSON.stringify({ id: 1, method: 'HeapProfiler.collectGarbage' })));
+    ws.on('message', (data) => {
+      if ((JSON.parse(String(data)) as { id?: number }).id === 1) resolve();
+    });
+  });
+  ws.close();
+}
+
+/** The server's RSS, after a full collection when it has an inspector (a garbage-collected server). */
+async function idleRss(pid: number, inspectPort: number | undefined): Promise<number> {
+  if (inspectPort !== undefined) await collectGarbage(inspectPort);
+  await sleep(1000);
+  return rssBytes(pid);
+}
+
+async function idleMemory(gens: Generators, target: Target, count: number, inspectPort?: number): Promise<IdleResult> {
   const pool = new Pool(target.base, { connections: 1 });
   const openLive = async (n: number, total: number): Promise<void> => {
     const failed = await gens.open({ port: target.port, path: target.subscribePath(0), kind: target.kind, hello: target.hello(0) }, n);
@@ -525,16 +554,14 @@ async function idleMemory(gens: Generators, target: Target, count: number): Prom
       if (warmed >= total) break;
       if (Date.now() > deadline) throw new Error(`${target.name}: only ${warmed}/${total} idle connections live`);
     }
-    await sleep(1000);
   };
   try {
-    await sleep(500);
-    const before = rssBytes(target.pid);
+    const before = await idleRss(target.pid, inspectPort);
     const half = Math.floor(count / 2);
     await openLive(half, half);
-    const mid = rssBytes(target.pid);
+    const mid = await idleRss(target.pid, inspectPort);
     await openLive(count - half, count);
-    const after = rssBytes(target.pid);
+    const after = await idleRss(target.pid, inspectPort);
     const marginal = (after - mid) / (count - half);
     return {
       target: target.name,
@@ -639,10 +666,11 @@ export async function runFanoutBench(opts: FanoutOptions = defaultFanoutOptions(
       for (const family of ['ws', 'sse'] as const) {
         const name = family === 'ws' ? 'hookhub /ws (Hookbox)' : 'hookhub /sse';
         if (wanted(name)) {
-          const server = await startHookhub(hookhubEnv(opts.idle + 100));
+          const inspectPort = await freePort();
+          const server = await startHookhub(hookhubEnv(opts.idle + 100), undefined, [`--inspect=127.0.0.1:${inspectPort}`]);
           try {
             const target = hookhubTargets(server).find((t) => t.name === name) as Target;
-            idle.push(await idleMemory(gens, target, opts.idle));
+            idle.push(await idleMemory(gens, target, opts.idle, inspectPort));
             log(`idle ${target.name}: ${fmt(idle.at(-1)?.perConnKiB ?? NaN, 1)} KiB per connection`);
           } finally {
             await server.stop();

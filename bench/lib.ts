@@ -72,11 +72,11 @@ export async function freePort(): Promise<number> {
 /** Starts `hookhub serve` (compiled dist/ when built — as in production — else through tsx); resolves once /healthz answers.
  *  BENCH_SERVER_NODE_ARGS passes node flags to the server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof";
  *  BENCH_SERVER_DIST another compiled tree under the repository (e.g. an earlier commit's, for an A/B run). */
-export async function startHookhub(env: Record<string, string>, distDir?: string): Promise<ChildServer> {
+export async function startHookhub(env: Record<string, string>, distDir?: string, extraNodeArgs: string[] = []): Promise<ChildServer> {
   const port = await freePort();
   const dist = distDir ?? process.env.BENCH_SERVER_DIST ?? 'dist';
   const compiled = existsSync(`${root}/${dist}/cli.js`);
-  const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const nodeArgs = [...(process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...extraNodeArgs];
   const proc = spawn(process.execPath, compiled ? [...nodeArgs, `${dist}/cli.js`, 'serve'] : [...nodeArgs, '--import', 'tsx', 'src/cli.ts', 'serve'], {
     cwd: root,
     env: { ...process.env, HOOKHUB_PORT: String(port), HOOKHUB_LOG_LEVEL: 'warn', ...env },
