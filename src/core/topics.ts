@@ -134,8 +134,9 @@ export class Topics {
       throw new HookhubError('bad_request', `JSON payload nested deeper than ${this.maxJsonDepth} levels (--max-json-depth)`);
     }
     this.writable();
-    // A topic already seen (or no cap): no turn of the microtask queue before the fan-out.
-    const isNew = this.maxTopics === 0 || this.known.has(topic) ? false : await this.admitTopic(topic);
+    // Answered at once for a topic already seen (or no cap): no turn of the microtask queue before the fan-out.
+    const admitted = this.admitTopic(topic);
+    const isNew = admitted === false ? false : await admitted;
     const end = this.metrics.publishLatency.startTimer();
     let m: Message;
     // The store calls the fan-out before append resolves here: the local part waits for it under the id.
@@ -188,8 +189,13 @@ export class Topics {
    * Refuses the first publish to a new topic once the store holds --max-topics (existing topics keep
    * working). Per node and approximate under concurrency across nodes. True when the topic is new.
    */
-  private async admitTopic(topic: string): Promise<boolean> {
+  private admitTopic(topic: string): false | Promise<boolean> {
     if (this.maxTopics === 0 || this.known.has(topic) || this.creating.has(topic)) return false;
+    return this.admitNewTopic(topic);
+  }
+
+  /** admitTopic for a topic this node has not seen: asks the store. */
+  private async admitNewTopic(topic: string): Promise<boolean> {
     if ((await this.log.bounds(topic)).last > 0) {
       this.known.add(topic);
       return false;
