@@ -77,7 +77,7 @@ export class Connections {
       if (!elsewhere) this.data.serverPresence(name, true);
     }
     user.options = options;
-    user.conns.add(conn);
+    user.addConn(conn);
     conn.user = user;
     conn.state = 'connected';
     // Hookbox's CONNECTED echoes the payload as the client sent it, unless the application overrides it.
@@ -102,13 +102,13 @@ export class Connections {
     this.ctx.conns.delete(conn);
     const user = conn.user;
     if (!user || !wasConnected) return;
-    user.conns.delete(conn);
+    user.removeConn(conn);
     for (const ch of [...user.channels]) {
       const through = user.subscribedThrough.get(ch);
       const wasThrough = through?.delete(conn) === true;
       const conns = ch.members.get(user);
       if (conns) {
-        conns.delete(conn);
+        ch.removeMemberConn(user, conn);
         if (conns.size === 0) this.subscriptions.leave(ch, user, conn, 'notify');
       } else if (wasThrough && user.options.global_unsubscriptions) {
         // Hookbox: the connection that subscribed goes, and takes the user's other connections out with it.

@@ -4,7 +4,7 @@ import type { Message } from '../core/message.js';
 import { channelPublishOf } from './channel-publish.js';
 import type { ChannelsContext } from './context.js';
 import type { ChannelData } from './data.js';
-import type { Channel, ChannelOwner } from './model.js';
+import type { Channel, ChannelOwner, Conn } from './model.js';
 import { publishInfo, publishTail, publishTailWithOffset } from './protocol.js';
 
 export class ChannelDelivery implements ChannelOwner {
@@ -20,16 +20,16 @@ export class ChannelDelivery implements ChannelOwner {
     const info = publishInfo(m);
     // Every node that has the channel records it; a shared store keeps it once (by offset).
     this.data.record(ch, ch.entry('PUBLISH', ch.options.anonymous ? null : info.user, m.time, info.payload), m.offset);
-    if (ch.members.size === 0) return;
+    const receivers = ch.receivers();
+    if (receivers.length === 0) return;
     const frameTail = publishTail(m);
     // A publish made here may leave out its sender's connection (channel-publish.ts).
     const leaveOut = channelPublishOf(m)?.leaveOut;
     // A connection catching up (subscriptions.ts) gets this publish from its recovery, after its SUBSCRIBE frame.
     const catchingUp = ch.catchingUp.size > 0 ? ch.catchingUp : undefined;
-    for (const [user, conns] of ch.members) {
-      for (const c of conns ?? user.conns) {
-        if (c !== leaveOut && !catchingUp?.has(c)) c.send(c.offsets ? publishTailWithOffset(m) : frameTail);
-      }
+    for (let i = 0; i < receivers.length; i++) {
+      const c = receivers[i] as Conn;
+      if (c !== leaveOut && (catchingUp === undefined || !catchingUp.has(c))) c.send(c.offsets ? publishTailWithOffset(m) : frameTail);
     }
   }
 

@@ -233,10 +233,9 @@ export class ChannelLifecycle {
     for (const user of [...ch.members.keys()]) {
       const leaveTail = tail('UNSUBSCRIBE', { channel_name: ch.name, user: user.name });
       for (const conn of ch.connectionsOf(user)) conn.send(leaveTail);
-      user.channels.delete(ch);
     }
     for (const user of ch.members.keys()) this.deps.presence.remove(ch.name, user.name);
-    ch.members.clear();
+    ch.clearMembers();
     ch.destroyed = true;
     this.ctx.channels.delete(ch.name);
     if (ch.stream) this.deps.topics.close([ch.name], ch.stream);

@@ -100,12 +100,42 @@ export class Conn {
 }
 
 export class User {
-  readonly conns = new Set<Conn>();
-  readonly channels = new Set<Channel>();
+  private readonly connSet = new Set<Conn>();
+  private readonly channelSet = new Set<Channel>();
   options: UserOptions = defaultUserOptions();
   /** The connections whose SUBSCRIBE (or connect answer) put the user in each channel: global_unsubscriptions. */
   readonly subscribedThrough = new Map<Channel, Set<Conn>>();
   constructor(readonly name: string) {}
+
+  /** The user's connections: changed through addConn and removeConn, which the channels it is in follow. */
+  get conns(): ReadonlySet<Conn> {
+    return this.connSet;
+  }
+
+  /** The channels the user is a member of: changed by the channels themselves (Channel.addMember, removeMember). */
+  get channels(): ReadonlySet<Channel> {
+    return this.channelSet;
+  }
+
+  addConn(conn: Conn): void {
+    if (this.connSet.has(conn)) return;
+    this.connSet.add(conn);
+    for (const ch of this.channelSet) ch.receiversChanged();
+  }
+
+  removeConn(conn: Conn): void {
+    if (!this.connSet.delete(conn)) return;
+    for (const ch of this.channelSet) ch.receiversChanged();
+  }
+
+  /** Called by Channel only, as the user joins or leaves it. */
+  joined(ch: Channel): void {
+    this.channelSet.add(ch);
+  }
+
+  left(ch: Channel): void {
+    this.channelSet.delete(ch);
+  }
 }
 
 export class Channel implements StreamOutput {
@@ -117,8 +147,14 @@ export class Channel implements StreamOutput {
   epoch: string | undefined;
   /** The channel's live subscription to its topic, while it exists on this node (lifecycle.ts). */
   stream: TopicStream | undefined;
-  /** Member users; a Set holds the connections subscribed when the user subscribes per connection. */
-  readonly members = new Map<User, Set<Conn> | null>();
+  /** Member users; a Set holds the connections subscribed when the user subscribes per connection (null: all of the user's). */
+  private readonly memberMap = new Map<User, Set<Conn> | null>();
+  /**
+   * The members' connections as one list, in membership order, made when first asked after a change: the
+   * fan-out walks it for every message (one array, where the members were a Map and a Set per user). A
+   * change makes a new list, never edits this one, so a walk under way keeps the list it began with.
+   */
+  private receiverList: Conn[] | undefined;
   /**
    * Tracking connections whose recovery (SUBSCRIBE {since}) is open here: until it is taken, their
    * recovery holds the channel's publishes for them, so the membership skips them.
@@ -139,8 +175,61 @@ export class Channel implements StreamOutput {
   /** Never: a live stream holds nothing back (only a replay does). */
   overflow(): void {}
 
-  *connections(): Iterable<Conn> {
-    for (const [user, conns] of this.members) yield* conns ?? user.conns;
+  /** Changed only through addMember, addMemberConn, removeMemberConn, removeMember and clearMembers. */
+  get members(): ReadonlyMap<User, ReadonlySet<Conn> | null> {
+    return this.memberMap;
+  }
+
+  /** The user joins with all its connections (conn undefined) or with this one connection. */
+  addMember(user: User, conn: Conn | undefined): void {
+    this.memberMap.set(user, conn ? new Set([conn]) : null);
+    user.joined(this);
+    this.receiverList = undefined;
+  }
+
+  /** One more connection of a member that subscribes per connection. */
+  addMemberConn(user: User, conn: Conn): void {
+    const conns = this.memberMap.get(user);
+    if (!conns || conns.has(conn)) return;
+    conns.add(conn);
+    this.receiverList = undefined;
+  }
+
+  /** One connection of a member that subscribes per connection leaves (the user stays, even with none). */
+  removeMemberConn(user: User, conn: Conn): void {
+    if (this.memberMap.get(user)?.delete(conn)) this.receiverList = undefined;
+  }
+
+  removeMember(user: User): void {
+    if (!this.memberMap.delete(user)) return;
+    user.left(this);
+    this.receiverList = undefined;
+  }
+
+  clearMembers(): void {
+    for (const user of this.memberMap.keys()) user.left(this);
+    this.memberMap.clear();
+    this.receiverList = undefined;
+  }
+
+  /** A member's connections changed (User.addConn, removeConn). */
+  receiversChanged(): void {
+    this.receiverList = undefined;
+  }
+
+  /** Every member's connections, each once (a snapshot: see receiverList). */
+  receivers(): readonly Conn[] {
+    let list = this.receiverList;
+    if (list === undefined) {
+      list = [];
+      for (const [user, conns] of this.memberMap) for (const c of conns ?? user.conns) list.push(c);
+      this.receiverList = list;
+    }
+    return list;
+  }
+
+  connections(): Iterable<Conn> {
+    return this.receivers();
   }
 
   connectionsOf(user: User): Iterable<Conn> {

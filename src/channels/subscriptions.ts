@@ -121,7 +121,7 @@ export class Subscriptions {
     if (existing !== undefined) {
       // Another connection of a per-connection user: only that connection hears of it.
       if (existing && conn) {
-        existing.add(conn);
+        ch.addMemberConn(user, conn);
         args.presence = ch.options.presenceful ? ch.presence() : [];
         this.confirm(ch, conn, args, asking?.conn === conn ? asking.catchUp : undefined);
       } else if (existing === null && asking) {
@@ -132,8 +132,7 @@ export class Subscriptions {
       return;
     }
     // History is taken before the join; presence includes the new member.
-    ch.members.set(user, conn ? new Set([conn]) : null);
-    user.channels.add(ch);
+    ch.addMember(user, conn);
     this.deps.presence.add(ch.name, user.name);
     if (ch.options.presenceful) args.presence = ch.presence();
     const own = tail('SUBSCRIBE', args);
@@ -163,7 +162,7 @@ export class Subscriptions {
     if (!ch || !ch.isMember(user, perConn ? conn : undefined)) throw new ChannelError(`not subscribed to ${name}`);
     const conns = ch.members.get(user);
     if (conns && conn && conns.size > 1) {
-      conns.delete(conn);
+      ch.removeMemberConn(user, conn);
       conn.frame('UNSUBSCRIBE', { channel_name: name, user: user.name, datetime: hookboxTime(Date.now()) });
       return;
     }
@@ -187,8 +186,7 @@ export class Subscriptions {
     const time = Date.now();
     const event = tail('UNSUBSCRIBE', { channel_name: ch.name, user: user.name, datetime: hookboxTime(time) });
     for (const c of ch.connectionsOf(user)) c.send(event);
-    ch.members.delete(user);
-    user.channels.delete(ch);
+    ch.removeMember(user);
     user.subscribedThrough.delete(ch);
     this.deps.presence.remove(ch.name, user.name);
     // Still present through another node: not a leave for the others (nor for the application, nor history).
