@@ -29,11 +29,23 @@ export function frame(m: Message, wire: string): Buffer {
   return (frames[wire] = encode(m));
 }
 
-/** The message's JSON text, shared by the JSON-based wires. */
-export const jsonFrame = defineWire('json', (m) => Buffer.from(messageJsonText(m)));
+/** The last message's JSON text (with or without its epoch), for the wires that build on it. */
+function jsonTextOnce(withEpoch: boolean): (m: Message) => string {
+  let last: Message | undefined;
+  let text = '';
+  return (m) => {
+    if (m !== last) {
+      text = messageJsonText(m, withEpoch);
+      last = m;
+    }
+    return text;
+  };
+}
 
+/** The message's JSON text, made once for every wire built on it (a fan-out asks for it in a row). */
+export const jsonText = jsonTextOnce(false);
 /** The JSON text with the log's epoch (consumers that asked for epochs). */
-export const jsonEpochFrame = defineWire('json+epoch', (m) => Buffer.from(messageJsonText(m, true)));
+export const jsonEpochText = jsonTextOnce(true);
 
 const CRLF = Buffer.from('\r\n');
 
@@ -51,7 +63,20 @@ export function httpChunk(body: Buffer): Buffer {
   return out;
 }
 
-/** The chunk-framed twin of a wire (see httpChunk), cached on the message like the wire itself. */
-export function chunkedWire(name: string, body: (m: Message) => Buffer): (m: Message) => Buffer {
-  return defineWire(`${name}:chunk`, (m) => httpChunk(body(m)));
+/**
+ * `text` (UTF-8) as one chunk of a chunked HTTP/1.1 response, in one buffer and one copy: a wire that is
+ * text (an SSE event, an NDJSON line) is framed here straight from its string, where building it from the
+ * parts' buffers took an allocation and a copy per part — work on the way to the first consumer.
+ */
+export function textChunk(text: string): Buffer {
+  const length = Buffer.byteLength(text);
+  const size = length.toString(16);
+  const out = Buffer.allocUnsafe(size.length + length + 4);
+  out.write(size, 0, 'latin1');
+  out[size.length] = 13;
+  out[size.length + 1] = 10;
+  out.write(text, size.length + 2, 'utf8');
+  out[out.length - 2] = 13;
+  out[out.length - 1] = 10;
+  return out;
 }

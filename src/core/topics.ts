@@ -102,7 +102,8 @@ export class Topics {
     const live = this.live;
     this.fanout = { count: (topic) => live.count(topic), topics: () => live.topics() };
     log.onAppend((m) => {
-      const local = this.locals.get(m.id);
+      // Most messages have none: no hashing of a fresh id on the way to the first consumer then.
+      const local = this.locals.size > 0 ? this.locals.get(m.id) : undefined;
       if (local !== undefined) m.local = local;
       try {
         this.live.publish(m);

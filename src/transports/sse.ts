@@ -3,7 +3,7 @@
 // what history could not replay, an `event: reset` a topic log that began again (new epoch). With
 // ?epochs=1 every offset in an id carries its log's epoch ("5_<epoch>") and message data has "epoch".
 import type { FastifyInstance } from 'fastify';
-import { chunkedWire, defineWire, httpChunk, jsonEpochFrame, jsonFrame } from '../core/frames.js';
+import { defineWire, httpChunk, jsonEpochText, jsonText, textChunk } from '../core/frames.js';
 import type { Message } from '../core/message.js';
 import type { StreamCursor } from '../core/topic-stream.js';
 import { requireKey } from '../http/auth.js';
@@ -11,17 +11,17 @@ import { formatPosition, formatPositions, parsePositions } from './positions.js'
 import { queryFlag, queryString, topicsFromQuery } from './consumer-request.js';
 import { serveStream, type StreamEncoding, type StreamingDeps } from './streaming.js';
 
-const END = Buffer.from('\n\n');
-const DATA = Buffer.from('data: ');
-/** `data: <json>\n\n` — shared by single- and multi-topic streams. */
-const sseData = defineWire('sse-data', (m) => Buffer.concat([DATA, jsonFrame(m), END]));
-const sseEpochData = defineWire('sse-data+epoch', (m) => Buffer.concat([DATA, jsonEpochFrame(m), END]));
-/** `id: <offset>\ndata: <json>\n\n` — the whole event for single-topic streams. */
-const sseEvent = defineWire('sse', (m) => Buffer.concat([Buffer.from(`id: ${m.offset}\n`), sseData(m)]));
-const sseEpochEvent = defineWire('sse+epoch', (m) =>
-  Buffer.concat([Buffer.from(`id: ${formatPosition(m.offset, m.epoch, true)}\n`), sseEpochData(m)]));
-const sseEventChunk = chunkedWire('sse', sseEvent);
-const sseEpochEventChunk = chunkedWire('sse+epoch', sseEpochEvent);
+/** `data: <json>\n\n` — the part multi-topic streams put after their own id line. */
+const sseData = defineWire('sse-data', (m) => Buffer.from(`data: ${jsonText(m)}\n\n`));
+const sseEpochData = defineWire('sse-data+epoch', (m) => Buffer.from(`data: ${jsonEpochText(m)}\n\n`));
+/** `id: <offset>\ndata: <json>\n\n` — the whole event for single-topic streams, as text. */
+const sseEventText = (m: Message): string => `id: ${m.offset}\ndata: ${jsonText(m)}\n\n`;
+const sseEpochEventText = (m: Message): string => `id: ${formatPosition(m.offset, m.epoch, true)}\ndata: ${jsonEpochText(m)}\n\n`;
+const sseEvent = defineWire('sse', (m) => Buffer.from(sseEventText(m)));
+const sseEpochEvent = defineWire('sse+epoch', (m) => Buffer.from(sseEpochEventText(m)));
+/** The event as one HTTP chunk, framed from its text in one buffer (frames.ts textChunk). */
+const sseEventChunk = defineWire('sse:chunk', (m) => textChunk(sseEventText(m)));
+const sseEpochEventChunk = defineWire('sse+epoch:chunk', (m) => textChunk(sseEpochEventText(m)));
 
 function sseEncoding(withEpochs: boolean): StreamEncoding {
   const data = withEpochs ? sseEpochData : sseData;

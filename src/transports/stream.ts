@@ -3,17 +3,18 @@
 // {"reset": {topic, epoch, previousEpoch?, previousOffset}} a topic log that began again (new epoch).
 // With ?epochs=1 every message has "epoch", and ?since= takes "5_<epoch>".
 import type { FastifyInstance } from 'fastify';
-import { chunkedWire, defineWire, jsonEpochFrame, jsonFrame } from '../core/frames.js';
+import { defineWire, jsonEpochText, jsonText, textChunk } from '../core/frames.js';
 import { requireKey } from '../http/auth.js';
 import { parsePositions } from './positions.js';
 import { queryFlag, queryString, topicsFromQuery } from './consumer-request.js';
 import { serveStream, type StreamEncoding, type StreamingDeps } from './streaming.js';
 
 const NEWLINE = Buffer.from('\n');
-const ndjsonFrame = defineWire('ndjson', (m) => Buffer.concat([jsonFrame(m), NEWLINE]));
-const ndjsonEpochFrame = defineWire('ndjson+epoch', (m) => Buffer.concat([jsonEpochFrame(m), NEWLINE]));
-const ndjsonChunk = chunkedWire('ndjson', ndjsonFrame);
-const ndjsonEpochChunk = chunkedWire('ndjson+epoch', ndjsonEpochFrame);
+const ndjsonFrame = defineWire('ndjson', (m) => Buffer.from(`${jsonText(m)}\n`));
+const ndjsonEpochFrame = defineWire('ndjson+epoch', (m) => Buffer.from(`${jsonEpochText(m)}\n`));
+/** The line as one HTTP chunk, framed from its text in one buffer (frames.ts textChunk). */
+const ndjsonChunk = defineWire('ndjson:chunk', (m) => textChunk(`${jsonText(m)}\n`));
+const ndjsonEpochChunk = defineWire('ndjson+epoch:chunk', (m) => textChunk(`${jsonEpochText(m)}\n`));
 
 function ndjson(withEpochs: boolean): StreamEncoding {
   return {
