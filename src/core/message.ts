@@ -61,6 +61,7 @@ export interface MessageJson {
 }
 
 import { isUtf8 } from 'node:buffer';
+import { isoTime } from './iso-time.js';
 import { isJsonType, jsonDepthOver, MAX_JSON_DEPTH_LIMIT } from './json-input.js';
 
 /**
@@ -135,7 +136,7 @@ function shape(m: Message, { data, encoding }: { data: unknown; encoding?: 'base
     topic: m.topic,
     offset: m.offset,
     id: m.id,
-    time: new Date(m.time).toISOString(),
+    time: isoTime(m.time),
     contentType: m.contentType,
     data,
   };
