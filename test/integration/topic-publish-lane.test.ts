@@ -3,6 +3,7 @@
 // cannot answer the same goes to the route. Requests go on raw sockets: to `/api/topics/<t>/publish` (the
 // lane) and to the same path with an empty query string `?` (the same route, which the lane leaves to
 // Fastify), and the two answers are compared.
+import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FastifyBaseLogger } from 'fastify';
 import { storeUnavailable } from '../../src/core/store-down.js';
@@ -65,6 +66,43 @@ describe('POST /api/topics/:topic/publish through the fast lane', () => {
     expect(lines[0]).toMatchObject({ topic: 'news', offset: 1, id: laneId, contentType: 'application/json', data: { headline: 'one' } });
     expect(lines[1]).toMatchObject({ topic: 'news', offset: 2, data: { headline: 'one' } });
     client.close();
+  });
+
+  it('answers a body that comes in pieces once its last byte is in, an empty body at once, and publishes nothing for a body cut short', async () => {
+    const hub = await startHub();
+    const lanes = fastLanesOf(hub.app);
+    const before = lanes.taken();
+    const { port } = new URL(hub.url);
+    /** Sends the request a piece at a time, `pauseMs` apart; the answer, or '' when the connection closed without one. */
+    const inPieces = (pieces: string[], pauseMs: number, end: boolean): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const socket = connect(Number(port), '127.0.0.1', async () => {
+          for (const piece of pieces) {
+            socket.write(piece, 'latin1');
+            await new Promise((r) => setTimeout(r, pauseMs));
+          }
+          if (end) socket.end();
+          else socket.destroy();
+        });
+        const chunks: Buffer[] = [];
+        socket.on('data', (c: Buffer) => chunks.push(c));
+        socket.on('error', reject);
+        socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+      });
+    const body = 'héllo, in three pieces';
+    const bytes = Buffer.from(body);
+    const head = (length: number): string => `POST ${path('pieces')} HTTP/1.1\r\nhost: x\r\ncontent-type: text/plain\r\ncontent-length: ${length}\r\nconnection: close\r\n\r\n`;
+    // A cut inside the two bytes of é: the body is whole only with its last byte.
+    const split = [bytes.subarray(0, 2), bytes.subarray(2, 9), bytes.subarray(9)].map((b) => b.toString('latin1'));
+    const answer = await inPieces([head(bytes.length), ...split], 40, true);
+    expect(answer).toMatch(/^HTTP\/1\.1 202 Accepted\r\n[\s\S]*"offset":1\}$/);
+    const empty = await inPieces([head(0)], 0, true);
+    expect(empty).toMatch(/^HTTP\/1\.1 202 Accepted\r\n[\s\S]*"offset":2\}$/);
+    // Half a body, then the connection goes: nothing is published, and the server goes on.
+    expect(await inPieces([head(bytes.length), split[0] as string], 40, false)).toBe('');
+    expect(lanes.taken() - before).toBe(3);
+    const messages = await history(hub, 'pieces');
+    expect(messages.map((m) => [m.offset, m.data])).toEqual([[1, body], [2, '']]);
   });
 
   it('keeps the bytes and the content type as sent', async () => {
