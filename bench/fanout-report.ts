@@ -1,7 +1,7 @@
 // The fan-out section of bench/RESULTS.md: the side-by-side table of one run, idle memory, and the
 // goals of issue #17 checked against the same run's nchan rows.
 import type { CeilingStep, FanoutReport, RoundResult } from './fanout.js';
-import { fmt } from './lib.js';
+import { fmt, percentile } from './lib.js';
 
 const range = (values: number[], digits: number): string => {
   const lo = Math.min(...values);
@@ -21,6 +21,29 @@ function ratioToNchan(report: FanoutReport, rs: RoundResult[], f: (r: RoundResul
     return n && n !== r ? [f(r) / f(n)] : [];
   });
   return pairs.length ? ` (${range(pairs, 2)}×)` : '';
+}
+
+/**
+ * A target's paced p99 over the whole run: every receipt of every round's paced phase together. A round's p99
+ * comes from its few slowest messages, so it swings with where the kernel happened to run the generators
+ * (see the closing paragraph); over all rounds it is the latency a subscriber saw during the run.
+ */
+function runP99(report: FanoutReport, name: string): number {
+  const rs = report.rounds.filter((r) => r.target === name);
+  const all = new Float64Array(rs.reduce((a, r) => a + r.pacedLatenciesMs.length, 0));
+  let at = 0;
+  for (const r of rs) {
+    all.set(r.pacedLatenciesMs, at);
+    at += r.pacedLatenciesMs.length;
+  }
+  return percentile(all.sort(), 99);
+}
+
+/** The run's p99 of `name` over that of nchan's target of the same family (undefined for nchan, or without one). */
+function runP99Ratio(report: FanoutReport, name: string): number | undefined {
+  const family = report.rounds.find((r) => r.target === name)?.family;
+  const nchan = report.rounds.find((r) => r.nchan && r.family === family)?.target;
+  return nchan === undefined || nchan === name ? undefined : runP99(report, name) / runP99(report, nchan);
 }
 
 /** Per target: the range over the rounds; ratios against nchan of the same family in the same round. */
@@ -58,11 +81,12 @@ export function pacedTable(report: FanoutReport): string {
       `${range(rs.map((r) => r.pacedServerWaitMs), 1)} ms | ` +
       `${range(rs.map((r) => r.pacedFirstMs), 2)} ms${ratio((r) => r.pacedFirstMs)} | ` +
       `${range(rs.map((r) => r.pacedSpanMs), 1)} ms${ratio((r) => r.pacedSpanMs)} | ` +
-      `${range(rs.map((r) => r.pacedP99), 1)} ms${ratio((r) => r.pacedP99)} |`;
+      `${range(rs.map((r) => r.pacedP99), 1)} ms${ratio((r) => r.pacedP99)} | ` +
+      `${fmt(runP99(report, name), 1)} ms${runP99Ratio(report, name) !== undefined ? ` (${fmt(runP99Ratio(report, name) as number, 2)}×)` : ''} |`;
   });
   return [
-    '| server | server CPU per paced message | of which user space | waiting for a core per paced message | first receipt (median) | write loop: first → last receipt (median) | p99 |',
-    '|---|---|---|---|---|---|---|',
+    '| server | server CPU per paced message | of which user space | waiting for a core per paced message | first receipt (median) | write loop: first → last receipt (median) | p99 per round | p99 over the run |',
+    '|---|---|---|---|---|---|---|---|',
     ...rows,
   ].join('\n');
 }
@@ -154,10 +178,11 @@ function goals(report: FanoutReport): string[] {
     const rate = Math.min(...pairs.map(([r, n]) => r.deliveriesPerSec / n.deliveriesPerSec));
     const cpu = Math.max(...pairs.map(([r, n]) => r.serverCpuMsPer1000 / n.serverCpuMsPer1000));
     const p99 = Math.max(...pairs.map(([r, n]) => r.pacedP99 / n.pacedP99));
+    const p99Run = runP99Ratio(report, name) ?? NaN;
     const lost = rs.reduce((a, r) => a + r.missing + r.duplicated + r.lostConnections, 0);
     const mark = (ok: boolean): string => (ok ? 'met' : '**not met**');
     lines.push(`- ${name}: deliveries/s ≥ 1.5× nchan — ${fmt(rate, 2)}× in the worst round, ${mark(rate >= 1.5)}; ` +
-      `CPU per delivery ≤ 0.8× — ${fmt(cpu, 2)}×, ${mark(cpu <= 0.8)}; paced p99 ≤ nchan's — ${fmt(p99, 2)}×, ${mark(p99 <= 1)}; ` +
+      `CPU per delivery ≤ 0.8× — ${fmt(cpu, 2)}×, ${mark(cpu <= 0.8)}; paced p99 ≤ nchan's — over the run's ${rs.length} rounds ${fmt(p99Run, 2)}×, ${mark(p99Run <= 1)}, in the worst round ${fmt(p99, 2)}×, ${mark(p99 <= 1)}; ` +
       `nothing lost or duplicated — ${mark(lost === 0)}.`);
   }
   for (const r of report.idle.filter((i) => i.target.startsWith('hookhub'))) {
@@ -248,7 +273,7 @@ connections look cheaper; one read just after opening, dearer): /ws swung betwee
 
 ${idleTable(report)}
 
-Goals (worst round of this run):
+Goals (the worst round of this run; paced p99 also over the whole run, every round's receipts together):
 
 ${goals(report).join('\n')}
 

@@ -39,7 +39,7 @@ export const defaultFanoutOptions = (): FanoutOptions => ({
   burst: Number(process.env.BENCH_BURST ?? 200),
   paced: Number(process.env.BENCH_PACED ?? 150),
   pacedRate: 25,
-  rounds: Number(process.env.BENCH_ROUNDS ?? 2),
+  rounds: Number(process.env.BENCH_ROUNDS ?? 3),
   generators: Number(process.env.BENCH_GENERATORS ?? 2),
   idle: Number(process.env.BENCH_IDLE ?? 19000),
   publishConcurrency: Number(process.env.BENCH_PUBLISHERS ?? 8),
@@ -78,6 +78,8 @@ export interface RoundResult {
   genCpuTotal: number;
   pacedP50: number;
   pacedP99: number;
+  /** Every receipt's latency in the paced phase (ms), sorted: the run's p99 over all rounds is taken from these. */
+  pacedLatenciesMs: Float64Array;
   /** Busiest generator process's CPU share of the paced phase's wall time. */
   pacedGenCpuMax: number;
   /** The server's main thread on a core per paced message (ms, /proc schedstat): its own work for one message to
@@ -309,6 +311,8 @@ interface PacedResult {
   spanMs: number;
   /** Each message's last receipt (publish start → the last subscriber's), slowest first. */
   lastMs: number[];
+  /** Every receipt's latency, sorted. */
+  latencies: Float64Array;
   deliveries: number;
 }
 
@@ -331,12 +335,13 @@ async function pacedPhase(gens: Generators, target: Target, sub: Subscribed, opt
   const cpuAfter = schedMs(target.pid);
   const user = userSeconds(target.pid) - userBefore;
   await trace?.stop({ target: target.name, serverPid: target.pid, genPids: gens.pids(), parentPid: process.pid, paced: reports.map((r) => ({ markersUs: r.markersUs, latenciesMs: r.latenciesMs })) });
-  const latencies = reports.flatMap((r) => r.latenciesMs).sort((a, b) => a - b);
+  const latencies = Float64Array.from(reports.flatMap((r) => r.latenciesMs)).sort();
   const split = pacedSplit(reports);
   return {
     reports,
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
+    latencies,
     genCpuMax: Math.max(...reports.map((r) => r.cpuMs / Math.max(1, r.wallMs))),
     serverCpuMs: cpuBefore && cpuAfter ? (cpuAfter.cpu - cpuBefore.cpu) / opts.paced : NaN,
     serverUserMs: (user * 1000) / opts.paced,
@@ -380,6 +385,7 @@ async function measure(gens: Generators, target: Target, round: number, opts: Fa
       genCpuTotal: shares.reduce((a, b) => a + b, 0),
       pacedP50: p.p50,
       pacedP99: p.p99,
+      pacedLatenciesMs: p.latencies,
       pacedGenCpuMax: p.genCpuMax,
       pacedServerCpuMs: p.serverCpuMs,
       pacedServerUserMs: p.serverUserMs,

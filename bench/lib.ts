@@ -36,7 +36,7 @@ export async function benchServer(): Promise<{ startServer: ServerModule['startS
   return { startServer: server.startServer, compiled: false };
 }
 
-export function percentile(sorted: number[], p: number): number {
+export function percentile(sorted: ArrayLike<number>, p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 }
