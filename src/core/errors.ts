@@ -10,6 +10,8 @@ export const ERRORS = {
   forbidden: 403,
   not_found: 404,
   too_large: 413,
+  /** A path segment longer than the router matches. */
+  uri_too_long: 414,
   unsupported_media: 415,
   too_many_connections: 503,
   too_many_topics: 503,

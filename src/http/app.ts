@@ -1,7 +1,8 @@
 // The Fastify app every product registers into: socket limits and timeouts, the OpenAPI generator (before
 // any route), raw bodies, the error and not-found answers, one log line per request. No route of its own
 // but /openapi.json.
-import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
+import { HookhubError } from '../core/errors.js';
 import { errorAnswer, installFastLanes, requestIds, type FastLanes } from './fast-lane.js';
 import { openApi } from './openapi.js';
 import { productHandle } from './plugin.js';
@@ -12,6 +13,13 @@ const fastLanesHandle = productHandle<FastLanes>('hookhub.fast-lanes');
 
 /** Where a product puts a fast lane (see fast-lane.ts) in front of the app's routes. */
 export const fastLanesOf = (app: FastifyInstance): FastLanes => fastLanesHandle.of(app);
+
+/** The app's answer to a request the router refused (Fastify's frameworkErrors). */
+function routerRefusal(code: string): HookhubError {
+  if (code === 'FST_ERR_MAX_PARAM_LENGTH') return new HookhubError('uri_too_long', `a path segment is longer than ${MAX_PARAM_LENGTH} characters`);
+  if (code === 'FST_ERR_BAD_URL') return new HookhubError('bad_request', 'malformed URL: the path is not valid percent-encoding');
+  return new HookhubError('bad_request', 'the request could not be routed');
+}
 
 /** The longest path parameter the router matches (Fastify answers a longer one 414): fast lanes that read a
  *  parameter from the URL themselves leave longer ones to the router. */
@@ -57,6 +65,12 @@ export async function createApp(config: AppConfig, options: AppOptions): Promise
     requestTimeout: config.requestTimeout,
     keepAliveTimeout: config.idleTimeout,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // What the router refuses before any route (a path that is not valid percent-encoding, a segment longer
+    // than it matches) is answered as every other error: {error, code}, without echoing the path back.
+    frameworkErrors: (err, req, reply) => {
+      const refusal = routerRefusal(err.code);
+      return (reply as FastifyReply).code(refusal.status).send({ error: refusal.message, code: refusal.code });
+    },
   });
 
   capSockets(app.server, config.maxSockets);
