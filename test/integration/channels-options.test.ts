@@ -253,10 +253,14 @@ describe('user options', () => {
     c2.send('SUBSCRIBE', { channel_name: 'pc' });
     await c2.frame('SUBSCRIBE');
     expect(watcher.all('SUBSCRIBE', (x) => x.user === 'u')).toHaveLength(1);
+    watcher.send('PUBLISH', { channel_name: 'pc', payload: 'both' });
+    await Promise.all([c1.frame('PUBLISH', (x) => x.payload === 'both'), c2.frame('PUBLISH', (x) => x.payload === 'both')]);
     c1.send('UNSUBSCRIBE', { channel_name: 'pc' });
     await c1.frame('UNSUBSCRIBE');
     watcher.send('PUBLISH', { channel_name: 'pc', payload: 'only c2 now' });
     await c2.frame('PUBLISH', (x) => x.payload === 'only c2 now');
+    await watcher.frame('PUBLISH', (x) => x.payload === 'only c2 now');
+    expect(c1.all('PUBLISH', (x) => x.payload === 'only c2 now')).toHaveLength(0);
     expect(watcher.all('UNSUBSCRIBE')).toHaveLength(0);
     c2.close();
     await watcher.frame('UNSUBSCRIBE', (x) => x.user === 'u');
