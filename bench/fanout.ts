@@ -6,11 +6,12 @@
 // exactly the messages sent; rounds alternate the order. Then idle memory: 19,000 connections held by
 // one server process (a process here may hold 20,000 descriptors), RSS per connection.
 // Runnable alone: npx tsx bench/fanout.ts (BENCH_* variables below size it).
-import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { fork, spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import type { GenCommand, GenReport, GenTarget } from './fanout-gen.js';
+import { NativeGenerator } from './fanout-gen-native.js';
 import { WebSocket } from 'ws';
 import { cpuSeconds, fmt, freePort, isMain, percentile, rssBytes, schedMs, startHookhub, type ChildServer } from './lib.js';
 import { nchanAvailable, startNchan } from './nchan.js';
@@ -128,22 +129,44 @@ const marker = (): string => `#T${Math.round(now() * 1000)};`;
 const WARM = '#T0;';
 const WARMUP_BURST = 50;
 
-/** The generator processes, driven over IPC. */
+/**
+ * BENCH_PIN=1: the servers on core 0, the clients (the generators and this process, which publishes) on the
+ * others, as subscribers on other machines would be: their reading then never takes the server's core.
+ * Every thread of each process (taskset -a).
+ */
+function pin(pids: number[], side: 'servers' | 'clients'): void {
+  if (!process.env.BENCH_PIN) return;
+  const cores = side === 'servers' ? '0' : '1-1023';
+  for (const pid of pids) spawnSync('taskset', ['-a', '-p', '-c', cores, String(pid)], { stdio: 'ignore' });
+}
+
+/** What the bench needs of a generator process: a forked fanout-gen.ts, or the C one (NativeGenerator). */
+interface GenProcess {
+  readonly pid?: number | undefined;
+  send(cmd: GenCommand): boolean;
+  on(event: 'message', fn: (m: { type: string }) => void): unknown;
+  off(event: 'message', fn: (m: { type: string }) => void): unknown;
+  disconnect(): void;
+}
+
+/** The generator processes, driven over IPC (BENCH_GEN=c: the C generator, bench/fanout-gen.c). */
 class Generators {
-  private constructor(private readonly procs: ChildProcess[]) {}
+  private constructor(private readonly procs: GenProcess[]) {}
 
   static async start(n: number): Promise<Generators> {
     const script = fileURLToPath(new URL('./fanout-gen.ts', import.meta.url));
     // BENCH_GEN_NODE_ARGS passes node flags to the generators, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
     const nodeArgs = process.env.BENCH_GEN_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-    const procs = Array.from({ length: n }, () => fork(script, [], { execArgv: [...nodeArgs, '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+    const procs: GenProcess[] = Array.from({ length: n }, () =>
+      process.env.BENCH_GEN === 'c' ? NativeGenerator.start() : fork(script, [], { execArgv: [...nodeArgs, '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+    pin(procs.map((p) => p.pid as number), 'clients');
     // BENCH_GEN_BATCH: generators under SCHED_BATCH, whose wake-ups do not preempt the server (an experiment: it cut
     // nchan's context switches, not its CPU per delivery).
     if (process.env.BENCH_GEN_BATCH) for (const p of procs) spawnSync('chrt', ['-a', '-b', '-p', '0', String(p.pid)], { stdio: 'inherit' });
     return new Generators(procs);
   }
 
-  private ask<T>(proc: ChildProcess, cmd: GenCommand, type: string, timeoutMs = 300_000): Promise<T> {
+  private ask<T>(proc: GenProcess, cmd: GenCommand, type: string, timeoutMs = 300_000): Promise<T> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`generator did not answer ${cmd.type}`)), timeoutMs);
       const onMessage = (m: { type: string }): void => {
@@ -645,6 +668,8 @@ export async function runFanoutBench(opts: FanoutOptions = defaultFanoutOptions(
       const [baseSse, baseStream, baseWs] = base ? hookhubTargets(base, 'baseline') : [];
       const [es, nws] = nchan ? nchanTargets(nchan) : [];
       const [floorEs, floorWs] = floor ? floorTargets(floor) : [];
+      pin([process.pid], 'clients');
+      pin([hub, base, floor].flatMap((server) => (server ? [server.proc.pid as number] : [])).concat(nchan ? [nchan.proc.pid as number, nchan.workerPid()] : []), 'servers');
       // Interleaved (sse, nchan eventsource, stream, ws, nchan websocket), the order reversed every other round.
       const order = [sse, baseSse, es, floorEs, stream, baseStream, ws, baseWs, nws, floorWs].filter((t): t is Target => t !== undefined && wanted(t.name));
       for (let round = 1; round <= opts.rounds; round++) {
