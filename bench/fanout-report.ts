@@ -287,11 +287,15 @@ shared by every consumer; a /ws Hookbox frame carries a per-connection frame num
 message) is built once per frame number and shared by the connections that have had as many frames. Each consumer's batch goes
 to the socket's native handle when nothing is queued ahead of it (src/core/direct-write.ts: no Writable state machine, write
 request object or completion callback per write; the stream path otherwise), and on an idle server the writes follow the
-fan-out's hand-out a block of 64 consumers at a time. In CPU profiles of the paced phase the native write (its system call) is
+fan-out's hand-out a block at a time (the first after 8 consumers, then every 64). In CPU profiles of the paced phase the native write (its system call) is
 nearly all of the server's busy time, and the fan-out's JavaScript a few percent: the server CPU per paced message is
 about nchan's and the Node floor's (the table above). A publish reaches the fan-out through a fast lane (src/api/publish-lane.ts:
-from Node's request event, past Fastify's routing and hooks); in traced rounds the server's read of a publish → its first
-subscriber write took 0.53 ms (0.63 before the lane), nchan's 0.09 ms, the Node floor's 0.23–0.32 ms.
+from Node's request event, past Fastify's routing and hooks, answered as the body's last byte comes in); in traced rounds the
+server's read of a publish → its first subscriber write took 0.42–0.46 ms (0.53 before this round's changes, 0.63 before the
+lane), nchan's 0.08 ms, the Node floor's 0.19–0.31 ms. Most of it is code that runs once per message on cold caches: after
+the 40 ms between paced messages, straight-line JavaScript here runs 10–20 times slower than when warm (a message's JSON and
+SSE framing: about 6 µs warm, 70–100 µs after a 20 ms sleep, in a process alone on the machine), so what counts is how
+little runs before the first write.
 
 What decides a round's p99 is where the kernel runs the generators. A socket's data wakes its reader with a "sync" wake-up,
 which puts the reader on the writer's core when that core runs nothing else; there it preempts the server, reads a message or
@@ -301,7 +305,13 @@ then bench/fanout-trace.ts; per paced message, medians): either 0–3 preemption
 the generators' wake-ups on its core and 0.2–0.6 ms of the write loop off the core, or 34–80 preemptions with 93–97% of them
 there and 3–5 ms off the core. Every server meets both: nchan in some rounds (its websocket in a traced round: 9
 preemptions, 60% on its core), the Node floor in some (one round of each in a run where it paused 0.5 ms before writing),
-Hookhub in more of the traced ones. The "waiting for a core" column shows the regime per round; it, not the server's CPU,
-separates the p99s, which is why they swing from round to round on the same build.
+Hookhub in more of the traced ones; in one traced run the median message of each was in the good regime, but the slowest
+tenth had 94–121 preemptions for Hookhub's /sse and 50–106 for the Node floor against nchan's 11–19. The "waiting for a
+core" column shows the regime per round; it, not the server's CPU, separates the p99s, which is why they swing from round to
+round on the same build, and why the p99 over the run (every round's receipts) is given beside each round's. Taking the
+generators off the server's core does not settle it either: with the C generator (\`BENCH_GEN=c\`: its busiest process 13–17%
+of a core in Hookhub's bursts and 30–39% in nchan's, against the Node generators' 24–27% and 40–49%) and the servers alone on core 0 (\`BENCH_PIN=1\`), one run's waits fell to 0.3–0.7 ms
+per message for every server, yet its p99s still swung from round to round (nchan's eventsource 18.6–57.7 ms; Hookhub's
+/ws 18.6–21.8 ms against nchan's websocket 17.0–18.1, /sse 18.3–23.1 ms), so the default run keeps the issue's generators.
 `;
 }
