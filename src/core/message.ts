@@ -1,5 +1,8 @@
 // A message on a topic, and the one JSON shape every consumer sees it in.
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
+import { isoTime } from './iso-time.js';
+import { isJsonType, jsonDepthOver, MAX_JSON_DEPTH_LIMIT } from './json-input.js';
 
 /** What a producer hands to the core: bytes with their content type. */
 export interface NewMessage {
@@ -59,10 +62,6 @@ export interface MessageJson {
   /** Only for consumers that asked for epochs (?epochs=1). */
   epoch?: string;
 }
-
-import { isUtf8 } from 'node:buffer';
-import { isoTime } from './iso-time.js';
-import { isJsonType, jsonDepthOver, MAX_JSON_DEPTH_LIMIT } from './json-input.js';
 
 /**
  * The bytes as text when they are UTF-8, read as a fatal TextDecoder reads them (a leading byte order mark is
