@@ -57,7 +57,7 @@ describe('redis pusher roster: lost writes', () => {
       if (heard.length >= 4) return true;
       await testRedis().zadd(`${prefix}nodes`, '1', nodeA);
       return false;
-    }, 'reaped', 10_000);
+    }, 'reaped', 20_000);
     expect(heard.slice(2, 4).map((c) => c.kind).sort()).toEqual(['member_removed', 'vacated']);
     await until(async () => (await b.pusher.occupied('1/')).length === 1 && (await b.pusher.members('1/presence-r')).users.get('ann') === '{"x":1}', 'told again', 10_000);
     expect(await b.pusher.subscriptions('1/news')).toBe(1);
