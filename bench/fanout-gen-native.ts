@@ -2,13 +2,13 @@
 // command, 'message' events for its answers. It is built here with the system's cc when its binary is
 // missing or older than its source (bench/out/, not in git).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { GenCommand, GenTarget } from './fanout-gen.js';
 import { clientTextFrame } from '../test/helpers/ws-client-frame.js';
-import { randomBytes } from 'node:crypto';
 
 const source = fileURLToPath(new URL('./fanout-gen.c', import.meta.url));
 const binary = fileURLToPath(new URL('./out/fanout-gen', import.meta.url));
