@@ -8,15 +8,20 @@ const encoders = new Map<string, Encoder>();
 /** Registers a wire format (transports do this at import time). */
 export function defineWire(name: string, encode: Encoder): (m: Message) => Buffer {
   encoders.set(name, encode);
-  // Fan-out asks for one message's bytes once per consumer in a row: the last answer is kept, so
-  // that each of those asks is one comparison.
+  return forLastMessage((m) => frame(m, name));
+}
+
+/** `make` of the last message asked for, kept: a fan-out asks for one message's bytes (or text) once per
+ *  consumer in a row, so that each of those asks is one comparison. */
+function forLastMessage<T>(make: (m: Message) => T): (m: Message) => T {
   let last: Message | undefined;
-  let bytes: Buffer | undefined;
+  let value: T | undefined;
   return (m) => {
-    if (m === last) return bytes as Buffer;
-    bytes = frame(m, name);
-    last = m;
-    return bytes;
+    if (m !== last) {
+      value = make(m);
+      last = m;
+    }
+    return value as T;
   };
 }
 
@@ -29,23 +34,10 @@ export function frame(m: Message, wire: string): Buffer {
   return (frames[wire] = encode(m));
 }
 
-/** The last message's JSON text (with or without its epoch), for the wires that build on it. */
-function jsonTextOnce(withEpoch: boolean): (m: Message) => string {
-  let last: Message | undefined;
-  let text = '';
-  return (m) => {
-    if (m !== last) {
-      text = messageJsonText(m, withEpoch);
-      last = m;
-    }
-    return text;
-  };
-}
-
 /** The message's JSON text, made once for every wire built on it (a fan-out asks for it in a row). */
-export const jsonText = jsonTextOnce(false);
+export const jsonText = forLastMessage((m) => messageJsonText(m));
 /** The JSON text with the log's epoch (consumers that asked for epochs). */
-export const jsonEpochText = jsonTextOnce(true);
+export const jsonEpochText = forLastMessage((m) => messageJsonText(m, true));
 
 const CRLF = Buffer.from('\r\n');
 
