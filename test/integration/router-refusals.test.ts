@@ -1,22 +1,10 @@
 // What the router refuses before any route runs — a path segment longer than it matches, a path that is not
 // valid percent-encoding — is answered as every other error of the app: {error, code}, no echo of the path,
 // over plain HTTP and on a WebSocket upgrade alike (whose socket is then let go).
-import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { call } from '../helpers/http.js';
+import { rawExchange } from '../helpers/raw-post.js';
 import { startHub } from '../helpers/server.js';
-
-/** A raw request (fetch would normalise the path); the whole answer as written. */
-function raw(url: string, request: string): Promise<string> {
-  const { port } = new URL(url);
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), '127.0.0.1', () => socket.write(request));
-    const chunks: Buffer[] = [];
-    socket.on('data', (c: Buffer) => chunks.push(c));
-    socket.on('error', reject);
-    socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
-  });
-}
 
 const bodyOf = (answer: string): unknown => JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4));
 
@@ -34,7 +22,7 @@ describe('router refusals', () => {
 
   it('a path that is not valid percent-encoding: 400 {error, code: bad_request}', async () => {
     const hub = await startHub();
-    const answer = await raw(hub.url, 'GET /api/topics/%E0%A4%A/history HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n');
+    const answer = await rawExchange(hub.url, 'GET /api/topics/%E0%A4%A/history HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n');
     expect(answer).toMatch(/^HTTP\/1\.1 400 /);
     expect(bodyOf(answer)).toEqual({ error: 'malformed URL: the path is not valid percent-encoding', code: 'bad_request' });
   });
@@ -43,10 +31,11 @@ describe('router refusals', () => {
     const hub = await startHub();
     const upgrade = (path: string): string =>
       `GET ${path} HTTP/1.1\r\nhost: x\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`;
-    const bad = await raw(hub.url, upgrade('/ws%ZZ'));
+    // Our side stays open: the server must end the refused upgrade's socket by itself.
+    const bad = await rawExchange(hub.url, upgrade('/ws%ZZ'), false);
     expect(bad).toMatch(/^HTTP\/1\.1 400 /);
     expect(bodyOf(bad)).toMatchObject({ code: 'bad_request' });
-    const long = await raw(hub.url, upgrade(`/api/topics/${'t'.repeat(1100)}/history`));
+    const long = await rawExchange(hub.url, upgrade(`/api/topics/${'t'.repeat(1100)}/history`), false);
     expect(long).toMatch(/^HTTP\/1\.1 414 /);
     expect(bodyOf(long)).toMatchObject({ code: 'uri_too_long' });
     const stopped = await Promise.race([hub.close().then(() => 'stopped'), new Promise((r) => setTimeout(() => r('still open after 5 s'), 5000))]);
