@@ -4,40 +4,8 @@
 // flush happens at the end of the turn; one due less than a window after the previous one waits it out, so
 // under load more messages ride in each write (the floor is one system call per consumer per flush). A consumer whose socket
 // stops draining is dropped once it holds more than `limit` bytes — the publisher never waits for it.
-
-/** Where a batch goes: a byte stream (HTTP response) or a message socket (WebSocket). */
-export interface BatchSink {
-  /** Bytes written but not yet taken by the kernel. */
-  readonly backlog: number;
-  readonly gone: boolean;
-  /** Takes the batch now: the array is reused once this returns. */
-  writeBatch(chunks: Buffer[], bytes: number): void;
-  /** The consumer is dropped (when the writer was given no onOverflow): a sink that is a class can take
-   *  this as a method, where a callback would be one more closure per connection. */
-  overflowed?(reason: string): void;
-  /** `items` messages went out (when the writer was given no onFlushed). */
-  flushed?(items: number): void;
-}
-
-/** A writable byte stream (a socket) as a sink: a batch is one corked burst of the shared buffers —
- *  one writev, no copy per consumer. */
-export function streamSink(stream: {
-  write(chunk: Buffer): boolean;
-  cork(): void;
-  uncork(): void;
-  readonly writableLength: number;
-  readonly destroyed: boolean;
-}): BatchSink {
-  return {
-    get backlog() {
-      return stream.writableLength;
-    },
-    get gone() {
-      return stream.destroyed;
-    },
-    writeBatch: (chunks) => writeAll(stream, chunks),
-  };
-}
+// A consumer's connection object IS its writer (a subclass that says where the bytes go): per consumer one
+// object to reach per message, where a sink and a writer with its queue array were three.
 
 /** A batch of two chunks this small (two short messages queued for one consumer) is copied into one buffer:
  *  a copy of a few hundred bytes costs less than a corked write's buffering and writev. (A /ws frame's start
@@ -186,27 +154,38 @@ export function whenRoomOn(socket: PacedSocket, writer: BatchWriter, held: numbe
   });
 }
 
-export class BatchWriter {
-  private readonly queue: Buffer[] = [];
+/** The one-chunk batch handed to writeBatch (most flushes hold one message): no array per writer to reach. */
+const ONE: Buffer[] = [];
+
+export abstract class BatchWriter {
+  /** The first chunk queued; `more` holds the queue instead once it has two (made then, kept for reuse). */
+  private single: Buffer | undefined = undefined;
+  private more: Buffer[] | undefined = undefined;
   private queuedBytes = 0;
   private queuedItems = 0;
-  private closed = false;
+  private stopped = false;
   /** On the list of writers to flush (instead of a Set: no hash lookup per message). */
   listed = false;
   /** Time of the last write, so heartbeats are sent only on idle connections. */
   lastWrite = Date.now();
 
-  constructor(
-    private readonly sink: BatchSink,
-    private readonly limit: number,
-    private readonly onOverflow?: (reason: string) => void,
-    private readonly onFlushed?: (items: number) => void,
-  ) {}
+  constructor(private readonly limit: number) {}
+
+  /** Bytes written but not yet taken by the kernel. */
+  abstract get backlog(): number;
+  /** The connection is gone: nothing more is written. */
+  abstract get gone(): boolean;
+  /** Takes the batch now (one system call where it can): the array is reused once this returns. */
+  protected abstract writeBatch(chunks: Buffer[], bytes: number): void;
+  /** The consumer is dropped: it holds more than `limit` bytes it has not taken. */
+  protected abstract overflowed(reason: string): void;
+  /** `items` messages went out. */
+  protected abstract flushed(items: number): void;
 
   /** Queues a chunk; `counts` says whether it is a message (for delivery metrics) or a control line. */
-  push(chunk: Buffer, counts = true): void {
+  queue(chunk: Buffer, counts = true): void {
     if (!this.room(chunk.length)) return;
-    this.queue.push(chunk);
+    this.add(chunk);
     this.enqueued(chunk.length, counts);
   }
 
@@ -214,37 +193,40 @@ export class BatchWriter {
    * Queues one item made of two buffers (e.g. a connection's own frame header and a body shared by every
    * connection), taken or refused together: never the first without the second.
    */
-  pushPair(head: Buffer, body: Buffer, counts = true): void {
+  queuePair(head: Buffer, body: Buffer, counts = true): void {
     const bytes = head.length + body.length;
     if (!this.room(bytes)) return;
-    this.queue.push(head, body);
+    this.add(head);
+    this.add(body);
     this.enqueued(bytes, counts);
   }
 
-  /** False when `bytes` more cannot be queued: the writer is closed, or the consumer is dropped now. */
-  private room(bytes: number): boolean {
-    if (this.closed) return false;
-    const sink = this.sink;
-    if (sink.gone) {
-      this.close();
-      return false;
+  private add(chunk: Buffer): void {
+    const more = this.more;
+    if (more !== undefined && more.length > 0) more.push(chunk);
+    else if (this.single === undefined) this.single = chunk;
+    else {
+      const list = more ?? (this.more = []);
+      list.push(this.single, chunk);
+      this.single = undefined;
     }
-    let backlog = sink.backlog;
+  }
+
+  /** False when `bytes` more cannot be queued: the writer is stopped, or the consumer is dropped now.
+   *  (A connection gone is found at the flush: one object less to reach per message.) */
+  private room(bytes: number): boolean {
+    if (this.stopped) return false;
+    let backlog = this.backlog;
     if (backlog + this.queuedBytes + bytes > this.limit) {
       // What the window held back goes to the socket first: a consumer is judged on what it has not
       // taken, never on our batching.
       this.flush();
-      if (sink.gone) {
-        this.close();
-        return false;
-      }
-      backlog = sink.backlog;
+      if (this.stopped) return false;
+      backlog = this.backlog;
     }
     if (backlog + bytes > this.limit) {
-      this.close();
-      const reason = `slow consumer: more than ${this.limit} bytes waiting`;
-      if (this.onOverflow) this.onOverflow(reason);
-      else sink.overflowed?.(reason);
+      this.stop();
+      this.overflowed(`slow consumer: more than ${this.limit} bytes waiting`);
       return false;
     }
     return true;
@@ -271,35 +253,46 @@ export class BatchWriter {
   }
 
   flush(): void {
-    if (this.queue.length === 0 || this.closed) return;
-    const chunks = this.queue;
+    const single = this.single;
+    const more = this.more;
+    if (single === undefined && (more === undefined || more.length === 0)) return;
+    if (this.gone) {
+      this.stop();
+      return;
+    }
     const bytes = this.queuedBytes;
     const items = this.queuedItems;
     this.queuedBytes = 0;
     this.queuedItems = 0;
     this.lastWrite = turnClock || Date.now();
-    // A sink takes the batch synchronously: the same array serves the next one (no garbage per flush,
+    // The writer takes the batch synchronously: the same array serves the next one (no garbage per flush,
     // which under load was a young-generation collection every few bursts).
-    if (!this.sink.gone) this.sink.writeBatch(chunks, bytes);
-    // Emptied by pops, which optimized code inlines: `length = 0` is a runtime call, per consumer per flush.
-    while (chunks.length > 0) chunks.pop();
-    if (items > 0) {
-      if (this.onFlushed) this.onFlushed(items);
-      else this.sink.flushed?.(items);
+    if (single !== undefined) {
+      this.single = undefined;
+      ONE.push(single);
+      try {
+        this.writeBatch(ONE, bytes);
+      } finally {
+        ONE.pop();
+      }
+    } else {
+      const chunks = more as Buffer[];
+      this.writeBatch(chunks, bytes);
+      // Emptied by pops, which optimized code inlines: `length = 0` is a runtime call, per consumer per flush.
+      while (chunks.length > 0) chunks.pop();
     }
+    if (items > 0) this.flushed(items);
   }
 
-  close(): void {
-    this.closed = true;
-    this.queue.length = 0;
+  /** Nothing more is queued or written (the connection is dropped or closing). */
+  stop(): void {
+    this.stopped = true;
+    this.single = undefined;
+    if (this.more !== undefined) this.more.length = 0;
     this.queuedBytes = 0;
   }
 
-  get isClosed(): boolean {
-    return this.closed;
-  }
-
-  /** Bytes queued here, not yet handed to the sink. */
+  /** Bytes queued here, not yet handed to the socket. */
   get queued(): number {
     return this.queuedBytes;
   }

@@ -94,7 +94,9 @@ function writeError(status: number): Error {
 export function writeDirect(socket: Socket, chunks: Buffer[], bytes: number, owner: DirectWriteOwner): boolean {
   if (binding === undefined || spare === undefined || owner.directPending > 0 || bytes > DIRECT_MAX_BYTES) return false;
   const handle = (socket as unknown as { _handle?: NativeHandle | null })._handle;
-  if (!handle || socket.writableLength !== 0 || socket.destroyed || socket.writableEnded || (socket as { encrypted?: boolean }).encrypted) return false;
+  // A destroyed socket has no handle (net.Socket's _destroy lets it go at once): `destroyed`, which reads both
+  // stream states, is not asked per write.
+  if (!handle || socket.writableLength !== 0 || socket.writableEnded || (socket as { encrypted?: boolean }).encrypted) return false;
   const req = spare;
   const single = chunks.length === 1;
   const err = single ? handle.writeBuffer(req, chunks[0] as Buffer) : handle.writev(req, chunks, true);

@@ -6,7 +6,7 @@
 import type { Socket } from 'node:net';
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { BatchWriter, whenRoomOn, writeAll, type BatchSink } from '../core/batch-writer.js';
+import { BatchWriter, whenRoomOn, writeAll } from '../core/batch-writer.js';
 import { writeDirect, type DirectWriteOwner } from '../core/direct-write.js';
 import { httpChunk } from '../core/frames.js';
 import { deliveryCount, type DeliveryCount } from './delivery-count.js';
@@ -95,11 +95,11 @@ function chunkedHeartbeat(heartbeat: Buffer): Buffer {
 const LAST_CHUNK = Buffer.from('0\r\n\r\n');
 
 /**
- * One live response: its own batch sink (the socket, past the response object) and the connection
+ * One live response: its own batch writer (to the socket, past the response object) and the connection
  * registry's entry. A class, not closures over an object literal: per connection that is one object
  * instead of a dozen, and an idle connection's memory is what bounds how many one process holds.
  */
-class LiveStream implements LiveResponse, BatchSink, DirectWriteOwner {
+class LiveStream extends BatchWriter implements LiveResponse, DirectWriteOwner {
   finished = false;
   /** Bytes of direct writes the kernel has yet to take (core/direct-write). */
   directPending = 0;
@@ -110,7 +110,6 @@ class LiveStream implements LiveResponse, BatchSink, DirectWriteOwner {
   private bodyless = false;
   readonly transport: string;
   private readonly socket: Socket;
-  private readonly writer: BatchWriter;
   private heartbeatBytes: Buffer;
 
   private readonly log: FastifyBaseLogger;
@@ -126,6 +125,7 @@ class LiveStream implements LiveResponse, BatchSink, DirectWriteOwner {
     options: LiveResponseOptions,
     private readonly delivered: DeliveryCount,
   ) {
+    super(deps.bufferLimit);
     // Only what outlives the start is kept (not the options object the caller built for this connection).
     this.farewell = options.farewell;
     this.onFinish = options.onFinish;
@@ -133,8 +133,6 @@ class LiveStream implements LiveResponse, BatchSink, DirectWriteOwner {
     this.res = res;
     this.transport = options.transport;
     this.socket = res.socket as Socket;
-    // No callbacks: the writer calls this sink's overflowed and flushed (no closures per connection).
-    this.writer = new BatchWriter(this, deps.bufferLimit);
     // Throws 503 when the server is full, before anything is sent.
     deps.connections.enter(this);
     this.heartbeatBytes = options.heartbeat;
@@ -168,7 +166,7 @@ class LiveStream implements LiveResponse, BatchSink, DirectWriteOwner {
     if (this.chunked) this.heartbeatBytes = chunkedHeartbeat(this.heartbeatBytes);
   }
 
-  // BatchSink: the socket itself.
+  // The writer's side (core/batch-writer): the socket itself.
   get backlog(): number {
     return this.socket.writableLength + this.directPending;
   }
@@ -177,35 +175,35 @@ class LiveStream implements LiveResponse, BatchSink, DirectWriteOwner {
     return this.socket.destroyed;
   }
 
-  writeBatch(chunks: Buffer[], bytes: number): void {
+  protected writeBatch(chunks: Buffer[], bytes: number): void {
     // Past the response only once the headers are ours (raw): Node's response may still hold bytes otherwise.
     if (this.bodyless) return;
     if (!this.raw || !writeDirect(this.socket, chunks, bytes, this)) writeAll(this.socket, chunks);
   }
 
   pushWire(bytes: Buffer, counts?: boolean): void {
-    this.writer.push(bytes, counts);
+    this.queue(bytes, counts);
   }
 
   push(body: Buffer, counts?: boolean): void {
-    this.writer.push(this.chunked ? httpChunk(body) : body, counts);
+    this.queue(this.chunked ? httpChunk(body) : body, counts);
   }
 
   /** Heartbeat tick: a keep-alive only on a connection that has been quiet. */
   beat(): void {
-    if (Date.now() - this.writer.lastWrite >= this.deps.heartbeatMs * 0.9) this.writer.push(this.heartbeatBytes, false);
+    if (Date.now() - this.lastWrite >= this.deps.heartbeatMs * 0.9) this.queue(this.heartbeatBytes, false);
   }
 
   shutdown(): void {
     this.finish('server shutting down', this.farewell('server shutting down'));
   }
 
-  flushed(items: number): void {
+  protected flushed(items: number): void {
     this.delivered.add(items);
   }
 
   /** The writer dropped the consumer: it could not keep up. */
-  overflowed(reason: string): void {
+  protected overflowed(reason: string): void {
     this.deps.metrics.dropped.labels(this.transport, 'slow').inc();
     this.log.warn({ transport: this.transport, reason }, 'consumer dropped');
     this.finish(reason);
@@ -215,8 +213,8 @@ class LiveStream implements LiveResponse, BatchSink, DirectWriteOwner {
     if (this.finished) return;
     this.finished = true;
     leaveHeartbeat(this.deps.heartbeatMs, this);
-    this.writer.flush();
-    this.writer.close();
+    this.flush();
+    this.stop();
     this.deps.connections.leave(this);
     const res = this.res;
     const socket = this.socket;
@@ -233,7 +231,7 @@ class LiveStream implements LiveResponse, BatchSink, DirectWriteOwner {
 
   writable(): Promise<void> | undefined {
     if (this.finished) return undefined;
-    return whenRoomOn(this.socket, this.writer, this.backlog + this.writer.queued, this.deps.bufferLimit);
+    return whenRoomOn(this.socket, this, this.backlog + this.queued, this.deps.bufferLimit);
   }
 }
 

@@ -7,7 +7,7 @@ import websocket from '@fastify/websocket';
 import type { Socket } from 'node:net';
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
-import { BatchWriter, whenRoomOn, writeAll, type BatchSink } from '../core/batch-writer.js';
+import { BatchWriter, whenRoomOn, writeAll } from '../core/batch-writer.js';
 import { writeDirect, type DirectWriteOwner } from '../core/direct-write.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Connections } from '../http/connections.js';
@@ -129,17 +129,17 @@ function onClose(this: WsWithSink, code: number): void {
 }
 
 /**
- * One connection: its session, its outgoing side, and its batch sink. What it queues is already
+ * One connection: its session, and its outgoing side as its own batch writer. What it queues is already
  * WebSocket-framed (unmasked text frames: a short message's whole frame, shared by the connections that
  * number it alike; a long one's start, shared alike, and its shared tail, queued together; or one buffer
  * from prefixedTextFrame), so a flush is one corked burst of those buffers on the socket (one writev) —
  * ws's per-message work is skipped. Safe because nothing is compressed (perMessageDeflate is off) and no
  * Blob is sent, so ws's sender never holds frames back: what it writes itself (pings, the close frame)
- * reaches the same socket in order. A class whose methods the writer and the WebSocket's listeners call,
- * rather than closures: an idle connection's memory bounds how many a process holds.
+ * reaches the same socket in order. One object per connection (the writer is this class, and the
+ * WebSocket's listeners call its methods, rather than closures): an idle connection's memory bounds how
+ * many a process holds, and a message reaches one object per consumer before its socket.
  */
-class WsSink implements SessionSink, BatchSink, DirectWriteOwner {
-  private readonly writer: BatchWriter;
+class WsSink extends BatchWriter implements SessionSink, DirectWriteOwner {
   readonly transport = 'ws';
   alive = true;
   /** Bytes of direct writes the kernel has yet to take (core/direct-write). */
@@ -155,8 +155,8 @@ class WsSink implements SessionSink, BatchSink, DirectWriteOwner {
     private readonly shared: WsShared,
     private readonly log: FastifyBaseLogger,
   ) {
+    super(shared.deps.bufferLimit);
     this.socket = (ws as unknown as WsInternals)._socket;
-    this.writer = new BatchWriter(this, shared.deps.bufferLimit);
   }
 
   /** ws's bufferedAmount without its sender's queue, which only compression or a Blob fills (neither is
@@ -169,17 +169,17 @@ class WsSink implements SessionSink, BatchSink, DirectWriteOwner {
     return this.ws.readyState !== this.ws.OPEN;
   }
 
-  writeBatch(frames: Buffer[], bytes: number): void {
+  protected writeBatch(frames: Buffer[], bytes: number): void {
     const socket = this.socket;
     if (socket && !writeDirect(socket, frames, bytes, this)) writeAll(socket, frames);
   }
 
-  flushed(items: number): void {
+  protected flushed(items: number): void {
     this.shared.delivered.add(items);
   }
 
   /** The writer dropped the connection: it could not keep up. */
-  overflowed(reason: string): void {
+  protected overflowed(reason: string): void {
     this.shared.deps.metrics.dropped.labels('ws', 'slow').inc();
     this.log.warn({ transport: 'ws', reason }, 'consumer dropped');
     this.close(CLOSE_POLICY, reason);
@@ -188,15 +188,15 @@ class WsSink implements SessionSink, BatchSink, DirectWriteOwner {
 
   send(frame: Buffer): void {
     // One buffer, header included: a frame is queued (or refused) whole, never a header without its frame.
-    this.writer.push(prefixedTextFrame('', frame));
+    this.queue(prefixedTextFrame('', frame));
   }
 
   sendNumbered(frameId: number, tail: Buffer, suffix?: Buffer): void {
-    if (suffix !== undefined) this.writer.push(prefixedTextFrame(`[${frameId}`, tail, suffix));
+    if (suffix !== undefined) this.queue(prefixedTextFrame(`[${frameId}`, tail, suffix));
     // A short message: the whole frame, shared by the connections that number it alike.
-    else if (tail.length <= WHOLE_FRAME_TAIL_BYTES) this.writer.push(numberedFrame(frameId, tail));
+    else if (tail.length <= WHOLE_FRAME_TAIL_BYTES) this.queue(numberedFrame(frameId, tail));
     // A long one: the frame's start and the shared tail, queued together (one writev with the rest of the flush).
-    else this.writer.pushPair(numberedFrameStart(frameId, tail), tail);
+    else this.queuePair(numberedFrameStart(frameId, tail), tail);
   }
 
   received(data: RawData, isBinary: boolean): void {
@@ -231,7 +231,7 @@ class WsSink implements SessionSink, BatchSink, DirectWriteOwner {
   writable(): Promise<void> | undefined {
     const socket = this.socket;
     if (!socket || this.gone) return undefined;
-    return whenRoomOn(socket, this.writer, this.backlog + this.writer.queued, this.shared.deps.bufferLimit);
+    return whenRoomOn(socket, this, this.backlog + this.queued, this.shared.deps.bufferLimit);
   }
 
   /** Keep-alive: a connection that did not answer the last ping is gone. */
@@ -250,8 +250,8 @@ class WsSink implements SessionSink, BatchSink, DirectWriteOwner {
 
   close(code: number, reason: string): void {
     // What was queued goes before the close frame (nothing is left after a slow-consumer drop).
-    this.writer.flush();
-    this.writer.close();
+    this.flush();
+    this.stop();
     if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(code, reason.slice(0, 120));
     // A peer that no longer reads never answers the close frame.
     setTimeout(() => this.ws.terminate(), 2000).unref();

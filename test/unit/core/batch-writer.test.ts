@@ -1,26 +1,39 @@
-// BatchWriter on a recording sink, with the event loop's clocks faked: when a batch leaves (end of
+// BatchWriter recording its batches, with the event loop's clocks faked: when a batch leaves (end of
 // turn, coalescing window, eager flush) and when a consumer is dropped. Over real sockets:
 // test/integration/stream.test.ts and ws.test.ts.
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { BatchWriter, writeAll, writeThrough, type BatchSink } from '../../../src/core/batch-writer.js';
+import { BatchWriter, writeAll, writeThrough } from '../../../src/core/batch-writer.js';
 import { Fanout } from '../../../src/core/fanout.js';
 import { committedMessage } from '../../../src/core/message.js';
 
-/** A sink that records batches; a stalled one keeps every byte as backlog (the peer never reads). */
-function recordingSink(stalled = false): BatchSink & { batches: string[][] } {
-  let backlog = 0;
-  const batches: string[][] = [];
-  return {
-    batches,
-    get backlog() {
-      return backlog;
-    },
-    gone: false,
-    writeBatch(chunks, bytes) {
-      batches.push(chunks.map(String));
-      if (stalled) backlog += bytes;
-    },
-  };
+/** A writer that records its batches; a stalled one keeps every byte as backlog (the peer never reads). */
+class RecordingWriter extends BatchWriter {
+  readonly batches: string[][] = [];
+  readonly reasons: string[] = [];
+  readonly flushedItems: number[] = [];
+  private held = 0;
+  gone = false;
+
+  constructor(limit: number, private readonly stalled = false) {
+    super(limit);
+  }
+
+  get backlog(): number {
+    return this.held;
+  }
+
+  protected writeBatch(chunks: Buffer[], bytes: number): void {
+    this.batches.push(chunks.map(String));
+    if (this.stalled) this.held += bytes;
+  }
+
+  protected overflowed(reason: string): void {
+    this.reasons.push(reason);
+  }
+
+  protected flushed(items: number): void {
+    this.flushedItems.push(items);
+  }
 }
 
 const bytes = (n: number, c = 'x'): Buffer => Buffer.from(c.repeat(n));
@@ -33,143 +46,154 @@ beforeEach(() => vi.advanceTimersByTime(1000));
 
 describe('BatchWriter', () => {
   it('an idle writer writes at the end of the turn, without waiting for a timer', () => {
-    const sink = recordingSink();
-    const w = new BatchWriter(sink, 1024, () => {});
-    w.push(Buffer.from('a'));
-    w.push(Buffer.from('b'));
-    expect(sink.batches).toEqual([]);
+    const w = new RecordingWriter(1024);
+    w.queue(Buffer.from('a'));
+    w.queue(Buffer.from('b'));
+    expect(w.batches).toEqual([]);
     vi.advanceTimersByTime(0); // setImmediate callbacks run; a 1 ms timer would not
-    expect(sink.batches).toEqual([['a', 'b']]);
+    expect(w.batches).toEqual([['a', 'b']]);
   });
 
   it('within 1 ms of a flush, chunks from several turns wait for the window and share one write', () => {
-    const sink = recordingSink();
-    const w = new BatchWriter(sink, 1024, () => {});
-    w.push(Buffer.from('a'));
+    const w = new RecordingWriter(1024);
+    w.queue(Buffer.from('a'));
     vi.advanceTimersByTime(0);
     for (const c of ['b', 'c', 'd']) {
-      w.push(Buffer.from(c));
+      w.queue(Buffer.from(c));
       vi.advanceTimersByTime(0); // another turn: still inside the window
     }
-    expect(sink.batches).toEqual([['a']]);
+    expect(w.batches).toEqual([['a']]);
     vi.advanceTimersByTime(1);
-    expect(sink.batches).toEqual([['a'], ['b', 'c', 'd']]);
+    expect(w.batches).toEqual([['a'], ['b', 'c', 'd']]);
     // Idle again: back to the end of the turn.
     vi.advanceTimersByTime(10);
-    w.push(Buffer.from('e'));
+    w.queue(Buffer.from('e'));
     vi.advanceTimersByTime(0);
-    expect(sink.batches.at(-1)).toEqual(['e']);
+    expect(w.batches.at(-1)).toEqual(['e']);
   });
 
   it('a 64 KiB queue is written at once', () => {
-    const sink = recordingSink();
-    const w = new BatchWriter(sink, 1024 * 1024, () => {});
-    w.push(bytes(32 * 1024, 'a'));
-    w.push(bytes(32 * 1024, 'b'));
-    expect(sink.batches.map((b) => b.length)).toEqual([2]);
+    const w = new RecordingWriter(1024 * 1024);
+    w.queue(bytes(32 * 1024, 'a'));
+    w.queue(bytes(32 * 1024, 'b'));
+    expect(w.batches.map((b) => b.length)).toEqual([2]);
   });
 
   it('counts what is queued; a consumer that does not drain is dropped with the reason, one that drains never is', () => {
-    const run = (stalled: boolean): { sink: ReturnType<typeof recordingSink>; reasons: string[] } => {
-      const sink = recordingSink(stalled);
-      const reasons: string[] = [];
-      const w = new BatchWriter(sink, 100, (r) => reasons.push(r));
+    const run = (stalled: boolean): RecordingWriter => {
+      const w = new RecordingWriter(100, stalled);
       vi.advanceTimersByTime(1000); // idle
-      w.push(bytes(40));
+      w.queue(bytes(40));
       vi.advanceTimersByTime(0); // written: a stalled peer now holds 40 bytes
-      w.push(bytes(40)); // queued in the window: 40 + 40 ≤ 100
-      w.push(bytes(40)); // 120 > 100 → the queue goes to the socket first, then the peer is judged
-      w.push(bytes(10));
+      w.queue(bytes(40)); // queued in the window: 40 + 40 ≤ 100
+      w.queue(bytes(40)); // 120 > 100 → the queue goes to the socket first, then the peer is judged
+      w.queue(bytes(10));
       vi.advanceTimersByTime(1);
-      return { sink, reasons };
+      return w;
     };
     const healthy = run(false);
     expect(healthy.reasons).toEqual([]);
-    expect(healthy.sink.batches.flat()).toHaveLength(4);
+    expect(healthy.batches.flat()).toHaveLength(4);
     const stalled = run(true);
     expect(stalled.reasons).toEqual(['slow consumer: more than 100 bytes waiting']);
-    expect(stalled.sink.batches.flat()).toHaveLength(2);
+    expect(stalled.batches.flat()).toHaveLength(2);
   });
 
-  it('a pair (own head, shared body) is queued or refused whole, counted as one item; a sink method hears of the drop', () => {
-    const sink = recordingSink(true);
-    const reasons: string[] = [];
-    const flushed: number[] = [];
-    const owner = Object.assign(sink, { overflowed: (r: string) => reasons.push(r), flushed: (n: number) => flushed.push(n) });
-    const w = new BatchWriter(owner, 100);
+  it('a pair (own head, shared body) is queued or refused whole, counted as one item', () => {
+    const w = new RecordingWriter(100, true);
     vi.advanceTimersByTime(1000);
-    w.pushPair(Buffer.from('h1'), bytes(40));
-    w.pushPair(Buffer.from('h2'), bytes(40));
+    w.queuePair(Buffer.from('h1'), bytes(40));
+    w.queuePair(Buffer.from('h2'), bytes(40));
     vi.advanceTimersByTime(0);
-    expect(sink.batches).toEqual([['h1', 'x'.repeat(40), 'h2', 'x'.repeat(40)]]);
-    expect(flushed).toEqual([2]);
+    expect(w.batches).toEqual([['h1', 'x'.repeat(40), 'h2', 'x'.repeat(40)]]);
+    expect(w.flushedItems).toEqual([2]);
     // 84 bytes held by the stalled peer: a pair of 22 does not fit, and neither of its buffers is written.
-    w.pushPair(Buffer.from('h3'), bytes(20));
+    w.queuePair(Buffer.from('h3'), bytes(20));
     vi.advanceTimersByTime(10);
-    expect(sink.batches.flat()).not.toContain('h3');
-    expect(reasons).toEqual(['slow consumer: more than 100 bytes waiting']);
+    expect(w.batches.flat()).not.toContain('h3');
+    expect(w.reasons).toEqual(['slow consumer: more than 100 bytes waiting']);
+  });
+
+  it('one chunk, then a pair, then one chunk again: each batch whole and in order', () => {
+    const w = new RecordingWriter(1024);
+    w.queue(Buffer.from('a'));
+    w.queuePair(Buffer.from('h'), Buffer.from('b'));
+    vi.advanceTimersByTime(10);
+    w.queue(Buffer.from('c'));
+    vi.advanceTimersByTime(10);
+    w.queuePair(Buffer.from('i'), Buffer.from('d'));
+    w.queue(Buffer.from('e'));
+    vi.advanceTimersByTime(10);
+    expect(w.batches).toEqual([['a', 'h', 'b'], ['c'], ['i', 'd', 'e']]);
+    expect(w.flushedItems).toEqual([2, 1, 2]);
+  });
+
+  it('a connection gone by the flush is written nothing, counted nothing, and takes nothing more', () => {
+    const w = new RecordingWriter(1024);
+    w.queue(Buffer.from('a'));
+    w.gone = true;
+    vi.advanceTimersByTime(10);
+    w.gone = false;
+    w.queue(Buffer.from('b'));
+    vi.advanceTimersByTime(10);
+    expect(w.batches).toEqual([]);
+    expect(w.flushedItems).toEqual([]);
+    expect(w.queued).toBe(0);
   });
 
   it('on an idle server a hand-out is written to every consumer as soon as it ends, not at the end of the turn', () => {
-    const sinks = [recordingSink(), recordingSink()];
-    const writers = sinks.map((s) => new BatchWriter(s, 1024, () => {}));
+    const writers = [new RecordingWriter(1024), new RecordingWriter(1024)];
     const seen: string[][][] = [];
     writeThrough(() => {
-      for (const w of writers) w.push(Buffer.from('a'));
-      seen.push(sinks.map((s) => s.batches.flat()));
+      for (const w of writers) w.queue(Buffer.from('a'));
+      seen.push(writers.map((s) => s.batches.flat()));
     });
     // A few consumers: the hand-out is one pass, the writes another.
     expect(seen).toEqual([[[], []]]);
-    expect(sinks.map((s) => s.batches)).toEqual([[['a']], [['a']]]);
+    expect(writers.map((s) => s.batches)).toEqual([[['a']], [['a']]]);
   });
 
   it('a hand-out to many consumers is written in blocks as it goes, each consumer once and in order', () => {
-    const sinks = Array.from({ length: 150 }, () => recordingSink());
-    const writers = sinks.map((s) => new BatchWriter(s, 1024, () => {}));
+    const writers = Array.from({ length: 150 }, () => new RecordingWriter(1024));
     let writtenBeforeEnd = 0;
     writeThrough(() => {
-      for (const w of writers) w.push(Buffer.from('a'));
-      writtenBeforeEnd = sinks.filter((s) => s.batches.length > 0).length;
+      for (const w of writers) w.queue(Buffer.from('a'));
+      writtenBeforeEnd = writers.filter((s) => s.batches.length > 0).length;
       // A second item for a consumer already written in this hand-out follows its first.
-      (writers[0] as BatchWriter).push(Buffer.from('b'));
+      (writers[0] as RecordingWriter).queue(Buffer.from('b'));
     });
     // The first blocks left during the hand-out, the rest when it ended.
     expect(writtenBeforeEnd).toBeGreaterThan(0);
     expect(writtenBeforeEnd).toBeLessThan(150);
-    expect((sinks[0] as (typeof sinks)[number]).batches).toEqual([['a'], ['b']]);
-    for (const s of sinks.slice(1)) expect(s.batches).toEqual([['a']]);
+    expect((writers[0] as RecordingWriter).batches).toEqual([['a'], ['b']]);
+    for (const s of writers.slice(1)) expect(s.batches).toEqual([['a']]);
   });
 
   it('hand-outs within the window of the previous one queue, and leave together: one write per consumer', () => {
-    const sink = recordingSink();
-    const w = new BatchWriter(sink, 1024, () => {});
-    for (const c of ['a', 'b', 'c']) writeThrough(() => w.push(Buffer.from(c)));
-    expect(sink.batches).toEqual([['a']]);
+    const w = new RecordingWriter(1024);
+    for (const c of ['a', 'b', 'c']) writeThrough(() => w.queue(Buffer.from(c)));
+    expect(w.batches).toEqual([['a']]);
     vi.advanceTimersByTime(1);
-    expect(sink.batches).toEqual([['a'], ['b', 'c']]);
+    expect(w.batches).toEqual([['a'], ['b', 'c']]);
   });
 
   it('while a flush is pending a hand-out queues behind what waits, in order', () => {
-    const sink = recordingSink();
-    const w = new BatchWriter(sink, 1024, () => {});
-    w.push(Buffer.from('x'));
-    writeThrough(() => w.push(Buffer.from('y')));
-    expect(sink.batches).toEqual([]);
+    const w = new RecordingWriter(1024);
+    w.queue(Buffer.from('x'));
+    writeThrough(() => w.queue(Buffer.from('y')));
+    expect(w.batches).toEqual([]);
     vi.advanceTimersByTime(0);
-    expect(sink.batches).toEqual([['x', 'y']]);
+    expect(w.batches).toEqual([['x', 'y']]);
   });
 
   it('the fan-out hands a message out through writeThrough: every consumer has it when publish returns, once', () => {
     const fanout = new Fanout();
-    const sinks = [recordingSink(), recordingSink(), recordingSink()];
-    for (const s of sinks) {
-      const w = new BatchWriter(s, 1024, () => {});
-      fanout.add('t', { deliver: (m) => w.push(m.body) });
-    }
+    const writers = [new RecordingWriter(1024), new RecordingWriter(1024), new RecordingWriter(1024)];
+    for (const w of writers) fanout.add('t', { deliver: (m) => w.queue(m.body) });
     fanout.publish(committedMessage('t', 1, 'e', { contentType: 'text/plain', body: Buffer.from('m1') }));
-    expect(sinks.map((s) => s.batches)).toEqual([[['m1']], [['m1']], [['m1']]]);
+    expect(writers.map((s) => s.batches)).toEqual([[['m1']], [['m1']], [['m1']]]);
     vi.advanceTimersByTime(10);
-    expect(sinks.map((s) => s.batches)).toEqual([[['m1']], [['m1']], [['m1']]]);
+    expect(writers.map((s) => s.batches)).toEqual([[['m1']], [['m1']], [['m1']]]);
   });
 
   it('writeAll: a small pair (a frame start and its shared tail) leaves as one buffer; larger batches corked, as they are', () => {

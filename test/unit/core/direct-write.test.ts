@@ -77,6 +77,18 @@ describe.runIf(directWrites)('writeDirect', () => {
     expect(writeDirect(ours, [Buffer.alloc(64 * 1024)], 64 * 1024, o)).toBe(false);
   });
 
+  it('leaves a destroyed or ended socket to the stream (which refuses the write as it does)', async () => {
+    const { ours, peer } = await pair();
+    const o = owner();
+    ours.end();
+    expect(writeDirect(ours, [Buffer.from('x')], 1, o)).toBe(false);
+    peer.destroy();
+    const other = await pair();
+    other.ours.destroy();
+    expect(writeDirect(other.ours, [Buffer.from('x')], 1, o)).toBe(false);
+    other.peer.destroy();
+  });
+
   it('destroys the socket with the write error a refused write returns, as a stream write would', () => {
     const destroyed: Error[] = [];
     // A socket whose handle refuses the write at once (EPIPE), as when the peer is gone.
