@@ -236,7 +236,7 @@ WebSocket handshake and, for Hookbox, CONNECT + SUBSCRIBE; each counts events by
 no client-side parser sets the pace, and reports its own CPU time (process.cpuUsage) over the wall time. nginx + nchan (Debian's
 libnginx-mod-nchan, one worker), Hookhub (compiled, memory store) and the Node floor (bench/node-floor.ts: the body framed once,
 one socket.write per subscriber, nothing else: what any Node server pays) run at the same time; per round each target gets ${o.subscribers} fresh
-subscribers, an untimed burst, then a burst of ${o.burst} messages published back to back (${o.publishConcurrency} HTTP publishers in flight) and ${o.paced}
+subscribers, an untimed burst and 25 untimed paced messages (warm-up), then a burst of ${o.burst} messages published back to back (${o.publishConcurrency} HTTP publishers in flight) and ${o.paced}
 messages paced at ${o.pacedRate}/s; rounds alternate the order. Deliveries/s: the burst's deliveries over the time from its first publish
 to the last receipt. Server CPU: user + system time of the server process during the burst (/proc, 10 ms ticks), per 1,000
 deliveries. Paced latency: publish start → receipt. Every subscriber is checked for exactly the messages sent (lost /
@@ -295,7 +295,13 @@ server's read of a publish → its first subscriber write took 0.42–0.46 ms (0
 lane), nchan's 0.08 ms, the Node floor's 0.19–0.31 ms. Most of it is code that runs once per message on cold caches: after
 the 40 ms between paced messages, straight-line JavaScript here runs 10–20 times slower than when warm (a message's JSON and
 SSE framing: about 6 µs warm, 70–100 µs after a 20 ms sleep, in a process alone on the machine), so what counts is how
-little runs before the first write.
+little runs before the first write. Where it goes (probes in the server, medians over one round's paced /ws messages): Node's
+request event → the lane's checks 42 µs, the request's logger 20, its body listeners 16, → the body's data event 62 (the
+rest of the parse and Node's tick), → the publish's checks and the log's append 30, → the fan-out 32, → the channel 18,
+its history record 27, the first 8 hand-outs with the frame's encoding 53, → the write 4: 0.32 ms, no one part of it to
+remove. A consumer's connection is its own batch writer (src/core/batch-writer.ts: one object per consumer, where a sink,
+a writer and the writer's queue array were three); in a paced /ws profile that left the JavaScript's samples where they
+were (1,196 before, 1,248 after, one round each), and a connection one object lighter.
 
 What decides a round's p99 is where the kernel runs the generators. A socket's data wakes its reader with a "sync" wake-up,
 which puts the reader on the writer's core when that core runs nothing else; there it preempts the server, reads a message or
@@ -313,5 +319,21 @@ generators off the server's core does not settle it either: with the C generator
 of a core in Hookhub's bursts and 30–39% in nchan's, against the Node generators' 24–27% and 40–49%) and the servers alone on core 0 (\`BENCH_PIN=1\`), one run's waits fell to 0.3–0.7 ms
 per message for every server, yet its p99s still swung from round to round (nchan's eventsource 18.6–57.7 ms; Hookhub's
 /ws 18.6–21.8 ms against nchan's websocket 17.0–18.1, /sse 18.3–23.1 ms), so the default run keeps the issue's generators.
+
+Why 300 paced messages a round. A p99 over receipts is set by the slowest 1% of the messages (each message's receipts come a
+thousand at a time): with 150 a round that was one or two messages, so a round's p99 was one or two scheduling accidents, and
+/ws's ratio to nchan's websocket was 0.89–1.16× in one run (the previous session's last), 1.06–1.19×, 0.84–1.07× and
+0.96–1.26× in three runs of this session, on builds that differ in nothing that runs per message. More messages do not
+settle it from one run to the next either: with 500 a round (two runs, one build) Hookhub's /sse was 1.07× nchan's
+eventsource over the run, /stream 1.04×, /ws 1.32× nchan's websocket, and the Node floor 1.01× and 1.29×; in the run above
+(300) 0.85×, 0.77× and 0.81×, and the floor 0.71× and 0.81×. The Node floor moves with Hookhub: what decides the ratio is
+the machine's scheduling in that run, not the code. The slow messages are not the server's garbage
+collection: an observer of the Hookhub server's collections (a PerformanceObserver loaded with \`--import\`) saw 2 in a
+500-message /ws phase, neither near any of its 29 messages over 25 ms; nor its other threads (5 switches to them in a traced
+phase). In the 500-message runs what separated the tails was the wait for a core (the column above): Hookhub waited
+1.6–3.4 ms per paced message against nchan's 0.8–2.2 ms, while it used about as much CPU or less (0.86–1.17× per message). Among what preempts every
+server are the machine's own services (RabbitMQ's Erlang schedulers, NATS, Mosquitto, Redis, ksoftirqd: 250–300 switches
+to them in a traced 150-message phase, for each server alike). Writing each consumer as it is handed the message (blocks
+of 1 instead of 8 then 64) made /ws's p99 1.26× against 0.99× in a pair of runs, and was left out.
 `;
 }
