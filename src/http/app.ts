@@ -6,7 +6,7 @@ import { HookhubError } from '../core/errors.js';
 import { errorAnswer, installFastLanes, requestIds, type FastLanes } from './fast-lane.js';
 import { openApi } from './openapi.js';
 import { productHandle } from './plugin.js';
-import { lazyRequestLogger, logRequests } from './request-log.js';
+import { lazyRequestLogger, logRequestLine, logRequests, logsRequests } from './request-log.js';
 import { capSockets, httpServerOptions } from './socket-limits.js';
 
 const fastLanesHandle = productHandle<FastLanes>('hookhub.fast-lanes');
@@ -69,6 +69,11 @@ export async function createApp(config: AppConfig, options: AppOptions): Promise
     // than it matches) is answered as every other error: {error, code}, without echoing the path back.
     frameworkErrors: (err, req, reply) => {
       const refusal = routerRefusal(err.code);
+      // Fastify runs no onResponse hook for these answers: their request line is written here.
+      if (logsRequests(req.log.level)) {
+        const start = performance.now();
+        reply.raw.once('finish', () => logRequestLine(req.log, req.method, req.url, refusal.status, performance.now() - start));
+      }
       return (reply as FastifyReply).code(refusal.status).send({ error: refusal.message, code: refusal.code });
     },
   });
