@@ -269,11 +269,13 @@ export abstract class BatchWriter {
     // which under load was a young-generation collection every few bursts).
     if (single !== undefined) {
       this.single = undefined;
-      ONE.push(single);
+      // A write that flushed another writer before returning would find ONE in use: that one gets its own array.
+      const batch = ONE.length === 0 ? ONE : [];
+      batch.push(single);
       try {
-        this.writeBatch(ONE, bytes);
+        this.writeBatch(batch, bytes);
       } finally {
-        ONE.pop();
+        batch.pop();
       }
     } else {
       const chunks = more as Buffer[];

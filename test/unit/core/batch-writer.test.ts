@@ -141,6 +141,21 @@ describe('BatchWriter', () => {
     expect(w.queued).toBe(0);
   });
 
+  it("a write that flushes another writer before it returns: each batch holds only its own writer's chunks", () => {
+    const inner = new RecordingWriter(1024);
+    const outer = new (class extends RecordingWriter {
+      protected override writeBatch(chunks: Buffer[], bytes: number): void {
+        inner.flush();
+        super.writeBatch(chunks, bytes);
+      }
+    })(1024);
+    inner.queue(Buffer.from('i'));
+    outer.queue(Buffer.from('o'));
+    outer.flush();
+    expect(outer.batches).toEqual([['o']]);
+    expect(inner.batches).toEqual([['i']]);
+  });
+
   it('on an idle server a hand-out is written to every consumer as soon as it ends, not at the end of the turn', () => {
     const writers = [new RecordingWriter(1024), new RecordingWriter(1024)];
     const seen: string[][][] = [];
