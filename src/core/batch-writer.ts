@@ -292,6 +292,7 @@ export abstract class BatchWriter {
     this.single = undefined;
     if (this.more !== undefined) this.more.length = 0;
     this.queuedBytes = 0;
+    this.queuedItems = 0;
   }
 
   /** Bytes queued here, not yet handed to the socket. */
