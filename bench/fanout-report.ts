@@ -322,8 +322,8 @@ per message for every server, yet its p99s still swung from round to round (ncha
 
 Why 300 paced messages a round. A p99 over receipts is set by the slowest 1% of the messages (each message's receipts come a
 thousand at a time): with 150 a round that was one or two messages, so a round's p99 was one or two scheduling accidents, and
-/ws's ratio to nchan's websocket was 0.89–1.16× in one run (the previous session's last), 1.06–1.19×, 0.84–1.07× and
-0.96–1.26× in three runs of this session, on builds that differ in nothing that runs per message. More messages do not
+/ws's ratio to nchan's websocket was 0.89–1.16× in one run (the previous session's last), and 1.06–1.19×, 0.84–1.07×
+(with --single-threaded-gc) and 0.96–1.26× in three runs of this session, its CPU per paced message the same. More messages do not
 settle it from one run to the next either: with 500 a round (two runs, one build) Hookhub's /sse was 1.07× nchan's
 eventsource over the run, /stream 1.04×, /ws 1.32× nchan's websocket, and the Node floor 1.01× and 1.29×; in the run above
 (300) 0.85×, 0.77× and 0.81×, and the floor 0.71× and 0.81×. The Node floor moves with Hookhub: what decides the ratio is
