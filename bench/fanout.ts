@@ -132,7 +132,8 @@ const WARM = '#T0;';
 const WARMUP_BURST = 50;
 /** Untimed paced messages before the measured ones: a burst leaves the path of a message that finds the server idle
  *  (core/batch-writer writeThrough) uncompiled, and the first target measured on a fresh Hookhub process had the
- *  worst /sse round in each of four runs. A second at the paced rate, for every server alike. */
+ *  worst /sse round in each of three runs (a fourth was disturbed by other work). A second at the paced rate, for
+ *  every server alike. */
 const WARMUP_PACED = 25;
 
 /**
