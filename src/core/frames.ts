@@ -39,7 +39,20 @@ export const jsonText = forLastMessage((m) => messageJsonText(m));
 /** The JSON text with the log's epoch (consumers that asked for epochs). */
 export const jsonEpochText = forLastMessage((m) => messageJsonText(m, true));
 
-const CRLF = Buffer.from('\r\n');
+/**
+ * A chunk of a chunked HTTP/1.1 response for `length` body bytes: its size line and closing CRLF written,
+ * the body's place (the `length` bytes before the last two) left for the caller to fill.
+ */
+function chunkFor(length: number): Buffer {
+  const size = length.toString(16);
+  const out = Buffer.allocUnsafe(size.length + length + 4);
+  out.write(size, 0, 'latin1');
+  out[size.length] = 13;
+  out[size.length + 1] = 10;
+  out[out.length - 2] = 13;
+  out[out.length - 1] = 10;
+  return out;
+}
 
 /**
  * `body` as one chunk of a chunked HTTP/1.1 response (size line, bytes, CRLF). Live responses write
@@ -47,11 +60,8 @@ const CRLF = Buffer.from('\r\n');
  * bytes go to every consumer.
  */
 export function httpChunk(body: Buffer): Buffer {
-  const size = `${body.length.toString(16)}\r\n`;
-  const out = Buffer.allocUnsafe(size.length + body.length + 2);
-  out.write(size, 0, 'latin1');
-  body.copy(out, size.length);
-  CRLF.copy(out, size.length + body.length);
+  const out = chunkFor(body.length);
+  body.copy(out, out.length - body.length - 2);
   return out;
 }
 
@@ -62,13 +72,7 @@ export function httpChunk(body: Buffer): Buffer {
  */
 export function textChunk(text: string): Buffer {
   const length = Buffer.byteLength(text);
-  const size = length.toString(16);
-  const out = Buffer.allocUnsafe(size.length + length + 4);
-  out.write(size, 0, 'latin1');
-  out[size.length] = 13;
-  out[size.length + 1] = 10;
-  out.write(text, size.length + 2, 'utf8');
-  out[out.length - 2] = 13;
-  out[out.length - 1] = 10;
+  const out = chunkFor(length);
+  out.write(text, out.length - length - 2, 'utf8');
   return out;
 }
