@@ -129,28 +129,33 @@ export function writeThrough(handOut: () => void): void {
 /** The socket of a connection being paced (a long replay): what whenRoomOn needs of it. */
 export interface PacedSocket {
   readonly destroyed: boolean;
-  readonly writableNeedDrain: boolean;
-  on(event: 'drain' | 'close', fn: () => void): unknown;
-  off(event: 'drain' | 'close', fn: () => void): unknown;
+  write(chunk: Buffer, done: () => void): unknown;
+  once(event: 'close', fn: () => void): unknown;
+  off(event: 'close', fn: () => void): unknown;
 }
 
+/** Written to wait for what is ahead of it (see whenRoomOn). */
+const NOTHING = Buffer.alloc(0);
+
 /**
- * For a sender replaying history: once `held` (bytes in the socket plus queued) passes half of `limit`,
- * flush and give a promise that settles when the socket drains (or closes); undefined: go on. Only a
- * write that was refused is followed by 'drain'; below the socket's own mark there is room anyway.
+ * For a sender replaying history: once `held` (bytes the kernel has not taken plus queued) passes half of
+ * `limit`, flush, and when the kernel did not take it all give a promise that settles once it has (or the
+ * socket closes); undefined: go on. The wait is an empty write behind what is pending: its callback runs
+ * when everything before it, direct writes included, is in the kernel. Not 'drain': it follows only a
+ * write the stream refused, at its high-water mark (16 KiB on Node 20, 64 KiB on 22 and 24), so a limit
+ * under about twice the mark filled up, and the consumer was dropped, before the stream ever refused.
  */
 export function whenRoomOn(socket: PacedSocket, writer: BatchWriter, held: number, limit: number): Promise<void> | undefined {
   if (socket.destroyed || held <= limit / 2) return undefined;
   writer.flush();
-  if (!socket.writableNeedDrain) return undefined;
+  if (socket.destroyed || writer.backlog === 0) return undefined;
   return new Promise<void>((resolve) => {
     const done = (): void => {
-      socket.off('drain', done);
       socket.off('close', done);
       resolve();
     };
-    socket.on('drain', done);
-    socket.on('close', done);
+    socket.once('close', done);
+    socket.write(NOTHING, done);
   });
 }
 

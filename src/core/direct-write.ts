@@ -20,8 +20,8 @@ export interface DirectWriteOwner {
   directPending: number;
 }
 
-/** A batch larger than this goes through the stream: the Writable's own high-water mark, so a replay that
- *  waits for 'drain' (batch-writer whenRoomOn) never has more outside the Writable's count than one such batch. */
+/** A batch larger than this goes through the stream: what a consumer holds outside the Writable's count
+ *  (one direct write the kernel has not taken) stays small beside its limit. */
 const DIRECT_MAX_BYTES = 16 * 1024;
 
 interface WriteReq {
