@@ -129,6 +129,7 @@ export function writeThrough(handOut: () => void): void {
 /** The socket of a connection being paced (a long replay): what whenRoomOn needs of it. */
 export interface PacedSocket {
   readonly destroyed: boolean;
+  readonly writableEnded: boolean;
   write(chunk: Buffer, done: () => void): unknown;
   once(event: 'close', fn: () => void): unknown;
   off(event: 'close', fn: () => void): unknown;
@@ -148,7 +149,8 @@ const NOTHING = Buffer.alloc(0);
 export function whenRoomOn(socket: PacedSocket, writer: BatchWriter, held: number, limit: number): Promise<void> | undefined {
   if (socket.destroyed || held <= limit / 2) return undefined;
   writer.flush();
-  if (socket.destroyed || writer.backlog === 0) return undefined;
+  // An ended socket takes no more writes (one would fail with an 'error' event): nothing to wait for.
+  if (socket.destroyed || socket.writableEnded || writer.backlog === 0) return undefined;
   return new Promise<void>((resolve) => {
     const done = (): void => {
       socket.off('close', done);

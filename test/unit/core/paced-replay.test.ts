@@ -112,12 +112,17 @@ describe('a replay paced with whenRoomOn', () => {
     expect(ours.destroyed).toBe(true);
   });
 
-  it('does not wait while what it holds is under half the limit, or once the socket is gone', async () => {
+  it('does not wait while what it holds is under half the limit, or once the socket is ended or gone', async () => {
     const { ours } = await pair(64 * 1024);
     const writer = new SocketWriter(ours, LIMIT);
     writer.queue(Buffer.alloc(1024));
     expect(whenRoomOn(ours, writer, writer.backlog + writer.queued, LIMIT)).toBeUndefined();
     ours.destroy();
     expect(whenRoomOn(ours, writer, LIMIT, LIMIT)).toBeUndefined();
+    // Ended with bytes the peer has not read: a write now would fail, so no wait is given.
+    const other = await pair(64 * 1024);
+    other.ours.end(Buffer.alloc(4 * 1024 * 1024));
+    expect(other.ours.writableLength).toBeGreaterThan(0);
+    expect(whenRoomOn(other.ours, new SocketWriter(other.ours, LIMIT), LIMIT, LIMIT)).toBeUndefined();
   });
 });
