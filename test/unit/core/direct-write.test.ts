@@ -1,39 +1,19 @@
 // Direct writes to a socket's native handle over real loopback sockets: bytes stay in order when direct
 // and stream writes mix behind a peer that does not read, a write the kernel could not take counts as
 // backlog until it completes, and a failed write destroys the socket.
-import { createServer, connect, type Server, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
+import { closeSocketPairs, socketPair } from '../../helpers/socket-pair.js';
 import { directWrites, writeDirect, type DirectWriteOwner } from '../../../src/core/direct-write.js';
 
-let server: Server | undefined;
-const opened: Socket[] = [];
-
-afterEach(async () => {
-  for (const s of opened.splice(0)) s.destroy();
-  if (server) await new Promise((r) => server?.close(r));
-  server = undefined;
-});
-
-/** A connected pair: `ours` (the server's side, written to) and `peer` (paused: reads nothing yet). */
-async function pair(): Promise<{ ours: Socket; peer: Socket }> {
-  const accepted = new Promise<Socket>((resolve) => {
-    server = createServer((s) => resolve(s));
-  });
-  await new Promise<void>((r) => server?.listen(0, '127.0.0.1', r));
-  const { port } = server?.address() as { port: number };
-  const peer = connect(port, '127.0.0.1');
-  peer.pause();
-  const ours = await accepted;
-  opened.push(ours, peer);
-  return { ours, peer };
-}
+afterEach(() => closeSocketPairs());
 
 const owner = (): DirectWriteOwner => ({ directPending: 0 });
 
 describe.runIf(directWrites)('writeDirect', () => {
   it('keeps the order of direct and stream writes behind a peer that does not read, and counts what the kernel has not taken', async () => {
-    const { ours, peer } = await pair();
+    const { ours, peer } = await socketPair();
     const o = owner();
     const expected: Buffer[] = [];
     let direct = 0;
@@ -68,7 +48,7 @@ describe.runIf(directWrites)('writeDirect', () => {
   });
 
   it('leaves the write to the stream while the stream holds bytes, or the batch is large', async () => {
-    const { ours } = await pair();
+    const { ours } = await socketPair();
     const o = owner();
     ours.cork();
     ours.write('held');
@@ -78,12 +58,12 @@ describe.runIf(directWrites)('writeDirect', () => {
   });
 
   it('leaves a destroyed or ended socket to the stream (which refuses the write as it does)', async () => {
-    const { ours, peer } = await pair();
+    const { ours, peer } = await socketPair();
     const o = owner();
     ours.end();
     expect(writeDirect(ours, [Buffer.from('x')], 1, o)).toBe(false);
     peer.destroy();
-    const other = await pair();
+    const other = await socketPair();
     other.ours.destroy();
     expect(writeDirect(other.ours, [Buffer.from('x')], 1, o)).toBe(false);
     other.peer.destroy();

@@ -2,34 +2,20 @@
 // for room instead of the consumer being dropped as slow, whatever the socket's high-water mark. Node 20's
 // sockets have 16 KiB, 22's and 24's 64 KiB: a wait that needed the stream to refuse a write (its 'drain')
 // let a 64 KiB limit fill before the stream ever refused, and dropped the consumer on 22 and 24 only.
-import { createServer, connect, type Server, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
+import { closeSocketPairs, socketPair } from '../../helpers/socket-pair.js';
 import { BatchWriter, whenRoomOn, writeAll } from '../../../src/core/batch-writer.js';
 import { writeDirect, type DirectWriteOwner } from '../../../src/core/direct-write.js';
 
-let server: Server | undefined;
-const opened: Socket[] = [];
+afterEach(() => closeSocketPairs());
 
-afterEach(async () => {
-  for (const s of opened.splice(0)) s.destroy();
-  if (server) await new Promise((r) => server?.close(r));
-  server = undefined;
-});
-
-/** A connected pair: `ours` (accepted with the given high-water mark, written to) and `peer` (paused). */
+/** A connected pair whose accepted side has the given high-water mark. */
 async function pair(highWaterMark: number): Promise<{ ours: Socket; peer: Socket }> {
-  const accepted = new Promise<Socket>((resolve) => {
-    server = createServer({ highWaterMark }, (s) => resolve(s));
-  });
-  await new Promise<void>((r) => server?.listen(0, '127.0.0.1', r));
-  const { port } = server?.address() as { port: number };
-  const peer = connect(port, '127.0.0.1');
-  peer.pause();
-  const ours = await accepted;
-  opened.push(ours, peer);
-  expect(ours.writableHighWaterMark).toBe(highWaterMark);
-  return { ours, peer };
+  const p = await socketPair(highWaterMark);
+  expect(p.ours.writableHighWaterMark).toBe(highWaterMark);
+  return p;
 }
 
 /** A consumer's writer as the transports build it: direct writes when nothing is ahead, the stream otherwise. */
