@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { HookboxFlagError, parseHookboxArgs } from './channels/hookbox-flags.js';
 import { ConfigError, OPTIONS, envName, readConfigFile, readEnv, resolveConfig, type Config, type OptionName } from './config.js';
 import { startServer } from './server.js';
+import { sendPath } from './core/send-batch.js';
 
 const USAGE = 'usage: hookhub serve [options]   (hookhub serve --help lists them)\n       hookhub hookbox [Hookbox\'s flags] [Hookhub options]   (a drop-in for Hookbox 0.3\'s command line)\n       hookhub --version | --help';
 
@@ -122,7 +123,7 @@ async function main(argv: string[]): Promise<void> {
     console.error(`hookhub: cannot start: ${(err as Error).message}`);
     process.exit(2);
   }
-  hub.app.log.info({ url: hub.url, store: config.store }, 'hookhub listening');
+  hub.app.log.info({ url: hub.url, store: config.store, sends: sendPath() }, 'hookhub listening');
 
   let stopping = false;
   const stop = (signal: string): void => {

@@ -18,6 +18,7 @@ import type { WebhookQueue } from './core/webhooks.js';
 import { subscriptionsAdminView, websubOf, websubPlugin } from './websub/index.js';
 import { channelsAdminView, channelsOf, channelsPlugin, type Channels } from './channels/index.js';
 import { adminConsole } from './admin/plugin.js';
+import { useIoUring } from './core/send-batch.js';
 import { pusherOf, pusherPlugin, type PusherFrontDoor, type PusherNode, type PusherWebhookSink } from './pusher/index.js';
 
 export interface Hookhub {
@@ -47,6 +48,7 @@ export interface BuildOptions {
 
 export async function buildServer(config: Config, options: BuildOptions = {}): Promise<Hookhub> {
   const store = options.store ?? (await createStore(config));
+  useIoUring(config.ioUring);
   const metrics = createMetrics();
   const storeWritable = (): void => store.assertWritable();
   const connections = new Connections(config.maxConnections, metrics);

@@ -7,6 +7,8 @@
 // A consumer's connection object IS its writer (a subclass that says where the bytes go): per consumer one
 // object to reach per message, where a sink and a writer with its queue array were three.
 
+import { gatherSends, sendGathered } from './send-batch.js';
+
 /** A batch of two chunks this small (two short messages queued for one consumer) is copied into one buffer:
  *  a copy of a few hundred bytes costs less than a corked write's buffering and writev. (A /ws frame's start
  *  and shared tail, the pair this was measured on, is sent whole below this size: ws-frame.ts numberedFrame.) */
@@ -64,14 +66,19 @@ function schedule(): void {
 /** Date.now() of the flush under way (0: none), read once for all its writers' lastWrite. */
 let turnClock = 0;
 
-/** Flushes the writers listed so far. */
+/** Flushes the writers listed so far: their sends enter the kernel together where they can (send-batch). */
 function writeListed(): void {
   const writers = dirty;
   dirty = spare;
-  for (let i = 0; i < writers.length; i++) {
-    const w = writers[i] as BatchWriter;
-    w.listed = false;
-    w.flush();
+  gatherSends();
+  try {
+    for (let i = 0; i < writers.length; i++) {
+      const w = writers[i] as BatchWriter;
+      w.listed = false;
+      w.flush();
+    }
+  } finally {
+    sendGathered();
   }
   writers.length = 0;
   spare = writers;

@@ -13,12 +13,11 @@
 // timeout is refreshed by them (the sockets written here have none). Anything missing (another Node, a TLS
 // socket, --pending-deprecation, where reaching the binding would print a warning): the stream path.
 import type { Socket } from 'node:net';
-import { getSystemErrorName } from 'node:util';
+import { gather, gathering, sendGatheredNow, type SendOwner } from './send-batch.js';
+import { writeError } from './write-error.js';
 
 /** What the writer keeps per connection: bytes of its direct writes the kernel has not taken yet. */
-export interface DirectWriteOwner {
-  directPending: number;
-}
+export type DirectWriteOwner = SendOwner;
 
 /** A batch larger than this goes through the stream: what a consumer holds outside the Writable's count
  *  (one direct write the kernel has not taken) stays small beside its limit. */
@@ -34,6 +33,8 @@ interface WriteReq {
 }
 
 interface NativeHandle {
+  /** The descriptor (Unix), for a gathered send. */
+  readonly fd?: number;
   writeBuffer(req: WriteReq, buf: Buffer): number;
   writev(req: WriteReq, chunks: Buffer[], allBuffers: boolean): number;
 }
@@ -76,27 +77,27 @@ function onDirectComplete(this: WriteReq, status: number): void {
   if (status < 0 && !socket.destroyed) socket.destroy(writeError(status));
 }
 
-/** The error a failed stream write would carry (code, errno, syscall). */
-function writeError(status: number): Error {
-  let code = `E${-status}`;
-  try {
-    code = getSystemErrorName(status);
-  } catch {
-    // Not a system error number: the number stays in the code.
-  }
-  return Object.assign(new Error(`write ${code}`), { code, errno: status, syscall: 'write' });
-}
-
 /**
  * Writes `chunks` (`bytes` in all) to the socket's handle when nothing is ahead of them (see above); false:
  * nothing was written, the caller writes through the stream. `chunks` may be reused once this returns.
  */
 export function writeDirect(socket: Socket, chunks: Buffer[], bytes: number, owner: DirectWriteOwner): boolean {
-  if (binding === undefined || spare === undefined || owner.directPending > 0 || bytes > DIRECT_MAX_BYTES) return false;
+  if (owner.directPending > 0) {
+    // Gathered and not sent yet: those go first, so nothing written after them can overtake them.
+    if (gathering()) sendGatheredNow();
+    if (owner.directPending > 0) return false;
+  }
+  if (bytes > DIRECT_MAX_BYTES) return false;
   const handle = (socket as unknown as { _handle?: NativeHandle | null })._handle;
   // A destroyed socket has no handle (net.Socket's _destroy lets it go at once): `destroyed`, which reads both
   // stream states, is not asked per write.
   if (!handle || socket.writableLength !== 0 || socket.writableEnded || (socket as { encrypted?: boolean }).encrypted) return false;
+  // Inside a flush of many consumers, a one-buffer batch goes with the others in one system call.
+  if (chunks.length === 1 && gathering()) {
+    gather(socket, handle, chunks[0] as Buffer, owner);
+    return true;
+  }
+  if (binding === undefined || spare === undefined) return false;
   const req = spare;
   const single = chunks.length === 1;
   const err = single ? handle.writeBuffer(req, chunks[0] as Buffer) : handle.writev(req, chunks, true);

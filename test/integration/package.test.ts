@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sendPath } from '../../src/core/send-batch.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
@@ -46,6 +47,8 @@ beforeAll(async () => {
   const installed = join(prefix, 'lib/node_modules/hookhub', addon);
   mkdirSync(join(installed, '..'), { recursive: true });
   copyFileSync(join(root, addon), installed);
+  // Hookhub's own install script (the io_uring sender), run as npm would, from the installed package alone.
+  await run(process.execPath, ['scripts/build-native.mjs'], { cwd: join(prefix, 'lib/node_modules/hookhub'), timeout: 120_000 });
   bin = join(prefix, 'bin/hookhub');
 }, 180_000);
 
@@ -82,17 +85,20 @@ describe('the packed tarball installed with npm install -g', () => {
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
       let out = '';
-      const url = await new Promise<string>((resolve, reject) => {
+      const listening = await new Promise<{ url: string; sends: string }>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no "hookhub listening" line: ${out}`)), 20_000);
         child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
           out += chunk;
           const line = out.split('\n').find((l) => l.includes('hookhub listening'));
           if (!line) return;
           clearTimeout(timer);
-          resolve((JSON.parse(line) as { url: string }).url);
+          resolve(JSON.parse(line) as { url: string; sends: string });
         });
         void exited.then((code) => reject(new Error(`hookhub exited ${code}: ${out}`)));
       });
+      // The sender built from the package's own sources is in use, as the checkout's is here.
+      expect(listening.sends).toBe(sendPath());
+      const url = listening.url;
       const health = await fetch(`${url}/healthz`);
       expect(health.status).toBe(200);
       expect(await health.json()).toEqual({ status: 'ok' });
