@@ -231,9 +231,9 @@ ${issueTable(report)}
 ${pace(gen, nchanBusy)}
 
 ${ceiling}
-How it is measured. Consumers live in ${o.generators} generator processes (bench/fanout-gen.ts) on raw sockets: an HTTP GET, or a
+How it is measured. Consumers live in ${o.generators} generator processes (${process.env.BENCH_GEN === 'c' ? 'bench/fanout-gen.c, the C generator' : 'bench/fanout-gen.ts'}) on raw sockets: an HTTP GET, or a
 WebSocket handshake and, for Hookbox, CONNECT + SUBSCRIBE; each counts events by the payload marker in the bytes it receives, so
-no client-side parser sets the pace, and reports its own CPU time (process.cpuUsage) over the wall time. nginx + nchan (Debian's
+no client-side parser sets the pace, and reports its own CPU time (process.cpuUsage, or getrusage in C) over the wall time. nginx + nchan (Debian's
 libnginx-mod-nchan, one worker), Hookhub (compiled, memory store) and the Node floor (bench/node-floor.ts: the body framed once,
 one socket.write per subscriber, nothing else: what any Node server pays) run at the same time; per round each target gets ${o.subscribers} fresh
 subscribers, an untimed burst and 25 untimed paced messages (warm-up), then a burst of ${o.burst} messages published back to back (${o.publishConcurrency} HTTP publishers in flight) and ${o.paced}
@@ -255,7 +255,7 @@ messages of one event-loop turn leave in one write. nchan's cost per write is 7�
 (eventsource) / 3.8–4 µs (websocket) with a tight Python epoll reader in their place; a bare Python loop sending one small
 message per socket costs 2.4 µs per write on this machine (the floor of a server that writes each message on its own).
 The issue's 2.0–2.35 ms per 1,000 for nchan was not reproduced on this machine with any generator. Hookhub's lead
-comes from that coalescing: with one publish in flight (\`BENCH_PUBLISHERS=1\`, one round, load 0.9) it wrote 306 (/sse) and 441 (/ws)
+came from that coalescing (measured before the io_uring sender, below): with one publish in flight (\`BENCH_PUBLISHERS=1\`, one round, load 0.9) it wrote 306 (/sse) and 441 (/ws)
 writev per 1,000 deliveries and cost 5.4 and 8.0 ms per 1,000, against nchan's 10.1 (eventsource) and 5.55 (websocket): per
 system call, Hookhub's write costs more than nchan's, and /ws was then 1.44× nchan's CPU per delivery.
 
@@ -284,56 +284,71 @@ ${pacedTable(report)}
 
 What a paced message costs. Single-topic /sse and /stream write one chunk per message, framed once (size line, event, CRLF) and
 shared by every consumer; a /ws Hookbox frame carries a per-connection frame number, so its whole frame (header, \`[n\`, the
-message) is built once per frame number and shared by the connections that have had as many frames. Each consumer's batch goes
-to the socket's native handle when nothing is queued ahead of it (src/core/direct-write.ts: no Writable state machine, write
-request object or completion callback per write; the stream path otherwise), and on an idle server the writes follow the
-fan-out's hand-out a block at a time (the first after 8 consumers, then every 64). In CPU profiles of the paced phase the native write (its system call) is
-nearly all of the server's busy time, and the fan-out's JavaScript a few percent: the server CPU per paced message is
-about nchan's and the Node floor's (the table above). A publish reaches the fan-out through a fast lane (src/api/publish-lane.ts:
-from Node's request event, past Fastify's routing and hooks, answered as the body's last byte comes in); in traced rounds the
-server's read of a publish → its first subscriber write took 0.42–0.46 ms (0.53 before this round's changes, 0.63 before the
-lane), nchan's 0.08 ms, the Node floor's 0.19–0.31 ms. Most of it is code that runs once per message on cold caches: after
-the 40 ms between paced messages, straight-line JavaScript here runs 10–20 times slower than when warm (a message's JSON and
-SSE framing: about 6 µs warm, 70–100 µs after a 20 ms sleep, in a process alone on the machine), so what counts is how
-little runs before the first write. Where it goes (probes in the server, medians over one round's paced /ws messages): Node's
-request event → the lane's checks 42 µs, the request's logger 20, its body listeners 16, → the body's data event 62 (the
-rest of the parse and Node's tick), → the publish's checks and the log's append 30, → the fan-out 32, → the channel 18,
-its history record 27, the first 8 hand-outs with the frame's encoding 53, → the write 4: 0.32 ms, no one part of it to
-remove. A consumer's connection is its own batch writer (src/core/batch-writer.ts: one object per consumer, where a sink,
-a writer and the writer's queue array were three); in a paced /ws profile that left the JavaScript's samples where they
-were (1,196 before, 1,248 after, one round each), and a connection one object lighter.
+message) is built once per frame number and shared by the connections that have had as many frames. On an idle server the
+writes follow the fan-out's hand-out a block at a time (the first after 8 consumers, then every 64), and each block's sends
+enter the kernel together: one \`io_uring_enter\` of non-blocking sends per block (src/core/send-batch.ts, native/uring-send.c,
+compiled at install; \`--io-uring\`), where nchan and the Node floor make one system call per consumer. This machine is a VM
+with page-table isolation (every kernel entry switches page tables), and entering and leaving the kernel was about a third
+of a small write's cost: a C loop writing 100 bytes to each of 1,000 loopback sockets took 6.1–7.1 ms of CPU, and the same
+sends through io_uring in blocks of 64 took 3.3–4.4 ms. In an A/B of one build with and without the sender (the same two
+rounds, \`BENCH_BASELINE_DIST\`), Hookhub's CPU per paced message went from 9.5–11.9 ms to 5.5–6.2 (/sse) and from 9.3–10.2 to
+5.5–7.0 (/ws), against nchan's 10.4–13.7 and 8.9–9.2; its p99 over the run went from 1.00× to 0.72× nchan's (/sse) and
+from 0.99× to 0.90× (/ws). A send the socket does not take whole leaves its rest to the socket's stream, behind it, so each
+consumer gets the bytes, in the order, that the write(2) path sends (test/unit/core/send-batch.test.ts). A publish reaches the
+fan-out through a fast lane (src/api/publish-lane.ts: from Node's request event, past Fastify's routing and hooks, answered as
+the body's last byte comes in); in traced rounds the server's read of a publish → its first subscriber write took
+0.42–0.46 ms, nchan's 0.08 ms, the Node floor's 0.19–0.31 ms. Most of it is code that runs once per message on cold caches:
+after the 40 ms between paced messages, straight-line JavaScript here runs 10–20 times slower than when warm, and no one
+part of the 0.32 ms measured with probes (the lane's checks, the request's logger, the body's parse, the publish's checks
+and the log's append, the channel, its history record, the first 8 hand-outs) is worth removing on its own.
 
-What decides a round's p99 is where the kernel runs the generators. A socket's data wakes its reader with a "sync" wake-up,
-which puts the reader on the writer's core when that core runs nothing else; there it preempts the server, reads a message or
-two, sleeps, and the server's next write to it wakes it again. A generator that ran on the server's core is put there again
-(its last core is the server's), so a round falls into one of two regimes and stays in it. Traced rounds (\`BENCH_TRACE\`,
-then bench/fanout-trace.ts; per paced message, medians): either 0–3 preemptions of the server during its writes with none of
-the generators' wake-ups on its core and 0.2–0.6 ms of the write loop off the core, or 34–80 preemptions with 93–97% of them
-there and 3–5 ms off the core. Every server meets both: nchan in some rounds (its websocket in a traced round: 9
-preemptions, 60% on its core), the Node floor in some (one round of each in a run where it paused 0.5 ms before writing),
-Hookhub in more of the traced ones; in one traced run the median message of each was in the good regime, but the slowest
-tenth had 94–121 preemptions for Hookhub's /sse and 50–106 for the Node floor against nchan's 11–19. The "waiting for a
-core" column shows the regime per round; it, not the server's CPU, separates the p99s, which is why they swing from round to
-round on the same build, and why the p99 over the run (every round's receipts) is given beside each round's. Taking the
-generators off the server's core does not settle it either: with the C generator (\`BENCH_GEN=c\`: its busiest process 13–17%
-of a core in Hookhub's bursts and 30–39% in nchan's, against the Node generators' 24–27% and 40–49%) and the servers alone on core 0 (\`BENCH_PIN=1\`), one run's waits fell to 0.3–0.7 ms
-per message for every server, yet its p99s still swung from round to round (nchan's eventsource 18.6–57.7 ms; Hookhub's
-/ws 18.6–21.8 ms against nchan's websocket 17.0–18.1, /sse 18.3–23.1 ms), so the default run keeps the issue's generators.
+What sets the p99 now. The server is no longer the larger part of a paced message's work. Every receipt is a read by a
+generator on the same two cores, and the Node generators spend about twice the server's CPU on a paced message's 1,000
+reads: their busiest process is 13–18% busy in the paced phase, 5–7 ms of each 40 ms. A message's last receipt comes when
+both have done their part, so the server's saving moves the p99 by only part of itself, and the scheduler decides the rest.
+A socket's data wakes its reader with a "sync" wake-up, which puts the reader on the writer's core when that core runs
+nothing else; there it preempts the server at its next return from the kernel. The "waiting for a core" column shows this
+(Hookhub 2.4–4.5 ms per paced message, nchan 0.7–3.3 ms across the three runs below). A round falls into one regime or the other and
+stays in it: in earlier traced runs a server was preempted 0–3 times per paced message in good rounds and 34–80 times in
+bad ones, and every server met both. So the p99 swings from round to round on the same build, which is why the p99 over
+the run (every round's receipts) is given beside each round's. The slow messages are not the server's garbage collection
+(a PerformanceObserver in the server saw 2 collections in a 500-message phase, neither near a slow message) nor its other
+threads. Among what preempts every server alike are the machine's own services (RabbitMQ, NATS, Mosquitto, Redis, ksoftirqd).
 
-Why 300 paced messages a round. A p99 over receipts is set by the slowest 1% of the messages (each message's receipts come a
-thousand at a time): with 150 a round that was one or two messages, so a round's p99 was one or two scheduling accidents, and
-/ws's ratio to nchan's websocket was 0.89–1.16× in one run (the previous session's last), and 1.06–1.19×, 0.84–1.07×
-(with --single-threaded-gc) and 0.96–1.26× in three runs of this session, its CPU per paced message the same. More messages do not
-settle it from one run to the next either: with 500 a round (two runs, one build) Hookhub's /sse was 1.07× nchan's
-eventsource over the run, /stream 1.04×, /ws 1.32× nchan's websocket, and the Node floor 1.01× and 1.29×; in the run above
-(300) 0.85×, 0.77× and 0.81×, and the floor 0.71× and 0.81×. The Node floor moves with Hookhub: what decides the ratio is
-the machine's scheduling in that run, not the code. The slow messages are not the server's garbage
-collection: an observer of the Hookhub server's collections (a PerformanceObserver loaded with \`--import\`) saw 2 in a
-500-message /ws phase, neither near any of its 29 messages over 25 ms; nor its other threads (5 switches to them in a traced
-phase). In the 500-message runs what separated the tails was the wait for a core (the column above): Hookhub waited
-1.6–3.4 ms per paced message against nchan's 0.8–2.2 ms, while it used about as much CPU or less (0.86–1.17× per message). Among what preempts every
-server are the machine's own services (RabbitMQ's Erlang schedulers, NATS, Mosquitto, Redis, ksoftirqd: 250–300 switches
-to them in a traced 150-message phase, for each server alike). Writing each consumer as it is handed the message (blocks
-of 1 instead of 8 then 64) made /ws's p99 1.26× against 0.99× in a pair of runs, and was left out.
+The p99 over the run in every full run of this code (3 rounds of 300 paced messages; ratios against nchan's row of the same
+family), and before the io_uring sender on a machine of the same kind:
+
+| run | generators | hookhub /sse | hookhub /stream | hookhub /ws | node floor eventsource | node floor websocket |
+|---|---|---|---|---|---|---|
+| 2026-12-07 13:56 | Node (the default) | 0.97× | 0.84× | 1.06× | 1.08× | 1.09× |
+| 2026-12-07 14:12 | C (\`BENCH_GEN=c\`) | 0.96× | 0.81× | 0.63× | 1.02× | 1.02× |
+| 2026-12-07 14:22, the run above | Node | 0.84× | 0.90× | 0.88× | 0.97× | 1.01× |
+| 2026-12-07 11:57, before the sender | Node | 1.08× | 1.09× | 1.25× | 1.24× | 1.15× |
+| right after it, before the sender | Node | 1.05× | 0.98× | 1.20× | 1.02× | 0.99× |
+
+Two-round runs of this code gave 0.72× (/sse) and 0.90× (/ws) with the Node generators (the A/B above), and 0.64× and
+0.78× with the C generator. In the C-generator run every round of /ws and /stream was at or below nchan's; /sse was
+0.69–1.15× by round. The C generator (bench/fanout-gen.c) is the lighter load: its busiest process was 15–19% busy in
+Hookhub's bursts, against the Node generators' 27–34%, and both nchan endpoints reached their own ceiling in that run. It
+also makes nchan's sends dearer, though: nchan eventsource's CPU per 1,000 burst deliveries rose to 13.45–15.15 ms, from
+8.50–9.70 with the Node generators, because a faster reader is more often asleep when a write arrives and has to be woken.
+So the default run keeps the Node generators, and the burst ratios are read from it.
+
+Tried and not kept:
+- One \`io_uring_enter\` for the whole hand-out (the first 8 consumers, then the other 992 at once, instead of blocks of 64).
+  The kernel here is PREEMPT_NONE, so the server is not preempted inside the call. Against the blocks, in the same two
+  rounds: /sse 0.99× against 0.89×, /ws 0.92× against 0.87×. The wait for a core did not fall (3.5–3.9 ms against
+  2.7–4.1), and the first receipts came no earlier.
+- Before the sender, on the same kind of machine:
+  - writing every consumer after the whole hand-out: no difference;
+  - prom-client's event-loop monitor at 1 s instead of 10 ms: no measurable gain, and it would change what
+    \`nodejs_eventloop_lag_*\` reads;
+  - a helper worker thread writing half of the subscribers: the woken helper was put on the main thread's core, the first
+    receipt went from 0.75–0.80 ms to 1.1–4.0 ms, and the p99 was no better than nchan's;
+  - a native pthread writing half of them (a prototype on another machine): the write loop was about a quarter shorter.
+    It was not built in, because it was a second thread writing to descriptors that Node's handles own. The io_uring
+    sender gets more than that from the main thread alone.
+- Writing each consumer as it is handed the message (blocks of 1 instead of 8 then 64): /ws's p99 was 1.26× against 0.99×
+  in a pair of runs.
 `;
 }
