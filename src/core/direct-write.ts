@@ -12,6 +12,8 @@
 // does. The socket's `bytesWritten` leaves out direct writes (nothing here reads it), and no socket
 // timeout is refreshed by them (the sockets written here have none). Anything missing (another Node, a TLS
 // socket, --pending-deprecation, where reaching the binding would print a warning): the stream path.
+// Inside a flush of many consumers a one-buffer batch is not written here but gathered, and goes to the
+// kernel with the others' in one system call (send-batch.ts).
 import type { Socket } from 'node:net';
 import { gather, gathering, sendGatheredNow, type SendOwner } from './send-batch.js';
 import { writeError } from './write-error.js';
@@ -94,8 +96,11 @@ export function writeDirect(socket: Socket, chunks: Buffer[], bytes: number, own
   if (!handle || socket.writableLength !== 0 || socket.writableEnded || (socket as { encrypted?: boolean }).encrypted) return false;
   // Inside a flush of many consumers, a one-buffer batch goes with the others in one system call.
   if (chunks.length === 1 && gathering()) {
-    gather(socket, handle, chunks[0] as Buffer, owner);
-    return true;
+    const fd = handle.fd;
+    if (fd !== undefined && fd >= 0) {
+      gather(socket, handle, fd, chunks[0] as Buffer, owner);
+      return true;
+    }
   }
   if (binding === undefined || spare === undefined) return false;
   const req = spare;

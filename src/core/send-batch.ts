@@ -1,9 +1,9 @@
 // Sends gathered over a flush of many consumers and handed to the kernel together: one io_uring_enter per
 // block instead of one write(2) per consumer (native/uring-send.c). Why: a paced message to a thousand
-// consumers is a thousand small sends, and on machines that isolate the kernel's page tables (most cloud
-// VMs) entering and leaving the kernel was about a third of their CPU. Each send is non-blocking: the
-// kernel takes what fits at once, so when `sendBatch` returns nothing is in flight, and what a socket did
-// not take goes through its stream, in order, as after a short write(2). Where the addon is not built or
+// consumers is a thousand small sends, and where the kernel's page tables are isolated from user space (the
+// VMs this was measured on) entering and leaving the kernel was about a third of their CPU. Each send is
+// non-blocking: the kernel takes what fits at once, so when sendGatheredNow returns nothing is in flight,
+// and what a socket did not take goes through its stream, in order, as after a short write(2). Where the addon is not built or
 // the kernel refuses io_uring (old kernel, a sandbox's seccomp), or with --io-uring 0: nothing is
 // gathered and every write goes its own way (direct-write.ts).
 import { createRequire } from 'node:module';
@@ -58,6 +58,8 @@ export function useIoUring(on: boolean): void {
 /** Sends gathered before they go: a block of a flush, at most this many. */
 const MAX_GATHERED = 256;
 const EAGAIN = -constants.errno.EAGAIN;
+/** Put where a sent buffer was, so the list holds no message after it went. */
+const NO_BYTES = Buffer.alloc(0);
 
 const fds = new Int32Array(MAX_GATHERED);
 const results = new Int32Array(MAX_GATHERED);
@@ -85,12 +87,12 @@ export function sendGathered(): void {
 }
 
 /**
- * Gathers `buf` for `socket` (whose handle is `handle`, open, with nothing queued ahead: the caller checked),
- * counted in `owner.directPending` until it is sent. Only while gathering().
+ * Gathers `buf` for `socket` (whose handle is `handle`, with descriptor `fd`, open, with nothing queued ahead:
+ * the caller checked), counted in `owner.directPending` until it is sent. Only while gathering().
  */
-export function gather(socket: Socket, handle: { fd?: number }, buf: Buffer, owner: SendOwner): void {
+export function gather(socket: Socket, handle: object, fd: number, buf: Buffer, owner: SendOwner): void {
   const i = count++;
-  fds[i] = handle.fd ?? -1;
+  fds[i] = fd;
   bufs[i] = buf;
   sockets[i] = socket;
   handles[i] = handle;
@@ -125,6 +127,7 @@ export function sendGatheredNow(): void {
     sockets[i] = null;
     handles[i] = null;
     owners[i] = null;
+    bufs[i] = NO_BYTES;
     owner.directPending -= buf.length;
     if (res === buf.length || fds[i] === -1 || socket.destroyed) continue;
     if (res >= 0 || res === EAGAIN) socket.write(res > 0 ? buf.subarray(res) : buf);
