@@ -308,7 +308,7 @@ reads: their busiest process is 13–18% busy in the paced phase, 5–7 ms of ea
 both have done their part, so the server's saving moves the p99 by only part of itself, and the scheduler decides the rest.
 A socket's data wakes its reader with a "sync" wake-up, which puts the reader on the writer's core when that core runs
 nothing else; there it preempts the server at its next return from the kernel. The "waiting for a core" column shows this
-(Hookhub 2.4–4.5 ms per paced message, nchan 0.7–3.3 ms across the three runs below). A round falls into one regime or the other and
+(Hookhub 2.4–4.5 ms per paced message, nchan 0.7–3.3 ms across the runs below). A round falls into one regime or the other and
 stays in it: in earlier traced runs a server was preempted 0–3 times per paced message in good rounds and 34–80 times in
 bad ones, and every server met both. So the p99 swings from round to round on the same build, which is why the p99 over
 the run (every round's receipts) is given beside each round's. The slow messages are not the server's garbage collection
@@ -323,10 +323,13 @@ family), and before the io_uring sender on a machine of the same kind:
 | 2026-12-07 13:56 | Node (the default) | 0.97× | 0.84× | 1.06× | 1.08× | 1.09× |
 | 2026-12-07 14:12 | C (\`BENCH_GEN=c\`) | 0.96× | 0.81× | 0.63× | 1.02× | 1.02× |
 | 2026-12-07 14:22, the run above | Node | 0.84× | 0.90× | 0.88× | 0.97× | 1.01× |
+| 2026-12-07 14:39, right after (\`BENCH_IDLE=0 BENCH_CEILING= npx tsx bench/fanout.ts\`) | Node | 0.90× | 0.78× | 0.88× | 1.01× | 1.15× |
 | 2026-12-07 11:57, before the sender | Node | 1.08× | 1.09× | 1.25× | 1.24× | 1.15× |
 | right after it, before the sender | Node | 1.05× | 0.98× | 1.20× | 1.02× | 0.99× |
 
-Two-round runs of this code gave 0.72× (/sse) and 0.90× (/ws) with the Node generators (the A/B above), and 0.64× and
+Over the run Hookhub was at or below nchan's p99 in 11 of these 12 measurements, but not in every round: the worst
+single round was above nchan's in three of the four runs (/sse 1.04–1.15×, /ws 1.26× in the first); the run above had
+none. Two-round runs of this code gave 0.72× (/sse) and 0.90× (/ws) with the Node generators (the A/B above), and 0.64× and
 0.78× with the C generator. In the C-generator run every round of /ws and /stream was at or below nchan's; /sse was
 0.69–1.15× by round. The C generator (bench/fanout-gen.c) is the lighter load: its busiest process was 15–19% busy in
 Hookhub's bursts, against the Node generators' 27–34%, and both nchan endpoints reached their own ceiling in that run. It
