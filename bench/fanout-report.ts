@@ -328,7 +328,7 @@ family), and before the io_uring sender on a machine of the same kind:
 | right after it, before the sender | Node | 1.05× | 0.98× | 1.20× | 1.02× | 0.99× |
 
 Over the run Hookhub was at or below nchan's p99 in 11 of these 12 measurements, but not in every round: the worst
-single round was above nchan's in three of the four runs (/sse 1.04–1.15×, /ws 1.26× in the first); the run above had
+single round was above nchan's in three of the four runs (1.01–1.26×: /sse in all three, /stream and /ws in the first); the run above had
 none. Two-round runs of this code gave 0.72× (/sse) and 0.90× (/ws) with the Node generators (the A/B above), and 0.64× and
 0.78× with the C generator. In the C-generator run every round of /ws and /stream was at or below nchan's; /sse was
 0.69–1.15× by round. The C generator (bench/fanout-gen.c) is the lighter load: its busiest process was 15–19% busy in
