@@ -34,13 +34,11 @@ typedef struct {
 static int ring_setup(ring_t *r, unsigned entries) {
   struct io_uring_params p;
   memset(&p, 0, sizeof p);
-  // Newest flags first: one issuer, no interrupt for completions, keep submitting past a failed request.
+  // One issuer, no interrupt for completions, keep submitting past a failed request. Linux 6.0 is the first
+  // with all three (EINVAL before): older kernels are not used at all, since what this relies on (a send with
+  // MSG_DONTWAIT completing at once with -EAGAIN, never armed to finish later) is what 6.x does.
   p.flags = IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SINGLE_ISSUER;
   int fd = (int)syscall(__NR_io_uring_setup, entries, &p);
-  if (fd < 0 && errno == EINVAL) {
-    memset(&p, 0, sizeof p);
-    fd = (int)syscall(__NR_io_uring_setup, entries, &p);
-  }
   if (fd < 0) return -errno;
   r->fd = fd;
   r->entries = p.sq_entries;
@@ -148,7 +146,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   int err = ring_setup(r, RING_ENTRIES);
   if (err < 0) {
     free(r);
-    napi_create_string_utf8(env, strerror(-err), NAPI_AUTO_LENGTH, &out);
+    napi_create_string_utf8(env, err == -EINVAL ? "needs Linux 6.0 or later" : strerror(-err), NAPI_AUTO_LENGTH, &out);
     return out;
   }
   napi_set_instance_data(env, r, ring_free, NULL);
