@@ -6,9 +6,15 @@ import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { clientTextFrame } from '../helpers/ws-client-frame.js';
-import { startHub } from '../helpers/server.js';
+import { startHub as startWith } from '../helpers/server.js';
 import { until } from '../helpers/wait.js';
 import type { Hookhub } from '../../src/server.js';
+import type { Config } from '../../src/config.js';
+import { sendPath, useIoUring } from '../../src/core/send-batch.js';
+
+/** What this machine gives with --io-uring on: 'io_uring', or why not (a kernel or build without it). */
+useIoUring(true);
+const usable = sendPath();
 
 interface Raw {
   socket: Socket;
@@ -78,7 +84,16 @@ const publish = (hub: Hookhub, topic: string, text: string): Promise<unknown> =>
 /** Short, 16-bit and 64-bit length classes, multibyte text, published back to back (one turn: a batch). */
 const TEXTS = ['one', 'two ✓', 'm'.repeat(300), 'l'.repeat(70_000), 'last'];
 
-describe('fan-out on the wire: one framing, the same bytes for every consumer', () => {
+// Both ways to the kernel: a flush's sends gathered into one io_uring call, and one write per consumer.
+describe.each([true, false])('fan-out on the wire: one framing, the same bytes for every consumer (--io-uring %s)', (ioUring) => {
+  const startHub = (overrides: Partial<Config> = {}): Promise<Hookhub> => startWith({ ioUring, ...overrides });
+
+  it('writes through the path asked for', async () => {
+    await startHub();
+    if (ioUring) expect(sendPath()).toBe(usable);
+    else expect(sendPath()).toBe('write(2): --io-uring 0');
+  });
+
   it('/sse: every consumer gets byte-identical bodies (chunk framing included), every message once and in order', async () => {
     const hub = await startHub();
     const consumers = await Promise.all(Array.from({ length: 8 }, () => raw(hub.url, 'GET /sse?topic=same HTTP/1.1\r\nHost: x\r\n\r\n')));
