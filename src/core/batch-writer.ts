@@ -2,8 +2,9 @@
 // burst of the shared buffers: one writev). On an idle server a message handed out by the fan-out
 // (writeThrough) is written to its consumers as the hand-out goes, a block of them at a time. Otherwise a
 // flush happens at the end of the turn; one due less than a window after the previous one waits it out, so
-// under load more messages ride in each write (the floor is one system call per consumer per flush). A consumer whose socket
-// stops draining is dropped once it holds more than `limit` bytes — the publisher never waits for it.
+// under load more messages ride in each write (one send per consumer per flush; a flush's sends enter the
+// kernel together where io_uring allows, send-batch.ts). A consumer whose socket stops draining is dropped
+// once it holds more than `limit` bytes — the publisher never waits for it.
 // A consumer's connection object IS its writer (a subclass that says where the bytes go): per consumer one
 // object to reach per message, where a sink and a writer with its queue array were three.
 
