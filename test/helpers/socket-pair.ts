@@ -22,6 +22,19 @@ export async function socketPair(highWaterMark?: number): Promise<{ ours: Socket
   return { ours, peer };
 }
 
+/** Resumes `peer` and reads until `bytes` have come: all of them, in order. */
+export async function readAll(peer: Socket, bytes: number): Promise<Buffer> {
+  const got: Buffer[] = [];
+  let n = 0;
+  peer.on('data', (d: Buffer) => {
+    got.push(d);
+    n += d.length;
+  });
+  peer.resume();
+  while (n < bytes) await once(peer, 'data');
+  return Buffer.concat(got);
+}
+
 export async function closeSocketPairs(): Promise<void> {
   for (const s of opened.splice(0)) s.destroy();
   await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));

@@ -2,9 +2,8 @@
 // and stream writes mix behind a peer that does not read, a write the kernel could not take counts as
 // backlog until it completes, and a failed write destroys the socket.
 import type { Socket } from 'node:net';
-import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeSocketPairs, socketPair } from '../../helpers/socket-pair.js';
+import { closeSocketPairs, readAll, socketPair } from '../../helpers/socket-pair.js';
 import { directWrites, writeDirect, type DirectWriteOwner } from '../../../src/core/direct-write.js';
 
 afterEach(() => closeSocketPairs());
@@ -32,16 +31,8 @@ describe.runIf(directWrites)('writeDirect', () => {
     // At least one direct write went async (the kernel took part of it): it was counted until it completed.
     expect(pendingSeen).toBeGreaterThan(0);
     expect(o.directPending + ours.writableLength).toBeGreaterThan(0);
-    const received: Buffer[] = [];
-    let total = 0;
     const all = expected.reduce((n, b) => n + b.length, 0);
-    peer.on('data', (d: Buffer) => {
-      received.push(d);
-      total += d.length;
-    });
-    peer.resume();
-    while (total < all) await once(peer, 'data');
-    expect(Buffer.concat(received).equals(Buffer.concat(expected))).toBe(true);
+    expect((await readAll(peer, all)).equals(Buffer.concat(expected))).toBe(true);
     // Completions run once the kernel took everything.
     while (o.directPending > 0) await new Promise((r) => setImmediate(r));
     expect(o.directPending).toBe(0);

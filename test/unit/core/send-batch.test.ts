@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeSocketPairs, socketPair } from '../../helpers/socket-pair.js';
+import { closeSocketPairs, readAll, socketPair } from '../../helpers/socket-pair.js';
 import { writeDirect, type DirectWriteOwner } from '../../../src/core/direct-write.js';
 import { gatherSends, gathering, sendGathered, sendPath } from '../../../src/core/send-batch.js';
 
@@ -18,18 +18,6 @@ const owner = (): DirectWriteOwner => ({ directPending: 0 });
 /** Writes as a fan-out's writer does: direct where it can, the stream otherwise. */
 function write(socket: Socket, chunk: Buffer, o: DirectWriteOwner): void {
   if (!writeDirect(socket, [chunk], chunk.length, o)) socket.write(chunk);
-}
-
-async function readAll(peer: Socket, bytes: number): Promise<Buffer> {
-  const got: Buffer[] = [];
-  let n = 0;
-  peer.on('data', (d: Buffer) => {
-    got.push(d);
-    n += d.length;
-  });
-  peer.resume();
-  while (n < bytes) await once(peer, 'data');
-  return Buffer.concat(got);
 }
 
 describe('gathered sends', () => {
