@@ -6,8 +6,8 @@ const servers: Server[] = [];
 const opened: Socket[] = [];
 
 /**
- * `ours` (the accepted side, written to; with `highWaterMark`, its stream's mark) and `peer` (paused: reads
- * nothing until resumed). closeSocketPairs() ends them all.
+ * `ours` (the accepted side, written to; with `highWaterMark`, its stream's mark) and `peer` (connected, paused:
+ * reads nothing until resumed). closeSocketPairs() ends them all.
  */
 export async function socketPair(highWaterMark?: number): Promise<{ ours: Socket; peer: Socket }> {
   const server = createServer(highWaterMark === undefined ? {} : { highWaterMark });
@@ -17,7 +17,8 @@ export async function socketPair(highWaterMark?: number): Promise<{ ours: Socket
   const { port } = server.address() as { port: number };
   const peer = connect(port, '127.0.0.1');
   peer.pause();
-  const [ours] = await accepted;
+  // Connected on both sides: a peer still `connecting` defers what is done to it (resetAndDestroy waits for it).
+  const [[ours]] = await Promise.all([accepted, once(peer, 'connect')]);
   opened.push(ours, peer);
   return { ours, peer };
 }
