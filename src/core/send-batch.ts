@@ -3,9 +3,9 @@
 // consumers is a thousand small sends, and where the kernel's page tables are isolated from user space (the
 // VMs this was measured on) entering and leaving the kernel was about a third of their CPU. Each send is
 // non-blocking: the kernel takes what fits at once, so when sendGatheredNow returns nothing is in flight,
-// and what a socket did not take goes through its stream, in order, as after a short write(2). Where the addon is not built or
-// the kernel refuses io_uring (old kernel, a sandbox's seccomp), or with --io-uring 0: nothing is
-// gathered and every write goes its own way (direct-write.ts).
+// and what a socket did not take goes through its stream, in order, as after a short write(2). Where the
+// addon is not built or the kernel refuses io_uring (before 6.0, a sandbox's seccomp), or with --io-uring 0:
+// nothing is gathered and every write goes its own way (direct-write.ts).
 import { createRequire } from 'node:module';
 import { constants } from 'node:os';
 import type { Socket } from 'node:net';
